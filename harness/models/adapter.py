@@ -1,0 +1,142 @@
+"""The adapter contract: load a vision-language model, build its inputs, expose its decoder layers.
+
+The base class is generic over `AutoModelForImageTextToText` checkpoints; a family file only
+overrides what its architecture does differently (mostly class attributes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+import torch
+from torch import nn
+
+from harness.benchmarks.sample import Sample
+from harness.errors import KeyspaceError
+from harness.labels import label_tokens
+
+from .registry import ModelSpec
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for capture: weights on their device, its processor, and where its keys live."""
+
+    spec: ModelSpec
+    adapter: "ModelAdapter"
+    model: nn.Module
+    processor: Any  # the family's real transformers processor
+    layers: Sequence[nn.Module]  # the language model's decoder layers, in depth order
+    image_token_id: int  # id the processor expands each image placeholder into
+    special_ids: frozenset[int]  # ids labelled `special` wherever they appear (BOS, role markers, vision start/end)
+    device: torch.device  # where inputs go (the first layer's device under a device map)
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layers)
+
+
+class ModelAdapter:
+    """Generic adapter; families subclass it and override class attributes or single methods."""
+
+    family: ClassVar[str] = "generic"
+    model_class: ClassVar[Any] = None  # None: transformers.AutoModelForImageTextToText
+
+    # -- loading -----------------------------------------------------------------------------------
+    def load(self, spec: ModelSpec, *, device: torch.device, dtype: torch.dtype, seed: int) -> LoadedModel:
+        if spec.is_tiny:
+            from .tiny import build_tiny
+
+            model, processor = build_tiny(spec.source.removeprefix("tiny:"), seed=seed)
+        else:
+            model, processor = self.from_pretrained(spec, dtype=dtype)
+        model = model.to(device=device, dtype=dtype).eval()
+        return LoadedModel(
+            spec=spec,
+            adapter=self,
+            model=model,
+            processor=processor,
+            layers=self.decoder_layers(model),
+            image_token_id=self.image_token_id(model, processor),
+            special_ids=self.special_ids(processor),
+            device=device,
+        )
+
+    def from_pretrained(self, spec: ModelSpec, *, dtype: torch.dtype) -> tuple[nn.Module, Any]:
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        cls = self.model_class or AutoModelForImageTextToText
+        model = cls.from_pretrained(spec.source, revision=spec.revision, dtype=dtype)
+        processor = AutoProcessor.from_pretrained(spec.source, revision=spec.revision)
+        return model, processor
+
+    # -- architecture ------------------------------------------------------------------------------
+    def decoder_layers(self, model: nn.Module) -> Sequence[nn.Module]:
+        decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
+        layers = getattr(decoder, "layers", None)
+        if layers is None:
+            raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
+        return layers
+
+    def key_projection(self, layer: nn.Module) -> nn.Module:
+        """The module whose output is the layer's pre-RoPE keys."""
+        return layer.self_attn.k_proj
+
+    def image_token_id(self, model: nn.Module, processor: Any) -> int:
+        for holder in (model.config, processor):
+            for attr in ("image_token_id", "image_token_index"):
+                value = getattr(holder, attr, None)
+                if isinstance(value, int):
+                    return value
+        raise KeyspaceError(
+            f"{type(model).__name__} has no known image token id (config.image_token_id or processor.image_token_id); "
+            "a family adapter must name it"
+        )
+
+    def special_ids(self, processor: Any) -> frozenset[int]:
+        tok = processor.tokenizer
+        return frozenset(tok.all_special_ids) | frozenset(tok.added_tokens_decoder)
+
+    # -- inputs ------------------------------------------------------------------------------------
+    def messages(self, sample: Sample) -> list[dict]:
+        """One user turn: the images in prompt order, then the benchmark's text."""
+        content = [{"type": "image"} for _ in sample.images]
+        content.append({"type": "text", "text": sample.prompt})
+        return [{"role": "user", "content": content}]
+
+    def render(self, processor: Any, sample: Sample) -> str:
+        return processor.apply_chat_template(self.messages(sample), add_generation_prompt=True, tokenize=False)
+
+    def encode(self, loaded: LoadedModel, samples: Sequence[Sample]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Processor output for a batch (left-padded) as a checkpoint's user would build it,
+        and the modality label of every token ([B, T] int8, see harness.labels)."""
+        rendered = [self.render(loaded.processor, s) for s in samples]
+        images = [list(s.images) for s in samples]
+        batch = loaded.processor(
+            text=rendered, images=images, return_tensors="pt", padding=True, return_offsets_mapping=True
+        )
+        batch = dict(batch)
+        offsets = batch.pop("offset_mapping")
+        n_image = (batch["input_ids"] == loaded.image_token_id).sum(dim=1)
+        if (n_image == 0).any():
+            bad = [s.id for s, k in zip(samples, n_image.tolist()) if k == 0]
+            raise KeyspaceError(f"prompt(s) {', '.join(bad)} have no image tokens after processing; each sample needs at least one image")
+        labels = torch.stack(
+            [
+                label_tokens(
+                    batch["input_ids"][i], batch["attention_mask"][i], offsets[i],
+                    rendered=rendered[i], content=[s.prompt], image_token_id=loaded.image_token_id,
+                    placeholder=self.image_placeholder(loaded.processor), special_ids=loaded.special_ids,
+                )
+                for i, s in enumerate(samples)
+            ]
+        )
+        return batch, labels
+
+    def image_placeholder(self, processor: Any) -> str:
+        """The string the chat template writes for one image, which the processor expands."""
+        return processor.image_token

@@ -1,0 +1,51 @@
+"""Model registry: names → where the weights come from, how to load them, which layers by default."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from harness.errors import KeyspaceError
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the harness needs to know about one registered model."""
+
+    name: str  # the registry name users type, e.g. "llava-1.5-7b"
+    family: str  # the adapter family, e.g. "llava"
+    source: str  # hub id ("llava-hf/llava-1.5-7b-hf"), a local directory, or "tiny:<family>" for offline twins
+    revision: str | None = None  # pinned hub revision (commit or tag); None for tiny twins and local paths
+    default_layers: tuple[str, ...] = ("first", "mid", "last")  # layer words or indices used without --ks-layers
+    threshold: float | None = None  # ratio threshold for this model; None uses the run's --ks-threshold
+    alpha: float | None = None  # significance level for this model; None uses the run's --ks-alpha
+
+    @property
+    def is_tiny(self) -> bool:
+        return self.source.startswith("tiny:")
+
+
+_MODELS: dict[str, Callable[[], ModelSpec]] = {}
+
+
+def register_model(name: str) -> Callable[[Callable[[], ModelSpec]], Callable[[], ModelSpec]]:
+    """Register a factory returning the ModelSpec of `name` (one decorator per model)."""
+
+    def wrap(factory: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
+        if name in _MODELS:
+            raise ValueError(f"model {name!r} is registered twice")
+        _MODELS[name] = factory
+        return factory
+
+    return wrap
+
+
+def model_names() -> list[str]:
+    return sorted(_MODELS)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    try:
+        return _MODELS[name]()
+    except KeyError:
+        raise KeyspaceError(f"unknown model {name!r}; valid models: {', '.join(model_names())}") from None
