@@ -21,10 +21,10 @@ class LlavaAdapter(ModelAdapter):
 def llava_15_7b() -> ModelSpec:
     return ModelSpec(
         name="llava-1.5-7b", family="llava", source="llava-hf/llava-1.5-7b-hf",
-        revision="main", default_layers=("0", "mid", "last"),
+        revision="main", num_layers=32, default_layers=("0", "mid", "last"),
     )
 
 
 @register_model("tiny-llava")
 def tiny_llava() -> ModelSpec:
-    return ModelSpec(name="tiny-llava", family="llava", source="tiny:llava", default_layers=("1", "2", "3"))
+    return ModelSpec(name="tiny-llava", family="llava", source="tiny:llava", num_layers=4, default_layers=("first", "mid", "last"))

@@ -16,9 +16,10 @@ class ModelSpec:
     family: str  # the adapter family, e.g. "llava"
     source: str  # hub id ("llava-hf/llava-1.5-7b-hf"), a local directory, or "tiny:<family>" for offline twins
     revision: str | None = None  # pinned hub revision (commit or tag); None for tiny twins and local paths
+    num_layers: int | None = None  # decoder layers; None: read from the checkpoint's config when needed
     default_layers: tuple[str, ...] = ("first", "mid", "last")  # layer words or indices used without --ks-layers
-    threshold: float | None = None  # ratio threshold for this model; None uses the run's --ks-threshold
-    alpha: float | None = None  # significance level for this model; None uses the run's --ks-alpha
+    threshold: float = 10.0  # the ratio cross / strongest intra-modal baseline must reach this (--ks-threshold overrides)
+    alpha: float = 0.01  # the permutation p-value must be under this (--ks-alpha overrides)
 
     @property
     def is_tiny(self) -> bool:

@@ -1,0 +1,182 @@
+"""The run's options: one definition used by the pytest plugin (as --ks-* and ks_* ini keys).
+
+Each option has an ini key with the default, so a project can set its own defaults in
+tox.ini / pyproject.toml; the command line overrides. Values are parsed here, and a bad value
+is a one-line KeyspaceError naming the option, what was wrong and what would be right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from harness.errors import KeyspaceError
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # without the --ks- prefix, e.g. "models"
+    default: str  # the ini default, as text
+    help: str
+    flag: bool = False  # a store_true switch
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("models", "tiny-llava", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
+    Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's"),
+    Option("benchmarks", "fixture", "comma-separated benchmarks, with subsets after a colon: mmmu:Art,Biology"),
+    Option("samples", "all", "samples per benchmark, picked by seed and stratified by category; 'all' uses every one"),
+    Option("device", "auto", "auto, cpu, cuda or cuda:N"),
+    Option("dtype", "auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16"),
+    Option("seed", "0", "seed of sampling, weights of tiny models, permutations and subsamples"),
+    Option("threshold", "model", "the cross-modal MMD² must be at least this many times the strongest intra-modal baseline; 'model' uses each model's (default 10)"),
+    Option("alpha", "model", "significance level of the permutation test; 'model' uses each model's (default 0.01)"),
+    Option("permutations", "1000", "permutations of the MMD test"),
+    Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
+    Option("batch-size", "8", "samples per forward pass during capture"),
+    Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
+    Option("report", "reports/report.html", "HTML report written at the end of the session"),
+    Option("special-as-text", "false", "count template and special tokens as text", flag=True),
+)
+
+
+def ini_name(opt: Option) -> str:
+    return "ks_" + opt.name.replace("-", "_")
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _int(name: str, value: str, *, minimum: int) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; give a whole number ≥ {minimum}") from None
+    if n < minimum:
+        raise KeyspaceError(f"--ks-{name}: {n} is too small; give a whole number ≥ {minimum}")
+    return n
+
+
+def _float(name: str, value: str, *, low: float, high: float | None = None) -> float:
+    try:
+        x = float(value)
+    except ValueError:
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not a number") from None
+    if x <= low or (high is not None and x >= high):
+        bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
+        raise KeyspaceError(f"--ks-{name}: {x:g} is out of range; give a number {bound}")
+    return x
+
+
+def parse_device(value: str) -> torch.device:
+    v = value.strip().lower()
+    if v == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if v == "cpu" or v == "cuda" or (v.startswith("cuda:") and v[5:].isdigit()):
+        if v.startswith("cuda") and not torch.cuda.is_available():
+            raise KeyspaceError(f"--ks-device: {value} asked for, but no CUDA device is available; use --ks-device cpu or auto")
+        return torch.device(v)
+    raise KeyspaceError(f"--ks-device: {value!r} is not a device; use auto, cpu, cuda or cuda:N")
+
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def parse_dtype(value: str, device: torch.device) -> torch.dtype:
+    v = value.strip().lower()
+    if v == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    if v not in DTYPES:
+        raise KeyspaceError(f"--ks-dtype: {value!r} is not a dtype; use auto, {', '.join(DTYPES)}")
+    return DTYPES[v]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """The parsed options of one run."""
+
+    models: tuple[str, ...]
+    layers: tuple[str, ...] | None  # None: each model's default layers
+    benchmarks: tuple[str, ...]
+    samples: int | None  # None: all
+    device: str
+    dtype: str
+    seed: int
+    threshold: float | None  # None: each model's registry threshold
+    alpha: float | None  # None: each model's registry alpha
+    permutations: int
+    max_points: int
+    batch_size: int
+    results: Path
+    report: Path
+    special_as_text: bool
+
+    @property
+    def torch_device(self) -> torch.device:
+        return torch.device(self.device)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return DTYPES[self.dtype]
+
+    def config_id(self) -> str:
+        """Digest of everything that shapes the figures (not where the outputs go)."""
+        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks")}
+        return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
+    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value."""
+    models = _split(get("models"))
+    if not models:
+        raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
+    benchmarks = _split(get("benchmarks").replace(";", ","))
+    layers_raw = get("layers").strip()
+    samples_raw = get("samples").strip().lower()
+    device = parse_device(get("device"))
+    dtype = parse_dtype(get("dtype"), device)
+
+    def path(name: str) -> Path:
+        p = Path(get(name)).expanduser()
+        return p if p.is_absolute() else rootdir / p
+
+    return RunConfig(
+        models=tuple(models),
+        layers=None if layers_raw in ("", "default") else tuple(_split(layers_raw)),
+        benchmarks=tuple(_merge_subsets(benchmarks)),
+        samples=None if samples_raw == "all" else _int("samples", samples_raw, minimum=1),
+        device=str(device),
+        dtype=next(k for k, v in DTYPES.items() if v == dtype),
+        seed=_int("seed", get("seed"), minimum=0),
+        threshold=None if get("threshold").strip() == "model" else _float("threshold", get("threshold"), low=0.0),
+        alpha=None if get("alpha").strip() == "model" else _float("alpha", get("alpha"), low=0.0, high=1.0),
+        permutations=_int("permutations", get("permutations"), minimum=1),
+        max_points=_int("max-points", get("max-points"), minimum=8),
+        batch_size=_int("batch-size", get("batch-size"), minimum=1),
+        results=path("results"),
+        report=path("report"),
+        special_as_text=str(get("special-as-text")).strip().lower() in ("1", "true", "yes", "on"),
+    )
+
+
+def _merge_subsets(items: list[str]) -> list[str]:
+    """`mmmu:Art,Biology` arrives split at the comma; glue subset names back to their benchmark."""
+    merged: list[str] = []
+    for item in items:
+        if ":" not in item and merged and ":" in merged[-1] and not _is_benchmark_name(item):
+            merged[-1] += "," + item
+        else:
+            merged.append(item)
+    return merged
+
+
+def _is_benchmark_name(item: str) -> bool:
+    from harness.benchmarks import benchmark_names
+
+    return item in benchmark_names()

@@ -1,0 +1,86 @@
+"""The pytest plugin: --ks-* options, triple parametrization, the session run, results and report.
+
+Logic lives in the library (harness.session, harness.report); this module only wires it to pytest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import KeyspaceError
+from harness.options import OPTIONS, ini_name, parse_config
+from harness.session import KeyspaceRun
+
+RUN_KEY = pytest.StashKey[KeyspaceRun]()
+PLAN_KEY = pytest.StashKey[list]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("keyspace", "keyspace harness (image vs text attention keys)")
+    for opt in OPTIONS:
+        flag = f"--ks-{opt.name}"
+        help_text = f"{opt.help} (default: {opt.default}; ini: {ini_name(opt)})"
+        if opt.flag:
+            group.addoption(flag, action="store_const", const="true", default=None, dest=ini_name(opt), help=help_text)
+        else:
+            group.addoption(flag, default=None, dest=ini_name(opt), metavar=opt.name.upper(), help=help_text)
+        parser.addini(ini_name(opt), help=opt.help, default=opt.default)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "keyspace: a keyspace triple or capture test")
+
+    def get(name: str) -> str:
+        key = "ks_" + name.replace("-", "_")
+        value = config.getoption(key)
+        return value if value is not None else config.getini(key)
+
+    try:
+        run = KeyspaceRun(parse_config(get, Path(str(config.rootpath))))
+        plan = run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
+    except KeyspaceError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[RUN_KEY] = run
+    config.stash[PLAN_KEY] = plan
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "ks_triple" in metafunc.fixturenames:
+        triples = metafunc.config.stash[PLAN_KEY]
+        metafunc.parametrize("ks_triple", triples, ids=[t.id for t in triples])
+    if "ks_pair" in metafunc.fixturenames:
+        pairs = list(dict.fromkeys(t.pair for t in metafunc.config.stash[PLAN_KEY]))
+        metafunc.parametrize("ks_pair", pairs, ids=[p.id for p in pairs])
+
+
+@pytest.fixture(scope="session")
+def ks_run(request: pytest.FixtureRequest) -> KeyspaceRun:
+    """The session's KeyspaceRun: loaded model, captured key banks, results so far."""
+    return request.config.stash[RUN_KEY]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not run.results:
+        return
+    from harness.report import console_table
+
+    terminalreporter.write_sep("=", "keyspace triples")
+    terminalreporter.write_line(console_table(run.results))
+    for note in run.notes:
+        terminalreporter.write_line(f"note: {note}")
+    terminalreporter.write_line(f"results: {run.cfg.results}")
+    report = _render(config, run)
+    if report:
+        terminalreporter.write_line(f"report: {report}")
+
+
+def _render(config: pytest.Config, run: KeyspaceRun):
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller renders
+        return None
+    from harness.report import render_report
+    from harness.results import read_results
+
+    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=run.info())
