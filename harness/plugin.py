@@ -53,6 +53,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "ks_pair" in metafunc.fixturenames:
         pairs = list(dict.fromkeys(t.pair for t in metafunc.config.stash[PLAN_KEY]))
         metafunc.parametrize("ks_pair", pairs, ids=[p.id for p in pairs])
+    if "ks_control" in metafunc.fixturenames:
+        cases = metafunc.config.stash[RUN_KEY].control_plan()
+        metafunc.parametrize("ks_control", cases, ids=[c.id for c in cases])
 
 
 @pytest.fixture(scope="session")

@@ -41,8 +41,9 @@ class TripleResult:
     extra: dict = field(default_factory=dict)  # further figures (JS, AUC, interval, ...) by name
 
     @property
-    def key(self) -> tuple[str, int, str]:
-        return (self.model, self.layer, self.benchmark)
+    def key(self) -> tuple[str, int, str, str]:
+        """Identity of the triple: model, layer, benchmark, and the control name ('' for a real triple)."""
+        return (self.model, self.layer, self.benchmark, self.extra.get("control", ""))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, allow_nan=True, sort_keys=False)
@@ -66,7 +67,7 @@ def read_results(path: Path) -> list[TripleResult]:
     """All results in `path`; a torn last line (a crash mid-write) is skipped, later lines win per triple."""
     if not path.is_file():
         return []
-    latest: dict[tuple[str, int, str], TripleResult] = {}
+    latest: dict[tuple[str, int, str, str], TripleResult] = {}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             try:

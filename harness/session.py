@@ -7,11 +7,12 @@ fill a GPU); each (model, benchmark) pair is captured once for all its layers.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
 from harness.benchmarks import Sample, get_benchmark, select_samples
 from harness.capture import KeyBank, capture_keys
+from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -50,6 +51,16 @@ def split_benchmark(item: str) -> tuple[str, tuple[str, ...]]:
     return name, tuple(s.strip() for s in subsets.split(",") if s.strip())
 
 
+@dataclass(frozen=True)
+class ControlCase:
+    name: str  # a harness.controls.CONTROLS key
+    triple: Triple | None  # the real triple it is built from; None for synthetic data
+
+    @property
+    def id(self) -> str:
+        return self.name if self.triple is None else f"{self.name}-{self.triple.id}"
+
+
 @dataclass
 class KeyspaceRun:
     cfg: RunConfig
@@ -73,6 +84,22 @@ class KeyspaceRun:
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
+
+    def control_plan(self) -> list[ControlCase]:
+        """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
+        layer, and text-as-image at layer 0, where a pre-RoPE key is a function of its token alone, so
+        text embeddings at image positions must give text keys (deeper layers mix in context, and a
+        scrambled run of text tokens is itself unlike natural text)."""
+        cases = [ControlCase("synthetic-shift", None)]
+        triples = self.plan()
+        for model in dict.fromkeys(t.model for t in triples):
+            first_bench = next(t.benchmark for t in triples if t.model == model)
+            deepest = max(t.layer for t in triples if t.model == model and t.benchmark == first_bench)
+            cases += [
+                ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
+                ControlCase("text-as-image", Triple(model, 0, first_bench)),
+            ]
+        return cases
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))
@@ -150,6 +177,35 @@ class KeyspaceRun:
                 samples_digest=samples_digest(s.id for s in self._samples.get(triple.benchmark, [])),
                 message=str(exc),
             )
+        self.record(result)
+        return result
+
+    def run_control(self, case: ControlCase) -> TripleResult:
+        """Judge a control exactly as a triple is judged, and record it with its expected verdict."""
+        control = CONTROLS[case.name]
+        if case.triple is None:
+            spec, bank, layer = None, synthetic_bank(seed=self.cfg.seed), 0
+            settings = AnalysisSettings(
+                threshold=self.cfg.threshold or ModelSpec.threshold, alpha=self.cfg.alpha or ModelSpec.alpha,
+                seed=self.cfg.seed, permutations=self.cfg.permutations, max_points=self.cfg.max_points,
+            )
+        else:
+            spec, layer = self.spec(case.triple.model), case.triple.layer
+            settings = self.settings(spec)
+            if case.name == "shuffled-labels":
+                bank = shuffled_labels(self.capture(case.triple.pair), layer, seed=self.cfg.seed)
+            else:
+                loaded = self.loaded(case.triple.model)
+                with text_as_image(loaded, seed=self.cfg.seed):
+                    bank = capture_keys(
+                        loaded, self.samples(case.triple.benchmark), [layer],
+                        benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size,
+                    )
+        result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id())
+        result = replace(
+            result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
+                           "control_description": control.description},
+        )
         self.record(result)
         return result
 

@@ -1,0 +1,112 @@
+"""Controls: inputs where the answer is known, to show the triple check fails (and passes) where it should.
+
+- `shuffled-labels` (negative): the image/text labels of one layer's keys are shuffled over the same
+  pool of vectors, so both "modalities" come from one distribution; the check must fail.
+- `text-as-image` (negative): the image positions of every prompt are filled with the embeddings of
+  text tokens drawn from the same prompt instead of projected image features; keys at those positions
+  are text keys, so the gap must collapse.
+- `synthetic-shift` (positive): Gaussian "keys" whose image half is shifted by a known amount; the
+  check must pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+
+import torch
+
+from harness.capture import KeyBank, LayerBank
+from harness.labels import IMAGE, TEXT
+from harness.models.adapter import LoadedModel
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    expect_pass: bool  # the verdict the triple check must give on this control
+    description: str
+
+
+CONTROLS = {
+    c.name: c
+    for c in (
+        Control("shuffled-labels", False, "image/text labels shuffled over the same pool of keys"),
+        Control("text-as-image", False, "image positions filled with text-token embeddings instead of image features"),
+        Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis"),
+    )
+}
+
+
+def shuffled_labels(bank: KeyBank, layer: int, *, seed: int) -> KeyBank:
+    """`bank` with the image/text labels of `layer` permuted among image and text tokens."""
+    lb = bank.layers[layer]
+    pool = torch.nonzero((lb.modality == IMAGE) | (lb.modality == TEXT)).squeeze(1)
+    gen = torch.Generator().manual_seed(seed)
+    modality = lb.modality.clone()
+    modality[pool] = lb.modality[pool][torch.randperm(len(pool), generator=gen)]
+    return replace(bank, layers={layer: replace(lb, modality=modality)})
+
+
+def synthetic_bank(*, seed: int, samples: int = 24, per_sample: int = 64, dim: int = 32, shift: float = 1.0) -> KeyBank:
+    """Keys of `samples` fake prompts, half image tokens N(shift·1, I) and half text tokens N(0, I)."""
+    gen = torch.Generator().manual_seed(seed)
+    n = samples * per_sample
+    modality = torch.tensor([IMAGE, TEXT], dtype=torch.int8).repeat(n // 2)
+    vectors = torch.randn(n, dim, generator=gen) + shift * (modality == IMAGE).unsqueeze(1).float()
+    layer = LayerBank(
+        vectors=vectors,
+        modality=modality,
+        sample=torch.arange(samples, dtype=torch.int32).repeat_interleave(per_sample),
+        position=torch.arange(per_sample, dtype=torch.int32).repeat(samples),
+    )
+    return KeyBank(
+        model="synthetic", benchmark="synthetic", kind="keys",
+        sample_ids=tuple(f"synthetic-{i}" for i in range(samples)), layers={0: layer},
+        num_key_value_heads=1, head_dim=dim,
+    )
+
+
+@contextlib.contextmanager
+def text_as_image(loaded: LoadedModel, *, seed: int):
+    """While active, the decoder sees text-token embeddings at every image position.
+
+    The replacement happens on the decoder's `inputs_embeds`, after the family's own code merged
+    the image features in, so it works for every family whose decoder takes `inputs_embeds`.
+    """
+    decoder = loaded.model.get_decoder()
+    embed = loaded.model.get_input_embeddings()
+    gen = torch.Generator().manual_seed(seed)
+    current: dict[str, torch.Tensor] = {}
+    excluded = torch.tensor(sorted(loaded.special_ids | {loaded.image_token_id}))
+
+    def remember_ids(_module, args, kwargs):
+        current["input_ids"] = kwargs.get("input_ids", args[0] if args else None)
+        current["attention_mask"] = kwargs.get("attention_mask")
+
+    def swap_embeddings(_module, args, kwargs):
+        embeds = kwargs.get("inputs_embeds")
+        ids = current.get("input_ids")
+        if embeds is None or ids is None:
+            raise RuntimeError("text-as-image control: the decoder was not called with inputs_embeds")
+        embeds = embeds.clone()
+        mask = current["attention_mask"].bool() if current.get("attention_mask") is not None else torch.ones_like(ids, dtype=torch.bool)
+        for row in range(ids.shape[0]):
+            image_pos = torch.nonzero(ids[row] == loaded.image_token_id).squeeze(1)
+            text_ids = ids[row][mask[row] & ~torch.isin(ids[row], excluded.to(ids.device))]
+            if len(image_pos) == 0 or len(text_ids) == 0:
+                continue
+            draw = text_ids[torch.randint(len(text_ids), (len(image_pos),), generator=gen).to(ids.device)]
+            embeds[row, image_pos] = embed(draw).to(embeds.dtype)
+        kwargs["inputs_embeds"] = embeds
+        return args, kwargs
+
+    handles = [
+        loaded.model.register_forward_pre_hook(remember_ids, with_kwargs=True),
+        decoder.register_forward_pre_hook(swap_embeddings, with_kwargs=True),
+    ]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()

@@ -1,0 +1,18 @@
+"""Controls: the triple check must fail where the finding is absent and pass where it is planted."""
+
+import pytest
+
+from harness.controls import CONTROLS
+
+pytestmark = pytest.mark.keyspace
+
+
+def test_control(ks_control, ks_run):
+    __tracebackhide__ = True
+    result = ks_run.run_control(ks_control)
+    control = CONTROLS[ks_control.name]
+    verdict = "passed" if result.passed else "failed"
+    assert result.passed == control.expect_pass, (
+        f"control {ks_control.id} ({control.description}): the check {verdict}, "
+        f"expected it to {'pass' if control.expect_pass else 'fail'}; ratio {result.ratio:.3g}, p {result.p_value:.3g}"
+    )

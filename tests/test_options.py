@@ -1,0 +1,48 @@
+from pathlib import Path
+
+import pytest
+
+from harness.errors import KeyspaceError
+from harness.options import OPTIONS, parse_config
+
+
+def config(**overrides):
+    values = {o.name: o.default for o in OPTIONS} | overrides
+    return parse_config(lambda name: values[name], Path("/root"))
+
+
+def test_defaults_are_offline_tiny_and_fixture():
+    cfg = config()
+    assert cfg.models == ("tiny-llava",) or all(m.startswith("tiny-") for m in cfg.models)
+    assert cfg.benchmarks == ("fixture",)
+    assert cfg.device == "cpu" and cfg.dtype == "float32"
+    assert cfg.results == Path("/root/reports/results.jsonl")
+
+
+@pytest.mark.parametrize(
+    "name, value, needle",
+    [
+        ("samples", "0", "--ks-samples: 0 is too small"),
+        ("samples", "many", "--ks-samples: 'many' is not an integer"),
+        ("device", "tpu", "--ks-device: 'tpu' is not a device"),
+        ("dtype", "int8", "--ks-dtype: 'int8' is not a dtype"),
+        ("alpha", "1.5", "--ks-alpha: 1.5 is out of range"),
+        ("threshold", "-1", "--ks-threshold: -1 is out of range"),
+        ("models", " , ", "--ks-models: no model given"),
+    ],
+)
+def test_bad_values_give_one_line_errors(name, value, needle):
+    with pytest.raises(KeyspaceError) as info:
+        config(**{name: value})
+    assert needle in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_subsets_stay_with_their_benchmark():
+    assert config(benchmarks="fixture:en,zh").benchmarks == ("fixture:en,zh",)
+
+
+def test_config_id_ignores_output_paths_but_not_seed():
+    a, b = config(), config(results="elsewhere.jsonl")
+    assert a.config_id() == b.config_id()
+    assert a.config_id() != config(seed="1").config_id()

@@ -1,0 +1,56 @@
+"""The plugin end to end, through pytester: options, one-line errors, results and report."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def suite(pytester):
+    shutil.copy(ROOT / "suites" / "test_keyspace.py", pytester.path / "test_keyspace.py")
+    return pytester
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--ks-models", "nope"], "unknown model 'nope'; valid models:"),
+        (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),
+        (["--ks-layers", "9"], "layer 9 is outside tiny-llava's range 0..3"),
+        (["--ks-samples", "0"], "--ks-samples: 0 is too small"),
+    ],
+)
+def test_bad_input_is_one_line(suite, args, needle):
+    result = suite.runpytest_subprocess(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    errors = [line for line in result.errlines if line.startswith("ERROR:")]
+    assert len(errors) == 1 and needle in errors[0], result.errlines
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_suite_writes_results_and_report(suite):
+    results, report = suite.path / "out" / "r.jsonl", suite.path / "out" / "r.html"
+    run = suite.runpytest_subprocess(
+        "--ks-samples", "8", "--ks-layers", "0,-1", "--ks-permutations", "200",
+        "--ks-results", str(results), "--ks-report", str(report), "-p", "no:cacheprovider",
+    )
+    run.assert_outcomes(passed=3)  # one capture test, two triples
+    table = [line.split() for line in run.outlines if line.startswith("tiny-llava ")]
+    assert [row[1] for row in table] == ["0", "3"], "the terminal table lists the triples"
+    lines = [json.loads(line) for line in results.read_text().splitlines()]
+    assert {(r["model"], r["layer"], r["benchmark"]) for r in lines} == {("tiny-llava", 0, "fixture"), ("tiny-llava", 3, "fixture")}
+    for r in lines:
+        for key in ("n_image", "n_text", "mmd2", "p_value", "intra", "ratio", "threshold", "passed", "seconds"):
+            assert key in r
+        assert r["permutations"] == 200 and r["p_value"] >= 1 / 201
+    assert "<html" in report.read_text() and "tiny-llava" in report.read_text()
+
+
+def test_ids_are_readable(suite):
+    run = suite.runpytest_subprocess("--collect-only", "-q")
+    assert "test_keyspace.py::test_keyspace[tiny-llava-L0-fixture]" in run.stdout.str()
+    assert "test_keyspace.py::test_capture[tiny-llava-fixture]" in run.stdout.str()
