@@ -42,6 +42,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
+    Option("baselines", "reports/baselines", "directory of stored baselines (<model>.json); 'none' disables the comparison"),
+    Option("update-baselines", "false", "rewrite the stored baselines of the triples that run", flag=True),
+    Option("resume", "false", "keep the results file and skip triples it already holds for this configuration", flag=True),
 )
 
 
@@ -97,6 +100,12 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
     return DTYPES[v]
 
 
+# Fields that choose what runs or where outputs go, not what a triple's figures are.
+OUTPUT_FIELDS = (
+    "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
+)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """The parsed options of one run."""
@@ -116,6 +125,9 @@ class RunConfig:
     results: Path
     report: Path
     special_as_text: bool
+    baselines: Path | None  # None: no baseline comparison
+    update_baselines: bool
+    resume: bool
 
     @property
     def torch_device(self) -> torch.device:
@@ -127,7 +139,7 @@ class RunConfig:
 
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
-        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks")}
+        shaping = {k: v for k, v in asdict(self).items() if k not in OUTPUT_FIELDS}
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -161,8 +173,15 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),
-        special_as_text=str(get("special-as-text")).strip().lower() in ("1", "true", "yes", "on"),
+        special_as_text=_flag(get("special-as-text")),
+        baselines=None if get("baselines").strip().lower() == "none" else path("baselines"),
+        update_baselines=_flag(get("update-baselines")),
+        resume=_flag(get("resume")),
     )
+
+
+def _flag(value: str) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def _merge_subsets(items: list[str]) -> list[str]:

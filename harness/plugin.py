@@ -11,6 +11,7 @@ import pytest
 
 from harness.errors import KeyspaceError
 from harness.options import OPTIONS, ini_name, parse_config
+from harness.results import merge_parts, part_paths
 from harness.session import KeyspaceRun
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()
@@ -40,6 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         run = KeyspaceRun(parse_config(get, Path(str(config.rootpath))))
         plan = run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
+        run.previous()  # --ks-resume with a results file of another configuration ends here too
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_KEY] = run
@@ -64,9 +66,21 @@ def ks_run(request: pytest.FixtureRequest) -> KeyspaceRun:
     return request.config.stash[RUN_KEY]
 
 
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    run = session.config.stash.get(RUN_KEY, None)
+    if run is None or _is_worker(session.config) or not part_paths(run.cfg.results):
+        return
+    # Parallel (xdist) workers each wrote a part file; fold them into the one results file.
+    run.results = merge_parts(run.cfg.results, keep_existing=run.cfg.resume)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.results:
+    if run is None or not run.results or _is_worker(config):
         return
     from harness.report import console_table
 
@@ -81,8 +95,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 
 def _render(config: pytest.Config, run: KeyspaceRun):
-    if hasattr(config, "workerinput"):  # an xdist worker: the controller renders
-        return None
     from harness.report import render_report
     from harness.results import read_results
 

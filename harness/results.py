@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
+from harness.filelock import locked
+
 
 @dataclass(frozen=True)
 class TripleResult:
@@ -57,10 +59,30 @@ class TripleResult:
 def append_result(path: Path, result: TripleResult) -> None:
     """Append one JSON line and flush it to disk before returning."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
+    with locked(path), path.open("a", encoding="utf-8") as fh:
         fh.write(result.to_json() + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+
+
+def part_path(path: Path, worker: str) -> Path:
+    """Where one parallel worker appends its results before the controller merges them."""
+    return path.with_name(f"{path.name}.{worker}.part")
+
+
+def part_paths(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f"{path.name}.*.part"))
+
+
+def merge_parts(path: Path, *, keep_existing: bool) -> list[TripleResult]:
+    """Fold the workers' part files into `path` (after what it holds, when kept) and remove them."""
+    parts = part_paths(path)
+    merged = (read_results(path) if keep_existing else []) + [r for p in parts for r in read_results(p)]
+    latest = {r.key: r for r in merged}
+    write_results(path, sorted(latest.values(), key=lambda r: r.key))
+    for p in parts:
+        p.unlink()
+    return list(latest.values())
 
 
 def read_results(path: Path) -> list[TripleResult]:
@@ -79,7 +101,12 @@ def read_results(path: Path) -> list[TripleResult]:
 
 
 def write_results(path: Path, results: Iterable[TripleResult]) -> None:
+    """Replace `path` atomically with `results`."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
         for r in results:
             fh.write(r.to_json() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

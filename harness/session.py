@@ -6,8 +6,10 @@ fill a GPU); each (model, benchmark) pair is captured once for all its layers.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
 from harness.benchmarks import Sample, get_benchmark, select_samples
@@ -17,7 +19,8 @@ from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.options import RunConfig
-from harness.results import TripleResult, append_result
+from harness.baselines import check_baseline
+from harness.results import TripleResult, append_result, part_path, part_paths, read_results
 from harness.runinfo import run_info
 
 
@@ -71,6 +74,8 @@ class KeyspaceRun:
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
+    _previous: dict | None = None
+    _started: bool = False
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
@@ -163,8 +168,31 @@ class KeyspaceRun:
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
 
+    def previous(self) -> dict[tuple, TripleResult]:
+        """With --ks-resume: the results already on disk for this configuration (else empty).
+
+        A results file written under other options is a one-line error: its figures would be mixed
+        with figures of another configuration.
+        """
+        if not self.cfg.resume:
+            return {}
+        if self._previous is None:
+            found = [r for p in [self.cfg.results, *part_paths(self.cfg.results)] for r in read_results(p)]
+            foreign = sorted({r.config_id for r in found} - {self.cfg.config_id()})
+            if foreign:
+                raise KeyspaceError(
+                    f"--ks-resume: {self.cfg.results} holds results of another configuration ({', '.join(foreign)}, "
+                    f"this run is {self.cfg.config_id()}); drop --ks-resume or use another --ks-results"
+                )
+            self._previous = {r.key: r for r in found if r.status != "error"}
+        return self._previous
+
     def judge(self, triple: Triple) -> TripleResult:
         """Analyse one triple, record it (appended to the results file at once) and return it."""
+        done = self.previous().get((triple.model, triple.layer, triple.benchmark, ""))
+        if done is not None:
+            self.results.append(done)  # already on disk: not written again
+            return done
         spec = self.spec(triple.model)
         settings = self.settings(spec)
         try:
@@ -177,6 +205,9 @@ class KeyspaceRun:
                 samples_digest=samples_digest(s.id for s in self._samples.get(triple.benchmark, [])),
                 message=str(exc),
             )
+        if self.cfg.baselines is not None and result.status != "error":
+            drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
+            result = replace(result, extra={**result.extra, "baseline_drift": drift.as_dict()})
         self.record(result)
         return result
 
@@ -209,11 +240,19 @@ class KeyspaceRun:
         self.record(result)
         return result
 
+    @property
+    def results_path(self) -> Path:
+        """This process's results file: the run's, or a part file per parallel (xdist) worker."""
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        return part_path(self.cfg.results, worker) if worker else self.cfg.results
+
     def record(self, result: TripleResult) -> None:
-        if not self.results and self.cfg.results.exists():
-            self.cfg.results.unlink()  # a new session starts a new results file
+        if not self._started:
+            self._started = True
+            if not self.cfg.resume and self.results_path.exists():
+                self.results_path.unlink()  # a new session starts a new results file
         self.results.append(result)
-        append_result(self.cfg.results, result)
+        append_result(self.results_path, result)
 
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""

@@ -15,10 +15,17 @@ def test_capture(ks_pair, ks_run, benchmark):
     assert bank.sample_ids, "no samples captured"
 
 
-def test_keyspace(ks_triple, ks_run):
-    """Image keys must be farther from text keys than either modality is from itself, significantly."""
+def test_keyspace(ks_triple, ks_run, benchmark):
+    """Image keys must be farther from text keys than either modality is from itself, significantly,
+    and every figure must stay within tolerance of the stored baseline."""
     __tracebackhide__ = True
-    result = ks_run.judge(ks_triple)
+    result = benchmark.pedantic(ks_run.judge, args=(ks_triple,), rounds=1, iterations=1)
     if result.status == "error":
         pytest.fail(f"{ks_triple.id}: error: {result.message}", pytrace=False)
-    assert result.passed, f"{ks_triple.id}: {result.message}"
+    problems = [] if result.passed else [result.message]
+    drift = result.extra.get("baseline_drift")
+    if drift and drift["status"] in ("drift", "created"):
+        from harness.baselines import Drift
+
+        problems.append(Drift(**drift).message())
+    assert not problems, f"{ks_triple.id}: " + " | ".join(problems)
