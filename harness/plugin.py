@@ -31,7 +31,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "keyspace: a keyspace triple or capture test")
 
     def get(name: str) -> str:
         key = "ks_" + name.replace("-", "_")

@@ -1,0 +1,76 @@
+"""Results survive: resume after a kill, resume refuses foreign configurations, xdist equals serial."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--ks-samples", "6", "--ks-permutations", "100", "--ks-layers", "all", "--ks-baselines", "none", "-p", "no:cacheprovider", "-q"]
+
+
+def run_suite(tmp: Path, *extra: str, wait: bool = True):
+    cmd = [sys.executable, "-m", "pytest", str(tmp / "test_keyspace.py"), "--rootdir", str(tmp),
+           "--ks-results", str(tmp / "r.jsonl"), "--ks-report", str(tmp / "r.html"), *FAST, *extra]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if wait:
+        return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+@pytest.fixture
+def tmp(tmp_path):
+    shutil.copy(ROOT / "suites" / "test_keyspace.py", tmp_path / "test_keyspace.py")
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    return tmp_path
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def figures(rows):
+    return sorted((r["model"], r["layer"], r["benchmark"], r["mmd2"], r["p_value"], r["ratio"], r["n_image"]) for r in rows)
+
+
+def test_kill_then_resume_finishes_only_what_is_missing(tmp):
+    proc = run_suite(tmp, "-p", "no:xdist", wait=False)
+    results = tmp / "r.jsonl"
+    deadline = time.time() + 240
+    while time.time() < deadline and (not results.exists() or len(lines(results)) < 1):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = lines(results)
+    assert 1 <= len(before) < 4, "the kill landed mid-run"
+    again = run_suite(tmp, "--ks-resume")
+    assert again.returncode == 0, again.stdout[-2000:]
+    after = lines(results)
+    assert len(after) == 4  # tiny-llava has 4 layers
+    assert after[: len(before)] == before, "finished triples are kept as they were"
+    fresh = run_suite(tmp)
+    assert figures(lines(results)) == figures(after), "resumed figures equal a clean run's"
+
+
+def test_resume_refuses_results_of_another_configuration(tmp):
+    assert run_suite(tmp).returncode == 0
+    other = run_suite(tmp, "--ks-resume", "--ks-seed", "1")
+    assert other.returncode == 4
+    assert "--ks-resume:" in other.stderr and "another configuration" in other.stderr
+
+
+def test_parallel_run_equals_serial(tmp):
+    serial = run_suite(tmp, "-p", "no:xdist")
+    assert serial.returncode == 0, serial.stdout[-2000:]
+    first = figures(lines(tmp / "r.jsonl"))
+    parallel = run_suite(tmp, "-n", "2")
+    assert parallel.returncode == 0, parallel.stdout[-2000:]
+    assert figures(lines(tmp / "r.jsonl")) == first
+    assert not list(tmp.glob("r.jsonl.*.part")), "worker part files are merged away"
+    assert "tiny-llava" in (tmp / "r.html").read_text()
