@@ -42,6 +42,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
+    Option("cache", "user", "directory of the key cache (captured banks, safetensors + manifest); 'user' = $XDG_CACHE_HOME/keyspace or ~/.cache/keyspace"),
+    Option("no-cache", "false", "neither read nor write the key cache: capture every pair afresh", flag=True),
 )
 
 
@@ -116,6 +118,7 @@ class RunConfig:
     results: Path
     report: Path
     special_as_text: bool
+    cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
 
     @property
     def torch_device(self) -> torch.device:
@@ -127,7 +130,7 @@ class RunConfig:
 
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
-        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks")}
+        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "cache", "models", "layers", "benchmarks")}
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -161,8 +164,22 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),
-        special_as_text=str(get("special-as-text")).strip().lower() in ("1", "true", "yes", "on"),
+        special_as_text=_flag(get("special-as-text")),
+        cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
     )
+
+
+def _flag(value: str) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _cache_dir(value: str, rootdir: Path) -> Path:
+    if value.strip() in ("", "user"):
+        from harness.cache import default_cache_dir
+
+        return default_cache_dir()
+    p = Path(value.strip()).expanduser()
+    return p if p.is_absolute() else rootdir / p
 
 
 def _merge_subsets(items: list[str]) -> list[str]:
