@@ -146,8 +146,10 @@ class KeyCache:
             data = path.read_bytes()
         except OSError:
             raise _Unusable(f"lacks shard {shard['file']}") from None
+        if len(data) != shard["bytes"]:
+            raise _Unusable(f"has shard {shard['file']} of {len(data)} bytes where {shard['bytes']} were written (truncated)")
         if hashlib.sha256(data).hexdigest() != shard["sha256"]:
-            raise _Unusable(f"has shard {shard['file']} failing its sha256 ({len(data)} bytes, truncated or corrupt)")
+            raise _Unusable(f"has shard {shard['file']} failing its sha256 (corrupt)")
         try:
             tensors = load_tensors(data)
         except Exception as exc:  # safetensors raises its own error types; any of them means unusable
@@ -188,14 +190,14 @@ class KeyCache:
     def _kept_shards(self, entry: Path, key: CacheKey, bank_meta: dict, new_layers) -> dict[str, dict]:
         """Shards of layers the new bank lacks, kept from the entry's earlier capture of the same key
         and samples, so alternating layer choices accumulate (read back only after their sha256 check)."""
+        new = {str(layer) for layer in new_layers}
         try:
             old = self._manifest(entry)
-        except _Unusable:
-            return {}
-        if not old or old.get("key") != key.identity() or old.get("bank") != bank_meta:
-            return {}
-        new = {str(layer) for layer in new_layers}
-        return {layer: shard for layer, shard in old.get("layers", {}).items() if layer not in new}
+            if not old or old.get("key") != key.identity() or old.get("bank") != bank_meta:
+                return {}
+            return {str(int(layer)): dict(shard) for layer, shard in old["layers"].items() if layer not in new}
+        except (_Unusable, KeyError, TypeError, ValueError, AttributeError):
+            return {}  # nothing worth keeping in a manifest this harness cannot read
 
     def _mark_version(self) -> None:
         marker = self.root / MARKER
@@ -261,7 +263,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _sweep(entry: Path, keep: set[str]) -> None:
-    """Remove shards the manifest no longer names, and temporary files left by killed writes."""
+    """Remove shards the manifest no longer names, and temporary files left by killed writes.
+
+    Two runs storing the same entry at once may sweep each other's fresh shards; the loser's
+    manifest then names a missing shard, which the next load reports and recaptures."""
     now = time.time()
     for path in entry.iterdir():
         stale_tmp = path.name.startswith(_TMP_PREFIX) and now - path.stat().st_mtime > _STALE_TMP_SECONDS

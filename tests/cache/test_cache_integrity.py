@@ -34,7 +34,7 @@ def _drop(path):
 
 
 @pytest.mark.parametrize("damage", [_truncate, _flip_byte, _drop], ids=["truncated", "flipped-byte", "missing"])
-def test_damaged_shard_is_noted_and_recaptured(tmp_path, damage):
+def test_damaged_shard_is_noted_and_recaptured(tmp_path, damage, request):
     bank, key = make_bank(), make_key()
     entry = KeyCache(tmp_path).store(key, bank)
     shard = _shard(entry)
@@ -42,6 +42,7 @@ def test_damaged_shard_is_noted_and_recaptured(tmp_path, damage):
     found = KeyCache(tmp_path).load(key)
     assert found.bank is None
     assert shard.name in found.note and "\n" not in found.note and "recapturing" in found.note
+    assert {"truncated": "truncated", "flipped-byte": "sha256", "missing": "lacks"}[request.node.callspec.id] in found.note
 
     captures = []
     got, notes = fetch(tmp_path, key, lambda: captures.append(1) or make_bank(), label="capture of p")
@@ -74,6 +75,16 @@ def test_manifest_of_another_layout_is_a_miss(tmp_path):
     (entry / MANIFEST).write_text(json.dumps(manifest))
     found = KeyCache(tmp_path).load(make_key())
     assert found.bank is None and "\n" not in found.note
+
+
+def test_store_over_a_garbled_manifest_starts_the_entry_afresh(tmp_path):
+    cache = KeyCache(tmp_path)
+    entry = cache.store(make_key(), make_bank())
+    manifest = json.loads((entry / MANIFEST).read_text())
+    manifest["layers"] = ["not", "a", "dict"]  # same key and bank, so the store tries to keep its shards
+    (entry / MANIFEST).write_text(json.dumps(manifest))
+    cache.store(make_key(layers=(0,)), make_bank(layers=(0,)))
+    assert sorted(cache.load(make_key(layers=(0,))).bank.layers) == [0]
 
 
 def test_manifest_naming_another_key_is_a_miss(tmp_path):
