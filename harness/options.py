@@ -45,6 +45,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("baselines", "reports/baselines", "directory of stored baselines (<model>.json); 'none' disables the comparison"),
     Option("update-baselines", "false", "rewrite the stored baselines of the triples that run", flag=True),
     Option("resume", "false", "keep the results file and skip triples it already holds for this configuration", flag=True),
+    Option("cache", "user", "directory of the key cache (captured banks, safetensors + manifest); 'user' = $XDG_CACHE_HOME/keyspace or ~/.cache/keyspace"),
+    Option("no-cache", "false", "neither read nor write the key cache: capture every pair afresh", flag=True),
 )
 
 
@@ -103,6 +105,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 # Fields that choose what runs or where outputs go, not what a triple's figures are.
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
+    "cache",
 )
 
 
@@ -128,6 +131,7 @@ class RunConfig:
     baselines: Path | None  # None: no baseline comparison
     update_baselines: bool
     resume: bool
+    cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
 
     @property
     def torch_device(self) -> torch.device:
@@ -177,11 +181,21 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         baselines=None if get("baselines").strip().lower() == "none" else path("baselines"),
         update_baselines=_flag(get("update-baselines")),
         resume=_flag(get("resume")),
+        cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
     )
 
 
 def _flag(value: str) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _cache_dir(value: str, rootdir: Path) -> Path:
+    if value.strip() in ("", "user"):
+        from harness.cache import default_cache_dir
+
+        return default_cache_dir()
+    p = Path(value.strip()).expanduser()
+    return p if p.is_absolute() else rootdir / p
 
 
 def _merge_subsets(items: list[str]) -> list[str]:

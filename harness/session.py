@@ -13,6 +13,8 @@ from pathlib import Path
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
 from harness.benchmarks import Sample, get_benchmark, select_samples
+from harness.cache import fetch
+from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
@@ -158,10 +160,15 @@ class KeyspaceRun:
             layers = sorted({t.layer for t in self.plan() if t.pair == pair})
             start = time.perf_counter()
             try:
-                loaded = self.loaded(pair.model)
-                self._banks[pair] = capture_keys(
-                    loaded, self.samples(pair.benchmark), layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
+                samples = self.samples(pair.benchmark)
+                key = key_for(self.spec(pair.model), self.cfg, pair.benchmark, [s.id for s in samples], layers)
+                self._banks[pair], notes = fetch(  # the model is loaded only when the cache cannot serve
+                    self.cfg.cache, key, label=f"capture of {pair.id}",
+                    capture=lambda: capture_keys(
+                        self.loaded(pair.model), samples, layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
+                    ),
                 )
+                self.notes.extend(notes)
             except KeyspaceError as exc:
                 self._failed_pairs[pair] = str(exc)
                 raise

@@ -1,0 +1,105 @@
+"""The key of a cached KeyBank: everything that decides which vectors a capture produces.
+
+Two captures with equal keys produce the same bank, so the second may be read from disk. Any
+field that differs (model, revision, dtype, what was captured, samples, token caps, seed of tiny
+weights, harness or transformers version, the bank's layout) gives another key, hence a fresh
+capture. Layers are kept apart from the digest: an entry holding a superset of the asked layers
+serves the request (see harness.cache).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from harness.models import ModelSpec
+    from harness.options import RunConfig
+
+# RunConfig fields that cannot change the captured vectors: where outputs go, what the analysis
+# does with the bank, how it is batched, and the fields the key carries on its own. Every other
+# option (today none; tomorrow a token cap such as a maximum of tokens per sample) enters the
+# key as a capture setting, so a new option is trusted to matter until it is listed here.
+NOT_CAPTURE_SETTINGS = frozenset(
+    {
+        "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
+        "threshold", "alpha", "permutations", "max_points", "special_as_text",
+        "results", "report", "cache",
+    }
+)
+
+
+def capture_settings(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options (a RunConfig as a dict) that may bound or change the kept tokens."""
+    return {k: v for k, v in sorted(options.items()) if k not in NOT_CAPTURE_SETTINGS}
+
+
+def ids_digest(sample_ids: Iterable[str]) -> str:
+    """sha256 of the exact sample ids, in capture order."""
+    return hashlib.sha256(json.dumps(list(sample_ids), ensure_ascii=False).encode()).hexdigest()
+
+
+def layout_of(*classes: type) -> tuple[str, ...]:
+    """The field names of the bank dataclasses, so a bank written with another layout is another key."""
+    return tuple(f"{cls.__name__}.{f.name}" for cls in classes for f in fields(cls))
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """What one captured bank depends on. `digest` covers every field except `layers`."""
+
+    model: str  # registry name, as recorded in the bank
+    source: str  # ModelSpec.source: hub id, local directory or tiny:<family>
+    revision: str | None  # ModelSpec.revision (None for tiny twins and local directories)
+    dtype: str  # dtype the model ran in, e.g. "float32"
+    kind: str  # what was captured, e.g. "keys" (k_proj outputs, pre-RoPE)
+    benchmark: str  # with subsets, e.g. "mmmu:Art"
+    samples: str  # ids_digest of the exact sample ids
+    settings: Mapping[str, Any]  # capture_settings: token caps and other capture-shaping options
+    seed: int | None  # seed of the weights where it draws them (tiny twins), else None
+    harness_version: str
+    software: Mapping[str, str]  # versions of the code that computes the vectors (transformers; torch for tiny weights)
+    layout: tuple[str, ...]  # layout_of(KeyBank, LayerBank)
+    layers: tuple[int, ...] = field(default=())  # the layers asked for; not part of the digest
+
+    def identity(self) -> dict[str, Any]:
+        """Every field but `layers`, as JSON-ready values (what the manifest stores and compares)."""
+        data = asdict(self)
+        data.pop("layers")
+        return json.loads(json.dumps(data, sort_keys=True, default=str))
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
+
+
+def key_for(
+    spec: "ModelSpec", cfg: "RunConfig", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int], *, kind: str = "keys"
+) -> CacheKey:
+    """The key of capturing `kind` of `layers` of `spec` on these samples under the run's options."""
+    import torch
+    import transformers
+
+    import harness
+    from harness.capture import KeyBank, LayerBank
+
+    software = {"transformers": transformers.__version__}
+    if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others
+        software["torch"] = torch.__version__
+    return CacheKey(
+        model=spec.name,
+        source=spec.source,
+        revision=spec.revision,
+        dtype=cfg.dtype,
+        kind=kind,
+        benchmark=benchmark,
+        samples=ids_digest(sample_ids),
+        settings=capture_settings(asdict(cfg)),
+        seed=cfg.seed if spec.is_tiny else None,
+        harness_version=harness.__version__,
+        software=software,
+        layout=layout_of(KeyBank, LayerBank),
+        layers=tuple(sorted(set(layers))),
+    )
