@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
+from harness.paths import check_writable
 from harness.options import OPTIONS, ini_name, parse_config
 from harness.results import merge_parts, part_paths
 from harness.session import KeyspaceRun
@@ -41,6 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
         run = KeyspaceRun(parse_config(get, Path(str(config.rootpath))))
         plan = run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
         run.previous()  # --ks-resume with a results file of another configuration ends here too
+        check_writable(run.cfg.results, "--ks-results")
+        check_writable(run.cfg.report, "--ks-report")
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_KEY] = run

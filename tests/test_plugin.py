@@ -22,6 +22,8 @@ def suite(pytester):
         (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),
         (["--ks-layers", "9"], "layer 9 is outside tiny-llava's range 0..3"),
         (["--ks-samples", "0"], "--ks-samples: 0 is too small"),
+        (["--ks-report", "/etc/hostname/report.html"], "--ks-report: cannot write /etc/hostname/report.html"),
+        (["--ks-results", "/"], "--ks-results: / is a directory"),
     ],
 )
 def test_bad_input_is_one_line(suite, args, needle):
