@@ -1,0 +1,110 @@
+"""2-D t-SNE picture of keys for the report, and a trustworthiness score of such a picture.
+
+Pipeline: stratified seeded subsample to ``cap`` points (each label keeps its share, at least
+one point) → StandardScaler → PCA to min(50, k - 1, d) dims (seeded) → t-SNE to 2-D
+(openTSNE, seeded; sklearn's TSNE if openTSNE cannot be imported). t-SNE coordinates have no
+units: only neighbourhoods are meaningful, not distances between clusters. On CPU the same
+seed gives identical points (openTSNE runs with n_jobs=1 by default for that reason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import trustworthiness as _sk_trustworthiness
+from sklearn.preprocessing import StandardScaler
+
+from ._validate import as_matrix, check_seed, to_numpy
+
+PCA_DIMS = 50
+
+
+@dataclass(frozen=True)
+class Projection:
+    points: np.ndarray  # [k, 2] float32 t-SNE coordinates (unitless)
+    labels: tuple[str, ...]  # [k] label of each point (e.g. "image", "text")
+    kept_index: np.ndarray  # [k] int64 row of the input behind each point (sorted)
+    method: str  # "openTSNE" or "sklearn"
+    cap: int  # the cap on points asked for
+    perplexity: float = 30.0  # perplexity used (lowered to (k - 1) / 3 for small k)
+
+
+def stratified_subsample(labels: Sequence[str], cap: int, seed: int) -> np.ndarray:
+    """Sorted int64 indices of at most ``cap`` rows, each label keeping its share (largest
+    remainder rounding, at least one row per label when cap allows)."""
+    lab = np.asarray(labels)
+    n = len(lab)
+    if n <= cap:
+        return np.arange(n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    uniq, inv, counts = np.unique(lab, return_inverse=True, return_counts=True)
+    exact = counts * cap / n
+    take = np.floor(exact).astype(int)
+    if cap >= len(uniq):
+        take = np.maximum(take, 1)
+    for i in np.argsort(-(exact - np.floor(exact)), kind="stable"):
+        if take.sum() >= cap:
+            break
+        take[i] += 1
+    while take.sum() > cap:  # the at-least-one rule can overshoot: trim the largest
+        take[np.argmax(take)] -= 1
+    keep = [rng.choice(np.flatnonzero(inv == u), min(take[u], counts[u]), replace=False) for u in range(len(uniq))]
+    return np.sort(np.concatenate(keep)).astype(np.int64)
+
+
+def _tsne(z: np.ndarray, perplexity: float, seed: int, n_jobs: int, backend: str) -> tuple[np.ndarray, str]:
+    if backend in ("auto", "openTSNE"):
+        try:
+            from openTSNE import TSNE as OpenTSNE
+        except ImportError:
+            if backend == "openTSNE":
+                raise
+        else:
+            emb = OpenTSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False).fit(z)
+            return np.asarray(emb), "openTSNE"
+    from sklearn.manifold import TSNE
+
+    emb = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca", n_jobs=n_jobs).fit_transform(z)
+    return emb, "sklearn"
+
+
+def tsne_2d(
+    x, labels: Sequence[str], *, seed: int = 0, cap: int = 2000, perplexity: float = 30.0,
+    n_jobs: int = 1, backend: str = "auto",
+) -> Projection:
+    """t-SNE of x [n, d] with one label per row; see the module doc. backend: "auto", "openTSNE", "sklearn"."""
+    seed = check_seed(seed)
+    if backend not in ("auto", "openTSNE", "sklearn"):
+        raise ValueError(f"backend must be 'auto', 'openTSNE' or 'sklearn', got {backend!r}")
+    xa = to_numpy(as_matrix(x, "x"))
+    labels = [str(s) for s in labels]
+    if len(labels) != len(xa):
+        raise ValueError(f"labels must have one entry per row of x ({len(xa)}), got {len(labels)}")
+    if cap < 4 or len(xa) < 4:
+        raise ValueError(f"t-SNE needs at least 4 points and cap >= 4, got {len(xa)} points and cap {cap}")
+    keep = stratified_subsample(labels, cap, seed)
+    z = StandardScaler().fit_transform(xa[keep])  # [k, d]
+    dims = min(PCA_DIMS, len(keep) - 1, z.shape[1])
+    if dims < z.shape[1]:
+        z = PCA(n_components=dims, random_state=seed).fit_transform(z)  # [k, dims]
+    perp = float(min(perplexity, (len(keep) - 1) / 3.0))
+    pts, method = _tsne(z, perp, seed, n_jobs, backend)
+    return Projection(
+        points=pts.astype(np.float32), labels=tuple(labels[i] for i in keep), kept_index=keep,
+        method=method, cap=int(cap), perplexity=perp,
+    )
+
+
+def trustworthiness(x, points, *, n_neighbors: int = 10) -> float:
+    """sklearn's trustworthiness in [0, 1]: 1 = every 2-D neighbour of a point is also among its
+    ``n_neighbors`` nearest neighbours in x [k, d] (no false neighbours created by the map)."""
+    xa = to_numpy(as_matrix(x, "x"))
+    pa = np.asarray(points, dtype=np.float64)
+    if pa.shape != (len(xa), 2) and pa.ndim != 2:
+        raise ValueError(f"points must be [k, dims] with k = {len(xa)}, got {pa.shape}")
+    if len(pa) != len(xa):
+        raise ValueError(f"points must have one row per row of x ({len(xa)}), got {len(pa)}")
+    return float(_sk_trustworthiness(xa, pa, n_neighbors=n_neighbors))
