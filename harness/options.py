@@ -41,6 +41,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
+    Option("data-dir", "", "local copy of the hub benchmarks, laid out like the hub (<dir>/MMMU/MMMU/Art/validation-*.parquet); empty: env KS_DATA_DIR, else the hub cache"),
+    Option("open-questions", "keep", "MMMU's open (non-multiple-choice) questions: keep or skip"),
+    Option("multi-image", "first", "questions with more images than a model takes: first (keep the first ones) or skip"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
 )
 
@@ -116,6 +119,9 @@ class RunConfig:
     results: Path
     report: Path
     special_as_text: bool
+    data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache
+    open_questions: str = "keep"  # MMMU open questions: keep or skip
+    multi_image: str = "first"  # more images than a model takes: first or skip
 
     @property
     def torch_device(self) -> torch.device:
@@ -127,7 +133,7 @@ class RunConfig:
 
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
-        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks")}
+        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks", "data_dir")}
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -162,7 +168,17 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         results=path("results"),
         report=path("report"),
         special_as_text=str(get("special-as-text")).strip().lower() in ("1", "true", "yes", "on"),
+        data_dir=get("data-dir").strip() or None,
+        open_questions=_choice("open-questions", get("open-questions"), ("keep", "skip")),
+        multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
     )
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    v = value.strip().lower()
+    if v not in choices:
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not a choice; use {' or '.join(choices)}")
+    return v
 
 
 def _merge_subsets(items: list[str]) -> list[str]:

@@ -10,7 +10,9 @@ import time
 from dataclasses import dataclass, field
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
-from harness.benchmarks import Sample, get_benchmark, select_samples
+from pathlib import Path
+
+from harness.benchmarks import LoadOptions, LoadReport, Sample, fit_images, get_benchmark, load_benchmark, select_samples
 from harness.capture import KeyBank, capture_keys
 from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
@@ -57,6 +59,7 @@ class KeyspaceRun:
     capture_seconds: dict[Pair, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # things the user should know (e.g. fewer samples than asked)
     _loaded: LoadedModel | None = None
+    load_reports: dict[str, LoadReport] = field(default_factory=dict)  # per benchmark: rows the loader skipped and why
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
@@ -111,12 +114,28 @@ class KeyspaceRun:
     def samples(self, benchmark: str) -> list[Sample]:
         if benchmark not in self._samples:
             name, subsets = split_benchmark(benchmark)
-            everything = get_benchmark(name)(subsets, seed=self.cfg.seed)
+            options = LoadOptions(
+                data_dir=Path(self.cfg.data_dir) if self.cfg.data_dir else None, open_questions=self.cfg.open_questions
+            )
+            everything, report = load_benchmark(name, subsets, seed=self.cfg.seed, options=options)
+            self.load_reports[benchmark] = report
             chosen, note = select_samples(everything, self.cfg.samples, self.cfg.seed)
-            if note:
-                self.notes.append(f"{benchmark}: {note}")
+            for line in (report.note(), note):
+                if line:
+                    self.notes.append(f"{benchmark}: {line}")
             self._samples[benchmark] = chosen
         return self._samples[benchmark]
+
+    def model_samples(self, pair: Pair) -> list[Sample]:
+        """The benchmark's samples fitted to the model's image limit (--ks-multi-image)."""
+        max_images = self.spec(pair.model).max_images
+        fit = fit_images(self.samples(pair.benchmark), max_images, self.cfg.multi_image)
+        note = fit.note(max_images, self.cfg.multi_image)
+        if note and f"{pair.id}: {note}" not in self.notes:
+            self.notes.append(f"{pair.id}: {note}")
+        if not fit.samples:
+            raise KeyspaceError(f"{pair.id}: every sample has more than {max_images} image(s); use --ks-multi-image first")
+        return fit.samples
 
     def capture(self, pair: Pair) -> KeyBank:
         """The key bank of `pair` for every planned layer of it, captured once."""
@@ -128,7 +147,7 @@ class KeyspaceRun:
             try:
                 loaded = self.loaded(pair.model)
                 self._banks[pair] = capture_keys(
-                    loaded, self.samples(pair.benchmark), layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
+                    loaded, self.model_samples(pair), layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
                 )
             except KeyspaceError as exc:
                 self._failed_pairs[pair] = str(exc)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from harness.errors import KeyspaceError
 
+from .loading import LoadOptions, LoadReport
 from .prompt import multiple_choice
 from .registry import register_benchmark
 from .sample import Sample
@@ -26,7 +27,14 @@ def load_rows(path: Path) -> list[dict]:
 
 
 @register_benchmark("fixture")
-def load_fixture(subsets: Sequence[str] = (), *, seed: int = 0, root: Path = FIXTURE_DIR) -> list[Sample]:
+def load_fixture(
+    subsets: Sequence[str] = (),
+    *,
+    seed: int = 0,
+    options: LoadOptions = LoadOptions(),
+    report: LoadReport | None = None,
+    root: Path = FIXTURE_DIR,
+) -> list[Sample]:
     """All fixture questions, or only the languages named as subsets (`fixture:en`, `fixture:zh`)."""
     unknown = sorted(set(subsets) - set(LANGUAGES))
     if unknown:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Callable, Protocol, Sequence
+from typing import TYPE_CHECKING, Callable, Protocol, Sequence
 
 from harness.errors import KeyspaceError
 
 from .sample import Sample
 
+if TYPE_CHECKING:
+    from .loading import LoadOptions, LoadReport
+
 
 class BenchmarkLoader(Protocol):
-    def __call__(self, subsets: Sequence[str], *, seed: int) -> list[Sample]: ...
+    """`loader(subsets, seed=..., options=LoadOptions(), report=LoadReport())` → the usable samples.
+
+    Rows a loader cannot use (missing image, unwanted question kind) are counted in `report`, never raised.
+    """
+
+    def __call__(
+        self, subsets: Sequence[str], *, seed: int, options: "LoadOptions" = ..., report: "LoadReport | None" = ...
+    ) -> list[Sample]: ...
 
 
 _BENCHMARKS: dict[str, BenchmarkLoader] = {}
