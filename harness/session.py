@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
 from pathlib import Path
 
-from harness.benchmarks import LoadOptions, LoadReport, Sample, fit_images, get_benchmark, load_benchmark, select_samples
+from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
+from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.capture import KeyBank, capture_keys
 from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
@@ -67,7 +66,7 @@ class KeyspaceRun:
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
         for item in self.cfg.benchmarks:
-            get_benchmark(split_benchmark(item)[0])  # unknown names fail here, before any model loads
+            check_benchmark(*split_benchmark(item))  # unknown names and subsets fail here, before any model loads
         triples = []
         for model in self.cfg.models:
             spec = self.spec(model)

@@ -26,7 +26,13 @@ def load_rows(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@register_benchmark("fixture")
+def check_languages(subsets: Sequence[str]) -> None:
+    unknown = sorted(set(subsets) - set(LANGUAGES))
+    if unknown:
+        raise KeyspaceError(f"unknown fixture subset(s) {', '.join(unknown)}; valid subsets: {', '.join(LANGUAGES)}")
+
+
+@register_benchmark("fixture", check_subsets=check_languages)
 def load_fixture(
     subsets: Sequence[str] = (),
     *,
@@ -36,9 +42,7 @@ def load_fixture(
     root: Path = FIXTURE_DIR,
 ) -> list[Sample]:
     """All fixture questions, or only the languages named as subsets (`fixture:en`, `fixture:zh`)."""
-    unknown = sorted(set(subsets) - set(LANGUAGES))
-    if unknown:
-        raise KeyspaceError(f"unknown fixture subset(s) {', '.join(unknown)}; valid subsets: {', '.join(LANGUAGES)}")
+    check_languages(subsets)
     samples = []
     for row in load_rows(root / "questions.jsonl"):
         if subsets and row["language"] not in subsets:

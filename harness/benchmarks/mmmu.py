@@ -103,7 +103,7 @@ def row_sample(row: dict, subject: str, options: LoadOptions, report: LoadReport
     )
 
 
-@register_benchmark("mmmu")
+@register_benchmark("mmmu", check_subsets=resolve_subjects)
 def load_mmmu(
     subsets: Sequence[str] = (), *, seed: int = 0, options: LoadOptions = LoadOptions(), report: LoadReport | None = None
 ) -> list[Sample]:

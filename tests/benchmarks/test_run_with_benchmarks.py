@@ -78,3 +78,11 @@ def test_pytest_suite_runs_mmmu_from_a_local_copy(tmp_path):
     ), out.stdout[-3000:]
     assert "note: mmmu:Art" not in out.stdout  # nothing skipped, 4 of 6 chosen
     assert (out.returncode == 0) == (results[0]["status"] == "passed")
+
+
+def test_plan_rejects_an_unknown_subject_before_loading_anything(tmp_path):
+    with pytest.raises(KeyspaceError, match=r"^unknown MMMU subject\(s\) Arts; valid subjects: Accounting, "):
+        KeyspaceRun(config(tmp_path, benchmarks="mmmu:Art,Arts")).plan()
+    with pytest.raises(KeyspaceError, match=r"^unknown fixture subset\(s\) fr; valid subsets: en, zh$"):
+        KeyspaceRun(config(tmp_path, benchmarks="fixture:fr")).plan()
+    assert len(KeyspaceRun(config(tmp_path, benchmarks="mmmu:art,Biology")).plan()) == 3  # tiny-llava's three layers
