@@ -41,6 +41,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
+    Option("data-dir", "", "local copy of the hub benchmarks, laid out like the hub (<dir>/MMMU/MMMU/Art/validation-*.parquet); empty: env KS_DATA_DIR, else the hub cache"),
+    Option("open-questions", "keep", "MMMU's open (non-multiple-choice) questions: keep or skip"),
+    Option("multi-image", "first", "questions with more images than a model takes: first (keep the first ones) or skip"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
     Option("baselines", "reports/baselines", "directory of stored baselines (<model>.json); 'none' disables the comparison"),
     Option("update-baselines", "false", "rewrite the stored baselines of the triples that run", flag=True),
@@ -105,7 +108,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 # Fields that choose what runs or where outputs go, not what a triple's figures are.
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
-    "cache",
+    "cache", "data_dir",
 )
 
 
@@ -132,6 +135,9 @@ class RunConfig:
     update_baselines: bool
     resume: bool
     cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
+    data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache
+    open_questions: str = "keep"  # MMMU open questions: keep or skip
+    multi_image: str = "first"  # more images than a model takes: first or skip
 
     @property
     def torch_device(self) -> torch.device:
@@ -182,6 +188,9 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         update_baselines=_flag(get("update-baselines")),
         resume=_flag(get("resume")),
         cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
+        data_dir=get("data-dir").strip() or None,
+        open_questions=_choice("open-questions", get("open-questions"), ("keep", "skip")),
+        multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
     )
 
 
@@ -196,6 +205,13 @@ def _cache_dir(value: str, rootdir: Path) -> Path:
         return default_cache_dir()
     p = Path(value.strip()).expanduser()
     return p if p.is_absolute() else rootdir / p
+
+
+def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
+    v = value.strip().lower()
+    if v not in choices:
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not a choice; use {' or '.join(choices)}")
+    return v
 
 
 def _merge_subsets(items: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
-from harness.benchmarks import Sample, get_benchmark, select_samples
+from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.cache import fetch
 from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys
@@ -73,6 +73,7 @@ class KeyspaceRun:
     capture_seconds: dict[Pair, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # things the user should know (e.g. fewer samples than asked)
     _loaded: LoadedModel | None = None
+    load_reports: dict[str, LoadReport] = field(default_factory=dict)  # per benchmark: rows the loader skipped and why
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
@@ -82,7 +83,7 @@ class KeyspaceRun:
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
         for item in self.cfg.benchmarks:
-            get_benchmark(split_benchmark(item)[0])  # unknown names fail here, before any model loads
+            check_benchmark(*split_benchmark(item))  # unknown names and subsets fail here, before any model loads
         triples = []
         for model in self.cfg.models:
             spec = self.spec(model)
@@ -145,12 +146,28 @@ class KeyspaceRun:
     def samples(self, benchmark: str) -> list[Sample]:
         if benchmark not in self._samples:
             name, subsets = split_benchmark(benchmark)
-            everything = get_benchmark(name)(subsets, seed=self.cfg.seed)
+            options = LoadOptions(
+                data_dir=Path(self.cfg.data_dir) if self.cfg.data_dir else None, open_questions=self.cfg.open_questions
+            )
+            everything, report = load_benchmark(name, subsets, seed=self.cfg.seed, options=options)
+            self.load_reports[benchmark] = report
             chosen, note = select_samples(everything, self.cfg.samples, self.cfg.seed)
-            if note:
-                self.notes.append(f"{benchmark}: {note}")
+            for line in (report.note(), note):
+                if line:
+                    self.notes.append(f"{benchmark}: {line}")
             self._samples[benchmark] = chosen
         return self._samples[benchmark]
+
+    def model_samples(self, pair: Pair) -> list[Sample]:
+        """The benchmark's samples fitted to the model's image limit (--ks-multi-image)."""
+        max_images = self.spec(pair.model).max_images
+        fit = fit_images(self.samples(pair.benchmark), max_images, self.cfg.multi_image)
+        note = fit.note(max_images, self.cfg.multi_image)
+        if note and f"{pair.id}: {note}" not in self.notes:
+            self.notes.append(f"{pair.id}: {note}")
+        if not fit.samples:
+            raise KeyspaceError(f"{pair.id}: every sample has more than {max_images} image(s); use --ks-multi-image first")
+        return fit.samples
 
     def capture(self, pair: Pair) -> KeyBank:
         """The key bank of `pair` for every planned layer of it, captured once."""
@@ -160,7 +177,7 @@ class KeyspaceRun:
             layers = sorted({t.layer for t in self.plan() if t.pair == pair})
             start = time.perf_counter()
             try:
-                samples = self.samples(pair.benchmark)
+                samples = self.model_samples(pair)
                 key = key_for(self.spec(pair.model), self.cfg, pair.benchmark, [s.id for s in samples], layers)
                 self._banks[pair], notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
@@ -236,7 +253,7 @@ class KeyspaceRun:
                 loaded = self.loaded(case.triple.model)
                 with text_as_image(loaded, seed=self.cfg.seed):
                     bank = capture_keys(
-                        loaded, self.samples(case.triple.benchmark), [layer],
+                        loaded, self.model_samples(case.triple.pair), [layer],
                         benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size,
                     )
         result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id())

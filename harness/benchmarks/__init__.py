@@ -1,8 +1,13 @@
 """Benchmark loaders; importing this package registers every benchmark."""
 
-from . import fixture  # noqa: F401  (registers "fixture")
-from .registry import benchmark_names, get_benchmark, register_benchmark
+from . import fixture, mmbench, mmmu  # noqa: F401  (register "fixture", "mmbench-cn", "mmmu")
+from .images import MULTI_IMAGE, ImageFit, fit_images
+from .loading import OPEN_QUESTIONS, LoadOptions, LoadReport, load_benchmark
+from .registry import benchmark_names, check_benchmark, get_benchmark, register_benchmark
 from .sample import Sample
 from .selection import select_samples
 
-__all__ = ["Sample", "benchmark_names", "get_benchmark", "register_benchmark", "select_samples"]
+__all__ = [
+    "MULTI_IMAGE", "OPEN_QUESTIONS", "ImageFit", "LoadOptions", "LoadReport", "Sample", "benchmark_names", "check_benchmark",
+    "fit_images", "get_benchmark", "load_benchmark", "register_benchmark", "select_samples",
+]

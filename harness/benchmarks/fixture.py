@@ -10,6 +10,7 @@ from PIL import Image
 
 from harness.errors import KeyspaceError
 
+from .loading import LoadOptions, LoadReport
 from .prompt import multiple_choice
 from .registry import register_benchmark
 from .sample import Sample
@@ -25,12 +26,23 @@ def load_rows(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-@register_benchmark("fixture")
-def load_fixture(subsets: Sequence[str] = (), *, seed: int = 0, root: Path = FIXTURE_DIR) -> list[Sample]:
-    """All fixture questions, or only the languages named as subsets (`fixture:en`, `fixture:zh`)."""
+def check_languages(subsets: Sequence[str]) -> None:
     unknown = sorted(set(subsets) - set(LANGUAGES))
     if unknown:
         raise KeyspaceError(f"unknown fixture subset(s) {', '.join(unknown)}; valid subsets: {', '.join(LANGUAGES)}")
+
+
+@register_benchmark("fixture", check_subsets=check_languages)
+def load_fixture(
+    subsets: Sequence[str] = (),
+    *,
+    seed: int = 0,
+    options: LoadOptions = LoadOptions(),
+    report: LoadReport | None = None,
+    root: Path = FIXTURE_DIR,
+) -> list[Sample]:
+    """All fixture questions, or only the languages named as subsets (`fixture:en`, `fixture:zh`)."""
+    check_languages(subsets)
     samples = []
     for row in load_rows(root / "questions.jsonl"):
         if subsets and row["language"] not in subsets:

@@ -20,6 +20,7 @@ class ModelSpec:
     default_layers: tuple[str, ...] = ("first", "mid", "last")  # layer words or indices used without --ks-layers
     threshold: float = 10.0  # the ratio cross / strongest intra-modal baseline must reach this (--ks-threshold overrides)
     alpha: float = 0.01  # the permutation p-value must be under this (--ks-alpha overrides)
+    max_images: int | None = None  # images the model takes per prompt; None: unlimited (--ks-multi-image for the rest)
 
     @property
     def is_tiny(self) -> bool:

@@ -1,0 +1,164 @@
+"""Getting benchmark rows the way users of the hub datasets do, and what a loader reports back.
+
+A hub benchmark is read with `datasets.load_dataset(repo, config, split=...)`, so the hub cache
+and `HF_HUB_OFFLINE` behave as users expect. A local copy (`--ks-data-dir` or env `KS_DATA_DIR`)
+is a directory laid out like the hub repository, read with `load_dataset("parquet", ...)`:
+
+    <dir>/MMMU/MMMU/Art/validation-00000-of-00001.parquet     (or <dir>/Art/... for a bare snapshot)
+    <dir>/lmms-lab/MMBench/cn/dev-00000-of-00001.parquet       (or <dir>/cn/...)
+
+`huggingface-cli download MMMU/MMMU --repo-type dataset --local-dir <dir>/MMMU/MMMU` makes one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+
+from harness.errors import KeyspaceError
+
+OPEN_QUESTIONS = ("keep", "skip")  # --ks-open-questions
+DATA_DIR_ENV = "KS_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class LoadOptions:
+    """How a loader reads its rows; the defaults suit every benchmark."""
+
+    data_dir: Path | None = None  # local copy laid out like the hub; None: env KS_DATA_DIR, else the hub (cache)
+    open_questions: str = "keep"  # MMMU's open (non-multiple-choice) questions: keep or skip
+
+    def __post_init__(self) -> None:
+        if self.open_questions not in OPEN_QUESTIONS:
+            raise KeyspaceError(
+                f"--ks-open-questions: {self.open_questions!r} is not a policy; use {' or '.join(OPEN_QUESTIONS)}"
+            )
+
+    @property
+    def local_root(self) -> Path | None:
+        if self.data_dir is not None:
+            return Path(self.data_dir).expanduser()
+        env = os.environ.get(DATA_DIR_ENV, "").strip()
+        return Path(env).expanduser() if env else None
+
+
+@dataclass
+class LoadReport:
+    """What a loader left out and why: rows skipped per reason (counts of dataset rows)."""
+
+    skipped: Counter = field(default_factory=Counter)  # reason -> rows
+    examples: dict[str, str] = field(default_factory=dict)  # reason -> the first row id skipped for it
+
+    def skip(self, reason: str, row_id: str) -> None:
+        self.skipped[reason] += 1
+        self.examples.setdefault(reason, row_id)
+
+    @property
+    def total_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def note(self) -> str | None:
+        """One line for the run's notes, or None when nothing was skipped."""
+        if not self.skipped:
+            return None
+        parts = [f"{n} {reason} (e.g. {self.examples[reason]})" for reason, n in sorted(self.skipped.items())]
+        return f"skipped {self.total_skipped} row(s): " + "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        return {"skipped": dict(self.skipped), "examples": dict(self.examples)}
+
+
+def load_rows(repo: str, config: str, split: str, options: LoadOptions) -> Any:
+    """The rows of one hub config and split as a `datasets.Dataset`, images left undecoded.
+
+    Images come back as `{"bytes": ..., "path": ...}` so that one unreadable image costs one row
+    (see `decode_image`), not the whole load.
+    """
+    import datasets
+
+    root = options.local_root
+    try:
+        if root is not None:
+            files = local_files(root, repo, config, split)
+            ds = datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
+        else:
+            ds = datasets.load_dataset(repo, config, split=split)
+    except KeyspaceError:
+        raise
+    except (ConnectionError, OSError, datasets.exceptions.DatasetNotFoundError) as exc:
+        where = f"local copy {root}" if root is not None else f"hub dataset {repo} ({config}, {split})"
+        raise KeyspaceError(
+            f"cannot load the {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
+            f"pre-download it with `huggingface-cli download {repo} --repo-type dataset` "
+            f"or point --ks-data-dir (env {DATA_DIR_ENV}) at a local copy laid out like the hub repository"
+        ) from None
+    for name, feature in ds.features.items():
+        if isinstance(feature, datasets.Image) and feature.decode:
+            ds = ds.cast_column(name, datasets.Image(decode=False))
+    return ds
+
+
+def local_files(root: Path, repo: str, config: str, split: str) -> list[Path]:
+    """The parquet shards of `config`/`split` under `root` (repo-nested first, then a bare snapshot)."""
+    candidates = [root / repo / config, root / config]
+    for folder in candidates:
+        files = sorted(folder.glob(f"{split}-*.parquet"))
+        if files:
+            return files
+    raise KeyspaceError(
+        f"no {split}-*.parquet under {candidates[0]} (nor {candidates[1]}); lay the local copy out like the hub, "
+        f"e.g. `huggingface-cli download {repo} --repo-type dataset --local-dir {root / repo}`"
+    )
+
+
+def decode_image(value: Any) -> Image.Image | None:
+    """An RGB image from a hub image cell (`{"bytes", "path"}`, a PIL image), or None if missing or unreadable."""
+    if value is None:
+        return None
+    if isinstance(value, Image.Image):
+        return value.convert("RGB")
+    data, path = value.get("bytes"), value.get("path")
+    try:
+        if data:
+            with Image.open(io.BytesIO(data)) as img:
+                return img.convert("RGB")
+        if path and Path(path).is_file():
+            with Image.open(path) as img:
+                return img.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None  # PIL's UnidentifiedImageError is an OSError; truncated data raises OSError too
+    return None
+
+
+def is_missing(value: Any) -> bool:
+    """True for the ways the hub datasets spell an absent text cell: None, NaN, "nan", "" (MMBench's missing options)."""
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return str(value).strip().lower() in ("", "nan")
+
+
+def load_benchmark(name: str, subsets: Sequence[str], *, seed: int, options: LoadOptions) -> tuple[list, LoadReport]:
+    """Every usable sample of benchmark `name` (restricted to `subsets`) and the loader's report.
+
+    A benchmark left with no usable sample is an error, naming why its rows were skipped.
+    """
+    from .registry import get_benchmark
+
+    report = LoadReport()
+    samples = get_benchmark(name)(subsets, seed=seed, options=options, report=report)
+    if not samples:
+        label = name + (":" + ",".join(subsets) if subsets else "")
+        raise KeyspaceError(f"{label}: no usable samples; {report.note() or 'the set is empty'}")
+    ids = [s.id for s in samples]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise KeyspaceError(f"{name}: sample id {dup!r} occurs more than once; ids must be unique")
+    return samples, report
