@@ -26,7 +26,7 @@ NOT_CAPTURE_SETTINGS = frozenset(
     {
         "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
         "threshold", "alpha", "permutations", "max_points", "special_as_text",
-        "results", "report", "cache", "baselines", "update_baselines", "resume",
+        "results", "report", "cache", "baselines", "update_baselines", "resume", "data_dir",
     }
 )
 

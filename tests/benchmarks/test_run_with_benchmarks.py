@@ -66,11 +66,12 @@ def test_pytest_suite_runs_mmmu_from_a_local_copy(tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(ROOT),
            "HF_DATASETS_CACHE": str(tmp_path / "cache")}
     env.pop("KS_DATA_DIR", None)
-    cmd = [sys.executable, "-m", "pytest", str(ROOT / "suites"), "-q", "-p", "no:cacheprovider",
+    cmd = [sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_keyspace.py"), "-q", "-p", "no:cacheprovider",
            "--rootdir", str(ROOT), "--ks-benchmarks", "mmmu:Art", "--ks-data-dir", str(tmp_path / "data"),
-           "--ks-samples", "4", "--ks-permutations", "100", "--ks-layers", "first",
+           "--ks-samples", "4", "--ks-permutations", "100", "--ks-layers", "first", "--ks-baselines", "none",
+           "--ks-cache", str(tmp_path / "cache"),
            "--ks-results", str(tmp_path / "r.jsonl"), "--ks-report", str(tmp_path / "r.html")]
-    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     results = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert out.returncode in (0, 1), out.stdout[-3000:] + out.stderr[-3000:]
     assert [(r["benchmark"], r["status"]) for r in results] in (
