@@ -147,6 +147,6 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "curves": _curves(real),
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,
-        "controls": {"id": "controls", **control_table(controls)} if controls else None,
+        "controls": {"id": "controls-table", **control_table(controls)} if controls else None,
         "definitions": definitions(sorted({r.space for r in ordered})),
     }

@@ -102,3 +102,13 @@ def run_info() -> dict:
 @pytest.fixture
 def make_triple():
     return triple
+
+
+@pytest.fixture(scope="session")
+def synthetic_report(tmp_path_factory) -> tuple[list[TripleResult], str]:
+    """The full synthetic result set (2 models × 3 layers × 2 benchmarks + controls), rendered once."""
+    from harness.report import render_report
+
+    results = result_set()
+    path = render_report(results, tmp_path_factory.mktemp("report") / "report.html", run_info=dict(RUN_INFO))
+    return results, path
