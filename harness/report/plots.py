@@ -58,7 +58,7 @@ def _series(points: Sequence[LayerPoint], attr: str, *, positive: bool = False) 
 
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05)
+    fig.savefig(buf, format="svg", metadata={"Date": None})  # constrained layout already fits the labels
     return buf.getvalue()
 
 

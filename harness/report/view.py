@@ -26,6 +26,10 @@ RUN_LABELS = {  # run-metadata keys in display order, with their labels
 }
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _run_rows(info: dict, results: Sequence[TripleResult]) -> list[dict]:
     rows = [{"key": label, "value": str(info[k])} for k, label in RUN_LABELS.items() if k in info]
     rows += [{"key": k, "value": str(v)} for k, v in info.items()
@@ -136,8 +140,9 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     return {
         "title": "keyspace report: image vs text attention keys",
-        "summary": f"{len(real)} triples, {len(controls)} controls, {len({r.model for r in ordered})} models, "
-                   f"{len(by_benchmark)} benchmarks",
+        "summary": ", ".join(_count(n, what) for n, what in (
+            (len(real), "triple"), (len(controls), "control"), (len({r.model for r in ordered}), "model"),
+            (len(by_benchmark), "benchmark"))),
         "run": _run_rows(run_info, results),
         "meta_note": meta_note if not run_info else "",
         "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from harness.report import render_html, render_report
+from harness.results import TripleResult
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -149,3 +150,12 @@ def test_same_results_give_the_same_file(synthetic_report, run_info, tmp_path):
     results, first = synthetic_report
     again = render_report(list(reversed(results)), tmp_path / "again.html", run_info=run_info)
     assert again.read_bytes() == first.read_bytes()
+
+
+def test_error_triples_are_listed_not_plotted(make_triple):
+    err = TripleResult(model="tiny-llava", layer=3, benchmark="fixture", status="error",
+                       message="layer 3: only 2 image vectors captured; need at least 4 per modality")
+    html = render_html([make_triple(layer=0), make_triple(layer=2), err])
+    assert "only 2 image vectors captured" in html
+    assert re.search(r'<td class="num error">1</td>', html)
+    assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out

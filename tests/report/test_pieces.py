@@ -61,7 +61,8 @@ def test_svg_ids_are_prefixed_and_references_follow():
            '<metadata>m</metadata><defs><clipPath id="p1"><rect/></clipPath><path id="m2"/></defs>'
            '<g clip-path="url(#p1)"><use xlink:href="#m2"/></g><rect fill="#ffffff"/></svg>')
     out = inline_svg(raw, "f3", label="figure")
-    assert out.startswith('<svg role="img" aria-label="figure"') and "width=" not in out and "height=" not in out
+    assert out.startswith('<svg role="img" aria-label="figure" style="max-width: 10pt"')
+    assert " width=" not in out and " height=" not in out
     assert 'id="f3-p1"' in out and "url(#f3-p1)" in out and 'xlink:href="#f3-m2"' in out
     assert 'fill="#ffffff"' in out and "<metadata>" not in out and "<?xml" not in out
 
