@@ -80,6 +80,17 @@ def _shared_estimator(results: Sequence[TripleResult], which: str) -> str | None
     return names.pop() if len(names) == 1 else None
 
 
+def _table(spec: list[tuple[dict, Callable[[TripleResult], dict]]], results: Sequence[TripleResult]) -> dict:
+    """Columns, their count, and one row per result; each cell's class carries its column's alignment."""
+    def row(r: TripleResult) -> dict:
+        cells = [make(r) for _, make in spec]
+        for (col, _), c in zip(spec, cells):
+            c["cls"] = f"{col['type']} {c['cls']}".strip()
+        return {"cells": cells, "message": r.message}
+
+    return {"columns": [c for c, _ in spec], "width": len(spec), "rows": [row(r) for r in results]}
+
+
 def triple_table(results: Sequence[TripleResult]) -> dict:
     """Columns and rows (one per triple, with its message) of a benchmark's table."""
     est = {w: _shared_estimator(results, w) for w in extras.JS_ESTIMATORS}
@@ -123,10 +134,7 @@ def triple_table(results: Sequence[TripleResult]) -> dict:
          lambda r: cell(extras.capture_seconds(r), fmt(extras.capture_seconds(r), 3))),
         (column("drift", "baseline", "comparison with the stored baseline: ok, drift or created", "text"), _drift_cell),
     ]
-    return {
-        "columns": [c for c, _ in spec],
-        "rows": [{"cells": [make(r) for _, make in spec], "message": r.message} for r in results],
-    }
+    return _table(spec, results)
 
 
 def control_table(results: Sequence[TripleResult]) -> dict:
@@ -159,7 +167,4 @@ def control_table(results: Sequence[TripleResult]) -> dict:
         (column("ratio", "ratio", "MMD² / strongest intra-modal baseline", sub="[interval]"), _ratio_cell),
         (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
     ]
-    return {
-        "columns": [c for c, _ in spec],
-        "rows": [{"cells": [make(r) for _, make in spec], "message": r.message} for r in results],
-    }
+    return _table(spec, results)

@@ -146,6 +146,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "run": _run_rows(run_info, results),
         "meta_note": meta_note if not run_info else "",
         "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],
+        "options_label": f"Options ({len(options)})",
         "samples": _samples(run_info, results),
         "verdicts": _verdicts(real, controls),
         "benchmarks": [{"name": b, "id": f"bench-{i}", **triple_table(rs)} for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
