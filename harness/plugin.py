@@ -97,7 +97,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 
 def _render(config: pytest.Config, run: KeyspaceRun):
-    from harness.report import render_report
+    from harness.report import render_report, write_run_info
     from harness.results import read_results
 
-    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=run.info())
+    info = run.info()
+    write_run_info(run.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
+    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info)

@@ -1,4 +1,8 @@
-"""Render the HTML report from typed results with jinja2 (autoescape on; templates compute nothing)."""
+"""Render the HTML report from typed results with jinja2 (autoescape on; templates compute nothing).
+
+The report is one self-contained file: inline CSS, inline SVG figures and a few lines of inline
+JavaScript (table sorting); a Content-Security-Policy forbids every fetch.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from harness.results import TripleResult
 
-from .view import report_view
+from .view import TSNE_CAP, report_view
 
 
 def environment() -> Environment:
@@ -21,8 +25,18 @@ def environment() -> Environment:
     )
 
 
-def render_report(results: Sequence[TripleResult], path: Path, *, run_info: dict | None = None) -> Path:
-    html = environment().get_template("report.html.j2").render(view=report_view(results, run_info or {}))
+def render_html(results: Sequence[TripleResult], *, run_info: dict | None = None, meta_note: str = "",
+                tsne_cap: int = TSNE_CAP) -> str:
+    """The report as a string; `meta_note` says why run metadata is missing when it is."""
+    view = report_view(results, run_info or {}, meta_note=meta_note, tsne_cap=tsne_cap)
+    return environment().get_template("report.html.j2").render(view=view)
+
+
+def render_report(results: Sequence[TripleResult], path: Path, *, run_info: dict | None = None,
+                  meta_note: str = "", tsne_cap: int = TSNE_CAP) -> Path:
+    """Write the report for `results` to `path` and return the path."""
+    html = render_html(results, run_info=run_info, meta_note=meta_note, tsne_cap=tsne_cap)
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path

@@ -1,41 +1,158 @@
-"""Everything the template shows, computed here (templates compute nothing)."""
+"""Everything the template shows, computed here (templates compute nothing).
+
+`report_view` turns typed results and run metadata into plain dicts and strings; figures come
+from `plots` as SVG strings (the only markup not escaped by the template, and built without any
+text taken from the results).
+"""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from typing import Sequence
 
+from markupsafe import Markup
+
 from harness.results import TripleResult
 
+from . import extras
+from .definitions import definitions
+from .plots import LayerPoint, layer_curves_svg, thin, tsne_svg
+from .table import CONTROL_EXPECTED, control_table, fmt, triple_table
 
-def fmt(x: float, digits: int = 4) -> str:
-    if isinstance(x, (int,)) and not isinstance(x, bool):
-        return str(x)
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.{digits}g}"
+TSNE_CAP = 600  # most points drawn per t-SNE map (keeps the report light)
+RUN_LABELS = {  # run-metadata keys in display order, with their labels
+    "harness": "harness", "torch": "torch", "transformers": "transformers", "python": "python",
+    "device": "device", "dtype": "dtype", "seed": "seed", "git_commit": "git commit", "config_id": "config id",
+}
 
 
-def report_view(results: Sequence[TripleResult], run_info: dict) -> dict:
-    ordered = sorted(results, key=lambda r: (r.model, r.benchmark, r.layer))
-    verdicts: dict[str, dict[str, int]] = defaultdict(lambda: {"passed": 0, "failed": 0, "error": 0})
-    for r in ordered:
-        verdicts[r.model][r.status] += 1
-    by_benchmark: dict[str, list[dict]] = defaultdict(list)
-    for r in ordered:
-        by_benchmark[r.benchmark].append(
-            {
-                "model": r.model, "layer": r.layer, "status": r.status,
-                "n_image": r.n_image, "n_text": r.n_text, "mmd2": fmt(r.mmd2), "mmd": fmt(r.mmd),
-                "p_value": fmt(r.p_value, 3), "intra": ", ".join(f"{k} {fmt(v, 3)}" for k, v in r.intra.items()),
-                "ratio": fmt(r.ratio, 3), "threshold": fmt(r.threshold, 3), "seconds": f"{r.seconds:.2f}",
-                "message": r.message,
-            }
-        )
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _run_rows(info: dict, results: Sequence[TripleResult]) -> list[dict]:
+    rows = [{"key": label, "value": str(info[k])} for k, label in RUN_LABELS.items() if k in info]
+    rows += [{"key": k, "value": str(v)} for k, v in info.items()
+             if k not in RUN_LABELS and k not in ("options", "samples") and not isinstance(v, (dict, list))]
+    # Recorded in every result: shown so a reader can check the results match the metadata.
+    rows.append({"key": "config ids in results", "value": ", ".join(sorted({r.config_id for r in results if r.config_id})) or "–"})
+    return rows
+
+
+def _samples(info: dict, results: Sequence[TripleResult]) -> list[dict]:
+    recorded = info.get("samples") if isinstance(info.get("samples"), dict) else {}
+    seen = defaultdict(set)
+    for r in results:
+        if r.samples_digest:
+            seen[r.benchmark].add(r.samples_digest)
+    rows = []
+    for bench in sorted(set(recorded) | set(seen)):
+        entry = recorded.get(bench) if isinstance(recorded.get(bench), dict) else {}
+        rows.append({"benchmark": bench, "count": str(entry.get("count", "–")), "digest": str(entry.get("digest", "–")),
+                     "in_results": ", ".join(sorted(seen.get(bench, ()))) or "–"})
+    return rows
+
+
+def _verdicts(real: Sequence[TripleResult], controls: Sequence[TripleResult]) -> list[dict]:
+    counts: dict[str, dict] = {}
+    for r in real:
+        row = counts.setdefault(r.model, {"model": r.model, "passed": 0, "failed": 0, "error": 0})
+        row[r.status] = row.get(r.status, 0) + 1
+    for r in controls:
+        row = counts.setdefault(r.model, {"model": r.model, "passed": 0, "failed": 0, "error": 0})
+        want, got = CONTROL_EXPECTED.get(extras.control(r) or ""), extras.criterion_met(r)
+        row["controls_total"] = row.get("controls_total", 0) + 1
+        row["controls_ok"] = row.get("controls_ok", 0) + int(want is not None and want == got)
+    out = []
+    for model in sorted(counts):
+        row = counts[model]
+        total = sum(row.get(s, 0) for s in ("passed", "failed", "error"))
+        if row["error"] or row["failed"]:
+            row["cls"] = "error" if row["error"] and not row["failed"] else "failed"
+        else:
+            row["cls"] = "passed" if total else ""
+        row["total"] = total
+        row["controls"] = f"{row['controls_ok']} of {row['controls_total']} as expected" if "controls_total" in row else "–"
+        out.append(row)
+    return out
+
+
+def _layer_point(r: TripleResult) -> LayerPoint:
+    ci = extras.ratio_interval(r)
+    js = {w: extras.js(r, w) for w in extras.JS_ESTIMATORS}
+    return LayerPoint(
+        layer=r.layer, mmd2=extras.finite(r.mmd2), max_intra=extras.max_intra(r), ratio=extras.finite(r.ratio),
+        ratio_low=ci.low if ci else None, ratio_high=ci.high if ci else None,
+        js_classifier=js["classifier"].bits if js["classifier"] else None,
+        js_knn=js["knn"].bits if js["knn"] else None, auc=extras.auc(r),
+    )
+
+
+def _curves(real: Sequence[TripleResult]) -> list[dict]:
+    groups: dict[tuple[str, str], list[TripleResult]] = defaultdict(list)
+    for r in real:
+        if r.status != "error":
+            groups[(r.model, r.benchmark)].append(r)
+    out = []
+    for i, ((model, bench), rs) in enumerate(sorted(groups.items())):
+        thresholds = {r.threshold for r in rs if extras.finite(r.threshold) is not None}
+        threshold = thresholds.pop() if len(thresholds) == 1 else None
+        layers = ", ".join(str(r.layer) for r in sorted(rs, key=lambda r: r.layer))
+        spaces = ", ".join(sorted({r.space for r in rs}))
+        out.append({
+            "model": model, "benchmark": bench,
+            "svg": Markup(layer_curves_svg([_layer_point(r) for r in rs], threshold, f"c{i}")),
+            "caption": f"layers {layers}; space {spaces}; threshold "
+                       + (fmt(threshold, 3) if threshold is not None else "varies (not drawn)"),
+        })
+    return out
+
+
+def _tsne_maps(real: Sequence[TripleResult], cap: int) -> list[dict]:
+    out = []
+    for i, r in enumerate(real):
+        t = extras.tsne(r)
+        if t is None:
+            continue
+        keep = thin(len(t.points), cap)
+        stated = [f"{len(keep)} points drawn"]
+        if t.cap is not None:
+            stated.append(f"run cap {t.cap}")
+        if len(keep) < len(t.points):
+            stated.append(f"thinned from {len(t.points)} to the report cap {cap}")
+        out.append({
+            "title": f"{r.model} · layer {r.layer} · {r.benchmark}",
+            "svg": Markup(tsne_svg([t.points[j] for j in keep], [t.labels[j] for j in keep], f"t{i}")),
+            "caption": f"{t.method}, space {r.space}; " + ", ".join(stated),
+        })
+    return out
+
+
+def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: str = "", tsne_cap: int = TSNE_CAP) -> dict:
+    """The dict the template renders. `meta_note` explains missing run metadata (e.g. no .meta.json)."""
+    ordered = sorted(results, key=lambda r: (r.benchmark, r.model, r.layer))
+    real = [r for r in ordered if extras.control(r) is None]
+    controls = sorted((r for r in ordered if extras.control(r) is not None),
+                      key=lambda r: (extras.control(r) or "", r.model, r.benchmark, r.layer))
+    by_benchmark: dict[str, list[TripleResult]] = defaultdict(list)
+    for r in real:
+        by_benchmark[r.benchmark].append(r)
+    options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     return {
-        "title": "keyspace report",
-        "run": run_info,
-        "verdicts": [{"model": m, **v} for m, v in verdicts.items()],
-        "benchmarks": [{"name": b, "rows": rows} for b, rows in by_benchmark.items()],
+        "title": "keyspace report: image vs text attention keys",
+        "summary": ", ".join(_count(n, what) for n, what in (
+            (len(real), "triple"), (len(controls), "control"), (len({r.model for r in ordered}), "model"),
+            (len(by_benchmark), "benchmark"))),
+        "run": _run_rows(run_info, results),
+        "meta_note": meta_note if not run_info else "",
+        "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],
+        "options_label": f"Options ({len(options)})",
+        "samples": _samples(run_info, results),
+        "verdicts": _verdicts(real, controls),
+        "benchmarks": [{"name": b, "id": f"bench-{i}", **triple_table(rs)} for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
+        "curves": _curves(real),
+        "tsne": _tsne_maps(real, tsne_cap),
+        "tsne_cap": tsne_cap,
+        "controls": {"id": "controls-table", **control_table(controls)} if controls else None,
+        "definitions": definitions(sorted({r.space for r in ordered})),
     }

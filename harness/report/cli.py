@@ -1,0 +1,70 @@
+"""`python -m harness report`: re-render the HTML report from a results file, without any model.
+
+The run metadata is read from the results' sidecar (`meta.meta_path`) when present.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness.errors import KeyspaceError
+from harness.results import TripleResult
+
+from .html import render_report
+from .meta import load_run_info, meta_path
+
+HINT = "give the .jsonl a keyspace run wrote (by default reports/results.jsonl)"
+
+
+def load_results(path: Path) -> tuple[list[TripleResult], int]:
+    """The results in `path` (later lines win per triple) and how many non-empty lines were unreadable.
+
+    A torn last line is normal after a crash, so unreadable lines are counted, not fatal; a file
+    with no readable result at all is a KeyspaceError.
+    """
+    if not path.exists():
+        raise KeyspaceError(f"results file not found: {path}; {HINT}")
+    if not path.is_file():
+        raise KeyspaceError(f"results path is not a file: {path}; {HINT}")
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except UnicodeDecodeError:
+        raise KeyspaceError(f"results file {path} is not UTF-8 text; {HINT}") from None
+    latest: dict[tuple, TripleResult] = {}
+    bad = 0
+    for line in lines:
+        try:
+            data = json.loads(line)
+            result = TripleResult.from_dict(data) if isinstance(data, dict) else None
+        except (json.JSONDecodeError, TypeError):
+            result = None
+        if result is None:
+            bad += 1
+            continue
+        latest[result.key] = result
+    if not latest:
+        raise KeyspaceError(f"no results in {path} ({len(lines)} non-empty lines, none a TripleResult); {HINT}")
+    return list(latest.values()), bad
+
+
+def report_command(results: Path, output: Path | None = None, *, meta: Path | None = None,
+                   tsne_cap: int = 600) -> tuple[Path, list[TripleResult], list[str]]:
+    """Render the report for `results`; returns its path, the results and notes for the user."""
+    loaded, bad = load_results(results)
+    notes = [f"skipped {bad} unreadable line(s) in {results}"] if bad else []
+    sidecar = meta if meta is not None else meta_path(results)
+    if meta is not None and not meta.is_file():
+        raise KeyspaceError(f"run metadata file not found: {meta}; give the .meta.json written beside the results")
+    info, meta_note = {}, ""
+    if sidecar.is_file():
+        info = load_run_info(sidecar)
+    else:
+        meta_note = f"No run metadata: {sidecar} was not found (a pytest session writes it beside its results)."
+        notes.append(meta_note)
+    out = output if output is not None else results.with_suffix(".html")
+    try:
+        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap)
+    except OSError as exc:
+        raise KeyspaceError(f"cannot write the report to {out}: {exc.strerror or exc}; give a writable -o path") from None
+    return path, loaded, notes

@@ -1,0 +1,170 @@
+"""Columns and cells of the report's sortable tables (the template only loops over them).
+
+A cell is a dict: `text` (shown), `sort` (the key the header click sorts by: a number written in
+full precision, or text; "" when missing, sorted last), `note` (a smaller second line), `title`
+(tooltip) and `cls` (CSS class).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+from harness.results import TripleResult
+
+from . import extras
+
+MISSING = "–"
+CONTROL_EXPECTED = {  # control name → whether the finding's criterion should be met on it
+    "shuffled-labels": False,  # image/text labels permuted: no real gap to find
+    "text-as-image": False,  # text keys labelled as image: same distribution on both sides
+    "synthetic-shift": True,  # a known shift injected into one side: must be detected
+}
+
+
+def fmt(x, digits: int = 4) -> str:
+    """A number for humans: integers as is, floats to `digits` significant figures, "–" when missing."""
+    if x is None or isinstance(x, bool):
+        return MISSING if x is None else str(x)
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float) and math.isnan(x):
+        return MISSING
+    return f"{x:.{digits}g}"
+
+
+def _sort_key(x) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return repr(float(x)).replace("inf", "Infinity")  # parseFloat reads "Infinity", not "inf"
+    return str(x)
+
+
+def cell(value, text: str | None = None, *, note: str = "", title: str = "", cls: str = "") -> dict:
+    shown = text if text is not None else (fmt(value) if not isinstance(value, str) else value)
+    return {"text": shown, "sort": _sort_key(value), "note": note, "title": title, "cls": cls}
+
+
+def column(key: str, label: str, title: str, kind: str = "num", sub: str = "") -> dict:
+    """A header: `label` on top, `sub` (unit, split, estimator) in small type below, `title` as tooltip."""
+    return {"key": key, "label": label, "sub": sub, "title": title, "type": kind}
+
+
+def _js_cell(r: TripleResult, which: str, shared: str | None) -> dict:
+    js = extras.js(r, which)
+    if js is None:
+        return cell(None)
+    return cell(js.bits, fmt(js.bits, 3), note="" if shared else js.estimator, title=f"estimator: {js.estimator}")
+
+
+def _ratio_cell(r: TripleResult) -> dict:
+    ci = extras.ratio_interval(r)
+    if ci is None:
+        return cell(r.ratio, fmt(r.ratio, 3))
+    level = f"{ci.level:.0%}" if math.isfinite(ci.level) else "?"
+    return cell(r.ratio, fmt(r.ratio, 3), note=f"[{fmt(ci.low, 3)}, {fmt(ci.high, 3)}]",
+                title=f"{level} bootstrap interval over samples, {ci.n_boot} resamples")
+
+
+def _drift_cell(r: TripleResult) -> dict:
+    d = extras.baseline_drift(r)
+    if d is None:
+        return cell(None)
+    detail = "; ".join(f"{k}: {v}" for k, v in d.figures.items())
+    return cell(d.status, title=detail or "no figures recorded", cls=f"drift-{d.status}" if d.status in ("ok", "drift", "created") else "")
+
+
+def _shared_estimator(results: Sequence[TripleResult], which: str) -> str | None:
+    names = {js.estimator for js in (extras.js(r, which) for r in results) if js is not None}
+    return names.pop() if len(names) == 1 else None
+
+
+def _table(spec: list[tuple[dict, Callable[[TripleResult], dict]]], results: Sequence[TripleResult]) -> dict:
+    """Columns, their count, and one row per result; each cell's class carries its column's alignment."""
+    def row(r: TripleResult) -> dict:
+        cells = [make(r) for _, make in spec]
+        for (col, _), c in zip(spec, cells):
+            c["cls"] = f"{col['type']} {c['cls']}".strip()
+        return {"cells": cells, "message": r.message}
+
+    return {"columns": [c for c, _ in spec], "width": len(spec), "rows": [row(r) for r in results]}
+
+
+def triple_table(results: Sequence[TripleResult]) -> dict:
+    """Columns and rows (one per triple, with its message) of a benchmark's table."""
+    est = {w: _shared_estimator(results, w) for w in extras.JS_ESTIMATORS}
+    intra = extras.intra_names(results)
+    # Order: what decides the verdict first (ratio, threshold, p), then the figures behind it.
+    spec: list[tuple[dict, Callable[[TripleResult], dict]]] = [
+        (column("model", "model", "model registry name or hub spec", "text"), lambda r: cell(r.model)),
+        (column("layer", "layer", "decoder layer index (0-based)"), lambda r: cell(r.layer)),
+        (column("status", "verdict", "passed: ratio ≥ threshold and p < alpha", "text"),
+         lambda r: cell(r.status, cls=r.status)),
+        (column("ratio", "ratio", "MMD² / strongest intra-modal baseline, bootstrap interval below", sub="[interval]"),
+         _ratio_cell),
+        (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
+        (column("p", "p", "permutation p-value of MMD²"),
+         lambda r: cell(r.p_value, fmt(r.p_value, 3), title=f"{r.permutations} permutations, alpha {fmt(r.alpha, 3)}")),
+        (column("mmd2", "MMD²", "unbiased MMD² image vs text keys, RBF kernel, median-heuristic bandwidth σ",
+                sub="σ below"),
+         lambda r: cell(r.mmd2, note=f"σ {fmt(r.bandwidth, 3)}" if extras.finite(r.bandwidth) else "")),
+    ]
+    for name in intra:
+        spec.append((column(f"intra-{name}", "intra", f"intra-modal baseline MMD², {name} split", sub=name),
+                     lambda r, n=name: cell(r.intra.get(n), fmt(extras.number(r.intra.get(n)), 3))))
+    for which, label in (("classifier", "JS clf"), ("knn", "JS kNN")):
+        spec.append((column(f"js-{which}", label, f"Jensen–Shannon divergence in bits, {which} estimator",
+                            sub="bits" + (f" · {est[which]}" if est[which] else "")),
+                     lambda r, w=which: _js_cell(r, w, est[w])))
+    spec += [
+        (column("auc", "AUC", "held-out AUC of a linear probe image vs text keys"),
+         lambda r: cell(extras.auc(r), fmt(extras.auc(r), 3))),
+        (column("logit-gap", "logit gap", "text-key minus image-key attention logit", sub="logits"),
+         lambda r: cell(extras.logit_gap(r), fmt(extras.logit_gap(r), 3))),
+        (column("attention-share", "attn share", "image attention mass / image token share (1 = fair share)",
+                sub="mass / tokens"),
+         lambda r: cell(extras.attention_share(r), fmt(extras.attention_share(r), 3))),
+        (column("n", "n", "image and text key vectors used (after the point cap)", sub="img / txt"),
+         lambda r: cell(r.n_image, f"{r.n_image} / {r.n_text}")),
+        (column("space", "space", "space the figures were computed in", "text"), lambda r: cell(r.space)),
+        (column("seconds", "analysis", "wall seconds of the analysis of this triple", sub="s"),
+         lambda r: cell(r.seconds, f"{r.seconds:.2f}")),
+        (column("capture-seconds", "capture", "wall seconds of the key capture", sub="s"),
+         lambda r: cell(extras.capture_seconds(r), fmt(extras.capture_seconds(r), 3))),
+        (column("drift", "baseline", "comparison with the stored baseline: ok, drift or created", "text"), _drift_cell),
+    ]
+    return _table(spec, results)
+
+
+def control_table(results: Sequence[TripleResult]) -> dict:
+    """Columns and rows of the controls: the verdict each control should give and the one it gave."""
+    def expected(r: TripleResult) -> bool | None:
+        return CONTROL_EXPECTED.get(extras.control(r) or "")
+
+    def yes_no(x: bool | None, yes: str, no: str) -> str | None:
+        return None if x is None else (yes if x else no)
+
+    def agrees(r: TripleResult) -> dict:
+        want, got = expected(r), extras.criterion_met(r)
+        if want is None or got is None:
+            return cell(None)
+        return cell("as expected" if want == got else "UNEXPECTED", cls="passed" if want == got else "failed")
+
+    spec = [
+        (column("control", "control", "the control's name", "text"), lambda r: cell(extras.control(r))),
+        (column("model", "model", "model registry name or hub spec", "text"), lambda r: cell(r.model)),
+        (column("benchmark", "benchmark", "benchmark the control was built from", "text"), lambda r: cell(r.benchmark)),
+        (column("layer", "layer", "decoder layer index (0-based)"), lambda r: cell(r.layer)),
+        (column("expected", "expected", "whether the gap criterion should be met on this control", "text"),
+         lambda r: cell(yes_no(expected(r), "gap", "no gap"))),
+        (column("found", "found", "ratio ≥ threshold and p < alpha on this control", "text"),
+         lambda r: cell(yes_no(extras.criterion_met(r), "gap", "no gap"))),
+        (column("agrees", "outcome", "found vs expected", "text"), agrees),
+        (column("status", "test status", "the test's own verdict", "text"), lambda r: cell(r.status, cls=r.status)),
+        (column("mmd2", "MMD²", "unbiased MMD² of the control's two sides"), lambda r: cell(r.mmd2)),
+        (column("p", "p", "permutation p-value"), lambda r: cell(r.p_value, fmt(r.p_value, 3))),
+        (column("ratio", "ratio", "MMD² / strongest intra-modal baseline", sub="[interval]"), _ratio_cell),
+        (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
+    ]
+    return _table(spec, results)

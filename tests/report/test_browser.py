@@ -1,0 +1,93 @@
+"""The report in a real browser (headless Chromium): no console errors, sorting works, a screenshot.
+
+Chromium prints every console message and uncaught exception of the page to stderr as
+`INFO:CONSOLE…] "message", source: …` when run with --enable-logging=stderr; the report logs
+nothing itself, so any such line (a script error, a blocked fetch reported by the CSP) fails.
+CI installs the browser with `apt-get install -y chromium`.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from harness.report.table import triple_table
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "reports" / "report-screenshot.png"
+BROWSER = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
+pytestmark = pytest.mark.skipif(BROWSER is None, reason="chromium not installed (apt-get install -y chromium)")
+CONSOLE = re.compile(r":CONSOLE[:(\]]|Uncaught")
+
+
+def chromium(url: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [BROWSER, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+           f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def console_lines(proc: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in proc.stderr.splitlines() if CONSOLE.search(line)]
+
+
+def test_console_check_catches_a_script_error(tmp_path):
+    """The check can fail: a page that throws and logs an error is caught."""
+    page = tmp_path / "bad.html"
+    page.write_text('<!DOCTYPE html><p>x</p><script>console.error("boom"); undefinedFunction();</script>')
+    lines = console_lines(chromium(page.as_uri(), tmp_path / "profile", "--dump-dom"))
+    assert any("boom" in line for line in lines) and any("Uncaught ReferenceError" in line for line in lines)
+
+
+def test_report_renders_without_console_errors(synthetic_report, tmp_path):
+    proc = chromium(synthetic_report[1].as_uri(), tmp_path / "profile",
+                    f"--screenshot={tmp_path / 'shot.png'}", "--window-size=1280,2200")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert console_lines(proc) == []
+    shot = tmp_path / "shot.png"
+    assert shot.stat().st_size > 50_000  # a blank page is a few kB
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, SCREENSHOT)
+
+
+class FirstColumnOf(HTMLParser):
+    """data-sort values of column `col` in the first data row of each tbody of table `table_id`."""
+
+    def __init__(self, table_id: str, col: int):
+        super().__init__()
+        self.table_id, self.col = table_id, col
+        self.inside, self.row_start, self.cell, self.values = False, False, -1, []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "table":
+            self.inside = a.get("id") == self.table_id
+        elif self.inside and tag == "tbody":
+            self.row_start, self.cell = True, -1
+        elif self.inside and self.row_start and tag == "td":
+            self.cell += 1
+            if self.cell == self.col:
+                self.values.append(a.get("data-sort"))
+                self.row_start = False
+
+
+@pytest.mark.parametrize("direction", ["", ".desc"], ids=["ascending", "descending"])
+def test_header_sort_orders_rows(synthetic_report, tmp_path, direction):
+    """The sorting script, run by the browser: the table is sorted by ratio via `#sort=TABLE.COLUMN`."""
+    results, path = synthetic_report
+    fixture_rows = [r for r in results if r.benchmark == "fixture" and "control" not in r.extra]
+    col = [c["key"] for c in triple_table(fixture_rows)["columns"]].index("ratio")
+    as_rendered = [r.ratio for r in sorted(fixture_rows, key=lambda r: (r.model, r.layer))]
+    assert as_rendered != sorted(as_rendered, reverse=bool(direction))  # else sorting would have nothing to do
+    proc = chromium(f"{path.as_uri()}#sort=bench-0.{col}{direction}", tmp_path / "profile", "--dump-dom")
+    assert console_lines(proc) == []
+    parser = FirstColumnOf("bench-0", col)
+    parser.feed(proc.stdout)
+    got = [float(v) for v in parser.values]
+    assert len(got) == len(fixture_rows)
+    assert got == sorted(as_rendered, reverse=bool(direction))

@@ -1,0 +1,161 @@
+"""The HTML report: sections, self-containment, hostile text, missing figures, size, determinism."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import replace
+from html.parser import HTMLParser
+
+import pytest
+
+from harness.report import render_html, render_report
+from harness.results import TripleResult
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+class Tags(HTMLParser):
+    """Every start tag with its attributes, and the text, of an HTML document."""
+
+    def __init__(self, html: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def named(self, name: str) -> list[dict]:
+        return [a for t, a in self.tags if t == name]
+
+
+@pytest.fixture(scope="module")
+def page(synthetic_report) -> str:
+    return synthetic_report[1].read_text(encoding="utf-8")
+
+
+def test_every_section_is_there(page):
+    ids = {a.get("id") for _, a in Tags(page).tags}
+    assert {"run", "verdicts", "triples", "layers", "tsne", "controls", "definitions"} <= ids
+    for label in ("torch", "transformers", "device", "git commit", "seed", "sample ids digest", "Options (3)"):
+        assert label in page
+    # one sortable table per benchmark, plus the controls table
+    tables = [a for a in Tags(page).named("table") if "sortable" in a.get("class", "")]
+    assert [t["id"] for t in tables] == ["bench-0", "bench-1", "controls-table"]
+
+
+def test_triple_table_shows_every_extra_figure(page):
+    text = " ".join(Tags(page).text)
+    for header in ("ratio", "JS clf", "JS kNN", "classifier-logloss", "knn-k5", "AUC", "logit gap", "attn share",
+                   "image/by-benchmark", "text/by-sample", "capture", "baseline"):
+        assert header in text, header
+    assert "[24.6, 36.3]" in text  # ratio 30 with its bootstrap interval
+    assert "95% bootstrap interval over samples, 200 resamples" in page
+
+
+def test_plots_are_inline_svg_with_unique_ids(page):
+    tags = Tags(page)
+    assert len(tags.named("svg")) == 4 + 12  # layer curves per (model, benchmark) + one t-SNE map per real triple
+    ids = Counter(a["id"] for _, a in tags.tags if "id" in a)
+    assert [i for i, n in ids.items() if n > 1] == []
+    # every url(#…) / href="#…" inside the figures points at an id of the page
+    refs = set(re.findall(r'url\(#([^)]+)\)', page)) | set(re.findall(r'xlink:href="#([^"]+)"', page))
+    assert refs and refs <= set(ids)
+
+
+def test_report_is_self_contained(page):
+    tags = Tags(page)
+    assert not tags.named("link") and not tags.named("img") and not tags.named("iframe")
+    assert all("src" not in a for a in tags.named("script"))
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "@import" not in page and "url(http" not in page
+    csp = [a for a in tags.named("meta") if a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and "default-src 'none'" in csp[0]["content"]
+
+
+def test_controls_are_apart_with_expected_verdict(synthetic_report, page):
+    controls = page[page.index('id="controls"'):page.index('id="definitions"')]
+    for name in ("shuffled-labels", "text-as-image", "synthetic-shift"):
+        assert name in controls
+    assert controls.count(">as expected<") == 3 and "UNEXPECTED" not in controls
+    triples = page[page.index('id="triples"'):page.index('id="layers"')]
+    assert "0.9" not in re.findall(r'data-sort="([^"]*)"', triples)  # the shuffled-labels ratio stays out
+
+
+def test_unexpected_control_is_flagged(make_triple):
+    bad = make_triple(ratio=50.0, control="shuffled-labels")  # a gap where none may be: the harness is broken
+    html = render_html([bad])
+    assert "UNEXPECTED" in html
+
+
+def test_verdict_counts(page):
+    rows = re.findall(r"<tr><td class=\"text [a-z]*\">([^<]+)</td><td class=\"num\">(\d+)</td>"
+                      r"<td class=\"num passed\">(\d+)</td><td class=\"num failed\">(\d+)</td>", page)
+    assert rows == [("tiny-llava", "6", "6", "0"), ("tiny-qwen2.5-vl", "6", "5", "1")]
+
+
+@pytest.mark.parametrize("field", ["model", "benchmark", "message", "space"])
+def test_hostile_text_is_shown_as_text(make_triple, field):
+    r = make_triple(**{"message": "", field: HOSTILE})
+    r = replace(r, extra={**r.extra, "baseline_drift": {"status": "drift", "figures": {HOSTILE: HOSTILE}}})
+    html = render_html([r], run_info={"device": HOSTILE, "options": {HOSTILE: HOSTILE}})
+    assert "<script>alert" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert len(Tags(html).named("script")) == 1  # only the report's own sorting script
+
+
+def test_hostile_tsne_labels_and_control_names_stay_out_of_markup(make_triple):
+    r = make_triple(control=HOSTILE, tsne_n=20)
+    r = replace(r, extra={**r.extra, "tsne": {**r.extra["tsne"], "labels": [HOSTILE] * 20, "method": HOSTILE}})
+    html = render_html([r, make_triple(tsne_n=20)])
+    assert "<script>alert" not in html and html.count("&lt;script&gt;") >= 1
+
+
+def test_missing_figures_show_a_dash(make_triple):
+    bare = make_triple(extra={})
+    bare = replace(bare, extra={}, intra={"image/random": 0.001}, bandwidth=float("nan"))
+    html = render_html([bare, replace(bare, layer=3, mmd2=float("nan"), ratio=float("nan"))])
+    cells = re.findall(r'<td data-sort="([^"]*)"[^>]*>([^<]*)', html)
+    missing = [text for sort, text in cells if sort == ""]
+    assert missing and set(missing) == {"–"}
+    assert "No t-SNE maps in these results." in html and "No controls in these results." in html
+
+
+def test_malformed_extras_do_not_break_the_report(make_triple):
+    r = make_triple()
+    junk = {"js": {"knn": {"bits": "high"}}, "auc": "0.9", "ratio_interval": [1, 2], "tsne": {"points": [[1, 2]], "labels": []},
+            "baseline_drift": "ok", "attention_share": None, "control": 3}
+    html = render_html([replace(r, extra=junk)])
+    assert "No t-SNE maps" in html and "Controls" in html
+
+
+def test_tsne_is_thinned_to_the_cap_and_says_so(make_triple):
+    html = render_html([make_triple(tsne_n=900)], tsne_cap=300)
+    assert html.count("<circle") - 3 == 300  # three legend swatches
+    assert "300 points drawn, run cap 900, thinned from 900 to the report cap 300" in html
+
+
+def test_report_stays_light(tmp_path, synthetic_report):
+    """2 models × 3 layers × 2 benchmarks with 600-point t-SNE maps stay well under 5 MB."""
+    size = synthetic_report[1].stat().st_size
+    assert 100_000 < size < 5_000_000, size
+
+
+def test_same_results_give_the_same_file(synthetic_report, run_info, tmp_path):
+    results, first = synthetic_report
+    again = render_report(list(reversed(results)), tmp_path / "again.html", run_info=run_info)
+    assert again.read_bytes() == first.read_bytes()
+
+
+def test_error_triples_are_listed_not_plotted(make_triple):
+    err = TripleResult(model="tiny-llava", layer=3, benchmark="fixture", status="error",
+                       message="layer 3: only 2 image vectors captured; need at least 4 per modality")
+    html = render_html([make_triple(layer=0), make_triple(layer=2), err])
+    assert "only 2 image vectors captured" in html
+    assert re.search(r'<td class="num error">1</td>', html)
+    assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out
