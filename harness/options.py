@@ -42,6 +42,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
+    Option("capture", "keys", "what to capture: keys (k_proj, pre-RoPE), queries, values, rotated-keys, rotated-queries (as attention gets them)"),
+    Option("heads", "concat", "concat (all heads' vectors joined) or a head index N (that head's slice alone)"),
+    Option("max-tokens", "none", "token caps: none, N (per modality), or sample=N,image=N,text=N,special=N (seeded reservoir)"),
+    Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
+    Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
 )
 
 
@@ -116,6 +121,11 @@ class RunConfig:
     results: Path
     report: Path
     special_as_text: bool
+    capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
+    heads: int | None = None  # None: concatenated heads; N: head N's slice alone
+    max_tokens: str = "none"  # token caps as given (parsed by harness.capture.parse_max_tokens)
+    device_map: str | None = None  # None or "auto"
+    trust_remote_code: bool = False
 
     @property
     def torch_device(self) -> torch.device:
@@ -127,7 +137,7 @@ class RunConfig:
 
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
-        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks")}
+        shaping = {k: v for k, v in asdict(self).items() if k not in ("results", "report", "models", "layers", "benchmarks", "device_map", "trust_remote_code")}
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -161,8 +171,48 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),
-        special_as_text=str(get("special-as-text")).strip().lower() in ("1", "true", "yes", "on"),
+        special_as_text=_flag(get("special-as-text")),
+        capture=_capture(get("capture")),
+        heads=_heads(get("heads")),
+        max_tokens=_max_tokens(get("max-tokens")),
+        device_map=_device_map(get("device-map")),
+        trust_remote_code=_flag(get("trust-remote-code")),
     )
+
+
+def _flag(value) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _capture(value: str) -> str:
+    from harness.models.taps import check_kind
+
+    return check_kind(value.strip().lower())
+
+
+def _heads(value: str) -> int | None:
+    v = value.strip().lower()
+    if v == "concat":
+        return None
+    if v == "per-head":
+        raise KeyspaceError("--ks-heads: give the head to analyse as a number N (0-based); per-head views are KeyBank.head(N)")
+    return _int("heads", v, minimum=0)
+
+
+def _max_tokens(value: str) -> str:
+    from harness.capture import parse_max_tokens
+
+    parse_max_tokens(value)  # a bad value fails here, in one line, before any model loads
+    return value.strip().lower()
+
+
+def _device_map(value: str) -> str | None:
+    v = value.strip().lower()
+    if v in ("", "none"):
+        return None
+    if v != "auto":
+        raise KeyspaceError(f"--ks-device-map: {value!r} is not supported; use none or auto")
+    return v
 
 
 def _merge_subsets(items: list[str]) -> list[str]:

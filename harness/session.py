@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
 from harness.benchmarks import Sample, get_benchmark, select_samples
-from harness.capture import KeyBank, capture_keys
+from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -83,10 +83,9 @@ class KeyspaceRun:
     def num_layers(self, spec: ModelSpec) -> int:
         if spec.num_layers is not None:
             return spec.num_layers
-        from transformers import AutoConfig
+        from harness.models.adapter import checkpoint_num_layers
 
-        config = AutoConfig.from_pretrained(spec.source, revision=spec.revision)
-        return config.get_text_config().num_hidden_layers
+        return checkpoint_num_layers(spec, trust_remote_code=self.cfg.trust_remote_code)
 
     def settings(self, spec: ModelSpec) -> AnalysisSettings:
         return AnalysisSettings(
@@ -104,7 +103,8 @@ class KeyspaceRun:
             self._loaded = None  # free the previous model before loading the next
             spec = self.spec(model)
             self._loaded = adapter_for(spec.family).load(
-                spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed
+                spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed,
+                device_map=self.cfg.device_map, trust_remote_code=self.cfg.trust_remote_code,
             )
         return self._loaded
 
@@ -127,9 +127,11 @@ class KeyspaceRun:
             start = time.perf_counter()
             try:
                 loaded = self.loaded(pair.model)
-                self._banks[pair] = capture_keys(
-                    loaded, self.samples(pair.benchmark), layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
+                bank = capture_keys(
+                    loaded, self.samples(pair.benchmark), layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size,
+                    kind=self.cfg.capture, max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                 )
+                self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
             except KeyspaceError as exc:
                 self._failed_pairs[pair] = str(exc)
                 raise

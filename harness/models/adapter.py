@@ -6,9 +6,10 @@ overrides what its architecture does differently (mostly class attributes).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -20,6 +21,28 @@ from harness.labels import label_tokens
 from .registry import ModelSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+@contextmanager
+def remote_code_check(spec: ModelSpec, trust_remote_code: bool) -> Iterator[None]:
+    """Turn transformers' refusal to run a checkpoint's own code into a one-line error naming the flag."""
+    try:
+        yield
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc) and not trust_remote_code:
+            raise KeyspaceError(
+                f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
+            ) from None
+        raise
+
+
+def checkpoint_num_layers(spec: ModelSpec, *, trust_remote_code: bool = False) -> int:
+    """Decoder layers of a checkpoint, read from its config alone (no weights)."""
+    from transformers import AutoConfig
+
+    with remote_code_check(spec, trust_remote_code):
+        config = AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
+    return config.get_text_config().num_hidden_layers
 
 
 @dataclass
@@ -88,17 +111,11 @@ class ModelAdapter:
         from .processors import load_processor
 
         cls = self.model_class or AutoModelForImageTextToText
-        try:
+        with remote_code_check(spec, trust_remote_code):
             model = cls.from_pretrained(
                 spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code
             )
             processor = load_processor(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
-        except ValueError as exc:
-            if "trust_remote_code" in str(exc) and not trust_remote_code:
-                raise KeyspaceError(
-                    f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
-                ) from None
-            raise
         return model, processor
 
     # -- architecture ------------------------------------------------------------------------------
@@ -171,6 +188,10 @@ class ModelAdapter:
         )
         batch = dict(batch)
         offsets = batch.pop("offset_mapping")
+        if self.needs_position_ids(loaded.model):
+            # Positions counted from each sequence's first real token, as generate() does, so that a
+            # left-padded prompt is rotated exactly as the same prompt alone.
+            batch["position_ids"] = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
         n_image = (batch["input_ids"] == loaded.image_token_id).sum(dim=1)
         if (n_image == 0).any():
             bad = [s.id for s, k in zip(samples, n_image.tolist()) if k == 0]
@@ -186,6 +207,11 @@ class ModelAdapter:
             ]
         )
         return batch, labels
+
+    def needs_position_ids(self, model: nn.Module) -> bool:
+        """False for models that derive positions from the attention mask themselves (Qwen-VL's M-RoPE index)."""
+        inner = getattr(model, "model", model)
+        return not (hasattr(model, "get_rope_index") or hasattr(inner, "get_rope_index"))
 
     def image_placeholder(self, processor: Any) -> str:
         """The string the chat template writes for one image, which the processor expands."""

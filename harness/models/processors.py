@@ -19,15 +19,17 @@ def torchvision_available() -> bool:
 
 @cache
 def image_only(processor_class: type) -> type:
-    """`processor_class` accepting `video_processor=None` (its video path is then unusable)."""
+    """`processor_class` without its video processor (given `video_processor=None`; videos unusable).
 
-    def check_argument_for_proper_class(self, argument_name: str, argument: Any):
-        if argument_name == "video_processor" and argument is None:
-            return None
-        return processor_class.check_argument_for_proper_class(self, argument_name, argument)
+    ProcessorMixin takes its sub-processors from `get_attributes()`; leaving the video processor out
+    there makes construction, `__call__` on images and `save_pretrained` all skip it."""
+
+    @classmethod
+    def get_attributes(cls) -> list[str]:
+        return [a for a in processor_class.get_attributes() if a != "video_processor"]
 
     return type(processor_class.__name__, (processor_class,), {
-        "check_argument_for_proper_class": check_argument_for_proper_class,
+        "get_attributes": get_attributes,
         "__module__": processor_class.__module__,
         "__doc__": f"{processor_class.__name__} for images only (no torchvision here for its video processor).",
     })
@@ -39,7 +41,7 @@ def load_processor(source: str, *, revision: str | None, trust_remote_code: bool
 
     try:
         return AutoProcessor.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
-    except (ImportError, AttributeError, ValueError, TypeError):
+    except (ImportError, AttributeError, OSError, ValueError, TypeError):
         if torchvision_available():
             raise
     return _image_only_from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
