@@ -39,8 +39,10 @@ LLAVA_TOKENS = TokenizerSpec(
 
 
 @register_tiny("llava")
-def tiny_llava() -> tuple[nn.Module, Any]:
-    """LLaVA-1.5 at tiny size: CLIP vision (32 px, patch 4 → 64 image tokens) + Llama (4 layers, GQA 4/2)."""
+def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
+    """LLaVA-1.5 at tiny size: CLIP vision (32 px, patch 4 → 64 image tokens) + Llama (4 layers, GQA 4/2).
+
+    `hidden` and `layers` size the Llama decoder (heads of 16 dims) for timing runs."""
     from transformers import (
         CLIPImageProcessorPil,
         CLIPVisionConfig,
@@ -57,8 +59,8 @@ def tiny_llava() -> tuple[nn.Module, Any]:
         image_size=32, patch_size=4, projection_dim=32,
     )
     text = LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=272, max_position_embeddings=1024,
+        hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers, num_attention_heads=hidden // 16,
+        num_key_value_heads=hidden // 32, vocab_size=272, max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )
     config = LlavaConfig(
