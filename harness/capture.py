@@ -1,26 +1,37 @@
-"""Key capture: forward hooks on the decoder's key projections fill a KeyBank.
+"""Capture: taps on the chosen decoder layers fill a KeyBank (keys, queries or values, per token).
 
 All requested layers come from one forward pass per batch, and the pass stops right after the
-deepest requested layer's key projection (nothing deeper can change what was captured).
+deepest requested layer was read (see harness.models.taps). Padding never enters the bank, and a
+batch gives the same vectors as its samples one at a time.
+
+Memory stays bounded with `TokenCaps`: a per-sample cap (a seeded subset of each sample's tokens)
+and per-modality caps filled by reservoir sampling, since samples stream through and the total is
+unknown until the end. Every draw comes from a generator seeded by (seed, sample) or
+(seed, modality) and consumed in token order, so the kept tokens do not depend on the batch size.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from harness.benchmarks.sample import Sample
+from harness.errors import KeyspaceError
 from harness.labels import MODALITY_NAMES, PAD
 from harness.models.adapter import LoadedModel
+from harness.models.taps import KINDS, StopForward, check_kind, heads_of, tap
+
+__all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "capture_keys", "parse_max_tokens"]
 
 
 @dataclass
 class LayerBank:
     """Every kept vector of one layer, with its labels (row i of each tensor is one token)."""
 
-    vectors: torch.Tensor  # [N, D] float32 on the CPU, D = num_key_value_heads * head_dim
+    vectors: torch.Tensor  # [N, D] float32 on the CPU, D = heads * head_dim (see KeyBank.heads)
     modality: torch.Tensor  # [N] int8: 0 text, 1 image, 2 special (harness.labels)
     sample: torch.Tensor  # [N] int32 index into KeyBank.sample_ids
     position: torch.Tensor  # [N] int32 position of the token in its unpadded sequence
@@ -39,19 +50,164 @@ class KeyBank:
 
     model: str
     benchmark: str
-    kind: str  # what was captured: "keys" = k_proj outputs (pre-RoPE)
+    kind: str  # what was captured: "keys" = k_proj outputs (pre-RoPE); see harness.models.taps.KINDS
     sample_ids: tuple[str, ...]  # the samples in capture order
     layers: dict[int, LayerBank]  # layer index → its vectors
-    num_key_value_heads: int
+    num_key_value_heads: int  # the model's KV heads (GQA: fewer than its query heads)
     head_dim: int
+    heads: int | None = None  # heads in one vector: query heads for queries, KV heads otherwise; None: num_key_value_heads
+    head_index: int | None = None  # set on a one-head view (KeyBank.head): which head of the full vector
+    kept: dict[str, int] = field(default_factory=dict)  # tokens in the bank per modality (after caps)
+    dropped: dict[str, int] = field(default_factory=dict)  # non-pad tokens left out by the caps, per modality
+
+    @property
+    def vector_heads(self) -> int:
+        return self.heads if self.heads is not None else self.num_key_value_heads
 
     def counts(self, layer: int) -> dict[str, int]:
         bank = self.layers[layer]
         return {name: bank.count(code) for code, name in MODALITY_NAMES.items()}
 
+    def head(self, index: int) -> "KeyBank":
+        """The bank seen through one head: each vector is that head's head_dim slice."""
+        if self.head_index is not None:
+            raise KeyspaceError(f"this bank is already head {self.head_index}'s view; take heads of the full bank")
+        if not 0 <= index < self.vector_heads:
+            raise KeyspaceError(f"head {index} is outside 0..{self.vector_heads - 1} for captured {self.kind}")
+        cut = slice(index * self.head_dim, (index + 1) * self.head_dim)
+        layers = {i: replace(b, vectors=b.vectors[:, cut]) for i, b in self.layers.items()}
+        return replace(self, layers=layers, heads=1, head_index=index)
 
-class _StopForward(Exception):
-    """Raised by the deepest hook to end the forward pass early."""
+
+@dataclass(frozen=True)
+class TokenCaps:
+    """Most tokens kept: per sample (None: all) and per modality over the whole bank (absent: all)."""
+
+    per_sample: int | None = None
+    per_modality: dict[str, int] = field(default_factory=dict)  # "image" / "text" / "special" → cap
+
+
+def parse_max_tokens(text: str) -> TokenCaps:
+    """`none`; `N` (every modality capped at N); or `sample=N,image=N,text=N,special=N` (any subset)."""
+    text = text.strip().lower()
+    if text in ("", "none"):
+        return TokenCaps()
+    usage = "use none, N, or sample=N,image=N,text=N,special=N"
+    per_sample, per_modality = None, {}
+    for part in text.split(","):
+        key, eq, value = part.strip().rpartition("=")
+        try:
+            n = int(value)
+        except ValueError:
+            raise KeyspaceError(f"--ks-max-tokens: {value!r} is not a whole number; {usage}") from None
+        if n < 1:
+            raise KeyspaceError(f"--ks-max-tokens: {part.strip()!r} must be at least 1; {usage}")
+        if not eq:
+            per_modality.update({name: n for name in MODALITY_NAMES.values()})
+        elif key == "sample":
+            per_sample = n
+        elif key in MODALITY_NAMES.values():
+            per_modality[key] = n
+        else:
+            raise KeyspaceError(f"--ks-max-tokens: unknown cap {key!r}; {usage}")
+    return TokenCaps(per_sample, per_modality)
+
+
+class _Reservoir:
+    """Algorithm R over one modality's token stream: a uniform sample of at most `cap` tokens."""
+
+    def __init__(self, cap: int, rng: np.random.Generator):
+        self.cap, self.rng, self.seen = cap, rng, 0
+        self.meta = torch.zeros(cap, 2, dtype=torch.int32)  # (sample, position) per slot
+        self.vectors: dict[int, torch.Tensor] = {}  # layer → [cap, D]
+
+    def offer(self, sample: torch.Tensor, position: torch.Tensor, vectors: dict[int, torch.Tensor]) -> None:
+        k = len(sample)
+        index = self.seen + np.arange(k)  # each token's place in the stream
+        draws = np.floor(self.rng.random(k) * (index + 1)).astype(np.int64)  # uniform in 0..index
+        slots = np.where(index < self.cap, index, draws)
+        latest = {int(s): r for r, s in enumerate(slots) if s < self.cap}  # a later token replaces an earlier one
+        self.seen += k
+        if not latest:
+            return
+        slot_ix = torch.tensor(list(latest.keys()))
+        row_ix = torch.tensor(list(latest.values()))
+        self.meta[slot_ix] = torch.stack([sample[row_ix], position[row_ix]], dim=1)
+        for layer, v in vectors.items():
+            if layer not in self.vectors:
+                self.vectors[layer] = torch.zeros(self.cap, v.shape[1], dtype=v.dtype)
+            self.vectors[layer][slot_ix] = v[row_ix]
+
+    def contents(self) -> tuple[torch.Tensor, torch.Tensor, dict[int, torch.Tensor]]:
+        n = min(self.seen, self.cap)
+        return self.meta[:n, 0], self.meta[:n, 1], {i: v[:n] for i, v in self.vectors.items()}
+
+
+class _Collector:
+    """Gathers kept tokens per modality (capped ones through a reservoir) and returns them in stream order."""
+
+    def __init__(self, layers: Sequence[int], caps: TokenCaps, seed: int):
+        self.layers = layers
+        self.lists: dict[int, list] = {code: [] for code in MODALITY_NAMES}
+        self.reservoirs = {
+            code: _Reservoir(caps.per_modality[name], np.random.default_rng([seed, 7919, code]))
+            for code, name in MODALITY_NAMES.items()
+            if name in caps.per_modality
+        }
+        self.seen = {code: 0 for code in MODALITY_NAMES}
+
+    def add_seen(self, modality: torch.Tensor) -> None:
+        for code in MODALITY_NAMES:
+            self.seen[code] += int((modality == code).sum())
+
+    def add(self, modality: torch.Tensor, sample: torch.Tensor, position: torch.Tensor, vectors: dict[int, torch.Tensor]) -> None:
+        for code in MODALITY_NAMES:
+            rows = modality == code
+            if not rows.any():
+                continue
+            part = {i: v[rows] for i, v in vectors.items()}
+            if code in self.reservoirs:
+                self.reservoirs[code].offer(sample[rows], position[rows], part)
+            else:
+                self.lists[code].append((sample[rows], position[rows], part))
+
+    def finish(self) -> tuple[dict[int, LayerBank], dict[str, int], dict[str, int]]:
+        pieces = []  # (modality code, sample, position, vectors)
+        for code in MODALITY_NAMES:
+            if code in self.reservoirs:
+                s, p, v = self.reservoirs[code].contents()
+                pieces.append((code, s, p, v))
+            for s, p, v in self.lists[code]:
+                pieces.append((code, s, p, v))
+        pieces = [x for x in pieces if len(x[1])]
+        if not pieces:
+            raise KeyspaceError("capture kept no token; check --ks-max-tokens and the samples")
+        modality = torch.cat([torch.full((len(s),), code, dtype=torch.int8) for code, s, _, _ in pieces])
+        sample = torch.cat([s for _, s, _, _ in pieces])
+        position = torch.cat([p for _, _, p, _ in pieces])
+        order = torch.argsort(sample.long() * (1 << 32) + position.long())  # stream order: sample, then position
+        banks = {
+            i: LayerBank(torch.cat([v[i] for *_, v in pieces])[order], modality[order], sample[order], position[order])
+            for i in self.layers
+        }
+        kept = {name: int((modality == code).sum()) for code, name in MODALITY_NAMES.items()}
+        dropped = {name: self.seen[code] - kept[name] for code, name in MODALITY_NAMES.items()}
+        return banks, kept, dropped
+
+
+def _per_sample_keep(keep: torch.Tensor, cap: int | None, first_sample: int, seed: int) -> torch.Tensor:
+    """`keep` ([B, T] bool) with each row cut to at most `cap` tokens, chosen by a (seed, sample) generator."""
+    if cap is None:
+        return keep
+    keep = keep.clone()
+    for row in range(keep.shape[0]):
+        where = keep[row].nonzero().squeeze(1)
+        if len(where) > cap:
+            rng = np.random.default_rng([seed, 104729, first_sample + row])
+            chosen = torch.from_numpy(np.sort(rng.choice(len(where), size=cap, replace=False)))
+            keep[row] = False
+            keep[row, where[chosen]] = True
+    return keep
 
 
 def capture_keys(
@@ -61,55 +217,63 @@ def capture_keys(
     *,
     benchmark: str,
     batch_size: int = 8,
+    kind: str = "keys",
+    max_tokens: TokenCaps | None = None,
+    seed: int = 0,
+    early_exit: bool = True,  # stop each forward pass after the deepest requested layer was read
 ) -> KeyBank:
-    """Run `samples` through the model in batches and keep the k_proj output of every non-pad token."""
+    """Run `samples` through the model in batches and keep the `kind` vector of every non-pad token
+    (within `max_tokens`), for every layer in `layers`."""
+    check_kind(kind)
     layers = sorted(set(layers))
-    deepest = layers[-1]
+    if not layers:
+        raise KeyspaceError("capture: no layer given")
+    bad = [i for i in layers if not 0 <= i < loaded.num_layers]
+    if bad:
+        raise KeyspaceError(f"capture: layer {bad[0]} is outside {loaded.spec.name}'s range 0..{loaded.num_layers - 1}")
+    caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
-    store: dict[int, list[torch.Tensor]] = {i: [] for i in layers}
-    meta: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # (modality, sample, position) per batch
+    read: dict[int, torch.Tensor] = {}
+    collector = _Collector(layers, caps, seed)
 
-    def hook_for(index: int):
-        def hook(_module, _inputs, output):
-            store[index].append(output.detach())
-            if index == deepest:
-                raise _StopForward
+    def sink(index: int, states: torch.Tensor) -> None:
+        read[index] = states
 
-        return hook
+    with torch.inference_mode(), tap(adapter, loaded.layers, layers, kind, sink, stop=early_exit):
+        for start in range(0, len(samples), batch_size):
+            chunk = samples[start : start + batch_size]
+            inputs, labels = adapter.encode(loaded, chunk)
+            inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+            read.clear()
+            try:
+                loaded.model(**inputs, use_cache=False)
+            except StopForward:
+                pass
+            missing = [i for i in layers if i not in read]
+            if missing:
+                raise KeyspaceError(f"capture: layer {missing[0]} of {loaded.spec.name} was never reached by the forward pass")
+            nonpad = labels != PAD  # [B, T]
+            keep = _per_sample_keep(nonpad, caps.per_sample, start, seed)
+            positions = inputs["attention_mask"].cumsum(dim=1).cpu() - 1
+            sample_index = torch.arange(start, start + len(chunk)).unsqueeze(1).expand_as(labels)
+            collector.add_seen(labels[nonpad])
+            collector.add(
+                labels[keep], sample_index[keep].to(torch.int32), positions[keep].to(torch.int32),
+                {i: read[i][keep.to(read[i].device)].float().cpu() for i in layers},
+            )
 
-    handles = [adapter.key_projection(loaded.layers[i]).register_forward_hook(hook_for(i)) for i in layers]
-    try:
-        with torch.inference_mode():
-            for start in range(0, len(samples), batch_size):
-                chunk = samples[start : start + batch_size]
-                inputs, labels = adapter.encode(loaded, chunk)
-                inputs = {k: v.to(loaded.device) for k, v in inputs.items()}
-                try:
-                    loaded.model(**inputs, use_cache=False)
-                except _StopForward:
-                    pass
-                keep = labels != PAD  # [B, T]
-                positions = (inputs["attention_mask"].cumsum(dim=1) - 1).cpu()
-                sample_index = torch.arange(start, start + len(chunk)).unsqueeze(1).expand_as(labels)
-                meta.append((labels[keep], sample_index[keep].to(torch.int32), positions[keep].to(torch.int32)))
-                for i in layers:
-                    out = store[i].pop()  # [B, T, D]
-                    store[i].append(out[keep.to(out.device)].float().cpu())
-    finally:
-        for h in handles:
-            h.remove()
-
-    modality = torch.cat([m[0] for m in meta])
-    sample = torch.cat([m[1] for m in meta])
-    position = torch.cat([m[2] for m in meta])
-    attn = loaded.layers[0].self_attn
+    banks, kept, dropped = collector.finish()
     config = loaded.model.config.get_text_config()
+    attn = adapter.attention(loaded.layers[0])
     return KeyBank(
         model=loaded.spec.name,
         benchmark=benchmark,
-        kind="keys",
+        kind=kind,
         sample_ids=tuple(s.id for s in samples),
-        layers={i: LayerBank(torch.cat(store[i]), modality, sample, position) for i in layers},
+        layers=banks,
         num_key_value_heads=config.num_key_value_heads,
-        head_dim=getattr(attn, "head_dim", config.hidden_size // config.num_attention_heads),
+        head_dim=getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads,
+        heads=heads_of(kind, config),
+        kept=kept,
+        dropped=dropped,
     )

@@ -50,6 +50,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("resume", "false", "keep the results file and skip triples it already holds for this configuration", flag=True),
     Option("cache", "user", "directory of the key cache (captured banks, safetensors + manifest); 'user' = $XDG_CACHE_HOME/keyspace or ~/.cache/keyspace"),
     Option("no-cache", "false", "neither read nor write the key cache: capture every pair afresh", flag=True),
+    Option("capture", "keys", "what to capture: keys (k_proj, pre-RoPE), queries, values, rotated-keys, rotated-queries (as attention gets them)"),
+    Option("heads", "concat", "concat (all heads' vectors joined) or a head index N (that head's slice alone)"),
+    Option("max-tokens", "none", "token caps: none, N (per modality), or sample=N,image=N,text=N,special=N (seeded reservoir)"),
+    Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
+    Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
 )
 
 
@@ -108,7 +113,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 # Fields that choose what runs or where outputs go, not what a triple's figures are.
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
-    "cache", "data_dir",
+    "cache", "data_dir", "device_map", "trust_remote_code",
 )
 
 
@@ -138,6 +143,11 @@ class RunConfig:
     data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache
     open_questions: str = "keep"  # MMMU open questions: keep or skip
     multi_image: str = "first"  # more images than a model takes: first or skip
+    capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
+    heads: int | None = None  # None: concatenated heads; N: head N's slice alone
+    max_tokens: str = "none"  # token caps as given (parsed by harness.capture.parse_max_tokens)
+    device_map: str | None = None  # None or "auto"
+    trust_remote_code: bool = False
 
     @property
     def torch_device(self) -> torch.device:
@@ -191,6 +201,11 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         data_dir=get("data-dir").strip() or None,
         open_questions=_choice("open-questions", get("open-questions"), ("keep", "skip")),
         multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
+        capture=_capture(get("capture")),
+        heads=_heads(get("heads")),
+        max_tokens=_max_tokens(get("max-tokens")),
+        device_map=_device_map(get("device-map")),
+        trust_remote_code=_flag(get("trust-remote-code")),
     )
 
 
@@ -211,6 +226,37 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
     v = value.strip().lower()
     if v not in choices:
         raise KeyspaceError(f"--ks-{name}: {value!r} is not a choice; use {' or '.join(choices)}")
+    return v
+
+
+def _capture(value: str) -> str:
+    from harness.models.taps import check_kind
+
+    return check_kind(value.strip().lower())
+
+
+def _heads(value: str) -> int | None:
+    v = value.strip().lower()
+    if v == "concat":
+        return None
+    if v == "per-head":
+        raise KeyspaceError("--ks-heads: give the head to analyse as a number N (0-based); per-head views are KeyBank.head(N)")
+    return _int("heads", v, minimum=0)
+
+
+def _max_tokens(value: str) -> str:
+    from harness.capture import parse_max_tokens
+
+    parse_max_tokens(value)  # a bad value fails here, in one line, before any model loads
+    return value.strip().lower()
+
+
+def _device_map(value: str) -> str | None:
+    v = value.strip().lower()
+    if v in ("", "none"):
+        return None
+    if v != "auto":
+        raise KeyspaceError(f"--ks-device-map: {value!r} is not supported; use none or auto")
     return v
 
 

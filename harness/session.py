@@ -15,7 +15,7 @@ from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sam
 from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.cache import fetch
 from harness.cache_key import key_for
-from harness.capture import KeyBank, capture_keys
+from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
@@ -118,10 +118,9 @@ class KeyspaceRun:
     def num_layers(self, spec: ModelSpec) -> int:
         if spec.num_layers is not None:
             return spec.num_layers
-        from transformers import AutoConfig
+        from harness.models.adapter import checkpoint_num_layers
 
-        config = AutoConfig.from_pretrained(spec.source, revision=spec.revision)
-        return config.get_text_config().num_hidden_layers
+        return checkpoint_num_layers(spec, trust_remote_code=self.cfg.trust_remote_code)
 
     def settings(self, spec: ModelSpec) -> AnalysisSettings:
         return AnalysisSettings(
@@ -139,7 +138,8 @@ class KeyspaceRun:
             self._loaded = None  # free the previous model before loading the next
             spec = self.spec(model)
             self._loaded = adapter_for(spec.family).load(
-                spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed
+                spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed,
+                device_map=self.cfg.device_map, trust_remote_code=self.cfg.trust_remote_code,
             )
         return self._loaded
 
@@ -179,13 +179,16 @@ class KeyspaceRun:
             try:
                 samples = self.model_samples(pair)
                 key = key_for(self.spec(pair.model), self.cfg, pair.benchmark, [s.id for s in samples], layers)
-                self._banks[pair], notes = fetch(  # the model is loaded only when the cache cannot serve
+                bank, notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
                     capture=lambda: capture_keys(
-                        self.loaded(pair.model), samples, layers, benchmark=pair.benchmark, batch_size=self.cfg.batch_size
+                        self.loaded(pair.model), samples, layers, benchmark=pair.benchmark,
+                        batch_size=self.cfg.batch_size, kind=self.cfg.capture,
+                        max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                     ),
                 )
                 self.notes.extend(notes)
+                self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
             except KeyspaceError as exc:
                 self._failed_pairs[pair] = str(exc)
                 raise
@@ -254,7 +257,8 @@ class KeyspaceRun:
                 with text_as_image(loaded, seed=self.cfg.seed):
                     bank = capture_keys(
                         loaded, self.model_samples(case.triple.pair), [layer],
-                        benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size,
+                        benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
+                        max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                     )
         result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id())
         result = replace(

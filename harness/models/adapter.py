@@ -6,9 +6,10 @@ overrides what its architecture does differently (mostly class attributes).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -20,6 +21,28 @@ from harness.labels import label_tokens
 from .registry import ModelSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+@contextmanager
+def remote_code_check(spec: ModelSpec, trust_remote_code: bool) -> Iterator[None]:
+    """Turn transformers' refusal to run a checkpoint's own code into a one-line error naming the flag."""
+    try:
+        yield
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc) and not trust_remote_code:
+            raise KeyspaceError(
+                f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
+            ) from None
+        raise
+
+
+def checkpoint_num_layers(spec: ModelSpec, *, trust_remote_code: bool = False) -> int:
+    """Decoder layers of a checkpoint, read from its config alone (no weights)."""
+    from transformers import AutoConfig
+
+    with remote_code_check(spec, trust_remote_code):
+        config = AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
+    return config.get_text_config().num_hidden_layers
 
 
 @dataclass
@@ -47,14 +70,28 @@ class ModelAdapter:
     model_class: ClassVar[Any] = None  # None: transformers.AutoModelForImageTextToText
 
     # -- loading -----------------------------------------------------------------------------------
-    def load(self, spec: ModelSpec, *, device: torch.device, dtype: torch.dtype, seed: int) -> LoadedModel:
+    def load(
+        self,
+        spec: ModelSpec,
+        *,
+        device: torch.device,
+        dtype: torch.dtype,
+        seed: int,
+        device_map: str | None = None,  # "auto": accelerate spreads the weights over the visible devices
+        trust_remote_code: bool = False,  # run a checkpoint's own modelling code (only when the user asked)
+    ) -> LoadedModel:
         if spec.is_tiny:
             from .tiny import build_tiny
 
             model, processor = build_tiny(spec.source.removeprefix("tiny:"), seed=seed)
+            device_map = None
         else:
-            model, processor = self.from_pretrained(spec, dtype=dtype)
-        model = model.to(device=device, dtype=dtype).eval()
+            model, processor = self.from_pretrained(spec, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code)
+        if device_map is None:
+            model = model.to(device=device, dtype=dtype)
+        else:
+            device = model.get_input_embeddings().weight.device  # inputs go where the embeddings live
+        model = model.eval()
         return LoadedModel(
             spec=spec,
             adapter=self,
@@ -66,12 +103,19 @@ class ModelAdapter:
             device=device,
         )
 
-    def from_pretrained(self, spec: ModelSpec, *, dtype: torch.dtype) -> tuple[nn.Module, Any]:
-        from transformers import AutoModelForImageTextToText, AutoProcessor
+    def from_pretrained(
+        self, spec: ModelSpec, *, dtype: torch.dtype, device_map: str | None = None, trust_remote_code: bool = False
+    ) -> tuple[nn.Module, Any]:
+        from transformers import AutoModelForImageTextToText
+
+        from .processors import load_processor
 
         cls = self.model_class or AutoModelForImageTextToText
-        model = cls.from_pretrained(spec.source, revision=spec.revision, dtype=dtype)
-        processor = AutoProcessor.from_pretrained(spec.source, revision=spec.revision)
+        with remote_code_check(spec, trust_remote_code):
+            model = cls.from_pretrained(
+                spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code
+            )
+            processor = load_processor(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
         return model, processor
 
     # -- architecture ------------------------------------------------------------------------------
@@ -82,9 +126,23 @@ class ModelAdapter:
             raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
         return layers
 
+    def attention(self, layer: nn.Module) -> nn.Module:
+        """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
+        return layer.self_attn
+
+    def projection(self, layer: nn.Module, kind: str) -> nn.Module:
+        """The module whose output is the layer's pre-RoPE `kind` ("q", "k" or "v")."""
+        attn = self.attention(layer)
+        module = getattr(attn, f"{kind}_proj", None)
+        if module is None:
+            raise KeyspaceError(
+                f"{type(attn).__name__} has no {kind}_proj; a family adapter must name the layer's {kind} projection"
+            )
+        return module
+
     def key_projection(self, layer: nn.Module) -> nn.Module:
         """The module whose output is the layer's pre-RoPE keys."""
-        return layer.self_attn.k_proj
+        return self.projection(layer, "k")
 
     def image_token_id(self, model: nn.Module, processor: Any) -> int:
         for holder in (model.config, processor):
@@ -115,12 +173,25 @@ class ModelAdapter:
         """Processor output for a batch (left-padded) as a checkpoint's user would build it,
         and the modality label of every token ([B, T] int8, see harness.labels)."""
         rendered = [self.render(loaded.processor, s) for s in samples]
+        placeholder = self.image_placeholder(loaded.processor)
+        for s, text in zip(samples, rendered):
+            if not s.images:
+                raise KeyspaceError(f"sample {s.id} has no image; the harness compares image and text keys, so each sample needs one")
+            if text.count(placeholder) != len(s.images):
+                raise KeyspaceError(
+                    f"sample {s.id} has {len(s.images)} image(s) but its prompt has {text.count(placeholder)} "
+                    f"{placeholder!r} placeholder(s); give one placeholder per image"
+                )
         images = [list(s.images) for s in samples]
         batch = loaded.processor(
             text=rendered, images=images, return_tensors="pt", padding=True, return_offsets_mapping=True
         )
         batch = dict(batch)
         offsets = batch.pop("offset_mapping")
+        if self.needs_position_ids(loaded.model):
+            # Positions counted from each sequence's first real token, as generate() does, so that a
+            # left-padded prompt is rotated exactly as the same prompt alone.
+            batch["position_ids"] = (batch["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
         n_image = (batch["input_ids"] == loaded.image_token_id).sum(dim=1)
         if (n_image == 0).any():
             bad = [s.id for s, k in zip(samples, n_image.tolist()) if k == 0]
@@ -136,6 +207,11 @@ class ModelAdapter:
             ]
         )
         return batch, labels
+
+    def needs_position_ids(self, model: nn.Module) -> bool:
+        """False for models that derive positions from the attention mask themselves (Qwen-VL's M-RoPE index)."""
+        inner = getattr(model, "model", model)
+        return not (hasattr(model, "get_rope_index") or hasattr(inner, "get_rope_index"))
 
     def image_placeholder(self, processor: Any) -> str:
         """The string the chat template writes for one image, which the processor expands."""

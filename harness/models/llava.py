@@ -19,6 +19,7 @@ class LlavaAdapter(ModelAdapter):
 
 @register_model("llava-1.5-7b")
 def llava_15_7b() -> ModelSpec:
+    # Not yet pinned to a commit (no hub access where this was written); pin with llava-1.5-7b@COMMIT meanwhile.
     return ModelSpec(
         name="llava-1.5-7b", family="llava", source="llava-hf/llava-1.5-7b-hf",
         revision="main", num_layers=32, default_layers=("0", "mid", "last"),

@@ -39,8 +39,10 @@ LLAVA_TOKENS = TokenizerSpec(
 
 
 @register_tiny("llava")
-def tiny_llava() -> tuple[nn.Module, Any]:
-    """LLaVA-1.5 at tiny size: CLIP vision (32 px, patch 4 → 64 image tokens) + Llama (4 layers, GQA 4/2)."""
+def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
+    """LLaVA-1.5 at tiny size: CLIP vision (32 px, patch 4 → 64 image tokens) + Llama (4 layers, GQA 4/2).
+
+    `hidden` and `layers` size the Llama decoder (heads of 16 dims) for timing runs."""
     from transformers import (
         CLIPImageProcessorPil,
         CLIPVisionConfig,
@@ -57,8 +59,8 @@ def tiny_llava() -> tuple[nn.Module, Any]:
         image_size=32, patch_size=4, projection_dim=32,
     )
     text = LlamaConfig(
-        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4,
-        num_key_value_heads=2, vocab_size=272, max_position_embeddings=1024,
+        hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers, num_attention_heads=hidden // 16,
+        num_key_value_heads=hidden // 32, vocab_size=272, max_position_embeddings=1024,
         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
     )
     config = LlavaConfig(
@@ -72,3 +74,73 @@ def tiny_llava() -> tuple[nn.Module, Any]:
         vision_feature_select_strategy="default", num_additional_image_tokens=1, chat_template=template,
     )
     return model, processor
+
+
+QWEN_TOKENS = TokenizerSpec(
+    specials=(
+        "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",
+        "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+    ),
+    bos=None, eos="<|im_end|>", pad="<|endoftext|>",
+)
+
+# 28 px = one 14-px patch pair merged 2x2; 32-64 merged cells → 32-64 image tokens per fixture image.
+QWEN_MIN_PIXELS, QWEN_MAX_PIXELS = 32 * 28 * 28, 64 * 28 * 28
+
+
+def _tiny_qwen(model_class: type, config_class: type, processor_class: type, vision: dict) -> tuple[nn.Module, Any]:
+    """A Qwen-VL twin: Qwen2 decoder (4 layers, 4 query / 2 KV heads of 16 dims, M-RoPE 2+3+3 = 16/2)."""
+    from transformers import Qwen2VLImageProcessorPil
+
+    from .processors import image_only, torchvision_available
+
+    template = (TEMPLATES / "qwen2-vl.jinja").read_text()
+    tokenizer = build_tokenizer(QWEN_TOKENS, template)
+    ids = {t: tokenizer.convert_tokens_to_ids(t) for t in QWEN_TOKENS.specials}
+    text = dict(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=272, max_position_embeddings=4096,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]},
+        bos_token_id=None, eos_token_id=ids["<|im_end|>"], pad_token_id=ids["<|endoftext|>"],
+    )
+    config = config_class(
+        text_config=text, vision_config=vision,
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    model = model_class(config)
+    image_processor = Qwen2VLImageProcessorPil(min_pixels=QWEN_MIN_PIXELS, max_pixels=QWEN_MAX_PIXELS)
+    if torchvision_available():
+        from transformers import Qwen2VLVideoProcessor
+
+        video_processor = Qwen2VLVideoProcessor(min_pixels=QWEN_MIN_PIXELS, max_pixels=QWEN_MAX_PIXELS)
+    else:
+        processor_class, video_processor = image_only(processor_class), None
+    processor = processor_class(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor, chat_template=template
+    )
+    return model, processor
+
+
+@register_tiny("qwen2.5-vl")
+def tiny_qwen25_vl() -> tuple[nn.Module, Any]:
+    """Qwen2.5-VL at tiny size: windowed ViT (2 blocks, the last full-attention) + the tiny Qwen2 decoder."""
+    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLProcessor
+
+    vision = dict(
+        depth=2, hidden_size=32, intermediate_size=64, num_heads=4, patch_size=14, spatial_merge_size=2,
+        temporal_patch_size=2, window_size=112, out_hidden_size=64, fullatt_block_indexes=[1],
+    )
+    return _tiny_qwen(Qwen2_5_VLForConditionalGeneration, Qwen2_5_VLConfig, Qwen2_5_VLProcessor, vision)
+
+
+@register_tiny("qwen2-vl")
+def tiny_qwen2_vl() -> tuple[nn.Module, Any]:
+    """Qwen2-VL at tiny size: ViT (2 blocks) + the tiny Qwen2 decoder."""
+    from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration, Qwen2VLProcessor
+
+    vision = dict(
+        depth=2, embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=4, patch_size=14, spatial_merge_size=2,
+        temporal_patch_size=2,
+    )
+    return _tiny_qwen(Qwen2VLForConditionalGeneration, Qwen2VLConfig, Qwen2VLProcessor, vision)

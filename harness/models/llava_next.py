@@ -1,0 +1,30 @@
+"""LLaVA-NeXT (LLaVA-1.6) family: CLIP with any-resolution tiling + Mistral decoder.
+
+One image becomes a base view plus tiles, with a learned newline embedding per tile row, all
+carrying the `<image>` id: every one of them counts as an image token.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from transformers import LlavaNextForConditionalGeneration
+
+from .adapter import ModelAdapter
+from .family import register_family
+from .registry import ModelSpec, register_model
+
+
+@register_family("llava-next")
+class LlavaNextAdapter(ModelAdapter):
+    family: ClassVar[str] = "llava-next"
+    model_class = LlavaNextForConditionalGeneration
+
+
+@register_model("llava-next-7b")
+def llava_next_7b() -> ModelSpec:
+    # Not yet pinned to a commit (no hub access where this was written); pin with llava-next-7b@COMMIT meanwhile.
+    return ModelSpec(
+        name="llava-next-7b", family="llava-next", source="llava-hf/llava-v1.6-mistral-7b-hf",
+        revision="main", num_layers=32, default_layers=("0", "mid", "last"),
+    )

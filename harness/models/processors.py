@@ -1,0 +1,71 @@
+"""Processors without a video processor, for machines without torchvision.
+
+Qwen2-VL and Qwen2.5-VL processors take a video processor, and transformers' video processors need
+torchvision. The harness feeds images only, so where torchvision is missing it builds the family's
+real processor class with the video processor left out; the image path is the class's own code.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+
+def torchvision_available() -> bool:
+    from transformers.utils import is_torchvision_available
+
+    return is_torchvision_available()
+
+
+@cache
+def image_only(processor_class: type) -> type:
+    """`processor_class` without its video processor (given `video_processor=None`; videos unusable).
+
+    ProcessorMixin takes its sub-processors from `get_attributes()`; leaving the video processor out
+    there makes construction, `__call__` on images and `save_pretrained` all skip it."""
+
+    @classmethod
+    def get_attributes(cls) -> list[str]:
+        return [a for a in processor_class.get_attributes() if a != "video_processor"]
+
+    return type(processor_class.__name__, (processor_class,), {
+        "get_attributes": get_attributes,
+        "__module__": processor_class.__module__,
+        "__doc__": f"{processor_class.__name__} for images only (no torchvision here for its video processor).",
+    })
+
+
+def load_processor(source: str, *, revision: str | None, trust_remote_code: bool) -> Any:
+    """AutoProcessor for `source`; without torchvision, the same processor class built for images only."""
+    from transformers import AutoProcessor
+
+    try:
+        return AutoProcessor.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+    except (ImportError, AttributeError, OSError, ValueError, TypeError):
+        if torchvision_available():
+            raise
+    return _image_only_from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+
+
+def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remote_code: bool) -> Any:
+    import transformers
+    from transformers import AutoImageProcessor, AutoTokenizer
+    from transformers.models.auto.processing_auto import processor_class_from_name
+    from transformers.utils import cached_file
+
+    import json
+
+    config_file = cached_file(source, "processor_config.json", revision=revision, _raise_exceptions_for_missing_entries=False)
+    name = None
+    if config_file:
+        name = json.loads(open(config_file, encoding="utf-8").read()).get("processor_class")
+    if name is None:
+        config = transformers.AutoConfig.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+        name = transformers.models.auto.processing_auto.PROCESSOR_MAPPING_NAMES.get(config.model_type)
+    cls = processor_class_from_name(name) if name else None
+    if cls is None:
+        raise ImportError(f"cannot build the processor of {source} without torchvision")
+    image_processor = AutoImageProcessor.from_pretrained(source, revision=revision, backend="pil")
+    tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+    chat_template = getattr(tokenizer, "chat_template", None)
+    return image_only(cls)(image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=chat_template)

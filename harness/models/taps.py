@@ -1,0 +1,114 @@
+"""Where each capture kind is read from a decoder layer, and the taps that read it.
+
+- `keys`, `queries`, `values`: outputs of the layer's k_proj / q_proj / v_proj (pre-RoPE), read by
+  forward hooks; [B, T, heads * head_dim].
+- `rotated-keys`, `rotated-queries`: the key / query states exactly as the attention function
+  receives them (after RoPE, or Qwen-VL's multimodal RoPE; keys not yet repeated for GQA), read by a
+  wrapper put in transformers' AttentionInterface under the model's own implementation name
+  ("eager", "sdpa", ...), so the mask the model builds for that name is unchanged.
+
+A tap raises StopForward once the deepest requested layer has been read, which ends the forward
+pass early: nothing a deeper layer computes can change what was read.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator, Sequence
+
+import torch
+from torch import nn
+
+from harness.errors import KeyspaceError
+
+PROJECTION_KINDS = {"keys": "k", "queries": "q", "values": "v"}
+ROTATED_KINDS = {"rotated-keys": "key", "rotated-queries": "query"}
+KINDS = (*PROJECTION_KINDS, *ROTATED_KINDS)
+
+Sink = Callable[[int, torch.Tensor], None]  # (layer index, [B, T, heads * head_dim]) → None
+
+
+class StopForward(Exception):
+    """Raised by the deepest tap to end the forward pass early."""
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise KeyspaceError(f"--ks-capture: unknown capture kind {kind!r}; use one of {', '.join(KINDS)}")
+    return kind
+
+
+def heads_of(kind: str, config) -> int:
+    """Heads in one captured vector: query heads for queries, KV heads (GQA: fewer) for keys and values."""
+    if kind in ("queries", "rotated-queries"):
+        return config.num_attention_heads
+    return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+
+
+@contextmanager
+def tap(adapter, layers: Sequence[nn.Module], indices: Sequence[int], kind: str, sink: Sink, *, stop: bool) -> Iterator[None]:
+    """Feed `sink` the `kind` vectors of layers `indices` during forward passes inside the block."""
+    check_kind(kind)
+    deepest = max(indices)
+    if kind in PROJECTION_KINDS:
+        with _projection_hooks(adapter, layers, indices, PROJECTION_KINDS[kind], sink, deepest if stop else None):
+            yield
+    else:
+        with _attention_wrapper(adapter, layers, indices, ROTATED_KINDS[kind], sink, deepest if stop else None):
+            yield
+
+
+@contextmanager
+def _projection_hooks(adapter, layers, indices, proj: str, sink: Sink, stop_at: int | None):
+    def hook_for(index: int):
+        def hook(_module, _inputs, output):
+            sink(index, output.detach())
+            if index == stop_at:
+                raise StopForward
+
+        return hook
+
+    handles = [adapter.projection(layers[i], proj).register_forward_hook(hook_for(i)) for i in indices]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+@contextmanager
+def _attention_wrapper(adapter, layers, indices, which: str, sink: Sink, stop_at: int | None):
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+    modules = {id(adapter.attention(layers[i])): i for i in indices}
+    name = adapter.attention(layers[indices[0]]).config._attn_implementation or "eager"
+    registered = ALL_ATTENTION_FUNCTIONS._local_mapping.get(name)
+    original = ALL_ATTENTION_FUNCTIONS.get(name)
+
+    def wrapped(module, query, key, value, attention_mask, **kwargs):
+        index = modules.get(id(module))
+        if index is not None:
+            states = query if which == "query" else key  # [B, heads, T, head_dim]
+            sink(index, states.detach().transpose(1, 2).flatten(2))  # [B, T, heads * head_dim], head-major like *_proj
+            if index == stop_at:
+                raise StopForward  # the deepest layer's states were read as its attention function got them
+        fn = original if original is not None else _eager_of(module)
+        return fn(module, query, key, value, attention_mask, **kwargs)
+
+    ALL_ATTENTION_FUNCTIONS[name] = wrapped
+    try:
+        yield
+    finally:
+        if registered is None:
+            del ALL_ATTENTION_FUNCTIONS[name]
+        else:
+            ALL_ATTENTION_FUNCTIONS[name] = registered
+
+
+def _eager_of(module: nn.Module):
+    """The eager attention function of the module's own modelling file (the default a model falls back to)."""
+    fn = getattr(sys.modules[type(module).__module__], "eager_attention_forward", None)
+    if fn is None:
+        raise KeyspaceError(f"{type(module).__name__} has no eager_attention_forward; rotated states need an attention function registered in transformers' AttentionInterface")
+    return fn
