@@ -1,4 +1,11 @@
-"""Turn one layer of a KeyBank into a TripleResult: the one place where the finding is decided."""
+"""Turn one layer of a KeyBank into a TripleResult: the one place where the finding is decided.
+
+The verdict: the lower bound of the bootstrap interval of ratio = cross-modal MMD² / strongest
+intra-modal MMD² (random-half and by-sample baselines of each modality, one kernel for all)
+must reach the threshold, and the permutation p-value of the cross-modal MMD² must be under alpha.
+JS divergence (two named estimators) and a linear-probe AUC, in the standardized PCA-50 space,
+and a t-SNE map are reported beside it.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +16,25 @@ from dataclasses import dataclass
 import torch
 
 from harness.capture import KeyBank, LayerBank
-from harness.labels import IMAGE, SPECIAL, TEXT
+from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
-from harness.stats import mmd_test
+from harness.stats import bootstrap_ratio_interval, js_classifier, js_knn, mmd_test, probe_auc, to_space, tsne_2d
 
 
 @dataclass(frozen=True)
 class AnalysisSettings:
     """Everything that shapes a triple's figures and verdict."""
 
-    threshold: float  # the ratio cross / strongest intra-modal baseline must reach this
+    threshold: float  # the ratio's lower interval bound must reach this
     alpha: float  # the permutation p-value must be under this
     seed: int = 0
     permutations: int = 1000
     max_points: int = 1500  # vectors per modality used by the statistics (seeded subsample above this)
     special_as_text: bool = False  # count template/special tokens as text
+    n_boot: int = 200  # bootstrap replicates of the ratio interval (resampling samples)
+    level: float = 0.90  # two-sided coverage of the ratio interval: its lower bound is a one-sided 95 % bound
+    js_space: str = "pca50"  # space of JS and AUC: raw, standardized or pca50
+    tsne_cap: int = 600  # points in the t-SNE map of a triple (0: no map)
 
 
 class AnalysisError(Exception):
@@ -34,65 +45,93 @@ def samples_digest(sample_ids) -> str:
     return hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()[:16]
 
 
-def _subsample(x: torch.Tensor, cap: int, generator: torch.Generator) -> torch.Tensor:
+def _subsample(x: torch.Tensor, groups: torch.Tensor, cap: int, gen: torch.Generator):
     if x.shape[0] <= cap:
-        return x
-    idx = torch.randperm(x.shape[0], generator=generator)[:cap]
-    return x[idx.sort().values]
+        return x, groups
+    idx = torch.randperm(x.shape[0], generator=gen)[:cap].sort().values
+    return x[idx], groups[idx]
 
 
-def _random_halves(x: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    idx = torch.randperm(x.shape[0], generator=generator)
-    half = x.shape[0] // 2
-    return x[idx[:half]], x[idx[half : 2 * half]]
-
-
-def modality_vectors(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    image = layer.vectors[layer.modality == IMAGE]
-    text_mask = layer.modality == TEXT
+def _masks(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    text = layer.modality == TEXT
     if settings.special_as_text:
-        text_mask |= layer.modality == SPECIAL
-    return image, layer.vectors[text_mask]
+        text |= layer.modality == SPECIAL
+    return layer.modality == IMAGE, text
+
+
+def _check(layer_index: int, name: str, x: torch.Tensor) -> None:
+    if x.shape[0] < 4:
+        raise AnalysisError(f"layer {layer_index}: only {x.shape[0]} {name} vectors captured; need at least 4 per modality")
+    bad = int((~torch.isfinite(x).all(dim=1)).sum())
+    if bad:
+        raise AnalysisError(
+            f"layer {layer_index}: {bad} of {x.shape[0]} {name} vectors are not finite (overflow in low precision?); "
+            "rerun with --ks-dtype float32"
+        )
+
+
+def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
+    if settings.tsne_cap <= 0:
+        return None
+    labels = [MODALITY_NAMES[int(m)] for m in layer.modality]
+    proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap)
+    return {
+        "points": [[round(float(a), 3), round(float(b), 3)] for a, b in proj.points],
+        "labels": list(proj.labels),
+        "cap": proj.cap,
+        "method": proj.method,
+    }
 
 
 def analyze_layer(bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "") -> TripleResult:
     start = time.perf_counter()
-    image, text = modality_vectors(bank.layers[layer], settings)
-    base = dict(
-        model=bank.model, layer=layer, benchmark=bank.benchmark, threshold=settings.threshold,
-        alpha=settings.alpha, counts=bank.counts(layer), config_id=config_id,
-        samples_digest=samples_digest(bank.sample_ids),
-    )
-    for name, x in (("image", image), ("text", text)):
-        if x.shape[0] < 4:
-            raise AnalysisError(f"layer {layer}: only {x.shape[0]} {name} vectors captured; need at least 4 per modality")
-        bad = (~torch.isfinite(x).all(dim=1)).sum().item()
-        if bad:
-            raise AnalysisError(f"layer {layer}: {bad} {name} vectors are not finite (overflow in {x.dtype}?); rerun with --ks-dtype float32")
+    lb = bank.layers[layer]
+    image_mask, text_mask = _masks(lb, settings)
+    _check(layer, "image", lb.vectors[image_mask])
+    _check(layer, "text", lb.vectors[text_mask])
 
     gen = torch.Generator().manual_seed(settings.seed)
-    image = _subsample(image, settings.max_points, gen)
-    text = _subsample(text, settings.max_points, gen)
+    image, image_groups = _subsample(lb.vectors[image_mask], lb.sample[image_mask], settings.max_points, gen)
+    text, text_groups = _subsample(lb.vectors[text_mask], lb.sample[text_mask], settings.max_points, gen)
+
     cross = mmd_test(image, text, permutations=settings.permutations, seed=settings.seed)
-    # Intra-modal baselines use the cross-modal kernel, so all figures are on one scale.
-    intra = {}
-    for name, x in (("image", image), ("text", text)):
-        a, b = _random_halves(x, gen)
-        intra[f"{name}/random"] = mmd_test(a, b, permutations=0, bandwidth=cross.bandwidth, seed=settings.seed).mmd2
-    strongest = max(intra.values())
-    # A baseline at or under the estimator's noise would make the ratio explode; floor it at the
-    # standard deviation of the permutation null of the cross-modal MMD² (the noise at this size).
-    denominator = max(strongest, cross.null_std)
-    ratio = cross.mmd2 / denominator
-    passed = bool(ratio >= settings.threshold and cross.p_value < settings.alpha)
+    interval = bootstrap_ratio_interval(
+        image, text, image_groups.numpy(), text_groups.numpy(), n_boot=settings.n_boot, level=settings.level,
+        seed=settings.seed, sigma=cross.bandwidth, max_points=image.shape[0] + text.shape[0],
+    )
+    intra = {
+        "image/random": interval.intra_image_random,
+        "image/by-sample": interval.intra_image_sample,
+        "text/random": interval.intra_text_random,
+        "text/by-sample": interval.intra_text_sample,
+    }
+    xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
+    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator}
+          for r in (js_classifier(xs, ys, seed=settings.seed), js_knn(xs, ys, seed=settings.seed))}
+    auc = probe_auc(xs, ys, seed=settings.seed)
+
+    passed = bool(interval.low >= settings.threshold and cross.p_value < settings.alpha)
     message = "" if passed else (
-        f"ratio {ratio:.3g} (need ≥ {settings.threshold:g}), p {cross.p_value:.3g} (need < {settings.alpha:g}); "
-        f"MMD² {cross.mmd2:.4g}, intra " + ", ".join(f"{k} {v:.3g}" for k, v in intra.items())
+        f"ratio {interval.ratio:.3g} [{interval.low:.3g}, {interval.high:.3g}] (lower bound must be ≥ {settings.threshold:g}), "
+        f"p {cross.p_value:.3g} (need < {settings.alpha:g}); MMD² {cross.mmd2:.4g}; intra "
+        + ", ".join(f"{k} {v:.3g}" for k, v in intra.items())
     )
     return TripleResult(
-        **base, status="passed" if passed else "failed", n_image=cross.n_x, n_text=cross.n_y,
-        mmd2=cross.mmd2, mmd=cross.mmd, p_value=cross.p_value, permutations=cross.permutations,
-        bandwidth=cross.bandwidth, space="raw", intra=intra, ratio=ratio, passed=passed,
-        seconds=time.perf_counter() - start, message=message,
-        extra={"denominator": denominator, "denominator_floored": strongest < cross.null_std, "kernel": cross.kernel},
+        model=bank.model, layer=layer, benchmark=bank.benchmark, status="passed" if passed else "failed",
+        n_image=cross.n_x, n_text=cross.n_y, mmd2=cross.mmd2, mmd=cross.mmd, p_value=cross.p_value,
+        permutations=cross.permutations, bandwidth=cross.bandwidth, space="raw", intra=intra,
+        ratio=interval.ratio, threshold=settings.threshold, alpha=settings.alpha, passed=passed,
+        seconds=time.perf_counter() - start, counts=bank.counts(layer), config_id=config_id,
+        samples_digest=samples_digest(bank.sample_ids), message=message,
+        extra={
+            "kind": bank.kind,
+            "kernel": cross.kernel,
+            "ratio_interval": {"low": interval.low, "high": interval.high, "level": interval.level,
+                               "n_boot": interval.n_boot, "method": interval.method,
+                               "floored_fraction": interval.floored_fraction},
+            "js": js,
+            "js_space": settings.js_space,
+            "auc": auc,
+            "tsne": _tsne(lb, settings),
+        },
     )

@@ -26,6 +26,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "mmd2": (0.05, 1e-6),
     "ratio": (0.10, 1e-6),
     "p_value": (0.0, 0.01),
+    "passed": (0.0, 0.0),  # the verdict itself: a change either way is drift
 }
 
 
@@ -91,5 +92,5 @@ def check_baseline(result: TripleResult, directory: Path, *, update: bool = Fals
     for name, stored in entry["figures"].items():
         new = getattr(result, name)
         ok = _within(stored["value"], new, stored["rel"], stored["abs"])
-        figures[name] = {"old": stored["value"], "new": new, "tolerance": f"{stored['rel']:.0%} + {stored['abs']:g}", "ok": ok}
+        figures[name] = {"old": float(stored["value"]), "new": float(new), "tolerance": f"{stored['rel']:.0%} + {stored['abs']:g}", "ok": ok}
     return Drift("ok" if all(f["ok"] for f in figures.values()) else "drift", str(path), figures)

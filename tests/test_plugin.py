@@ -37,7 +37,8 @@ def test_bad_input_is_one_line(suite, args, needle):
 def test_suite_writes_results_and_report(suite):
     results, report = suite.path / "out" / "r.jsonl", suite.path / "out" / "r.html"
     run = suite.runpytest_subprocess(
-        "--ks-samples", "8", "--ks-layers", "0,-1", "--ks-permutations", "200",
+        "--ks-models", "tiny-llava", "--ks-samples", "8", "--ks-layers", "0,-1", "--ks-permutations", "200",
+        "--ks-baselines", "none",
         "--ks-results", str(results), "--ks-report", str(report), "-p", "no:cacheprovider",
     )
     run.assert_outcomes(passed=3)  # one capture test, two triples

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["--ks-samples", "6", "--ks-permutations", "100", "--ks-layers", "all", "--ks-baselines", "none", "-p", "no:cacheprovider", "-q"]
+FAST = ["--ks-models", "tiny-llava", "--ks-samples", "6", "--ks-permutations", "100", "--ks-layers", "all", "--ks-baselines", "none", "-p", "no:cacheprovider", "-q"]
 
 
 def run_suite(tmp: Path, *extra: str, wait: bool = True):
