@@ -94,7 +94,7 @@ def read_results(path: Path) -> list[TripleResult]:
         for line in fh:
             try:
                 result = TripleResult.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError):
+            except (json.JSONDecodeError, TypeError, AttributeError):
                 continue
             latest[result.key] = result
     return list(latest.values())

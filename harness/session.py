@@ -18,6 +18,7 @@ from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
+from harness.oom import with_oom_backoff
 from harness.layers import resolve_layers
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.options import RunConfig
@@ -181,11 +182,7 @@ class KeyspaceRun:
                 key = key_for(self.spec(pair.model), self.cfg, pair.benchmark, [s.id for s in samples], layers)
                 bank, notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
-                    capture=lambda: capture_keys(
-                        self.loaded(pair.model), samples, layers, benchmark=pair.benchmark,
-                        batch_size=self.cfg.batch_size, kind=self.cfg.capture,
-                        max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
-                    ),
+                    capture=lambda: self._capture_with_backoff(pair, samples, layers),
                 )
                 self.notes.extend(notes)
                 self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
@@ -213,6 +210,23 @@ class KeyspaceRun:
                 )
             self._previous = {r.key: r for r in found if r.status != "error"}
         return self._previous
+
+    def _capture_with_backoff(self, pair: Pair, samples: list[Sample], layers: list[int]) -> KeyBank:
+        loaded = self.loaded(pair.model)
+
+        def run(batch_size: int) -> KeyBank:
+            return capture_keys(
+                loaded, samples, layers, benchmark=pair.benchmark, batch_size=batch_size, kind=self.cfg.capture,
+                max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
+            )
+
+        def describe() -> str:
+            longest = max(loaded.adapter.encode(loaded, [s])[0]["input_ids"].shape[1] for s in samples)
+            return f"model {pair.model}, layers {layers}, longest prompt {longest} tokens"
+
+        bank, notes = with_oom_backoff(run, self.cfg.batch_size, describe=describe)
+        self.notes.extend(f"capture of {pair.id}: {n}" for n in notes)
+        return bank
 
     def judge(self, triple: Triple) -> TripleResult:
         """Analyse one triple, record it (appended to the results file at once) and return it."""

@@ -38,9 +38,11 @@ def definitions(spaces: list[str]) -> list[dict]:
         {"term": "Ratio and interval", "text": "Cross-modal MMD² divided by the strongest intra-modal baseline (floored "
          "at the standard deviation of the permutation null). The interval is a percentile bootstrap that resamples "
          "samples (prompts, with all their tokens) and recomputes the ratio; its level and number of resamples are "
-         "in the cell's tooltip. The test passes when ratio ≥ threshold and p < alpha."},
-        {"term": "Logit gap", "text": "Mean attention logit (q·k/√d) that text queries give text keys minus the mean "
-         "they give image keys, in logit units: how much lower image keys are scored by text-trained queries."},
+         "in the cell's tooltip. The test passes when the interval's lower bound (a one-sided 95 % bound for the "
+         "default 90 % two-sided interval) ≥ threshold and p < alpha."},
+        {"term": "Logit gap", "text": "Mean attention logit (q·k/√d, post-RoPE queries and keys) that text queries give "
+         "image keys minus the mean they give text keys, in logit units: negative when image keys are scored lower "
+         "than text keys by the same queries. Also reported for the last prompt token alone."},
         {"term": "Attention share", "text": "Attention mass that text queries put on image tokens divided by the share of "
          "image tokens in the context: 1 means image tokens get their fair share, below 1 they are under-attended."},
         {"term": "t-SNE map", "text": "A two-dimensional openTSNE embedding of the keys (after PCA), image, text and "

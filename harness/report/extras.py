@@ -136,8 +136,7 @@ def max_intra(r: TripleResult) -> float | None:
 
 
 def criterion_met(r: TripleResult) -> bool | None:
-    """Whether ratio ≥ threshold and p < alpha (the finding's test), from the figures alone; None if unknown."""
-    ratio, thr, p, alpha = finite(r.ratio), finite(r.threshold), finite(r.p_value), finite(r.alpha)
-    if r.status == "error" or None in (ratio, thr, p, alpha):
-        return None
-    return ratio >= thr and p < alpha
+    """The verdict the analysis gave (ratio's lower bound ≥ threshold and p < alpha); None for an error.
+
+    Taken from the result, never recomputed here, so the report cannot disagree with the test."""
+    return None if r.status == "error" else bool(r.passed)

@@ -99,7 +99,7 @@ def triple_table(results: Sequence[TripleResult]) -> dict:
     spec: list[tuple[dict, Callable[[TripleResult], dict]]] = [
         (column("model", "model", "model registry name or hub spec", "text"), lambda r: cell(r.model)),
         (column("layer", "layer", "decoder layer index (0-based)"), lambda r: cell(r.layer)),
-        (column("status", "verdict", "passed: ratio ≥ threshold and p < alpha", "text"),
+        (column("status", "verdict", "passed: the ratio's lower bound ≥ threshold and p < alpha", "text"),
          lambda r: cell(r.status, cls=r.status)),
         (column("ratio", "ratio", "MMD² / strongest intra-modal baseline, bootstrap interval below", sub="[interval]"),
          _ratio_cell),
@@ -158,7 +158,7 @@ def control_table(results: Sequence[TripleResult]) -> dict:
         (column("layer", "layer", "decoder layer index (0-based)"), lambda r: cell(r.layer)),
         (column("expected", "expected", "whether the gap criterion should be met on this control", "text"),
          lambda r: cell(yes_no(expected(r), "gap", "no gap"))),
-        (column("found", "found", "ratio ≥ threshold and p < alpha on this control", "text"),
+        (column("found", "found", "the ratio's lower bound ≥ threshold and p < alpha on this control", "text"),
          lambda r: cell(yes_no(extras.criterion_met(r), "gap", "no gap"))),
         (column("agrees", "outcome", "found vs expected", "text"), agrees),
         (column("status", "test status", "the test's own verdict", "text"), lambda r: cell(r.status, cls=r.status)),

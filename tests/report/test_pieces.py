@@ -37,10 +37,10 @@ def test_extras_tolerate_missing_and_malformed(make_triple, extra):
         assert read() is None
 
 
-@pytest.mark.parametrize("ratio, p, expected", [(40.0, 0.001, True), (5.0, 0.001, False), (40.0, 0.5, False),
-                                                (float("nan"), 0.001, None)])
-def test_criterion_from_figures(make_triple, ratio, p, expected):
-    assert extras.criterion_met(replace(make_triple(), ratio=ratio, p_value=p)) is expected
+@pytest.mark.parametrize("status, passed, expected", [("passed", True, True), ("failed", False, False), ("error", False, None)])
+def test_criterion_is_the_analysis_verdict(make_triple, status, passed, expected):
+    # A large ratio with a failing verdict stays failing: the report never recomputes the decision.
+    assert extras.criterion_met(replace(make_triple(), ratio=1e3, status=status, passed=passed)) is expected
 
 
 def test_intra_names_in_canonical_order(make_triple):
