@@ -67,7 +67,9 @@ class ModelAdapter:
     """Generic adapter; families subclass it and override class attributes or single methods."""
 
     family: ClassVar[str] = "generic"
-    model_class: ClassVar[Any] = None  # None: transformers.AutoModelForImageTextToText
+    # Name of the transformers model class; resolved only when a checkpoint loads, so that planning a
+    # run (and every pytest start-up) does not import modelling code. None: AutoModelForImageTextToText.
+    model_class: ClassVar[str | None] = None
 
     # -- loading -----------------------------------------------------------------------------------
     def load(
@@ -110,7 +112,9 @@ class ModelAdapter:
 
         from .processors import load_processor
 
-        cls = self.model_class or AutoModelForImageTextToText
+        import transformers
+
+        cls = getattr(transformers, self.model_class) if self.model_class else AutoModelForImageTextToText
         with remote_code_check(spec, trust_remote_code):
             model = cls.from_pretrained(
                 spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code

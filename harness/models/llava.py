@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from transformers import LlavaForConditionalGeneration
-
 from .adapter import ModelAdapter
 from .family import register_family
 from .registry import ModelSpec, register_model
@@ -14,7 +12,7 @@ from .registry import ModelSpec, register_model
 @register_family("llava")
 class LlavaAdapter(ModelAdapter):
     family: ClassVar[str] = "llava"
-    model_class = LlavaForConditionalGeneration
+    model_class = "LlavaForConditionalGeneration"
 
 
 @register_model("llava-1.5-7b")

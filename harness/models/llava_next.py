@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from transformers import LlavaNextForConditionalGeneration
-
 from .adapter import ModelAdapter
 from .family import register_family
 from .registry import ModelSpec, register_model
@@ -18,7 +16,7 @@ from .registry import ModelSpec, register_model
 @register_family("llava-next")
 class LlavaNextAdapter(ModelAdapter):
     family: ClassVar[str] = "llava-next"
-    model_class = LlavaNextForConditionalGeneration
+    model_class = "LlavaNextForConditionalGeneration"
 
 
 @register_model("llava-next-7b")

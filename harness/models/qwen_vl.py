@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
-
 from .adapter import ModelAdapter
 from .family import register_family
 from .registry import ModelSpec, register_model
@@ -18,13 +16,13 @@ from .registry import ModelSpec, register_model
 @register_family("qwen2-vl")
 class Qwen2VLAdapter(ModelAdapter):
     family: ClassVar[str] = "qwen2-vl"
-    model_class = Qwen2VLForConditionalGeneration
+    model_class = "Qwen2VLForConditionalGeneration"
 
 
 @register_family("qwen2.5-vl")
 class Qwen25VLAdapter(ModelAdapter):
     family: ClassVar[str] = "qwen2.5-vl"
-    model_class = Qwen2_5_VLForConditionalGeneration
+    model_class = "Qwen2_5_VLForConditionalGeneration"
 
 
 @register_model("qwen2.5-vl-7b")
