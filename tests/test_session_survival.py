@@ -17,7 +17,8 @@ FAST = ["--ks-models", "tiny-llava", "--ks-samples", "6", "--ks-permutations", "
 
 def run_suite(tmp: Path, *extra: str, wait: bool = True):
     cmd = [sys.executable, "-m", "pytest", str(tmp / "test_keyspace.py"), "--rootdir", str(tmp),
-           "--ks-results", str(tmp / "r.jsonl"), "--ks-report", str(tmp / "r.html"), *FAST, *extra]
+           "--ks-results", str(tmp / "r.jsonl"), "--ks-report", str(tmp / "r.html"), "--ks-cache", str(tmp / "cache"),
+           *FAST, *extra]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     if wait:
         return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
@@ -50,7 +51,7 @@ def test_kill_then_resume_finishes_only_what_is_missing(tmp):
     before = lines(results)
     assert 1 <= len(before) < 4, "the kill landed mid-run"
     again = run_suite(tmp, "--ks-resume")
-    assert again.returncode == 0, again.stdout[-2000:]
+    assert again.returncode in (0, 1), again.stdout[-2000:]  # 1: a verdict failed; the run itself finished
     after = lines(results)
     assert len(after) == 4  # tiny-llava has 4 layers
     assert after[: len(before)] == before, "finished triples are kept as they were"
@@ -59,7 +60,7 @@ def test_kill_then_resume_finishes_only_what_is_missing(tmp):
 
 
 def test_resume_refuses_results_of_another_configuration(tmp):
-    assert run_suite(tmp).returncode == 0
+    assert run_suite(tmp).returncode in (0, 1)
     other = run_suite(tmp, "--ks-resume", "--ks-seed", "1")
     assert other.returncode == 4
     assert "--ks-resume:" in other.stderr and "another configuration" in other.stderr
@@ -67,10 +68,10 @@ def test_resume_refuses_results_of_another_configuration(tmp):
 
 def test_parallel_run_equals_serial(tmp):
     serial = run_suite(tmp, "-p", "no:xdist")
-    assert serial.returncode == 0, serial.stdout[-2000:]
+    assert serial.returncode in (0, 1), serial.stdout[-2000:]
     first = figures(lines(tmp / "r.jsonl"))
     parallel = run_suite(tmp, "-n", "2")
-    assert parallel.returncode == 0, parallel.stdout[-2000:]
+    assert parallel.returncode in (0, 1), parallel.stdout[-2000:]
     assert figures(lines(tmp / "r.jsonl")) == first
     assert not list(tmp.glob("r.jsonl.*.part")), "worker part files are merged away"
     assert "tiny-llava" in (tmp / "r.html").read_text()
