@@ -27,7 +27,7 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("models", "tiny-llava", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
+    Option("models", "tiny-llava,tiny-qwen2.5-vl,tiny-qwen2-vl", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
     Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's"),
     Option("benchmarks", "fixture", "comma-separated benchmarks, with subsets after a colon: mmmu:Art,Biology"),
     Option("samples", "all", "samples per benchmark, picked by seed and stratified by category; 'all' uses every one"),
