@@ -238,8 +238,12 @@ class KeyspaceRun:
         settings = self.settings(spec)
         try:
             bank = self.capture(triple.pair)
-            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id())
-        except (KeyspaceError, AnalysisError) as exc:
+            others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
+            other = self.capture(Pair(triple.model, others[0])) if others else None
+            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other)
+        except Exception as exc:  # recorded as this triple's error; the other triples still run
+            if not isinstance(exc, (KeyspaceError, AnalysisError)):
+                exc = f"{type(exc).__name__}: {exc}"
             result = TripleResult(
                 model=triple.model, layer=triple.layer, benchmark=triple.benchmark, status="error",
                 threshold=settings.threshold, alpha=settings.alpha, config_id=self.cfg.config_id(),
