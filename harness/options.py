@@ -8,6 +8,7 @@ is a one-line KeyspaceError naming the option, what was wrong and what would be 
 from __future__ import annotations
 
 import hashlib
+import os
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -98,6 +99,14 @@ def parse_device(value: str) -> torch.device:
     raise KeyspaceError(f"--ks-device: {value!r} is not a device; use auto, cpu, cuda or cuda:N")
 
 
+def worker_device(device: torch.device, worker: str | None, count: int | None = None) -> torch.device:
+    """Under pytest-xdist, worker gwN takes GPU N mod the number of GPUs when `cuda` names none."""
+    if device.type != "cuda" or device.index is not None or not worker:
+        return device
+    count = torch.cuda.device_count() if count is None else count
+    return torch.device(f"cuda:{int(worker.removeprefix('gw')) % max(count, 1)}")
+
+
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
@@ -160,6 +169,7 @@ class RunConfig:
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
         shaping = {k: v for k, v in asdict(self).items() if k not in OUTPUT_FIELDS}
+        shaping["device"] = torch.device(self.device).type  # cuda:0 and cuda:1 give the same figures
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -171,7 +181,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
     benchmarks = _split(get("benchmarks").replace(";", ","))
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
-    device = parse_device(get("device"))
+    device = worker_device(parse_device(get("device")), os.environ.get("PYTEST_XDIST_WORKER"))
     dtype = parse_dtype(get("dtype"), device)
 
     def path(name: str) -> Path:

@@ -41,5 +41,5 @@ def run_info(cfg: RunConfig, samples: dict[str, list[str]]) -> dict:
         "git_commit": git_commit(Path(harness.__file__).parent),
         "config_id": cfg.config_id(),
         "options": {k: str(v) for k, v in asdict(cfg).items()},
-        "samples": {b: {"count": len(ids), "digest": samples_digest(ids)} for b, ids in samples.items()},
+        "samples": {b: {"count": len(ids), "digest": samples_digest(ids), "ids": ids} for b, ids in samples.items()},
     }

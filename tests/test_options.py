@@ -46,3 +46,15 @@ def test_config_id_ignores_output_paths_but_not_seed():
     a, b = config(), config(results="elsewhere.jsonl")
     assert a.config_id() == b.config_id()
     assert a.config_id() != config(seed="1").config_id()
+
+
+def test_each_xdist_worker_takes_its_own_gpu():
+    import torch
+
+    from harness.options import worker_device
+
+    cuda = torch.device("cuda")
+    assert [str(worker_device(cuda, f"gw{i}", count=2)) for i in range(4)] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]
+    assert worker_device(torch.device("cuda:1"), "gw0", count=2) == torch.device("cuda:1")  # an explicit index stays
+    assert worker_device(torch.device("cpu"), "gw1", count=2) == torch.device("cpu")
+    assert worker_device(cuda, None, count=2) == cuda
