@@ -100,6 +100,18 @@ def by_benchmark_baselines(
     return out
 
 
+def _mechanism(bank: KeyBank, layer: int) -> dict:
+    """Logit gap and attention share of the layer, when the bank carries them."""
+    metrics = bank.mechanism.get(layer) or {}
+    if not metrics:
+        return {}
+    return {
+        "logit_gap": metrics["logit_gap"],
+        "attention_share": metrics["attention_share"],
+        "mechanism": metrics,  # also the last-token figures, image mass and share, counts
+    }
+
+
 def analyze_layer(
     bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None
 ) -> TripleResult:
@@ -159,5 +171,6 @@ def analyze_layer(
             "js_space": settings.js_space,
             "auc": auc,
             "tsne": _tsne(lb, settings),
+            **_mechanism(bank, layer),
         },
     )

@@ -59,6 +59,8 @@ class KeyBank:
     head_index: int | None = None  # set on a one-head view (KeyBank.head): which head of the full vector
     kept: dict[str, int] = field(default_factory=dict)  # tokens in the bank per modality (after caps)
     dropped: dict[str, int] = field(default_factory=dict)  # non-pad tokens left out by the caps, per modality
+    # Mechanism metrics per layer (harness.mechanism: logit gap, attention share), when measured.
+    mechanism: dict[int, dict] = field(default_factory=dict)
 
     @property
     def vector_heads(self) -> int:

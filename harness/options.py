@@ -55,6 +55,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("heads", "concat", "concat (all heads' vectors joined) or a head index N (that head's slice alone)"),
     Option("max-tokens", "none", "token caps: none, N (per modality), or sample=N,image=N,text=N,special=N (seeded reservoir)"),
     Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
+    Option("no-mechanism", "false", "skip the mechanism metrics (logit gap, attention share: one more pass over post-RoPE queries and keys)", flag=True),
     Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
 )
 
@@ -157,6 +158,7 @@ class RunConfig:
     max_tokens: str = "none"  # token caps as given (parsed by harness.capture.parse_max_tokens)
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
+    mechanism: bool = True  # measure logit gap and attention share beside the keys
 
     @property
     def torch_device(self) -> torch.device:
@@ -216,6 +218,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
         max_tokens=_max_tokens(get("max-tokens")),
         device_map=_device_map(get("device-map")),
         trust_remote_code=_flag(get("trust-remote-code")),
+        mechanism=not _flag(get("no-mechanism")),
     )
 
 

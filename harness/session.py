@@ -18,6 +18,7 @@ from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
+from harness.mechanism import mechanism_metrics
 from harness.oom import with_oom_backoff
 from harness.layers import resolve_layers
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -226,6 +227,12 @@ class KeyspaceRun:
 
         bank, notes = with_oom_backoff(run, self.cfg.batch_size, describe=describe)
         self.notes.extend(f"capture of {pair.id}: {n}" for n in notes)
+        if self.cfg.mechanism:
+            # Logit gap and attention share ride with the bank, so a cache hit serves them too.
+            metrics, notes = with_oom_backoff(
+                lambda b: mechanism_metrics(loaded, samples, layers, batch_size=b), self.cfg.batch_size, describe=describe
+            )
+            bank = replace(bank, mechanism=metrics)
         return bank
 
     def judge(self, triple: Triple) -> TripleResult:
