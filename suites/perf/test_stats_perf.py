@@ -38,14 +38,14 @@ def perm_data():
     return x, y, median_bandwidth(x, y)
 
 
-def run_batched():
+def run_batched(perms: int = PERMS):
     x, y, s = perm_data()
-    return mmd_permutation_null(x, y, sigma=s, permutations=PERMS, seed=0)
+    return mmd_permutation_null(x, y, sigma=s, permutations=perms, seed=0)
 
 
-def run_loop():
+def run_loop(perms: int = PERMS):
     x, y, s = perm_data()
-    return mmd_permutation_loop(x, y, sigma=s, permutations=PERMS, seed=0)
+    return mmd_permutation_loop(x, y, sigma=s, permutations=perms, seed=0)
 
 
 @functools.lru_cache(maxsize=None)
@@ -54,22 +54,22 @@ def batched_reference():
 
 
 @functools.lru_cache(maxsize=None)
-def tsne_data():
+def tsne_data(n: int = TSNE_N):
     rng = np.random.default_rng(0)
     centers = rng.standard_normal((BLOBS, TSNE_DIM)) * 3.0
-    lab = rng.integers(0, BLOBS, TSNE_N)
-    x = (centers[lab] + rng.standard_normal((TSNE_N, TSNE_DIM))).astype(np.float32)
+    lab = rng.integers(0, BLOBS, n)
+    x = (centers[lab] + rng.standard_normal((n, TSNE_DIM))).astype(np.float32)
     return x, [f"blob{i}" for i in lab]
 
 
-def run_tsne(backend: str):
-    x, labels = tsne_data()
-    return tsne_2d(x, labels, seed=0, cap=TSNE_N, backend=backend, n_jobs=N_JOBS)
+def run_tsne(backend: str, n: int = TSNE_N):
+    x, labels = tsne_data(n)
+    return tsne_2d(x, labels, seed=0, cap=n, backend=backend, n_jobs=N_JOBS)
 
 
 def trust(proj) -> float:
-    x, _ = tsne_data()
-    sub = np.random.default_rng(1).choice(len(proj.kept_index), TRUST_SUB, replace=False)
+    x, _ = tsne_data(len(proj.kept_index))
+    sub = np.random.default_rng(1).choice(len(proj.kept_index), min(TRUST_SUB, len(proj.kept_index)), replace=False)
     return trustworthiness(x[proj.kept_index[sub]], proj.points[sub], n_neighbors=TRUST_K)
 
 
@@ -103,17 +103,31 @@ def _timed(fn, *args):
     return out, time.perf_counter() - t0
 
 
-if __name__ == "__main__":
-    torch.set_num_threads(max(1, torch.get_num_threads()))
+def permutation_figures(perms: int = PERMS) -> dict:
+    """Batched vs per-permutation loop on the same data and permutations: seconds, ratio, max |Δ null|."""
     perm_data()
-    b, tb = _timed(run_batched)
-    lp, tl = _timed(run_loop)
+    b, tb = _timed(run_batched, perms)
+    lp, tl = _timed(run_loop, perms)
     _assert_same_null(b, lp)
-    print(f"permutation test {N_SIDE}x2 dim {DIM}, {PERMS} perms, {torch.get_num_threads()} threads: "
-          f"batched {tb:.2f} s, loop {tl:.2f} s, loop/batched = {tl / tb:.1f}x; null max |diff| = "
-          f"{float((b[1] - lp[1]).abs().max()):.2e}")
-    tsne_data()
-    po, to = _timed(run_tsne, "openTSNE")
-    ps, ts = _timed(run_tsne, "sklearn")
-    print(f"t-SNE {TSNE_N} pts {TSNE_DIM}-d, n_jobs={N_JOBS}: openTSNE {to:.1f} s (trustworthiness k={TRUST_K} "
-          f"{trust(po):.4f}), sklearn {ts:.1f} s (trustworthiness {trust(ps):.4f}), sklearn/openTSNE = {ts / to:.1f}x")
+    return {"n_side": N_SIDE, "dim": DIM, "permutations": perms, "threads": torch.get_num_threads(),
+            "batched_s": tb, "loop_s": tl, "ratio": tl / tb, "max_abs_diff": float((b[1] - lp[1]).abs().max())}
+
+
+def tsne_figures(n: int = TSNE_N) -> dict:
+    """openTSNE vs sklearn on the same n points: seconds, ratio, trustworthiness of each (k = 10)."""
+    tsne_data(n)
+    po, to = _timed(run_tsne, "openTSNE", n)
+    ps, ts = _timed(run_tsne, "sklearn", n)
+    return {"points": n, "dim": TSNE_DIM, "n_jobs": N_JOBS, "opentsne_s": to, "sklearn_s": ts, "ratio": ts / to,
+            "trust_opentsne": trust(po), "trust_sklearn": trust(ps)}
+
+
+if __name__ == "__main__":
+    p = permutation_figures()
+    print(f"permutation test {p['n_side']}x2 dim {p['dim']}, {p['permutations']} perms, {p['threads']} threads: "
+          f"batched {p['batched_s']:.2f} s, loop {p['loop_s']:.2f} s, loop/batched = {p['ratio']:.1f}x; "
+          f"null max |diff| = {p['max_abs_diff']:.2e}")
+    t = tsne_figures()
+    print(f"t-SNE {t['points']} pts {t['dim']}-d, n_jobs={t['n_jobs']}: openTSNE {t['opentsne_s']:.1f} s (trustworthiness "
+          f"k={TRUST_K} {t['trust_opentsne']:.4f}), sklearn {t['sklearn_s']:.1f} s (trustworthiness {t['trust_sklearn']:.4f}), "
+          f"sklearn/openTSNE = {t['ratio']:.1f}x")

@@ -1,0 +1,95 @@
+"""Where the time goes: cProfile over the analysis of one triple and over one capture.
+
+- analysis: `harness.analysis.analyze_layer` on tiny-llava's deepest layer over the fixture
+  benchmark with the suite's default settings (1000 permutations, 200 bootstrap replicates,
+  1500 points per modality, JS + probe AUC in PCA-50, a 600-point t-SNE map);
+- capture: `harness.capture.capture_keys` of layers (0, mid, last) of the 1024 × 8 LLaVA twin
+  on 4 fixture samples (the decoder, not Python, should dominate).
+
+Each row: a function, its cumulative seconds and share of the profiled call's wall time.
+
+    PYTHONPATH=. python suites/perf/profile_hotspots.py
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+
+import torch  # noqa: E402
+
+from harness.analysis import AnalysisSettings, analyze_layer  # noqa: E402
+from harness.benchmarks import get_benchmark  # noqa: E402
+from harness.capture import capture_keys  # noqa: E402
+
+# Functions whose cumulative time is worth naming: the harness's own steps and the libraries they call.
+WATCH = ("harness/", "sklearn/", "openTSNE/", "torch/nn/", "transformers/models/", "transformers/processing",
+         "transformers/image_processing", "transformers/tokenization", "{built-in method torch.", "{method '")
+
+
+def _rows(prof: cProfile.Profile, wall: float, top: int, watch: tuple[str, ...]) -> list[dict]:
+    stats = pstats.Stats(prof)
+    rows = []
+    for (path, line, func), (_, calls, tottime, cumtime, _) in stats.stats.items():
+        where = path.replace("\\", "/")
+        if not any(w in where or w in func for w in watch):
+            continue
+        short = where.split("site-packages/")[-1].split("wt-perf/")[-1]
+        rows.append({"function": f"{short}:{line}({func})" if line else func, "calls": calls, "cum_s": cumtime, "own_s": tottime,
+                     "share": cumtime / wall})
+    rows.sort(key=lambda r: r["cum_s"], reverse=True)
+    return rows[:top]
+
+
+def profiled(fn, *args, top: int = 15, watch: tuple[str, ...] = WATCH, **kwargs) -> tuple[float, list[dict]]:
+    """(wall seconds of fn(*args), the top rows by cumulative time)."""
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.enable()
+    fn(*args, **kwargs)
+    prof.disable()
+    wall = time.perf_counter() - start
+    return wall, _rows(prof, wall, top, watch)
+
+
+def analysis_case():
+    from suites.perf.test_capture_perf import loaded_model
+
+    loaded = loaded_model("tiny-llava")
+    samples = get_benchmark("fixture")((), seed=0)
+    layer = loaded.num_layers - 1
+    bank = capture_keys(loaded, samples, [layer], benchmark="fixture", batch_size=8)
+    return bank, layer, AnalysisSettings(threshold=1.0, alpha=0.01)
+
+
+def profile_analysis(top: int = 15) -> tuple[float, list[dict]]:
+    bank, layer, settings = analysis_case()
+    analyze_layer(bank, layer, settings)  # warm-up: imports and first-call costs are not the steady state
+    # the harness's own steps only: each row is one stage of the analysis and what it costs
+    return profiled(analyze_layer, bank, layer, settings, top=top, watch=("harness/",))
+
+
+def profile_capture(top: int = 15) -> tuple[float, list[dict]]:
+    from suites.perf.test_capture_perf import batch, capture, loaded_model, three_layers
+
+    loaded = loaded_model("llava-1024x8")
+    batch()
+    capture(loaded, three_layers(loaded.num_layers))  # warm-up
+    return profiled(capture, loaded, three_layers(loaded.num_layers), top=top)
+
+
+def print_rows(title: str, wall: float, rows: list[dict]) -> None:
+    print(f"{title}: {wall:.2f} s")
+    for r in rows:
+        print(f"  {100 * r['share']:5.1f} %  {r['cum_s']:7.3f} s cum  {r['own_s']:7.3f} s own  {r['calls']:6d} calls  {r['function']}")
+
+
+if __name__ == "__main__":
+    torch.set_grad_enabled(False)
+    print_rows("analysis of one triple (tiny-llava, deepest layer, fixture)", *profile_analysis())
+    print_rows("capture of 3 layers (llava-1024x8, batch 4)", *profile_capture())
