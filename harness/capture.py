@@ -18,6 +18,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from harness.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.labels import MODALITY_NAMES, PAD
@@ -227,12 +228,7 @@ def capture_keys(
     """Run `samples` through the model in batches and keep the `kind` vector of every non-pad token
     (within `max_tokens`), for every layer in `layers`."""
     check_kind(kind)
-    layers = sorted(set(layers))
-    if not layers:
-        raise KeyspaceError("capture: no layer given")
-    bad = [i for i in layers if not 0 <= i < loaded.num_layers]
-    if bad:
-        raise KeyspaceError(f"capture: layer {bad[0]} is outside {loaded.spec.name}'s range 0..{loaded.num_layers - 1}")
+    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture")
     caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
     read: dict[int, torch.Tensor] = {}

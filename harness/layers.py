@@ -37,3 +37,14 @@ def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str) -> lis
     if not chosen:
         raise KeyspaceError("--ks-layers: no layer given; use e.g. '0,mid,-1' or 'all'")
     return sorted(chosen)
+
+
+def checked_indices(layers: Sequence[int], num_layers: int, *, model: str, what: str) -> list[int]:
+    """Sorted unique `layers`, or a one-line error when none is given or one is out of range."""
+    chosen = sorted(set(layers))
+    if not chosen:
+        raise KeyspaceError(f"{what}: no layer given")
+    bad = [i for i in chosen if not 0 <= i < num_layers]
+    if bad:
+        raise KeyspaceError(f"{what}: layer {bad[0]} is outside {model}'s range 0..{num_layers - 1}")
+    return chosen

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import torch
 
+from harness.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.labels import IMAGE, PAD, TEXT
@@ -59,12 +60,7 @@ def attention_states(
 ) -> Iterator[tuple[int, dict[int, SequenceStates]]]:
     """For each sample in order: (its index, layer → its post-RoPE queries and keys), from one
     forward pass per batch that stops after the deepest layer's attention call."""
-    layers = sorted(set(layers))
-    if not layers:
-        raise KeyspaceError("mechanism: no layer given")
-    bad = [i for i in layers if not 0 <= i < loaded.num_layers]
-    if bad:
-        raise KeyspaceError(f"mechanism: layer {bad[0]} is outside {loaded.spec.name}'s range 0..{loaded.num_layers - 1}")
+    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="mechanism")
     if batch_size < 1:
         raise KeyspaceError(f"mechanism: batch size must be at least 1, got {batch_size}")
     adapter = loaded.adapter
