@@ -67,7 +67,7 @@ def test_pytest_suite_runs_mmmu_from_a_local_copy(tmp_path):
            "HF_DATASETS_CACHE": str(tmp_path / "cache")}
     env.pop("KS_DATA_DIR", None)
     cmd = [sys.executable, "-m", "pytest", str(ROOT / "suites" / "test_keyspace.py"), "-q", "-p", "no:cacheprovider",
-           "--rootdir", str(ROOT), "--ks-benchmarks", "mmmu:Art", "--ks-data-dir", str(tmp_path / "data"),
+           "--rootdir", str(ROOT), "--ks-models", "tiny-llava", "--ks-benchmarks", "mmmu:Art", "--ks-data-dir", str(tmp_path / "data"),
            "--ks-samples", "4", "--ks-permutations", "100", "--ks-layers", "first", "--ks-baselines", "none",
            "--ks-cache", str(tmp_path / "cache"),
            "--ks-results", str(tmp_path / "r.jsonl"), "--ks-report", str(tmp_path / "r.html")]
@@ -86,4 +86,4 @@ def test_plan_rejects_an_unknown_subject_before_loading_anything(tmp_path):
         KeyspaceRun(config(tmp_path, benchmarks="mmmu:Art,Arts")).plan()
     with pytest.raises(KeyspaceError, match=r"^unknown fixture subset\(s\) fr; valid subsets: en, zh$"):
         KeyspaceRun(config(tmp_path, benchmarks="fixture:fr")).plan()
-    assert len(KeyspaceRun(config(tmp_path, benchmarks="mmmu:art,Biology")).plan()) == 3  # tiny-llava's three layers
+    assert len(KeyspaceRun(config(tmp_path, benchmarks="mmmu:art,Biology")).plan()) == 9  # 3 tiny twins × 3 layers

@@ -54,8 +54,10 @@ def test_sample_order_and_content_matter():
 
 def test_capture_settings_keep_unknown_options_and_drop_known_inert_ones(tmp_path):
     options = dataclasses.asdict(make_config(tmp_path))
-    # Of today's options these change what is captured: capture kind, heads, token caps, images, questions.
-    today = {"capture": "keys", "heads": None, "max_tokens": "none", "multi_image": "first", "open_questions": "keep"}
+    # Of today's options these change what is captured: capture kind, heads, token caps, mechanism pass,
+    # images, questions.
+    today = {"capture": "keys", "heads": None, "max_tokens": "none", "mechanism": True, "multi_image": "first",
+             "open_questions": "keep"}
     assert capture_settings(options) == today
     options["max_tokens_per_sample"] = 512  # an option added later counts until it is listed as inert
     assert capture_settings(options) == {**today, "max_tokens_per_sample": 512}
