@@ -12,18 +12,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
+from harness.baselines import check_baseline
 from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.cache import fetch
 from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
-from harness.mechanism import mechanism_metrics
-from harness.oom import with_oom_backoff
 from harness.layers import resolve_layers
+from harness.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
+from harness.oom import with_oom_backoff
 from harness.options import RunConfig
-from harness.baselines import check_baseline
 from harness.results import TripleResult, append_result, part_path, part_paths, read_results
 from harness.runinfo import run_info
 
@@ -267,14 +267,14 @@ class KeyspaceRun:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict."""
         control = CONTROLS[case.name]
         if case.triple is None:
-            spec, bank, layer = None, synthetic_bank(seed=self.cfg.seed), 0
+            bank, layer = synthetic_bank(seed=self.cfg.seed), 0
             settings = AnalysisSettings(
                 threshold=self.cfg.threshold or ModelSpec.threshold, alpha=self.cfg.alpha or ModelSpec.alpha,
                 seed=self.cfg.seed, permutations=self.cfg.permutations, max_points=self.cfg.max_points,
             )
         else:
-            spec, layer = self.spec(case.triple.model), case.triple.layer
-            settings = self.settings(spec)
+            layer = case.triple.layer
+            settings = self.settings(self.spec(case.triple.model))
             if case.name == "shuffled-labels":
                 bank = shuffled_labels(self.capture(case.triple.pair), layer, seed=self.cfg.seed)
             else:

@@ -14,7 +14,6 @@ from harness.errors import KeyspaceError
 from harness.labels import IMAGE, PAD, TEXT
 from harness.mechanism import attention_states, mechanism_metrics
 from harness.models import adapter_for, get_model_spec
-from harness.stats.attention import attention_metrics
 
 TWINS = ("tiny-llava", "tiny-qwen2.5-vl")
 LAYERS = [0, 2]
