@@ -257,6 +257,8 @@ class KeyspaceRun:
                 samples_digest=samples_digest(s.id for s in self._samples.get(triple.benchmark, [])),
                 message=str(exc),
             )
+        if triple.pair in self.capture_seconds:  # wall time of the capture this triple shares with its pair
+            result = replace(result, extra={**result.extra, "capture_seconds": self.capture_seconds[triple.pair]})
         if self.cfg.baselines is not None and result.status != "error":
             drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
             result = replace(result, extra={**result.extra, "baseline_drift": drift.as_dict()})
