@@ -8,7 +8,6 @@ is a one-line KeyspaceError naming the option, what was wrong and what would be 
 from __future__ import annotations
 
 import hashlib
-import os
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -175,15 +174,17 @@ class RunConfig:
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def parse_config(get: Callable[[str], str], rootdir: Path) -> RunConfig:
-    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value."""
+def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None = None) -> RunConfig:
+    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value.
+
+    `worker` is the pytest-xdist worker id ("gw0" …) of this process, None outside a parallel run."""
     models = _split(get("models"))
     if not models:
         raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
     benchmarks = _split(get("benchmarks").replace(";", ","))
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
-    device = worker_device(parse_device(get("device")), os.environ.get("PYTEST_XDIST_WORKER"))
+    device = worker_device(parse_device(get("device")), worker)
     dtype = parse_dtype(get("dtype"), device)
 
     def path(name: str) -> Path:

@@ -39,7 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return value if value is not None else config.getini(key)
 
     try:
-        run = KeyspaceRun(parse_config(get, Path(str(config.rootpath))))
+        # The worker id comes from xdist's own handshake, not the environment, which a subprocess inherits.
+        worker = config.workerinput["workerid"] if _is_worker(config) else None
+        run = KeyspaceRun(parse_config(get, Path(str(config.rootpath)), worker=worker), worker=worker)
         plan = run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
         run.previous()  # --ks-resume with a results file of another configuration ends here too
         check_writable(run.cfg.results, "--ks-results")

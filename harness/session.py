@@ -6,7 +6,6 @@ fill a GPU); each (model, benchmark) pair is captured once for all its layers.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -71,6 +70,7 @@ class ControlCase:
 @dataclass
 class KeyspaceRun:
     cfg: RunConfig
+    worker: str | None = None  # pytest-xdist worker id of this process; None outside a parallel run
     results: list[TripleResult] = field(default_factory=list)  # this session's, in finishing order
     capture_seconds: dict[Pair, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # things the user should know (e.g. fewer samples than asked)
@@ -298,8 +298,7 @@ class KeyspaceRun:
     @property
     def results_path(self) -> Path:
         """This process's results file: the run's, or a part file per parallel (xdist) worker."""
-        worker = os.environ.get("PYTEST_XDIST_WORKER")
-        return part_path(self.cfg.results, worker) if worker else self.cfg.results
+        return part_path(self.cfg.results, self.worker) if self.worker else self.cfg.results
 
     def record(self, result: TripleResult) -> None:
         if not self._started:

@@ -6,7 +6,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,20 +14,36 @@ ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--ks-models", "tiny-llava", "--ks-samples", "6", "--ks-permutations", "100", "--ks-layers", "all", "--ks-baselines", "none", "-p", "no:cacheprovider", "-q"]
 
 
-def run_suite(tmp: Path, *extra: str, wait: bool = True):
+KILLER = """
+
+import os
+import signal
+
+_finished = 0
+
+
+def pytest_runtest_teardown(item):
+    # SIGKILL this very process after the Nth triple test, so the kill lands mid-run every time.
+    global _finished
+    if "test_keyspace[" in item.nodeid and os.environ.get("KS_KILL_AFTER"):
+        _finished += 1
+        if _finished == int(os.environ["KS_KILL_AFTER"]):
+            os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def run_suite(tmp: Path, *extra: str, env_extra: dict | None = None):
     cmd = [sys.executable, "-m", "pytest", str(tmp / "test_keyspace.py"), "--rootdir", str(tmp),
            "--ks-results", str(tmp / "r.jsonl"), "--ks-report", str(tmp / "r.html"), "--ks-cache", str(tmp / "cache"),
            *FAST, *extra]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if wait:
-        return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
-    return subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
+    return subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
 def tmp(tmp_path):
     shutil.copy(ROOT / "suites" / "test_keyspace.py", tmp_path / "test_keyspace.py")
-    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text() + KILLER)
     return tmp_path
 
 
@@ -41,15 +56,11 @@ def figures(rows):
 
 
 def test_kill_then_resume_finishes_only_what_is_missing(tmp):
-    proc = run_suite(tmp, "-p", "no:xdist", wait=False)
+    killed = run_suite(tmp, "-p", "no:xdist", env_extra={"KS_KILL_AFTER": "2"})
+    assert killed.returncode == -signal.SIGKILL
     results = tmp / "r.jsonl"
-    deadline = time.time() + 240
-    while time.time() < deadline and (not results.exists() or len(lines(results)) < 1):
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
     before = lines(results)
-    assert 1 <= len(before) < 4, "the kill landed mid-run"
+    assert len(before) == 2, "the kill landed after the second of four triples"
     again = run_suite(tmp, "--ks-resume")
     assert again.returncode in (0, 1), again.stdout[-2000:]  # 1: a verdict failed; the run itself finished
     after = lines(results)
