@@ -45,11 +45,9 @@ def samples_digest(sample_ids) -> str:
     return hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()[:16]
 
 
-def _subsample(x: torch.Tensor, groups: torch.Tensor, cap: int, gen: torch.Generator):
-    if x.shape[0] <= cap:
-        return x, groups
-    idx = torch.randperm(x.shape[0], generator=gen)[:cap].sort().values
-    return x[idx], groups[idx]
+def _keep(n: int, cap: int, gen: torch.Generator) -> torch.Tensor | slice:
+    """Rows to keep of `n`: all of them, or a seeded sorted subsample of `cap`."""
+    return slice(None) if n <= cap else torch.randperm(n, generator=gen)[:cap].sort().values
 
 
 def _masks(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor]:
@@ -94,8 +92,8 @@ def by_benchmark_baselines(
         b = other.layers[layer].vectors[_masks(other.layers[layer], settings)[mask_index]]
         if a.shape[0] < 2 or b.shape[0] < 2:
             continue
-        a, _ = _subsample(a, torch.zeros(len(a)), settings.max_points, gen)
-        b, _ = _subsample(b, torch.zeros(len(b)), settings.max_points, gen)
+        a = a[_keep(len(a), settings.max_points, gen)]
+        b = b[_keep(len(b), settings.max_points, gen)]
         out[f"{name}/by-benchmark"] = mmd_test(a, b, permutations=0, bandwidth=sigma, seed=settings.seed).mmd2
     return out
 
@@ -123,8 +121,10 @@ def analyze_layer(
     _check(layer, "text", lb.vectors[text_mask])
 
     gen = torch.Generator().manual_seed(settings.seed)
-    image, image_groups = _subsample(lb.vectors[image_mask], lb.sample[image_mask], settings.max_points, gen)
-    text, text_groups = _subsample(lb.vectors[text_mask], lb.sample[text_mask], settings.max_points, gen)
+    image_rows = _keep(int(image_mask.sum()), settings.max_points, gen)
+    image, image_groups = lb.vectors[image_mask][image_rows], lb.sample[image_mask][image_rows]
+    text_rows = _keep(int(text_mask.sum()), settings.max_points, gen)
+    text, text_groups = lb.vectors[text_mask][text_rows], lb.sample[text_mask][text_rows]
 
     cross = mmd_test(image, text, permutations=settings.permutations, seed=settings.seed)
     interval = bootstrap_ratio_interval(

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import harness
+from harness.atomic import write_atomic
 from harness.filelock import locked
 from harness.results import TripleResult
 
@@ -82,8 +83,7 @@ def check_baseline(result: TripleResult, directory: Path, *, update: bool = Fals
             data["harness"] = harness.__version__
             data["triples"][entry_name(result)] = {"config_id": result.config_id, "figures": _figures(result)}
             data["triples"] = dict(sorted(data["triples"].items()))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(data, indent=1, sort_keys=False) + "\n")
+            write_atomic(path, (json.dumps(data, indent=1, sort_keys=False) + "\n").encode())
             return Drift("updated" if entry is not None else "created", str(path))
     if entry["config_id"] != result.config_id:
         # Figures from other options (samples, seed, caps ...) are not comparable: say so, don't fail.

@@ -21,7 +21,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 import types
 import typing
@@ -34,6 +33,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
 import harness
+from harness.atomic import TMP_PREFIX, write_atomic
 from harness.cache_key import CacheKey
 from harness.capture import KeyBank, LayerBank
 from harness.errors import KeyspaceError
@@ -41,10 +41,7 @@ from harness.errors import KeyspaceError
 FORMAT = 1  # layout of manifest.json; bump when it changes incompatibly
 MARKER = "keyspace-cache.json"
 MANIFEST = "manifest.json"
-_TMP_PREFIX = ".tmp-"
 _STALE_TMP_SECONDS = 3600  # temporary files older than this belong to a killed write
-_UMASK = os.umask(0o022)  # read once: mkstemp makes 0600 files, the cache's files get the usual mode
-os.umask(_UMASK)
 
 
 def default_cache_dir() -> Path:
@@ -237,31 +234,6 @@ def _refuse_newer(written_by: str, where: Path) -> None:
         )
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_TMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable; not every platform can open a directory
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
 def _sweep(entry: Path, keep: set[str]) -> None:
     """Remove shards the manifest no longer names, and temporary files left by killed writes.
 
@@ -269,7 +241,7 @@ def _sweep(entry: Path, keep: set[str]) -> None:
     manifest then names a missing shard, which the next load reports and recaptures."""
     now = time.time()
     for path in entry.iterdir():
-        stale_tmp = path.name.startswith(_TMP_PREFIX) and now - path.stat().st_mtime > _STALE_TMP_SECONDS
+        stale_tmp = path.name.startswith(TMP_PREFIX) and now - path.stat().st_mtime > _STALE_TMP_SECONDS
         old_shard = path.name.startswith("layer-") and path.name.endswith(".safetensors") and path.name not in keep
         if stale_tmp or old_shard:
             path.unlink(missing_ok=True)

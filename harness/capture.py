@@ -23,7 +23,7 @@ from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.labels import MODALITY_NAMES, PAD
 from harness.models.adapter import LoadedModel
-from harness.models.taps import KINDS, StopForward, check_kind, heads_of, tap
+from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
 
 __all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "capture_keys", "parse_max_tokens"]
 
@@ -241,15 +241,8 @@ def capture_keys(
         for start in range(0, len(samples), batch_size):
             chunk = samples[start : start + batch_size]
             inputs, labels = adapter.encode(loaded, chunk)
-            inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
             read.clear()
-            try:
-                loaded.model(**inputs, use_cache=False)
-            except StopForward:
-                pass
-            missing = [i for i in layers if i not in read]
-            if missing:
-                raise KeyspaceError(f"capture: layer {missing[0]} of {loaded.spec.name} was never reached by the forward pass")
+            inputs = run_tapped(loaded, inputs, [read], layers, what="capture")
             nonpad = labels != PAD  # [B, T]
             keep = _per_sample_keep(nonpad, caps.per_sample, start, seed)
             positions = inputs["attention_mask"].cumsum(dim=1).cpu() - 1

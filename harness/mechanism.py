@@ -34,7 +34,7 @@ from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.labels import IMAGE, PAD, TEXT
 from harness.models.adapter import LoadedModel
-from harness.models.taps import StopForward, tap
+from harness.models.taps import run_tapped, tap
 from harness.stats.attention import AttentionMetrics, aggregate_attention, attention_metrics
 
 __all__ = ["SequenceStates", "attention_states", "mechanism_metrics"]
@@ -99,19 +99,12 @@ def _forward(loaded: LoadedModel, inputs: dict, layers: list[int]) -> tuple[dict
 
         return sink
 
-    inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
     with torch.inference_mode(), ExitStack() as stack:
         # The queries' wrapper goes in first, so the keys' wrapper (put in last) is called first and
         # hands on to it; only the inner one stops the pass, after both were read.
         stack.enter_context(tap(loaded.adapter, loaded.layers, layers, "rotated-queries", sink_for("query"), stop=True))
         stack.enter_context(tap(loaded.adapter, loaded.layers, layers, "rotated-keys", sink_for("key"), stop=False))
-        try:
-            loaded.model(**inputs, use_cache=False)
-        except StopForward:
-            pass
-    missing = [i for i in layers if i not in read["query"] or i not in read["key"]]
-    if missing:
-        raise KeyspaceError(f"mechanism: layer {missing[0]} of {loaded.spec.name} was never reached by the forward pass")
+        run_tapped(loaded, inputs, [read["query"], read["key"]], layers, what="mechanism")
     return read["query"], read["key"]
 
 

@@ -12,11 +12,10 @@ import pytest
 from harness.errors import KeyspaceError
 from harness.paths import check_writable
 from harness.options import OPTIONS, ini_name, parse_config
-from harness.results import merge_parts, part_paths
+from harness.results import merge_parts, part_paths, read_results
 from harness.session import KeyspaceRun
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()
-PLAN_KEY = pytest.StashKey[list]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,25 +41,25 @@ def pytest_configure(config: pytest.Config) -> None:
         # The worker id comes from xdist's own handshake, not the environment, which a subprocess inherits.
         worker = config.workerinput["workerid"] if _is_worker(config) else None
         run = KeyspaceRun(parse_config(get, Path(str(config.rootpath)), worker=worker), worker=worker)
-        plan = run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
+        run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
         run.previous()  # --ks-resume with a results file of another configuration ends here too
         check_writable(run.cfg.results, "--ks-results")
         check_writable(run.cfg.report, "--ks-report")
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[RUN_KEY] = run
-    config.stash[PLAN_KEY] = plan
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    run = metafunc.config.stash[RUN_KEY]
     if "ks_triple" in metafunc.fixturenames:
-        triples = metafunc.config.stash[PLAN_KEY]
+        triples = run.plan()
         metafunc.parametrize("ks_triple", triples, ids=[t.id for t in triples])
     if "ks_pair" in metafunc.fixturenames:
-        pairs = list(dict.fromkeys(t.pair for t in metafunc.config.stash[PLAN_KEY]))
+        pairs = run.pairs()
         metafunc.parametrize("ks_pair", pairs, ids=[p.id for p in pairs])
     if "ks_control" in metafunc.fixturenames:
-        cases = metafunc.config.stash[RUN_KEY].control_plan()
+        cases = run.control_plan()
         metafunc.parametrize("ks_control", cases, ids=[c.id for c in cases])
 
 
@@ -100,7 +99,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 def _render(config: pytest.Config, run: KeyspaceRun):
     from harness.report import render_report, write_run_info
-    from harness.results import read_results
 
     info = run.info()
     write_run_info(run.cfg.results, info)  # beside the results, so `python -m harness report` can re-render

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
 
+from harness.atomic import write_atomic
 from harness.filelock import locked
 
 
@@ -103,11 +104,4 @@ def read_results(path: Path) -> list[TripleResult]:
 
 def write_results(path: Path, results: Iterable[TripleResult]) -> None:
     """Replace `path` atomically with `results`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        for r in results:
-            fh.write(r.to_json() + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, "".join(r.to_json() + "\n" for r in results).encode("utf-8"))

@@ -80,10 +80,17 @@ class KeyspaceRun:
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
     _previous: dict | None = None
+    _plan: list[Triple] | None = None
     _started: bool = False
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
+        """The run's triples, worked out once (a hub model's layer count may need its config)."""
+        if self._plan is None:
+            self._plan = self._make_plan()
+        return self._plan
+
+    def _make_plan(self) -> list[Triple]:
         for item in self.cfg.benchmarks:
             check_benchmark(*split_benchmark(item))  # unknown names and subsets fail here, before any model loads
         triples = []
@@ -124,7 +131,9 @@ class KeyspaceRun:
 
         return checkpoint_num_layers(spec, trust_remote_code=self.cfg.trust_remote_code)
 
-    def settings(self, spec: ModelSpec) -> AnalysisSettings:
+    def settings(self, spec: ModelSpec | None) -> AnalysisSettings:
+        """The analysis settings for `spec`'s triples; None (synthetic data) takes the registry defaults."""
+        spec = spec or ModelSpec(name="synthetic", family="generic", source="synthetic")
         return AnalysisSettings(
             threshold=self.cfg.threshold if self.cfg.threshold is not None else spec.threshold,
             alpha=self.cfg.alpha if self.cfg.alpha is not None else spec.alpha,
@@ -270,10 +279,7 @@ class KeyspaceRun:
         control = CONTROLS[case.name]
         if case.triple is None:
             bank, layer = synthetic_bank(seed=self.cfg.seed), 0
-            settings = AnalysisSettings(
-                threshold=self.cfg.threshold or ModelSpec.threshold, alpha=self.cfg.alpha or ModelSpec.alpha,
-                seed=self.cfg.seed, permutations=self.cfg.permutations, max_points=self.cfg.max_points,
-            )
+            settings = self.settings(None)
         else:
             layer = case.triple.layer
             settings = self.settings(self.spec(case.triple.model))

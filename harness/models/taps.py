@@ -33,6 +33,21 @@ class StopForward(Exception):
     """Raised by the deepest tap to end the forward pass early."""
 
 
+def run_tapped(loaded, inputs: dict, reads: Sequence[dict], layers: Sequence[int], *, what: str) -> dict:
+    """One forward pass of `inputs` (moved to the model's device) inside the caller's taps, ended early
+    by StopForward; a one-line error if a requested layer never reached every dict of `reads`.
+    Returns the inputs as they went in."""
+    inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+    try:
+        loaded.model(**inputs, use_cache=False)
+    except StopForward:
+        pass
+    missing = [i for i in layers if any(i not in read for read in reads)]
+    if missing:
+        raise KeyspaceError(f"{what}: layer {missing[0]} of {loaded.spec.name} was never reached by the forward pass")
+    return inputs
+
+
 def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise KeyspaceError(f"--ks-capture: unknown capture kind {kind!r}; use one of {', '.join(KINDS)}")
