@@ -60,3 +60,11 @@ def test_empty_modality_is_an_error_not_a_division_by_zero():
     only_text = replace(bank, layers={0: replace(layer, modality=torch.full_like(layer.modality, TEXT))})
     with pytest.raises(AnalysisError, match="only 0 image vectors captured"):
         analyze_layer(only_text, 0, SETTINGS)
+
+
+def test_the_verdict_uses_the_lower_bound_not_the_point_ratio():
+    # Few samples, small shift: the point ratio clears the threshold six times over, its lower bound does not.
+    result = analyze_layer(synthetic_bank(seed=0, samples=6, shift=0.15), 0, SETTINGS)
+    assert result.ratio > 5 and result.p_value < 0.01
+    assert result.extra["ratio_interval"]["low"] < 1
+    assert not result.passed and "lower bound must be ≥ 1" in result.message

@@ -1,0 +1,33 @@
+"""Token labels on real processor output: text is exactly the benchmark's text, the template is special."""
+
+import pytest
+import torch
+
+from harness.benchmarks import get_benchmark
+from harness.labels import IMAGE, PAD, SPECIAL, TEXT
+from harness.models import adapter_for, get_model_spec
+
+TEMPLATE_PIECES = {"tiny-llava": ("USER:", "ASSISTANT:"), "tiny-qwen2.5-vl": ("<|im_start|>", "assistant", "system")}
+
+
+@pytest.fixture(scope="module")
+def samples():
+    every = get_benchmark("fixture")((), seed=0)
+    return [every[0], every[40]]  # one English, one Chinese: different lengths, so the batch is padded
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_PIECES))
+def test_text_is_the_benchmark_text_and_the_template_is_special(name, samples):
+    spec = get_model_spec(name)
+    loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    inputs, labels = loaded.adapter.encode(loaded, samples)
+    tok = loaded.processor.tokenizer
+    assert (labels == PAD).any(), "the batch is padded"
+    for row, sample in enumerate(samples):
+        ids = inputs["input_ids"][row]
+        assert tok.decode(ids[labels[row] == TEXT]) == sample.prompt
+        special = tok.decode(ids[labels[row] == SPECIAL])
+        for piece in TEMPLATE_PIECES[name]:
+            assert piece in special
+        assert (ids[labels[row] == IMAGE] == loaded.image_token_id).all()
+        assert not (ids[labels[row] == TEXT] == loaded.image_token_id).any()
