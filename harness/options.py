@@ -34,7 +34,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),
     Option("dtype", "auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16"),
     Option("seed", "0", "seed of sampling, weights of tiny models, permutations and subsamples"),
-    Option("threshold", "model", "the lower (one-sided 95 %) bound of cross-modal MMD² / strongest intra-modal baseline must reach this; 'model' uses each model's (default 1)"),
+    Option("threshold", "model", "the lower (one-sided 95 percent) bound of cross-modal MMD² / strongest intra-modal baseline must reach this; 'model' uses each model's (default 1)"),
     Option("alpha", "model", "significance level of the permutation test; 'model' uses each model's (default 0.01)"),
     Option("permutations", "1000", "permutations of the MMD test"),
     Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),

@@ -59,3 +59,13 @@ def test_ids_are_readable(suite):
     run = suite.runpytest_subprocess("--collect-only", "-q")
     assert "test_keyspace.py::test_keyspace[tiny-llava-L0-fixture]" in run.stdout.str()
     assert "test_keyspace.py::test_capture[tiny-llava-fixture]" in run.stdout.str()
+
+
+def test_help_lists_every_option(pytester):
+    """`pytest --help` renders every --ks-* option (argparse %-formats help strings)."""
+    from harness.options import OPTIONS
+
+    result = pytester.runpytest_subprocess("--help")
+    assert result.ret == 0, result.stderr.str()
+    text = result.stdout.str()
+    assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS)
