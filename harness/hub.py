@@ -1,8 +1,19 @@
-"""Whether a hub checkpoint can be used without the network."""
+"""Hub checkpoints without surprises: whether one is usable offline, and one-line errors when not.
+
+GPU machines often have no network: checkpoints are fetched elsewhere (`hf download REPO --revision
+REV`) and the cache copied over. A registered model pins a commit, so the cache must hold that commit.
+"""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from harness.errors import KeyspaceError
+
+if TYPE_CHECKING:
+    from harness.models.registry import ModelSpec
 
 
 def checkpoint_available(source: str, revision: str | None = None) -> bool:
@@ -15,3 +26,43 @@ def checkpoint_available(source: str, revision: str | None = None) -> bool:
         return False
     found = try_to_load_from_cache(source, "config.json", revision=revision)
     return isinstance(found, str)
+
+
+def download_command(source: str, revision: str | None) -> str:
+    return f"hf download {source}" + (f" --revision {revision}" if revision else "")
+
+
+def load_failure(spec: "ModelSpec", exc: BaseException) -> str:
+    """One line saying why `spec`'s checkpoint did not load and what would make it load."""
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else type(exc).__name__
+    if spec.is_local:
+        return f"{spec.name}: cannot load {spec.source} ({first}); give a directory written by save_pretrained with the model and its processor"
+    where = spec.source + (f" at revision {spec.revision}" if spec.revision else "")
+    if not checkpoint_available(spec.source, spec.revision):
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        return (
+            f"{spec.name}: {where} is not in the local Hugging Face cache ({HF_HUB_CACHE}) and was not fetched ({first}); "
+            f"run `{download_command(spec.source, spec.revision)}` where the hub is reachable and bring that cache here "
+            "(or set HF_HUB_CACHE to it), or name a local copy as hf:/path/to/dir"
+        )
+    return f"{spec.name}: cannot load {where}: {first}"
+
+
+@contextmanager
+def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[None]:
+    """Turn transformers' long errors about a checkpoint into one line naming the fix.
+
+    Covers a checkpoint that needs its own modelling code without --ks-trust-remote-code, and one
+    that is neither cached nor reachable (offline machines, a revision never downloaded)."""
+    try:
+        yield
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc) and not trust_remote_code:
+            raise KeyspaceError(
+                f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
+            ) from None
+        raise
+    except OSError as exc:
+        raise KeyspaceError(load_failure(spec, exc)) from None  # the cause's first line is in the message

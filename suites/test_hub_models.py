@@ -6,7 +6,7 @@ Hugging Face cache (nothing is downloaded by the suite).
 
 import pytest
 
-from harness.hub import checkpoint_available
+from harness.hub import checkpoint_available, download_command
 from harness.models import get_model_spec
 
 pytestmark = [pytest.mark.gpu, pytest.mark.hub, pytest.mark.slow, pytest.mark.keyspace]
@@ -24,6 +24,6 @@ def test_paper_model_loads_and_captures(name, ks_run):
     except Exception as exc:  # a family this build lacks
         pytest.skip(f"{name} is not registered: {exc}")
     if not checkpoint_available(spec.source, spec.revision):
-        pytest.skip(f"{spec.source} is not in the local Hugging Face cache (huggingface-cli download {spec.source})")
+        pytest.skip(f"{spec.source}@{spec.revision} is not in the local Hugging Face cache ({download_command(spec.source, spec.revision)})")
     loaded = ks_run.loaded(name)
     assert loaded.num_layers == spec.num_layers

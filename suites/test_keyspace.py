@@ -7,13 +7,22 @@
 import pytest
 
 from harness.baselines import Drift
+from harness.errors import KeyspaceError
 
 pytestmark = pytest.mark.keyspace
 
 
 def test_capture(ks_pair, ks_run, benchmark):
     """Capture the keys of every planned layer of one (model, benchmark) pair, timed by pytest-benchmark."""
-    bank = benchmark.pedantic(ks_run.capture, args=(ks_pair,), rounds=1, iterations=1)
+    __tracebackhide__ = True
+    try:
+        bank = benchmark.pedantic(ks_run.capture, args=(ks_pair,), rounds=1, iterations=1)
+    except KeyspaceError as exc:  # bad input or a missing checkpoint: its one line, not a traceback
+        error = str(exc)
+    else:
+        error = None
+    if error:
+        pytest.fail(error, pytrace=False)
     assert bank.sample_ids, "no samples captured"
 
 

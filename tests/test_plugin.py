@@ -24,9 +24,11 @@ def suite(pytester):
         (["--ks-samples", "0"], "--ks-samples: 0 is too small"),
         (["--ks-report", "/etc/hostname/report.html"], "--ks-report: cannot write /etc/hostname/report.html"),
         (["--ks-results", "/"], "--ks-results: / is a directory"),
+        (["--ks-models", "hf:Org/Uncached"], "Org/Uncached is not in the local Hugging Face cache"),
     ],
 )
-def test_bad_input_is_one_line(suite, args, needle):
+def test_bad_input_is_one_line(suite, args, needle, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = suite.runpytest_subprocess(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
@@ -69,3 +71,25 @@ def test_help_lists_every_option(pytester):
     assert result.ret == 0, result.stderr.str()
     text = result.stdout.str()
     assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS)
+
+
+def test_missing_checkpoint_fails_its_triples_in_one_line_and_spares_the_rest(suite, monkeypatch):
+    """A registered hub model that is not cached offline: its pair fails with the download command,
+    the tiny model beside it still runs, and both reach the results file."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HUB_CACHE", str(suite.path / "empty-hub"))
+    results = suite.path / "out" / "r.jsonl"
+    run = suite.runpytest_subprocess(
+        "--ks-models", "llava-1.5-7b,tiny-llava", "--ks-layers", "0", "--ks-samples", "8", "--ks-permutations", "100",
+        "--ks-results", str(results), "--ks-report", str(suite.path / "out" / "r.html"), "--ks-no-cache",
+        "--ks-no-mechanism", "--ks-baselines", "none", "-p", "no:cacheprovider",
+    )
+    text = run.stdout.str()
+    assert "FAILED test_keyspace.py::test_capture[llava-1.5-7b-fixture]" in text
+    assert "FAILED test_keyspace.py::test_keyspace[llava-1.5-7b-L0-fixture]" in text
+    assert run.parseoutcomes().get("passed", 0) >= 1  # tiny-llava's capture
+    assert "hf download llava-hf/llava-1.5-7b-hf --revision b234b804b114d9e37bb655e11cbbb5f5e971b7a9" in text
+    assert "Traceback" not in text and "OSError" not in text
+    rows = [json.loads(line) for line in results.read_text().splitlines()]
+    status = {r["model"]: r["status"] for r in rows}
+    assert status["llava-1.5-7b"] == "error" and status["tiny-llava"] in ("passed", "failed")

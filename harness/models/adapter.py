@@ -6,16 +6,16 @@ overrides what its architecture does differently (mostly class attributes).
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
+from harness.hub import checkpoint_errors
 from harness.labels import label_tokens
 
 from .registry import ModelSpec
@@ -23,24 +23,11 @@ from .registry import ModelSpec
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-@contextmanager
-def remote_code_check(spec: ModelSpec, trust_remote_code: bool) -> Iterator[None]:
-    """Turn transformers' refusal to run a checkpoint's own code into a one-line error naming the flag."""
-    try:
-        yield
-    except ValueError as exc:
-        if "trust_remote_code" in str(exc) and not trust_remote_code:
-            raise KeyspaceError(
-                f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
-            ) from None
-        raise
-
-
 def checkpoint_num_layers(spec: ModelSpec, *, trust_remote_code: bool = False) -> int:
     """Decoder layers of a checkpoint, read from its config alone (no weights)."""
     from transformers import AutoConfig
 
-    with remote_code_check(spec, trust_remote_code):
+    with checkpoint_errors(spec, trust_remote_code):
         config = AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
     return config.get_text_config().num_hidden_layers
 
@@ -115,7 +102,7 @@ class ModelAdapter:
         import transformers
 
         cls = getattr(transformers, self.model_class) if self.model_class else AutoModelForImageTextToText
-        with remote_code_check(spec, trust_remote_code):
+        with checkpoint_errors(spec, trust_remote_code):
             model = cls.from_pretrained(
                 spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code
             )

@@ -17,10 +17,9 @@ class LlavaAdapter(ModelAdapter):
 
 @register_model("llava-1.5-7b")
 def llava_15_7b() -> ModelSpec:
-    # Not yet pinned to a commit (no hub access where this was written); pin with llava-1.5-7b@COMMIT meanwhile.
     return ModelSpec(
         name="llava-1.5-7b", family="llava", source="llava-hf/llava-1.5-7b-hf",
-        revision="main", num_layers=32, default_layers=("0", "mid", "last"),
+        revision="b234b804b114d9e37bb655e11cbbb5f5e971b7a9", num_layers=32, default_layers=("0", "mid", "last"),
     )
 
 

@@ -21,8 +21,7 @@ class LlavaNextAdapter(ModelAdapter):
 
 @register_model("llava-next-7b")
 def llava_next_7b() -> ModelSpec:
-    # Not yet pinned to a commit (no hub access where this was written); pin with llava-next-7b@COMMIT meanwhile.
     return ModelSpec(
         name="llava-next-7b", family="llava-next", source="llava-hf/llava-v1.6-mistral-7b-hf",
-        revision="main", num_layers=32, default_layers=("0", "mid", "last"),
+        revision="2424fdd47412fccc66d91719126b420e9fbd7065", num_layers=32, default_layers=("0", "mid", "last"),
     )

@@ -48,6 +48,8 @@ def load_processor(source: str, *, revision: str | None, trust_remote_code: bool
 
 
 def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remote_code: bool) -> Any:
+    import inspect
+
     import transformers
     from transformers import AutoImageProcessor, AutoTokenizer
     from transformers.models.auto.processing_auto import processor_class_from_name
@@ -67,5 +69,12 @@ def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remo
         raise ImportError(f"cannot build the processor of {source} without torchvision")
     image_processor = AutoImageProcessor.from_pretrained(source, revision=revision, backend="pil")
     tokenizer = AutoTokenizer.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
-    chat_template = getattr(tokenizer, "chat_template", None)
-    return image_only(cls)(image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=chat_template)
+    # The processor's own fields and chat template, wherever the checkpoint keeps them
+    # (processor_config.json, chat_template.jinja, or the older chat_template.json).
+    fields, _ = cls.get_processor_dict(source, revision=revision)
+    chat_template = fields.pop("chat_template", None) or getattr(tokenizer, "chat_template", None)
+    accepted = inspect.signature(cls.__init__).parameters
+    fields = {k: v for k, v in fields.items() if k in accepted and k not in ("image_processor", "tokenizer", "video_processor")}
+    return image_only(cls)(
+        image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=chat_template, **fields
+    )

@@ -35,10 +35,9 @@ def qwen25_vl_7b() -> ModelSpec:
 
 @register_model("qwen2-vl-7b")
 def qwen2_vl_7b() -> ModelSpec:
-    # Not yet pinned to a commit (no hub access where this was written); pin with qwen2-vl-7b@COMMIT meanwhile.
     return ModelSpec(
         name="qwen2-vl-7b", family="qwen2-vl", source="Qwen/Qwen2-VL-7B-Instruct",
-        revision="main", num_layers=28, default_layers=("0", "mid", "last"),
+        revision="eed13092ef92e448dd6875b2a00151bd3f7db0ac", num_layers=28, default_layers=("0", "mid", "last"),
     )
 
 

@@ -25,7 +25,10 @@ class ModelSpec:
     name: str  # the name users type, e.g. "llava-1.5-7b", "llava-1.5-7b@abc123", "hf:Org/Name"
     family: str  # the adapter family, e.g. "llava"; "generic" for hf: names
     source: str  # hub id ("llava-hf/llava-1.5-7b-hf"), a local directory, or "tiny:<family>" for offline twins
-    revision: str | None = None  # pinned hub revision (commit or tag); None for tiny twins and local paths
+    # Pinned hub commit (40 hex digits) of a registered checkpoint; a user's `name@REV` may name a tag or
+    # branch instead. None for tiny twins and local paths. The registered pins are the snapshots that
+    # public projects record in their hub caches (README.md lists them); the key cache is keyed on it.
+    revision: str | None = None
     num_layers: int | None = None  # decoder layers; None: read from the checkpoint's config when needed
     default_layers: tuple[str, ...] = ("first", "mid", "last")  # layer words or indices used without --ks-layers
     # The lower (one-sided 95 %) bound of cross-modal MMD² / strongest intra-modal MMD² must reach

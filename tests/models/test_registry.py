@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from harness.errors import KeyspaceError
@@ -21,6 +23,12 @@ def test_real_checkpoints(name):
     assert (spec.source, spec.family, spec.num_layers) == REAL[name]
     assert spec.revision and spec.default_layers
     assert adapter_for(spec.family).family == spec.family
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_checkpoints_pin_a_commit(name):
+    """A branch name (main) would let the weights under a stored baseline change silently."""
+    assert re.fullmatch(r"[0-9a-f]{40}", get_model_spec(name).revision)
 
 
 def test_tiny_twins_are_registered():
