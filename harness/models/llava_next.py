@@ -25,3 +25,11 @@ def llava_next_7b() -> ModelSpec:
         name="llava-next-7b", family="llava-next", source="llava-hf/llava-v1.6-mistral-7b-hf",
         revision="2424fdd47412fccc66d91719126b420e9fbd7065", num_layers=32, default_layers=("0", "mid", "last"),
     )
+
+
+@register_model("tiny-llava-next")
+def tiny_llava_next() -> ModelSpec:
+    return ModelSpec(
+        name="tiny-llava-next", family="llava-next", source="tiny:llava-next", num_layers=4,
+        default_layers=("first", "mid", "last"),
+    )

@@ -76,6 +76,49 @@ def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
     return model, processor
 
 
+@register_tiny("llava-next")
+def tiny_llava_next() -> tuple[nn.Module, Any]:
+    """LLaVA-NeXT (1.6, Mistral) at tiny size: any-resolution tiling of the tiny CLIP (32 px tiles, patch 4)
+    over a 4-layer Mistral (GQA 4/2); grid pinpoints are the real ones (336-px units) scaled to 32 px.
+
+    An image becomes a 32-px base view plus up to 2 × 2 tiles, each 64 tokens, with one learned
+    newline embedding per row of tile patches; all of them carry the `<image>` id."""
+    from transformers import (
+        CLIPVisionConfig,
+        LlavaNextConfig,
+        LlavaNextForConditionalGeneration,
+        LlavaNextImageProcessorPil,
+        LlavaNextProcessor,
+        MistralConfig,
+    )
+
+    template = (TEMPLATES / "llava-next-mistral.jinja").read_text()
+    tokenizer = build_tokenizer(LLAVA_TOKENS, template)
+    pinpoints = [[32, 64], [64, 32], [64, 64], [96, 32], [32, 96]]
+    vision = CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        image_size=32, patch_size=4, projection_dim=32,
+    )
+    text = MistralConfig(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=272, max_position_embeddings=4096, sliding_window=None,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )
+    config = LlavaNextConfig(
+        vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_layer=-2, vision_feature_select_strategy="default", image_grid_pinpoints=pinpoints,
+    )
+    model = LlavaNextForConditionalGeneration(config)
+    image_processor = LlavaNextImageProcessorPil(
+        size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints
+    )
+    processor = LlavaNextProcessor(
+        image_processor=image_processor, tokenizer=tokenizer, patch_size=4,
+        vision_feature_select_strategy="default", num_additional_image_tokens=1, chat_template=template,
+    )
+    return model, processor
+
+
 QWEN_TOKENS = TokenizerSpec(
     specials=(
         "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>",

@@ -8,7 +8,7 @@ import torch
 from harness.benchmarks import get_benchmark
 from harness.models import adapter_for, get_model_spec
 
-TWINS = ("tiny-llava", "tiny-qwen2.5-vl")
+TWINS = ("tiny-llava", "tiny-qwen2.5-vl", "tiny-llava-next")
 
 
 def load(name: str, *, attn: str | None = None):

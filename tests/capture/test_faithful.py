@@ -87,6 +87,11 @@ def test_early_exit_equals_full_forward(twin, samples, kind):
 def _inserted_image_tokens(loaded, sample) -> int:
     """Image tokens the processor's own image processor implies for one sample, computed apart from the ids."""
     ip = loaded.processor.image_processor
+    if hasattr(loaded.model.config, "image_grid_pinpoints"):  # LLaVA-NeXT: the features its vision path makes
+        pixels = ip(images=list(sample.images), return_tensors="pt")
+        with torch.no_grad():
+            out = loaded.model.model.get_image_features(pixel_values=pixels["pixel_values"], image_sizes=pixels["image_sizes"])
+        return sum(int(f.shape[0]) for f in out.pooler_output)  # one tensor per image
     if hasattr(ip, "merge_size"):  # Qwen-VL: one token per merge_size² patches of the resized grid
         grid = ip(images=list(sample.images), return_tensors="pt")["image_grid_thw"]
         return int(grid.prod(dim=1).sum()) // ip.merge_size**2

@@ -20,7 +20,7 @@ def _load(name: str):
     return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
 
 
-@pytest.mark.parametrize("family,twin", [("qwen2-vl", "tiny-qwen2-vl"), ("llava", "tiny-llava")])
+@pytest.mark.parametrize("family,twin", [("qwen2-vl", "tiny-qwen2-vl"), ("llava", "tiny-llava"), ("llava-next", "tiny-llava-next")])
 def test_saved_checkpoint_loads_as_generic(tmp_path, family, twin):
     """A twin saved with save_pretrained and read back through hf:/dir gives the twin's own keys."""
     model, processor = build_tiny(family, seed=0)

@@ -32,7 +32,7 @@ def test_real_checkpoints_pin_a_commit(name):
 
 
 def test_tiny_twins_are_registered():
-    assert {"tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen2-vl"} <= set(model_names())
+    assert {"tiny-llava", "tiny-qwen2.5-vl", "tiny-qwen2-vl", "tiny-llava-next"} <= set(model_names())
 
 
 def test_revision_override():
