@@ -34,9 +34,10 @@ def definitions(spaces: list[str]) -> list[dict]:
         {"term": "Intra-modal baselines", "text": "The same MMD², same kernel and bandwidth as the cross-modal figure, "
          "between two halves of one modality: random (tokens split at random: the estimator's noise floor), "
          "by-sample (keys of half the samples vs the other half: variation between prompts), by-benchmark (the "
-         "same modality from two benchmarks: variation between data sets)."},
-        {"term": "Ratio and interval", "text": "Cross-modal MMD² divided by the strongest intra-modal baseline (floored "
-         "at the standard deviation of the permutation null). The interval is a percentile bootstrap that resamples "
+         "same modality from two benchmarks: variation between data sets). Random and by-sample figures are "
+         "the mean over 16 halvings, since one halving depends on which samples happen to fall together."},
+        {"term": "Ratio and interval", "text": "Cross-modal MMD² divided by the strongest intra-modal baseline (a "
+         "baseline at or below zero is floored at 1/1000 of the cross-modal MMD², so the ratio is at most 1000). The interval is a percentile bootstrap that resamples "
          "samples (prompts, with all their tokens) and recomputes the ratio; its level and number of resamples are "
          "in the cell's tooltip. The test passes when the interval's lower bound (a one-sided 95 % bound for the "
          "default 90 % two-sided interval) ≥ threshold and p < alpha."},
