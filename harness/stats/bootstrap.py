@@ -14,6 +14,13 @@ MMD² are then weighted statistics on ONE pooled kernel matrix K (σ fixed from 
 which is the unbiased U-statistic when the weights are 0/1 and, with repeated samples, leaves
 out every pair of copies of one token. The halves are re-drawn in every replicate (seeded).
 
+Copies of one sample: tokens of one prompt are more alike than tokens of two prompts, and the
+data hold each within-prompt pair once. A sample drawn m times would weight its within-prompt
+pairs m² (pairs across its copies included), inflating every baseline (by 1.8× in the median at one
+tiny-twin layer). Given the samples (``_SampleBlocks``), pairs within one sample keep weight m (one
+per copy) and pairs across copies are left out, in numerator and pair count alike: each replicate
+is then the data's own statistic on a data set of m_s distinct copies of each sample.
+
 Point estimate: the cross term on the data as is; each baseline averaged over ``POINT_SPLITS``
 seeded halvings of the data as is. One halving is a lottery: on 72 samples, the by-sample image
 baseline of single halvings spans 0.0004-0.026 (5-95 %) at one tiny-twin layer, so a lucky halving
@@ -63,15 +70,51 @@ class RatioInterval:
     n_points: int = 0  # pooled tokens after the max_points cap
 
 
-def weighted_mmd2(k: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+class _SampleBlocks:
+    """The same-sample pairs of a kernel: its diagonal blocks, one per sample, and the token → sample map.
+
+    Sums over pairs within one sample without forming K ⊙ [same sample]: `quad` loops over samples
+    ([.., n_s] × [n_s, n_s] products, about Σ n_s² / N² of one dense product), `mass` multiplies by
+    the one-hot token → sample map."""
+
+    def __init__(self, k: torch.Tensor, codes: np.ndarray):
+        order = np.argsort(codes, kind="stable")
+        bounds = np.flatnonzero(np.diff(codes[order])) + 1
+        self.index = [torch.as_tensor(ix, device=k.device) for ix in np.split(order, bounds)]
+        self.blocks = [k[ix][:, ix] for ix in self.index]
+        column = torch.as_tensor(np.unique(codes, return_inverse=True)[1], device=k.device)
+        self.onehot = torch.nn.functional.one_hot(column, len(self.index)).to(k.dtype)  # [N, samples]
+
+    def quad(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Σ_s a_sᵀ K_ss b_s for a, b [..., N] -> [...]."""
+        return sum(((a[..., ix] @ blk) * b[..., ix]).sum(-1) for ix, blk in zip(self.index, self.blocks))
+
+    def mass(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Σ_s (Σ_{i∈s} a_i)(Σ_{j∈s} b_j) for a, b [..., N] -> [...]."""
+        return ((a @ self.onehot) * (b @ self.onehot)).sum(-1)
+
+
+def weighted_mmd2(
+    k: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, blocks: _SampleBlocks | None = None,
+    excess: torch.Tensor | None = None,
+) -> torch.Tensor:
     """MMD²_w (module doc) for weight vectors u, v [..., N] on kernel k [N, N]; -> [...]; nan if
-    a side has fewer than two distinct weighted tokens."""
+    a side has fewer than two distinct weighted tokens.
+
+    With `blocks` and `excess` [..., N] (1 − 1/m for a token whose sample is drawn m times, 0 for
+    m ≤ 1), pairs within one sample are weighted per copy and pairs across copies left out."""
     ku, kv, dg = u @ k, v @ k, k.diagonal()
     su, sv = u.sum(-1), v.sum(-1)
-    qu = (ku * u).sum(-1) - (u * u * dg).sum(-1)
-    qv = (kv * v).sum(-1) - (v * v * dg).sum(-1)
-    nu, nv = su * su - (u * u).sum(-1), sv * sv - (v * v).sum(-1)
-    out = qu / nu + qv / nv - 2.0 * (ku * v).sum(-1) / (su * sv)
+    keep = 1.0 if excess is None else 1.0 - excess  # share of a token's self-pairs not already taken out below
+    qu = (ku * u).sum(-1) - (u * u * dg * keep).sum(-1)
+    qv = (kv * v).sum(-1) - (v * v * dg * keep).sum(-1)
+    nu, nv = su * su - (u * u * keep).sum(-1), sv * sv - (v * v * keep).sum(-1)
+    quv, nuv = (ku * v).sum(-1), su * sv
+    if blocks is not None and excess is not None:
+        eu, ev = u * excess, v * excess
+        qu, qv, quv = qu - blocks.quad(eu, u), qv - blocks.quad(ev, v), quv - blocks.quad(eu, v)
+        nu, nv, nuv = nu - blocks.mass(eu, u), nv - blocks.mass(ev, v), nuv - blocks.mass(eu, v)
+    out = qu / nu + qv / nv - 2.0 * quv / nuv
     return torch.where((nu > 0) & (nv > 0), out, torch.full_like(out, float("nan")))
 
 
@@ -135,23 +178,27 @@ def bootstrap_ratio_interval(
     uniq, codes = np.unique(np.concatenate([gi[ii], gt[it]]), return_inverse=True)  # shared ids = one sample
     ci, ct = codes[:ni], codes[ni:]
 
-    reps = []  # 0..POINT_SPLITS-1: the data as is, halved anew each time; then n_boot resampled replicates
+    blocks = _SampleBlocks(k, codes)
+    reps, excess = [], []  # 0..POINT_SPLITS-1: the data as is, halved anew each time; then n_boot resampled replicates
     for r in range(POINT_SPLITS + n_boot):
         mult = (
             np.ones(len(uniq)) if r < POINT_SPLITS
             else np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
-        )
+        ).astype(np.float64)
         w = np.zeros((_ROWS, len(codes)))
-        w[:4, :ni] = _halves(mult[ci].astype(np.float64), ci, rng)
-        w[4:, ni:] = _halves(mult[ct].astype(np.float64), ct, rng)
+        w[:4, :ni] = _halves(mult[ci], ci, rng)
+        w[4:, ni:] = _halves(mult[ct], ct, rng)
         reps.append(w)
+        excess.append(np.where(mult > 1, 1.0 - 1.0 / np.maximum(mult, 1.0), 0.0)[codes])
     stats = []
     chunk = max(1, 16_000_000 // (_ROWS * len(codes)))
     for c0 in range(0, len(reps), chunk):
         w = torch.as_tensor(np.stack(reps[c0 : c0 + chunk]), dtype=dtype, device=dev)  # [c, 8, N]
+        e = torch.as_tensor(np.stack(excess[c0 : c0 + chunk]), dtype=dtype, device=dev)[:, None]  # [c, 1, N]
         img, txt = w[:, 0] + w[:, 1], w[:, 4] + w[:, 5]  # [c, N] all image / all text tokens
         pairs = torch.stack([img, w[:, 0], w[:, 2], w[:, 4], w[:, 6]], 1), torch.stack([txt, w[:, 1], w[:, 3], w[:, 5], w[:, 7]], 1)
-        stats.append(weighted_mmd2(k, *pairs).cpu().numpy())  # [c, 5]: cross, img-rand, img-sample, txt-rand, txt-sample
+        # [c, 5]: cross, img-rand, img-sample, txt-rand, txt-sample
+        stats.append(weighted_mmd2(k, *pairs, blocks=blocks, excess=e).cpu().numpy())
     every = np.concatenate(stats).astype(np.float64)  # [POINT_SPLITS + n_boot, 5]
     with np.errstate(invalid="ignore"):
         point = np.nanmean(every[:POINT_SPLITS], axis=0) if np.isfinite(every[:POINT_SPLITS]).any() else every[0]
@@ -166,7 +213,7 @@ def bootstrap_ratio_interval(
     low, high = (np.quantile(boot, [alpha, 1.0 - alpha]) if len(boot) else (np.nan, np.nan))
     return RatioInterval(
         ratio=float(ratio[0]), low=float(low), high=float(high), n_boot=int(n_boot), level=float(level),
-        method="percentile bootstrap over samples (groups), weighted MMD² on one kernel matrix",
+        method="percentile bootstrap over samples (groups), weighted MMD² on one kernel matrix, copies of a sample not paired",
         cross_mmd2=float(cross[0]), intra_mmd2=float(intra[0]),
         intra_image_random=float(s[0, 1]), intra_image_sample=float(s[0, 2]),
         intra_text_random=float(s[0, 3]), intra_text_sample=float(s[0, 4]),

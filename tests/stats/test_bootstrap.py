@@ -118,3 +118,65 @@ def test_point_baselines_average_many_halvings(monkeypatch):
         [r.intra_image_sample for r in single]
     )
     assert all(r.low <= r.ratio <= r.high for r in averaged)
+
+
+def test_copies_of_a_sample_are_weighted_per_copy_and_not_paired():
+    """weighted_mmd2 with sample blocks equals the U-statistic on the data set written out copy by
+    copy, where two tokens pair unless they are one token of one copy or come from different copies
+    of one sample."""
+    from harness.stats.bootstrap import _SampleBlocks
+
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn(9, 2, generator=g, dtype=torch.float64)
+    k = rbf_kernel(pairwise_sq_dists(z, z), 1.0)
+    codes = np.array([0, 0, 1, 1, 1, 2, 2, 3, 3])
+    mult = np.array([2.0, 1.0, 3.0, 2.0])
+    u_half = np.array([1, 0, 1, 1, 0, 1, 1, 0, 0], dtype=float)  # tokens 0, 2, 3, 5, 6
+    v_half = np.array([0, 1, 0, 0, 1, 0, 0, 1, 1], dtype=float)  # tokens 1, 4, 7, 8
+    u, v = torch.from_numpy(u_half * mult[codes]), torch.from_numpy(v_half * mult[codes])
+    excess = torch.from_numpy(np.where(mult > 1, 1 - 1 / mult, 0.0)[codes])
+    got = float(weighted_mmd2(k, u, v, blocks=_SampleBlocks(k, codes), excess=excess))
+
+    def expand(half):  # (token, copy) elements
+        return [(i, c) for i in np.flatnonzero(half) for c in range(int(mult[codes[i]]))]
+
+    def pairs(a, b):
+        return [(x, y) for x in a for y in b if x != y and (codes[x[0]] != codes[y[0]] or x[1] == y[1])]
+
+    def mean_k(a, b):
+        ps = pairs(a, b)
+        return sum(float(k[x[0], y[0]]) for x, y in ps) / len(ps)
+
+    xs, ys = expand(u_half), expand(v_half)
+    assert got == pytest.approx(mean_k(xs, xs) + mean_k(ys, ys) - 2 * mean_k(xs, ys), abs=1e-12)
+
+
+def test_replicates_scatter_around_the_point_estimate(monkeypatch):
+    """With prompts whose tokens cluster, the replicates' cross term and by-sample baseline average
+    to the data's own figures; pairing copies of one sample (the plain weighted statistic) would
+    inflate the baseline about 2x, which this test also shows."""
+    import harness.stats.bootstrap as bootstrap
+
+    xi, gi = _grouped(40, 25, 8, sample_sd=0.8)
+    xt, gt = _grouped(40, 25, 8, offset=0.5, sample_sd=0.8, seed=1)
+    plain = bootstrap.weighted_mmd2
+
+    def replicate_means(drop_blocks):
+        seen = []
+
+        def record(k, u, v, **kw):
+            out = plain(k, u, v, **({} if drop_blocks else kw))
+            seen.append(out.cpu().numpy())
+            return out
+
+        monkeypatch.setattr(bootstrap, "weighted_mmd2", record)
+        res = bootstrap_ratio_interval(xi, xt, gi, gt, n_boot=200, seed=0, max_points=2000)
+        reps = np.concatenate(seen)[bootstrap.POINT_SPLITS:]
+        return res, np.nanmean(reps[:, 0]), np.nanmean(reps[:, 2])
+
+    monkeypatch.setattr(bootstrap, "POINT_SPLITS", 200)  # a point estimate precise enough to compare with
+    res, cross, image_sample = replicate_means(drop_blocks=False)
+    assert cross == pytest.approx(res.cross_mmd2, rel=0.1)
+    assert image_sample == pytest.approx(res.intra_image_sample, rel=0.25)
+    _, _, paired = replicate_means(drop_blocks=True)
+    assert paired > 1.6 * res.intra_image_sample
