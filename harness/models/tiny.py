@@ -38,6 +38,16 @@ LLAVA_TOKENS = TokenizerSpec(
 )
 
 
+def _tiny_clip() -> Any:
+    """The CLIP vision tower of the LLaVA twins: 32-px images, 4-px patches (64 patches + CLS), 2 layers."""
+    from transformers import CLIPVisionConfig
+
+    return CLIPVisionConfig(
+        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        image_size=32, patch_size=4, projection_dim=32,
+    )
+
+
 @register_tiny("llava")
 def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
     """LLaVA-1.5 at tiny size: CLIP vision (32 px, patch 4 → 64 image tokens) + Llama (4 layers, GQA 4/2).
@@ -45,7 +55,6 @@ def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
     `hidden` and `layers` size the Llama decoder (heads of 16 dims) for timing runs."""
     from transformers import (
         CLIPImageProcessorPil,
-        CLIPVisionConfig,
         LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
@@ -54,10 +63,7 @@ def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
 
     template = (TEMPLATES / "llava-1.5.jinja").read_text()
     tokenizer = build_tokenizer(LLAVA_TOKENS, template)
-    vision = CLIPVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        image_size=32, patch_size=4, projection_dim=32,
-    )
+    vision = _tiny_clip()
     text = LlamaConfig(
         hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers, num_attention_heads=hidden // 16,
         num_key_value_heads=hidden // 32, vocab_size=272, max_position_embeddings=1024,
@@ -84,7 +90,6 @@ def tiny_llava_next() -> tuple[nn.Module, Any]:
     An image becomes a 32-px base view plus up to 2 × 2 tiles, each 64 tokens, with one learned
     newline embedding per row of tile patches; all of them carry the `<image>` id."""
     from transformers import (
-        CLIPVisionConfig,
         LlavaNextConfig,
         LlavaNextForConditionalGeneration,
         LlavaNextImageProcessorPil,
@@ -95,10 +100,7 @@ def tiny_llava_next() -> tuple[nn.Module, Any]:
     template = (TEMPLATES / "llava-next-mistral.jinja").read_text()
     tokenizer = build_tokenizer(LLAVA_TOKENS, template)
     pinpoints = [[32, 64], [64, 32], [64, 64], [96, 32], [32, 96]]
-    vision = CLIPVisionConfig(
-        hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        image_size=32, patch_size=4, projection_dim=32,
-    )
+    vision = _tiny_clip()
     text = MistralConfig(
         hidden_size=64, intermediate_size=128, num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
         vocab_size=272, max_position_embeddings=4096, sliding_window=None,
