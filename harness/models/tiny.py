@@ -38,13 +38,18 @@ LLAVA_TOKENS = TokenizerSpec(
 )
 
 
+# What a LLaVA processor needs to count the tiny CLIP's image tokens: 4-px patches, the CLS token
+# dropped by the "default" feature selection.
+TINY_CLIP_TOKENS = dict(patch_size=4, vision_feature_select_strategy="default", num_additional_image_tokens=1)
+
+
 def _tiny_clip() -> Any:
     """The CLIP vision tower of the LLaVA twins: 32-px images, 4-px patches (64 patches + CLS), 2 layers."""
     from transformers import CLIPVisionConfig
 
     return CLIPVisionConfig(
         hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        image_size=32, patch_size=4, projection_dim=32,
+        image_size=32, patch_size=TINY_CLIP_TOKENS["patch_size"], projection_dim=32,
     )
 
 
@@ -71,13 +76,12 @@ def tiny_llava(*, hidden: int = 64, layers: int = 4) -> tuple[nn.Module, Any]:
     )
     config = LlavaConfig(
         vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-        vision_feature_layer=-2, vision_feature_select_strategy="default",
+        vision_feature_layer=-2, vision_feature_select_strategy=TINY_CLIP_TOKENS["vision_feature_select_strategy"],
     )
     model = LlavaForConditionalGeneration(config)
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     processor = LlavaProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, patch_size=4,
-        vision_feature_select_strategy="default", num_additional_image_tokens=1, chat_template=template,
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=template, **TINY_CLIP_TOKENS
     )
     return model, processor
 
@@ -108,15 +112,15 @@ def tiny_llava_next() -> tuple[nn.Module, Any]:
     )
     config = LlavaNextConfig(
         vision_config=vision, text_config=text, image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
-        vision_feature_layer=-2, vision_feature_select_strategy="default", image_grid_pinpoints=pinpoints,
+        vision_feature_layer=-2, vision_feature_select_strategy=TINY_CLIP_TOKENS["vision_feature_select_strategy"],
+        image_grid_pinpoints=pinpoints,
     )
     model = LlavaNextForConditionalGeneration(config)
     image_processor = LlavaNextImageProcessorPil(
         size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints
     )
     processor = LlavaNextProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, patch_size=4,
-        vision_feature_select_strategy="default", num_additional_image_tokens=1, chat_template=template,
+        image_processor=image_processor, tokenizer=tokenizer, chat_template=template, **TINY_CLIP_TOKENS
     )
     return model, processor
 

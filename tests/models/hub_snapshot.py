@@ -58,14 +58,13 @@ def write_snapshot(cache: Path, repo: str, revision: str, files: dict[str, bytes
 
 def published_shape_files(family: str, published: str, model: Any, processor: Any, workdir: Path) -> dict[str, bytes]:
     """The twin `model`/`processor` as the files of the published checkpoint `published` (a configs/ name)."""
-    files = {
+    return {
         "config.json": _json(_shrink(json.loads((CONFIG_DIR / f"{published}.json").read_text()), model.config)),
         "generation_config.json": _json({"_from_model_config": True}),
         "chat_template.json": _json({"chat_template": processor.chat_template}),
         **_processor_files(processor, workdir),
         **_weight_files(family, model, workdir),
     }
-    return files
 
 
 def _json(value: Any) -> bytes:
