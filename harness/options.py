@@ -289,3 +289,38 @@ def _is_benchmark_name(item: str) -> bool:
     from harness.benchmarks import benchmark_names
 
     return item in benchmark_names()
+
+
+# -- interventions on keys (harness.intervention, suites/test_intervention.py) --------------------
+# A separate block: registered with the others through OPTIONS, parsed by parse_intervention_config.
+
+INTERVENTION_OPTIONS: tuple[Option, ...] = (
+    Option("intervene", "all", "interventions of suites/test_intervention.py: all, or some of mean, moments, random, text-mean, text-moments"),
+    Option("intervene-layers", "mid", "layers the interventions run at (words as --ks-layers); 'default' uses --ks-layers"),
+    Option("intervene-results", "reports/interventions.jsonl", "JSON-lines file of intervention records (apart from the triples' results)"),
+    Option("intervene-shrinkage", "ledoit-wolf", "covariance of the `moments` target: ledoit-wolf (shrunk) or none (empirical)"),
+)
+OPTIONS = OPTIONS + INTERVENTION_OPTIONS
+
+
+@dataclass(frozen=True)
+class InterventionConfig:
+    """The parsed --ks-intervene* options."""
+
+    names: tuple[str, ...]  # harness.intervention.fit.KINDS names, in the order given
+    layers: tuple[str, ...] | None  # layer words; None: the run's layers (--ks-layers)
+    results: Path
+    shrinkage: str
+
+
+def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> InterventionConfig:
+    from harness.intervention.fit import parse_kinds
+
+    layers = get("intervene-layers").strip()
+    results = Path(get("intervene-results")).expanduser()
+    return InterventionConfig(
+        names=parse_kinds(get("intervene")),
+        layers=None if layers in ("", "default") else tuple(_split(layers)),
+        results=results if results.is_absolute() else rootdir / results,
+        shrinkage=_choice("intervene-shrinkage", get("intervene-shrinkage"), ("ledoit-wolf", "none")),
+    )

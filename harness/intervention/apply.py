@@ -1,0 +1,115 @@
+"""Put fitted interventions into a model's forward pass, through the same k_proj as capture taps.
+
+The map acts on the output of the layer's key projection (pre-RoPE keys, [B, T, kv_heads · head_dim]),
+so the rotation the attention module applies afterwards (RoPE, Qwen-VL's M-RoPE) still applies to
+the changed keys. Which positions are changed comes from each prompt's modality labels, made by
+the adapter's own labeller: `LabelBook` encodes every prompt once, alone, and looks its labels up
+by the prompt's token ids when a (left-padded) batch of them passes through the model. So the
+intervention works on whatever batches capture, mechanism or answer passes make, for every family.
+
+A forward hook registered before a capture tap on the same k_proj runs first, so the tap reads the
+changed keys.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
+
+import torch
+
+from harness.benchmarks.sample import Sample
+from harness.errors import KeyspaceError
+from harness.labels import PAD
+from harness.models.adapter import LoadedModel
+
+from .fit import Intervention
+
+
+class LabelBook:
+    """Modality labels of known prompts, keyed by their unpadded token ids."""
+
+    def __init__(self) -> None:
+        self._rows: dict[bytes, torch.Tensor] = {}
+
+    def add(self, loaded: LoadedModel, samples: Sequence[Sample]) -> "LabelBook":
+        for s in samples:
+            inputs, labels = loaded.adapter.encode(loaded, [s])
+            key = _key(inputs["input_ids"][0])
+            known = self._rows.get(key)
+            if known is not None and not torch.equal(known, labels[0]):
+                raise KeyspaceError(f"prompt {s.id}: the same token ids were labelled two ways; labels must follow from the ids")
+            self._rows[key] = labels[0]
+        return self
+
+    def labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
+        """[B, T] int8 labels of a batch (PAD where the mask is 0); a one-line error for an unknown prompt."""
+        mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
+        out = torch.full(input_ids.shape, PAD, dtype=torch.int8)
+        for b in range(input_ids.shape[0]):
+            row = self._rows.get(_key(input_ids[b][mask[b]]))
+            if row is None:
+                raise KeyspaceError("intervention: a prompt in the batch was not added to the label book; add every prompt before running it")
+            out[b, mask[b].cpu()] = row
+        return out
+
+
+def _key(ids: torch.Tensor) -> bytes:
+    return ids.detach().to("cpu", torch.int64).numpy().tobytes()
+
+
+@contextmanager
+def intervene(loaded: LoadedModel, book: LabelBook, interventions: Mapping[int, Intervention] | Sequence[Intervention]) -> Iterator[None]:
+    """While active, every forward pass of `loaded.model` applies each intervention to the pre-RoPE keys
+    of its modality's tokens at its layer. An empty collection changes nothing."""
+    chosen = list(interventions.values()) if isinstance(interventions, Mapping) else list(interventions)
+    if not chosen:
+        yield
+        return
+    layers = [iv.layer for iv in chosen]
+    if len(set(layers)) != len(layers):
+        raise KeyspaceError(f"intervention: at most one intervention per layer, got layers {layers}")
+    state: dict[str, torch.Tensor] = {}
+
+    def remember(_module, args, kwargs):
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if ids is None:
+            raise KeyspaceError("intervention: the model was called without input_ids; the label book needs them")
+        state["labels"] = book.labels(ids, kwargs.get("attention_mask"))
+
+    handles = [loaded.model.register_forward_pre_hook(remember, with_kwargs=True)]
+    try:
+        for iv in chosen:
+            module = loaded.adapter.key_projection(loaded.layers[iv.layer])
+            handles.append(module.register_forward_hook(_hook(iv, state)))
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def _hook(iv: Intervention, state: dict):
+    cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def hook(_module, _inputs, output: torch.Tensor) -> torch.Tensor:
+        where = (state["labels"] == iv.kind.modality).to(output.device)  # [B, T]
+        if where.shape != output.shape[:2]:
+            raise KeyspaceError(f"intervention at layer {iv.layer}: labels {tuple(where.shape)} do not match keys {tuple(output.shape[:2])}")
+        if not bool(where.any()):
+            return output
+        key = (output.device, output.dtype)
+        if key not in cache:
+            a = torch.as_tensor(iv.map.matrix, dtype=torch.float32, device=output.device)  # [H, d, d]
+            b = torch.as_tensor(iv.map.offset, dtype=torch.float32, device=output.device)  # [H, d]
+            cache[key] = a, b
+        a, b = cache[key]
+        heads, d = a.shape[0], a.shape[1]
+        if output.shape[-1] != heads * d:
+            raise KeyspaceError(f"intervention at layer {iv.layer}: keys have width {output.shape[-1]}, the map expects {heads} × {d}")
+        x = output[where].float().view(-1, heads, d)  # [n, H, d]
+        y = torch.einsum("hij,nhj->nhi", a, x) + b
+        output = output.clone()
+        output[where] = y.reshape(len(x), -1).to(output.dtype)
+        return output
+
+    return hook

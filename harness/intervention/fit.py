@@ -1,0 +1,104 @@
+"""The interventions and how each is fitted from the keys of the fitting half of the prompts.
+
+Each one is a per-KV-head affine map (harness.stats.recolour) applied to the pre-RoPE keys
+(k_proj outputs) of the tokens of one modality at one layer:
+
+- `mean`: image keys shifted by mean(text keys) − mean(image keys);
+- `moments`: image keys whitened and recoloured with the text keys' mean and (shrunk) covariance;
+- `random` (control): image keys shifted by a random direction with the norm of `mean`'s shift, per head;
+- `text-mean`, `text-moments` (controls): the same two maps applied to text keys, toward the image statistics.
+
+The prompts are split once, by a seeded permutation of whole prompts, into a fitting half (the
+maps are fitted on its keys) and a held-out half (every figure is measured on it), so no prompt is
+both fitted and measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence, TypeVar
+
+import numpy as np
+
+from harness.capture import LayerBank
+from harness.errors import KeyspaceError
+from harness.labels import IMAGE, TEXT
+from harness.stats.recolour import AffineMap, fit_mean, fit_moments, random_shift
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    modality: int  # the tokens whose keys are changed (harness.labels code)
+    how: str  # "mean", "moments" or "random"
+    control: bool
+    description: str
+
+
+KINDS = {
+    k.name: k
+    for k in (
+        Kind("mean", IMAGE, "mean", False, "image keys shifted by the text mean − image mean"),
+        Kind("moments", IMAGE, "moments", False, "image keys whitened and recoloured with the text mean and covariance"),
+        Kind("random", IMAGE, "random", True, "image keys shifted by a random direction of the same norm as `mean`'s shift"),
+        Kind("text-mean", TEXT, "mean", True, "text keys shifted by the image mean − text mean"),
+        Kind("text-moments", TEXT, "moments", True, "text keys whitened and recoloured with the image mean and covariance"),
+    )
+}
+DEFAULT = tuple(KINDS)
+
+
+@dataclass(frozen=True)
+class Intervention:
+    kind: Kind
+    layer: int
+    map: AffineMap  # acts on the [kv_heads · head_dim] pre-RoPE key of each token of kind.modality
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+
+def parse_kinds(text: str) -> tuple[str, ...]:
+    """`all` or comma-separated names from KINDS, in the order given."""
+    words = [w.strip().lower() for w in text.split(",") if w.strip()]
+    if not words or words == ["all"]:
+        return DEFAULT
+    unknown = [w for w in words if w not in KINDS]
+    if unknown:
+        raise KeyspaceError(f"--ks-intervene: unknown intervention {unknown[0]!r}; use all or some of {', '.join(KINDS)}")
+    return tuple(dict.fromkeys(words))
+
+
+T = TypeVar("T")
+
+
+def split_prompts(samples: Sequence[T], *, seed: int) -> tuple[list[T], list[T]]:
+    """(fitting half, held-out half) of whole prompts by a seeded permutation; sizes ⌊n/2⌋ and ⌈n/2⌉."""
+    if len(samples) < 4:
+        raise KeyspaceError(f"interventions need at least 4 prompts (2 to fit, 2 to measure), got {len(samples)}")
+    order = np.random.default_rng([seed, 1618]).permutation(len(samples))
+    cut = len(samples) // 2
+    return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
+
+
+def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[str], *,
+                      shrinkage: str = "ledoit-wolf", seed: int = 0) -> dict[str, Intervention]:
+    """The interventions `names` at `layer`, fitted on `bank` (the pre-RoPE keys of the fitting half)."""
+    image, text = bank.select(IMAGE).vectors.double().numpy(), bank.select(TEXT).vectors.double().numpy()
+    for x, what in ((image, "image"), (text, "text")):
+        if len(x) < 2:
+            raise KeyspaceError(f"layer {layer}: the fitting half has {len(x)} {what} key(s); need at least 2 to fit an intervention")
+    maps: dict[str, AffineMap] = {}
+
+    def make(kind: Kind) -> AffineMap:
+        source, target = (image, text) if kind.modality == IMAGE else (text, image)
+        if kind.how == "mean":
+            return fit_mean(source, target, heads)
+        if kind.how == "moments":
+            return fit_moments(source, target, heads, shrinkage=shrinkage)
+        return random_shift(fit_mean(source, target, heads), seed=seed + 7 * layer)
+
+    for name in names:
+        maps[name] = make(KINDS[name])
+    return {name: Intervention(KINDS[name], layer, m) for name, m in maps.items()}

@@ -1,0 +1,128 @@
+"""The figures of one condition (no intervention, or one intervention) on the held-out prompts, per prompt.
+
+- keys: the layer's pre-RoPE keys of every held-out token (harness.capture, through the same tap),
+  for the cross-modal divergence;
+- attention: per prompt, from the post-RoPE queries and keys as the attention function gets them
+  (harness.mechanism.attention_states → harness.stats.attention.attention_metrics, text tokens as
+  queries): attention share of image keys from text queries (mass / share, mean over the prompt's
+  text-query × head pairs, with their count as the prompt's weight), the logit gap, and both at
+  the last prompt token;
+- answers: per prompt, the option letter with the highest next-token logit at the last prompt
+  token (a full forward pass), on the prompt as is and on the prompt with a hint that names a
+  wrong option (the text-bias probe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from harness.benchmarks.prompt import LETTERS
+from harness.benchmarks.sample import Sample
+from harness.capture import LayerBank, TokenCaps, capture_keys
+from harness.labels import IMAGE, TEXT
+from harness.mechanism import attention_states
+from harness.models.adapter import LoadedModel
+from harness.stats.attention import attention_metrics
+
+from .apply import LabelBook, intervene
+from .fit import Intervention
+
+HINT = {
+    "en": "Hint: the answer is {letter}.",
+    "zh": "提示：答案是{letter}。",
+}
+
+
+@dataclass
+class Answers:
+    """Chosen option per prompt: index into the prompt's options, -1 where the prompt has none."""
+
+    plain: np.ndarray  # [P] int
+    hinted: np.ndarray  # [P] int, on the prompt with the hint (-1 where no hint was built)
+
+
+@dataclass
+class Condition:
+    """Per-prompt figures of one condition on the held-out prompts (arrays in prompt order)."""
+
+    keys: LayerBank  # pre-RoPE keys at the layer, every token of every held-out prompt
+    share: np.ndarray  # [P] attention share of image keys from text queries (1 = uniform), mean over (query, head)
+    share_weight: np.ndarray  # [P] text-query × head pairs behind `share` (0: none sees an image key)
+    logit_gap: np.ndarray  # [P] mean logit to image keys − to text keys from text queries, logit units
+    last_share: np.ndarray  # [P] attention share of image keys at the last prompt token, mean over heads
+    last_logit_gap: np.ndarray  # [P]
+    answers: Answers | None  # None: the benchmark has no options the model can be asked for
+
+
+def hint_letter(sample: Sample, *, seed: int) -> str | None:
+    """A seeded wrong option letter for `sample`, or None without options or a known correct letter."""
+    n = len(sample.options)
+    if n < 2 or sample.answer not in LETTERS[:n]:
+        return None
+    wrong = [c for c in LETTERS[:n] if c != sample.answer]
+    return wrong[np.random.default_rng([seed, 2718, sum(map(ord, sample.id))]).integers(len(wrong))]
+
+
+def hinted(sample: Sample, letter: str) -> Sample:
+    """`sample` with a line naming `letter` as the answer before its prompt (text tokens, like the rest)."""
+    hint = HINT.get(sample.language, HINT["en"]).format(letter=letter)
+    return replace(sample, id=f"{sample.id}+hint", prompt=f"{hint}\n{sample.prompt}", meta={**sample.meta, "hint_letter": letter})
+
+
+def letter_ids(loaded: LoadedModel, n: int) -> list[int] | None:
+    """Token id of each option letter A.. as the tokenizer writes it alone; None when a letter is not one token."""
+    tok = loaded.processor.tokenizer
+    ids = [tok.encode(c, add_special_tokens=False) for c in LETTERS[:n]]
+    if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != n:
+        return None
+    return [i[0] for i in ids]
+
+
+def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -> np.ndarray:
+    """[P] index of the option letter with the highest next-token logit (-1 where a prompt has no options)."""
+    out = np.full(len(samples), -1, dtype=np.int64)
+    n_max = max((len(s.options) for s in samples), default=0)
+    ids = letter_ids(loaded, n_max) if n_max else None
+    if ids is None:
+        return out
+    with torch.inference_mode():
+        for start in range(0, len(samples), batch_size):
+            chunk = samples[start : start + batch_size]
+            inputs, _ = loaded.adapter.encode(loaded, chunk)
+            inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
+            logits = loaded.model(**inputs, use_cache=False, logits_to_keep=1).logits[:, -1].float().cpu()  # [B, V]
+            for b, s in enumerate(chunk):
+                if s.options:
+                    out[start + b] = int(logits[b, ids[: len(s.options)]].argmax())
+    return out
+
+
+def measure(
+    loaded: LoadedModel, samples: Sequence[Sample], probes: Sequence[Sample | None], layer: int, book: LabelBook,
+    intervention: Intervention | None, *, batch_size: int, caps: TokenCaps | None, seed: int, benchmark: str,
+) -> Condition:
+    """The figures of one condition; `probes[i]` is the hinted form of `samples[i]` (None: no hint)."""
+    chosen = [intervention] if intervention is not None else []
+    with intervene(loaded, book, chosen):
+        bank = capture_keys(loaded, samples, [layer], benchmark=benchmark, batch_size=batch_size, kind="keys",
+                            max_tokens=caps, seed=seed).layers[layer]
+        figures = np.full((len(samples), 5), np.nan)
+        for i, states in attention_states(loaded, samples, [layer], batch_size=batch_size):
+            s = states[layer]
+            m = attention_metrics(s.query, s.key, s.labels == IMAGE, s.labels == TEXT, causal=True,
+                                  is_text=s.labels == TEXT, scale=s.scale)
+            figures[i] = (m.image_mass_ratio, m.n_queries * m.n_heads, m.logit_gap, m.last_image_mass_ratio, m.last_logit_gap)
+        answers = None
+        if any(s.options for s in samples):
+            plain = choose(loaded, samples, batch_size=batch_size)
+            asked = [p for p in probes if p is not None]
+            got = iter(choose(loaded, asked, batch_size=batch_size)) if asked else iter(())
+            answers = Answers(plain, np.array([next(got) if p is not None else -1 for p in probes], dtype=np.int64))
+    return Condition(
+        keys=bank, share=figures[:, 0], share_weight=np.nan_to_num(figures[:, 1]), logit_gap=figures[:, 2],
+        last_share=figures[:, 3], last_logit_gap=figures[:, 4], answers=answers,
+    )

@@ -1,0 +1,140 @@
+"""The interventions' report section: per (model, benchmark), a before/after table and per-layer plots.
+
+A separate page (default reports/interventions.html, beside the records) made from the partial
+`templates/_interventions.html.j2`, which the main report can include as it is (it needs only
+`interventions`, the view built here). Templates compute nothing; every string is made here.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from itertools import groupby
+from pathlib import Path
+from typing import Sequence
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from harness.report.svg import inline_svg
+
+from .results import InterventionResult
+
+FIGURES = (  # effects key, column title, plot title
+    ("attention_share", "attention share (text queries)", "attention share of image keys, text queries (1 = uniform)"),
+    ("last_attention_share", "attention share (last token)", "attention share of image keys, last prompt token"),
+    ("logit_gap", "logit gap", "logit gap image − text keys, text queries (logits)"),
+    ("accuracy", "accuracy", "accuracy (option letter with the highest logit)"),
+    ("hint_following", "hint-following", "share of answers following a wrong hint"),
+)
+COLOURS = {"before": "#000000", "mean": "#E69F00", "moments": "#0072B2", "random": "#999999",
+           "text-mean": "#009E73", "text-moments": "#CC79A7"}
+
+
+def _num(x) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def _fmt(x) -> str:
+    v = _num(x)
+    return "–" if v is None else f"{v:.3g}"
+
+
+def _span(point, low, high) -> str:
+    return f"{_fmt(point)} [{_fmt(low)}, {_fmt(high)}]" if _num(point) is not None else "–"
+
+
+def effect_cells(r: InterventionResult, key: str) -> tuple[str, str]:
+    """(before, after → change) cells of one effect, or the reason it is n/a."""
+    e = r.effects.get(key)
+    if not e:
+        return "n/a", r.notes.get(key, "not measured")
+    return (_span(e["before"], e["before_low"], e["before_high"]),
+            f"{_span(e['after'], e['after_low'], e['after_high'])}; Δ {_span(e['change'], e['change_low'], e['change_high'])}")
+
+
+def divergence_cells(r: InterventionResult) -> tuple[str, str]:
+    d = r.divergence
+    if not d:
+        return "–", "–"
+    b, a = d["before"], d["after"]
+    return (f"MMD² {_fmt(b['mmd2'])}, ratio {_span(b['ratio'], b['low'], b['high'])}",
+            f"MMD² {_fmt(a['mmd2'])}, ratio {_span(a['ratio'], a['low'], a['high'])}")
+
+
+def _plot(records: Sequence[InterventionResult], tag: str) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
+    fig = Figure(figsize=(3.2 * len(panels), 2.8))
+    names = list(dict.fromkeys(r.intervention for r in records))
+    for i, (key, title) in enumerate(panels):
+        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax.set_title(title, fontsize=7, wrap=True)
+        ax.set_xlabel("layer")
+        series = {"before": {}}
+        for r in records:
+            if key == "ratio" and r.divergence:
+                b, a = r.divergence["before"], r.divergence["after"]
+                series["before"][r.layer] = (b["ratio"], b["low"], b["high"])
+                series.setdefault(r.intervention, {})[r.layer] = (a["ratio"], a["low"], a["high"])
+            elif r.effects.get(key):
+                e = r.effects[key]
+                series["before"][r.layer] = (e["before"], e["before_low"], e["before_high"])
+                series.setdefault(r.intervention, {})[r.layer] = (e["after"], e["after_low"], e["after_high"])
+        for j, name in enumerate(["before", *names]):
+            pts = sorted((x, v) for x, v in series.get(name, {}).items() if all(_num(t) is not None for t in v))
+            if not pts:
+                continue
+            xs = [x + 0.08 * (j - len(names) / 2) for x, _ in pts]
+            ys = [v[0] for _, v in pts]
+            err = [[max(v[0] - v[1], 0) for _, v in pts], [max(v[2] - v[0], 0) for _, v in pts]]
+            ax.errorbar(xs, ys, yerr=err, fmt="o-" if name == "before" else "s--", ms=3, lw=1, capsize=2,
+                        color=COLOURS.get(name, "#D55E00"), label=name)
+        if key == "ratio":
+            ax.set_yscale("symlog", linthresh=1.0)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
+        fig.savefig(buf, format="svg")
+    return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
+
+
+def interventions_view(records: Sequence[InterventionResult]) -> list[dict]:
+    """One entry per (model, benchmark): its rows (one per layer × intervention) and its plot."""
+    ordered = sorted(records, key=lambda r: (r.model, r.benchmark, r.layer, r.intervention))
+    groups = []
+    for n, ((model, bench), rs) in enumerate(groupby(ordered, key=lambda r: (r.model, r.benchmark))):
+        rs = list(rs)
+        rows = []
+        for r in rs:
+            div = divergence_cells(r)
+            cells = [effect_cells(r, k) for k, _, _ in FIGURES]
+            rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": r.status,
+                         "message": r.message, "divergence": div, "cells": cells,
+                         "n": f"{r.n_fit_prompts} / {r.n_held_prompts}"})
+        measured = [r for r in rs if r.status != "error"]
+        groups.append({"model": model, "benchmark": bench, "rows": rows,
+                       "plot": _plot(measured, f"iv{n}") if measured else ""})
+    return groups
+
+
+def _environment() -> Environment:
+    return Environment(loader=PackageLoader("harness.intervention", "templates"),
+                       autoescape=select_autoescape(default=True, default_for_string=True),
+                       trim_blocks=True, lstrip_blocks=True)
+
+
+def render_interventions(records: Sequence[InterventionResult], path: Path) -> Path:
+    """Write the interventions page for `records` to `path` and return the path."""
+    html = _environment().get_template("interventions.html.j2").render(
+        interventions=interventions_view(records), figures=[title for _, title, _ in FIGURES])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path

@@ -1,0 +1,81 @@
+"""InterventionResult: one record per (model, layer, benchmark, intervention), stored as JSON lines
+in its own file (default reports/interventions.jsonl), apart from the triples' TripleResult file.
+
+Every record carries `record: "intervention"`, so a reader that meets one among triples can tell it apart.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from harness.results import append_result
+
+RECORD = "intervention"
+
+
+@dataclass(frozen=True)
+class InterventionResult:
+    """Before/after figures of one intervention at one layer, on the held-out prompts."""
+
+    model: str  # registry name of the model
+    layer: int  # decoder layer whose pre-RoPE keys were changed (0-based)
+    benchmark: str
+    intervention: str  # harness.intervention.fit.KINDS name: mean, moments, random, text-mean, text-moments
+    control: bool = False  # a control (random direction, or text keys moved toward image statistics)
+    modality: str = "image"  # the tokens whose keys were changed
+    description: str = ""
+    status: str = "passed"  # "passed" (every check holds), "failed" or "error"
+    message: str = ""  # the failed checks or the error, empty on a pass
+    n_fit_prompts: int = 0  # prompts the maps were fitted on
+    n_held_prompts: int = 0  # prompts every figure is measured on (none of them fitted)
+    # "before"/"after" → {mmd2, intra, ratio, low, high, sigma, n_points}: cross-modal MMD² of the layer's
+    # pre-RoPE keys, strongest intra-modal MMD², their ratio and its prompt-bootstrap interval, RBF σ.
+    divergence: dict = field(default_factory=dict)
+    # figure → harness.stats.paired.Effect fields (before, after, change and their intervals, n_prompts):
+    # attention_share, logit_gap, last_attention_share, last_logit_gap, accuracy, hint_following, and for
+    # `random` random_vs_mean_attention (Δshare(mean) − Δshare(random) per prompt).
+    effects: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)  # figure → why it is n/a
+    map: dict = field(default_factory=dict)  # what the map is: description, per-head shift norm, shrinkage
+    seconds: dict = field(default_factory=dict)  # wall time of the fit and of the before / after measurements
+    settings: dict = field(default_factory=dict)  # seed, level, n_boot, threshold, ...
+    record: str = RECORD
+
+    @property
+    def key(self) -> tuple[str, int, str, str]:
+        return (self.model, self.layer, self.benchmark, self.intervention)
+
+    def decided(self, problems: list[str]) -> "InterventionResult":
+        return replace(self, status="failed" if problems else "passed", message=" | ".join(problems))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, allow_nan=True)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "InterventionResult":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def append_intervention(path: Path, result: InterventionResult) -> None:
+    """Append one JSON line and flush it to disk before returning (as the triples' writer does)."""
+    append_result(path, result)  # writes `result.to_json()`, which is all it needs of a record
+
+
+def read_interventions(path: Path) -> list[InterventionResult]:
+    """Every intervention record in `path` (later lines win per key); other records and torn lines are skipped."""
+    if not Path(path).is_file():
+        return []
+    latest: dict[tuple, InterventionResult] = {}
+    with Path(path).open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(data, dict) and data.get("record") == RECORD:
+                r = InterventionResult.from_dict(data)
+                latest[r.key] = r
+    return list(latest.values())

@@ -1,0 +1,91 @@
+"""The intervention suite's session, independent of pytest: plan the cases, study each (model,
+benchmark) once, judge and record each (model, layer, benchmark, intervention).
+
+It borrows the keyspace run's loaded model, samples and settings (harness.session.KeyspaceRun), so a
+run with both suites loads each model once per stretch of tests that use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.capture import parse_max_tokens
+from harness.errors import KeyspaceError
+from harness.layers import resolve_layers
+from harness.options import InterventionConfig
+from harness.results import part_path
+from harness.session import KeyspaceRun, Pair
+
+from .results import InterventionResult, append_intervention
+from .run import PairStudy, StudySettings
+
+
+@dataclass(frozen=True)
+class InterventionCase:
+    model: str
+    layer: int
+    benchmark: str
+    intervention: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.model}-L{self.layer}-{self.benchmark}-{self.intervention}"
+
+
+@dataclass
+class InterventionSession:
+    run: KeyspaceRun
+    icfg: InterventionConfig
+    results: list[InterventionResult] = field(default_factory=list)
+    _study: PairStudy | None = None
+    _started: bool = False
+
+    @property
+    def results_path(self) -> Path:
+        """This process's records file: the configured one, or a part file per parallel (xdist) worker."""
+        return part_path(self.icfg.results, self.run.worker) if self.run.worker else self.icfg.results
+
+    def plan(self) -> list[InterventionCase]:
+        cases = []
+        for model in self.run.cfg.models:
+            spec = self.run.spec(model)
+            words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
+            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name)
+            for bench in self.run.cfg.benchmarks:
+                cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
+        return cases
+
+    def settings(self, model: str) -> StudySettings:
+        base = self.run.settings(self.run.spec(model))
+        return StudySettings(
+            names=self.icfg.names, shrinkage=self.icfg.shrinkage, seed=base.seed, batch_size=self.run.cfg.batch_size,
+            caps=parse_max_tokens(self.run.cfg.max_tokens), max_points=base.max_points, threshold=base.threshold,
+        )
+
+    def study(self, model: str, benchmark: str) -> PairStudy:
+        """The study of (model, benchmark); the previous one is dropped (its model may be gone)."""
+        s = self._study
+        if s is None or s.loaded.spec.name != model or s.benchmark != benchmark or s.loaded is not self.run._loaded:
+            loaded = self.run.loaded(model)
+            samples = self.run.model_samples(Pair(model, benchmark))
+            self._study = PairStudy.start(loaded, samples, benchmark, self.settings(model))
+        return self._study
+
+    def judge(self, case: InterventionCase) -> InterventionResult:
+        """Study, check and record one case; an error becomes an `error` record with its one line."""
+        try:
+            result = self.study(case.model, case.benchmark).result(case.layer, case.intervention)
+        except Exception as exc:  # recorded as this case's error; the other cases still run
+            message = str(exc) if isinstance(exc, KeyspaceError) else f"{type(exc).__name__}: {exc}"
+            result = InterventionResult(model=case.model, layer=case.layer, benchmark=case.benchmark,
+                                        intervention=case.intervention, status="error", message=message)
+        self.record(result)
+        return result
+
+    def record(self, result: InterventionResult) -> None:
+        if not self._started:
+            self._started = True
+            self.results_path.unlink(missing_ok=True)  # a new session starts a new records file
+        self.results.append(result)
+        append_intervention(self.results_path, result)

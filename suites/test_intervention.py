@@ -1,0 +1,70 @@
+"""Interventions on image keys: one test per (model, layer, benchmark, intervention).
+
+    pytest suites/test_intervention.py                                   # tiny models, the mid layer
+    pytest suites/test_intervention.py --ks-intervene mean,moments --ks-intervene-layers 0,mid,-1
+
+Each test fits its intervention on one half of the prompts and measures the other half before and
+after (harness.intervention). It asserts only what must hold: the intervention does what it says
+to the keys (the cross-modal divergence falls; `moments` brings it to the intra-modal level), and the
+random-direction control does not move attention as the mean shift does. Every effect is recorded
+with prompt-bootstrap intervals in --ks-intervene-results, and reports/interventions.html shows them.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import KeyspaceError
+from harness.intervention.report import render_interventions
+from harness.intervention.results import read_interventions
+from harness.intervention.suite import InterventionSession
+from harness.options import parse_intervention_config
+from harness.plugin import RUN_KEY
+from harness.results import part_paths
+
+pytestmark = pytest.mark.keyspace
+SESSION_KEY = pytest.StashKey[InterventionSession]()
+
+
+def _session(config: pytest.Config) -> InterventionSession:
+    if SESSION_KEY not in config.stash:
+
+        def get(name: str) -> str:
+            key = "ks_" + name.replace("-", "_")
+            value = config.getoption(key)
+            return value if value is not None else config.getini(key)
+
+        try:
+            icfg = parse_intervention_config(get, Path(str(config.rootpath)))
+        except KeyspaceError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[SESSION_KEY] = InterventionSession(config.stash[RUN_KEY], icfg)
+    return config.stash[SESSION_KEY]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "ks_intervention" in metafunc.fixturenames:
+        try:
+            cases = _session(metafunc.config).plan()
+        except KeyspaceError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        metafunc.parametrize("ks_intervention", cases, ids=[c.id for c in cases])
+
+
+@pytest.fixture(scope="module")
+def ks_interventions(request: pytest.FixtureRequest):
+    """The session's intervention state; on teardown, the interventions report beside the records."""
+    session = _session(request.config)
+    yield session
+    if session.results:
+        path = session.icfg.results
+        records = [r for p in [path, *part_paths(path)] for r in read_interventions(p)]
+        render_interventions(records, path.with_suffix(".html"))
+
+
+def test_intervention(ks_intervention, ks_interventions):
+    __tracebackhide__ = True
+    result = ks_interventions.judge(ks_intervention)
+    if result.status == "error":
+        pytest.fail(f"{ks_intervention.id}: error: {result.message}", pytrace=False)
+    assert result.status == "passed", f"{ks_intervention.id}: {result.message}"
