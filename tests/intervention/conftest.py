@@ -17,13 +17,10 @@ def load(name: str, *, attn: str = "eager", sharpen: bool = False):
     spec = get_model_spec(name)
     loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
     loaded.model.set_attn_implementation(attn)
-    if sharpen:
-        with torch.no_grad():
-            for layer in loaded.layers:
-                for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj):
-                    proj.weight.mul_(SHARPEN)
-                    if proj.bias is not None:
-                        proj.bias.mul_(SHARPEN)
+    projections = [loaded.adapter.projection(layer, p) for layer in loaded.layers for p in "qk"] if sharpen else []
+    with torch.no_grad():
+        for param in (param for proj in projections for param in proj.parameters()):  # weight and bias
+            param.mul_(SHARPEN)
     return loaded
 
 

@@ -1,0 +1,133 @@
+"""What the intervention suite asserts (checks), how answers become accuracy and hint-following,
+the records file, the report page and the options, on hand-made inputs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from harness.benchmarks.sample import Sample
+from harness.capture import LayerBank
+from harness.errors import KeyspaceError
+from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
+from harness.intervention.measure import Answers, Condition
+from harness.intervention.report import render_interventions
+from harness.intervention.results import InterventionResult, append_intervention, read_interventions
+from harness.intervention.run import StudySettings, _effects, checks
+from harness.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
+from harness.results import TripleResult, append_result, read_results
+
+
+def _effect(before, after, low=None, high=None):
+    change = after - before
+    return {"before": before, "after": after, "change": change, "before_low": before, "before_high": before,
+            "after_low": after, "after_high": after, "change_low": change if low is None else low,
+            "change_high": change if high is None else high, "n_prompts": 10, "level": 0.9, "n_boot": 10}
+
+
+def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, **effects):
+    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "n_points": 9},
+           "after": {"mmd2": after_mmd2, "intra": 0.01, "ratio": after_ratio, "low": after_ratio / 2, "high": after_ratio * 2,
+                     "sigma": 1.0, "n_points": 9}}
+    return InterventionResult(model="m", layer=1, benchmark="fixture", intervention=name, divergence=div,
+                              effects={"attention_share": _effect(0.5, 0.8), **effects}, settings={"threshold": 1.0})
+
+
+def test_checks_pass_when_the_keys_move_and_fail_when_they_do_not():
+    assert checks(_record()) == []
+    assert "did not fall" in checks(_record(after_mmd2=0.2))[0]
+    assert "did not fall" in checks(_record("text-moments", after_mmd2=0.1))[0]
+    assert checks(_record("random", after_mmd2=0.5)) == []  # a random shift may raise the divergence
+    assert "intra-modal level" in checks(_record("moments", after_ratio=3.0))[0]
+    assert checks(_record("mean", after_ratio=3.0)) == []  # only `moments` must reach it
+
+
+def test_random_control_check_needs_a_mean_effect_and_a_difference():
+    same = _effect(0.0, 0.001, low=-0.01, high=0.01) | {"mean_moves": True}
+    differs = _effect(0.0, 0.2, low=0.1, high=0.3) | {"mean_moves": True}
+    assert "moves attention share as the mean shift does" in checks(_record("random", random_vs_mean_attention=same))[0]
+    assert checks(_record("random", random_vs_mean_attention=differs)) == []
+    assert checks(_record("random", random_vs_mean_attention=same | {"mean_moves": False})) == []
+
+
+def _condition(plain, hinted, p):
+    bank = LayerBank(torch.zeros(2, 4), torch.tensor([0, 1], dtype=torch.int8), torch.zeros(2, dtype=torch.int32),
+                     torch.arange(2, dtype=torch.int32))
+    ones = np.ones(p)
+    return Condition(keys=bank, share=ones, share_weight=ones, logit_gap=ones, last_share=ones, last_logit_gap=ones,
+                     answers=Answers(np.array(plain), np.array(hinted)))
+
+
+def _sample(i, answer, hint=None):
+    s = Sample(id=f"s{i}", images=(), question="q", options=("a", "b", "c"), answer=answer, language="en",
+               category="c", prompt="q")
+    return s if hint is None else replace(s, meta={"hint_letter": hint})
+
+
+def test_accuracy_and_hint_following_count_letters():
+    held = [_sample(0, "A"), _sample(1, "B"), _sample(2, "C"), _sample(3, None)]
+    probes = [_sample(0, "A", "B"), _sample(1, "B", "C"), None, None]
+    before = _condition([0, 1, 0, 2], [1, 1, -1, -1], 4)  # correct: s0, s1 of 3 known; hint followed: s0
+    after = _condition([0, 0, 2, 2], [1, 2, -1, -1], 4)  # correct: s0, s2; hint followed: s0, s1
+    effects, notes = _effects(before, after, held, probes, StudySettings(names=DEFAULT, n_boot=50))
+    assert effects["accuracy"]["n_prompts"] == 3
+    assert effects["accuracy"]["before"] == pytest.approx(2 / 3) and effects["accuracy"]["after"] == pytest.approx(2 / 3)
+    assert effects["hint_following"]["n_prompts"] == 2
+    assert effects["hint_following"]["before"] == 0.5 and effects["hint_following"]["after"] == 1.0
+    assert notes == {}
+
+
+def test_no_options_or_no_letter_tokens_are_na_with_a_reason():
+    held, probes = [_sample(0, "A")], [None]
+    c = _condition([0], [-1], 1)
+    _, notes = _effects(replace(c, answers=None), c, held, probes, StudySettings(names=DEFAULT, n_boot=10))
+    assert "no options" in notes["accuracy"]
+    minus = _condition([-1], [-1], 1)
+    _, notes = _effects(minus, minus, held, probes, StudySettings(names=DEFAULT, n_boot=10))
+    assert "not one token" in notes["accuracy"]
+
+
+def test_split_keeps_whole_prompts_apart_and_is_seeded():
+    fit, held = split_prompts(list(range(11)), seed=0)
+    assert len(fit) == 5 and len(held) == 6 and not set(fit) & set(held) and sorted(fit + held) == list(range(11))
+    assert split_prompts(list(range(11)), seed=0) == (fit, held) != split_prompts(list(range(11)), seed=1)
+    with pytest.raises(KeyspaceError, match="at least 4 prompts"):
+        split_prompts([1, 2, 3], seed=0)
+
+
+def test_records_are_apart_from_triples(tmp_path):
+    path = tmp_path / "mixed.jsonl"
+    append_result(path, TripleResult(model="m", layer=1, benchmark="b", status="passed"))
+    append_intervention(path, _record())
+    append_intervention(path, _record("moments"))
+    path.open("a").write('{"torn": ')
+    got = read_interventions(path)
+    assert sorted(r.intervention for r in got) == ["mean", "moments"]
+    assert got[0] == InterventionResult.from_dict(json.loads(got[0].to_json()))
+    # The triples' reader does not know the record type, hence the separate default file reports/interventions.jsonl.
+    assert all(r.status == "passed" for r in read_results(path))
+
+
+def test_report_page_shows_every_record_and_its_na_reason(tmp_path):
+    records = [_record(), replace(_record("random"), notes={"accuracy": "no options here"}),
+               InterventionResult(model="m", layer=2, benchmark="fixture", intervention="mean", status="error", message="boom")]
+    html = render_interventions(records, tmp_path / "iv.html").read_text()
+    assert html.count("<svg") == 1 and "no options here" in html and "boom" in html
+
+
+def test_options_are_registered_and_parsed(tmp_path):
+    assert all(o in OPTIONS for o in INTERVENTION_OPTIONS)
+    values = {o.name: o.default for o in INTERVENTION_OPTIONS}
+    cfg = parse_intervention_config(values.get, tmp_path)
+    assert cfg.names == DEFAULT and cfg.layers == ("mid",) and cfg.shrinkage == "ledoit-wolf"
+    assert cfg.results == tmp_path / "reports" / "interventions.jsonl"
+    assert parse_kinds("moments, mean") == ("moments", "mean")
+    with pytest.raises(KeyspaceError, match="unknown intervention 'shift'") as info:
+        parse_intervention_config((values | {"intervene": "mean,shift"}).get, tmp_path)
+    assert "\n" not in str(info.value)
+    with pytest.raises(KeyspaceError, match="--ks-intervene-shrinkage"):
+        parse_intervention_config((values | {"intervene-shrinkage": "oas"}).get, tmp_path)
