@@ -89,8 +89,6 @@ def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[s
     for x, what in ((image, "image"), (text, "text")):
         if len(x) < 2:
             raise KeyspaceError(f"layer {layer}: the fitting half has {len(x)} {what} key(s); need at least 2 to fit an intervention")
-    maps: dict[str, AffineMap] = {}
-
     def make(kind: Kind) -> AffineMap:
         source, target = (image, text) if kind.modality == IMAGE else (text, image)
         if kind.how == "mean":
@@ -99,6 +97,4 @@ def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[s
             return fit_moments(source, target, heads, shrinkage=shrinkage)
         return random_shift(fit_mean(source, target, heads), seed=seed + 7 * layer)
 
-    for name in names:
-        maps[name] = make(KINDS[name])
-    return {name: Intervention(KINDS[name], layer, m) for name, m in maps.items()}
+    return {name: Intervention(KINDS[name], layer, make(KINDS[name])) for name in names}

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -94,7 +95,9 @@ def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -
             chunk = samples[start : start + batch_size]
             inputs, _ = loaded.adapter.encode(loaded, chunk)
             inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-            logits = loaded.model(**inputs, use_cache=False, logits_to_keep=1).logits[:, -1].float().cpu()  # [B, V]
+            if "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
+                inputs["logits_to_keep"] = 1  # only the last position's logits: [B, 1, V], not [B, T, V]
+            logits = loaded.model(**inputs, use_cache=False).logits[:, -1].float().cpu()  # [B, V]
             for b, s in enumerate(chunk):
                 if s.options:
                     out[start + b] = int(logits[b, ids[: len(s.options)]].argmax())

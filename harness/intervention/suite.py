@@ -65,9 +65,9 @@ class InterventionSession:
 
     def study(self, model: str, benchmark: str) -> PairStudy:
         """The study of (model, benchmark); the previous one is dropped (its model may be gone)."""
+        loaded = self.run.loaded(model)  # the run's own, loaded once per stretch of tests of one model
         s = self._study
-        if s is None or s.loaded.spec.name != model or s.benchmark != benchmark or s.loaded is not self.run._loaded:
-            loaded = self.run.loaded(model)
+        if s is None or s.loaded is not loaded or s.benchmark != benchmark:
             samples = self.run.model_samples(Pair(model, benchmark))
             self._study = PairStudy.start(loaded, samples, benchmark, self.settings(model))
         return self._study

@@ -1,0 +1,100 @@
+"""What an intervention costs next to a plain forward pass of the same model on the same batch.
+
+Ratios (medians, run alternately so a busy machine slows both alike; both include the processor):
+- intervened forward / plain forward: one full pass with `moments` applied at the mid layer (the
+  label-book lookup of each prompt plus one per-head affine map on the image keys of one layer).
+  Near 1 is good.
+- study of one layer / plain forward of all its prompts: fitting on half of the fixture prompts and
+  measuring the other half before and after all five interventions (keys, attention, answers and
+  hinted answers, bootstrap intervals), in units of one plain forward pass over every prompt.
+
+    pytest suites/perf/test_intervention_perf.py -m perf     # pytest-benchmark tables, ratios in extra_info
+    python suites/perf/test_intervention_perf.py             # ratio lines only
+
+No assertion on time: machines differ; the figures are for reading.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from test_capture_perf import MODELS, batch, loaded_model, plain_forward  # noqa: E402
+
+from harness.benchmarks import get_benchmark  # noqa: E402
+from harness.capture import capture_keys  # noqa: E402
+from harness.intervention.apply import LabelBook, intervene  # noqa: E402
+from harness.intervention.fit import DEFAULT, fit_interventions  # noqa: E402
+from harness.intervention.run import PairStudy, StudySettings  # noqa: E402
+
+pytestmark = pytest.mark.perf
+
+
+def _setup(name: str):
+    loaded = loaded_model(name)
+    layer = loaded.num_layers // 2
+    bank = capture_keys(loaded, batch(), [layer], benchmark="fixture", batch_size=len(batch()))
+    iv = fit_interventions(bank.layers[layer], layer, bank.num_key_value_heads, ["moments"])["moments"]
+    return loaded, LabelBook().add(loaded, batch()), iv
+
+
+def intervened_forward(loaded, book, iv) -> None:
+    with intervene(loaded, book, [iv]):
+        plain_forward(loaded)
+
+
+def ratio_intervened(name: str, rounds: int = 5) -> float:
+    loaded, book, iv = _setup(name)
+    plain_forward(loaded), intervened_forward(loaded, book, iv)  # warm-up
+    fwd, ivd = [], []
+    for _ in range(rounds):
+        for fn, args, out in ((plain_forward, (loaded,), fwd), (intervened_forward, (loaded, book, iv), ivd)):
+            start = time.perf_counter()
+            fn(*args)
+            out.append(time.perf_counter() - start)
+    return statistics.median(ivd) / statistics.median(fwd)
+
+
+def ratio_study(name: str) -> float:
+    """Seconds of one layer's full study / seconds of plain forward passes over the same prompts."""
+    loaded = loaded_model(name)
+    samples = get_benchmark("fixture")((), seed=0)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for i in range(0, len(samples), 8):
+            inputs, _ = loaded.adapter.encode(loaded, samples[i : i + 8])
+            loaded.model(**inputs, use_cache=False)
+    plain = time.perf_counter() - start
+    start = time.perf_counter()
+    study = PairStudy.start(loaded, samples, "fixture", StudySettings(names=DEFAULT))
+    for name_ in DEFAULT:
+        study.result(loaded.num_layers // 2, name_)
+    return (time.perf_counter() - start) / plain
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_intervened_forward(benchmark, name):
+    loaded, book, iv = _setup(name)
+    benchmark.group = f"intervention-vs-forward {name}"
+    benchmark.extra_info["ratio_to_forward"] = ratio_intervened(name)
+    benchmark.pedantic(intervened_forward, args=(loaded, book, iv), rounds=5, warmup_rounds=1)
+
+
+def main() -> None:
+    torch.set_grad_enabled(False)
+    for name in MODELS:
+        print(f"{name}: forward with `moments` at the mid layer / plain forward = {ratio_intervened(name):.3f}")
+    for name in ("tiny-llava", "tiny-qwen2.5-vl"):
+        print(f"{name}: study of one layer (fit on 36 prompts, 6 conditions on the other 36, 5 records) / plain forward of the 72 prompts = {ratio_study(name):.1f}")
+
+
+if __name__ == "__main__":
+    main()
