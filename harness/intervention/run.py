@@ -201,8 +201,10 @@ def _effects(before: Condition, after: Condition, held: list[Sample], probes: li
 def checks(r: InterventionResult) -> list[str]:
     """What must hold, as failure messages (empty: all hold):
     - every intervention but `random` makes the cross-modal MMD² fall;
-    - `moments` brings the ratio (cross-modal / strongest intra-modal MMD²) under the model's threshold:
-      the image keys' divergence from text keys is at the intra-modal level;
+    - `moments` brings the image keys to the intra-modal level by the triple check's own rule: the lower
+      bound of the ratio (cross-modal / strongest intra-modal MMD²) is under the model's threshold, so
+      the gap is no longer told apart from the intra-modal baselines (a point ratio near 1 is noise-level:
+      at layer 0 of two twins it was 1.02 and 1.11 with lower bounds 0.1 and 0.2);
     - where `mean` moves the text queries' attention share (its interval excludes 0 and the change is at
       least MATERIAL of the share before), `random` does not move it the same way: the paired interval of
       Δshare(mean) − Δshare(random) excludes 0. Where `mean` does not move it, there is nothing the
@@ -211,10 +213,10 @@ def checks(r: InterventionResult) -> list[str]:
     b, a = r.divergence["before"], r.divergence["after"]
     if r.intervention != "random" and not a["mmd2"] < b["mmd2"]:
         problems.append(f"cross-modal MMD² did not fall: {b['mmd2']:.4g} → {a['mmd2']:.4g}")
-    if r.intervention == "moments" and not a["ratio"] < r.settings["threshold"]:
+    if r.intervention == "moments" and not a["low"] < r.settings["threshold"]:
         problems.append(
-            f"ratio after {a['ratio']:.3g} [{a['low']:.3g}, {a['high']:.3g}] is not under {r.settings['threshold']:g}: "
-            "the image keys did not reach the intra-modal level"
+            f"ratio after {a['ratio']:.3g} [{a['low']:.3g}, {a['high']:.3g}]: its lower bound is not under "
+            f"{r.settings['threshold']:g}, so the image keys still lie beyond the intra-modal level"
         )
     vs = r.effects.get("random_vs_mean_attention")
     if vs is not None and vs.get("mean_moves") and vs["change_low"] <= 0 <= vs["change_high"]:

@@ -155,3 +155,24 @@ def test_hint_names_a_wrong_option_as_text(twin, prompts):
         _, labels = twin.adapter.encode(twin, [probe])
         _, plain = twin.adapter.encode(twin, [s])
         assert int((labels == TEXT).sum()) > int((plain == TEXT).sum())  # the hint's tokens are text tokens
+
+
+def test_random_control_check_on_a_model_where_the_mean_shift_moves_attention():
+    """On a sharpened Qwen2.5-VL twin the mean shift moves the attention share materially, so the
+    random-direction check is active; it passes with a random direction and fails when the "random"
+    map is the mean shift itself (the same move, so the paired difference is 0)."""
+    from harness.benchmarks import get_benchmark
+    from harness.intervention.run import PairStudy, StudySettings
+
+    from .conftest import load
+
+    loaded = load("tiny-qwen2.5-vl", sharpen=True)
+    settings = StudySettings(names=("mean", "random"), n_boot=300, ratio_boot=20)
+    study = PairStudy.start(loaded, get_benchmark("fixture")((), seed=0)[:12], "fixture", settings)
+    real = study.result(LAYER, "random")
+    assert real.effects["random_vs_mean_attention"]["mean_moves"] and real.status == "passed", real.message
+    mean = study.interventions[LAYER]["mean"]
+    study.interventions[LAYER]["random"] = Intervention(KINDS["random"], LAYER, mean.map)
+    del study.conditions[(LAYER, "random")]
+    same = study.result(LAYER, "random")
+    assert same.status == "failed" and "moves attention share as the mean shift does" in same.message
