@@ -66,12 +66,16 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
-    fig = Figure(figsize=(3.2 * len(panels), 2.8))
+    cols = 3
+    rows = -(-len(panels) // cols)
+    fig = Figure(figsize=(3.3 * cols, 2.6 * rows + 0.4))
     names = list(dict.fromkeys(r.intervention for r in records))
     for i, (key, title) in enumerate(panels):
-        ax = fig.add_subplot(1, len(panels), i + 1)
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title, fontsize=7, wrap=True)
         ax.set_xlabel("layer")
         series = {"before": {}}
@@ -95,10 +99,11 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
                         color=COLOURS.get(name, "#D55E00"), label=name)
         if key == "ratio":
             ax.set_yscale("symlog", linthresh=1.0)
+            ax.axhline(1.0, color="#999999", lw=0.6, ls=":")  # the intra-modal level
     handles, labels = fig.axes[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
         fig.savefig(buf, format="svg")
