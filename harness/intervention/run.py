@@ -184,7 +184,7 @@ def _effects(before: Condition, after: Condition, held: list[Sample], probes: li
     elif (before.answers.plain < 0).all():
         notes["accuracy"] = notes["hint_following"] = "an option letter is not one token of this tokenizer"
     else:
-        correct = np.array([LETTERS.find(x.answer) if x.answer else -1 for x in held])
+        correct = np.array([_letter_index(x) for x in held])
         known = (correct >= 0) & (before.answers.plain >= 0)
         effects["accuracy"] = eff(np.where(known, before.answers.plain == correct, np.nan),
                                   np.where(known, after.answers.plain == correct, np.nan))
@@ -196,6 +196,12 @@ def _effects(before: Condition, after: Condition, held: list[Sample], probes: li
         else:
             notes["hint_following"] = "no held-out prompt has options and a known correct letter to contradict"
     return effects, notes
+
+
+def _letter_index(sample: Sample) -> int:
+    """Index of the sample's answer among its option letters; -1 for an open or unknown answer."""
+    letters = LETTERS[: len(sample.options)]
+    return letters.index(sample.answer) if sample.answer and len(sample.answer) == 1 and sample.answer in letters else -1
 
 
 def checks(r: InterventionResult) -> list[str]:

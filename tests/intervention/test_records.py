@@ -69,7 +69,7 @@ def _sample(i, answer, hint=None):
 
 
 def test_accuracy_and_hint_following_count_letters():
-    held = [_sample(0, "A"), _sample(1, "B"), _sample(2, "C"), _sample(3, None)]
+    held = [_sample(0, "A"), _sample(1, "B"), _sample(2, "C"), _sample(3, "AB")]  # s3: no single letter
     probes = [_sample(0, "A", "B"), _sample(1, "B", "C"), None, None]
     before = _condition([0, 1, 0, 2], [1, 1, -1, -1], 4)  # correct: s0, s1 of 3 known; hint followed: s0
     after = _condition([0, 0, 2, 2], [1, 2, -1, -1], 4)  # correct: s0, s2; hint followed: s0, s1
