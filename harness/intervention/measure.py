@@ -95,9 +95,13 @@ def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -
             chunk = samples[start : start + batch_size]
             inputs, _ = loaded.adapter.encode(loaded, chunk)
             inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-            if "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
+            last = inputs["attention_mask"].cumsum(1).argmax(1)  # [B] each row's last real token, whatever the padding side
+            left_padded = bool((last == last.new_tensor(inputs["attention_mask"].shape[1] - 1)).all())
+            if left_padded and "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
                 inputs["logits_to_keep"] = 1  # only the last position's logits: [B, 1, V], not [B, T, V]
-            logits = loaded.model(**inputs, use_cache=False).logits[:, -1].float().cpu()  # [B, V]
+            logits = loaded.model(**inputs, use_cache=False).logits
+            rows = torch.arange(len(chunk), device=logits.device)
+            logits = (logits[:, -1] if left_padded else logits[rows, last.to(logits.device)]).float().cpu()  # [B, V]
             for b, s in enumerate(chunk):
                 if s.options:
                     out[start + b] = int(logits[b, ids[: len(s.options)]].argmax())

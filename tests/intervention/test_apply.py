@@ -176,3 +176,21 @@ def test_random_control_check_on_a_model_where_the_mean_shift_moves_attention():
     del study.conditions[(LAYER, "random")]
     same = study.result(LAYER, "random")
     assert same.status == "failed" and "moves attention share as the mean shift does" in same.message
+
+
+def test_answers_do_not_depend_on_batching_or_the_padding_side(twin, prompts):
+    """The answer is read at each prompt's last real token: one prompt at a time, a left-padded batch and
+    a right-padded batch (as a tokenizer saved with save_pretrained may pad) choose the same letters."""
+    from harness.intervention.measure import choose
+
+    one = choose(twin, prompts, batch_size=1)
+    left = choose(twin, prompts, batch_size=len(prompts))
+    tok = twin.processor.tokenizer
+    side, tok.padding_side = tok.padding_side, "right"
+    try:
+        right = choose(twin, prompts, batch_size=len(prompts))
+    finally:
+        tok.padding_side = side
+    assert (one >= 0).all()
+    np.testing.assert_array_equal(left, one)
+    np.testing.assert_array_equal(right, one)
