@@ -112,11 +112,14 @@ class ModelAdapter:
 
     # -- architecture ------------------------------------------------------------------------------
     def decoder_layers(self, model: nn.Module) -> Sequence[nn.Module]:
-        decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
-        layers = getattr(decoder, "layers", None)
-        if layers is None:
-            raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
-        return layers
+        """The language model's decoder layers: `layers` of its decoder, or of the decoder's inner
+        model where the decoder is itself a causal LM (Llama4: language_model.model.layers)."""
+        decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+        for holder in (decoder, getattr(decoder, "model", None)):
+            layers = getattr(holder, "layers", None)
+            if isinstance(layers, nn.ModuleList):
+                return layers
+        raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
@@ -172,6 +175,12 @@ class ModelAdapter:
             loaded.processor, [s.prompt for s in samples], [s.images for s in samples], self.messages
         )
         batch = built.batch
+        model_dtype = loaded.model.dtype
+        for key, value in batch.items():
+            # A processor that normalises in half precision (Llama4: bfloat16 pixels) feeds a float32
+            # model on the CPU: its pixels are cast up, as the model would cast them down on a GPU.
+            if value.is_floating_point() and value.dtype != model_dtype and model_dtype == torch.float32:
+                batch[key] = value.to(model_dtype)
         if self.needs_position_ids(loaded.model):
             # Positions counted from each sequence's first real token, as generate() does, so that a
             # left-padded prompt is rotated exactly as the same prompt alone.
