@@ -171,6 +171,12 @@ class ModelAdapter:
         for s in samples:
             if not s.images:
                 raise KeyspaceError(f"sample {s.id} has no image; the harness compares image and text keys, so each sample needs one")
+            placed = sum(c.get("type") == "image" for m in self.messages(s.prompt, s.images) for c in m["content"])
+            if placed != len(s.images):
+                raise KeyspaceError(
+                    f"sample {s.id} has {len(s.images)} image(s) but its prompt has {placed} image placeholder(s); "
+                    "give one placeholder per image"
+                )
         built = build_prompts(
             loaded.processor, [s.prompt for s in samples], [s.images for s in samples], self.messages
         )

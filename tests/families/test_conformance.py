@@ -20,6 +20,7 @@ import torch
 
 from harness.benchmarks import get_benchmark
 from harness.capture import capture_keys
+from harness.guards import label_check
 from harness.labels import IMAGE, PAD, SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
 from harness.models.processors import torchvision_available
@@ -140,6 +141,9 @@ def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
         for h in handles:
             h.remove()
     keep = labels != PAD
+    check = label_check(bank)
+    assert check.text == check.benchmark_text == sum(len(s.prompt.encode("utf-8")) for s in samples)
+    assert check.problems() == []
     for i in layers:
         assert torch.equal(bank.layers[i].modality, labels[keep])
         assert torch.allclose(bank.layers[i].vectors, seen[i][keep].float(), atol=1e-5, rtol=0)
