@@ -31,3 +31,20 @@ def test_text_is_the_benchmark_text_and_the_template_is_special(name, samples):
             assert piece in special
         assert (ids[labels[row] == IMAGE] == loaded.image_token_id).all()
         assert not (ids[labels[row] == TEXT] == loaded.image_token_id).any()
+
+
+def test_a_token_is_text_when_its_non_space_characters_lie_in_the_text():
+    """Offsets decide: a word glued to the template's separating space is text; a token mixing
+    template and text characters is special; a space inside the text is text, outside it is not."""
+    from harness.labels import label_tokens
+
+    tokenized = "USER: What is it?\nASSISTANT:"
+    span = (6, 17)  # "What is it?"
+    pieces = [(0, 5), (5, 10), (10, 11), (11, 13), (13, 14), (14, 17), (17, 18), (18, 28), (16, 19)]
+    ids = torch.arange(10, 10 + len(pieces))
+    labels = label_tokens(
+        ids, torch.ones(len(pieces), dtype=torch.long), torch.tensor(pieces),
+        tokenized=tokenized, span=span, image_token_id=99, special_ids=frozenset(),
+    )
+    #                     "USER:"  " What" " "   "is"  " "   "it?"  "\n"     "ASSISTANT:" "?\nA"
+    assert labels.tolist() == [SPECIAL, TEXT, TEXT, TEXT, TEXT, TEXT, SPECIAL, SPECIAL, SPECIAL]

@@ -242,3 +242,110 @@ def llama4():
     image_processor = Llama4ImageProcessor(size={"height": 32, "width": 32}, max_patches=4)
     processor = Llama4Processor(image_processor=image_processor, tokenizer=tok, patch_size=8, chat_template=chat)
     return Llama4ForConditionalGeneration(config), processor
+
+
+@family("vipllava")
+def vipllava():
+    from transformers import CLIPImageProcessorPil, LlavaProcessor, VipLlavaConfig, VipLlavaForConditionalGeneration
+
+    from harness.models.tiny import LLAVA_TOKENS, TINY_CLIP_TOKENS, _tiny_clip
+
+    chat = template("", "{role}: ", "<image>\\n", "\\n", "ASSISTANT:")
+    tok = build_tokenizer(LLAVA_TOKENS, chat)
+    config = VipLlavaConfig(
+        vision_config=_tiny_clip(), text_config={"model_type": "llama", **small_text()},
+        image_token_index=tok.convert_tokens_to_ids("<image>"), vision_feature_layer=[-2, -1], image_seq_length=64,
+    )
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    tokens = {**TINY_CLIP_TOKENS, "vision_feature_select_strategy": "default"}
+    processor = LlavaProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat, **tokens)
+    return VipLlavaForConditionalGeneration(config), processor
+
+
+@family("idefics2")
+def idefics2():
+    from transformers import Idefics2Config, Idefics2ForConditionalGeneration, Idefics2ImageProcessorPil, Idefics2Processor
+
+    chat = template("{{ bos_token }}", "{role}:", "<image>", "<end_of_utterance>\\n", "Assistant:")
+    tok = tokenizer(IDEFICS_SPECIALS, "<|begin_of_text|>", "<end_of_utterance>", "<|end_of_text|>", chat)
+    config = Idefics2Config(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        perceiver_config=dict(hidden_size=64, resampler_n_latents=8, resampler_depth=1, resampler_n_heads=2, resampler_head_dim=16, num_key_value_heads=1),
+        text_config={"model_type": "mistral", **small_text(sliding_window=None)}, image_token_id=tok.convert_tokens_to_ids("<image>"),
+    )
+    image_processor = Idefics2ImageProcessorPil(size={"shortest_edge": 32, "longest_edge": 32}, do_image_splitting=False)
+    processor = Idefics2Processor(image_processor=image_processor, tokenizer=tok, image_seq_len=8, chat_template=chat)
+    return Idefics2ForConditionalGeneration(config), processor
+
+
+@family("aya_vision")
+def aya_vision():
+    from transformers import AyaVisionConfig, AyaVisionForConditionalGeneration, AyaVisionProcessor, GotOcr2ImageProcessorPil
+
+    specials = (
+        "<PAD>", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>", "<|START_OF_TURN_TOKEN|>", "<|USER_TOKEN|>", "<|CHATBOT_TOKEN|>",
+        "<image>", "<|START_OF_IMG|>", "<|END_OF_IMG|>", "<|IMG_PATCH|>", "<|IMG_LINE_BREAK|>",
+    )
+    chat = template(
+        "{{ bos_token }}", "<|START_OF_TURN_TOKEN|><|USER_TOKEN|>", "<image>", "<|END_OF_TURN_TOKEN|>",
+        "<|START_OF_TURN_TOKEN|><|CHATBOT_TOKEN|>",
+    )
+    tok = tokenizer(specials, "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>", "<PAD>", chat)
+    config = AyaVisionConfig(
+        vision_config={"model_type": "siglip_vision_model", **siglip(32, 8)},
+        text_config={"model_type": "cohere2", **small_text(sliding_window=64, eos_token_id=tok.eos_token_id)}, downsample_factor=2,
+        image_token_index=tok.convert_tokens_to_ids("<|IMG_PATCH|>"),
+    )
+    image_processor = GotOcr2ImageProcessorPil(size={"height": 32, "width": 32}, crop_to_patches=True, min_patches=1, max_patches=2)
+    processor = AyaVisionProcessor(
+        image_processor=image_processor, tokenizer=tok, patch_size=8, img_size=32, downsample_factor=2, chat_template=chat,
+    )
+    return AyaVisionForConditionalGeneration(config), processor
+
+
+@family("internvl")
+def internvl():
+    from transformers import GotOcr2ImageProcessorPil, InternVLConfig, InternVLForConditionalGeneration, InternVLProcessor
+
+    chat = template("", "<|im_start|>{role}\\n", "<IMG_CONTEXT>\\n", "<|im_end|>\\n", "<|im_start|>assistant\\n")
+    tok = tokenizer(
+        QWEN_SPECIALS + ("<img>", "</img>", "<IMG_CONTEXT>", "<video>"), None, "<|im_end|>", "<|endoftext|>", chat,
+        start_image_token="<img>", end_image_token="</img>", context_image_token="<IMG_CONTEXT>", video_token="<video>",
+    )
+    config = InternVLConfig(
+        vision_config=dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=[32, 32], patch_size=[8, 8],
+        ),
+        text_config={"model_type": "qwen2", **small_text()}, image_token_id=tok.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        image_seq_length=4, downsample_ratio=0.5,
+    )
+    image_processor = GotOcr2ImageProcessorPil(size={"height": 32, "width": 32}, crop_to_patches=True, min_patches=1, max_patches=2)
+    processor = image_only_if_needed(InternVLProcessor)(
+        image_processor=image_processor, tokenizer=tok, image_seq_length=4, chat_template=chat,
+        video_processor=video_processor("InternVLVideoProcessor"),
+    )
+    return InternVLForConditionalGeneration(config), processor
+
+
+@family("glm4v")
+def glm4v():
+    from transformers import Glm4vConfig, Glm4vForConditionalGeneration, Glm4vImageProcessorPil, Glm4vProcessor
+
+    specials = ("[gMASK]", "<sop>", "<|endoftext|>", "<|user|>", "<|assistant|>", "<|begin_of_image|>", "<|end_of_image|>", "<|image|>", "<|video|>", "<|begin_of_video|>", "<|end_of_video|>")
+    chat = template("[gMASK]<sop>", "<|{role}|>\\n", "<|begin_of_image|><|image|><|end_of_image|>", "", "<|assistant|>\\n")
+    tok = tokenizer(specials, None, "<|endoftext|>", "<|endoftext|>", chat)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in specials}
+    config = Glm4vConfig(
+        text_config=dict(
+            hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, vocab_size=VOCAB,
+            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2], "partial_rotary_factor": 0.5},
+        ),
+        vision_config=dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64, patch_size=14, image_size=28, spatial_merge_size=2),
+        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"], image_start_token_id=ids["<|begin_of_image|>"],
+        image_end_token_id=ids["<|end_of_image|>"], video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+    )
+    image_processor = Glm4vImageProcessorPil(size={"shortest_edge": 16 * 28 * 28, "longest_edge": 32 * 28 * 28}, patch_size=14, merge_size=2)
+    processor = image_only_if_needed(Glm4vProcessor)(
+        image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("Glm4vVideoProcessor"),
+    )
+    return Glm4vForConditionalGeneration(config), processor
