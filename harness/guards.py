@@ -10,7 +10,8 @@ token caps):
 - more `special` tokens than text tokens.
 
 Either one flags the result: `extra["label_check"]` holds the counts and the problems, and the
-message shown under the triple in the report and the console names them.
+message shown under the triple in the report and the console names them. `extra["prompt_format"]`
+names how the prompt was built (the chat template, or the processor's own format without one).
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Iterable
 
+from harness.models.prompts import prompt_format
+
 if TYPE_CHECKING:
+    from harness.benchmarks.sample import Sample
     from harness.capture import KeyBank
     from harness.results import TripleResult
 
@@ -26,6 +30,15 @@ if TYPE_CHECKING:
 def benchmark_text_tokens(tokenizer: Any, texts: Iterable[str]) -> int:
     """Tokens of the benchmark's texts tokenized alone (no template, no special tokens)."""
     return sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts)
+
+
+def label_source(processor: Any, samples: Iterable["Sample"]) -> dict[str, Any]:
+    """What a bank records about how its labels were made: the prompt format (chat template or the
+    processor's own format) and the benchmark text's own token count."""
+    return {
+        "prompt_format": prompt_format(processor),
+        "benchmark_text_tokens": benchmark_text_tokens(processor.tokenizer, (s.prompt for s in samples)),
+    }
 
 
 @dataclass(frozen=True)
@@ -50,10 +63,10 @@ class LabelCheck:
 
 def label_check(bank: "KeyBank") -> LabelCheck | None:
     """The counts of `bank`'s capture, or None for a bank that does not know its benchmark text."""
-    if bank.benchmark_text_tokens is None:
+    if "benchmark_text_tokens" not in bank.label_source:
         return None
     seen = {name: bank.kept.get(name, 0) + bank.dropped.get(name, 0) for name in ("text", "special")}
-    return LabelCheck(seen["text"], seen["special"], bank.benchmark_text_tokens)
+    return LabelCheck(seen["text"], seen["special"], bank.label_source["benchmark_text_tokens"])
 
 
 def flag_labels(result: "TripleResult", bank: "KeyBank") -> "TripleResult":
@@ -62,7 +75,10 @@ def flag_labels(result: "TripleResult", bank: "KeyBank") -> "TripleResult":
     if check is None:
         return result
     problems = check.problems()
-    extra = {**result.extra, "label_check": {**asdict(check), "problems": problems}}
+    extra = {
+        **result.extra, "prompt_format": bank.label_source.get("prompt_format"),
+        "label_check": {**asdict(check), "problems": problems},
+    }
     if not problems:
         return replace(result, extra=extra)
     warning = "label warning: " + "; ".join(problems) + " (check the family's labels, see docs/families.md)"

@@ -39,12 +39,13 @@ def _result(message: str = "") -> TripleResult:
 
 def test_right_labels_pass_and_record_their_counts(llava, samples):
     bank = capture_keys(llava, samples, [0], benchmark="t")
-    assert bank.benchmark_text_tokens == sum(len(s.prompt.encode("utf-8")) for s in samples)  # one byte, one token
+    expected = sum(len(s.prompt.encode("utf-8")) for s in samples)  # one byte, one token
+    assert bank.label_source == {"prompt_format": "chat template", "benchmark_text_tokens": expected}
     result = flag_labels(_result(), bank)
     assert result.message == ""
+    assert result.extra["prompt_format"] == "chat template"
     assert result.extra["label_check"] == {
-        "text": bank.benchmark_text_tokens, "special": bank.counts(0)["special"],
-        "benchmark_text": bank.benchmark_text_tokens, "problems": [],
+        "text": expected, "special": bank.counts(0)["special"], "benchmark_text": expected, "problems": [],
     }
 
 

@@ -48,3 +48,31 @@ def test_a_token_is_text_when_its_non_space_characters_lie_in_the_text():
     )
     #                     "USER:"  " What" " "   "is"  " "   "it?"  "\n"     "ASSISTANT:" "?\nA"
     assert labels.tolist() == [SPECIAL, TEXT, TEXT, TEXT, TEXT, TEXT, SPECIAL, SPECIAL, SPECIAL]
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    spec = get_model_spec("tiny-qwen2-vl")
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+
+
+def test_text_that_also_occurs_in_the_template_is_found_by_the_sentinel(qwen, samples):
+    """The benchmark text equals the template's system prompt: only the user turn's copy is text."""
+    from dataclasses import replace
+
+    echo = replace(samples[0], prompt="You are a helpful assistant.")
+    batch, labels = qwen.adapter.encode(qwen, [echo, samples[1]])
+    tok = qwen.processor.tokenizer
+    ids = batch["input_ids"][0]
+    assert tok.decode(ids[labels[0] == TEXT]) == echo.prompt
+    user_turn = (ids == tok.convert_tokens_to_ids("<|vision_end|>")).nonzero().item()
+    assert ((labels[0] == TEXT).nonzero().squeeze(1) > user_turn).all()  # the copy after the image, not the system prompt
+
+
+def test_a_template_that_rewrites_the_text_is_one_line(qwen, samples, monkeypatch):
+    from harness.errors import KeyspaceError
+
+    monkeypatch.setattr(qwen.processor, "chat_template", qwen.processor.chat_template.replace("content['text']", "content['text'] | upper"))
+    with pytest.raises(KeyspaceError, match="rewrites the benchmark text") as exc:
+        qwen.adapter.encode(qwen, samples)
+    assert "\n" not in str(exc.value)

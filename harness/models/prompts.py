@@ -86,6 +86,11 @@ def has_chat_template(processor: Any) -> bool:
     return bool(getattr(processor, "chat_template", None) or getattr(processor.tokenizer, "chat_template", None))
 
 
+def prompt_format(processor: Any) -> str:
+    """How prompts of this processor are built: CHAT_TEMPLATE or PROCESSOR_PREFIX."""
+    return CHAT_TEMPLATE if has_chat_template(processor) else PROCESSOR_PREFIX
+
+
 def _run(processor: Any, conversations: list[list[dict]], plain: list[str] | None, images: list[list]) -> tuple[dict, list[str], torch.Tensor]:
     """The processor's output for these prompts, the strings its tokenizer got and their offsets."""
     with recorded_tokenizer(processor) as calls:
@@ -156,4 +161,4 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
                 )
             start = other.index(SENTINEL)
         spans.append((start, start + len(text)))
-    return Built(batch, tokenized, offsets, spans, CHAT_TEMPLATE if templated else PROCESSOR_PREFIX)
+    return Built(batch, tokenized, offsets, spans, prompt_format(processor))

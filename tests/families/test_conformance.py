@@ -24,6 +24,7 @@ from harness.guards import label_check
 from harness.labels import IMAGE, PAD, SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
 from harness.models.processors import torchvision_available
+from harness.models.prompts import CHAT_TEMPLATE, PROCESSOR_PREFIX
 
 from .zoo import BUILDERS, NEEDS_TORCHVISION
 
@@ -144,6 +145,7 @@ def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     check = label_check(bank)
     assert check.text == check.benchmark_text == sum(len(s.prompt.encode("utf-8")) for s in samples)
     assert check.problems() == []
+    assert bank.label_source["prompt_format"] == (PROCESSOR_PREFIX if family == "paligemma" else CHAT_TEMPLATE)
     for i in layers:
         assert torch.equal(bank.layers[i].modality, labels[keep])
         assert torch.allclose(bank.layers[i].vectors, seen[i][keep].float(), atol=1e-5, rtol=0)
