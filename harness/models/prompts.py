@@ -60,7 +60,10 @@ def _recording(cls: type) -> type:
         out = cls.__call__(self, text, *args, **kwargs)
         if text is not None and not args:
             extra = {k: v for k, v in kwargs.items() if k not in ("return_tensors", "return_offsets_mapping")}
-            again = cls.__call__(self, text, return_offsets_mapping=True, **extra)
+            try:
+                again = cls.__call__(self, text, return_offsets_mapping=True, **extra)
+            except (NotImplementedError, ValueError, TypeError):  # a tokenizer without offsets (a Python one)
+                again = None
             self.__dict__.setdefault("_keyspace_calls", []).append((text, again))
         return out
 
@@ -91,16 +94,17 @@ def prompt_format(processor: Any) -> str:
     return CHAT_TEMPLATE if has_chat_template(processor) else PROCESSOR_PREFIX
 
 
-def _run(processor: Any, conversations: list[list[dict]], plain: list[str] | None, images: list[list]) -> tuple[dict, list[str], torch.Tensor]:
-    """The processor's output for these prompts, the strings its tokenizer got and their offsets."""
+def _run(processor: Any, rows: list, images: list[list], *, templated: bool) -> tuple[dict, list[str], torch.Tensor]:
+    """The processor's output for `rows` (conversations where `templated`, else plain prompts), the
+    strings its tokenizer got and their offsets."""
     with recorded_tokenizer(processor) as calls:
-        if plain is None:
+        if templated:
             out = processor.apply_chat_template(
-                conversations, add_generation_prompt=True, tokenize=True, return_dict=True,
+                rows, add_generation_prompt=True, tokenize=True, return_dict=True,
                 return_tensors="pt", processor_kwargs={"padding": True},
             )
         else:
-            out = processor(text=plain, images=images, return_tensors="pt", padding=True)
+            out = processor(text=rows, images=images, return_tensors="pt", padding=True)
         calls = list(calls)
     batch = {k: v for k, v in dict(out).items() if k != "offset_mapping"}
     name = type(processor).__name__
@@ -111,6 +115,11 @@ def _run(processor: Any, conversations: list[list[dict]], plain: list[str] | Non
             "the harness cannot tie its tokens to the benchmark text"
         )
     encoding = calls[0][1]
+    if encoding is None:
+        raise KeyspaceError(
+            f"{type(processor.tokenizer).__name__} gives no character offsets; the harness needs the checkpoint's "
+            "fast (tokenizers) tokenizer to tie tokens to the benchmark text"
+        )
     ids = torch.tensor(encoding["input_ids"])
     if ids.shape != batch["input_ids"].shape or not torch.equal(ids, batch["input_ids"].cpu()):
         raise KeyspaceError(
@@ -141,10 +150,9 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
                     f"the chat template of {type(processor).__name__} rewrites the benchmark text; "
                     "the harness cannot tell which tokens came from it"
                 )
-        batch, tokenized, offsets = _run(processor, real, None, images)
     else:
-        marked = None
-        batch, tokenized, offsets = _run(processor, [], list(texts), images)
+        real, marked = list(texts), [SENTINEL] * len(texts)
+    batch, tokenized, offsets = _run(processor, real, images, templated=templated)
     spans = []
     sentinel_run = None
     for row, (text, full) in enumerate(zip(texts, tokenized)):
@@ -152,7 +160,7 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
             start = full.index(text)
         else:
             if sentinel_run is None:
-                sentinel_run = _run(processor, marked, None, images)[1] if templated else _run(processor, [], [SENTINEL] * len(texts), images)[1]
+                sentinel_run = _run(processor, marked, images, templated=templated)[1]
             other = sentinel_run[row]
             if other.count(SENTINEL) != 1 or other.replace(SENTINEL, text) != full:
                 raise KeyspaceError(
