@@ -17,6 +17,7 @@ import re
 
 import pytest
 import torch
+from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from harness.benchmarks import get_benchmark
 from harness.capture import capture_keys
@@ -66,10 +67,13 @@ def _image_id(config) -> int:
     return value if isinstance(value, int) else config.image_token_index
 
 
+BYTE_ID = {b: i for i, b in enumerate(bytes_to_unicode())}  # the tiny tokenizer's id of each byte
+
+
 def _oracle(ids: list[int], text: str, tokenizer, image_id: int) -> list[int]:
     """Labels of one unpadded row from the ids alone: the benchmark text is the one run of its bytes' ids."""
-    text_ids = tokenizer.convert_tokens_to_ids([tokenizer.convert_ids_to_tokens(i) for i in tokenizer.encode(text, add_special_tokens=False)])
-    assert len(text_ids) == len(text.encode("utf-8")), "the tiny tokenizer maps one byte to one token"
+    text_ids = [BYTE_ID[b] for b in text.encode("utf-8")]
+    assert tokenizer.encode(text, add_special_tokens=False) == text_ids, "the tiny tokenizer maps one byte to one token"
     n = len(text_ids)
     starts = [k for k in range(len(ids) - n + 1) if ids[k : k + n] == text_ids]
     assert len(starts) == 1, f"the benchmark text occurs {len(starts)} times in the prompt"
