@@ -21,6 +21,7 @@ import torch
 from harness.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
+from harness.guards import label_source
 from harness.labels import MODALITY_NAMES, PAD
 from harness.models.adapter import LoadedModel
 from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
@@ -62,6 +63,7 @@ class KeyBank:
     dropped: dict[str, int] = field(default_factory=dict)  # non-pad tokens left out by the caps, per modality
     # Mechanism metrics per layer (harness.mechanism: logit gap, attention share), when measured.
     mechanism: dict[int, dict] = field(default_factory=dict)
+    label_source: dict = field(default_factory=dict)  # how the labels were made (harness.guards.label_source)
 
     @property
     def vector_heads(self) -> int:
@@ -267,4 +269,5 @@ def capture_keys(
         heads=heads_of(kind, config),
         kept=kept,
         dropped=dropped,
+        label_source=label_source(loaded.processor, samples),
     )

@@ -1,15 +1,21 @@
 """Modality labels for every token of a processed prompt: image, text, special, or padding.
 
-`image`: the ids the processor expanded each image placeholder into.
-`text`: tokens whose characters lie inside the benchmark's own text (question, options, instruction).
-`special`: everything else the chat template added (BOS, role markers such as "USER:",
-`<|im_start|>`, `<|vision_start|>` ...), and every special/added token id wherever it appears.
+`image`: the positions the model fills with vision features (`input_ids == image_token_id` after the
+processor expanded the placeholders).
+`text`: exactly the tokens of the benchmark's own text (question, options, instruction).
+`special`: everything else the chat template and the processor added (BOS, role markers, image
+wrappers, row/tile/line-break markers, vision start/end), and every special/added token id.
 Padding is labelled PAD and never enters a key bank.
+
+Labels come from how tokens were made: `tokenized` is the string the processor's own tokenizer
+received (after the processor's expansion), `span` is where the benchmark text lies in it (found by
+harness.models.prompts), and each token's character offsets say where it came from. No arithmetic
+on what an expansion adds. A token is `text` when its non-space characters lie inside the span: a
+tokenizer that glues the template's separating space to the first word ("USER: What" → " What")
+gives that word to the text, and a token that mixes template and text characters stays `special`.
 """
 
 from __future__ import annotations
-
-from typing import Sequence
 
 import torch
 
@@ -20,43 +26,26 @@ MODALITY_NAMES = {TEXT: "text", IMAGE: "image", SPECIAL: "special"}
 def label_tokens(
     input_ids: torch.Tensor,  # [T] one sequence
     attention_mask: torch.Tensor,  # [T]
-    offsets: torch.Tensor,  # [T, 2] character offsets into the processor's expanded text
+    offsets: torch.Tensor,  # [T, 2] character offsets into `tokenized`
     *,
-    rendered: str,  # the chat-template output before the processor expanded image placeholders
-    content: Sequence[str],  # the benchmark's text pieces, each appearing verbatim in `rendered`
+    tokenized: str,  # the exact string the processor's tokenizer received for this sequence
+    span: tuple[int, int],  # [start, end) of the benchmark's text in `tokenized`
     image_token_id: int,
-    placeholder: str,  # the image placeholder string in `rendered` (e.g. "<image>", "<|image_pad|>")
     special_ids: frozenset[int],
 ) -> torch.Tensor:  # [T] int8 labels
-    spans = []
-    cursor = 0
-    for piece in content:
-        start = rendered.find(piece, cursor)
-        if start < 0:
-            raise ValueError(f"benchmark text {piece[:40]!r} does not appear in the rendered prompt")
-        spans.append((start, start + len(piece)))
-        cursor = start + len(piece)
-
-    ids = input_ids.tolist()
-    mask = attention_mask.tolist()
-    offs = offsets.tolist()
-    labels = [PAD] * len(ids)
-    shift = 0  # characters the expansion of earlier image runs added
-    run_start = None
-    for i, (tok, keep, (a, b)) in enumerate(zip(ids, mask, offs)):
+    start, end = span
+    labels = []
+    for tok, keep, (a, b) in zip(input_ids.tolist(), attention_mask.tolist(), offsets.tolist()):
         if not keep:
-            continue
-        if tok == image_token_id:
-            labels[i] = IMAGE
-            run_start = a if run_start is None else run_start
-            if i + 1 == len(ids) or ids[i + 1] != image_token_id:
-                shift += (b - run_start) - len(placeholder)
-                run_start = None
-            continue
-        if tok in special_ids:
-            labels[i] = SPECIAL
-            continue
-        a, b = a - shift, b - shift
-        inside = any(s <= a and b <= e for s, e in spans) and b > a
-        labels[i] = TEXT if inside else SPECIAL
+            labels.append(PAD)
+        elif tok == image_token_id:
+            labels.append(IMAGE)
+        elif tok in special_ids or b <= a:
+            labels.append(SPECIAL)
+        else:
+            piece = tokenized[a:b]
+            lo, hi = a + len(piece) - len(piece.lstrip()), b - (len(piece) - len(piece.rstrip()))
+            if hi <= lo:  # whitespace only: text when wholly inside
+                lo, hi = a, b
+            labels.append(TEXT if start <= lo and hi <= end else SPECIAL)
     return torch.tensor(labels, dtype=torch.int8)

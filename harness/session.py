@@ -18,6 +18,7 @@ from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
 from harness.errors import KeyspaceError
+from harness.guards import flag_labels
 from harness.layers import resolve_layers
 from harness.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -257,6 +258,7 @@ class KeyspaceRun:
             others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
             other = self.capture(Pair(triple.model, others[0])) if others else None
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other)
+            result = flag_labels(result, bank)
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             if not isinstance(exc, (KeyspaceError, AnalysisError)):
                 exc = f"{type(exc).__name__}: {exc}"
@@ -293,7 +295,7 @@ class KeyspaceRun:
                         benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                         max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                     )
-        result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id())
+        result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id()), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
                            "control_description": control.description},

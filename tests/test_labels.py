@@ -31,3 +31,48 @@ def test_text_is_the_benchmark_text_and_the_template_is_special(name, samples):
             assert piece in special
         assert (ids[labels[row] == IMAGE] == loaded.image_token_id).all()
         assert not (ids[labels[row] == TEXT] == loaded.image_token_id).any()
+
+
+def test_a_token_is_text_when_its_non_space_characters_lie_in_the_text():
+    """Offsets decide: a word glued to the template's separating space is text; a token mixing
+    template and text characters is special; a space inside the text is text, outside it is not."""
+    from harness.labels import label_tokens
+
+    tokenized = "USER: What is it?\nASSISTANT:"
+    span = (6, 17)  # "What is it?"
+    pieces = [(0, 5), (5, 10), (10, 11), (11, 13), (13, 14), (14, 17), (17, 18), (18, 28), (16, 19)]
+    ids = torch.arange(10, 10 + len(pieces))
+    labels = label_tokens(
+        ids, torch.ones(len(pieces), dtype=torch.long), torch.tensor(pieces),
+        tokenized=tokenized, span=span, image_token_id=99, special_ids=frozenset(),
+    )
+    #                     "USER:"  " What" " "   "is"  " "   "it?"  "\n"     "ASSISTANT:" "?\nA"
+    assert labels.tolist() == [SPECIAL, TEXT, TEXT, TEXT, TEXT, TEXT, SPECIAL, SPECIAL, SPECIAL]
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    spec = get_model_spec("tiny-qwen2-vl")
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+
+
+def test_text_that_also_occurs_in_the_template_is_found_by_the_sentinel(qwen, samples):
+    """The benchmark text equals the template's system prompt: only the user turn's copy is text."""
+    from dataclasses import replace
+
+    echo = replace(samples[0], prompt="You are a helpful assistant.")
+    batch, labels = qwen.adapter.encode(qwen, [echo, samples[1]])
+    tok = qwen.processor.tokenizer
+    ids = batch["input_ids"][0]
+    assert tok.decode(ids[labels[0] == TEXT]) == echo.prompt
+    user_turn = (ids == tok.convert_tokens_to_ids("<|vision_end|>")).nonzero().item()
+    assert ((labels[0] == TEXT).nonzero().squeeze(1) > user_turn).all()  # the copy after the image, not the system prompt
+
+
+def test_a_template_that_rewrites_the_text_is_one_line(qwen, samples, monkeypatch):
+    from harness.errors import KeyspaceError
+
+    monkeypatch.setattr(qwen.processor, "chat_template", qwen.processor.chat_template.replace("content['text']", "content['text'] | upper"))
+    with pytest.raises(KeyspaceError, match="rewrites the benchmark text") as exc:
+        qwen.adapter.encode(qwen, samples)
+    assert "\n" not in str(exc.value)

@@ -18,6 +18,7 @@ from harness.errors import KeyspaceError
 from harness.hub import checkpoint_errors
 from harness.labels import label_tokens
 
+from .prompts import build as build_prompts
 from .registry import ModelSpec
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -111,11 +112,14 @@ class ModelAdapter:
 
     # -- architecture ------------------------------------------------------------------------------
     def decoder_layers(self, model: nn.Module) -> Sequence[nn.Module]:
-        decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
-        layers = getattr(decoder, "layers", None)
-        if layers is None:
-            raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
-        return layers
+        """The language model's decoder layers: `layers` of its decoder, or of the decoder's inner
+        model where the decoder is itself a causal LM (Llama4: language_model.model.layers)."""
+        decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+        for holder in (decoder, getattr(decoder, "model", None)):
+            layers = getattr(holder, "layers", None)
+            if isinstance(layers, nn.ModuleList):
+                return layers
+        raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
@@ -151,34 +155,38 @@ class ModelAdapter:
         return frozenset(tok.all_special_ids) | frozenset(tok.added_tokens_decoder)
 
     # -- inputs ------------------------------------------------------------------------------------
-    def messages(self, sample: Sample) -> list[dict]:
+    def messages(self, text: str, images: Sequence[Any] = ()) -> list[dict]:
         """One user turn: the images in prompt order, then the benchmark's text."""
-        content = [{"type": "image"} for _ in sample.images]
-        content.append({"type": "text", "text": sample.prompt})
+        content = [{"type": "image", "image": image} for image in images]
+        content.append({"type": "text", "text": text})
         return [{"role": "user", "content": content}]
 
     def render(self, processor: Any, sample: Sample) -> str:
-        return processor.apply_chat_template(self.messages(sample), add_generation_prompt=True, tokenize=False)
+        """The chat template's output for `sample` (before the processor expands image placeholders)."""
+        return processor.apply_chat_template(self.messages(sample.prompt, sample.images), add_generation_prompt=True, tokenize=False)
 
     def encode(self, loaded: LoadedModel, samples: Sequence[Sample]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Processor output for a batch (left-padded) as a checkpoint's user would build it,
-        and the modality label of every token ([B, T] int8, see harness.labels)."""
-        rendered = [self.render(loaded.processor, s) for s in samples]
-        placeholder = self.image_placeholder(loaded.processor)
-        for s, text in zip(samples, rendered):
+        """Processor output for a batch (left-padded) exactly as a checkpoint's user builds it
+        (harness.models.prompts), and the modality label of every token ([B, T] int8, see harness.labels)."""
+        for s in samples:
             if not s.images:
                 raise KeyspaceError(f"sample {s.id} has no image; the harness compares image and text keys, so each sample needs one")
-            if text.count(placeholder) != len(s.images):
+            placed = sum(c.get("type") == "image" for m in self.messages(s.prompt, s.images) for c in m["content"])
+            if placed != len(s.images):
                 raise KeyspaceError(
-                    f"sample {s.id} has {len(s.images)} image(s) but its prompt has {text.count(placeholder)} "
-                    f"{placeholder!r} placeholder(s); give one placeholder per image"
+                    f"sample {s.id} has {len(s.images)} image(s) but its prompt has {placed} image placeholder(s); "
+                    "give one placeholder per image"
                 )
-        images = [list(s.images) for s in samples]
-        batch = loaded.processor(
-            text=rendered, images=images, return_tensors="pt", padding=True, return_offsets_mapping=True
+        built = build_prompts(
+            loaded.processor, [s.prompt for s in samples], [s.images for s in samples], self.messages
         )
-        batch = dict(batch)
-        offsets = batch.pop("offset_mapping")
+        batch = built.batch
+        model_dtype = loaded.model.dtype
+        for key, value in batch.items():
+            # A processor that normalises in half precision (Llama4: bfloat16 pixels) feeds a float32
+            # model on the CPU: its pixels are cast up, as the model would cast them down on a GPU.
+            if value.is_floating_point() and value.dtype != model_dtype and model_dtype == torch.float32:
+                batch[key] = value.to(model_dtype)
         if self.needs_position_ids(loaded.model):
             # Positions counted from each sequence's first real token, as generate() does, so that a
             # left-padded prompt is rotated exactly as the same prompt alone.
@@ -190,11 +198,11 @@ class ModelAdapter:
         labels = torch.stack(
             [
                 label_tokens(
-                    batch["input_ids"][i], batch["attention_mask"][i], offsets[i],
-                    rendered=rendered[i], content=[s.prompt], image_token_id=loaded.image_token_id,
-                    placeholder=self.image_placeholder(loaded.processor), special_ids=loaded.special_ids,
+                    batch["input_ids"][i], batch["attention_mask"][i], built.offsets[i],
+                    tokenized=built.tokenized[i], span=built.spans[i],
+                    image_token_id=loaded.image_token_id, special_ids=loaded.special_ids,
                 )
-                for i, s in enumerate(samples)
+                for i in range(len(samples))
             ]
         )
         return batch, labels
@@ -203,7 +211,3 @@ class ModelAdapter:
         """False for models that derive positions from the attention mask themselves (Qwen-VL's M-RoPE index)."""
         inner = getattr(model, "model", model)
         return not (hasattr(model, "get_rope_index") or hasattr(inner, "get_rope_index"))
-
-    def image_placeholder(self, processor: Any) -> str:
-        """The string the chat template writes for one image, which the processor expands."""
-        return processor.image_token

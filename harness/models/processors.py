@@ -8,7 +8,10 @@ real processor class with the video processor left out; the image path is the cl
 from __future__ import annotations
 
 from functools import cache
+from types import SimpleNamespace
 from typing import Any
+
+from harness.errors import KeyspaceError
 
 
 def torchvision_available() -> bool:
@@ -30,21 +33,48 @@ def image_only(processor_class: type) -> type:
 
     return type(processor_class.__name__, (processor_class,), {
         "get_attributes": get_attributes,
+        # What some processors read from their video processor even for images (SmolVLM's chat template
+        # defaults: frames and fps); None leaves video sampling off, as for a prompt without video.
+        "video_processor": SimpleNamespace(num_frames=None, fps=None),
         "__module__": processor_class.__module__,
         "__doc__": f"{processor_class.__name__} for images only (no torchvision here for its video processor).",
     })
 
 
+def first_line(error: BaseException) -> str:
+    """The first non-empty line of an error's message (transformers' import errors start with a newline)."""
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)
+
+
 def load_processor(source: str, *, revision: str | None, trust_remote_code: bool) -> Any:
-    """AutoProcessor for `source`; without torchvision, the same processor class built for images only."""
+    """AutoProcessor for `source`; without torchvision, the same processor class built for images only.
+
+    A processor that cannot be built here (no PIL implementation of its image processor, a missing
+    package such as num2words) is one line naming what to install, never a traceback."""
     from transformers import AutoProcessor
 
     try:
         return AutoProcessor.from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
-    except (ImportError, AttributeError, OSError, ValueError, TypeError):
+    except (ImportError, AttributeError, OSError, ValueError, TypeError) as error:
         if torchvision_available():
+            if isinstance(error, ImportError):
+                raise KeyspaceError(_cannot_build(source, error)) from None
             raise
-    return _image_only_from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+    try:
+        return _image_only_from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
+    except (ImportError, AttributeError, ValueError, TypeError) as error:
+        raise KeyspaceError(_cannot_build(source, error)) from None
+
+
+def _cannot_build(source: str, error: BaseException) -> str:
+    if "torchvision" in str(error).lower() or isinstance(error, AttributeError):
+        import torch
+
+        return (
+            f"the processor of {source} needs torchvision, which is not installed here; "
+            f"install the torchvision build that matches torch {torch.__version__}"
+        )
+    return f"the processor of {source} cannot be built here: {first_line(error)}"
 
 
 def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remote_code: bool) -> Any:

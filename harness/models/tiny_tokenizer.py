@@ -43,5 +43,7 @@ def build_tokenizer(spec: TokenizerSpec, chat_template: str) -> PreTrainedTokeni
         tok._tokenizer.post_processor = processors.TemplateProcessing(
             single=f"{spec.bos} $A", pair=f"{spec.bos} $A $B", special_tokens=[(spec.bos, bos_id)]
         )
+    if spec.extra:  # family attributes such as tokenizer.image_token, saved with the tokenizer
+        tok._set_model_specific_special_tokens(dict(spec.extra))
     tok.padding_side = "left"
     return tok

@@ -25,6 +25,7 @@ CHANGES = {
     "harness_version": "0.1.1",
     "software": {"transformers": "5.24.0"},
     "layout": ("KeyBank.model",),
+    "checkpoint": {"files": "2" * 64},
 }
 
 

@@ -28,8 +28,8 @@ def test_more_images_than_placeholders(twin, samples):
     two = replace(samples[0], images=samples[0].images * 2)
 
     class OnePlaceholder(type(twin.adapter)):
-        def messages(self, sample):
-            return super().messages(replace(sample, images=sample.images[:1]))
+        def messages(self, text, images=()):
+            return super().messages(text, images[:1])
 
     loaded = replace(twin, adapter=OnePlaceholder())
     with pytest.raises(KeyspaceError, match=r"has 2 image\(s\) but its prompt has 1") as exc:
