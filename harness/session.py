@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
+from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
 from harness.baselines import check_baseline
 from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.cache import fetch
@@ -256,7 +256,8 @@ class KeyspaceRun:
             bank = self.capture(triple.pair)
             others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
             other = self.capture(Pair(triple.model, others[0])) if others else None
-            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other)
+            strata = sample_strata(self.model_samples(triple.pair))
+            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             if not isinstance(exc, (KeyspaceError, AnalysisError)):
                 exc = f"{type(exc).__name__}: {exc}"
@@ -293,7 +294,8 @@ class KeyspaceRun:
                         benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                         max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                     )
-        result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id())
+        strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
+        result = analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
                            "control_description": control.description},
