@@ -208,7 +208,7 @@ def analyze_layer(
     note = _saturation_note(interval)
     message = "" if passed else (
         f"ratio {interval.ratio:.3g} [{interval.low:.3g}, {interval.high:.3g}] (lower bound must be ≥ {settings.threshold:g}), "
-        f"p {gap.p_value:.3g} over {gap.units} prompts (need < {settings.alpha:g}); MMD² {gap.mmd2:.4g}; intra "
+        f"p {gap.p_value:.3g} over {gap.units} units (need < {settings.alpha:g}); MMD² {gap.mmd2:.4g}; intra "
         + ", ".join(f"{k} {v:.3g}" for k, v in intra.items())
         + ("" if beats_benchmarks else f"; MMD² under {settings.threshold:g} × the by-benchmark baseline")
         + (f"; {note}" if note else "")
