@@ -1,24 +1,34 @@
 """Turn one layer of a KeyBank into a TripleResult: the one place where the finding is decided.
 
-The verdict: the lower bound of the bootstrap interval of ratio = cross-modal MMD² / strongest
-intra-modal MMD² (random-half and by-sample baselines of each modality, one kernel for all)
-must reach the threshold, and the permutation p-value of the cross-modal MMD² must be under alpha.
-JS divergence (two named estimators) and a linear-probe AUC, in the standardized PCA-50 space,
-and a t-SNE map are reported beside it.
+Every figure treats the unit (a prompt, or prompts sharing an image) as the independent draw
+(``harness.stats.gap``). The verdict: the sign-flip p-value over units of the cross-modal
+between-prompt MMD² is under alpha, and the lower bound of the unit-bootstrap interval of
+ratio = cross-modal MMD² / strongest intra-modal MMD² (between real sub-populations of one
+modality: by language, by category; by position within the prompt when no label splits the
+data) reaches the threshold; with two benchmarks, the cross-modal MMD² must also reach threshold ×
+each by-benchmark MMD². JS divergence (two named estimators) and a linear-probe AUC, in the
+standardized PCA-50 space, and a t-SNE map are reported beside it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
+import numpy as np
 import torch
 
+from harness.benchmarks.sample import Sample
 from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
-from harness.stats import bootstrap_ratio_interval, js_classifier, js_knn, mmd_test, probe_auc, to_space, tsne_2d
+from harness.stats import CAP, cross_modal_gap, js_classifier, js_knn, passes, probe_auc, to_space, tsne_2d
+from harness.stats.between import between_prompt_mmd2
+
+STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,29 @@ class AnalysisError(Exception):
 
 def samples_digest(sample_ids) -> str:
     return hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()[:16]
+
+
+def sample_strata(samples: Sequence[Sample]) -> dict[str, dict[str, str]]:
+    """sample id -> {"unit": ..., "language": ..., "category": ...}.
+
+    The unit is the independent draw: samples that share an image (the fixture asks each question
+    in English and Chinese about one image) share its image tokens, so they form one unit."""
+    parent = list(range(len(samples)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    seen: dict[str, int] = {}
+    for i, s in enumerate(samples):
+        for image in s.images:
+            digest = hashlib.sha256(image.tobytes() + repr((image.size, image.mode)).encode()).hexdigest()
+            if digest in seen:
+                parent[root(i)] = root(seen[digest])
+            seen.setdefault(digest, i)
+    return {s.id: {"unit": samples[root(i)].id, **{k: str(getattr(s, k)) for k in STRATA}} for i, s in enumerate(samples)}
 
 
 def _keep(n: int, cap: int, gen: torch.Generator) -> torch.Tensor | slice:
@@ -84,17 +117,20 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
 def by_benchmark_baselines(
     bank: KeyBank, other: KeyBank, layer: int, settings: AnalysisSettings, sigma: float
 ) -> dict[str, float]:
-    """MMD² between the keys of one modality on two benchmarks (same kernel as the cross-modal test)."""
+    """Between-prompt MMD² between the keys of one modality on two benchmarks (same kernel as the cross-modal test)."""
     gen = torch.Generator().manual_seed(settings.seed)
     out = {}
     for name, mask_index in (("image", 0), ("text", 1)):
-        a = bank.layers[layer].vectors[_masks(bank.layers[layer], settings)[mask_index]]
-        b = other.layers[layer].vectors[_masks(other.layers[layer], settings)[mask_index]]
-        if a.shape[0] < 2 or b.shape[0] < 2:
+        sides = []
+        for tag, b in (("a", bank), ("b", other)):
+            lb = b.layers[layer]
+            mask = _masks(lb, settings)[mask_index]
+            rows = _keep(int(mask.sum()), settings.max_points, gen)
+            sides.append((lb.vectors[mask][rows], [f"{tag}{int(i)}" for i in lb.sample[mask][rows]]))
+        (a, ua), (b, ub) = sides
+        if len(set(ua)) < 2 or len(set(ub)) < 2:
             continue
-        a = a[_keep(len(a), settings.max_points, gen)]
-        b = b[_keep(len(b), settings.max_points, gen)]
-        out[f"{name}/by-benchmark"] = mmd_test(a, b, permutations=0, bandwidth=sigma, seed=settings.seed).mmd2
+        out[f"{name}/by-benchmark"] = between_prompt_mmd2(a, ua, b, ub, sigma=sigma)
     return out
 
 
@@ -110,10 +146,31 @@ def _mechanism(bank: KeyBank, layer: int) -> dict:
     }
 
 
+def _token_labels(bank: KeyBank, sample: torch.Tensor, strata: dict[str, dict[str, str]] | None):
+    """(unit id per token, {label name: label per token}) from the tokens' sample indices."""
+    ids = np.asarray(bank.sample_ids, dtype=object)[sample.numpy()]
+    if not strata:
+        return ids.astype(str), {}
+    missing = sorted(set(ids) - set(strata))
+    if missing:
+        raise AnalysisError(f"no strata for {len(missing)} sample(s) of the bank (first: {missing[0]}); pass sample_strata(samples) of the captured samples")
+    units = np.array([strata[i].get("unit", i) for i in ids], dtype=str)
+    return units, {k: np.array([strata[i][k] for i in ids], dtype=str) for k in STRATA if all(k in strata[i] for i in ids)}
+
+
+def _saturation_note(interval) -> str:
+    if not interval.saturated:
+        return ""
+    return (f"ratio {interval.saturated} at the cap {CAP:g}: the intra-modal effect is at or below 1/{CAP:g} of the "
+            f"cross-modal one in {interval.floored_fraction:.0%} of the bootstrap replicates (indistinguishable from 0)")
+
+
 def analyze_layer(
-    bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None
+    bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None,
+    strata: dict[str, dict[str, str]] | None = None,
 ) -> TripleResult:
-    """Judge one layer of `bank`; `other` (the same model on another benchmark) adds by-benchmark baselines."""
+    """Judge one layer of `bank`; `other` (the same model on another benchmark) adds by-benchmark baselines;
+    `strata` (``sample_strata`` of the captured samples) gives the units and the real sub-populations."""
     start = time.perf_counter()
     lb = bank.layers[layer]
     image_mask, text_mask = _masks(lb, settings)
@@ -122,22 +179,22 @@ def analyze_layer(
 
     gen = torch.Generator().manual_seed(settings.seed)
     image_rows = _keep(int(image_mask.sum()), settings.max_points, gen)
-    image, image_groups = lb.vectors[image_mask][image_rows], lb.sample[image_mask][image_rows]
+    image, image_sample = lb.vectors[image_mask][image_rows], lb.sample[image_mask][image_rows]
     text_rows = _keep(int(text_mask.sum()), settings.max_points, gen)
-    text, text_groups = lb.vectors[text_mask][text_rows], lb.sample[text_mask][text_rows]
+    text, text_sample = lb.vectors[text_mask][text_rows], lb.sample[text_mask][text_rows]
+    image_groups, image_labels = _token_labels(bank, image_sample, strata)
+    text_groups, text_labels = _token_labels(bank, text_sample, strata)
+    if len(set(image_groups) & set(text_groups)) < 2:
+        raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
 
-    cross = mmd_test(image, text, permutations=settings.permutations, seed=settings.seed)
-    interval = bootstrap_ratio_interval(
-        image, text, image_groups.numpy(), text_groups.numpy(), n_boot=settings.n_boot, level=settings.level,
-        seed=settings.seed, sigma=cross.bandwidth, max_points=image.shape[0] + text.shape[0],
+    gap = cross_modal_gap(
+        image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels, text_strata=text_labels,
+        image_position=lb.position[image_mask][image_rows].numpy(), text_position=lb.position[text_mask][text_rows].numpy(),
+        permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed,
     )
-    intra = {
-        "image/random": interval.intra_image_random,
-        "image/by-sample": interval.intra_image_sample,
-        "text/random": interval.intra_text_random,
-        "text/by-sample": interval.intra_text_sample,
-    }
-    by_bench = by_benchmark_baselines(bank, other, layer, settings, cross.bandwidth) if other is not None else {}
+    interval = gap.interval
+    intra = dict(gap.intra)
+    by_bench = by_benchmark_baselines(bank, other, layer, settings, gap.sigma) if other is not None else {}
     intra.update(by_bench)
     xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
     js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator}
@@ -145,28 +202,38 @@ def analyze_layer(
     auc = probe_auc(xs, ys, seed=settings.seed)
 
     # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
-    # samples cannot resample; it enters the verdict as a point check on the same threshold.
-    beats_benchmarks = all(cross.mmd2 >= settings.threshold * v for v in by_bench.values())
-    passed = bool(interval.low >= settings.threshold and cross.p_value < settings.alpha and beats_benchmarks)
+    # units cannot resample; it enters the verdict as a point check on the same threshold.
+    beats_benchmarks = all(gap.mmd2 >= settings.threshold * v for v in by_bench.values())
+    passed = passes(gap, threshold=settings.threshold, alpha=settings.alpha) and beats_benchmarks
+    note = _saturation_note(interval)
     message = "" if passed else (
         f"ratio {interval.ratio:.3g} [{interval.low:.3g}, {interval.high:.3g}] (lower bound must be ≥ {settings.threshold:g}), "
-        f"p {cross.p_value:.3g} (need < {settings.alpha:g}); MMD² {cross.mmd2:.4g}; intra "
+        f"p {gap.p_value:.3g} over {gap.units} units (need < {settings.alpha:g}); MMD² {gap.mmd2:.4g}; intra "
         + ", ".join(f"{k} {v:.3g}" for k, v in intra.items())
         + ("" if beats_benchmarks else f"; MMD² under {settings.threshold:g} × the by-benchmark baseline")
+        + (f"; {note}" if note else "")
     )
     return TripleResult(
         model=bank.model, layer=layer, benchmark=bank.benchmark, status="passed" if passed else "failed",
-        n_image=cross.n_x, n_text=cross.n_y, mmd2=cross.mmd2, mmd=cross.mmd, p_value=cross.p_value,
-        permutations=cross.permutations, bandwidth=cross.bandwidth, space="raw", intra=intra,
+        n_image=gap.n_image, n_text=gap.n_text, mmd2=gap.mmd2, mmd=math.sqrt(max(gap.mmd2, 0.0)), p_value=gap.p_value,
+        permutations=gap.permutations, bandwidth=gap.sigma, space="raw", intra=intra,
         ratio=interval.ratio, threshold=settings.threshold, alpha=settings.alpha, passed=passed,
         seconds=time.perf_counter() - start, counts=bank.counts(layer), config_id=config_id,
         samples_digest=samples_digest(bank.sample_ids), message=message,
         extra={
             "kind": bank.kind,
-            "kernel": cross.kernel,
+            "kernel": "rbf-median",
+            "estimator": "between-prompt MMD² (pairs of tokens of different units, every unit weighted equally)",
+            "units": gap.units,
+            "intra_basis": gap.intra_basis,
+            "strongest_intra": interval.strongest,
+            "noise_floor": gap.noise_floor,
+            "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},
+            "mmd2_interval": {"low": interval.cross_low, "high": interval.cross_high, "level": interval.level},
             "ratio_interval": {"low": interval.low, "high": interval.high, "level": interval.level,
                                "n_boot": interval.n_boot, "method": interval.method,
-                               "floored_fraction": interval.floored_fraction},
+                               "floored_fraction": interval.floored_fraction, "saturated": interval.saturated,
+                               "cap": CAP, "note": note},
             "js": js,
             "js_space": settings.js_space,
             "auc": auc,

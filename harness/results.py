@@ -25,17 +25,17 @@ class TripleResult:
     status: str  # "passed", "failed" or "error"
     n_image: int = 0  # image-token vectors used in the statistics (after the point cap)
     n_text: int = 0  # text-token vectors used in the statistics (after the point cap)
-    mmd2: float = float("nan")  # unbiased MMD² between image and text keys (RBF kernel, see `bandwidth`)
+    mmd2: float = float("nan")  # between-prompt MMD² between image and text keys (RBF kernel, see `bandwidth`; docs/statistics.md)
     mmd: float = float("nan")  # sqrt(max(mmd2, 0))
-    p_value: float = float("nan")  # permutation p-value of mmd2, (1 + #null ≥ obs) / (1 + permutations)
+    p_value: float = float("nan")  # prompt-level (sign-flip) p-value of mmd2, (1 + #null ≥ obs) / (1 + permutations)
     permutations: int = 0  # permutations behind p_value
     bandwidth: float = float("nan")  # RBF σ (median heuristic on the pooled sample), in key units
     space: str = "raw"  # space the statistics were computed in: raw, standardized or pca50
-    intra: dict = field(default_factory=dict)  # intra-modal baseline name ("image/random", …) → MMD²
+    intra: dict = field(default_factory=dict)  # intra-modal effect name ("image/by-category", …) → between-prompt MMD²
     ratio: float = float("nan")  # mmd2 / max(intra); the cross-modal gap in units of the strongest baseline
     threshold: float = float("nan")  # the ratio the test requires
     alpha: float = float("nan")  # the p-value the test requires to be under
-    passed: bool = False  # ratio ≥ threshold and p_value < alpha
+    passed: bool = False  # the ratio's lower bound ≥ threshold and p_value < alpha
     seconds: float = 0.0  # wall time of the analysis of this triple (capture is timed per model/benchmark)
     counts: dict = field(default_factory=dict)  # vectors captured per modality before the cap
     config_id: str = ""  # digest of the options that shape the figures (for --ks-resume)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, samples_digest
+from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
 from harness.baselines import check_baseline
 from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.cache import fetch
@@ -257,7 +257,8 @@ class KeyspaceRun:
             bank = self.capture(triple.pair)
             others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
             other = self.capture(Pair(triple.model, others[0])) if others else None
-            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other)
+            strata = sample_strata(self.model_samples(triple.pair))
+            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
             result = flag_labels(result, bank)
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             if not isinstance(exc, (KeyspaceError, AnalysisError)):
@@ -295,7 +296,8 @@ class KeyspaceRun:
                         benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                         max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                     )
-        result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id()), bank)
+        strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
+        result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
                            "control_description": control.description},

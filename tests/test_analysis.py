@@ -2,12 +2,17 @@
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer
+from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sample_strata
+from harness.benchmarks.sample import Sample
+from harness.capture import KeyBank, LayerBank
 from harness.controls import synthetic_bank
 from harness.labels import IMAGE, TEXT
+from harness.stats.simulate import simulate_keys
 
 SETTINGS = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=200, n_boot=100, tsne_cap=0)
 
@@ -62,9 +67,59 @@ def test_empty_modality_is_an_error_not_a_division_by_zero():
         analyze_layer(only_text, 0, SETTINGS)
 
 
+def sim_bank(*, prompts=24, shift=1.0, seed=0, category_sd=1.0):
+    """A KeyBank of simulated clustered prompts (harness.stats.simulate) and its sample strata."""
+    k = simulate_keys(prompts=prompts, d=16, shift=shift, category_sd=category_sd, seed=seed, cap_image=480, cap_text=240)
+    vectors = torch.from_numpy(np.vstack([k.image, k.text]))
+    modality = torch.tensor([IMAGE] * len(k.image) + [TEXT] * len(k.text), dtype=torch.int8)
+    sample = torch.from_numpy(np.r_[k.image_units, k.text_units].astype(np.int32))
+    layer = LayerBank(vectors=vectors, modality=modality, sample=sample, position=torch.arange(len(sample), dtype=torch.int32))
+    ids = tuple(f"p{i}" for i in range(prompts))
+    bank = KeyBank(model="sim", benchmark="sim", kind="keys", sample_ids=ids, layers={0: layer}, num_key_value_heads=1, head_dim=16)
+    cats = dict(zip(k.image_units.tolist(), k.image_category.tolist())) | dict(zip(k.text_units.tolist(), k.text_category.tolist()))
+    strata = {f"p{i}": {"unit": f"p{i}", "language": "en", "category": str(cats[i])} for i in range(prompts)}
+    return bank, strata
+
+
 def test_the_verdict_uses_the_lower_bound_not_the_point_ratio():
-    # Few samples, small shift: the point ratio clears the threshold six times over, its lower bound does not.
-    result = analyze_layer(synthetic_bank(seed=0, samples=6, shift=0.15), 0, SETTINGS)
-    assert result.ratio > 5 and result.p_value < 0.01
+    # Few prompts, a shift that beats the category effect three times on the point: the lower bound does not reach 1.
+    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # point 3.2, lower bound 0.83
+    result = analyze_layer(bank, 0, SETTINGS, strata=strata)
+    assert result.ratio > 3 and result.p_value < 0.01
     assert result.extra["ratio_interval"]["low"] < 1
     assert not result.passed and "lower bound must be ≥ 1" in result.message
+    assert set(result.intra) == {"image/by-category", "text/by-category"}  # one language: no language split
+    assert result.extra["intra_basis"] == "labels: category"
+
+
+def test_strata_decide_the_denominator_and_units_merge_shared_images():
+    bank, strata = sim_bank(prompts=24, shift=4.0)
+    with_labels = analyze_layer(bank, 0, SETTINGS, strata=strata)
+    assert with_labels.passed and with_labels.extra["units"] == 24
+    assert with_labels.intra["image/by-category"] > 0 and with_labels.extra["noise_floor"]["image"] > 0
+    # two prompts per unit (as when they share an image): half as many independent units
+    paired = {sid: {**v, "unit": f"u{int(sid[1:]) // 2}"} for sid, v in strata.items()}
+    assert analyze_layer(bank, 0, SETTINGS, strata=paired).extra["units"] == 12
+    with pytest.raises(AnalysisError, match="no strata for 1 sample"):
+        analyze_layer(bank, 0, SETTINGS, strata={k: v for k, v in strata.items() if k != "p3"})
+
+
+def test_saturated_interval_says_why():
+    # synthetic keys carry no labels: the fallback split by position has population value 0
+    result = analyze_layer(synthetic_bank(seed=0, shift=1.0), 0, SETTINGS)
+    ci = result.extra["ratio_interval"]
+    assert result.passed and result.extra["intra_basis"].startswith("position")
+    assert "high" in ci["saturated"] and ci["high"] == ci["cap"] and "indistinguishable from 0" in ci["note"]
+
+
+def test_sample_strata_groups_prompts_that_share_an_image():
+    red, blue = Image.new("RGB", (4, 4), "red"), Image.new("RGB", (4, 4), "blue")
+
+    def sample(i, images, language):
+        return Sample(id=f"s{i}", images=images, question="q", options=(), answer=None, language=language,
+                      category="c", prompt="q")
+
+    strata = sample_strata([sample(0, (red,), "en"), sample(1, (blue,), "en"), sample(2, (red,), "zh"),
+                            sample(3, (blue, red), "zh"), sample(4, (Image.new("RGB", (4, 4), "green"),), "en")])
+    assert [strata[f"s{i}"]["unit"] for i in range(5)] == ["s0", "s0", "s0", "s0", "s4"]
+    assert strata["s2"]["language"] == "zh" and strata["s2"]["category"] == "c"

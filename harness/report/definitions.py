@@ -19,28 +19,48 @@ def definitions(spaces: list[str]) -> list[dict]:
          "expanded it; special: template and special tokens (BOS, role markers, vision delimiters); text: the rest."},
         {"term": "Space", "text": "Every figure of a triple is computed in the space named in its 'space' column. "
          f"Spaces in this report — {space_text}."},
-        {"term": "MMD²", "text": "Squared maximum mean discrepancy between image-token and text-token keys: the "
-         "unbiased U-statistic with an RBF kernel whose bandwidth σ is the median heuristic (median pairwise "
-         "distance) on the pooled sample. Unitless, in kernel units: 0 when the two distributions are equal; "
-         "the unbiased estimate can be slightly negative. MMD = sqrt(max(MMD², 0))."},
-        {"term": "p", "text": "Permutation p-value of MMD²: (1 + #{permuted MMD² ≥ observed}) / (1 + permutations), "
-         "labels permuted over the pooled sample with the kernel fixed."},
+        {"term": "Unit", "text": "The independent draw: a prompt, or the prompts that share an image (the "
+         "fixture asks each question in English and Chinese about one image). Tokens of one unit are dependent, "
+         "so every figure below pairs tokens of different units only, resamples units and tests by units."},
+        {"term": "MMD²", "text": "Between-prompt squared maximum mean discrepancy between image-token and "
+         "text-token keys. Estimator: the mean RBF kernel value over pairs of tokens of different units, every "
+         "unit weighted equally (image–image + text–text − 2 image–text), units holding both modalities. Space: "
+         "the keys as captured ('space' column); the bandwidth σ is the median pairwise distance of the pooled "
+         "sample. Unit: kernel units, dimensionless, 0 when the laws are equal; it can be slightly negative. "
+         "Prompts: its expectation is the MMD² between the two marginal laws whatever the number of prompts or "
+         "tokens per prompt; more prompts only shrink its spread. MMD = sqrt(max(MMD², 0))."},
+        {"term": "p", "text": "Prompt-level test of MMD²: each null draw swaps the image and text blocks of every "
+         "unit with probability 1/2 (a sign flip of the unit's contribution), kernel fixed; p = (1 + #{null ≥ "
+         "observed}) / (1 + draws). Valid when tokens of a prompt are dependent (exact when a unit's two blocks are "
+         "exchangeable, asymptotic in units otherwise; checked by simulation). With U units it cannot go below "
+         "about 2 / 2^U, so p < 0.01 needs at least 8 units."},
         {"term": "JS (bits)", "text": "Jensen–Shannon divergence between the image-key and text-key distributions, "
-         "in bits, in [0, 1] (0: identical, 1: disjoint). High-dimensional samples need an estimator; each value "
-         "names its own (shown in the column header, or under the value when they differ): 'classifier' from a probabilistic classifier's held-out log-loss, 'knn' from k-nearest-"
-         "neighbour density ratios."},
+         "in bits, in [0, 1] (0: identical, 1: disjoint), in the space named by js_space (default: PCA-50 of the "
+         "standardized keys). High-dimensional samples need an estimator; each value names its own (shown in the "
+         "column header, or under the value when they differ): 'classifier' from a probabilistic classifier's "
+         "held-out log-loss, 'knn' from k-nearest-neighbour density ratios. Both are estimates of a population "
+         "figure; their small-sample bias shrinks as prompts grow."},
         {"term": "AUC", "text": "Area under the ROC curve of a linear probe telling image keys from text keys, on held-out "
-         "tokens. 0.5: indistinguishable; 1: linearly separable."},
-        {"term": "Intra-modal baselines", "text": "The same MMD², same kernel and bandwidth as the cross-modal figure, "
-         "between two halves of one modality: random (tokens split at random: the estimator's noise floor), "
-         "by-sample (keys of half the samples vs the other half: variation between prompts), by-benchmark (the "
-         "same modality from two benchmarks: variation between data sets). Random and by-sample figures are "
-         "the mean over 16 halvings, since one halving depends on which samples happen to fall together."},
-        {"term": "Ratio and interval", "text": "Cross-modal MMD² divided by the strongest intra-modal baseline (a "
-         "baseline at or below zero is floored at 1/1000 of the cross-modal MMD², so the ratio is at most 1000). The interval is a percentile bootstrap that resamples "
-         "samples (prompts, with all their tokens) and recomputes the ratio; its level and number of resamples are "
-         "in the cell's tooltip. The test passes when the interval's lower bound (a one-sided 95 % bound for the "
-         "default 90 % two-sided interval) ≥ threshold and p < alpha."},
+         "tokens, in the JS space. 0.5: indistinguishable; 1: linearly separable. A population figure estimated "
+         "with a bias that shrinks as prompts grow."},
+        {"term": "Intra-modal effects", "text": "The same between-prompt MMD², same kernel and bandwidth, between "
+         "real sub-populations of one modality: by-language, by-category (a split with several levels gives the "
+         "mean over its pairs of levels; levels held by fewer than 2 units are left out) and by-benchmark when two "
+         "benchmarks run. Without any usable label the fallback is by-position: each unit's earlier vs later "
+         "tokens of the modality (named in the result). Kernel units; expectation independent of the number of "
+         "prompts."},
+        {"term": "Noise floor", "text": "For each modality, the standard deviation over 16 random halvings of the "
+         "units of the between-prompt MMD² between the two halves: the estimator's own noise at this number of "
+         "prompts (expectation 0; it shrinks about as 1 / number of prompts). Reported only, never a baseline."},
+        {"term": "Ratio and interval", "text": "Cross-modal MMD² divided by the strongest intra-modal effect, "
+         "dimensionless. The interval resamples units with replacement (copies of one unit are not paired) and "
+         "inverts a bootstrap test of cross − t · intra (Fieller's construction): the lower bound is the largest t "
+         "that the 5 % quantile of cross − t · intra still clears 0 (grid resolution 2.3 %). When the strongest "
+         "intra-modal effect cannot be told from 0 the ratio is unbounded above; such ends are shown at the cap "
+         "1000 and flagged 'saturated', with the share of replicates whose intra-modal effect is ≤ 0. The test "
+         "passes when p < alpha and the lower bound (one-sided 95 % for the default 90 % interval) ≥ threshold: "
+         "threshold 1 means image keys differ from text keys more than the most different real sub-populations "
+         "of one modality differ; 10 means ten times more. Neither depends on how many prompts ran."},
         {"term": "Logit gap", "text": "Mean attention logit (q·k/√d, post-RoPE queries and keys) that text queries give "
          "image keys minus the mean they give text keys, in logit units: negative when image keys are scored lower "
          "than text keys by the same queries. Also reported for the last prompt token alone."},

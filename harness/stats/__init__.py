@@ -2,7 +2,9 @@
 
 from .kernels import BANDWIDTH_CONVENTION, median_bandwidth, pairwise_sq_dists, rbf_kernel
 from .attention import AttentionMetrics, aggregate_attention, attention_metrics
-from .bootstrap import RatioInterval, bootstrap_ratio_interval, weighted_mmd2
+from .between import CellGram, Comparison, sign_flip_test
+from .bootstrap import CAP, RatioInterval, ratio_interval
+from .gap import GapResult, cross_modal_gap, passes
 from .js import JSResult, js_classifier, js_knn, probe_auc
 from .mmd import MMDResult, mmd2_unbiased, mmd_permutation_loop, mmd_permutation_null, mmd_test
 from .projection import Projection, trustworthiness, tsne_2d
@@ -13,7 +15,8 @@ __all__ = [
     "BANDWIDTH_CONVENTION", "median_bandwidth", "pairwise_sq_dists", "rbf_kernel",
     "JSResult", "js_classifier", "js_knn", "probe_auc",
     "SPACES", "to_space",
-    "random_halves", "group_halves", "RatioInterval", "bootstrap_ratio_interval", "weighted_mmd2",
+    "random_halves", "group_halves", "CAP", "RatioInterval", "ratio_interval",
+    "CellGram", "Comparison", "sign_flip_test", "GapResult", "cross_modal_gap", "passes",
     "Projection", "tsne_2d", "trustworthiness",
     "AttentionMetrics", "attention_metrics", "aggregate_attention",
     "MMDResult", "mmd2_unbiased", "mmd_permutation_loop", "mmd_permutation_null", "mmd_test",

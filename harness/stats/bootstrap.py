@@ -1,38 +1,31 @@
-"""Cross-modal / intra-modal MMD² ratio with a sample-level bootstrap interval.
+"""Ratio cross-modal / strongest intra-modal effect, with a prompt-level (unit-level) bootstrap interval.
 
-Ratio = MMD²(image, text) / max(intra-modal baselines), the baselines being MMD² between two
-halves of one modality split (a) at random over tokens and (b) by sample (whole samples per half,
-``splits.balanced_group_mask``), for image and for text: four baselines, the strongest wins.
+Every effect is a between-prompt MMD² (``between.Comparison``): the cross-modal one compares image
+with text tokens; each intra-modal one compares two real sub-populations of one modality (by
+language, by category, ...), a split with more than two levels giving the mean over its pairs of
+levels. Ratio = cross / max(intra).
 
-Bootstrap: SAMPLES are resampled with replacement, not tokens (tokens of one sample are
-dependent). Sample ids shared by image and text tokens are the same sample and are drawn
-together. A replicate gives every token the multiplicity of its sample as a weight; all five
-MMD² are then weighted statistics on ONE pooled kernel matrix K (σ fixed from the full data):
+One estimator for the point and the interval: the point is the ratio on the data (every unit once),
+and each replicate evaluates the same two statistics (cross, strongest intra) on unit multiplicities
+drawn with replacement (units, not tokens: tokens of one prompt are dependent). Pairs between
+copies of one unit are left out as pairs within it are, so a replicate is the data's own statistic on
+the drawn units. Nothing is re-split at random, so the point is the statistic the replicates scatter
+around.
 
-    MMD²_w(u, v) = (uᵀKu − Σu_i²K_ii) / ((Σu)² − Σu_i²) + (same for v) − 2 uᵀKv / (Σu Σv)
+Interval (Fieller's construction, with the bootstrap in place of a normal law): a ratio's
+percentile interval breaks when the denominator's replicates reach 0 (an intra-modal effect whose
+population value is ≈ 0), so the interval inverts a test of the contrast instead. With q(s) the (1 − level)/2
+quantile of cross* − s · intra* over the replicates and s on the grid (±10^(k/100), |s| ≤ CAP, and 0),
+the lower bound is the largest t ≥ 0 with q(s) ≥ 0 for every grid s in [0, t] (when q(0) < 0, the
+cross-modal effect is not bounded above 0, and the bound is the largest negative s with q(s) ≥ 0);
+the upper bound mirrors it with the upper quantile. "ratio ≥ t" is thus claimed at
+one-sided (1 + level)/2 confidence exactly when the contrast's bound clears 0. Thresholds 1 and 10
+are grid points; other values are resolved to one grid step (2.3 %).
 
-which is the unbiased U-statistic when the weights are 0/1 and, with repeated samples, leaves
-out every pair of copies of one token. The halves are re-drawn in every replicate (seeded).
-
-Copies of one sample: tokens of one prompt are more alike than tokens of two prompts, and the
-data hold each within-prompt pair once. A sample drawn m times would weight its within-prompt
-pairs m² (pairs across its copies included), inflating every baseline (by 1.8× in the median at one
-tiny-twin layer). Given the samples (``_SampleBlocks``), pairs within one sample keep weight m (one
-per copy) and pairs across copies are left out, in numerator and pair count alike: each replicate
-is then the data's own statistic on a data set of m_s distinct copies of each sample.
-
-Point estimate: the cross term on the data as is; each baseline averaged over ``POINT_SPLITS``
-seeded halvings of the data as is. One halving is a lottery: on 72 samples, the by-sample image
-baseline of single halvings spans 0.0004-0.026 (5-95 %) at one tiny-twin layer, so a lucky halving
-put the point ratio far above the bootstrap interval. The average estimates what the replicates
-scatter around.
-
-Tokens are capped at ``max_points`` pooled (seeded subsample of each modality, proportional)
-so K stays [≤ max_points, ≤ max_points]. Interval: percentile, over replicates with a finite ratio.
-
-Non-positive denominator: intra-modal MMD² is ≈ 0 and can be < 0 by noise. The denominator is
-floored at max(REL_FLOOR · |cross|, ABS_FLOOR), so the ratio never exceeds 1 / REL_FLOOR = 1000
-in size; the share of replicates that hit the floor is reported as ``floored_fraction``.
+Saturation: a bound at ±CAP means the data cannot bound the ratio there (the strongest intra-modal
+effect is indistinguishable from 0, or the cross-modal one is); ``saturated`` names such ends (and
+a point whose denominator is ≤ 0), and ``floored_fraction`` is the share of replicates whose
+strongest intra-modal effect is ≤ 0, so a report says why instead of showing 1000 as a measurement.
 """
 
 from __future__ import annotations
@@ -41,184 +34,104 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from ._validate import as_pair, check_seed
-from .kernels import _sq_dists, median_bandwidth, rbf_kernel
-from .splits import balanced_group_mask
+from .between import Comparison
 
-REL_FLOOR = 1e-3  # denominator floor relative to |cross-modal MMD²|
-ABS_FLOOR = 1e-12  # absolute floor, for when cross-modal MMD² is 0 too
-_ROWS = 8  # weight vectors per replicate: image random halves A/B, image sample halves A/B, same for text
-POINT_SPLITS = 16  # halvings of the data as is averaged into the point estimate of each baseline
+CAP = 1000.0  # the largest |ratio| the interval resolves
+GRID = np.r_[-np.logspace(3, -3, 601), 0.0, np.logspace(-3, 3, 601)]  # candidate bounds, ascending
 
 
 @dataclass(frozen=True)
 class RatioInterval:
-    ratio: float  # cross-modal MMD² / strongest intra-modal MMD² on the (capped) data; dimensionless
+    ratio: float  # cross-modal MMD²_bp / strongest intra-modal MMD²_bp on the data; dimensionless
     low: float  # lower percentile bound of the bootstrap ratio at ``level``
     high: float  # upper percentile bound of the bootstrap ratio at ``level``
     n_boot: int  # bootstrap replicates drawn (those with a finite ratio make the interval)
-    level: float  # two-sided coverage of [low, high], e.g. 0.95
+    level: float  # two-sided coverage of [low, high], e.g. 0.90
     method: str  # how the interval was made
-    cross_mmd2: float = float("nan")  # MMD²(image, text), kernel units
-    intra_mmd2: float = float("nan")  # the strongest of the four intra-modal MMD² (the denominator before flooring)
-    intra_image_random: float = float("nan")  # MMD² between random token halves of the image keys (mean of POINT_SPLITS halvings)
-    intra_image_sample: float = float("nan")  # MMD² between by-sample halves of the image keys (mean of POINT_SPLITS halvings)
-    intra_text_random: float = float("nan")  # MMD² between random token halves of the text keys (mean of POINT_SPLITS halvings)
-    intra_text_sample: float = float("nan")  # MMD² between by-sample halves of the text keys (mean of POINT_SPLITS halvings)
-    floored_fraction: float = float("nan")  # share of bootstrap replicates whose denominator hit the floor
-    sigma: float = float("nan")  # RBF σ used throughout, in the units of the input vectors
-    n_points: int = 0  # pooled tokens after the max_points cap
+    cross_mmd2: float = float("nan")  # the cross-modal between-prompt MMD², kernel units
+    cross_low: float = float("nan")  # lower percentile bound of the cross-modal MMD² at ``level``
+    cross_high: float = float("nan")  # upper percentile bound of the cross-modal MMD² at ``level``
+    intra_mmd2: float = float("nan")  # the strongest intra-modal MMD² (the denominator before flooring)
+    strongest: str = ""  # name of the strongest intra-modal effect on the data
+    floored_fraction: float = float("nan")  # share of bootstrap replicates whose strongest intra-modal effect is ≤ 0
+    saturated: str = ""  # "", or which of "point", "low", "high" sit at ±CAP (comma-separated)
+    units: int = 0  # units (prompts, or prompts sharing an image) resampled
 
 
-class _SampleBlocks:
-    """The same-sample pairs of a kernel: its diagonal blocks, one per sample, and the token → sample map.
-
-    Sums over pairs within one sample without forming K ⊙ [same sample]: `quad` loops over samples
-    ([.., n_s] × [n_s, n_s] products, about Σ n_s² / N² of one dense product), `mass` multiplies by
-    the one-hot token → sample map."""
-
-    def __init__(self, k: torch.Tensor, codes: np.ndarray):
-        order = np.argsort(codes, kind="stable")
-        bounds = np.flatnonzero(np.diff(codes[order])) + 1
-        self.index = [torch.as_tensor(ix, device=k.device) for ix in np.split(order, bounds)]
-        self.blocks = [k[ix][:, ix] for ix in self.index]
-        column = torch.as_tensor(np.unique(codes, return_inverse=True)[1], device=k.device)
-        self.onehot = torch.nn.functional.one_hot(column, len(self.index)).to(k.dtype)  # [N, samples]
-
-    def quad(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Σ_s a_sᵀ K_ss b_s for a, b [..., N] -> [...]."""
-        return sum(((a[..., ix] @ blk) * b[..., ix]).sum(-1) for ix, blk in zip(self.index, self.blocks))
-
-    def mass(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Σ_s (Σ_{i∈s} a_i)(Σ_{j∈s} b_j) for a, b [..., N] -> [...]."""
-        return ((a @ self.onehot) * (b @ self.onehot)).sum(-1)
+def unit_multiplicities(n_units: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """[n_boot, n_units] counts of each unit in a resample of n_units units with replacement."""
+    draws = rng.integers(0, n_units, (n_boot, n_units))
+    return np.stack([np.bincount(d, minlength=n_units) for d in draws]).astype(np.float64)
 
 
-def weighted_mmd2(
-    k: torch.Tensor, u: torch.Tensor, v: torch.Tensor, *, blocks: _SampleBlocks | None = None,
-    excess: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """MMD²_w (module doc) for weight vectors u, v [..., N] on kernel k [N, N]; -> [...]; nan if
-    a side has fewer than two distinct weighted tokens.
-
-    With `blocks` and `excess` [..., N] (1 − 1/m for a token whose sample is drawn m times, 0 for
-    m ≤ 1), pairs within one sample are weighted per copy and pairs across copies left out."""
-    ku, kv, dg = u @ k, v @ k, k.diagonal()
-    su, sv = u.sum(-1), v.sum(-1)
-    keep = 1.0 if excess is None else 1.0 - excess  # share of a token's self-pairs not already taken out below
-    qu = (ku * u).sum(-1) - (u * u * dg * keep).sum(-1)
-    qv = (kv * v).sum(-1) - (v * v * dg * keep).sum(-1)
-    nu, nv = su * su - (u * u * keep).sum(-1), sv * sv - (v * v * keep).sum(-1)
-    quv, nuv = (ku * v).sum(-1), su * sv
-    if blocks is not None and excess is not None:
-        eu, ev = u * excess, v * excess
-        qu, qv, quv = qu - blocks.quad(eu, u), qv - blocks.quad(ev, v), quv - blocks.quad(eu, v)
-        nu, nv, nuv = nu - blocks.mass(eu, u), nv - blocks.mass(ev, v), nuv - blocks.mass(eu, v)
-    out = qu / nu + qv / nv - 2.0 * quv / nuv
-    return torch.where((nu > 0) & (nv > 0), out, torch.full_like(out, float("nan")))
-
-
-def _cap(n_i: int, n_t: int, max_points: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    if n_i + n_t <= max_points:
-        return np.arange(n_i), np.arange(n_t)
-    k_i = int(np.clip(round(max_points * n_i / (n_i + n_t)), 2, max_points - 2))
-    k_t = max_points - k_i
-    return np.sort(rng.choice(n_i, min(k_i, n_i), replace=False)), np.sort(rng.choice(n_t, min(k_t, n_t), replace=False))
-
-
-def _halves(w: np.ndarray, codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """[4, n] weights of one modality: random halves A, B then sample halves A, B (zeros where undefined)."""
-    out = np.zeros((4, len(w)))
-    live = np.flatnonzero(w > 0)
-    perm = rng.permutation(live)
-    a = np.zeros(len(w), dtype=bool)
-    a[perm[: len(perm) // 2]] = True
-    out[0], out[1] = np.where(a, w, 0.0), np.where(~a & (w > 0), w, 0.0)
-    uniq, inv = np.unique(codes[live], return_inverse=True)
-    if len(uniq) >= 2:
-        sizes = np.bincount(inv, weights=w[live])
-        in_a = np.zeros(len(w), dtype=bool)
-        in_a[live] = balanced_group_mask(sizes, rng)[inv]
-        out[2], out[3] = np.where(in_a, w, 0.0), np.where(~in_a & (w > 0), w, 0.0)
+def intra_effects(intra: dict[str, list[Comparison]], m: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """name -> [R]: each split's mean over its pairs of levels (nan where no pair is defined)."""
+    out = {}
+    with warnings.catch_warnings():  # a pair of levels undefined in a replicate stays out of the mean
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for name, pairs in intra.items():
+            out[name] = np.nanmean(np.stack([c.mmd2(m) for c in pairs]), axis=0)
     return out
 
 
-def bootstrap_ratio_interval(
-    image, text, image_groups, text_groups, *, n_boot: int = 200, level: float = 0.95, seed: int = 0,
-    sigma: float | None = None, max_points: int = 4000, dtype: torch.dtype = torch.float64,
-) -> RatioInterval:
-    """Ratio cross-modal / strongest intra-modal MMD² and its sample-level bootstrap interval.
+def _strongest(effects: dict[str, np.ndarray], n: int) -> np.ndarray:
+    stack = np.stack(list(effects.values())) if effects else np.full((1, n), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(stack, axis=0)  # nan when every split is undefined
 
-    image [n_i, d], text [n_t, d]; image_groups [n_i], text_groups [n_t]: sample id per token,
-    at least 2 distinct samples per modality. sigma: RBF σ (default: median heuristic on the
-    pooled full data, seeded). See the module doc for the statistic, the floor and the cap.
-    """
-    seed = check_seed(seed)
+
+def fieller_bounds(cross: np.ndarray, intra: np.ndarray, level: float) -> tuple[float, float]:
+    """(low, high) of cross/intra from replicates [R] of both (see the module doc); ±CAP when unbounded."""
+    ok = np.isfinite(cross) & np.isfinite(intra)
+    if not ok.any():
+        return float("nan"), float("nan")
+    alpha = (1.0 - level) / 2.0
+    contrast = cross[ok][None, :] - GRID[:, None] * intra[ok][None, :]  # [T, R]
+    q_low, q_high = np.quantile(contrast, [alpha, 1.0 - alpha], axis=1)  # [T] each
+    zero = len(GRID) // 2  # GRID[zero] == 0
+    if q_low[zero] >= 0:  # cross − 0·intra holds: walk up while the bound keeps holding
+        fails = np.flatnonzero(q_low[zero:] < 0)
+        low = GRID[-1] if not len(fails) else GRID[zero + fails[0] - 1]
+    else:  # the cross-modal effect itself is not bounded above 0: walk down to the first t that holds
+        holds = np.flatnonzero(q_low[:zero] >= 0)
+        low = GRID[holds[-1]] if len(holds) else GRID[0]
+    if q_high[zero] >= 0:  # ratio ≥ 0 still plausible: walk up to the first t that is ruled out
+        out = np.flatnonzero(q_high[zero:] < 0)
+        high = GRID[zero + out[0]] if len(out) else GRID[-1]
+    else:  # even ratio 0 is ruled out from above: walk down while it stays ruled out
+        plausible = np.flatnonzero(q_high[:zero] >= 0)
+        high = GRID[plausible[-1] + 1] if len(plausible) else GRID[0]
+    return float(low), float(high)
+
+
+def ratio_interval(
+    cross: Comparison, intra: dict[str, list[Comparison]], *, n_boot: int = 200, level: float = 0.90, seed: int = 0,
+) -> tuple[RatioInterval, dict[str, float]]:
+    """(interval, intra-modal effects on the data) for cross / max(intra), resampling units."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
-    if max_points < 8:
-        raise ValueError(f"max_points must be >= 8, got {max_points}")
-    xi, xt = as_pair(image, text, min_rows=2)
-    gi, gt = np.asarray(image_groups), np.asarray(text_groups)
-    for g, t, name in ((gi, xi, "image_groups"), (gt, xt, "text_groups")):
-        if g.shape != (t.shape[0],):
-            raise ValueError(f"{name} must have one sample id per token, shape ({t.shape[0]},), got {g.shape}")
-        if len(np.unique(g)) < 2:
-            raise ValueError(f"{name} has {len(np.unique(g))} distinct sample(s); need at least 2")
-    if sigma is None:
-        sigma = median_bandwidth(xi, xt, seed=seed)
-    rng = np.random.default_rng(seed)
-    ii, it = _cap(xi.shape[0], xt.shape[0], max_points, rng)
-    ni = len(ii)
-    dev = xi.device
-    z = torch.cat([xi[torch.as_tensor(ii, device=dev)], xt[torch.as_tensor(it, device=dev)]])  # [N, d]
-    k = rbf_kernel(_sq_dists(z, z), float(sigma)).to(dtype)  # [N, N]
-    uniq, codes = np.unique(np.concatenate([gi[ii], gt[it]]), return_inverse=True)  # shared ids = one sample
-    ci, ct = codes[:ni], codes[ni:]
-
-    blocks = _SampleBlocks(k, codes)
-    reps, excess = [], []  # 0..POINT_SPLITS-1: the data as is, halved anew each time; then n_boot resampled replicates
-    for r in range(POINT_SPLITS + n_boot):
-        mult = (
-            np.ones(len(uniq)) if r < POINT_SPLITS
-            else np.bincount(rng.integers(0, len(uniq), len(uniq)), minlength=len(uniq))
-        ).astype(np.float64)
-        w = np.zeros((_ROWS, len(codes)))
-        w[:4, :ni] = _halves(mult[ci], ci, rng)
-        w[4:, ni:] = _halves(mult[ct], ct, rng)
-        reps.append(w)
-        excess.append((1.0 - 1.0 / np.maximum(mult, 1.0))[codes])  # 0 for samples drawn once or not at all
-    stats = []
-    chunk = max(1, 16_000_000 // (_ROWS * len(codes)))
-    for c0 in range(0, len(reps), chunk):
-        w = torch.as_tensor(np.stack(reps[c0 : c0 + chunk]), dtype=dtype, device=dev)  # [c, 8, N]
-        e = torch.as_tensor(np.stack(excess[c0 : c0 + chunk]), dtype=dtype, device=dev)[:, None]  # [c, 1, N]
-        img, txt = w[:, 0] + w[:, 1], w[:, 4] + w[:, 5]  # [c, N] all image / all text tokens
-        pairs = torch.stack([img, w[:, 0], w[:, 2], w[:, 4], w[:, 6]], 1), torch.stack([txt, w[:, 1], w[:, 3], w[:, 5], w[:, 7]], 1)
-        # [c, 5]: cross, img-rand, img-sample, txt-rand, txt-sample
-        stats.append(weighted_mmd2(k, *pairs, blocks=blocks, excess=e).cpu().numpy())
-    every = np.concatenate(stats).astype(np.float64)  # [POINT_SPLITS + n_boot, 5]
-    with warnings.catch_warnings():  # a baseline undefined in every halving stays nan
-        warnings.simplefilter("ignore", RuntimeWarning)
-        point = np.nanmean(every[:POINT_SPLITS], axis=0)
-    s = np.vstack([point, every[POINT_SPLITS:]])  # [1 + n_boot, 5]: the point estimate, then the replicates
-    cross = s[:, 0]
-    with np.errstate(invalid="ignore"):
-        intra = np.where(np.isnan(s[:, 1:]).all(1), np.nan, np.nanmax(np.where(np.isnan(s[:, 1:]), -np.inf, s[:, 1:]), 1))
-    floor = np.maximum(REL_FLOOR * np.abs(cross), ABS_FLOOR)
-    ratio = cross / np.maximum(intra, floor)
-    boot = ratio[1:][np.isfinite(ratio[1:])]
+    n_units = len(cross.has_a)
+    m = np.vstack([np.ones((1, n_units)), unit_multiplicities(n_units, int(n_boot), np.random.default_rng(seed))])
+    c = cross.mmd2(m)  # [1 + n_boot]: the data, then the replicates
+    effects = intra_effects(intra, m)
+    strongest = _strongest(effects, len(c))
+    low, high = fieller_bounds(c[1:], strongest[1:], level)
     alpha = (1.0 - level) / 2.0
-    low, high = (np.quantile(boot, [alpha, 1.0 - alpha]) if len(boot) else (np.nan, np.nan))
+    finite_c = c[1:][np.isfinite(c[1:])]
+    c_low, c_high = np.quantile(finite_c, [alpha, 1.0 - alpha]) if len(finite_c) else (np.nan, np.nan)
+    i0 = strongest[0]
+    ratio = float(np.clip(c[0] / i0, -CAP, CAP)) if i0 > 0 else float(np.copysign(CAP, c[0]) if np.isfinite(i0) else np.nan)
+    at_cap = [name for name, v in (("point", ratio), ("low", low), ("high", high)) if abs(v) >= CAP]
+    point = {name: float(v[0]) for name, v in effects.items()}
+    defined = {k: v for k, v in point.items() if np.isfinite(v)}
     return RatioInterval(
-        ratio=float(ratio[0]), low=float(low), high=float(high), n_boot=int(n_boot), level=float(level),
-        method="percentile bootstrap over samples (groups), weighted MMD² on one kernel matrix, copies of a sample not paired",
-        cross_mmd2=float(cross[0]), intra_mmd2=float(intra[0]),
-        intra_image_random=float(s[0, 1]), intra_image_sample=float(s[0, 2]),
-        intra_text_random=float(s[0, 3]), intra_text_sample=float(s[0, 4]),
-        floored_fraction=float(np.mean(np.nan_to_num(intra[1:], nan=-np.inf) < floor[1:])), sigma=float(sigma), n_points=len(codes),
-    )
+        ratio=ratio, low=low, high=high, n_boot=int(n_boot), level=float(level),
+        method="bootstrap over prompts (units) of cross − t·intra, inverted (Fieller); between-prompt MMD² from one kernel matrix",
+        cross_mmd2=float(c[0]), cross_low=float(c_low), cross_high=float(c_high), intra_mmd2=float(i0),
+        strongest=max(defined, key=defined.get) if defined else "",
+        floored_fraction=float(np.mean(~(strongest[1:] > 0))), saturated=",".join(at_cap), units=n_units,
+    ), point

@@ -1,0 +1,160 @@
+"""The cross-modal gap of one layer at the level of prompts: effect sizes, test, baselines, interval.
+
+Inputs are tokens with, per token, the unit it belongs to (a prompt, or prompts that share an image)
+and optionally labels of real sub-populations (language, category, ...). One pooled kernel matrix
+(RBF, median-heuristic σ on the pooled sample) gives a matrix of kernel sums over token cells
+(unit × modality × position half × labels), and every figure is read from it (``between``):
+
+- ``mmd2``: between-prompt MMD² of image vs text tokens, units holding both; E does not depend on
+  the number of prompts or tokens per prompt (kernel units, dimensionless).
+- ``p_value``: sign-flip test over units (each unit's image and text blocks swapped at random).
+- ``intra``: between-prompt MMD² between the levels of each label within one modality (mean over
+  pairs of levels; levels held by fewer than 2 units are left out). Names "image/by-language", ...
+  Without any usable label the fallback is the split of each modality's tokens of a unit into its
+  earlier and later half by position ("image/by-position"), stated in ``intra_basis``.
+- ``noise_floor``: standard deviation, over ``noise_halvings`` uniform random halvings of the units,
+  of the between-prompt MMD² between the two halves of one modality: the estimator's own noise at
+  this number of prompts (its expectation is 0; it shrinks about as 1/U). Reported, never a baseline.
+- ``interval``: ratio mmd2 / max(intra) with its unit-level bootstrap (``bootstrap.ratio_interval``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ._validate import as_pair, check_seed
+from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, sign_flip_test
+from .bootstrap import RatioInterval, ratio_interval
+from .kernels import median_bandwidth
+from .splits import random_halves
+
+MODALITIES = ("image", "text")
+
+
+@dataclass(frozen=True)
+class GapResult:
+    mmd2: float  # between-prompt MMD² image vs text, kernel units; E independent of the number of prompts
+    p_value: float  # sign-flip test over units: (1 + #{null ≥ observed}) / (1 + permutations)
+    permutations: int
+    null_mean: float  # mean of the sign-flip null (≈ 0)
+    null_std: float  # its standard deviation (shrinks about as 1/units)
+    sigma: float  # RBF σ, in the units of the input vectors
+    units: int  # units holding both modalities (those the test and the cross-modal effect use)
+    intra: dict  # intra-modal effect name -> between-prompt MMD² on the data
+    intra_basis: str  # "labels: language, category" or "position (fallback: no usable label)"
+    noise_floor: dict  # modality -> sd of the random-halves between-prompt MMD² (kernel units)
+    interval: RatioInterval
+    n_image: int = 0
+    n_text: int = 0
+    levels: dict = field(default_factory=dict)  # label name -> levels used
+
+
+def _codes(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(code per row, first row of each code) for the distinct combinations of the columns."""
+    stacked = np.stack([np.unique(np.asarray(c), return_inverse=True)[1].ravel() for c in columns], axis=1)
+    uniq, first, inv = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
+    return inv.ravel(), first
+
+
+def _halves(units: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """0/1 per token: earlier or later half of its unit's tokens (ranked by position, ties by index)."""
+    order = np.lexsort((np.arange(len(units)), position, units))
+    rank = np.empty(len(units), dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(np.diff(units[order])) + 1]
+    sizes = np.diff(np.r_[starts, len(units)])
+    rank[order] = np.arange(len(units)) - np.repeat(starts, sizes)
+    return (rank >= np.repeat(sizes, sizes)[np.argsort(order)] / 2.0).astype(np.int64)
+
+
+def cross_modal_gap(
+    image, text, *, image_units, text_units, image_strata: dict | None = None, text_strata: dict | None = None,
+    image_position=None, text_position=None, sigma: float | None = None, permutations: int = 1000,
+    n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
+    max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
+) -> GapResult:
+    """image [n_i, d], text [n_t, d]; *_units [n]: unit id per token (equal ids in both = one unit);
+    *_strata: label name -> [n] label per token (same names for both); *_position [n]: token position
+    (default: order given). See the module doc for every figure."""
+    seed = check_seed(seed)
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 1:
+        raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
+    xi, xt = as_pair(image, text, min_rows=2)
+    ni, nt = xi.shape[0], xt.shape[0]
+    ui, ut = np.asarray(image_units), np.asarray(text_units)
+    for arr, n, name in ((ui, ni, "image_units"), (ut, nt, "text_units")):
+        if arr.shape != (n,):
+            raise ValueError(f"{name} must have one unit id per token, shape ({n},), got {arr.shape}")
+    strata_i, strata_t = dict(image_strata or {}), dict(text_strata or {})
+    if set(strata_i) != set(strata_t):
+        raise ValueError(f"image and text strata must name the same labels, got {sorted(strata_i)} and {sorted(strata_t)}")
+    names = sorted(strata_i)
+    pos_i = np.arange(ni) if image_position is None else np.asarray(image_position)
+    pos_t = np.arange(nt) if text_position is None else np.asarray(text_position)
+
+    units = np.concatenate([ui, ut])
+    unit_code, _ = _codes(units)
+    n_units = int(unit_code.max()) + 1
+    modality = np.r_[np.zeros(ni, np.int64), np.ones(nt, np.int64)]
+    half = np.r_[_halves(unit_code[:ni], pos_i), _halves(unit_code[ni:], pos_t)]
+    labels = [np.concatenate([np.asarray(strata_i[n]).astype(str), np.asarray(strata_t[n]).astype(str)]) for n in names]
+    for n, lab in zip(names, labels):
+        if lab.shape != (ni + nt,):
+            raise ValueError(f"stratum {n!r} must give one label per token")
+    cell, first = _codes(unit_code, modality, half, *labels)
+    unit_of, mod_of, half_of = unit_code[first], modality[first], half[first]
+    lab_of = {n: lab[first] for n, lab in zip(names, labels)}
+
+    if sigma is None:
+        sigma = median_bandwidth(xi, xt, seed=seed)
+    gram = CellGram(torch.cat([xi, xt]), cell, len(first), float(sigma), max_kernel_elements=max_kernel_elements, dtype=dtype)
+
+    def compare(a, b, paired=False):
+        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired)
+
+    cross = compare(mod_of == 0, mod_of == 1, paired=True)
+    observed, null = sign_flip_test(cross, permutations=int(permutations), seed=seed)
+
+    intra: dict[str, list[Comparison]] = {}
+    levels: dict[str, list[str]] = {}
+    for n in names:
+        for code, mod in enumerate(MODALITIES):
+            held = {lv: len(set(unit_of[(mod_of == code) & (lab_of[n] == lv)])) for lv in np.unique(lab_of[n][mod_of == code])}
+            usable = sorted(lv for lv, count in held.items() if count >= 2)
+            if len(usable) >= 2:
+                levels[n] = sorted(set(levels.get(n, [])) | {str(lv) for lv in usable})
+                intra[f"{mod}/by-{n}"] = [
+                    compare((mod_of == code) & (lab_of[n] == a), (mod_of == code) & (lab_of[n] == b))
+                    for i, a in enumerate(usable) for b in usable[i + 1 :]
+                ]
+    basis = f"labels: {', '.join(sorted(levels))}" if intra else "position (fallback: no usable label)"
+    if not intra:
+        intra = {f"{mod}/by-position": [compare((mod_of == code) & (half_of == 0), (mod_of == code) & (half_of == 1))]
+                 for code, mod in enumerate(MODALITIES)}
+
+    interval, intra_point = ratio_interval(cross, intra, n_boot=n_boot, level=level, seed=seed)
+    noise = {}
+    for code, (mod, g) in enumerate(zip(MODALITIES, (cross.g_aa, cross.g_bb))):
+        held = np.unique(unit_of[mod_of == code])  # a unit's cells of one modality average to its modality mean
+        if len(held) < 4:
+            noise[mod] = float("nan")
+            continue
+        values = []
+        for h in range(noise_halvings):
+            a, b = random_halves(len(held), seed=seed * 1000 + h)
+            has_a, has_b = np.zeros(n_units), np.zeros(n_units)
+            has_a[held[a]], has_b[held[b]] = 1.0, 1.0
+            values.append(float(Comparison(g, g, g, has_a, has_b).mmd2()[0]))
+        noise[mod] = float(np.std(values))
+    return GapResult(
+        mmd2=observed, p_value=(1.0 + float((null >= observed).sum())) / (1.0 + len(null)), permutations=int(permutations),
+        null_mean=float(null.mean()), null_std=float(null.std()), sigma=float(sigma), units=cross.units(),
+        intra=intra_point, intra_basis=basis, noise_floor=noise, interval=interval, n_image=ni, n_text=nt, levels=levels,
+    )
+
+
+def passes(gap: GapResult, *, threshold: float, alpha: float) -> bool:
+    """The verdict's core: prompt-level p < alpha and the ratio's lower bound ≥ threshold."""
+    return bool(gap.p_value < alpha and gap.interval.low >= threshold)
