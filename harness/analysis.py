@@ -140,9 +140,10 @@ def analyze_layer(
     by_bench = by_benchmark_baselines(bank, other, layer, settings, cross.bandwidth) if other is not None else {}
     intra.update(by_bench)
     xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
-    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator}
-          for r in (js_classifier(xs, ys, seed=settings.seed), js_knn(xs, ys, seed=settings.seed))}
-    auc = probe_auc(xs, ys, seed=settings.seed)
+    groups = (image_groups.numpy(), text_groups.numpy())  # grouped folds and kNN neighbours by prompt
+    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
+          for r in (js_classifier(xs, ys, groups=groups, seed=settings.seed), js_knn(xs, ys, groups=groups, seed=settings.seed))}
+    auc = probe_auc(xs, ys, groups=groups, seed=settings.seed)
 
     # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
     # samples cannot resample; it enters the verdict as a point check on the same threshold.
