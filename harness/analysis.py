@@ -19,6 +19,7 @@ from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
 from harness.stats import bootstrap_ratio_interval, js_classifier, js_knn, mmd_test, probe_auc, to_space, tsne_2d
+from harness.stats.folds import merge_sharing_rows
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,8 @@ def analyze_layer(
     by_bench = by_benchmark_baselines(bank, other, layer, settings, cross.bandwidth) if other is not None else {}
     intra.update(by_bench)
     xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
-    groups = (image_groups.numpy(), text_groups.numpy())  # grouped folds and kNN neighbours by prompt
+    # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit
+    groups = merge_sharing_rows(xs, (image_groups.numpy(), text_groups.numpy()))
     js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
           for r in (js_classifier(xs, ys, groups=groups, seed=settings.seed), js_knn(xs, ys, groups=groups, seed=settings.seed))}
     auc = probe_auc(xs, ys, groups=groups, seed=settings.seed)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.stats.folds import grouped_folds, rows
+from harness.stats.folds import grouped_folds, merge_sharing_rows, rows
 from harness.stats.js import js_classifier, js_knn, probe_auc
 
 
@@ -107,3 +107,35 @@ def test_groups_must_match_rows():
         js_classifier(x, y, groups=(gx[:-1], gy))
     with pytest.raises(ValueError, match="pair"):
         js_knn(x, y, groups=np.concatenate([gx, gy]))
+
+
+def twin_null(**kw):
+    """A clustered null where prompt 2k+1 reuses prompt 2k's image (identical image rows), with its own text."""
+    x, y, (gx, gy) = clustered_null("own", **kw)
+    keep_x = gx % 2 == 0
+    twin_x = x[keep_x]
+    return np.concatenate([twin_x, twin_x]), y, (np.concatenate([gx[keep_x], gx[keep_x] + 1]), gy)
+
+
+def test_prompts_sharing_an_image_are_one_unit():
+    x, y, (gx, gy) = twin_null()
+    ux, uy = merge_sharing_rows(x, (gx, gy))
+    assert len(np.unique(ux)) == 20 and len(np.unique(np.concatenate([ux, uy]))) == 20
+    assert uy[gy == 0][0] == uy[gy == 1][0] != uy[gy == 2][0]  # text rows follow their prompt's unit
+    for p in np.unique(gy):
+        assert len(np.unique(uy[gy == p])) == 1
+    # one shared row is not a shared image; only x is read, so repeated text rows merge nothing
+    x2, y2, g2 = clustered_null("own", prompts=10)
+    x2[1] = x2[-1]
+    y2[:] = y2[0]
+    assert len(np.unique(merge_sharing_rows(x2, g2)[0])) == 10
+
+
+def test_shared_images_leak_unless_merged():
+    x, y, groups = twin_null()
+    leaky = js_classifier(x, y, groups=groups, seed=0)
+    merged = js_classifier(x, y, groups=merge_sharing_rows(x, groups), seed=0)
+    # 20 units of 4 per fold: the merged reading is noise around a non-positive expectation (0.045 here)
+    assert leaky.bits > 0.1 and merged.bits < 0.06, (leaky.bits, merged.bits)
+    assert np.isfinite(js_knn(x, y, groups=merge_sharing_rows(x, groups), seed=0).bits)
+    assert js_knn(x, y, groups=groups, seed=0).reason.startswith("n/a: too few unique keys")
