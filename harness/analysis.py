@@ -142,7 +142,7 @@ def analyze_layer(
     intra.update(by_bench)
     xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
     # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit
-    groups = merge_sharing_rows(xs, (image_groups.numpy(), text_groups.numpy()))
+    groups = merge_sharing_rows(xs, (image_groups.numpy(), text_groups.numpy()), positions=lb.position[image_mask][image_rows].numpy())
     js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
           for r in (js_classifier(xs, ys, groups=groups, seed=settings.seed), js_knn(xs, ys, groups=groups, seed=settings.seed))}
     auc = probe_auc(xs, ys, groups=groups, seed=settings.seed)

@@ -52,6 +52,11 @@ def test_pre_rope_kinds_keep_the_prompts_own_text(qwen, samples):
     lb = bank.layers[0]
     image_pos, text_pos = set(lb.select(IMAGE).position.tolist()), set(lb.select(TEXT).position.tolist())
     assert image_pos and text_pos and not image_pos & text_pos  # real text tokens, at their own positions
+    # the image side holds token keys (atoms shared by many prompts at unrelated positions): they
+    # must not merge the prompts into one unit, so JS and AUC are still estimated, at ≈ 0
+    result = analyze_layer(bank, 0, SETTINGS)
+    assert result.extra["js"]["classifier"]["reason"] == "" and result.extra["js"]["classifier"]["bits"] <= 0.05
+    assert abs(result.extra["auc"] - 0.5) <= 0.1
 
 
 def test_matched_control_fails_where_the_position_confounded_one_passed(qwen, samples):

@@ -110,9 +110,12 @@ def grouped_folds(r: Rows, folds: int, seed: int) -> tuple[list[tuple[np.ndarray
     return out, ""
 
 
-def merge_sharing_rows(x, groups, *, min_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+def merge_sharing_rows(x, groups, *, positions=None, min_share: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
     """(x's group ids, y's group ids) where prompts that share at least `min_share` of their distinct
-    x rows (the smaller prompt's count) are merged into one unit (connected components).
+    x rows (the smaller prompt's count) are merged into one unit (connected components). With
+    `positions` (x's token positions) a row counts as shared only at the same position: a shared
+    image repeats its keys position by position, while rows that are atoms (a layer-0 key is a
+    function of its token) recur at unrelated positions and must not merge prompts.
 
     Prompts that reuse one image (a benchmark asking two questions, or in two languages, about it)
     give identical image keys wherever the image precedes the text (causal attention): 1,170 of the
@@ -126,7 +129,10 @@ def merge_sharing_rows(x, groups, *, min_share: float = 0.5) -> tuple[np.ndarray
     gx, gy = (np.asarray(g).reshape(-1) for g in groups)
     ids, inverse = np.unique(np.concatenate([gx, gy]), return_inverse=True)
     g = inverse.reshape(-1)[: len(gx)]
-    _, row_id = np.unique(np.asarray(x).reshape(len(gx), -1), axis=0, return_inverse=True)
+    z = np.asarray(x, dtype=np.float64).reshape(len(gx), -1)
+    if positions is not None:
+        z = np.concatenate([z, np.asarray(positions, dtype=np.float64).reshape(len(gx), 1)], axis=1)
+    _, row_id = np.unique(z, axis=0, return_inverse=True)
     pairs = np.unique(np.stack([g, row_id.reshape(-1)], axis=1), axis=0)  # distinct (prompt, row value)
     incidence = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(ids), int(row_id.max()) + 1)).tocsr()
     shared = (incidence @ incidence.T).tocoo()  # [G, G] distinct row values two prompts have in common

@@ -129,6 +129,15 @@ def test_prompts_sharing_an_image_are_one_unit():
     x2[1] = x2[-1]
     y2[:] = y2[0]
     assert len(np.unique(merge_sharing_rows(x2, g2)[0])) == 10
+    # atoms (token keys drawn at random positions) shared across prompts merge them only without positions
+    atoms = np.random.default_rng(3).standard_normal((4, x.shape[1]))
+    ax = atoms[np.random.default_rng(4).integers(0, 4, len(x))]
+    pos = np.random.default_rng(5).permutation(len(x))
+    assert len(np.unique(merge_sharing_rows(ax, (gx, gy))[0])) == 1
+    assert len(np.unique(merge_sharing_rows(ax, (gx, gy), positions=pos)[0])) == 40
+    # a shared image repeats its rows position by position: still merged with positions
+    twin_pos = np.concatenate([np.arange(len(x) // 2)] * 2)
+    assert len(np.unique(merge_sharing_rows(x, (gx, gy), positions=twin_pos)[0])) == 20
 
 
 def test_shared_images_leak_unless_merged():
