@@ -26,7 +26,7 @@ nulls: tests/stats/test_js_clustered.py; tables: docs/statistics-js.md):
   between a continuous variable and a label (PLoS ONE 9:e87357, 2014), neighbours from other
   prompts only, on the 1-D held-out log-odds of the same probe within each held-out fold. The JS
   of the scores is a lower bound of JS(P, Q) (data processing). Bias on iid Gaussians: within
-  ± 0.02 at d = 5, 20, 50; ≤ 0.03 on nulls. In the d-dimensional space itself (``space="full"``,
+  ± 0.02 at d = 5, 20, 50; ≤ 0.03 on nulls. In the d-dimensional space itself (``on="full"``,
   kept to show why not) the points of the wider law have the narrower law's points as nearest
   neighbours when scales differ (distances concentrate), and the estimate collapses to 0 bits at
   d ≥ 20 for truths of 0.64-0.92 bits; no k fixes that.
@@ -51,11 +51,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from ._validate import check_seed
-from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, subsample, unique_reason
+from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
+from .space import space_steps
 
 _LOGIT_CLIP = float(np.log(1e6 - 1))  # D clipped to [1e-6, 1 - 1e-6]: one confident mistake costs ≤ log2(1e6) ≈ 20 bits / n
 FEATURES: tuple[str, ...] = ("linear", "quadratic")
-KNN_SPACES: tuple[str, ...] = ("score", "full")
+KNN_ON: tuple[str, ...] = ("score", "full")
 _CHUNK = 512  # rows of the distance matrix held at once in the kNN estimator
 
 
@@ -75,39 +76,40 @@ def _square_features(z: np.ndarray) -> np.ndarray:
     return np.concatenate([z, z * z], axis=1)
 
 
-def _probe(features: str):
-    """Class-balanced logistic regression: its log-odds are those of the balanced mixture whatever
-    the class counts of a training fold."""
+def _probe(features: str, space: str = "raw", n_rows: int = 2, dim: int = 1, seed: int = 0):
+    """Class-balanced logistic regression (its log-odds are those of the balanced mixture whatever
+    the class counts of a training fold), after the map into `space` fitted on the same rows."""
     if features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
+    steps = space_steps(space, n_rows, dim, seed)
     logreg = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
     if features == "linear":
-        return make_pipeline(StandardScaler(), logreg)
-    return make_pipeline(StandardScaler(), FunctionTransformer(_square_features), StandardScaler(), logreg)
+        return make_pipeline(*steps, StandardScaler(), logreg)
+    return make_pipeline(*steps, StandardScaler(), FunctionTransformer(_square_features), StandardScaler(), logreg)
 
 
 _MEMO: dict[str, tuple] = {}  # the last few held-out fits: js_classifier and js_knn on the same data share one
 
 
-def _heldout(r: Rows, folds: int, seed: int, features: str) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
     """[(test rows, held-out log-odds of x)] per grouped fold, and '' — or ([], reason)."""
-    _probe(features)  # checks the name before any fitting
-    h = hashlib.sha1(repr((folds, seed, features, r.z.shape)).encode())
+    _probe(features, space)  # checks the names before any fitting
+    h = hashlib.sha1(repr((folds, seed, features, space, r.z.shape)).encode())
     for a in (r.z, r.label, r.group):
         h.update(np.ascontiguousarray(a).tobytes())
     key = h.hexdigest()
     if key not in _MEMO:
         if len(_MEMO) >= 4:
             _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = _fit_heldout(r, folds, seed, features)
+        _MEMO[key] = _fit_heldout(r, folds, seed, features, space)
     return _MEMO[key]
 
 
-def _fit_heldout(r: Rows, folds: int, seed: int, features: str):
+def _fit_heldout(r: Rows, folds: int, seed: int, features: str, space: str):
     splits, reason = grouped_folds(r, folds, seed)
     out = []
     for train, test in splits:
-        model = _probe(features).fit(r.z[train], r.label[train])
+        model = _probe(features, space, len(train), r.z.shape[1], seed).fit(r.z[train], r.label[train])
         out.append((test, model.decision_function(r.z[test])))
     return out, reason
 
@@ -132,7 +134,7 @@ def _na(estimator: str, r: Rows, reason: str) -> JSResult:
     return JSResult(float("nan"), estimator, r.n_x, r.n_y, r.n_groups, 0, reason)
 
 
-def js_classifier(x, y, *, groups=None, seed: int = 0, folds: int = 5, features: str = "quadratic") -> JSResult:
+def js_classifier(x, y, *, groups=None, seed: int = 0, folds: int = 5, features: str = "quadratic", space: str = "raw") -> JSResult:
     """JS(x, y) in bits by the variational lower bound of a probe fitted on grouped folds (module doc).
 
     groups: None or (prompt ids of x's rows, prompt ids of y's rows). The bound is computed on each
@@ -143,7 +145,7 @@ def js_classifier(x, y, *, groups=None, seed: int = 0, folds: int = 5, features:
     seed = check_seed(seed)
     r = rows(x, y, groups, min_rows=1)
     name = f"classifier-crossfit-logreg-{features}"
-    scored, reason = _heldout(r, folds, seed, features)
+    scored, reason = _heldout(r, folds, seed, features, space)
     if reason:
         return _na(name, r, reason)
     bits, weights = [], []
@@ -179,32 +181,32 @@ def _ross_nats(z: np.ndarray, label: np.ndarray, group: np.ndarray, k: int) -> f
     return float(np.mean(terms))
 
 
-def js_knn(x, y, *, groups=None, k: int = 5, seed: int = 0, folds: int = 5, space: str = "score") -> JSResult:
+def js_knn(x, y, *, groups=None, k: int = 5, seed: int = 0, folds: int = 5, on: str = "score", space: str = "raw") -> JSResult:
     """JS(x, y) in bits by Ross's kNN estimator with neighbours from other prompts only (module doc).
 
-    space "score" (default): on each grouped held-out fold, the 1-D held-out log-odds of the
-    quadratic probe, classes balanced by subsampling within the fold (seeded); fold figures averaged,
-    weighted by rows. space "full": in the d-dimensional space, classes balanced once; biased to 0
+    on "score" (default): on each grouped held-out fold, the 1-D held-out log-odds of the
+    quadratic probe (its map into `space` fitted on the training prompts), classes balanced by subsampling within the fold (seeded); fold figures averaged,
+    weighted by rows. on "full": in the d-dimensional space of the rows as given, classes balanced once; biased to 0
     under scale differences at d ≥ 20 (kept to show why the default projects first).
     Needs ≥ MIN_UNIQUE_FRACTION distinct rows in each sample (kNN assumes no ties) and k same-class
     rows from other prompts for every point.
     """
     seed = check_seed(seed)
     k = check_int("k", k, 1)
-    if space not in KNN_SPACES:
-        raise ValueError(f"space must be one of {KNN_SPACES}, got {space!r}")
+    if on not in KNN_ON:
+        raise ValueError(f"on must be one of {KNN_ON}, got {on!r}")
     r = rows(x, y, groups, min_rows=k + 1)
-    name = f"knn-ross-k{k}-{space}"
+    name = f"knn-ross-k{k}-{on}"
     reason = unique_reason(r, MIN_UNIQUE_FRACTION)
     if reason:
         return _na(name, r, reason)
-    if space == "full":
+    if on == "full":
         b = balanced(r, seed)
         if not _enough_neighbours(b, k):
             return _na(name, r, f"n/a: too few prompts for kNN (fewer than k = {k} same-modality rows outside some prompt)")
         nats = _ross_nats(b.z, b.label, b.group, k)
         return JSResult(float(np.clip(nats / np.log(2), 0.0, 1.0)), name, b.n_x, b.n_y, b.n_groups, 0)
-    scored, reason = _heldout(r, folds, seed, "quadratic")
+    scored, reason = _heldout(r, folds, seed, "quadratic", space)
     if reason:
         return _na(name, r, reason)
     nats, weights = [], []
@@ -229,7 +231,7 @@ def _enough_neighbours(r: Rows, k: int) -> bool:
     return True
 
 
-def probe_auc(x, y, *, groups=None, seed: int = 0, folds: int = 5) -> float:
+def probe_auc(x, y, *, groups=None, seed: int = 0, folds: int = 5, space: str = "raw") -> float:
     """Held-out ROC AUC (in [0, 1]; 0.5 = chance) of a linear probe telling x (positive) from y.
 
     Class-balanced logistic regression on standardized features fitted on grouped folds; the AUC
@@ -239,7 +241,7 @@ def probe_auc(x, y, *, groups=None, seed: int = 0, folds: int = 5) -> float:
     """
     seed = check_seed(seed)
     r = rows(x, y, groups, min_rows=1)
-    scored, reason = _heldout(r, folds, seed, "linear")
+    scored, reason = _heldout(r, folds, seed, "linear", space)
     if reason:
         return float("nan")
     aucs, weights = [], []

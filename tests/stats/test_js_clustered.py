@@ -20,6 +20,7 @@ import pytest
 
 from harness.stats.folds import grouped_folds, merge_sharing_rows, rows
 from harness.stats.js import js_classifier, js_knn, probe_auc
+from harness.stats.space import space_steps, to_space
 
 
 def clustered_null(kind: str, *, prompts: int = 40, d: int = 20, seed: int = 0, cap: int = 1500):
@@ -48,7 +49,7 @@ def test_grouped_estimators_read_zero_on_a_clustered_null(kind):
     assert clf.n_groups == 40 and clf.folds == 5 and clf.reason == ""
     assert clf.bits <= 0.01, f"classifier read {clf.bits:.3f} bits on a null"
     assert knn.bits <= 0.04, f"kNN read {knn.bits:.3f} bits on a null"
-    assert js_knn(x, y, groups=groups, seed=0, space="full").bits <= 0.04
+    assert js_knn(x, y, groups=groups, seed=0, on="full").bits <= 0.04
     assert abs(probe_auc(x, y, groups=groups, seed=0) - 0.5) <= 0.1
 
 
@@ -57,7 +58,7 @@ def test_token_level_estimators_read_prompt_identity():
     difference that is not there (what the grouped estimators above fix)."""
     x, y, _ = clustered_null("own")
     assert js_classifier(x, y, seed=0).bits > 0.08
-    assert js_knn(x, y, seed=0, space="full").bits > 0.3
+    assert js_knn(x, y, seed=0, on="full").bits > 0.3
     assert probe_auc(x, y, seed=0) > 0.65
 
 
@@ -148,3 +149,16 @@ def test_shared_images_leak_unless_merged():
     assert leaky.bits > 0.1 and merged.bits < 0.06, (leaky.bits, merged.bits)
     assert np.isfinite(js_knn(x, y, groups=merge_sharing_rows(x, groups), seed=0).bits)
     assert js_knn(x, y, groups=groups, seed=0).reason.startswith("n/a: too few unique keys")
+
+
+def test_pca_fitted_on_training_prompts_only():
+    """A PCA fitted on every prompt makes the sample's own prompt offsets its top components, and a
+    probe then reads a difference that is not there; fitted inside each fold it reads ≈ 0."""
+    x, y, groups = clustered_null("own", d=64)
+    xs, ys = to_space(x, y, "pca50", seed=0)
+    assert js_classifier(xs, ys, groups=groups, seed=0).bits > 0.3  # pooled PCA, then grouped folds: leaks
+    assert js_classifier(x, y, groups=groups, seed=0, space="pca50").bits <= 0.05
+    assert js_knn(x, y, groups=groups, seed=0, space="pca50").bits <= 0.05
+    assert abs(probe_auc(x, y, groups=groups, seed=0, space="pca50") - 0.5) <= 0.1
+    steps = space_steps("pca50", n_rows=30, dim=64)
+    assert steps[-1].n_components == 29 and space_steps("raw", 30, 64) == []

@@ -117,7 +117,7 @@ def test_knn_in_the_full_space_collapses_under_scale_change(d, delta, s):
     """Why js_knn projects first: in d ≥ 20 the full-space kNN reads ~0 bits for a truth of 0.64-0.92."""
     x, y = _draw(d, delta, s)
     assert true_js_bits(d, delta, s) > 0.6
-    assert js_knn(x, y, seed=0, space="full").bits <= 0.02
+    assert js_knn(x, y, seed=0, on="full").bits <= 0.02
     assert js_knn(x, y, seed=0).bits >= true_js_bits(d, delta, s) - 0.04
 
 
@@ -163,7 +163,9 @@ def test_js_bad_input():
         probe_auc(x, y, folds=1)
     with pytest.raises(ValueError, match="features"):
         js_classifier(x, y, features="cubic")
-    with pytest.raises(ValueError, match="space"):
-        js_knn(x, y, space="pca")
+    with pytest.raises(ValueError, match="on must be"):
+        js_knn(x, y, on="pca")
+    with pytest.raises(ValueError, match="space must be"):
+        js_classifier(x, y, space="umap")
     with pytest.raises(ValueError, match="non-finite"):
         js_knn(x * float("inf"), y)
