@@ -188,11 +188,12 @@ def js_knn(x, y, *, groups=None, k: int = 5, seed: int = 0, folds: int = 5, on: 
     """JS(x, y) in bits by Ross's kNN estimator with neighbours from other prompts only (module doc).
 
     on "score" (default): on each grouped held-out fold, the 1-D held-out log-odds of the
-    quadratic probe (its map into `space` fitted on the training prompts), classes balanced by subsampling within the fold (seeded); fold figures averaged,
-    weighted by rows. on "full": in the d-dimensional space of the rows as given, classes balanced once; biased to 0
-    under scale differences at d ≥ 20 (kept to show why the default projects first).
-    Needs ≥ MIN_UNIQUE_FRACTION distinct rows in each sample (kNN assumes no ties) and k same-class
-    rows from other prompts for every point.
+    quadratic probe (its map into `space` fitted on the training prompts), classes balanced by
+    subsampling within the fold (seeded); fold figures averaged, weighted by rows. on "full": in the
+    d-dimensional space of the rows as given, classes balanced once; biased to 0 under scale
+    differences at d ≥ 20 (kept to show why the default projects first).
+    NaN with a reason when more than 1 - MIN_UNIQUE_FRACTION of a sample's rows repeat a row of
+    another prompt (kNN assumes no ties) or some row has fewer than k same-class rows elsewhere.
     """
     seed = check_seed(seed)
     k = check_int("k", k, 1)
