@@ -25,8 +25,9 @@ from harness.benchmarks.sample import Sample
 from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
-from harness.stats import CAP, cross_modal_gap, js_classifier, js_knn, passes, probe_auc, to_space, tsne_2d
+from harness.stats import CAP, cross_modal_gap, js_classifier, js_knn, passes, probe_auc, tsne_2d
 from harness.stats.between import between_prompt_mmd2
+from harness.stats.folds import merge_sharing_rows
 
 STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
 
@@ -196,10 +197,13 @@ def analyze_layer(
     intra = dict(gap.intra)
     by_bench = by_benchmark_baselines(bank, other, layer, settings, gap.sigma) if other is not None else {}
     intra.update(by_bench)
-    xs, ys = to_space(image, text, settings.js_space, seed=settings.seed)
-    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator}
-          for r in (js_classifier(xs, ys, seed=settings.seed), js_knn(xs, ys, seed=settings.seed))}
-    auc = probe_auc(xs, ys, seed=settings.seed)
+    # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
+    # the map into js_space is fitted on each fold's training prompts
+    groups = merge_sharing_rows(image, (image_groups, text_groups), positions=lb.position[image_mask][image_rows].numpy())
+    fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
+    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
+          for r in (js_classifier(image, text, **fit), js_knn(image, text, **fit))}
+    auc = probe_auc(image, text, **fit)
 
     # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
     # units cannot resample; it enters the verdict as a point check on the same threshold.

@@ -4,7 +4,16 @@
   pool of vectors, so both "modalities" come from one distribution; the check must fail.
 - `text-as-image` (negative): the image positions of every prompt are filled with the embeddings of
   text tokens drawn from the same prompt instead of projected image features; keys at those positions
-  are text keys, so the gap must collapse.
+  are text keys, so the gap must collapse. What they are compared with depends on the capture kind:
+  - pre-RoPE kinds (keys, queries, values): the prompt's own text tokens. At layer 0 such a vector is
+    a function of its token alone, so the two sides differ in nothing but which positions they sit at,
+    and position does not enter the vector.
+  - post-RoPE kinds (rotated-keys, rotated-queries): the rotation depends on the position (Qwen-VL's
+    multimodal RoPE gives image tokens 2-D grid positions), so text tokens at text positions differ
+    from text tokens at image positions by position alone, and the control passed on position
+    (ratio 43.8 on tiny-qwen2.5-vl). Here the other side is a second, independent draw of text
+    embeddings placed at the SAME image positions: the two sides then share content law and
+    positions, row for row, and differ in nothing (matched positions).
 - `synthetic-shift` (positive): Gaussian "keys" whose image half is shifted by a known amount; the
   check must pass.
 """
@@ -13,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
+from typing import Callable
 
 import torch
 
 from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, TEXT
 from harness.models.adapter import LoadedModel
+from harness.models.taps import ROTATED_KINDS
 
 
 @dataclass(frozen=True)
@@ -26,13 +37,23 @@ class Control:
     name: str
     expect_pass: bool  # the verdict the triple check must give on this control
     description: str
+    description_rotated: str = ""  # how it is built for post-RoPE kinds, when that differs
+
+    def describe(self, kind: str) -> str:
+        """What this control compares for capture `kind` (one line, shown in the report and on failure)."""
+        return self.description_rotated if kind in ROTATED_KINDS and self.description_rotated else self.description
 
 
 CONTROLS = {
     c.name: c
     for c in (
         Control("shuffled-labels", False, "image/text labels shuffled over the same pool of keys"),
-        Control("text-as-image", False, "image positions filled with text-token embeddings instead of image features"),
+        Control(
+            "text-as-image", False,
+            "image positions filled with text-token embeddings instead of image features, against the prompt's text keys",
+            "image positions filled with text-token embeddings, against a second draw of text embeddings at the same "
+            "positions (post-RoPE vectors depend on position, so content is compared at matched positions)",
+        ),
         Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis"),
     )
 }
@@ -110,3 +131,33 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     finally:
         for h in handles:
             h.remove()
+
+
+def text_as_image_bank(loaded: LoadedModel, capture: Callable[[], KeyBank], layer: int, *, kind: str, seed: int) -> KeyBank:
+    """The bank the text-as-image control judges at `layer`, for capture `kind` (module doc).
+
+    capture: runs the control's prompts through `loaded` and returns the bank (called inside the
+    embedding swap, once for pre-RoPE kinds, twice with different draws for post-RoPE kinds)."""
+    with text_as_image(loaded, seed=seed):
+        bank = capture()
+    if kind not in ROTATED_KINDS:
+        return bank
+    with text_as_image(loaded, seed=seed + 1):
+        second = capture()
+    return matched_positions(bank, second, layer)
+
+
+def matched_positions(first: KeyBank, second: KeyBank, layer: int) -> KeyBank:
+    """`first`'s image-position rows labelled image against `second`'s image-position rows labelled
+    text: two captures of the same prompts whose image positions hold different draws of text
+    embeddings. Rows must match one to one in sample and position (same prompts, same caps)."""
+    a, b = first.layers[layer].select(IMAGE), second.layers[layer].select(IMAGE)
+    if not (torch.equal(a.sample, b.sample) and torch.equal(a.position, b.position)):
+        raise RuntimeError("text-as-image control: the two captures kept different image positions; they must match row for row")
+    layer_bank = LayerBank(
+        vectors=torch.cat([a.vectors, b.vectors]),
+        modality=torch.cat([a.modality, torch.full_like(b.modality, TEXT)]),
+        sample=torch.cat([a.sample, b.sample]),
+        position=torch.cat([a.position, b.position]),
+    )
+    return replace(first, layers={layer: layer_bank}, mechanism={})

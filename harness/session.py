@@ -16,7 +16,7 @@ from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark,
 from harness.cache import fetch
 from harness.cache_key import key_for
 from harness.capture import KeyBank, capture_keys, parse_max_tokens
-from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image
+from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.guards import flag_labels
 from harness.layers import resolve_layers
@@ -290,17 +290,16 @@ class KeyspaceRun:
                 bank = shuffled_labels(self.capture(case.triple.pair), layer, seed=self.cfg.seed)
             else:
                 loaded = self.loaded(case.triple.model)
-                with text_as_image(loaded, seed=self.cfg.seed):
-                    bank = capture_keys(
-                        loaded, self.model_samples(case.triple.pair), [layer],
-                        benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
-                        max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
-                    )
+                bank = text_as_image_bank(loaded, lambda: capture_keys(
+                    loaded, self.model_samples(case.triple.pair), [layer],
+                    benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
+                    max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
+                ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
         strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
-                           "control_description": control.description},
+                           "control_description": control.describe(bank.kind)},
         )
         self.record(result)
         return result

@@ -21,6 +21,6 @@ def test_control(ks_control, ks_run):
     control = CONTROLS[ks_control.name]
     verdict = "passed" if result.passed else "failed"
     assert result.passed == control.expect_pass, (
-        f"control {ks_control.id} ({control.description}): the check {verdict}, "
+        f"control {ks_control.id} ({result.extra['control_description']}): the check {verdict}, "
         f"expected it to {'pass' if control.expect_pass else 'fail'}; ratio {result.ratio:.3g}, p {result.p_value:.3g}"
     )

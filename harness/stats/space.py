@@ -6,8 +6,13 @@
 - "pca50": standardized as above, then PCA (fitted on the pooled sample, seeded) to
   min(50, N - 1, d) dimensions, N the pooled count.
 
-Fitting on the pooled sample keeps the map symmetric in x and y; it cannot create a difference
-that is not there (the same map is applied to both). sklearn runs on CPU float64; the result is
+Fitting on the pooled sample keeps the map symmetric in x and y, but it is fitted on every
+prompt: when tokens of one prompt are alike (image tokens clustered around their prompt's
+offset), the top components are the sample's own prompt offsets, and a probe fitted on some
+prompts and scored on others then reads a difference that is not there (0.63-0.82 bits on a
+clustered null with equal laws, d = 64-256, S = 40). Held-out estimators must fit the map on their
+training prompts only: ``space_steps`` gives it as scikit-learn steps for their pipelines
+(harness/stats/js.py does this); ``to_space`` is for figures that fit nothing on labels. sklearn runs on CPU float64; the result is
 returned as the input's kind (torch tensor on the input's device and dtype, or numpy array).
 """
 
@@ -41,6 +46,19 @@ def to_space(x, y, space: str = "pca50", seed: int = 0):
             raise ValueError(f"pca50 needs at least 2 pooled vectors, got {z.shape[0]}")
         z = PCA(n_components=k, random_state=seed).fit_transform(z)
     return _back(x, xt, z[:n]), _back(y, yt, z[n:])
+
+
+def space_steps(space: str, n_rows: int, dim: int, seed: int = 0) -> list:
+    """scikit-learn transformer steps mapping rows into ``space``, to be fitted inside a pipeline on
+    training rows only: [] for raw, a StandardScaler for standardized, StandardScaler then PCA to
+    min(50, n_rows - 1, dim) for pca50 (n_rows: the rows the pipeline will be fitted on)."""
+    if space not in SPACES:
+        raise ValueError(f"space must be one of {SPACES}, got {space!r}")
+    if space == "raw":
+        return []
+    if space == "standardized":
+        return [StandardScaler()]
+    return [StandardScaler(), PCA(n_components=max(1, min(PCA_DIMS, n_rows - 1, dim)), random_state=check_seed(seed))]
 
 
 def _like(orig, t: torch.Tensor):

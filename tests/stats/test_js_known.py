@@ -1,30 +1,26 @@
-"""JS estimators against ground truth on pairs of Gaussians.
+"""JS estimators against ground truth on pairs of Gaussians (iid rows: every row its own prompt).
 
 P = N(0, I_d), Q = N(δ·1/√d, s²·I_d)  (so ||mean shift|| = δ whatever d). Ground truth JS in
 bits by Monte Carlo on the exact densities (scipy.stats.multivariate_normal.logpdf,
-200,000 draws from each of P and Q, seed 0; MC standard error < 0.003 bits).
-Each estimator sees n = 2000 vectors per side (seed 1), default settings
-(js_classifier: 5 folds, quadratic features; js_knn: k = 5).
+100,000 draws from each of P and Q, seed 0; MC standard error < 0.003 bits). Each estimator sees
+n = 2000 vectors a side (seed 1) at its defaults (5 grouped folds; quadratic probe; k = 5).
 
-| case        | d  | δ | s   | truth (bits) | classifier-quadratic          | knn-ross-k5                    |
-|-------------|----|---|-----|--------------|-------------------------------|--------------------------------|
-| d2-null     | 2  | 0 | 1   | 0            | ≤ 0.01                        | ≤ 0.02                         |
-| d2-shift    | 2  | 1 | 1   | ≈ 0.162      | within ± 0.03                 | within ± 0.03                  |
-| d2-both     | 2  | 1 | 1.5 | ≈ 0.188      | within ± 0.03                 | within ± 0.03                  |
-| d2-scale    | 2  | 0 | 2   | ≈ 0.249      | within ± 0.03                 | within ± 0.03                  |
-| d10-null    | 10 | 0 | 1   | 0            | ≤ 0.01                        | ≤ 0.02                         |
-| d10-shift   | 10 | 2 | 1   | ≈ 0.483      | within ± 0.04                 | within ± 0.04                  |
-| d10-both    | 10 | 1 | 1.5 | ≈ 0.463      | within ± 0.04                 | biased low: ≤ truth − 0.1      |
-| d50-null    | 50 | 0 | 1   | 0            | ≤ 0.01                        | ≤ 0.02                         |
-| d50-shift   | 50 | 2 | 1   | ≈ 0.487      | in [truth − 0.06, truth + 0.01] | biased low: ≤ truth − 0.1    |
-| d50-both    | 50 | 1 | 1.5 | ≈ 0.922      | in [truth − 0.06, truth + 0.01] | biased low: ≤ truth − 0.5    |
+Asserted (one draw each; the measured bias, mean ± sd over draws, is tabled in
+docs/statistics-js.md):
 
-Bias directions: the classifier bound is low in expectation by construction (and measurably
-so at d = 50); the kNN estimator is near-unbiased at d = 2 and for pure mean shifts at d = 10,
-and strongly low when scales differ at d ≥ 10 or at d = 50 (it reads 0 bits for d50-both).
-Linear-feature classifier: exact family for equal covariances, blind to pure scale change.
-Probe AUC (d = 10, n = 2000 per side): for equal covariances the optimal AUC is Φ(δ/√2); the
-linear probe is within 0.02 for δ = 1, 2 and within 0.04 of 0.5 for δ = 0 (biased low there).
+| estimator                         | null        | d = 5, 20       | d = 50                    |
+|-----------------------------------|-------------|-----------------|---------------------------|
+| classifier-crossfit-logreg-quadratic | ≤ 0.01   | within ± 0.03   | in [truth − 0.05, + 0.02] |
+| knn-ross-k5-score                 | ≤ 0.04      | within ± 0.04   | within ± 0.04             |
+| knn-ross-k5-full (not the default) | —          | reads ≤ 0.02 for scale changes at d ≥ 20 (truth 0.64-0.92) |
+
+The classifier is a lower bound in expectation (the variational form); its loss grows with d.
+The kNN estimate on the probe's held-out score stays within ± 0.04 of the truth in every case.
+In the full space kNN collapses to 0 bits whenever the scales differ at d ≥ 20 (the wider law's
+points have the narrower law's points as nearest neighbours): that is why the default projects
+onto the held-out score first. Probe AUC: for equal covariances the optimal AUC is Φ(δ/√2); the
+grouped per-fold probe is within 0.02 of it, and of 0.5 on equal laws (pooled token folds read
+0.474 there: each fold's model leaned against its held-out fold).
 """
 
 from __future__ import annotations
@@ -39,7 +35,7 @@ import torch
 from harness.stats.js import js_classifier, js_knn, probe_auc
 
 N_SIDE = 2000
-MC_DRAWS = 200_000
+MC_DRAWS = 100_000
 
 
 def _dists(d: int, delta: float, s: float):
@@ -70,19 +66,20 @@ def _draw(d: int, delta: float, s: float, n: int = N_SIDE, seed: int = 1):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-# (id, d, δ, s, classifier check, knn check); a check is ("abs", tol) | ("null", max) | ("low", lo, hi) | ("below", margin)
-CASES = [
-    ("d2-null", 2, 0.0, 1.0, ("null", 0.01), ("null", 0.02)),
-    ("d2-shift", 2, 1.0, 1.0, ("abs", 0.03), ("abs", 0.03)),
-    ("d2-both", 2, 1.0, 1.5, ("abs", 0.03), ("abs", 0.03)),
-    ("d2-scale", 2, 0.0, 2.0, ("abs", 0.03), ("abs", 0.03)),
-    ("d10-null", 10, 0.0, 1.0, ("null", 0.01), ("null", 0.02)),
-    ("d10-shift", 10, 2.0, 1.0, ("abs", 0.04), ("abs", 0.04)),
-    ("d10-both", 10, 1.0, 1.5, ("abs", 0.04), ("below", 0.1)),
-    ("d50-null", 50, 0.0, 1.0, ("null", 0.01), ("null", 0.02)),
-    ("d50-shift", 50, 2.0, 1.0, ("low", 0.06, 0.01), ("below", 0.1)),
-    ("d50-both", 50, 1.0, 1.5, ("low", 0.06, 0.01), ("below", 0.5)),
+# (id, d, δ, s, classifier check, knn-score check); a check is ("abs", tol) | ("null", max) | ("low", lo, hi)
+GRID = [
+    (f"d{d}-{name}", d, delta, s, clf, knn)
+    for d in (5, 20, 50)
+    for name, delta, s, clf, knn in (
+        ("null", 0.0, 1.0, ("null", 0.01), ("null", 0.04)),
+        ("shift1", 1.0, 1.0, ("abs", 0.03) if d < 50 else ("low", 0.05, 0.02), ("abs", 0.04)),
+        ("shift2", 2.0, 1.0, ("abs", 0.03) if d < 50 else ("low", 0.05, 0.02), ("abs", 0.04)),
+        ("scale", 0.0, 1.5, ("abs", 0.03) if d < 50 else ("low", 0.05, 0.02), ("abs", 0.04)),
+        ("both", 1.0, 1.5, ("abs", 0.03) if d < 50 else ("low", 0.05, 0.02), ("abs", 0.04)),
+    )
 ]
+FAST = {"d5-both", "d20-null", "d20-scale", "d50-both"}  # the CI part; the whole grid carries `slow`
+CASES = [pytest.param(c, id=c[0], marks=() if c[0] in FAST else pytest.mark.slow) for c in GRID]
 
 
 def _check(est: float, truth: float, rule) -> None:
@@ -91,29 +88,37 @@ def _check(est: float, truth: float, rule) -> None:
         assert est <= rule[1], f"{est:.4f} bits on equal distributions, allowed ≤ {rule[1]}"
     elif kind == "abs":
         assert abs(est - truth) <= rule[1], f"{est:.4f} vs truth {truth:.4f}, tolerance ± {rule[1]}"
-    elif kind == "low":
-        assert truth - rule[1] <= est <= truth + rule[2], f"{est:.4f} vs truth {truth:.4f}, allowed [-{rule[1]}, +{rule[2]}]"
     else:
-        assert est <= truth - rule[1], f"{est:.4f} vs truth {truth:.4f}: expected bias low by ≥ {rule[1]}"
+        assert truth - rule[1] <= est <= truth + rule[2], f"{est:.4f} vs truth {truth:.4f}, allowed [-{rule[1]}, +{rule[2]}]"
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_classifier_js_against_truth(case):
     _, d, delta, s, rule, _ = case
     x, y = _draw(d, delta, s)
     res = js_classifier(x, y, seed=0)
     assert res.estimator == "classifier-crossfit-logreg-quadratic" and res.n_x == res.n_y == N_SIDE
+    assert res.folds == 5 and res.n_groups == 2 * N_SIDE and res.reason == ""
     assert 0.0 <= res.bits <= 1.0
     _check(res.bits, true_js_bits(d, delta, s), rule)
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES)
 def test_knn_js_against_truth(case):
     _, d, delta, s, _, rule = case
     x, y = _draw(d, delta, s)
     res = js_knn(x, y, k=5, seed=0)
-    assert res.estimator == "knn-ross-k5" and 0.0 <= res.bits <= 1.0
+    assert res.estimator == "knn-ross-k5-score" and 0.0 <= res.bits <= 1.0 and res.reason == ""
     _check(res.bits, true_js_bits(d, delta, s), rule)
+
+
+@pytest.mark.parametrize("d, delta, s", [(20, 0.0, 1.5), pytest.param(50, 1.0, 1.5, marks=pytest.mark.slow)])
+def test_knn_in_the_full_space_collapses_under_scale_change(d, delta, s):
+    """Why js_knn projects first: in d ≥ 20 the full-space kNN reads ~0 bits for a truth of 0.64-0.92."""
+    x, y = _draw(d, delta, s)
+    assert true_js_bits(d, delta, s) > 0.6
+    assert js_knn(x, y, seed=0, on="full").bits <= 0.02
+    assert js_knn(x, y, seed=0).bits >= true_js_bits(d, delta, s) - 0.04
 
 
 def test_truth_monte_carlo_matches_closed_form_limit():
@@ -126,23 +131,24 @@ def test_linear_classifier_is_a_lower_bound_blind_to_scale():
     x, y = _draw(2, 0.0, 2.0)
     lin = js_classifier(x, y, seed=0, features="linear")
     assert lin.bits <= 0.02 < true_js_bits(2, 0.0, 2.0) - 0.2
-    x, y = _draw(10, 2.0, 1.0)
-    assert abs(js_classifier(x, y, seed=0, features="linear").bits - true_js_bits(10, 2.0, 1.0)) <= 0.04
+    x, y = _draw(5, 2.0, 1.0)
+    assert abs(js_classifier(x, y, seed=0, features="linear").bits - true_js_bits(5, 2.0, 1.0)) <= 0.03
 
 
-def test_unbalanced_samples_are_balanced():
-    x, y = _draw(2, 1.0, 1.0)
+def test_unbalanced_samples_use_every_row():
+    # class means are taken separately and the probe is class-balanced, so no row is thrown away
+    x, y = _draw(5, 1.0, 1.0)
     res = js_classifier(x[:500], y, seed=0)
-    assert res.n_x == res.n_y == 500
-    assert js_knn(x[:500], y, seed=0).n_y == 500
+    assert (res.n_x, res.n_y) == (500, N_SIDE)
+    assert abs(res.bits - true_js_bits(5, 1.0, 1.0)) <= 0.04
+    assert js_knn(x[:500], y, seed=0).n_y == N_SIDE
 
 
-@pytest.mark.parametrize("delta, tol", [(0.0, 0.04), (1.0, 0.02), (2.0, 0.02)])
+@pytest.mark.parametrize("delta, tol", [(0.0, 0.02), (1.0, 0.02), (2.0, 0.02)])
 def test_probe_auc_against_optimal(delta, tol):
     x, y = _draw(10, delta, 1.0)
     # y is shifted by +δ along 1/√d; x is the positive class, so the optimal AUC is Φ(δ/√2).
-    # On equal distributions cross-fitted AUC reads slightly BELOW 0.5 (0.474 here): each fold's
-    # model is fitted on data whose class means lean against the held-out fold's.
+    # AUC is taken per held-out fold (its own model's scores), so it is centred on 0.5 on equal laws.
     want = ss.norm.cdf(delta / np.sqrt(2))
     assert abs(probe_auc(x, y, seed=0) - want) <= tol
 
@@ -157,5 +163,9 @@ def test_js_bad_input():
         probe_auc(x, y, folds=1)
     with pytest.raises(ValueError, match="features"):
         js_classifier(x, y, features="cubic")
+    with pytest.raises(ValueError, match="on must be"):
+        js_knn(x, y, on="pca")
+    with pytest.raises(ValueError, match="space must be"):
+        js_classifier(x, y, space="umap")
     with pytest.raises(ValueError, match="non-finite"):
         js_knn(x * float("inf"), y)

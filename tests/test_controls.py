@@ -1,0 +1,86 @@
+"""The text-as-image control isolates content from position for every capture kind.
+
+Post-RoPE vectors depend on the position. Text embeddings at image positions compared with the
+prompt's text keys at text positions differ by position alone, and the check passed on that
+(the old control on rotated keys). The control now compares two draws of text embeddings at the
+same image positions for post-RoPE kinds; pre-RoPE kinds keep the prompt's own text keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from harness.analysis import AnalysisSettings, analyze_layer
+from harness.benchmarks import get_benchmark
+from harness.capture import capture_keys
+from harness.controls import CONTROLS, matched_positions, text_as_image, text_as_image_bank
+from harness.labels import IMAGE, TEXT
+from harness.models import adapter_for, get_model_spec
+
+SETTINGS = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=200, n_boot=100, tsne_cap=0)
+
+
+@pytest.fixture(scope="module")
+def qwen():
+    spec = get_model_spec("tiny-qwen2.5-vl")  # multimodal RoPE: image tokens get 2-D grid positions
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return get_benchmark("fixture")((), seed=0)[:24]
+
+
+def _capture(loaded, samples, kind):
+    return lambda: capture_keys(loaded, samples, [0], benchmark="fixture", kind=kind, seed=0)
+
+
+def test_rotated_kinds_compare_text_at_matched_positions(qwen, samples):
+    bank = text_as_image_bank(qwen, _capture(qwen, samples, "rotated-keys"), 0, kind="rotated-keys", seed=0)
+    lb = bank.layers[0]
+    image, text = lb.select(IMAGE), lb.select(TEXT)
+    assert len(image.position) == len(text.position) > 0 and not (lb.modality == 2).any()
+    assert torch.equal(image.position, text.position) and torch.equal(image.sample, text.sample)
+    assert not torch.equal(image.vectors, text.vectors)  # two different draws of text tokens
+
+
+def test_pre_rope_kinds_keep_the_prompts_own_text(qwen, samples):
+    bank = text_as_image_bank(qwen, _capture(qwen, samples, "keys"), 0, kind="keys", seed=0)
+    lb = bank.layers[0]
+    image_pos, text_pos = set(lb.select(IMAGE).position.tolist()), set(lb.select(TEXT).position.tolist())
+    assert image_pos and text_pos and not image_pos & text_pos  # real text tokens, at their own positions
+    # the image side holds token keys (atoms shared by many prompts at unrelated positions): they
+    # must not merge the prompts into one unit, so JS and AUC are still estimated, at ≈ 0
+    result = analyze_layer(bank, 0, SETTINGS)
+    assert result.extra["js"]["classifier"]["reason"] == "" and result.extra["js"]["classifier"]["bits"] <= 0.05
+    assert abs(result.extra["auc"] - 0.5) <= 0.1
+
+
+def test_matched_control_fails_where_the_position_confounded_one_passed(qwen, samples):
+    """The old construction on rotated keys passes the check (a false finding made of position);
+    the matched one fails it, as a negative control must."""
+    with text_as_image(qwen, seed=0):
+        confounded = _capture(qwen, samples, "rotated-keys")()
+    old = analyze_layer(confounded, 0, SETTINGS)
+    new = analyze_layer(text_as_image_bank(qwen, _capture(qwen, samples, "rotated-keys"), 0, kind="rotated-keys", seed=0), 0, SETTINGS)
+    assert old.p_value < 0.01 and old.extra["ratio_interval"]["low"] > 1.0
+    assert not new.passed and new.extra["ratio_interval"]["low"] < 1.0
+
+
+def test_matched_positions_refuses_unmatched_rows(qwen, samples):
+    a = _capture(qwen, samples, "rotated-keys")()
+    lb = a.layers[0]
+    shifted = replace(a, layers={0: replace(lb, position=lb.position + 1)})
+    with pytest.raises(RuntimeError, match="row for row"):
+        matched_positions(a, shifted, 0)
+
+
+def test_description_names_the_comparison_for_each_kind():
+    c = CONTROLS["text-as-image"]
+    assert "same positions" in c.describe("rotated-keys") and "same positions" in c.describe("rotated-queries")
+    for kind in ("keys", "queries", "values"):
+        assert "prompt's text keys" in c.describe(kind)
+    assert CONTROLS["shuffled-labels"].describe("rotated-keys") == CONTROLS["shuffled-labels"].description
