@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 
 from harness.errors import KeyspaceError
+from harness.shard import shard_option
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
     Option("no-mechanism", "false", "skip the mechanism metrics (logit gap, attention share: one more pass over post-RoPE queries and keys)", flag=True),
     Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
+    Option("shard", "none", "run part K of N (K/N, K from 1): whole (model, benchmark) pairs balanced by cost; merge with python -m harness report"),
 )
 
 
@@ -123,6 +125,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
     "cache", "data_dir", "device_map", "trust_remote_code",
+    "shard",
 )
 
 
@@ -158,6 +161,7 @@ class RunConfig:
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
     mechanism: bool = True  # measure logit gap and attention share beside the keys
+    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.shard)
 
     @property
     def torch_device(self) -> torch.device:
@@ -220,6 +224,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         device_map=_device_map(get("device-map")),
         trust_remote_code=_flag(get("trust-remote-code")),
         mechanism=not _flag(get("no-mechanism")),
+        shard=shard_option(get("shard")),
     )
 
 
