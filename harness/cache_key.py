@@ -27,7 +27,7 @@ NOT_CAPTURE_SETTINGS = frozenset(
         "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
         "threshold", "alpha", "permutations", "max_points", "special_as_text",
         "results", "report", "cache", "baselines", "update_baselines", "resume", "data_dir", "device_map",
-        "trust_remote_code",
+        "trust_remote_code", "shard",
     }
 )
 

@@ -163,3 +163,13 @@ def test_three_shards_merged_equal_the_serial_run(tmp_path):
     assert merged == expected
     html = (tmp_path / "merged.html").read_text(encoding="utf-8")
     assert all(f"{m}" in html for m in ("tiny-llava", "tiny-qwen2-vl", "tiny-qwen2.5-vl"))
+
+
+def test_a_shard_reads_the_key_cache_a_whole_run_wrote():
+    """The shard option shapes neither figures nor captures: same config id, same cache key."""
+    from harness.cache_key import key_for
+
+    whole, part = run_with(), run_with(shard="2/3")
+    spec = whole.spec("tiny-llava")
+    keys = [key_for(spec, r.cfg, "fixture", ["a", "b"], [0]).digest for r in (whole, part)]
+    assert keys[0] == keys[1]

@@ -104,3 +104,9 @@ def test_files_without_metadata_merge_with_a_note(tmp_path, make_triple, capsys)
     assert main(["report", str(a), str(b), "-q"]) == 0
     assert "no run metadata beside a.jsonl, b.jsonl" in capsys.readouterr().err
     assert "No run metadata" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_an_empty_shard_file_is_skipped_with_a_note(shards, capsys):
+    (shards / "s3.jsonl").write_text("", encoding="utf-8")
+    assert main(["report", str(shards), "-q"]) == 0
+    assert "s3.jsonl holds no results" in capsys.readouterr().err
