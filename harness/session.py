@@ -262,6 +262,7 @@ class KeyspaceRun:
             others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
             other = self.capture(Pair(triple.model, others[0])) if others else None
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other)
+            result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             if not isinstance(exc, (KeyspaceError, AnalysisError)):
                 exc = f"{type(exc).__name__}: {exc}"
