@@ -243,8 +243,10 @@ class Collector:
         order = torch.argsort(sample.long() * (1 << 32) + position.long())  # stream order: sample, then position
         modality, sample, position = modality[order], sample[order], position[order]
         banks = {}
-        for i in self.layers:  # one layer at a time, dropping its pieces, so the peak is the bank plus one layer
-            banks[i] = LayerBank(torch.cat([v.pop(i) for *_, v in pieces])[order], modality, sample, position)
+        for i in self.layers:  # one layer at a time, dropping its pieces: the peak is the bank plus two layers' copies
+            joined = torch.cat([v.pop(i) for *_, v in pieces])
+            banks[i] = LayerBank(joined[order], modality, sample, position)
+            del joined
         kept = {name: int((modality == code).sum()) for code, name in MODALITY_NAMES.items()}
         dropped = {name: self.seen[code] - kept[name] for code, name in MODALITY_NAMES.items()}
         return banks, kept, dropped
