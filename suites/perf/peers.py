@@ -185,6 +185,95 @@ def trust(x, points, k: int = 10, queries: int = 2000) -> float:
     return float(1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty)
 
 
+# -- the PERFORMANCE.md section ----------------------------------------------------------------------
+TITLE = "Peers"
+LABELS = {"harness": ("harness `mmd_test`", 1000), "alibi-1000": ("alibi-detect `MMDDrift` (pytorch)", 1000),
+          "alibi-100": ("alibi-detect `MMDDrift` (pytorch)", 100), "tts-1000": ("torch-two-sample `MMDStatistic`", 1000)}
+
+
+def _secs(m: dict) -> str:
+    if "timeout_s" in m:
+        return f"> {m['timeout_s']:.0f} s (timeout)" + (" not started" if "not_run" in m else "")
+    return "error: " + m["error"] if "error" in m else f"{m['seconds']:.2f} s"
+
+
+def _ratio(m: dict, base: dict) -> str:
+    if "seconds" not in base:
+        return "n/a"
+    if "timeout_s" in m:
+        return f"> {m['timeout_s'] / base['seconds']:.0f}×"
+    return f"{m['seconds'] / base['seconds']:.1f}×" if "seconds" in m else "n/a"
+
+
+def section(figures: dict) -> str:
+    """The figures as the markdown of PERFORMANCE.md's Peers section."""
+    lines = [
+        "Side by side in one run, each measurement in its own child process, one thread each "
+        f"(OMP_NUM_THREADS={figures.get('threads')}); ratios are a peer's seconds over the harness's in the same run. "
+        f"The machine was shared (load average {figures.get('load_average_start', float('nan')):.1f} at the start, "
+        f"{figures.get('load_average_end', float('nan')):.1f} at the end, on 2 cores), so seconds are inflated and "
+        "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call.",
+        "",
+        "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; data with per-prompt "
+        "offsets and a small mean shift; `harness.stats.mmd_test` as it is at this commit, token-level):",
+        "",
+        "| keys | test | permutations | seconds | × harness | peak memory | MMD² | \|MMD² − harness\| | p |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, row in figures.get("mmd", {}).items():
+        base = row.get("harness", {})
+        for peer, (label, perms) in LABELS.items():
+            m = row.get(peer, {})
+            done = "seconds" in m
+            diff = f"{abs(m['mmd2'] - base['mmd2']):.1e}" if done and "mmd2" in base else "–"
+            lines.append(
+                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base) if peer != 'harness' else '1'} | "
+                f"{m['peak_GB']:.2f} GB | {m['mmd2']:.5f} | {diff} | {m['p']:.4f} |" if done else
+                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base)} | – | – | – | – |"
+            )
+    lines += [
+        "",
+        "**t-SNE** (same StandardScaler → PCA-50 input as the harness's maps; 1 thread each; trustworthiness with 10 "
+        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points):",
+        "",
+        "| points | backend | seconds | × openTSNE | peak memory | trustworthiness |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, row in figures.get("tsne", {}).items():
+        base = row.get("openTSNE", {})
+        for peer in TSNE_PEERS:
+            m = row.get(peer, {})
+            done = "seconds" in m
+            lines.append(
+                f"| {int(n):,} | {peer} | {_secs(m)} | {_ratio(m, base) if peer != 'openTSNE' else '1'} | "
+                + (f"{m['peak_GB']:.2f} GB | {m['trustworthiness']:.4f} |" if done else "– | – |")
+            )
+    lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
+              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md"]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, title: str, body: str) -> str:
+    """`text` (a markdown document) with its `## title` section's body replaced, or the section appended."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return text.rstrip("\n") + f"\n\n{head}\n{body.strip()}\n"
+    end = text.find("\n## ", start + len(head))
+    rest = text[end:] if end >= 0 else "\n"
+    return text[:start] + f"{head}\n{body.strip()}\n" + rest
+
+
+def read_section(text: str, title: str) -> str | None:
+    """The body of `## title` in `text`, or None."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + len(head))
+    return text[start + len(head): end if end >= 0 else len(text)].strip()
+
+
 # -- driver ---------------------------------------------------------------------------------------
 def _child(args: list[str], timeout: float) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
@@ -206,7 +295,8 @@ def sigma_for(n: int) -> float:
 
 
 def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
-    figures: dict = {"mmd": {}, "tsne": {}, "timeout_s": timeout, "threads": os.environ.get("OMP_NUM_THREADS")}
+    figures: dict = {"mmd": {}, "tsne": {}, "timeout_s": timeout, "threads": os.environ.get("OMP_NUM_THREADS"),
+                     "load_average_start": os.getloadavg()[0]}
     if only in ("all", "mmd"):
         for n in mmd_sizes:
             sigma = sigma_for(n)
@@ -216,13 +306,16 @@ def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
                     row[peer] = {"timeout_s": timeout, "not_run": "alibi-100 already exceeded the bound"}
                     continue
                 row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout)
+                row[peer]["load_average"] = os.getloadavg()[0]
                 print(f"mmd {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
     if only in ("all", "tsne"):
         for n in tsne_sizes:
             row = figures["tsne"][str(n)] = {}
             for peer in TSNE_PEERS:
                 row[peer] = _child(["--child", "tsne", peer, str(n)], timeout)
+                row[peer]["load_average"] = os.getloadavg()[0]
                 print(f"tsne {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
+    figures["load_average_end"] = os.getloadavg()[0]  # the machine is shared: ratios, not seconds, compare
     return figures
 
 
@@ -232,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sizes", default=None, help="comma-separated sizes for the part run (default: the preset ones)")
     p.add_argument("--timeout", type=float, default=300.0, help="seconds before a measurement is recorded as a timeout (default: 300)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the figures into this file's Peers section")
+    p.add_argument("--from-json", type=Path, default=None, help="render figures a previous run wrote with --json instead of measuring")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -240,8 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
-    figures = drive(args.only, sizes or MMD_SIZES, sizes or TSNE_SIZES, args.timeout)
+    if args.from_json:
+        figures = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        figures = drive(args.only, sizes or MMD_SIZES, sizes or TSNE_SIZES, args.timeout)
     print(json.dumps(figures, indent=2))
+    if args.update:
+        args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
