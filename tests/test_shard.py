@@ -160,6 +160,9 @@ def test_three_shards_merged_equal_the_serial_run(tmp_path):
     expected = _figures(serial / "serial.jsonl")
     assert len(expected) == 10  # 3 triples + 3 × 2 controls + the synthetic control
     assert all(r["status"] != "error" for r in expected.values())
+    # the default capture keeps a reservoir balanced across prompts, stated in each result: 1500 / 12 prompts
+    sampling = expected[("tiny-llava", 0, "fixture", "")]["extra"]["capture_sampling"]
+    assert sampling == {"seed": 0, "balanced": {"per_modality": 1500, "prompts": 12, "per_prompt": 125}}
     assert merged == expected
     html = (tmp_path / "merged.html").read_text(encoding="utf-8")
     assert all(f"{m}" in html for m in ("tiny-llava", "tiny-qwen2-vl", "tiny-qwen2.5-vl"))
