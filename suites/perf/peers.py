@@ -160,19 +160,19 @@ def _timed(call, names: tuple[str, ...]) -> dict:
     return {"seconds": seconds, "peak_GB": max(peak - before, 0) / 1e9, **dict(zip(names, values))}
 
 
-def trust(x, points, k: int = 10, queries: int = 2000) -> float:
+def trust(x, points, k: int = 10, queries: int = 2000, exact_up_to: int = 5000) -> float:
     """Trustworthiness (Venna & Kaski; sklearn's definition): exact up to 5000 points, else its
     sum estimated over `queries` seeded query points (each term is one point's penalty)."""
     import numpy as np
 
     n = len(x)
-    if n <= 5000:
+    if n <= exact_up_to:
         from harness.stats import trustworthiness
 
         return float(trustworthiness(x, points, n_neighbors=k))
     rng = np.random.default_rng(0)
     penalty = 0.0
-    for i in rng.choice(n, size=queries, replace=False):
+    for i in rng.choice(n, size=min(queries, n), replace=False):
         high = ((x - x[i]) ** 2).sum(1)
         high[i] = np.inf
         rank = np.empty(n, dtype=np.int64)
@@ -181,7 +181,7 @@ def trust(x, points, k: int = 10, queries: int = 2000) -> float:
         low[i] = np.inf
         near = np.argpartition(low, k)[:k]  # the map's k nearest
         penalty += np.maximum(rank[near] - k, 0).sum()
-    penalty *= n / queries
+    penalty *= n / min(queries, n)
     return float(1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty)
 
 
