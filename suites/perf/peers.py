@@ -194,7 +194,9 @@ LABELS = {"harness": ("harness `mmd_test`", 1000), "alibi-1000": ("alibi-detect 
 def _secs(m: dict) -> str:
     if "timeout_s" in m:
         return f"> {m['timeout_s']:.0f} s (timeout)" + (" not started" if "not_run" in m else "")
-    return "error: " + m["error"] if "error" in m else f"{m['seconds']:.2f} s"
+    if "error" in m:
+        return "error: " + m["error"]
+    return f"{m['seconds']:.2f} s" if "seconds" in m else "not run"
 
 
 def _ratio(m: dict, base: dict) -> str:
