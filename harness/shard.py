@@ -14,6 +14,7 @@ pair (shuffled labels reuse its capture); the synthetic control, built on no pai
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
@@ -56,6 +57,14 @@ def shard_option(text: str) -> str:
     line before anything loads; `parse_shard` reads it back."""
     shard = parse_shard(text)
     return str(shard) if shard else "none"
+
+
+def shard_arg(text: str) -> str:
+    """`shard_option` as an argparse `type=`: a bad value raises ArgumentTypeError with the same line."""
+    try:
+        return shard_option(text)
+    except KeyspaceError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 class _Pair(Protocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 from harness.errors import KeyspaceError
 from harness.options import OPTIONS, parse_config
 from harness.session import KeyspaceRun, Triple
-from harness.shard import Shard, Sharding, assign, parse_shard
+from harness.shard import Shard, Sharding, assign, parse_shard, shard_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,6 +39,14 @@ def test_bad_value_is_one_line(text, words):
         parse_shard(text)
     message = str(info.value)
     assert message.startswith("--ks-shard:") and words in message and "\n" not in message
+
+
+def test_as_an_argparse_type():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--ks-shard", type=shard_arg, default="none")
+    assert parser.parse_args(["--ks-shard", " 2/5"]).ks_shard == "2/5"
+    with pytest.raises(argparse.ArgumentTypeError, match="--ks-shard: '6/5' has K > N"):
+        shard_arg("6/5")
 
 
 def test_bad_value_ends_pytest_in_one_line(pytester, monkeypatch):
