@@ -193,8 +193,10 @@ LABELS = {"harness": ("harness `mmd_test`", 1000), "alibi-1000": ("alibi-detect 
 
 
 def _secs(m: dict) -> str:
+    if "not_run" in m:
+        return f"> {m['timeout_s']:.0f} s (not started: {m['not_run']})"
     if "timeout_s" in m:
-        return f"> {m['timeout_s']:.0f} s (timeout)" + (" not started" if "not_run" in m else "")
+        return f"> {m['timeout_s']:.0f} s (timeout)"
     if "error" in m:
         return "error: " + m["error"]
     return f"{m['seconds']:.2f} s" if "seconds" in m else "not run"
@@ -208,6 +210,10 @@ def _ratio(m: dict, base: dict) -> str:
     return f"{m['seconds'] / base['seconds']:.1f}×" if "seconds" in m else "n/a"
 
 
+def _memory(gb: float) -> str:
+    return f"{gb:.2f} GB" if gb >= 1 else f"{gb * 1000:.0f} MB"
+
+
 def section(figures: dict) -> str:
     """The figures as the markdown of PERFORMANCE.md's Peers section."""
     lines = [
@@ -215,7 +221,8 @@ def section(figures: dict) -> str:
         f"(OMP_NUM_THREADS={figures.get('threads')}); ratios are a peer's seconds over the harness's in the same run. "
         f"The machine was shared (load average {figures.get('load_average_start', float('nan')):.1f} at the start, "
         f"{figures.get('load_average_end', float('nan')):.1f} at the end, on 2 cores), so seconds are inflated and "
-        "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call.",
+        "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call "
+        "(an upper bound of the call's own where preparing the data peaked higher, as for the small t-SNE runs).",
         "",
         "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; data with per-prompt "
         "offsets and a small mean shift; `harness.stats.mmd_test` as it is at this commit, token-level):",
@@ -231,7 +238,7 @@ def section(figures: dict) -> str:
             diff = f"{abs(m['mmd2'] - base['mmd2']):.1e}" if done and "mmd2" in base else "–"
             lines.append(
                 f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base) if peer != 'harness' else '1'} | "
-                f"{m['peak_GB']:.2f} GB | {m['mmd2']:.5f} | {diff} | {m['p']:.4f} |" if done else
+                f"{_memory(m['peak_GB'])} | {m['mmd2']:.5f} | {diff} | {m['p']:.4f} |" if done else
                 f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base)} | – | – | – | – |"
             )
     lines += [
@@ -249,7 +256,7 @@ def section(figures: dict) -> str:
             done = "seconds" in m
             lines.append(
                 f"| {int(n):,} | {peer} | {_secs(m)} | {_ratio(m, base) if peer != 'openTSNE' else '1'} | "
-                + (f"{m['peak_GB']:.2f} GB | {m['trustworthiness']:.4f} |" if done else "– | – |")
+                + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
             )
     lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
               "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md"]
@@ -306,7 +313,7 @@ def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
             row = figures["mmd"][str(n)] = {"sigma": sigma}
             for peer in MMD_PEERS:
                 if peer == "alibi-1000" and "timeout_s" in row.get("alibi-100", {}):
-                    row[peer] = {"timeout_s": timeout, "not_run": "alibi-100 already exceeded the bound"}
+                    row[peer] = {"timeout_s": timeout, "not_run": "100 permutations already exceeded the bound"}
                     continue
                 # the harness is the baseline of every ratio: it gets 4× the bound, so a loaded machine still measures it
                 row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer == "harness" else 1))
