@@ -1,6 +1,7 @@
 """`python -m harness`: the harness without pytest.
 
     python -m harness report RESULTS.jsonl -o REPORT.html    # re-render the report; loads no model
+    python -m harness report shards/ -o REPORT.html          # merge the shards' results into one report
 
 Bad input ends with one line on stderr and exit status 2.
 """
@@ -49,7 +50,8 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rep = sub.add_parser("report", help="render the HTML report from a results file (loads no model)",
                          description="Render the self-contained HTML report from a results .jsonl file.")
-    rep.add_argument("results", type=Path, metavar="RESULTS.jsonl", help="results written by a keyspace run")
+    rep.add_argument("results", type=Path, nargs="+", metavar="RESULTS.jsonl",
+                     help="results written by a keyspace run; several files or a folder (shards of one run) merge into one report")
     rep.add_argument("-o", "--output", type=Path, metavar="REPORT.html",
                      help="where to write the report (default: RESULTS with the suffix .html)")
     rep.add_argument("--meta", type=Path, metavar="META.json",

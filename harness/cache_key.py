@@ -37,7 +37,7 @@ NOT_CAPTURE_SETTINGS = frozenset(
         "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
         "threshold", "alpha", "permutations", "max_points", "special_as_text",
         "results", "report", "cache", "baselines", "update_baselines", "resume", "data_dir", "device_map",
-        "trust_remote_code",
+        "trust_remote_code", "shard",
     }
 )
 
@@ -119,7 +119,7 @@ class CacheKey:
     benchmark: str  # with subsets, e.g. "mmmu:Art"
     samples: str  # ids_digest of the exact sample ids
     settings: Mapping[str, Any]  # capture_settings: token caps and other capture-shaping options
-    seed: int | None  # seed of the weights where it draws them (tiny twins), else None
+    seed: int | None  # seed of the weights (tiny twins) or of the token caps' draws, else None
     harness_version: str
     software: Mapping[str, str]  # versions of the code that computes the vectors (transformers; torch for tiny weights)
     layout: tuple[str, ...]  # layout_of(KeyBank, LayerBank)
@@ -145,7 +145,7 @@ def key_for(
     import transformers
 
     import harness
-    from harness.capture import KeyBank, LayerBank
+    from harness.capture import KeyBank, LayerBank, parse_max_tokens
 
     software = {"transformers": transformers.__version__}
     if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others
@@ -159,7 +159,7 @@ def key_for(
         benchmark=benchmark,
         samples=ids_digest(sample_ids),
         settings=capture_settings(asdict(cfg)),
-        seed=cfg.seed if spec.is_tiny else None,
+        seed=cfg.seed if spec.is_tiny or parse_max_tokens(cfg.max_tokens).any else None,  # token caps draw by seed
         harness_version=harness.__version__,
         software=software,
         layout=layout_of(KeyBank, LayerBank),

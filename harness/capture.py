@@ -4,10 +4,17 @@ All requested layers come from one forward pass per batch, and the pass stops ri
 deepest requested layer was read (see harness.models.taps). Padding never enters the bank, and a
 batch gives the same vectors as its samples one at a time.
 
-Memory stays bounded with `TokenCaps`: a per-sample cap (a seeded subset of each sample's tokens)
-and per-modality caps filled by reservoir sampling, since samples stream through and the total is
-unknown until the end. Every draw comes from a generator seeded by (seed, sample) or
-(seed, modality) and consumed in token order, so the kept tokens do not depend on the batch size.
+Memory stays bounded with `TokenCaps`:
+- a reservoir balanced across prompts (the default, `balanced=N` with N = --ks-max-points): each
+  prompt keeps at most ceil(N / prompts) tokens of each modality, a seeded uniform choice among its
+  own, so each modality's bank holds about N vectors (fewer where prompts have fewer tokens of it),
+  which is what the analysis samples from, and every prompt stays a unit of its own;
+- a per-sample cap (a seeded subset of each sample's tokens, all modalities together);
+- per-modality caps over the whole bank, filled by reservoir sampling, since samples stream
+  through and the total is unknown until the end.
+Every draw comes from a generator seeded by (seed, sample[, modality]) or (seed, modality) and
+consumed in token order, so the kept tokens do not depend on the batch size, and `balance` picks
+the same tokens from a bank captured in full.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from harness.labels import MODALITY_NAMES, PAD
 from harness.models.adapter import LoadedModel
 from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
 
-__all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "capture_keys", "parse_max_tokens"]
+__all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "balance", "capture_keys", "parse_max_tokens"]
 
 
 @dataclass
@@ -59,6 +66,7 @@ class KeyBank:
     head_dim: int
     heads: int | None = None  # heads in one vector: query heads for queries, KV heads otherwise; None: num_key_value_heads
     head_index: int | None = None  # set on a one-head view (KeyBank.head): which head of the full vector
+    sampling: dict = field(default_factory=dict)  # how the kept tokens were chosen (TokenCaps.describe); {}: all
     kept: dict[str, int] = field(default_factory=dict)  # tokens in the bank per modality (after caps)
     dropped: dict[str, int] = field(default_factory=dict)  # non-pad tokens left out by the caps, per modality
     # Mechanism metrics per layer (harness.mechanism: logit gap, attention share), when measured.
@@ -90,15 +98,42 @@ class TokenCaps:
 
     per_sample: int | None = None
     per_modality: dict[str, int] = field(default_factory=dict)  # "image" / "text" / "special" → cap
+    balanced: int | None = None  # about this many tokens per modality, an equal share per prompt (None: off)
+
+    @property
+    def any(self) -> bool:
+        return self.per_sample is not None or bool(self.per_modality) or self.balanced is not None
+
+    def per_prompt(self, prompts: int) -> int | None:
+        """Tokens of each modality one prompt keeps under `balanced` (None: all)."""
+        return None if self.balanced is None else -(-self.balanced // max(prompts, 1))
+
+    def describe(self, prompts: int, seed: int) -> dict:
+        """The caps as recorded with the bank and in each result ({} when every token is kept)."""
+        if not self.any:
+            return {}
+        out: dict = {"seed": seed}
+        if self.balanced is not None:
+            out["balanced"] = {"per_modality": self.balanced, "prompts": prompts, "per_prompt": self.per_prompt(prompts)}
+        if self.per_sample is not None:
+            out["per_sample"] = self.per_sample
+        if self.per_modality:
+            out["per_modality"] = dict(self.per_modality)
+        return out
 
 
-def parse_max_tokens(text: str) -> TokenCaps:
-    """`none`; `N` (every modality capped at N); or `sample=N,image=N,text=N,special=N` (any subset)."""
+def parse_max_tokens(text: str, *, max_points: int | None = None) -> TokenCaps:
+    """`auto` (= `balanced=<max_points>`); `none`; `N` (every modality capped at N); or any of
+    `balanced=N,sample=N,image=N,text=N,special=N`."""
     text = text.strip().lower()
     if text in ("", "none"):
         return TokenCaps()
-    usage = "use none, N, or sample=N,image=N,text=N,special=N"
-    per_sample, per_modality = None, {}
+    if text == "auto":
+        if max_points is None:
+            raise KeyspaceError("--ks-max-tokens: auto needs --ks-max-points to size the per-prompt share")
+        return TokenCaps(balanced=max_points)
+    usage = "use auto, none, N, or balanced=N,sample=N,image=N,text=N,special=N"
+    per_sample, balanced, per_modality = None, None, {}
     for part in text.split(","):
         key, eq, value = part.strip().rpartition("=")
         try:
@@ -111,11 +146,13 @@ def parse_max_tokens(text: str) -> TokenCaps:
             per_modality.update({name: n for name in MODALITY_NAMES.values()})
         elif key == "sample":
             per_sample = n
+        elif key == "balanced":
+            balanced = n
         elif key in MODALITY_NAMES.values():
             per_modality[key] = n
         else:
             raise KeyspaceError(f"--ks-max-tokens: unknown cap {key!r}; {usage}")
-    return TokenCaps(per_sample, per_modality)
+    return TokenCaps(per_sample, per_modality, balanced)
 
 
 class _Reservoir:
@@ -148,11 +185,11 @@ class _Reservoir:
         return self.meta[:n, 0], self.meta[:n, 1], {i: v[:n] for i, v in self.vectors.items()}
 
 
-class _Collector:
+class Collector:
     """Gathers kept tokens per modality (capped ones through a reservoir) and returns them in stream order."""
 
     def __init__(self, layers: Sequence[int], caps: TokenCaps, seed: int):
-        self.layers = layers
+        self.layers, self.caps, self.seed = layers, caps, seed
         self.lists: dict[int, list] = {code: [] for code in MODALITY_NAMES}
         self.reservoirs = {
             code: _Reservoir(caps.per_modality[name], np.random.default_rng([seed, 7919, code]))
@@ -160,6 +197,21 @@ class _Collector:
             if name in caps.per_modality
         }
         self.seen = {code: 0 for code in MODALITY_NAMES}
+
+    def take(self, labels: torch.Tensor, attention_mask: torch.Tensor, read: dict[int, torch.Tensor], *,
+             start: int, prompts: int) -> None:
+        """One batch: `labels` [B, T] (PAD where padding), `read` layer → [B, T, D] on any device;
+        its rows are samples start … start + B - 1 of `prompts`. Only kept tokens leave the device."""
+        nonpad = labels != PAD  # [B, T]
+        keep = _balanced_keep(nonpad, labels, self.caps.per_prompt(prompts), start, self.seed)
+        keep = _per_sample_keep(keep, self.caps.per_sample, start, self.seed)
+        positions = attention_mask.cumsum(dim=1).cpu() - 1
+        sample_index = torch.arange(start, start + labels.shape[0]).unsqueeze(1).expand_as(labels)
+        self.add_seen(labels[nonpad])
+        self.add(
+            labels[keep], sample_index[keep].to(torch.int32), positions[keep].to(torch.int32),
+            {i: read[i][keep.to(read[i].device)].float().cpu() for i in self.layers},
+        )
 
     def add_seen(self, modality: torch.Tensor) -> None:
         for code in MODALITY_NAMES:
@@ -191,13 +243,55 @@ class _Collector:
         sample = torch.cat([s for _, s, _, _ in pieces])
         position = torch.cat([p for _, _, p, _ in pieces])
         order = torch.argsort(sample.long() * (1 << 32) + position.long())  # stream order: sample, then position
-        banks = {
-            i: LayerBank(torch.cat([v[i] for *_, v in pieces])[order], modality[order], sample[order], position[order])
-            for i in self.layers
-        }
+        modality, sample, position = modality[order], sample[order], position[order]
+        banks = {}
+        for i in self.layers:  # one layer at a time, dropping its pieces: the peak is the bank plus two layers' copies
+            joined = torch.cat([v.pop(i) for *_, v in pieces])
+            banks[i] = LayerBank(joined[order], modality, sample, position)
+            del joined
         kept = {name: int((modality == code).sum()) for code, name in MODALITY_NAMES.items()}
         dropped = {name: self.seen[code] - kept[name] for code, name in MODALITY_NAMES.items()}
         return banks, kept, dropped
+
+
+def _share(n: int, cap: int, seed: int, sample: int, code: int) -> np.ndarray:
+    """Which of a prompt's `n` tokens of one modality (in position order) it keeps: all, or a sorted
+    uniform choice of `cap` drawn by a (seed, sample, modality) generator."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 15485863, sample, code]).choice(n, size=cap, replace=False))
+
+
+def _balanced_keep(keep: torch.Tensor, labels: torch.Tensor, cap: int | None, first_sample: int, seed: int) -> torch.Tensor:
+    """`keep` ([B, T] bool) with each row keeping at most `cap` tokens of each modality (`_share`)."""
+    if cap is None:
+        return keep
+    out = torch.zeros_like(keep)
+    for row in range(keep.shape[0]):
+        for code in MODALITY_NAMES:
+            where = (keep[row] & (labels[row] == code)).nonzero().squeeze(1)
+            out[row, where[torch.from_numpy(_share(len(where), cap, seed, first_sample + row, code))]] = True
+    return out
+
+
+def balance(bank: KeyBank, balanced: int, seed: int) -> KeyBank:
+    """The tokens a capture under TokenCaps(balanced=`balanced`) with `seed` keeps, picked from a
+    bank captured without caps (the same prompts, in the same order)."""
+    per_prompt = TokenCaps(balanced=balanced).per_prompt(len(bank.sample_ids))
+    layers = {}
+    for index, lb in bank.layers.items():
+        rows = []
+        for s in torch.unique(lb.sample).tolist():
+            for code in MODALITY_NAMES:
+                where = ((lb.sample == s) & (lb.modality == code)).nonzero().squeeze(1)  # stream order = position order
+                rows.append(where[torch.from_numpy(_share(len(where), per_prompt, seed, s, code))])
+        keep = torch.cat(rows).sort().values
+        layers[index] = LayerBank(lb.vectors[keep], lb.modality[keep], lb.sample[keep], lb.position[keep])
+    first = layers[min(layers)] if layers else None
+    kept = {name: first.count(code) if first else 0 for code, name in MODALITY_NAMES.items()}
+    dropped = {name: bank.dropped.get(name, 0) + bank.kept.get(name, 0) - kept[name] for name in kept}
+    return replace(bank, layers=layers, sampling=TokenCaps(balanced=balanced).describe(len(bank.sample_ids), seed),
+                   kept=kept, dropped=dropped)
 
 
 def _per_sample_keep(keep: torch.Tensor, cap: int | None, first_sample: int, seed: int) -> torch.Tensor:
@@ -234,7 +328,7 @@ def capture_keys(
     caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
     read: dict[int, torch.Tensor] = {}
-    collector = _Collector(layers, caps, seed)
+    collector = Collector(layers, caps, seed)
 
     def sink(index: int, states: torch.Tensor) -> None:
         read[index] = states
@@ -245,15 +339,7 @@ def capture_keys(
             inputs, labels = adapter.encode(loaded, chunk)
             read.clear()
             inputs = run_tapped(loaded, inputs, [read], layers, what="capture")
-            nonpad = labels != PAD  # [B, T]
-            keep = _per_sample_keep(nonpad, caps.per_sample, start, seed)
-            positions = inputs["attention_mask"].cumsum(dim=1).cpu() - 1
-            sample_index = torch.arange(start, start + len(chunk)).unsqueeze(1).expand_as(labels)
-            collector.add_seen(labels[nonpad])
-            collector.add(
-                labels[keep], sample_index[keep].to(torch.int32), positions[keep].to(torch.int32),
-                {i: read[i][keep.to(read[i].device)].float().cpu() for i in layers},
-            )
+            collector.take(labels, inputs["attention_mask"], read, start=start, prompts=len(samples))
 
     banks, kept, dropped = collector.finish()
     config = loaded.model.config.get_text_config()
@@ -267,6 +353,7 @@ def capture_keys(
         num_key_value_heads=config.num_key_value_heads,
         head_dim=getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads,
         heads=heads_of(kind, config),
+        sampling=caps.describe(len(samples), seed),
         kept=kept,
         dropped=dropped,
         label_source=label_source(loaded.processor, samples),

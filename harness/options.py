@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 
 from harness.errors import KeyspaceError
+from harness.shard import shard_option
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("no-cache", "false", "neither read nor write the key cache: capture every pair afresh", flag=True),
     Option("capture", "keys", "what to capture: keys (k_proj, pre-RoPE), queries, values, rotated-keys, rotated-queries (as attention gets them)"),
     Option("heads", "concat", "concat (all heads' vectors joined) or a head index N (that head's slice alone)"),
-    Option("max-tokens", "none", "token caps: none, N (per modality), or sample=N,image=N,text=N,special=N (seeded reservoir)"),
+    Option("max-tokens", "auto", "token caps at capture: auto (balanced=MAX_POINTS: about that many tokens per modality, an equal seeded share per prompt), none (every token), N (per modality), or balanced=N,sample=N,image=N,text=N,special=N"),
     Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
     Option("no-mechanism", "false", "skip the mechanism metrics (logit gap, attention share: one more pass over post-RoPE queries and keys)", flag=True),
     Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
+    Option("shard", "none", "run part K of N (K/N, K from 1): whole (model, benchmark) pairs balanced by cost; merge with python -m harness report"),
 )
 
 
@@ -123,6 +125,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
     "cache", "data_dir", "device_map", "trust_remote_code",
+    "shard",
 )
 
 
@@ -154,10 +157,11 @@ class RunConfig:
     multi_image: str = "first"  # more images than a model takes: first or skip
     capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
     heads: int | None = None  # None: concatenated heads; N: head N's slice alone
-    max_tokens: str = "none"  # token caps as given (parsed by harness.capture.parse_max_tokens)
+    max_tokens: str = "none"  # token caps (parsed by harness.capture.parse_max_tokens); auto is stored as balanced=MAX_POINTS
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
     mechanism: bool = True  # measure logit gap and attention share beside the keys
+    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.shard)
 
     @property
     def torch_device(self) -> torch.device:
@@ -216,10 +220,11 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
         capture=_capture(get("capture")),
         heads=_heads(get("heads")),
-        max_tokens=_max_tokens(get("max-tokens")),
+        max_tokens=_max_tokens(get("max-tokens"), get("max-points")),
         device_map=_device_map(get("device-map")),
         trust_remote_code=_flag(get("trust-remote-code")),
         mechanism=not _flag(get("no-mechanism")),
+        shard=shard_option(get("shard")),
     )
 
 
@@ -258,11 +263,14 @@ def _heads(value: str) -> int | None:
     return _int("heads", v, minimum=0)
 
 
-def _max_tokens(value: str) -> str:
+def _max_tokens(value: str, max_points: str) -> str:
     from harness.capture import parse_max_tokens
 
-    parse_max_tokens(value)  # a bad value fails here, in one line, before any model loads
-    return value.strip().lower()
+    v = value.strip().lower()
+    if v == "auto":  # sized from the analysis cap, and stored with its size (config id, cache key)
+        v = f"balanced={_int('max-points', max_points, minimum=8)}"
+    parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
+    return v
 
 
 def _device_map(value: str) -> str | None:

@@ -26,6 +26,7 @@ from harness.oom import with_oom_backoff
 from harness.options import RunConfig
 from harness.results import TripleResult, append_result, part_path, part_paths, read_results
 from harness.runinfo import run_info
+from harness.shard import Sharding, parse_shard
 
 
 @dataclass(frozen=True)
@@ -82,13 +83,16 @@ class KeyspaceRun:
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
     _previous: dict | None = None
     _plan: list[Triple] | None = None
+    _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
     _started: bool = False
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
         """The run's triples, worked out once (a hub model's layer count may need its config)."""
         if self._plan is None:
-            self._plan = self._make_plan()
+            self._sharding = Sharding(self._make_plan(), parse_shard(self.cfg.shard), samples=self.cfg.samples,
+                                      benchmarks=len(self.cfg.benchmarks))
+            self._plan = self._sharding.mine()
         return self._plan
 
     def _make_plan(self) -> list[Triple]:
@@ -109,7 +113,8 @@ class KeyspaceRun:
         text embeddings at image positions must give text keys (deeper layers mix in context, and a
         scrambled run of text tokens is itself unlike natural text)."""
         cases = [ControlCase("synthetic-shift", None)]
-        triples = self.plan()
+        self.plan()
+        triples = self._sharding.triples  # the whole run's, so every shard picks the same cases
         for model in dict.fromkeys(t.model for t in triples):
             first_bench = next(t.benchmark for t in triples if t.model == model)
             deepest = max(t.layer for t in triples if t.model == model and t.benchmark == first_bench)
@@ -117,7 +122,7 @@ class KeyspaceRun:
                 ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
                 ControlCase("text-as-image", Triple(model, 0, first_bench)),
             ]
-        return cases
+        return [c for c in cases if self._sharding.owns(c.triple.pair if c.triple else None)]  # controls follow their pair
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))
@@ -260,6 +265,7 @@ class KeyspaceRun:
             strata = sample_strata(self.model_samples(triple.pair))
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
             result = flag_labels(result, bank)
+            result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             if not isinstance(exc, (KeyspaceError, AnalysisError)):
                 exc = f"{type(exc).__name__}: {exc}"

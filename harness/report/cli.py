@@ -1,4 +1,5 @@
-"""`python -m harness report`: re-render the HTML report from a results file, without any model.
+"""`python -m harness report`: re-render the HTML report from a results file, without any model;
+several files (the shards of one run) or a folder of them are merged into one report.
 
 The run metadata is read from the results' sidecar (`meta.meta_path`) when present.
 """
@@ -7,11 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Sequence
 
 from harness.errors import KeyspaceError
 from harness.results import TripleResult
 
 from .html import render_report
+from .merge import merge_files, results_files
 from .meta import load_run_info, meta_path
 
 HINT = "give the .jsonl a keyspace run wrote (by default reports/results.jsonl)"
@@ -48,23 +51,38 @@ def load_results(path: Path) -> tuple[list[TripleResult], int]:
     return list(latest.values()), bad
 
 
-def report_command(results: Path, output: Path | None = None, *, meta: Path | None = None,
+def report_command(results: Path | Sequence[Path], output: Path | None = None, *, meta: Path | None = None,
                    tsne_cap: int = 600) -> tuple[Path, list[TripleResult], list[str]]:
-    """Render the report for `results`; returns its path, the results and notes for the user."""
+    """Render the report for `results` (one file; or several files or folders, merged by
+    harness.report.merge); returns its path, the results and notes for the user."""
+    named = [results] if isinstance(results, Path) else list(results)
+    files = results_files(named)
+    if meta is not None and not meta.is_file():
+        raise KeyspaceError(f"run metadata file not found: {meta}; give the .meta.json written beside the results")
+    if len(files) > 1 or named[0].is_dir():
+        loaded, info, notes = merge_files(files, load_results)
+        info = load_run_info(meta) if meta is not None else info
+        meta_note = "" if info else "No run metadata: none of the results files has its .meta.json beside it."
+        default_out = (named[0] if named[0].is_dir() else files[0].parent) / "report.html"
+    else:
+        loaded, info, notes, meta_note = _load_one(files[0], meta)
+        default_out = files[0].with_suffix(".html")
+    out = output if output is not None else default_out
+    try:
+        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap)
+    except OSError as exc:
+        raise KeyspaceError(f"cannot write the report to {out}: {exc.strerror or exc}; give a writable -o path") from None
+    return path, loaded, notes
+
+
+def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dict, list[str], str]:
     loaded, bad = load_results(results)
     notes = [f"skipped {bad} unreadable line(s) in {results}"] if bad else []
     sidecar = meta if meta is not None else meta_path(results)
-    if meta is not None and not meta.is_file():
-        raise KeyspaceError(f"run metadata file not found: {meta}; give the .meta.json written beside the results")
     info, meta_note = {}, ""
     if sidecar.is_file():
         info = load_run_info(sidecar)
     else:
         meta_note = f"No run metadata: {sidecar} was not found (a pytest session writes it beside its results)."
         notes.append(meta_note)
-    out = output if output is not None else results.with_suffix(".html")
-    try:
-        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap)
-    except OSError as exc:
-        raise KeyspaceError(f"cannot write the report to {out}: {exc.strerror or exc}; give a writable -o path") from None
-    return path, loaded, notes
+    return loaded, info, notes, meta_note

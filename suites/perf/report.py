@@ -21,6 +21,7 @@ import torch  # noqa: E402
 
 from harness.perf.document import Figure, machine, profile_table, render  # noqa: E402
 from suites.perf import full_size, profile_hotspots, test_capture_perf as cap, test_stats_perf as st  # noqa: E402
+from suites.perf.peers import TITLE as PEERS, read_section  # noqa: E402
 from suites.perf.test_suite_walltime import GOAL_S, suite_walltime  # noqa: E402
 
 COMMAND = "PYTHONPATH=. python -m suites.perf.report"
@@ -172,6 +173,9 @@ def main(argv: list[str] | None = None) -> int:
          "`harness.stats.projection.tsne_2d` with each backend, trustworthiness k = 10 on 2,000 points. Suite: "
          "a fresh `--ks-cache` so capture is included."),
     ]
+    peers = read_section(args.out.read_text(encoding="utf-8"), PEERS) if args.out.is_file() else None
+    if peers:  # measured by suites/perf/peers.py in its own environment: carried over as it stands
+        sections.append((PEERS, peers))
     seconds = time.perf_counter() - start
     args.out.write_text(render(command=COMMAND, seconds=seconds, machine_info=info, figures=figures, sections=sections))
     print(f"wrote {args.out} in {seconds / 60:.1f} min")

@@ -57,7 +57,7 @@ def test_capture_settings_keep_unknown_options_and_drop_known_inert_ones(tmp_pat
     options = dataclasses.asdict(make_config(tmp_path))
     # Of today's options these change what is captured: capture kind, heads, token caps, mechanism pass,
     # images, questions.
-    today = {"capture": "keys", "heads": None, "max_tokens": "none", "mechanism": True, "multi_image": "first",
+    today = {"capture": "keys", "heads": None, "max_tokens": "balanced=1500", "mechanism": True, "multi_image": "first",
              "open_questions": "keep"}
     assert capture_settings(options) == today
     options["max_tokens_per_sample"] = 512  # an option added later counts until it is listed as inert
@@ -80,8 +80,11 @@ def test_key_for_reads_the_run(tmp_path):
 
 def test_seed_does_not_enter_the_key_of_hub_weights(tmp_path):
     hub = ModelSpec(name="m", family="llava", source="org/m", revision="abc")
-    keys = [key_for(hub, make_config(tmp_path, seed=s), "fixture", ["a"], [0]) for s in ("0", "7")]
+    keys = [key_for(hub, make_config(tmp_path, seed=s, **{"max-tokens": "none"}), "fixture", ["a"], [0]) for s in ("0", "7")]
     assert keys[0].seed is None and keys[0].digest == keys[1].digest
+    # Token caps (the default balanced reservoir) choose tokens by seed: then the seed is part of the key.
+    capped = [key_for(hub, make_config(tmp_path, seed=s), "fixture", ["a"], [0]) for s in ("0", "7")]
+    assert capped[0].seed == 0 and capped[0].digest != capped[1].digest
     assert "torch" not in keys[0].software
     moved = dataclasses.replace(hub, revision="def")
     assert key_for(moved, make_config(tmp_path), "fixture", ["a"], [0]).digest != keys[0].digest

@@ -17,7 +17,7 @@ def _config(**given):
 
 def test_defaults():
     cfg = _config()
-    assert (cfg.capture, cfg.heads, cfg.max_tokens, cfg.device_map, cfg.trust_remote_code) == ("keys", None, "none", None, False)
+    assert (cfg.capture, cfg.heads, cfg.max_tokens, cfg.device_map, cfg.trust_remote_code) == ("keys", None, "balanced=1500", None, False)
 
 
 def test_values():

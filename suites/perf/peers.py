@@ -1,0 +1,362 @@
+"""The harness beside the libraries a user would otherwise pick, measured side by side in one run.
+
+    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --json peers.json    # everything (~30 min on 2 cores)
+    python -m suites.perf.peers --only mmd --sizes 2000                                # a part
+
+1. Two-sample MMD test with 1000 permutations, RBF kernel at one bandwidth σ (the harness's median
+   heuristic, computed once per size and given to every peer): the harness's public test
+   (`harness.stats.mmd_test`, see `harness_mmd` below: the one place to change when its signature
+   changes), alibi-detect's PyTorch `MMDDrift` (1000 permutations and its default 100) and
+   torch-two-sample's `MMDStatistic` + `pval`, at 2 × 2000 × 128 and 2 × 10000 × 128. The data have
+   per-prompt structure (prompts of 20 tokens sharing an offset) and a small mean shift.
+2. t-SNE: openTSNE (the harness's backend) against scikit-learn's TSNE, at 600, 5000 and 20000
+   points, both single-threaded from the same StandardScaler → PCA-50 input (the harness's pipeline),
+   with trustworthiness (10 neighbours; exact up to 5000 points, above that the mean over 2000
+   seeded query points of the same sum).
+
+Each measurement runs in a fresh child process (same seeded data), so its peak memory is its own:
+the child's peak resident set minus its resident set just before the timed call. A peer's
+measurement over --timeout seconds (default 300; the harness, the baseline of every ratio, gets 4×)
+is killed and recorded as a timeout with that bound; a test with more permutations is then not
+started either, and is recorded with the same bound.
+Ratios are each peer's seconds over the harness's in the same run.
+
+The peers are installed only in a separate benchmark environment, never as project dependencies,
+and without touching the shared torch or numpy:
+
+    python3 -m venv --system-site-packages /work/venv-sweep
+    /work/venv-sweep/bin/pip install --no-deps alibi-detect numba llvmlite catalogue toml
+    git clone https://github.com/josipd/torch-two-sample && cd torch-two-sample    # not on PyPI
+    sed -i "s/        'pytest-runner',//" setup.py
+    /work/venv-sweep/bin/pip install cython wheel
+    /work/venv-sweep/bin/pip install --no-deps --no-build-isolation .
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+DIM, TOKENS_PER_PROMPT, SHIFT, PERMS = 128, 20, 0.05, 1000
+MMD_SIZES = (2000, 10000)
+TSNE_SIZES = (600, 5000, 20000)
+MMD_PEERS = ("harness", "alibi-100", "alibi-1000", "tts-1000")  # 100 before 1000: a timeout at 100 spares the 1000 run
+TSNE_PEERS = ("openTSNE", "sklearn")
+
+
+# -- data (the same in every child) -------------------------------------------------------------
+def mmd_data(n: int, seed: int = 0):
+    """x, y [n, DIM] float32 and their prompt ids: prompts of TOKENS_PER_PROMPT tokens sharing an
+    offset (sd 0.3), token noise sd 1, y's mean shifted by SHIFT in every coordinate."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    prompts = np.repeat(np.arange(n // TOKENS_PER_PROMPT), TOKENS_PER_PROMPT)
+
+    def draw(shift: float):
+        offsets = rng.normal(0, 0.3, (n // TOKENS_PER_PROMPT, DIM))
+        return (offsets[prompts] + rng.normal(0, 1, (n, DIM)) + shift).astype(np.float32)
+
+    return draw(0.0), draw(SHIFT), prompts
+
+
+def tsne_data(n: int, seed: int = 0):
+    """PCA-50 input as the harness feeds t-SNE: 3 modality clusters of 128-d keys with per-prompt offsets."""
+    import numpy as np
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(3, size=n, p=[0.55, 0.35, 0.10])
+    centres = rng.normal(0, 2.0, (3, DIM))
+    prompts = rng.integers(0, max(n // TOKENS_PER_PROMPT, 1), size=n)
+    offsets = rng.normal(0, 0.5, (prompts.max() + 1, DIM))
+    x = centres[labels] + offsets[prompts] + rng.normal(0, 1, (n, DIM))
+    z = StandardScaler().fit_transform(x)
+    return PCA(n_components=50, random_state=seed).fit_transform(z)
+
+
+# -- the measured calls ---------------------------------------------------------------------------
+def harness_mmd(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> tuple[float, float]:
+    """(MMD², p) of the harness's public two-sample test. Today's `mmd_test` is token-level and does
+    not take prompt ids; a prompt-level test would take `prompts_x` / `prompts_y` here."""
+    from harness.stats import mmd_test
+
+    r = mmd_test(x, y, permutations=permutations, seed=0, bandwidth=sigma)
+    return r.mmd2, r.p_value
+
+
+def alibi_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
+    import numpy as np
+    from alibi_detect.cd import MMDDrift
+
+    # alibi's GaussianRBF is exp(-||a - b||² / (2 σ²)), the harness's convention
+    cd = MMDDrift(x, backend="pytorch", p_val=0.05, sigma=np.array([sigma], dtype=np.float32),
+                  configure_kernel_from_x_ref=False, n_permutations=permutations, device="cpu")
+    out = cd.predict(y)["data"]
+    return float(out["distance"]), float(out["p_val"])
+
+
+def tts_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
+    import torch
+    from torch_two_sample import MMDStatistic
+
+    stat = MMDStatistic(len(x), len(y))
+    value, matrix = stat(torch.from_numpy(x), torch.from_numpy(y), alphas=[1.0 / (2 * sigma**2)], ret_matrix=True)
+    return float(value), float(stat.pval(matrix, n_permutations=permutations))
+
+
+def run_mmd(peer: str, n: int, sigma: float) -> dict:
+    import torch  # noqa: F401  imports stay out of the timed call
+    if peer == "harness":
+        import harness.stats  # noqa: F401
+    elif peer.startswith("alibi"):
+        import alibi_detect.cd  # noqa: F401
+    else:
+        import torch_two_sample  # noqa: F401
+    x, y, prompts = mmd_data(n)
+    if peer == "harness":
+        call = lambda: harness_mmd(x, y, prompts, prompts, sigma, PERMS)  # noqa: E731
+    elif peer.startswith("alibi"):
+        call = lambda: alibi_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
+    else:
+        call = lambda: tts_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
+    return _timed(call, ("mmd2", "p"))
+
+
+def run_tsne(peer: str, n: int) -> dict:
+    import numpy as np
+
+    z = tsne_data(n)
+    if peer == "openTSNE":
+        from openTSNE import TSNE
+
+        call = lambda: np.asarray(TSNE(n_components=2, perplexity=30, random_state=0, n_jobs=1, verbose=False).fit(z))  # noqa: E731
+    else:
+        from sklearn.manifold import TSNE
+
+        call = lambda: TSNE(n_components=2, perplexity=30, random_state=0, init="pca", n_jobs=1).fit_transform(z)  # noqa: E731
+    figures = _timed(lambda: (call(),), ("points",))
+    figures["trustworthiness"] = trust(z, figures.pop("points"))
+    return figures
+
+
+def _timed(call, names: tuple[str, ...]) -> dict:
+    import psutil
+
+    before = psutil.Process().memory_info().rss
+    start = time.perf_counter()
+    values = call()
+    seconds = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return {"seconds": seconds, "peak_GB": max(peak - before, 0) / 1e9, **dict(zip(names, values))}
+
+
+def trust(x, points, k: int = 10, queries: int = 2000, exact_up_to: int = 5000) -> float:
+    """Trustworthiness (Venna & Kaski; sklearn's definition): exact up to 5000 points, else its
+    sum estimated over `queries` seeded query points (each term is one point's penalty)."""
+    import numpy as np
+
+    n = len(x)
+    if n <= exact_up_to:
+        from harness.stats import trustworthiness
+
+        return float(trustworthiness(x, points, n_neighbors=k))
+    rng = np.random.default_rng(0)
+    penalty = 0.0
+    for i in rng.choice(n, size=min(queries, n), replace=False):
+        high = ((x - x[i]) ** 2).sum(1)
+        high[i] = np.inf
+        rank = np.empty(n, dtype=np.int64)
+        rank[np.argsort(high, kind="stable")] = np.arange(1, n + 1)  # 1 = nearest in the input
+        low = ((points - points[i]) ** 2).sum(1)
+        low[i] = np.inf
+        near = np.argpartition(low, k)[:k]  # the map's k nearest
+        penalty += np.maximum(rank[near] - k, 0).sum()
+    penalty *= n / min(queries, n)
+    return float(1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty)
+
+
+# -- the PERFORMANCE.md section ----------------------------------------------------------------------
+TITLE = "Peers"
+LABELS = {"harness": ("harness `mmd_test`", 1000), "alibi-1000": ("alibi-detect `MMDDrift` (pytorch)", 1000),
+          "alibi-100": ("alibi-detect `MMDDrift` (pytorch)", 100), "tts-1000": ("torch-two-sample `MMDStatistic`", 1000)}
+
+
+def _secs(m: dict) -> str:
+    if "not_run" in m:
+        return f"> {m['timeout_s']:.0f} s (not started: {m['not_run']})"
+    if "timeout_s" in m:
+        return f"> {m['timeout_s']:.0f} s (timeout)"
+    if "error" in m:
+        return "error: " + m["error"]
+    return f"{m['seconds']:.2f} s" if "seconds" in m else "not run"
+
+
+def _ratio(m: dict, base: dict) -> str:
+    if "seconds" not in base:
+        return "n/a"
+    if "timeout_s" in m:
+        return f"> {m['timeout_s'] / base['seconds']:.0f}×"
+    return f"{m['seconds'] / base['seconds']:.1f}×" if "seconds" in m else "n/a"
+
+
+def _memory(gb: float) -> str:
+    return f"{gb:.2f} GB" if gb >= 1 else f"{gb * 1000:.0f} MB"
+
+
+def section(figures: dict) -> str:
+    """The figures as the markdown of PERFORMANCE.md's Peers section."""
+    lines = [
+        "Side by side in one run, each measurement in its own child process, one thread each "
+        f"(OMP_NUM_THREADS={figures.get('threads')}); ratios are a peer's seconds over the harness's in the same run. "
+        f"The machine was shared (load average {figures.get('load_average_start', float('nan')):.1f} at the start, "
+        f"{figures.get('load_average_end', float('nan')):.1f} at the end, on 2 cores), so seconds are inflated and "
+        "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call "
+        "(an upper bound of the call's own where preparing the data peaked higher, as for the small t-SNE runs).",
+        "",
+        "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; data with per-prompt "
+        "offsets and a small mean shift; `harness.stats.mmd_test` as it is at this commit, token-level):",
+        "",
+        "| keys | test | permutations | seconds | × harness | peak memory | MMD² | \|MMD² − harness\| | p |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, row in figures.get("mmd", {}).items():
+        base = row.get("harness", {})
+        for peer, (label, perms) in LABELS.items():
+            m = row.get(peer, {})
+            done = "seconds" in m
+            diff = f"{abs(m['mmd2'] - base['mmd2']):.1e}" if done and "mmd2" in base else "–"
+            lines.append(
+                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base) if peer != 'harness' else '1'} | "
+                f"{_memory(m['peak_GB'])} | {m['mmd2']:.5f} | {diff} | {m['p']:.4f} |" if done else
+                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base)} | – | – | – | – |"
+            )
+    lines += [
+        "",
+        "**t-SNE** (same StandardScaler → PCA-50 input as the harness's maps; 1 thread each; trustworthiness with 10 "
+        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points):",
+        "",
+        "| points | backend | seconds | × openTSNE | peak memory | trustworthiness |",
+        "|---|---|---|---|---|---|",
+    ]
+    for n, row in figures.get("tsne", {}).items():
+        base = row.get("openTSNE", {})
+        for peer in TSNE_PEERS:
+            m = row.get(peer, {})
+            done = "seconds" in m
+            lines.append(
+                f"| {int(n):,} | {peer} | {_secs(m)} | {_ratio(m, base) if peer != 'openTSNE' else '1'} | "
+                + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
+            )
+    lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
+              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md"]
+    return "\n".join(lines)
+
+
+def replace_section(text: str, title: str, body: str) -> str:
+    """`text` (a markdown document) with its `## title` section's body replaced, or the section appended."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return text.rstrip("\n") + f"\n\n{head}\n{body.strip()}\n"
+    end = text.find("\n## ", start + len(head))
+    rest = text[end:] if end >= 0 else "\n"
+    return text[:start] + f"{head}\n{body.strip()}\n" + rest
+
+
+def read_section(text: str, title: str) -> str | None:
+    """The body of `## title` in `text`, or None."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + len(head))
+    return text[start + len(head): end if end >= 0 else len(text)].strip()
+
+
+# -- driver ---------------------------------------------------------------------------------------
+def _child(args: list[str], timeout: float) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    try:
+        out = subprocess.run([sys.executable, "-m", "suites.perf.peers", *args], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"timeout_s": timeout}
+    if out.returncode != 0:
+        return {"error": (out.stderr.strip().splitlines() or ["exit status %d" % out.returncode])[-1]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def sigma_for(n: int) -> float:
+    from harness.stats import median_bandwidth
+
+    x, y, _ = mmd_data(n)
+    return float(median_bandwidth(x, y, seed=0))
+
+
+def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
+    figures: dict = {"mmd": {}, "tsne": {}, "timeout_s": timeout, "threads": os.environ.get("OMP_NUM_THREADS"),
+                     "load_average_start": os.getloadavg()[0]}
+    if only in ("all", "mmd"):
+        for n in mmd_sizes:
+            sigma = sigma_for(n)
+            row = figures["mmd"][str(n)] = {"sigma": sigma}
+            for peer in MMD_PEERS:
+                if peer == "alibi-1000" and "timeout_s" in row.get("alibi-100", {}):
+                    row[peer] = {"timeout_s": timeout, "not_run": "100 permutations already exceeded the bound"}
+                    continue
+                # the harness is the baseline of every ratio: it gets 4× the bound, so a loaded machine still measures it
+                row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer == "harness" else 1))
+                row[peer]["load_average"] = os.getloadavg()[0]
+                print(f"mmd {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
+    if only in ("all", "tsne"):
+        for n in tsne_sizes:
+            row = figures["tsne"][str(n)] = {}
+            for peer in TSNE_PEERS:
+                row[peer] = _child(["--child", "tsne", peer, str(n)], timeout)
+                row[peer]["load_average"] = os.getloadavg()[0]
+                print(f"tsne {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
+    figures["load_average_end"] = os.getloadavg()[0]  # the machine is shared: ratios, not seconds, compare
+    return figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m suites.perf.peers", description=__doc__.split("\n")[0])
+    p.add_argument("--only", choices=("all", "mmd", "tsne"), default="all")
+    p.add_argument("--sizes", default=None, help="comma-separated sizes for the part run (default: the preset ones)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds before a measurement is recorded as a timeout (default: 300)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the figures into this file's Peers section")
+    p.add_argument("--from-json", type=Path, default=None, help="render figures a previous run wrote with --json instead of measuring")
+    p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        kind, peer, n, *rest = args.child
+        result = run_mmd(peer, int(n), float(rest[0])) if kind == "mmd" else run_tsne(peer, int(n))
+        print(json.dumps(result))
+        return 0
+    sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else None
+    if args.from_json:
+        figures = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        figures = drive(args.only, sizes or MMD_SIZES, sizes or TSNE_SIZES, args.timeout)
+    print(json.dumps(figures, indent=2))
+    if args.update:
+        args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
