@@ -31,9 +31,9 @@ def _effect(before, after, low=None, high=None):
 
 
 def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, **effects):
-    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "n_points": 9},
+    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "units": 9},
            "after": {"mmd2": after_mmd2, "intra": 0.01, "ratio": after_ratio, "low": after_ratio / 2, "high": after_ratio * 2,
-                     "sigma": 1.0, "n_points": 9}}
+                     "sigma": 1.0, "units": 9}}
     return InterventionResult(model="m", layer=1, benchmark="fixture", intervention=name, divergence=div,
                               effects={"attention_share": _effect(0.5, 0.8), **effects}, settings={"threshold": 1.0})
 
