@@ -3,11 +3,12 @@
     pytest suites/test_intervention.py                                   # tiny models, the mid layer
     pytest suites/test_intervention.py --ks-intervene mean,moments --ks-intervene-layers 0,mid,-1
 
-Each test fits its intervention on one half of the prompts and measures the other half before and
-after (harness.intervention). It asserts only what must hold: the intervention does what it says
-to the keys (the cross-modal divergence falls; `moments` brings it to the intra-modal level), and the
-random-direction control does not move attention as the mean shift does. Every effect is recorded
-with prompt-bootstrap intervals in --ks-intervene-results, and reports/interventions.html shows them.
+Each test fits its intervention on one half of the units (a prompt, or the prompts sharing an
+image) and measures the other half before and after (harness.intervention). It asserts only what
+must hold: the intervention does what it says to the keys (the cross-modal divergence falls, by the
+triple check's own estimator; `moments` brings it to the intra-modal level), and the random-direction
+control does not move attention as the mean shift does. Every effect is recorded with intervals that
+resample held-out units in --ks-intervene-results, and reports/interventions.html shows them.
 """
 
 from pathlib import Path

@@ -8,9 +8,11 @@ Each one is a per-KV-head affine map (harness.stats.recolour) applied to the pre
 - `random` (control): image keys shifted by a random direction with the norm of `mean`'s shift, per head;
 - `text-mean`, `text-moments` (controls): the same two maps applied to text keys, toward the image statistics.
 
-The prompts are split once, by a seeded permutation of whole prompts, into a fitting half (the
-maps are fitted on its keys) and a held-out half (every figure is measured on it), so no prompt is
-both fitted and measured.
+The prompts are split once, by a seeded permutation of whole units (a prompt, or the prompts that
+share an image: harness.analysis.sample_strata), into a fitting half (the maps are fitted on its
+keys) and a held-out half (every figure is measured on it), so no prompt is both fitted and measured,
+and no image is either: the English and Chinese prompts of one fixture image share its image
+tokens, and fitting on one while measuring the other would fit on the measured image keys.
 """
 
 from __future__ import annotations
@@ -73,13 +75,24 @@ def parse_kinds(text: str) -> tuple[str, ...]:
 T = TypeVar("T")
 
 
-def split_prompts(samples: Sequence[T], *, seed: int) -> tuple[list[T], list[T]]:
-    """(fitting half, held-out half) of whole prompts by a seeded permutation; sizes ⌊n/2⌋ and ⌈n/2⌉."""
-    if len(samples) < 4:
-        raise KeyspaceError(f"interventions need at least 4 prompts (2 to fit, 2 to measure), got {len(samples)}")
-    order = np.random.default_rng([seed, 1618]).permutation(len(samples))
-    cut = len(samples) // 2
-    return [samples[i] for i in sorted(order[:cut])], [samples[i] for i in sorted(order[cut:])]
+def split_prompts(samples: Sequence[T], *, seed: int, units: Sequence[str] | None = None) -> tuple[list[T], list[T]]:
+    """(fitting half, held-out half) by a seeded permutation of whole units, ⌊U/2⌋ and ⌈U/2⌉ of the U
+    units; `units[i]` names the unit of `samples[i]` (default: every prompt its own). Each half keeps
+    the samples' order."""
+    unit = list(range(len(samples))) if units is None else list(units)
+    if len(unit) != len(samples):
+        raise KeyspaceError(f"split_prompts: {len(unit)} unit names for {len(samples)} prompts; give one per prompt")
+    names, code = np.unique(np.asarray(unit, dtype=str), return_inverse=True)
+    if len(names) < 4:
+        raise KeyspaceError(
+            f"interventions need at least 4 units (prompts, or prompts sharing an image: 2 to fit, 2 to measure), "
+            f"got {len(names)} from {len(samples)} prompts"
+        )
+    order = np.random.default_rng([seed, 1618]).permutation(len(names))
+    fit_units = set(order[: len(names) // 2].tolist())
+    fit = [s for s, c in zip(samples, code.ravel()) if c in fit_units]
+    held = [s for s, c in zip(samples, code.ravel()) if c not in fit_units]
+    return fit, held
 
 
 def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[str], *,

@@ -57,8 +57,11 @@ def divergence_cells(r: InterventionResult) -> tuple[str, str]:
     if not d:
         return "–", "–"
     b, a = d["before"], d["after"]
-    return (f"MMD² {_fmt(b['mmd2'])}, ratio {_span(b['ratio'], b['low'], b['high'])}",
-            f"MMD² {_fmt(a['mmd2'])}, ratio {_span(a['ratio'], a['low'], a['high'])}")
+    def cell(x: dict) -> str:
+        p = f", p {_fmt(x['p_value'])}" if "p_value" in x else ""
+        return f"MMD² {_fmt(x['mmd2'])}{p}, ratio {_span(x['ratio'], x['low'], x['high'])}"
+
+    return cell(b), cell(a)
 
 
 def _plot(records: Sequence[InterventionResult], tag: str) -> str:
@@ -122,7 +125,7 @@ def interventions_view(records: Sequence[InterventionResult]) -> list[dict]:
             cells = [effect_cells(r, k) for k, _, _ in FIGURES]
             rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": r.status,
                          "message": r.message, "divergence": div, "cells": cells,
-                         "n": f"{r.n_fit_prompts} / {r.n_held_prompts}"})
+                         "n": f"{r.n_fit_prompts} ({r.n_fit_units}) / {r.n_held_prompts} ({r.n_held_units})"})
         measured = [r for r in rs if r.status != "error"]
         groups.append({"model": model, "benchmark": bench, "rows": rows,
                        "plot": _plot(measured, f"iv{n}") if measured else ""})

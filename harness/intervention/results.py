@@ -30,10 +30,16 @@ class InterventionResult:
     message: str = ""  # the failed checks or the error, empty on a pass
     n_fit_prompts: int = 0  # prompts the maps were fitted on
     n_held_prompts: int = 0  # prompts every figure is measured on (none of them fitted)
-    # "before"/"after" → {mmd2, intra, ratio, low, high, sigma, n_points}: cross-modal MMD² of the layer's
-    # pre-RoPE keys, strongest intra-modal MMD², their ratio and its prompt-bootstrap interval, RBF σ.
+    n_fit_units: int = 0  # units (a prompt, or prompts sharing an image) of the fitting half
+    n_held_units: int = 0  # units of the held-out half: what every interval resamples
+    # "before"/"after" → the triple check's figures of the layer's pre-RoPE keys on the held-out units
+    # (harness.stats.cross_modal_gap): mmd2 (between-prompt MMD², kernel units) and mmd2_low/high,
+    # p_value (sign flips of units), intra (strongest intra-modal MMD²), strongest (its name),
+    # intra_effects, intra_basis, ratio with its unit-bootstrap (Fieller) interval low/high, saturated,
+    # sigma (RBF σ, the before keys' for both), units, n_image, n_text, triple_passes (the triple verdict).
     divergence: dict = field(default_factory=dict)
-    # figure → harness.stats.paired.Effect fields (before, after, change and their intervals, n_prompts):
+    # figure → harness.stats.paired.Effect fields (before, after, change and their intervals; n_prompts
+    # counts the held-out units resampled):
     # attention_share, logit_gap, last_attention_share, last_logit_gap, accuracy, hint_following, and for
     # `random` random_vs_mean_attention (Δshare(mean) − Δshare(random) per prompt).
     effects: dict = field(default_factory=dict)

@@ -1,10 +1,18 @@
 """Interventions on one (model, benchmark): fit on one half of the prompts, measure the other half
 before and after each intervention, and turn each into an InterventionResult.
 
-Figures (each with a paired percentile bootstrap interval over held-out prompts, harness.stats.paired):
-- divergence: cross-modal MMD² and ratio to the strongest intra-modal baseline of the pre-RoPE keys at
-  the intervened layer (harness.stats.bootstrap_ratio_interval, one RBF bandwidth — the one of the
-  keys before — for before and after, so the MMD² are comparable), before and after;
+The unit of sampling is the triple check's (harness.analysis.sample_strata): a prompt, or the prompts
+that share an image. The halves are split by units, and every interval resamples held-out units.
+
+Figures:
+- divergence: the triple check's own estimator (harness.stats.cross_modal_gap on the held-out
+  units, tokens kept as harness.analysis keeps them): the between-prompt MMD² of image vs text
+  pre-RoPE keys at the intervened layer, its sign-flip p-value over units, the intra-modal effects
+  between real sub-populations (by language, by category; by position as the fallback), and the
+  ratio cross / strongest intra with its unit-bootstrap (Fieller) interval; one RBF bandwidth — the
+  one of the keys before — for before and after, so the MMD² are comparable; before and after;
+- the others with a paired percentile bootstrap over held-out units (harness.stats.paired on
+  per-unit weighted means, so the point is the weighted mean over prompts):
 - attention_share, logit_gap (text queries) and last_attention_share, last_logit_gap (last prompt
   token) at the intervened layer (harness.intervention.measure);
 - accuracy: share of prompts whose highest option letter is the correct one;
@@ -18,15 +26,17 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
+import torch
 
+from harness.analysis import STRATA, _keep, sample_strata
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
 from harness.capture import TokenCaps, capture_keys
 from harness.errors import KeyspaceError
 from harness.labels import IMAGE, MODALITY_NAMES, TEXT
 from harness.models.adapter import LoadedModel
-from harness.stats import bootstrap_ratio_interval
-from harness.stats.paired import paired_difference, paired_effect
+from harness.stats import cross_modal_gap, passes
+from harness.stats.paired import paired_effect
 
 from .apply import LabelBook
 from .fit import Intervention, fit_interventions, split_prompts
@@ -47,11 +57,13 @@ class StudySettings:
     seed: int = 0
     batch_size: int = 8
     caps: TokenCaps | None = None  # token caps of the key captures (fit and held-out)
-    n_boot: int = 1000  # replicates of the paired prompt bootstrap
-    ratio_boot: int = 200  # replicates of the divergence ratio interval
+    n_boot: int = 1000  # replicates of the paired unit bootstrap
+    ratio_boot: int = 200  # replicates of the divergence ratio interval (the triple check's n_boot)
     level: float = 0.90  # two-sided coverage of every interval
-    max_points: int = 1500  # pooled tokens in the divergence's kernel matrix (seeded subsample above)
+    max_points: int = 1500  # tokens per modality in the divergence (seeded subsample above, as the triple check)
     threshold: float = 1.0  # the model's ratio threshold: `moments` must bring the ratio's lower bound under it
+    alpha: float = 0.01  # the model's p-value level (the triple verdict before and after is recorded)
+    permutations: int = 1000  # sign flips of the divergence's prompt-level test
 
 
 @dataclass
@@ -65,6 +77,7 @@ class PairStudy:
     held: list[Sample]
     probes: list[Sample | None]  # hinted form of each held-out prompt
     book: LabelBook
+    strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.sample_strata)
     interventions: dict[int, dict[str, Intervention]] = field(default_factory=dict)
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
@@ -72,10 +85,16 @@ class PairStudy:
 
     @classmethod
     def start(cls, loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, settings: StudySettings) -> "PairStudy":
-        fit, held = split_prompts(list(samples), seed=settings.seed)
+        strata = sample_strata(samples)
+        fit, held = split_prompts(list(samples), seed=settings.seed, units=[strata[s.id]["unit"] for s in samples])
         probes = [hinted(s, c) if (c := hint_letter(s, seed=settings.seed)) else None for s in held]
         book = LabelBook().add(loaded, [*fit, *held, *[p for p in probes if p is not None]])
-        return cls(loaded, benchmark, settings, fit, held, probes, book)
+        return cls(loaded, benchmark, settings, fit, held, probes, book, strata)
+
+    @property
+    def held_units(self) -> np.ndarray:
+        """[P] unit code of each held-out prompt (prompts sharing an image share a code)."""
+        return np.unique([self.strata[x.id]["unit"] for x in self.held], return_inverse=True)[1].ravel()
 
     def fit_layers(self, layers: Sequence[int]) -> None:
         """Fit every intervention at `layers` from one capture of the fitting half."""
@@ -112,24 +131,31 @@ class PairStudy:
         before, after = self.condition(layer), self.condition(layer, name)
         s = self.settings
         if layer not in self._before_divergence:
-            self._before_divergence[layer] = _divergence(before, s, sigma=None)
+            self._before_divergence[layer] = _divergence(before, self.held, self.strata, s, sigma=None)
         div_before = self._before_divergence[layer]
-        div_after = _divergence(after, s, sigma=div_before["sigma"])
-        effects, notes = _effects(before, after, self.held, self.probes, s)
+        div_after = _divergence(after, self.held, self.strata, s, sigma=div_before["sigma"])
+        units = self.held_units
+        effects, notes = _effects(before, after, self.held, self.probes, units, s)
+        if name == "moments" and div_before["low"] < s.threshold:
+            notes["divergence"] = (
+                f"before, the ratio's lower bound {div_before['low']:.3g} is already under {s.threshold:g}: the triple "
+                "check tells no gap apart from the intra-modal effects here, so the `moments` check holds whatever the map does"
+            )
         record = InterventionResult(
             model=self.loaded.spec.name, layer=layer, benchmark=self.benchmark, intervention=name,
             control=iv.kind.control, modality=MODALITY_NAMES[iv.kind.modality], description=iv.kind.description,
             n_fit_prompts=len(self.fit), n_held_prompts=len(self.held),
+            n_fit_units=len({self.strata[x.id]["unit"] for x in self.fit}), n_held_units=int(units.max()) + 1,
             divergence={"before": div_before, "after": div_after}, effects=effects, notes=notes,
             map={"description": iv.map.description, "shift_norm": [float(v) for v in iv.map.shift_norms()],
                  "shrinkage": s.shrinkage if iv.kind.how == "moments" else None},
             seconds={"before": self.seconds.get((layer, "")), "after": self.seconds.get((layer, name)),
                      "fit": self.seconds.get((-1, "fit"))},
             settings={"seed": s.seed, "level": s.level, "n_boot": s.n_boot, "ratio_boot": s.ratio_boot,
-                      "threshold": s.threshold, "max_points": s.max_points},
+                      "threshold": s.threshold, "alpha": s.alpha, "permutations": s.permutations, "max_points": s.max_points},
         )
         if name == "random" and "mean" in self.interventions[layer]:
-            vs = _against(self.condition(layer, "mean"), after, before, s)
+            vs = _against(self.condition(layer, "mean"), after, before, units, s)
             record.effects["random_vs_mean_attention"] = vs
             if not vs["mean_moves"]:
                 record.notes["random_vs_mean_attention"] = (
@@ -139,38 +165,73 @@ class PairStudy:
         return record.decided(checks(record))
 
 
-def _divergence(cond: Condition, s: StudySettings, *, sigma: float | None) -> dict:
+def _divergence(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings, *,
+                sigma: float | None) -> dict:
+    """The triple check's figures (harness.analysis.analyze_layer) of the held-out keys in `cond`, with
+    the RBF σ given (None: the median heuristic on these keys)."""
     bank = cond.keys
-    image, text = bank.select(IMAGE), bank.select(TEXT)
-    if len(np.unique(image.sample)) < 2 or len(np.unique(text.sample)) < 2:
-        raise KeyspaceError("intervention: the held-out half needs image and text tokens in at least 2 prompts each")
-    r = bootstrap_ratio_interval(
-        image.vectors, text.vectors, image.sample.numpy(), text.sample.numpy(), n_boot=s.ratio_boot, level=s.level,
-        seed=s.seed, sigma=sigma, max_points=s.max_points,
+    ids = np.array([x.id for x in held], dtype=object)
+    gen = torch.Generator().manual_seed(s.seed)  # the same subsample, in the same order, as analyze_layer
+    sides = {}
+    for name, code in (("image", IMAGE), ("text", TEXT)):
+        part = bank.select(code)
+        rows = _keep(len(part.sample), s.max_points, gen)
+        sample_ids = ids[part.sample[rows].numpy()]
+        sides[name] = dict(
+            x=part.vectors[rows], units=np.array([strata[i]["unit"] for i in sample_ids], dtype=str),
+            labels={k: np.array([strata[i][k] for i in sample_ids], dtype=str) for k in STRATA},
+            position=part.position[rows].numpy(),
+        )
+    image, text = sides["image"], sides["text"]
+    if len(image["x"]) < 4 or len(text["x"]) < 4 or len(set(image["units"]) & set(text["units"])) < 2:
+        raise KeyspaceError("intervention: the held-out half needs image and text tokens (4 or more each) in at least 2 units holding both")
+    gap = cross_modal_gap(
+        image["x"], text["x"], image_units=image["units"], text_units=text["units"], image_strata=image["labels"],
+        text_strata=text["labels"], image_position=image["position"], text_position=text["position"], sigma=sigma,
+        permutations=s.permutations, n_boot=s.ratio_boot, level=s.level, seed=s.seed,
     )
-    return {"mmd2": r.cross_mmd2, "intra": r.intra_mmd2, "ratio": r.ratio, "low": r.low, "high": r.high,
-            "sigma": r.sigma, "n_points": r.n_points}
+    r = gap.interval
+    return {"mmd2": gap.mmd2, "mmd2_low": r.cross_low, "mmd2_high": r.cross_high, "p_value": gap.p_value,
+            "intra": r.intra_mmd2, "strongest": r.strongest, "intra_effects": dict(gap.intra), "intra_basis": gap.intra_basis,
+            "ratio": r.ratio, "low": r.low, "high": r.high, "saturated": r.saturated, "sigma": gap.sigma, "units": gap.units,
+            "n_image": gap.n_image, "n_text": gap.n_text, "triple_passes": passes(gap, threshold=s.threshold, alpha=s.alpha)}
+
+
+def _unit_effect(before, after, weights, units: np.ndarray, s: StudySettings) -> dict:
+    """paired_effect over units: each unit's weighted mean of its prompts' figures (prompts where
+    either figure is missing left out of both), weighted by its prompts' total weight, so the point is
+    the weighted mean over prompts and the interval resamples units."""
+    b, a = np.asarray(before, dtype=np.float64), np.asarray(after, dtype=np.float64)
+    w = np.ones_like(b) if weights is None else np.asarray(weights, dtype=np.float64)
+    w = np.where(np.isfinite(b) & np.isfinite(a), w, 0.0)
+    n = int(units.max()) + 1 if len(units) else 0
+    total = np.bincount(units, w, minlength=n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ub, ua = (np.bincount(units, w * np.nan_to_num(v), minlength=n) / total for v in (b, a))
+    return paired_effect(ub, ua, total, n_boot=s.n_boot, level=s.level, seed=s.seed).as_dict()
 
 
 def _share_change(before: Condition, after: Condition) -> tuple[np.ndarray, np.ndarray]:
     return after.share - before.share, np.minimum(before.share_weight, after.share_weight)
 
 
-def _against(mean: Condition, other: Condition, before: Condition, s: StudySettings) -> dict:
-    """Paired effect whose `change` is Δshare(mean) − Δshare(other), per prompt, with its interval."""
+def _against(mean: Condition, other: Condition, before: Condition, units: np.ndarray, s: StudySettings) -> dict:
+    """Paired effect whose `change` is Δshare(mean) − Δshare(other), per unit, with its interval."""
     d_mean, w_mean = _share_change(before, mean)
     d_other, w_other = _share_change(before, other)
-    out = paired_difference(d_mean, d_other, np.minimum(w_mean, w_other), n_boot=s.n_boot, level=s.level, seed=s.seed).as_dict()
-    moved = paired_effect(before.share, mean.share, w_mean, n_boot=s.n_boot, level=s.level, seed=s.seed)
+    out = _unit_effect(d_other, d_mean, np.minimum(w_mean, w_other), units, s)
+    moved = _unit_effect(before.share, mean.share, w_mean, units, s)
     out["mean_moves"] = bool(
-        not moved.change_low <= 0 <= moved.change_high and abs(moved.change) >= MATERIAL * abs(moved.before)
+        not moved["change_low"] <= 0 <= moved["change_high"] and abs(moved["change"]) >= MATERIAL * abs(moved["before"])
     )
     return out
 
 
-def _effects(before: Condition, after: Condition, held: list[Sample], probes: list, s: StudySettings) -> tuple[dict, dict]:
+def _effects(before: Condition, after: Condition, held: list[Sample], probes: list, units: np.ndarray,
+             s: StudySettings) -> tuple[dict, dict]:
+    """`units[i]`: unit code of held-out prompt i (0..U-1); every interval resamples units."""
     def eff(a, b, w=None):
-        return paired_effect(a, b, w, n_boot=s.n_boot, level=s.level, seed=s.seed).as_dict()
+        return _unit_effect(a, b, w, units, s)
 
     effects = {
         "attention_share": eff(before.share, after.share, np.minimum(before.share_weight, after.share_weight)),
@@ -209,8 +270,9 @@ def checks(r: InterventionResult) -> list[str]:
     - every intervention but `random` makes the cross-modal MMD² fall;
     - `moments` brings the image keys to the intra-modal level by the triple check's own rule: the lower
       bound of the ratio (cross-modal / strongest intra-modal MMD²) is under the model's threshold, so
-      the gap is no longer told apart from the intra-modal baselines (a point ratio near 1 is noise-level:
-      at layer 0 of two twins it was 1.02 and 1.11 with lower bounds 0.1 and 0.2);
+      the gap is no longer told apart from the intra-modal baselines (the estimator, test and interval are
+      the triple check's, harness.stats.cross_modal_gap, on the held-out units; where the lower bound
+      is under the threshold already before, the check cannot fail and the record's notes say so);
     - where `mean` moves the text queries' attention share (its interval excludes 0 and the change is at
       least MATERIAL of the share before), `random` does not move it the same way: the paired interval of
       Δshare(mean) − Δshare(random) excludes 0. Where `mean` does not move it, there is nothing the

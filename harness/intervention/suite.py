@@ -61,6 +61,7 @@ class InterventionSession:
         return StudySettings(
             names=self.icfg.names, shrinkage=self.icfg.shrinkage, seed=base.seed, batch_size=self.run.cfg.batch_size,
             caps=parse_max_tokens(self.run.cfg.max_tokens), max_points=base.max_points, threshold=base.threshold,
+            alpha=base.alpha, permutations=base.permutations, ratio_boot=base.n_boot, level=base.level,
         )
 
     def study(self, model: str, benchmark: str) -> PairStudy:

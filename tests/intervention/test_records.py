@@ -11,13 +11,14 @@ import pytest
 import torch
 
 from harness.benchmarks.sample import Sample
-from harness.capture import LayerBank
+from harness.analysis import AnalysisSettings, analyze_layer
+from harness.capture import KeyBank, LayerBank
 from harness.errors import KeyspaceError
 from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
 from harness.intervention.measure import Answers, Condition
 from harness.intervention.report import render_interventions
 from harness.intervention.results import InterventionResult, append_intervention, read_interventions
-from harness.intervention.run import StudySettings, _effects, checks
+from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect, checks
 from harness.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
 from harness.results import TripleResult, append_result, read_results
 
@@ -30,9 +31,9 @@ def _effect(before, after, low=None, high=None):
 
 
 def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, **effects):
-    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "n_points": 9},
+    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "units": 9},
            "after": {"mmd2": after_mmd2, "intra": 0.01, "ratio": after_ratio, "low": after_ratio / 2, "high": after_ratio * 2,
-                     "sigma": 1.0, "n_points": 9}}
+                     "sigma": 1.0, "units": 9}}
     return InterventionResult(model="m", layer=1, benchmark="fixture", intervention=name, divergence=div,
                               effects={"attention_share": _effect(0.5, 0.8), **effects}, settings={"threshold": 1.0})
 
@@ -73,7 +74,7 @@ def test_accuracy_and_hint_following_count_letters():
     probes = [_sample(0, "A", "B"), _sample(1, "B", "C"), None, None]
     before = _condition([0, 1, 0, 2], [1, 1, -1, -1], 4)  # correct: s0, s1 of 3 known; hint followed: s0
     after = _condition([0, 0, 2, 2], [1, 2, -1, -1], 4)  # correct: s0, s2; hint followed: s0, s1
-    effects, notes = _effects(before, after, held, probes, StudySettings(names=DEFAULT, n_boot=50))
+    effects, notes = _effects(before, after, held, probes, np.arange(4), StudySettings(names=DEFAULT, n_boot=50))
     assert effects["accuracy"]["n_prompts"] == 3
     assert effects["accuracy"]["before"] == pytest.approx(2 / 3) and effects["accuracy"]["after"] == pytest.approx(2 / 3)
     assert effects["hint_following"]["n_prompts"] == 2
@@ -84,10 +85,10 @@ def test_accuracy_and_hint_following_count_letters():
 def test_no_options_or_no_letter_tokens_are_na_with_a_reason():
     held, probes = [_sample(0, "A")], [None]
     c = _condition([0], [-1], 1)
-    _, notes = _effects(replace(c, answers=None), c, held, probes, StudySettings(names=DEFAULT, n_boot=10))
+    _, notes = _effects(replace(c, answers=None), c, held, probes, np.arange(1), StudySettings(names=DEFAULT, n_boot=10))
     assert "no options" in notes["accuracy"]
     minus = _condition([-1], [-1], 1)
-    _, notes = _effects(minus, minus, held, probes, StudySettings(names=DEFAULT, n_boot=10))
+    _, notes = _effects(minus, minus, held, probes, np.arange(1), StudySettings(names=DEFAULT, n_boot=10))
     assert "not one token" in notes["accuracy"]
 
 
@@ -95,8 +96,86 @@ def test_split_keeps_whole_prompts_apart_and_is_seeded():
     fit, held = split_prompts(list(range(11)), seed=0)
     assert len(fit) == 5 and len(held) == 6 and not set(fit) & set(held) and sorted(fit + held) == list(range(11))
     assert split_prompts(list(range(11)), seed=0) == (fit, held) != split_prompts(list(range(11)), seed=1)
-    with pytest.raises(KeyspaceError, match="at least 4 prompts"):
+    with pytest.raises(KeyspaceError, match="at least 4 units"):
         split_prompts([1, 2, 3], seed=0)
+
+
+def test_split_keeps_the_prompts_of_one_unit_on_one_side():
+    """The English and Chinese prompts of one image are one unit: both are fitted or both measured
+    (fitting on one would fit on the measured prompt's image keys)."""
+    prompts = [f"{u}-{lang}" for u in range(9) for lang in ("en", "zh")]
+    units = [p.split("-")[0] for p in prompts]
+    for seed in range(5):
+        fit, held = split_prompts(prompts, seed=seed, units=units)
+        fit_units, held_units = {p.split("-")[0] for p in fit}, {p.split("-")[0] for p in held}
+        assert not fit_units & held_units and len(fit_units) == 4 and len(held_units) == 5 and len(fit + held) == 18
+        assert fit == [p for p in prompts if p in fit]  # each half keeps the given order
+    # Prompt by prompt, some unit would straddle the halves: the check above can fail.
+    fit, held = split_prompts(prompts, seed=0)
+    assert {p.split("-")[0] for p in fit} & {p.split("-")[0] for p in held}
+    with pytest.raises(KeyspaceError, match="at least 4 units.*from 6 prompts"):
+        split_prompts(prompts[:6], seed=0, units=units[:6])
+
+
+def test_unit_effect_weighs_prompts_and_resamples_units():
+    """The point is the weighted mean over prompts; the interval resamples units, so a unit whose two
+    prompts agree counts once (a prompt bootstrap would count it twice and narrow the interval)."""
+    rng = np.random.default_rng(0)
+    unit_value = rng.normal(size=12)
+    before = np.repeat(unit_value, 2)  # two identical prompts per unit
+    after = before + 1.0 + np.repeat(rng.normal(size=12), 2)
+    w = rng.uniform(1, 3, size=24)
+    s = StudySettings(names=DEFAULT, n_boot=2000)
+    by_unit = _unit_effect(before, after, w, np.repeat(np.arange(12), 2), s)
+    by_prompt = _unit_effect(before, after, w, np.arange(24), s)
+    assert by_unit["after"] == pytest.approx(w @ after / w.sum()) and by_unit["before"] == pytest.approx(w @ before / w.sum())
+    assert by_unit["n_prompts"] == 12 and by_prompt["n_prompts"] == 24
+    width = lambda e: e["change_high"] - e["change_low"]  # noqa: E731
+    assert width(by_unit) > 1.2 * width(by_prompt)  # about √2 wider
+    nan_after = after.copy()
+    nan_after[:2] = np.nan  # unit 0 has no figure: left out of both sides
+    assert _unit_effect(before, nan_after, w, np.repeat(np.arange(12), 2), s)["n_prompts"] == 11
+
+
+def _keybank(n_prompts=16, seed=0, shift=1.0):
+    """Keys of prompts whose English and Chinese forms share an image (one unit each), with categories."""
+    rng = np.random.default_rng(seed)
+    rows, modality, sample, position = [], [], [], []
+    for i in range(n_prompts):
+        offset = rng.normal(size=8) * 0.5
+        for code, n, mu in ((1, 30, shift), (0, 8, 0.0)):  # image, text
+            rows.append(rng.normal(size=(n, 8)) + offset + mu)
+            modality += [code] * n
+            sample += [i] * n
+            position += list(range(n))
+    ids = tuple(f"u{i // 2}-{'en' if i % 2 == 0 else 'zh'}" for i in range(n_prompts))
+    layer = LayerBank(torch.tensor(np.concatenate(rows), dtype=torch.float32), torch.tensor(modality, dtype=torch.int8),
+                      torch.tensor(sample, dtype=torch.int32), torch.tensor(position, dtype=torch.int32))
+    strata = {x: {"unit": x.split("-")[0], "language": x.split("-")[1], "category": f"c{int(x[1:].split('-')[0]) % 2}"} for x in ids}
+    return KeyBank(model="m", benchmark="fixture", kind="keys", sample_ids=ids, layers={3: layer},
+                   num_key_value_heads=1, head_dim=8), strata
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_divergence_is_the_triple_checks_own_figures(shift):
+    """_divergence on held-out keys gives what analyze_layer gives on the same keys and units: MMD²,
+    p-value, strongest intra-modal effect, ratio and interval, verdict."""
+    bank, strata = _keybank(shift=shift)
+    held = [_sample(0, "A") for _ in bank.sample_ids]
+    held = [replace(h, id=i) for h, i in zip(held, bank.sample_ids)]
+    cond = replace(_condition([0], [0], 1), keys=bank.layers[3])
+    s = StudySettings(names=DEFAULT, ratio_boot=100, permutations=200, threshold=1.0, alpha=0.05)
+    got = _divergence(cond, held, strata, s, sigma=None)
+    triple = analyze_layer(bank, 3, AnalysisSettings(threshold=1.0, alpha=0.05, permutations=200, n_boot=100,
+                                                     tsne_cap=0), strata=strata)
+    assert got["units"] == triple.extra["units"] == 8
+    assert got["mmd2"] == pytest.approx(triple.mmd2) and got["p_value"] == pytest.approx(triple.p_value)
+    assert got["ratio"] == pytest.approx(triple.ratio) and got["sigma"] == pytest.approx(triple.bandwidth)
+    assert (got["low"], got["high"]) == pytest.approx((triple.extra["ratio_interval"]["low"], triple.extra["ratio_interval"]["high"]))
+    assert got["intra_effects"] == pytest.approx(triple.intra) and got["strongest"] == triple.extra["strongest_intra"]
+    assert got["triple_passes"] == triple.passed
+    # A fixed σ is used as given (before and after share the before keys' σ).
+    assert _divergence(cond, held, strata, s, sigma=2 * got["sigma"])["sigma"] == 2 * got["sigma"]
 
 
 def test_records_are_apart_from_triples(tmp_path):
