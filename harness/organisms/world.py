@@ -172,37 +172,39 @@ def _pattern(scene: dict) -> Image.Image:
 
 
 # -- language -------------------------------------------------------------------------------------
+# kind -> (English, Chinese) caption templates, filled by `_caption_words`
+CAPTIONS = {
+    "shape": ("A {size} {colour} {shape} {where}.", "{where}有一个{size}的{colour}{shape}。"),
+    "count": ("{count} {colour} {dots}.", "有{count}个{colour}的圆点。"),
+    "bar": ("A bar chart; the {colour} bar is the tallest.", "一张柱状图，{colour}的柱子最高。"),
+    "pie": ("A pie chart; the {colour} part is the largest.", "一张饼图，{colour}的部分最大。"),
+    "arrow": ("A {colour} arrow pointing {direction}.", "一个{colour}的箭头指向{direction}。"),
+    "pattern": ("{first} and {second} {pattern}.", "{first}和{second}的{pattern}。"),
+}
+
+
+def _caption_words(scene: dict, lang: str) -> dict:
+    en = lang == "en"
+    words = {k: _word(t, scene[k], lang) for k, t in
+             (("shape", SHAPES), ("size", SIZES), ("direction", DIRECTIONS), ("pattern", PATTERNS)) if k in scene}
+    if scene.get("colour"):
+        words["colour"] = _colour_word(scene["colour"], lang)
+    if "position" in scene:
+        p = scene["position"]
+        words["where"] = ("in the middle" if p == "middle" else f"on the {p}") if en else POSITIONS[p]
+    if "count" in scene:
+        n = scene["count"]
+        words["count"] = NUMBER_WORDS[n].capitalize() if en else ZH_NUMBER_WORDS[n]
+        words["dots"] = "dots" if n > 1 else "dot"
+    if scene["kind"] == "pattern":
+        words["first"], words["second"] = (_colour_word(n, lang) for n in scene["parts"])
+    return words
+
+
 def caption(scene: dict, lang: str) -> str:
     """One sentence that states every attribute of the scene."""
-    k = scene["kind"]
-    col = _colour_word(scene["colour"], lang) if scene.get("colour") else ""
-    if lang == "en":
-        if k == "shape":
-            return f"A {scene['size']} {col} {scene['shape']} on the {scene['position']}." if scene["position"] != "middle" \
-                else f"A {scene['size']} {col} {scene['shape']} in the middle."
-        if k == "count":
-            n = scene["count"]
-            return f"{NUMBER_WORDS[n].capitalize()} {col} dot{'s' if n > 1 else ''}."
-        if k == "bar":
-            return f"A bar chart; the {col} bar is the tallest."
-        if k == "pie":
-            return f"A pie chart; the {col} part is the largest."
-        if k == "arrow":
-            return f"A {col} arrow pointing {scene['direction']}."
-        a, b = (_colour_word(n, lang) for n in scene["parts"])
-        return f"{a} and {b} {scene['pattern']}."
-    if k == "shape":
-        return f"{POSITIONS[scene['position']]}有一个{SIZES[scene['size']]}的{col}{SHAPES[scene['shape']]}。"
-    if k == "count":
-        return f"有{ZH_NUMBER_WORDS[scene['count']]}个{col}的圆点。"
-    if k == "bar":
-        return f"一张柱状图，{col}的柱子最高。"
-    if k == "pie":
-        return f"一张饼图，{col}的部分最大。"
-    if k == "arrow":
-        return f"一个{col}的箭头指向{DIRECTIONS[scene['direction']]}。"
-    a, b = (_colour_word(n, lang) for n in scene["parts"])
-    return f"{a}和{b}的{PATTERNS[scene['pattern']]}。"
+    template = CAPTIONS[scene["kind"]][0 if lang == "en" else 1]
+    return template.format(**_caption_words(scene, lang))
 
 
 # (attribute, English question, Chinese question); "{shape}" is filled from the scene.

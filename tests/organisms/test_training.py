@@ -77,3 +77,20 @@ def test_alignment_taps_the_measured_layers_and_has_a_gradient(tiny):
     assert len(term.parts) == 2
     term.value().backward()
     assert model.model.multi_modal_projector.linear_1.weight.grad.abs().sum() > 0
+
+
+def test_a_history_is_deterministic_given_its_seed():
+    """Two trainings of the same micro plan give the same weights bit for bit (one thread, as train_one runs)."""
+    from dataclasses import replace
+
+    from harness.organisms.build import QUICK, _Clock, _state_digest, history, prepare
+
+    plan = replace(QUICK, n_images=24, n_text=24, n_eval=0, vision_steps=3, text_steps=3, caption_steps=2, qa_steps=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        digests = [_state_digest(history("aligned", plan, prepare(plan), _Clock())[0]) for _ in range(2)]
+        other = _state_digest(history("aligned", replace(plan, seed=plan.seed + 1), prepare(replace(plan, seed=plan.seed + 1)), _Clock())[0])
+    finally:
+        torch.set_num_threads(threads)
+    assert digests[0] == digests[1] != other
