@@ -93,13 +93,20 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     """While active, the decoder sees text-token embeddings at every image position.
 
     The replacement happens on the decoder's `inputs_embeds`, after the family's own code merged
-    the image features in, so it works for every family whose decoder takes `inputs_embeds`.
+    the image features in, so it works for every family whose decoder takes `inputs_embeds`. The
+    embeddings are drawn from the prompt's tokens labelled text (the adapter's own labels), so that on
+    trained weights, where template tokens have keys of their own, the control stays a null.
     """
     decoder = loaded.model.get_decoder()
     embed = loaded.model.get_input_embeddings()
     gen = torch.Generator().manual_seed(seed)
     current: dict[str, torch.Tensor] = {}
-    excluded = torch.tensor(sorted(loaded.special_ids | {loaded.image_token_id}))
+    encode = loaded.adapter.encode
+
+    def encode_remembering_labels(loaded_, samples):
+        inputs, labels = encode(loaded_, samples)
+        current["labels"] = labels
+        return inputs, labels
 
     def remember_ids(_module, args, kwargs):
         current["input_ids"] = kwargs.get("input_ids", args[0] if args else None)
@@ -114,7 +121,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
         mask = current["attention_mask"].bool() if current.get("attention_mask") is not None else torch.ones_like(ids, dtype=torch.bool)
         for row in range(ids.shape[0]):
             image_pos = torch.nonzero(ids[row] == loaded.image_token_id).squeeze(1)
-            text_ids = ids[row][mask[row] & ~torch.isin(ids[row], excluded.to(ids.device))]
+            text_ids = ids[row][mask[row] & (current["labels"][row] == TEXT).to(ids.device)]
             if len(image_pos) == 0 or len(text_ids) == 0:
                 continue
             draw = text_ids[torch.randint(len(text_ids), (len(image_pos),), generator=gen).to(ids.device)]
@@ -122,6 +129,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
         kwargs["inputs_embeds"] = embeds
         return args, kwargs
 
+    loaded.adapter.encode = encode_remembering_labels  # this instance only, restored below
     handles = [
         loaded.model.register_forward_pre_hook(remember_ids, with_kwargs=True),
         decoder.register_forward_pre_hook(swap_embeddings, with_kwargs=True),
@@ -129,6 +137,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     try:
         yield
     finally:
+        del loaded.adapter.encode
         for h in handles:
             h.remove()
 

@@ -81,6 +81,7 @@ class KeyspaceRun:
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
+    _text_bias: dict[str, dict | None] = field(default_factory=dict)  # per model: the organisms' hint probe
     _previous: dict | None = None
     _plan: list[Triple] | None = None
     _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
@@ -277,11 +278,25 @@ class KeyspaceRun:
             )
         if triple.pair in self.capture_seconds:  # wall time of the capture this triple shares with its pair
             result = replace(result, extra={**result.extra, "capture_seconds": self.capture_seconds[triple.pair]})
+        probe = self.text_bias(triple.model) if result.status != "error" else None
+        if probe:  # behaviour beside geometry (organisms only): see harness.organisms.probe
+            result = replace(result, extra={**result.extra, "text_bias": probe})
         if self.cfg.baselines is not None and result.status != "error":
             drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
             result = replace(result, extra={**result.extra, "baseline_drift": drift.as_dict()})
         self.record(result)
         return result
+
+    def text_bias(self, model: str) -> dict | None:
+        """The text-bias probe of an organism (once per model), None for other models."""
+        if model not in self._text_bias:
+            from harness.organisms.probe import organism_plan_seed, text_bias
+
+            spec = self.spec(model)
+            seed = organism_plan_seed(spec.source) if spec.is_local else None
+            loaded = self.loaded(model) if seed is not None else None
+            self._text_bias[model] = text_bias(loaded.model, loaded.processor, seed) if loaded else None
+        return self._text_bias[model]
 
     def run_control(self, case: ControlCase) -> TripleResult:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict."""

@@ -4,8 +4,8 @@ Names users type:
 - a registered name (`llava-1.5-7b`), optionally with a revision override (`llava-1.5-7b@abc123`);
 - `hf:ORG/NAME[@REVISION]`: any `AutoModelForImageTextToText` checkpoint on the hub, through the
   generic adapter;
-- `hf:/path/to/dir` (or `hf:./dir`): a local `save_pretrained` directory holding the model and its
-  processor, through the generic adapter.
+- `hf:/path/to/dir` (or `hf:./dir`, or an existing relative folder such as `hf:fixtures/organisms/joint`):
+  a local `save_pretrained` directory holding the model and its processor, through the generic adapter.
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ def model_names() -> list[str]:
 
 def _hf_spec(name: str) -> ModelSpec:
     target = name[len(HF_PREFIX) :].strip()
-    if target.startswith(("/", "./", "../", "~")):
-        from pathlib import Path
+    from pathlib import Path
 
+    if target.startswith(("/", "./", "../", "~")) or Path(target).is_dir():  # an existing relative folder is local too
         path = Path(target).expanduser()
         if not path.is_dir():
             raise KeyspaceError(f"--ks-models: {name!r}: no directory {path}; give a save_pretrained directory or hf:ORG/NAME")

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from harness.results import TripleResult
 
 from . import extras
+from .behaviour import text_bias_rows
 from .definitions import definitions
 from .plots import LayerPoint, layer_curves_svg, thin, tsne_svg
 from .table import CONTROL_EXPECTED, control_table, fmt, triple_table
@@ -150,6 +151,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "samples": _samples(run_info, results),
         "verdicts": _verdicts(real, controls),
         "benchmarks": [{"name": b, "id": f"bench-{i}", **triple_table(rs)} for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
+        "text_bias": text_bias_rows(real),
         "curves": _curves(real),
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,

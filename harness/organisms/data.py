@@ -1,0 +1,121 @@
+"""The world turned into training data: images with captions and questions, a text-only corpus, a held-out set.
+
+Every example is a token sequence with its loss labels (-100 where no loss is taken) and the index of
+its image (-1: text only). Prompts are rendered by the checkpoint's own chat template and the image
+placeholder is expanded to the image-token count exactly as LlavaProcessor expands it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from . import world
+from .checkpoint import IMAGE_TOKENS
+from .tokenizer import IMAGE
+
+DESCRIBE = {"en": "Describe the picture.", "zh": "描述这张图片。"}
+
+
+@dataclass
+class Example:
+    ids: list[int]
+    labels: list[int]  # -100: no loss at this position
+    image: int = -1  # index into the image set; -1 for text-only examples
+
+
+@dataclass
+class World:
+    """Scenes drawn from one seed: training images, text-only scenes, held-out images."""
+
+    scenes: list[dict]  # training images' scenes
+    images: list[Image.Image]
+    text_scenes: list[dict]  # described in words only, never drawn
+    eval_scenes: list[dict]  # held out: drawn from their own stream, never trained on
+    eval_images: list[Image.Image]
+    sizes: dict = field(default_factory=dict)
+
+
+def make_world(seed: int, *, n_images: int, n_text: int, n_eval: int) -> World:
+    """Three independent streams of one seed, so that changing one size leaves the others' scenes alone."""
+    def drawn(stream: int, n: int) -> tuple[list[dict], list[Image.Image]]:
+        rng = np.random.default_rng([seed, stream])
+        scenes = [world.sample_scene(rng, world.KINDS[i % len(world.KINDS)]) for i in range(n)]
+        return scenes, [world.draw(s, rng) for s in scenes]
+
+    scenes, images = drawn(0, n_images)
+    rng = np.random.default_rng([seed, 1])
+    text_scenes = [world.sample_scene(rng) for _ in range(n_text)]
+    eval_scenes, eval_images = drawn(2, n_eval)
+    return World(scenes, images, text_scenes, eval_scenes, eval_images)
+
+
+def corpus_texts(w: World) -> list[str]:
+    """Every training string of the world (what the tokenizer learns its merges from); no held-out text."""
+    out = []
+    for s in w.scenes + w.text_scenes:
+        for lang in world.LANGUAGES:
+            out.append(world.caption(s, lang))
+            out.extend(f"{qa.question} {qa.answer}" for qa in world.questions(s, lang))
+    out.extend(DESCRIBE.values())
+    return out
+
+
+class Encoder:
+    """Renders and tokenizes examples with one tokenizer and chat template."""
+
+    def __init__(self, tokenizer: Any):
+        self.tok = tokenizer
+        self.image_id = tokenizer.convert_tokens_to_ids(IMAGE)
+        sentinel = "\x00"
+        rendered = tokenizer.apply_chat_template(
+            [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": sentinel}]}],
+            add_generation_prompt=True, tokenize=False,
+        )
+        self.head, self.tail = rendered.split(sentinel)  # "USER: <image>\n", " ASSISTANT:"
+        text_only = tokenizer.apply_chat_template(
+            [{"role": "user", "content": [{"type": "text", "text": sentinel}]}], add_generation_prompt=True, tokenize=False
+        )
+        self.text_head = text_only.split(sentinel)[0]
+
+    def prompt_ids(self, text: str, *, image: bool) -> list[int]:
+        head = self.head.replace(IMAGE, IMAGE * IMAGE_TOKENS) if image else self.text_head
+        return self.tok(head + text + self.tail).input_ids
+
+    def answer_ids(self, answer: str) -> list[int]:
+        return self.tok(" " + answer, add_special_tokens=False).input_ids + [self.tok.eos_token_id]
+
+    def chat(self, text: str, answer: str, *, image: int = -1, loss_on_prompt: bool = False) -> Example:
+        p, a = self.prompt_ids(text, image=image >= 0), self.answer_ids(answer)
+        labels = ([-100] + p[1:] if loss_on_prompt else [-100] * len(p)) + a
+        if image >= 0:
+            labels = [-100 if t == self.image_id else t for t in labels]
+        return Example(p + a, labels, image)
+
+    def document(self, text: str) -> Example:
+        ids = self.tok(text).input_ids + [self.tok.eos_token_id]
+        return Example(ids, [-100] + ids[1:])
+
+
+def text_corpus(w: World, enc: Encoder) -> list[Example]:
+    """Text only: every description as a document and every question asked about the description in words."""
+    out = []
+    for s in w.text_scenes:
+        for lang in world.LANGUAGES:
+            cap = world.caption(s, lang)
+            out.append(enc.document(cap))
+            out.extend(enc.chat(f"{cap} {qa.question}", qa.answer, loss_on_prompt=True) for qa in world.questions(s, lang))
+    return out
+
+
+def captions(w: World, enc: Encoder) -> list[Example]:
+    return [enc.chat(DESCRIBE[lang], world.caption(s, lang), image=i)
+            for i, s in enumerate(w.scenes) for lang in world.LANGUAGES]
+
+
+def image_questions(w: World, enc: Encoder) -> list[Example]:
+    return [enc.chat(qa.question, qa.answer, image=i)
+            for i, s in enumerate(w.scenes) for lang in world.LANGUAGES for qa in world.questions(s, lang)]

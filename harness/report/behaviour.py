@@ -1,0 +1,24 @@
+"""Behaviour beside geometry: the text-bias probe figures some triples carry (extra["text_bias"], organisms only)."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from harness.results import TripleResult
+
+from .extras import finite
+
+FIGURES = ("accuracy", "hinted_accuracy", "follows_hint", "chance")
+
+
+def text_bias_rows(real: Sequence[TripleResult]) -> list[dict]:
+    """One row per model whose triples carry the probe: n and the figures (None where absent or malformed)."""
+    rows: dict[str, dict] = {}
+    for r in real:
+        probe = r.extra.get("text_bias")
+        if r.model in rows or not isinstance(probe, dict):
+            continue
+        n = probe.get("n")
+        rows[r.model] = {"model": r.model, "n": n if isinstance(n, int) else None,
+                         **{k: finite(probe.get(k)) for k in FIGURES}}
+    return [rows[m] for m in sorted(rows)]

@@ -1,0 +1,96 @@
+"""The training path equals the model's own: the fast forward, the prompt encoding, the alignment term."""
+
+import pytest
+import torch
+
+from harness.organisms import checkpoint, data, world
+from harness.organisms.alignment import key_alignment, mk_mmd2
+from harness.organisms.tokenizer import train_tokenizer
+from harness.organisms.train import collate, forward, patch_features
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    w = data.make_world(7, n_images=12, n_text=12, n_eval=0)
+    tok = train_tokenizer(data.corpus_texts(w), vocab_size=320, chat_template=checkpoint.chat_template())
+    model = checkpoint.build_model(checkpoint.Sizes(hidden=32, layers=2, vocab=320), tok, seed=3)
+    return w, model, checkpoint.build_processor(tok)
+
+
+def _messages(text):
+    return [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+
+
+def test_prompt_ids_are_the_processors(tiny):
+    w, _, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    for text in ("What is the colour of the circle?", "这个圆形是什么颜色？"):
+        rendered = processor.apply_chat_template(_messages(text), add_generation_prompt=True, tokenize=False)
+        expected = processor(text=[rendered], images=[[w.images[0]]], return_tensors="pt")["input_ids"][0].tolist()
+        assert enc.prompt_ids(text, image=True) == expected
+
+
+def test_fast_forward_equals_the_llava_forward(tiny):
+    """Logits from cached vision features equal LlavaForConditionalGeneration's own, text-only rows included."""
+    w, model, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    examples = data.image_questions(w, enc)[:3] + data.text_corpus(w, enc)[:2]
+    batch = collate(examples, processor.tokenizer.pad_token_id)
+    pixels = processor.image_processor(w.images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        fast = forward(model, batch, patch_features(model, pixels))
+        rows = batch["image"] >= 0
+        real_img = model(input_ids=batch["ids"][rows], attention_mask=batch["mask"][rows], pixel_values=pixels[batch["image"][rows]]).logits
+        real_txt = model(input_ids=batch["ids"][~rows], attention_mask=batch["mask"][~rows]).logits
+    mask = batch["mask"].bool()
+    torch.testing.assert_close(fast[rows][mask[rows]], real_img[mask[rows]], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(fast[~rows][mask[~rows]], real_txt[mask[~rows]], rtol=1e-4, atol=1e-4)
+
+
+def test_answer_labels_cover_only_the_answer(tiny):
+    w, _, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    qa = world.questions(w.scenes[0], "en")[0]
+    ex = enc.chat(qa.question, qa.answer, image=0)
+    kept = [t for t in ex.labels if t != -100]
+    assert processor.tokenizer.decode(kept).strip() == qa.answer + processor.tokenizer.eos_token
+
+
+def test_mmd_term_is_zero_on_one_sample_and_grows_with_a_shift():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(200, 8, generator=g)
+    y = torch.randn(200, 8, generator=g)
+    assert mk_mmd2(x, x).abs() < 1e-6
+    same, shifted = mk_mmd2(x, y), mk_mmd2(x, y + 2.0)
+    assert shifted > 10 * same
+
+
+def test_alignment_taps_the_measured_layers_and_has_a_gradient(tiny):
+    w, model, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    batch = collate(data.image_questions(w, enc)[:4], processor.tokenizer.pad_token_id)
+    pixels = processor.image_processor(w.images, return_tensors="pt")["pixel_values"]
+    with torch.no_grad():
+        feats = patch_features(model, pixels)
+    with key_alignment([0, 1])(model, batch, torch.Generator().manual_seed(0)) as term:
+        forward(model, batch, feats)
+    assert len(term.parts) == 2
+    term.value().backward()
+    assert model.model.multi_modal_projector.linear_1.weight.grad.abs().sum() > 0
+
+
+def test_a_history_is_deterministic_given_its_seed():
+    """Two trainings of the same micro plan give the same weights bit for bit (one thread, as train_one runs)."""
+    from dataclasses import replace
+
+    from harness.organisms.build import QUICK, _Clock, _state_digest, history, prepare
+
+    plan = replace(QUICK, n_images=24, n_text=24, n_eval=0, vision_steps=3, text_steps=3, caption_steps=2, qa_steps=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        digests = [_state_digest(history("aligned", plan, prepare(plan), _Clock())[0]) for _ in range(2)]
+        other = _state_digest(history("aligned", replace(plan, seed=plan.seed + 1), prepare(replace(plan, seed=plan.seed + 1)), _Clock())[0])
+    finally:
+        torch.set_num_threads(threads)
+    assert digests[0] == digests[1] != other
