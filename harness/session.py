@@ -312,7 +312,9 @@ class KeyspaceRun:
             if not self.cfg.resume and self.results_path.exists():
                 self.results_path.unlink()  # a new session starts a new results file
         self.results.append(result)
-        append_result(self.results_path, result)
+        repaired = append_result(self.results_path, result)
+        if repaired:
+            self.notes.append(repaired)
 
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""
