@@ -91,3 +91,21 @@ def test_header_sort_orders_rows(synthetic_report, tmp_path, direction):
     got = [float(v) for v in parser.values]
     assert len(got) == len(fixture_rows)
     assert got == sorted(as_rendered, reverse=bool(direction))
+
+
+def test_page_fits_a_phone(synthetic_report, tmp_path):
+    """At 390 px (a phone) the page itself does not scroll sideways: wide tables scroll in their own box,
+    figures stack at full width. A probe script writes the page's scroll width into the DOM."""
+    page = tmp_path / "probe.html"
+    html = synthetic_report[1].read_text(encoding="utf-8")
+    probe = ('<script>window.addEventListener("load", function () { var w = document.documentElement.scrollWidth;'
+             ' var f = document.querySelector(".panels svg").getBoundingClientRect().width;'
+             ' document.body.setAttribute("data-probe", w + "," + Math.round(f)); });</script></body>')
+    page.write_text(html.replace("</body>", probe), encoding="utf-8")
+    shot = tmp_path / "phone.png"
+    chromium(page.as_uri(), tmp_path / "profile", f"--screenshot={shot}", "--window-size=390,1600")
+    proc = chromium(page.as_uri(), tmp_path / "profile2", "--dump-dom", "--window-size=390,1600")
+    width, figure = (int(x) for x in re.search(r'data-probe="(\d+),(\d+)"', proc.stdout).groups())
+    assert width <= 390, f"the page is {width} px wide at 390"
+    assert figure >= 300, f"a layer figure is drawn {figure} px wide at 390"
+    shutil.copyfile(shot, SCREENSHOT.with_name("report-screenshot-390.png"))
