@@ -79,7 +79,7 @@ class BaselineStore:
 
 def default_store(rootdir: Path, results: Path) -> BaselineStore:
     """`--ks-baselines auto`: the committed reports/baselines, new entries beside the results file."""
-    return BaselineStore(own=results.with_name(results.name + ".baselines"), stored=rootdir / "reports" / "baselines",
+    return BaselineStore(own=results.parent / (results.name + ".baselines"), stored=rootdir / "reports" / "baselines",
                          strict=False)
 
 

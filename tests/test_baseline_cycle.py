@@ -37,7 +37,8 @@ def test_first_run_without_stored_baselines_is_judged_on_its_verdicts(pytester):
     shutil.copy(ROOT / "suites" / "test_keyspace.py", pytester.path / "test_keyspace.py")
     results = pytester.path / "out" / "r.jsonl"
     args = ["--ks-models", "tiny-llava", "--ks-layers", "0,1", "--ks-permutations", "200", "--ks-no-mechanism",
-            "--ks-results", str(results), "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider"]
+            "--ks-results", str(results), "--ks-report", str(results.with_suffix(".html")),
+            "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider"]
     first = pytester.runpytest_subprocess(*args)
     verdicts = [json.loads(line)["passed"] for line in results.read_text().splitlines()]
     assert first.parseoutcomes().get("failed", 0) == verdicts.count(False), first.stdout.str()[-1500:]

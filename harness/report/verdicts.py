@@ -58,15 +58,16 @@ def _layers(rs: Sequence[TripleResult]) -> str:
 def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
     bench = rs[0].benchmark
     done = [r for r in rs if r.status != "error"]
-    holds = [r for r in done if r.passed]
-    clause = f"{len(holds)} of {len(done)} layers on {bench}" if done else f"no layer on {bench}"
-    absent = [r for r in done if not r.passed]
-    stored = [r for r in absent if triple_verdict(r).kind == "expected"]
-    if absent:
-        clause += f" (absent at {_layers(absent)}" + (", as stored" if len(stored) == len(absent) else "") + ")"
     errors = [r for r in rs if r.status == "error"]
+    if not done:
+        return f"is untested on {bench} ({_layers(errors)} could not run)"
+    clause = f"holds at {sum(r.passed for r in done)} of {len(done)} layers on {bench}"
+    absent = [r for r in done if not r.passed]
+    if absent:
+        stored = all(triple_verdict(r).kind == "expected" for r in absent)
+        clause += f" (absent at {_layers(absent)}" + (", as stored" if stored else "") + ")"
     if errors:
-        clause += f"; {len(errors)} triple(s) could not run ({_layers(errors)})"
+        clause += f", {_layers(errors)} could not run"
     return clause
 
 
@@ -91,7 +92,7 @@ def sentences(results: Sequence[TripleResult]) -> list[str]:
     out = []
     for model in sorted(real):
         clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
-        out.append(f"{model}: the finding holds at " + "; at ".join(clauses) + f"; {_controls_clause(controls[model])}.")
+        out.append(f"{model}: the finding " + "; ".join(clauses) + f"; {_controls_clause(controls[model])}.")
     for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples
         out.append(f"{model} control(s): {_controls_clause(controls[model]).replace('controls ', '')}.")
     return out
