@@ -42,6 +42,10 @@ def _report(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"report: {path}")
+    if not args.quiet:
+        from harness.report.verdicts import sentences
+
+        print("\n".join(sentences(results)))
     return 0
 
 

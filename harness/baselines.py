@@ -1,9 +1,14 @@
 """Stored baselines: each triple's figures with tolerances, compared run after run.
 
 `<dir>/<model>.json` holds, per triple ("L3-fixture"), each figure's stored value and tolerance.
-A run compares every figure and reports drift beyond tolerance showing old and new; a missing
-entry is written and reported as created (as pytest-regressions does); `--ks-update-baselines`
-rewrites the entries of the triples it ran.
+A run compares every figure and reports drift beyond tolerance showing old and new;
+`--ks-update-baselines` rewrites the entries of the triples it ran. A missing entry is written:
+
+- by default (`--ks-baselines auto`) the committed `reports/baselines` is read, and a missing entry
+  is created beside the results file (`<results>.baselines/<model>.json`, outside the tracked tree)
+  with a note, not a failure: a model's first run passes or fails on its verdicts alone;
+- when the run names its baselines (`--ks-baselines DIR`, a regression run such as the nightly
+  profile), a missing entry is created in DIR and fails, as pytest-regressions does.
 """
 
 from __future__ import annotations
@@ -35,7 +40,9 @@ TOLERANCES: dict[str, tuple[float, float]] = {
 class Drift:
     """The outcome of comparing one triple with its stored baseline."""
 
-    status: str  # "ok", "drift", "created", "updated", or "other-config" (stored under other options: not compared)
+    # "ok", "drift", "created" (missing from a named store: fails), "new" (missing, created with a note),
+    # "updated", or "other-config" (stored under other options: not compared)
+    status: str
     path: str  # the baseline file
     figures: dict = field(default_factory=dict)  # figure → {"old", "new", "tolerance", "ok"}
 
@@ -46,6 +53,8 @@ class Drift:
     def message(self) -> str:
         if self.status == "created":
             return f"baseline created: {self.path}; rerun to compare against it"
+        if self.status == "new":
+            return f"no stored baseline: created {self.path} (a note, not a failure); later runs compare against it"
         bad = {k: v for k, v in self.figures.items() if not v["ok"]}
         return "baseline drift: " + "; ".join(
             f"{k} {v['old']:.6g} → {v['new']:.6g} (tolerance {v['tolerance']})" for k, v in bad.items()
@@ -53,6 +62,25 @@ class Drift:
 
     def as_dict(self) -> dict:
         return {"status": self.status, "path": self.path, "figures": self.figures}
+
+
+@dataclass(frozen=True)
+class BaselineStore:
+    """Where baselines are read and where entries a run creates go."""
+
+    own: Path  # where missing entries are created (and updated ones rewritten when not in `stored`)
+    stored: Path | None = None  # committed baselines, searched first; None: only `own`
+    strict: bool = True  # the run named its store: a missing entry fails (as pytest-regressions does)
+
+    @property
+    def search(self) -> tuple[Path, ...]:
+        return tuple(dict.fromkeys(d for d in (self.stored, self.own) if d is not None))
+
+
+def default_store(rootdir: Path, results: Path) -> BaselineStore:
+    """`--ks-baselines auto`: the committed reports/baselines, new entries beside the results file."""
+    return BaselineStore(own=results.parent / (results.name + ".baselines"), stored=rootdir / "reports" / "baselines",
+                         strict=False)
 
 
 def baseline_path(directory: Path, model: str) -> Path:
@@ -73,18 +101,36 @@ def _figures(result: TripleResult) -> dict:
     return {name: {"value": getattr(result, name), "rel": rel, "abs": abs_} for name, (rel, abs_) in TOLERANCES.items()}
 
 
-def check_baseline(result: TripleResult, directory: Path, *, update: bool = False) -> Drift:
-    """Compare `result` with its stored entry, creating (or with `update`, rewriting) the entry."""
-    path = baseline_path(directory, result.model)
-    with locked(path):
-        data = json.loads(path.read_text()) if path.is_file() else {"model": result.model, "triples": {}}
-        entry = data["triples"].get(entry_name(result))
-        if entry is None or update:
+def _read(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _find(result: TripleResult, store: BaselineStore) -> tuple[Path, dict | None]:
+    """The first file of the store holding `result`'s entry, and the entry; else where to create it."""
+    for directory in store.search:
+        path = baseline_path(directory, result.model)
+        entry = _read(path).get("triples", {}).get(entry_name(result))
+        if entry is not None:
+            return path, entry
+    return baseline_path(store.own, result.model), None
+
+
+def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update: bool = False) -> Drift:
+    """Compare `result` with its stored entry, creating (or with `update`, rewriting) the entry.
+
+    A bare directory is a named store: a missing entry is created there and fails."""
+    store = store if isinstance(store, BaselineStore) else BaselineStore(own=Path(store))
+    path, entry = _find(result, store)
+    if entry is None or update:
+        with locked(path):
+            data = _read(path) or {"model": result.model, "triples": {}}
             data["harness"] = harness.__version__
             data["triples"][entry_name(result)] = {"config_id": result.config_id, "figures": _figures(result)}
             data["triples"] = dict(sorted(data["triples"].items()))
             write_atomic(path, (json.dumps(data, indent=1, sort_keys=False) + "\n").encode())
-            return Drift("updated" if entry is not None else "created", str(path))
+        if entry is not None:
+            return Drift("updated", str(path))
+        return Drift("created" if store.strict else "new", str(path))
     if entry["config_id"] != result.config_id:
         # Figures from other options (samples, seed, caps ...) are not comparable: say so, don't fail.
         return Drift("other-config", str(path))

@@ -66,3 +66,56 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
         raise
     except OSError as exc:
         raise KeyspaceError(load_failure(spec, exc)) from None  # the cause's first line is in the message
+
+
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def checkpoint_config(spec: "ModelSpec", *, trust_remote_code: bool = False):
+    """The model's config, without its weights: a tiny twin's own, else the checkpoint's config.json."""
+    if spec.is_tiny:
+        from harness.models.tiny import build_tiny
+
+        return build_tiny(spec.source.removeprefix("tiny:"), seed=0)[0].config  # tiny: built in milliseconds
+    if spec.is_local and not (Path(spec.source) / "config.json").is_file():
+        raise KeyspaceError(
+            f"--ks-models: {spec.name}: {spec.source} has no config.json; give a directory written by "
+            "save_pretrained (model and processor)"
+        )
+    from transformers import AutoConfig
+
+    try:
+        with checkpoint_errors(spec, trust_remote_code):
+            return AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
+    except ValueError as exc:  # e.g. a config.json without model_type
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise KeyspaceError(
+            f"--ks-models: {spec.name}: its config cannot be read ({first}); give a checkpoint of a vision-language "
+            "model written by save_pretrained"
+        ) from None
+
+
+def check_checkpoint(spec: "ModelSpec", config, *, trust_remote_code: bool = False) -> None:
+    """One-line error for a checkpoint that cannot be a vision-language model of this harness, found
+    from its config and file list alone: a text-only architecture, a local directory without weights."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES as KNOWN
+
+    kind = getattr(config, "model_type", "?")
+    remote = trust_remote_code and "AutoModelForImageTextToText" in (getattr(config, "auto_map", None) or {})
+    if not spec.is_tiny and kind not in KNOWN and not remote:
+        raise KeyspaceError(
+            f"--ks-models: {spec.name} is a {kind!r} checkpoint, not an image-text-to-text model; give a vision-language "
+            f"checkpoint that AutoModelForImageTextToText loads (e.g. llava, llava_next, qwen2_vl, qwen2_5_vl)"
+        )
+    if spec.is_local and not any((Path(spec.source) / name).is_file() for name in WEIGHT_FILES):
+        raise KeyspaceError(
+            f"--ks-models: {spec.name}: {spec.source} has a config but no weights ({' or '.join(WEIGHT_FILES[::2])}); "
+            "give a directory written by save_pretrained with the model's weights"
+        )
+
+
+def head_count(config, kind: str) -> int:
+    """Heads in one captured vector of `kind`: query heads for queries, KV heads for keys and values."""
+    from harness.models.taps import heads_of
+
+    return heads_of(kind, config.get_text_config())

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 import torch
 
+from harness.baselines import BaselineStore, default_store
 from harness.errors import KeyspaceError
 from harness.shard import shard_option
 
@@ -46,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("open-questions", "keep", "MMMU's open (non-multiple-choice) questions: keep or skip"),
     Option("multi-image", "first", "questions with more images than a model takes: first (keep the first ones) or skip"),
     Option("special-as-text", "false", "count template and special tokens as text", flag=True),
-    Option("baselines", "reports/baselines", "directory of stored baselines (<model>.json); 'none' disables the comparison"),
+    Option("baselines", "auto", "stored baselines (<model>.json): auto (compare with reports/baselines; a missing entry is created beside the results file with a note), DIR (a regression run: compare with DIR, a missing entry is created there and fails), or none"),
     Option("update-baselines", "false", "rewrite the stored baselines of the triples that run", flag=True),
     Option("resume", "false", "keep the results file and skip triples it already holds for this configuration", flag=True),
     Option("cache", "user", "directory of the key cache (captured banks, safetensors + manifest); 'user' = $XDG_CACHE_HOME/keyspace or ~/.cache/keyspace"),
@@ -58,6 +60,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("no-mechanism", "false", "skip the mechanism metrics (logit gap, attention share: one more pass over post-RoPE queries and keys)", flag=True),
     Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
     Option("shard", "none", "run part K of N (K/N, K from 1): whole (model, benchmark) pairs balanced by cost; merge with python -m harness report"),
+    Option("benchmark-table", "false", "show pytest-benchmark's timing table (hidden by default; --benchmark-json is written either way)", flag=True),
 )
 
 
@@ -84,6 +87,9 @@ def _float(name: str, value: str, *, low: float, high: float | None = None) -> f
         x = float(value)
     except ValueError:
         raise KeyspaceError(f"--ks-{name}: {value!r} is not a number") from None
+    if not math.isfinite(x):
+        bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
+        raise KeyspaceError(f"--ks-{name}: {value.strip()} is not a finite number; give a number {bound}")
     if x <= low or (high is not None and x >= high):
         bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
         raise KeyspaceError(f"--ks-{name}: {x:g} is out of range; give a number {bound}")
@@ -148,7 +154,7 @@ class RunConfig:
     results: Path
     report: Path
     special_as_text: bool
-    baselines: Path | None  # None: no baseline comparison
+    baselines: BaselineStore | None  # None: no baseline comparison
     update_baselines: bool
     resume: bool
     cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
@@ -211,7 +217,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         results=path("results"),
         report=path("report"),
         special_as_text=_flag(get("special-as-text")),
-        baselines=None if get("baselines").strip().lower() == "none" else path("baselines"),
+        baselines=_baselines(get("baselines"), path, rootdir),
         update_baselines=_flag(get("update-baselines")),
         resume=_flag(get("resume")),
         cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
@@ -230,6 +236,15 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
 
 def _flag(value: str) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> BaselineStore | None:
+    v = value.strip()
+    if v.lower() == "none":
+        return None
+    if v.lower() in ("", "auto"):
+        return default_store(rootdir, path("results"))
+    return BaselineStore(own=path("baselines"))  # named: a regression run, a missing entry fails
 
 
 def _cache_dir(value: str, rootdir: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 from harness.errors import KeyspaceError
@@ -17,3 +18,36 @@ def check_writable(path: Path, option: str) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise KeyspaceError(f"{option}: cannot write {path} ({parent} is not writable); give a writable path")
+
+
+def check_directory(path: Path, option: str) -> None:
+    """One-line error unless `path` is a directory this process can write in, or one it could make.
+
+    Tried for real, in `path` or its nearest existing ancestor (a probe file written and removed;
+    nothing is created): permission bits say nothing for root, nor for /proc or a read-only mount."""
+    existing = path
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise KeyspaceError(f"{option}: {existing} is a file, not a directory; give a directory path")
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".ks-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        where = path if existing == path else f"{path} (in {existing})"
+        raise KeyspaceError(
+            f"{option}: cannot write in {where}: {exc.strerror or type(exc).__name__}; give a writable directory"
+        ) from None
+
+
+def check_outputs(cfg) -> None:
+    """Every output path of a RunConfig, checked before any model loads."""
+    for path, option in ((cfg.results, "--ks-results"), (cfg.report, "--ks-report")):
+        check_writable(path, option)
+        check_directory(path.parent, option)
+    if cfg.baselines is not None:
+        option = "--ks-baselines" + ("" if cfg.baselines.strict else " (auto: new baselines go beside --ks-results)")
+        check_directory(cfg.baselines.own, option)
+    if cfg.cache is not None:
+        check_directory(cfg.cache, "--ks-cache")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.paths import check_writable
-from harness.options import OPTIONS, ini_name, parse_config
+from harness.paths import check_outputs
+from harness.options import OPTIONS, _flag, ini_name, parse_config
 from harness.results import merge_parts, part_paths, read_results
 from harness.session import KeyspaceRun
 
@@ -37,16 +37,20 @@ def pytest_configure(config: pytest.Config) -> None:
         value = config.getoption(key)
         return value if value is not None else config.getini(key)
 
+    quiet_benchmark_table(config, asked=_flag(get("benchmark-table")))
+
     try:
         # The worker id comes from xdist's own handshake, not the environment, which a subprocess inherits.
         worker = config.workerinput["workerid"] if _is_worker(config) else None
         run = KeyspaceRun(parse_config(get, Path(str(config.rootpath)), worker=worker), worker=worker)
-        run.plan()  # cheap (no model, no data): bad names and layers end the run here, in one line
+        check_outputs(run.cfg)  # every output path and directory, before anything runs
+        run.plan()  # cheap (no model, no data): bad names, layers, heads, checkpoints end the run here, in one line
         run.previous()  # --ks-resume with a results file of another configuration ends here too
-        check_writable(run.cfg.results, "--ks-results")
-        check_writable(run.cfg.report, "--ks-report")
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
+    except Exception as exc:  # anything else found while planning is still one line, never an INTERNALERROR
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise pytest.UsageError(f"keyspace: cannot plan the run: {type(exc).__name__}: {first}") from None
     config.stash[RUN_KEY] = run
 
 
@@ -81,20 +85,55 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     run.results = merge_parts(run.cfg.results, keep_existing=run.cfg.resume)
 
 
+def quiet_benchmark_table(config: pytest.Config, *, asked: bool) -> None:
+    """pytest-benchmark's timing table (a 200-column table of single rounds) only when asked for
+    (--ks-benchmark-table or --benchmark-verbose); --benchmark-json and --benchmark-save still write.
+    Runs before pytest-benchmark reads its options (its pytest_configure is trylast)."""
+    if not asked and hasattr(config.option, "benchmark_quiet"):
+        config.option.benchmark_quiet = True
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or _is_worker(config):
+        return []
+    return [cache_line(run.cfg.cache)]
+
+
+def cache_line(cache: Path | None) -> str:
+    """One line at the start of the run: where captured keys are kept, and who shares them."""
+    from harness.cache import default_cache_dir
+
+    if cache is None:
+        return "keyspace key cache: off (--ks-no-cache): every pair is captured afresh, nothing stored"
+    shared = ("the per-user default, shared by every checkout and run of this user on this machine"
+              if cache == default_cache_dir() else "shared by every run given this directory")
+    return (f"keyspace key cache: {cache} ({shared}; entries are keyed by model, revision, samples, layers and "
+            "capture options, so sharing never mixes figures; --ks-cache DIR or --ks-no-cache to change)")
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
     if run is None or not run.results or _is_worker(config):
         return
     from harness.report import console_table
+    from harness.report.extras import label_warnings
+    from harness.report.verdicts import sentences
 
     terminalreporter.write_sep("=", "keyspace triples")
     terminalreporter.write_line(console_table(run.results))
     for note in run.notes:
         terminalreporter.write_line(f"note: {note}")
+    for r in run.results:
+        for warning in label_warnings(r):
+            terminalreporter.write_line(f"label warning: {r.model} L{r.layer} {r.benchmark}: {warning}")
     terminalreporter.write_line(f"results: {run.cfg.results}")
     report = _render(config, run)
     if report:
         terminalreporter.write_line(f"report: {report}")
+    terminalreporter.write_sep("=", "keyspace verdict")
+    for line in sentences(run.results):
+        terminalreporter.write_line(line)
 
 
 def _render(config: pytest.Config, run: KeyspaceRun):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Iterable
@@ -57,13 +58,98 @@ class TripleResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def append_result(path: Path, result: TripleResult) -> None:
-    """Append one JSON line and flush it to disk before returning."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with locked(path), path.open("a", encoding="utf-8") as fh:
-        fh.write(result.to_json() + "\n")
+REQUIRED = ("model", "layer", "benchmark", "status")
+_ACCEPTS = {str: (str,), int: (int,), float: (int, float), bool: (bool,), dict: (dict,)}
+
+
+def shape_problem(data: object) -> str | None:
+    """Why a parsed JSON value is not a TripleResult (a missing field, a field of the wrong type), or None."""
+    if not isinstance(data, dict):
+        return f"a JSON {type(data).__name__}, not an object"
+    missing = [k for k in REQUIRED if k not in data]
+    if missing:
+        return "no " + ", ".join(missing)
+    hints = typing.get_type_hints(TripleResult)
+    for f in fields(TripleResult):
+        if f.name not in data:
+            continue
+        value, want = data[f.name], hints[f.name]
+        if isinstance(value, bool) and want is not bool:
+            return f"{f.name} is true/false, not a {want.__name__}"
+        if not isinstance(value, _ACCEPTS[want]):
+            return f"{f.name} is {json.dumps(value)[:40]}, not a {want.__name__}"
+    return None
+
+
+def parse_lines(lines: Iterable[str]) -> tuple[list[TripleResult], list[str]]:
+    """The results in `lines` (later lines win per triple) and one problem per unusable non-empty line,
+    by line number ("line 7: not JSON"); a torn line and a line of the wrong shape are skipped alike."""
+    latest: dict[tuple[str, int, str, str], TripleResult] = {}
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError:
+            problems.append(f"line {number}: not JSON (a line torn by an interrupted write?)")
+            continue
+        problem = shape_problem(data)
+        if problem:
+            problems.append(f"line {number}: {problem}")
+            continue
+        result = TripleResult.from_dict(data)
+        latest[result.key] = result
+    return list(latest.values()), problems
+
+
+def torn_path(path: Path) -> Path:
+    """Where a torn last line of `path` is kept (appended, one fragment per line) when it is repaired."""
+    return path.with_name(path.name + ".torn")
+
+
+def repair_tail(path: Path) -> str | None:
+    """Make `path` end at a line boundary before anything is appended to it.
+
+    An interrupted write leaves a last line without its newline; appending onto it would fuse the
+    fragment with the next result and lose that result too. The fragment is moved to `torn_path`
+    (kept, not deleted) and the file cut back to its last full line. Returns one line saying so, or None.
+    Call under the file's lock."""
+    if not path.is_file():
+        return None
+    with path.open("rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size == 0:
+            return None
+        fh.seek(size - 1)
+        if fh.read(1) == b"\n":
+            return None
+        fh.seek(max(0, size - (1 << 22)))  # a result line is tens of KB; look back 4 MB at most
+        block = fh.read()
+        start = size - len(block) + block.rfind(b"\n") + 1 if b"\n" in block else 0
+        fh.seek(start)
+        fragment = fh.read()
+        with torn_path(path).open("ab") as kept:
+            kept.write(fragment + b"\n")
+        fh.truncate(start)
         fh.flush()
         os.fsync(fh.fileno())
+    return (f"{path}: its last line was torn by an interrupted write ({len(fragment)} bytes); "
+            f"moved to {torn_path(path)} before appending, every finished line kept")
+
+
+def append_result(path: Path, result: TripleResult) -> str | None:
+    """Append one JSON line and flush it to disk before returning.
+
+    A torn last line is first moved aside (see `repair_tail`); the returned line says so, else None."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        note = repair_tail(path)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(result.to_json() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    return note
 
 
 def part_path(path: Path, worker: str) -> Path:
@@ -88,18 +174,12 @@ def merge_parts(path: Path, *, keep_existing: bool) -> list[TripleResult]:
 
 
 def read_results(path: Path) -> list[TripleResult]:
-    """All results in `path`; a torn last line (a crash mid-write) is skipped, later lines win per triple."""
+    """All results in `path`; unusable lines (torn by a crash, or of the wrong shape) are skipped,
+    later lines win per triple. `parse_lines` says which lines were skipped and why."""
     if not path.is_file():
         return []
-    latest: dict[tuple[str, int, str, str], TripleResult] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                result = TripleResult.from_dict(json.loads(line))
-            except (json.JSONDecodeError, TypeError, AttributeError):
-                continue
-            latest[result.key] = result
-    return list(latest.values())
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        return parse_lines(fh)[0]
 
 
 def write_results(path: Path, results: Iterable[TripleResult]) -> None:

@@ -19,6 +19,7 @@ from harness.capture import KeyBank, capture_keys, parse_max_tokens
 from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.guards import flag_labels
+from harness.hub import check_checkpoint, checkpoint_config, head_count
 from harness.layers import resolve_layers
 from harness.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -59,6 +60,15 @@ def split_benchmark(item: str) -> tuple[str, tuple[str, ...]]:
     return name, tuple(s.strip() for s in subsets.split(",") if s.strip())
 
 
+def one_line(exc: BaseException, pair: Pair) -> str:
+    """A failure as one line: a KeyspaceError's own text; anything else by type and first line, with the pair."""
+    if isinstance(exc, KeyspaceError):
+        return str(exc)
+    text = str(exc).strip()
+    first = text.splitlines()[0].strip() if text else ""
+    return f"{pair.id}: {type(exc).__name__}: {first}"
+
+
 @dataclass(frozen=True)
 class ControlCase:
     name: str  # a harness.controls.CONTROLS key
@@ -85,6 +95,8 @@ class KeyspaceRun:
     _previous: dict | None = None
     _plan: list[Triple] | None = None
     _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
+    _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
+    _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _started: bool = False
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
@@ -102,6 +114,7 @@ class KeyspaceRun:
         triples = []
         for model in self.cfg.models:
             spec = self.spec(model)
+            self.check_heads(spec)
             words = self.cfg.layers or spec.default_layers
             layers = resolve_layers(words, self.num_layers(spec), model=spec.name)
             for bench in self.cfg.benchmarks:
@@ -134,9 +147,34 @@ class KeyspaceRun:
     def num_layers(self, spec: ModelSpec) -> int:
         if spec.num_layers is not None:
             return spec.num_layers
-        from harness.models.adapter import checkpoint_num_layers
+        return self.checkpoint_config(spec).get_text_config().num_hidden_layers
 
-        return checkpoint_num_layers(spec, trust_remote_code=self.cfg.trust_remote_code)
+    def checkpoint_config(self, spec: ModelSpec):
+        """The model's config (no weights), read once; an unusable checkpoint is a one-line error here."""
+        if spec.name not in self._configs:
+            config = checkpoint_config(spec, trust_remote_code=self.cfg.trust_remote_code)
+            check_checkpoint(spec, config, trust_remote_code=self.cfg.trust_remote_code)
+            self._configs[spec.name] = config
+        return self._configs[spec.name]
+
+    def check_heads(self, spec: ModelSpec) -> None:
+        """--ks-heads N against the model's head count, from its config. A registered hub model not in
+        the local cache is not checked here: its capture fails with the download command instead."""
+        if self.cfg.heads is None:
+            return
+        try:
+            config = self.checkpoint_config(spec)
+        except KeyspaceError:
+            if spec.num_layers is None:
+                raise
+            return
+        count = head_count(config, self.cfg.capture)
+        if self.cfg.heads >= count:
+            what = "query" if "quer" in self.cfg.capture else "key-value"
+            raise KeyspaceError(
+                f"--ks-heads: {self.cfg.heads} is outside {spec.name}'s {count} {what} heads for --ks-capture "
+                f"{self.cfg.capture}; give a head in 0..{count - 1}, or concat"
+            )
 
     def settings(self, spec: ModelSpec | None) -> AnalysisSettings:
         """The analysis settings for `spec`'s triples; None (synthetic data) takes the registry defaults."""
@@ -203,11 +241,25 @@ class KeyspaceRun:
                 )
                 self.notes.extend(notes)
                 self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
-            except KeyspaceError as exc:
-                self._failed_pairs[pair] = str(exc)
-                raise
+            except Exception as exc:  # kept as the pair's one line; its other tests do not retry it
+                self._failed_pairs[pair] = one_line(exc, pair)
+                raise  # as it came: a KeyspaceError is shown as its line, anything else (a bug) with its traceback
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
+
+    def pair_failure(self, pair: Pair) -> str | None:
+        """The one-line reason `pair` could not be captured in this process, or None."""
+        return self._failed_pairs.get(pair)
+
+    def reported_elsewhere(self, pair: Pair) -> str | None:
+        """Each pair's failure is shown once, by the first test that meets it (its capture test): for that
+        test None (and the failure counts as shown); for the pair's later tests, the reason to skip."""
+        if pair not in self._failed_pairs:
+            return None
+        if pair not in self._reported:
+            self._reported.add(pair)
+            return None
+        return f"{pair.id}: not run, its capture failed (reported once, by test_capture[{pair.id}])"
 
     def previous(self) -> dict[tuple, TripleResult]:
         """With --ks-resume: the results already on disk for this configuration (else empty).
@@ -261,8 +313,7 @@ class KeyspaceRun:
         settings = self.settings(spec)
         try:
             bank = self.capture(triple.pair)
-            others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
-            other = self.capture(Pair(triple.model, others[0])) if others else None
+            other = self._other_bank(triple)
             strata = sample_strata(self.model_samples(triple.pair))
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
             result = flag_labels(result, bank)
@@ -284,6 +335,8 @@ class KeyspaceRun:
         if self.cfg.baselines is not None and result.status != "error":
             drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
             result = replace(result, extra={**result.extra, "baseline_drift": drift.as_dict()})
+            if drift.status == "new" and (note := f"{triple.model}: {drift.message()}") not in self.notes:
+                self.notes.append(note)
         self.record(result)
         return result
 
@@ -298,6 +351,17 @@ class KeyspaceRun:
             self._text_bias[model] = text_bias(loaded.model, loaded.processor, seed) if loaded else None
         return self._text_bias[model]
 
+    def _other_bank(self, triple: Triple) -> KeyBank | None:
+        """The same model on the run's next benchmark (for the by-benchmark baseline), or None; a pair
+        that cannot be captured is reported by its own tests, and this triple goes on without it."""
+        others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
+        if not others:
+            return None
+        try:
+            return self.capture(Pair(triple.model, others[0]))
+        except KeyspaceError:
+            return None
+
     def run_control(self, case: ControlCase) -> TripleResult:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict."""
         control = CONTROLS[case.name]
@@ -310,6 +374,7 @@ class KeyspaceRun:
             if case.name == "shuffled-labels":
                 bank = shuffled_labels(self.capture(case.triple.pair), layer, seed=self.cfg.seed)
             else:
+                self.capture(case.triple.pair)  # a pair that cannot be captured fails here, with its one line
                 loaded = self.loaded(case.triple.model)
                 bank = text_as_image_bank(loaded, lambda: capture_keys(
                     loaded, self.model_samples(case.triple.pair), [layer],
@@ -336,7 +401,9 @@ class KeyspaceRun:
             if not self.cfg.resume and self.results_path.exists():
                 self.results_path.unlink()  # a new session starts a new results file
         self.results.append(result)
-        append_result(self.results_path, result)
+        repaired = append_result(self.results_path, result)
+        if repaired:
+            self.notes.append(repaired)
 
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""

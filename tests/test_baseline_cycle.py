@@ -29,3 +29,23 @@ def test_create_compare_drift_regenerate(pytester):
     rewritten = pytester.runpytest_subprocess(*args, "--ks-update-baselines")
     assert rewritten.ret == 0
     assert pytester.runpytest_subprocess(*args).ret == 0
+
+
+def test_first_run_without_stored_baselines_is_judged_on_its_verdicts(pytester):
+    """By default (--ks-baselines auto) a model with no stored baseline is not failed for it: the entry is
+    created beside the results file with a note, nothing is written into the tree, and the next run compares."""
+    shutil.copy(ROOT / "suites" / "test_keyspace.py", pytester.path / "test_keyspace.py")
+    results = pytester.path / "out" / "r.jsonl"
+    args = ["--ks-models", "tiny-llava", "--ks-layers", "0,1", "--ks-permutations", "200", "--ks-no-mechanism",
+            "--ks-results", str(results), "--ks-report", str(results.with_suffix(".html")),
+            "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider"]
+    first = pytester.runpytest_subprocess(*args)
+    verdicts = [json.loads(line)["passed"] for line in results.read_text().splitlines()]
+    assert first.parseoutcomes().get("failed", 0) == verdicts.count(False), first.stdout.str()[-1500:]
+    stored = pytester.path / "out" / "r.jsonl.baselines" / "tiny-llava.json"
+    assert f"note: tiny-llava: no stored baseline: created {stored}" in first.stdout.str()
+    assert set(json.loads(stored.read_text())["triples"]) == {"L0-fixture", "L1-fixture"}
+    assert not (pytester.path / "reports").exists(), "nothing is written into the working tree"
+    again = pytester.runpytest_subprocess(*args)
+    drift = {json.loads(line)["extra"]["baseline_drift"]["status"] for line in results.read_text().splitlines()}
+    assert drift == {"ok"} and "no stored baseline" not in again.stdout.str()

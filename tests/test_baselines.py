@@ -39,3 +39,17 @@ def test_other_configuration_is_not_compared(tmp_path):
     check_baseline(RESULT, tmp_path)
     other = check_baseline(replace(RESULT, mmd2=9.0, config_id="zzz"), tmp_path)
     assert other.status == "other-config" and not other.fails
+
+
+def test_auto_store_creates_beside_the_results_with_a_note_and_reads_the_committed_one_first(tmp_path):
+    from harness.baselines import BaselineStore
+
+    committed, own = tmp_path / "committed", tmp_path / "out" / "r.jsonl.baselines"
+    store = BaselineStore(own=own, stored=committed, strict=False)
+    first = check_baseline(RESULT, store)
+    assert first.status == "new" and not first.fails and "a note, not a failure" in first.message()
+    assert (own / "hf_org_model.json").is_file() and not committed.exists()
+    assert check_baseline(replace(RESULT, mmd2=0.2), store).status == "drift"  # the next run compares
+    check_baseline(replace(RESULT, mmd2=0.5), committed)  # a committed entry wins over the run's own
+    assert check_baseline(replace(RESULT, mmd2=0.5), store).status == "ok"
+    assert check_baseline(replace(RESULT, mmd2=0.7), store, update=True).path == str(committed / "hf_org_model.json")

@@ -29,6 +29,11 @@ def test_defaults_are_offline_tiny_and_fixture():
         ("alpha", "1.5", "--ks-alpha: 1.5 is out of range"),
         ("threshold", "-1", "--ks-threshold: -1 is out of range"),
         ("models", " , ", "--ks-models: no model given"),
+        ("threshold", "nan", "--ks-threshold: nan is not a finite number; give a number > 0"),
+        ("threshold", "inf", "--ks-threshold: inf is not a finite number"),
+        ("alpha", "NaN", "--ks-alpha: NaN is not a finite number; give a number > 0 and < 1"),
+        ("alpha", "-inf", "--ks-alpha: -inf is not a finite number"),
+        ("heads", "-1", "--ks-heads: -1 is too small"),
     ],
 )
 def test_bad_values_give_one_line_errors(name, value, needle):
@@ -58,3 +63,12 @@ def test_each_xdist_worker_takes_its_own_gpu():
     assert worker_device(torch.device("cuda:1"), "gw0", count=2) == torch.device("cuda:1")  # an explicit index stays
     assert worker_device(torch.device("cpu"), "gw1", count=2) == torch.device("cpu")
     assert worker_device(cuda, None, count=2) == cuda
+
+
+def test_baselines_auto_reads_the_committed_store_and_writes_beside_the_results():
+    auto = config().baselines
+    assert auto.stored == Path("/root/reports/baselines") and not auto.strict
+    assert auto.own == Path("/root/reports/results.jsonl.baselines")
+    named = config(baselines="reports/baselines").baselines
+    assert named.own == Path("/root/reports/baselines") and named.strict
+    assert config(baselines="none").baselines is None

@@ -15,9 +15,35 @@ def suite(pytester):
     return pytester
 
 
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Local checkpoints a user may point hf: at by mistake: empty, text-only (BERT), config without weights."""
+    from transformers import BertConfig, BertModel
+
+    from harness.models.tiny import build_tiny
+
+    root = tmp_path_factory.mktemp("checkpoints")
+    (root / "empty").mkdir()
+    BertModel(BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
+                         vocab_size=40)).save_pretrained(root / "bert")
+    build_tiny("llava", seed=0)[0].config.save_pretrained(root / "no-weights")
+    return root
+
+
 @pytest.mark.parametrize(
     "args, needle",
     [
+        (["--ks-heads", "99"], "--ks-heads: 99 is outside tiny-llava's 2 key-value heads for --ks-capture keys"),
+        (["--ks-heads", "4", "--ks-capture", "queries", "--ks-models", "tiny-llava"], "--ks-heads: 4 is outside tiny-llava's 4 query heads"),
+        (["--ks-report", "/proc/nope/r.html"], "--ks-report: cannot write in /proc/nope (in /proc)"),
+        (["--ks-results", "/proc/nope/r.jsonl"], "--ks-results: cannot write in /proc/nope (in /proc)"),
+        (["--ks-baselines", "/proc/nope"], "--ks-baselines: cannot write in /proc/nope (in /proc)"),
+        (["--ks-cache", "/proc/nope"], "--ks-cache: cannot write in /proc/nope (in /proc)"),
+        (["--ks-threshold", "nan"], "--ks-threshold: nan is not a finite number; give a number > 0"),
+        (["--ks-alpha", "inf"], "--ks-alpha: inf is not a finite number; give a number > 0 and < 1"),
+        (["--ks-models", "hf:{ckpt}/empty"], "empty has no config.json; give a directory written by save_pretrained"),
+        (["--ks-models", "hf:{ckpt}/bert"], "is a 'bert' checkpoint, not an image-text-to-text model"),
+        (["--ks-models", "hf:{ckpt}/no-weights"], "has a config but no weights"),
         (["--ks-models", "nope"], "unknown model 'nope'; valid models:"),
         (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),
         (["--ks-layers", "9"], "layer 9 is outside tiny-llava's range 0..3"),
@@ -27,9 +53,9 @@ def suite(pytester):
         (["--ks-models", "hf:Org/Uncached"], "Org/Uncached is not in the local Hugging Face cache"),
     ],
 )
-def test_bad_input_is_one_line(suite, args, needle, monkeypatch):
+def test_bad_input_is_one_line(suite, args, needle, monkeypatch, checkpoints):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    result = suite.runpytest_subprocess(*args)
+    result = suite.runpytest_subprocess(*(a.format(ckpt=checkpoints) for a in args))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     errors = [line for line in result.errlines if line.startswith("ERROR:")]
     assert len(errors) == 1 and needle in errors[0], result.errlines
@@ -73,23 +99,50 @@ def test_help_lists_every_option(pytester):
     assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS)
 
 
-def test_missing_checkpoint_fails_its_triples_in_one_line_and_spares_the_rest(suite, monkeypatch):
-    """A registered hub model that is not cached offline: its pair fails with the download command,
-    the tiny model beside it still runs, and both reach the results file."""
+def test_missing_checkpoint_fails_its_pair_once_and_spares_the_rest(suite, monkeypatch):
+    """A registered hub model that is not cached offline: its capture test fails with the download
+    command, its triples and controls skip pointing at it, the tiny model beside it still runs, and
+    both reach the results file."""
+    shutil.copy(ROOT / "suites" / "test_keyspace_controls.py", suite.path / "test_keyspace_controls.py")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(suite.path / "empty-hub"))
     results = suite.path / "out" / "r.jsonl"
     run = suite.runpytest_subprocess(
         "--ks-models", "llava-1.5-7b,tiny-llava", "--ks-layers", "0", "--ks-samples", "8", "--ks-permutations", "100",
         "--ks-results", str(results), "--ks-report", str(suite.path / "out" / "r.html"), "--ks-no-cache",
-        "--ks-no-mechanism", "--ks-baselines", "none", "-p", "no:cacheprovider",
+        "--ks-no-mechanism", "--ks-baselines", "none", "-p", "no:cacheprovider", "-ra",
     )
     text = run.stdout.str()
-    assert "FAILED test_keyspace.py::test_capture[llava-1.5-7b-fixture]" in text
-    assert "FAILED test_keyspace.py::test_keyspace[llava-1.5-7b-L0-fixture]" in text
-    assert run.parseoutcomes().get("passed", 0) >= 1  # tiny-llava's capture
+    failed = [line for line in run.outlines if line.startswith("FAILED")]
+    assert [line.split(" - ")[0] for line in failed if "llava-1.5-7b" in line] == [
+        "FAILED test_keyspace.py::test_capture[llava-1.5-7b-fixture]"], failed
     assert "hf download llava-hf/llava-1.5-7b-hf --revision b234b804b114d9e37bb655e11cbbb5f5e971b7a9" in text
-    assert "Traceback" not in text and "OSError" not in text
+    skipped = [line for line in run.outlines if line.startswith("SKIPPED")]
+    assert skipped and all("llava-1.5-7b-fixture: not run, its capture failed" in line for line in skipped), skipped
+    assert run.parseoutcomes().get("passed", 0) >= 2  # tiny-llava's capture and the synthetic control
+    assert "Traceback" not in text and "OSError" not in text and "INTERNALERROR" not in text
     rows = [json.loads(line) for line in results.read_text().splitlines()]
-    status = {r["model"]: r["status"] for r in rows}
+    status = {r["model"]: r["status"] for r in rows if "control" not in r["extra"]}
     assert status["llava-1.5-7b"] == "error" and status["tiny-llava"] in ("passed", "failed")
+
+
+def test_unreadable_dataset_fails_its_pair_once_and_spares_the_rest(suite, tmp_path):
+    """A corrupt parquet file in a local MMMU copy: one line for the pair, advising `hf download`; the
+    fixture pair of the same model runs (without the by-benchmark baseline it would have shared)."""
+    shard = tmp_path / "MMMU" / "MMMU" / "Art" / "validation-00000-of-00001.parquet"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"PAR1 not parquet" * 8)
+    run = suite.runpytest_subprocess(
+        "--ks-models", "tiny-llava", "--ks-benchmarks", "fixture,mmmu:Art", "--ks-data-dir", str(tmp_path),
+        "--ks-layers", "0", "--ks-samples", "8", "--ks-permutations", "100", "--ks-no-cache", "--ks-no-mechanism",
+        "--ks-baselines", "none", "--ks-results", str(suite.path / "r.jsonl"), "--ks-report", str(suite.path / "r.html"),
+        "-p", "no:cacheprovider", "-ra",
+    )
+    failed = [line for line in run.outlines if line.startswith("FAILED")]
+    assert [line.split(" - ")[0] for line in failed if "mmmu" in line] == [
+        "FAILED test_keyspace.py::test_capture[tiny-llava-mmmu:Art]"], failed
+    text = run.stdout.str()
+    assert "hf download MMMU/MMMU --repo-type dataset" in text and "huggingface-cli" not in text
+    assert "Traceback" not in text and "ArrowInvalid: Parquet" in text
+    rows = {(r["benchmark"], r["status"]) for r in map(json.loads, (suite.path / "r.jsonl").read_text().splitlines())}
+    assert ("mmmu:Art", "error") in rows and {s for b, s in rows if b == "fixture"} <= {"passed", "failed"}

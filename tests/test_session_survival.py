@@ -32,6 +32,36 @@ def pytest_runtest_teardown(item):
 """
 
 
+TEARER = """
+
+import os
+import signal
+
+import harness.results
+import harness.session
+
+_writes = 0
+
+
+def _append_then_die(path, result):
+    # SIGKILL this process halfway through writing the Nth result line: what a crash mid-write leaves.
+    global _writes
+    _writes += 1
+    if _writes == int(os.environ["KS_TEAR_AT"]):
+        with open(path, "a", encoding="utf-8") as fh:
+            line = result.to_json()
+            fh.write(line[: len(line) // 2])
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+    return harness.results.append_result(path, result)
+
+
+if os.environ.get("KS_TEAR_AT"):
+    harness.session.append_result = _append_then_die
+"""
+
+
 def run_suite(tmp: Path, *extra: str, env_extra: dict | None = None):
     cmd = [sys.executable, "-m", "pytest", str(tmp / "test_keyspace.py"), "--rootdir", str(tmp),
            "--ks-results", str(tmp / "r.jsonl"), "--ks-report", str(tmp / "r.html"), "--ks-cache", str(tmp / "cache"),
@@ -43,7 +73,7 @@ def run_suite(tmp: Path, *extra: str, env_extra: dict | None = None):
 @pytest.fixture
 def tmp(tmp_path):
     shutil.copy(ROOT / "suites" / "test_keyspace.py", tmp_path / "test_keyspace.py")
-    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text() + KILLER)
+    (tmp_path / "conftest.py").write_text((ROOT / "conftest.py").read_text() + KILLER + TEARER)
     return tmp_path
 
 
@@ -70,6 +100,27 @@ def test_kill_then_resume_finishes_only_what_is_missing(tmp):
     assert figures(lines(results)) == figures(after), "resumed figures equal a clean run's"
 
 
+def test_kill_mid_write_then_resume_keeps_every_finished_triple(tmp):
+    """A kill halfway through writing the third result leaves a torn last line; resuming moves the
+    fragment aside before appending, so no finished triple is fused with it, and says so in one line."""
+    killed = run_suite(tmp, "-p", "no:xdist", env_extra={"KS_TEAR_AT": "3"})
+    assert killed.returncode == -signal.SIGKILL
+    results = tmp / "r.jsonl"
+    text = results.read_text()
+    assert not text.endswith("\n"), "the kill left a torn last line"
+    lines_before_tear = [json.loads(line) for line in text.splitlines()[:-1]]
+    assert len(lines_before_tear) == 2
+    again = run_suite(tmp, "--ks-resume")
+    assert again.returncode in (0, 1), again.stdout[-2000:]
+    after = lines(results)  # every line parses: nothing fused with the fragment
+    assert len(after) == 4 and after[:2] == lines_before_tear
+    assert (tmp / "r.jsonl.torn").read_text().count("\n") == 1, "the fragment is kept aside"
+    notes = [line for line in again.stdout.splitlines() if "torn by an interrupted write" in line]
+    assert len(notes) == 1, again.stdout[-2000:]
+    run_suite(tmp)
+    assert figures(lines(results)) == figures(after), "resumed figures equal a clean run's"
+
+
 def test_resume_refuses_results_of_another_configuration(tmp):
     assert run_suite(tmp).returncode in (0, 1)
     other = run_suite(tmp, "--ks-resume", "--ks-seed", "1")
@@ -86,3 +137,18 @@ def test_parallel_run_equals_serial(tmp):
     assert figures(lines(tmp / "r.jsonl")) == first
     assert not list(tmp.glob("r.jsonl.*.part")), "worker part files are merged away"
     assert "tiny-llava" in (tmp / "r.html").read_text()
+
+
+def test_append_after_a_torn_line_keeps_both_results(tmp_path):
+    from harness.results import TripleResult, append_result, parse_lines
+
+    path = tmp_path / "r.jsonl"
+    first, second = (TripleResult(model="m", layer=i, benchmark="b", status="passed") for i in (0, 1))
+    assert append_result(path, first) is None
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(second.to_json()[:30])  # a kill mid-write
+    note = append_result(path, second)
+    assert note and "torn" in note and "\n" not in note
+    results, problems = parse_lines(path.read_text().splitlines())
+    assert problems == [] and {r.layer for r in results} == {0, 1}
+    assert (tmp_path / "r.jsonl.torn").read_text() == second.to_json()[:30] + "\n"

@@ -7,13 +7,15 @@ is a directory laid out like the hub repository, read with `load_dataset("parque
     <dir>/MMMU/MMMU/Art/validation-00000-of-00001.parquet     (or <dir>/Art/... for a bare snapshot)
     <dir>/lmms-lab/MMBench/cn/dev-00000-of-00001.parquet       (or <dir>/cn/...)
 
-`huggingface-cli download MMMU/MMMU --repo-type dataset --local-dir <dir>/MMMU/MMMU` makes one.
+`hf download MMMU/MMMU --repo-type dataset --local-dir <dir>/MMMU/MMMU` makes one.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
+from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,24 +86,51 @@ def load_rows(repo: str, config: str, split: str, options: LoadOptions) -> Any:
 
     root = options.local_root
     try:
-        if root is not None:
-            files = local_files(root, repo, config, split)
-            ds = datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
-        else:
-            ds = datasets.load_dataset(repo, config, split=split)
+        with _quiet_datasets():  # its own log of a failure would repeat, in many lines, the one line raised below
+            ds = _load(datasets, repo, config, split, root)
     except KeyspaceError:
         raise
-    except (ConnectionError, OSError, datasets.exceptions.DatasetNotFoundError) as exc:
-        where = f"local copy {root}" if root is not None else f"hub dataset {repo} ({config}, {split})"
-        raise KeyspaceError(
-            f"cannot load the {where}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}; "
-            f"pre-download it with `huggingface-cli download {repo} --repo-type dataset` "
-            f"or point --ks-data-dir (env {DATA_DIR_ENV}) at a local copy laid out like the hub repository"
-        ) from None
+    except Exception as exc:  # datasets raises many kinds (offline, not found, unreadable parquet): one line each
+        raise KeyspaceError(load_failure(repo, config, split, root, exc)) from None
     for name, feature in ds.features.items():
         if isinstance(feature, datasets.Image) and feature.decode:
             ds = ds.cast_column(name, datasets.Image(decode=False))
     return ds
+
+
+@contextmanager
+def _quiet_datasets():
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _load(datasets, repo: str, config: str, split: str, root: Path | None):
+    if root is not None:
+        files = local_files(root, repo, config, split)
+        return datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
+    return datasets.load_dataset(repo, config, split=split)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0].strip()[:200]}" if text else type(exc).__name__
+
+
+def load_failure(repo: str, config: str, split: str, root: Path | None, exc: BaseException) -> str:
+    """One line saying why a benchmark's rows did not load and what would load them."""
+    download = f"hf download {repo} --repo-type dataset"
+    if root is not None:
+        return (f"cannot read the local copy of {repo} ({config}, {split}) under {root}: {_first_line(exc)}; "
+                f"replace the unreadable parquet file(s) with a fresh `{download} --local-dir {root / repo}`")
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    return (f"cannot load the hub dataset {repo} ({config}, {split}){' offline (HF_HUB_OFFLINE is set)' if offline else ''}: "
+            f"{_first_line(exc)}; pre-download it with `{download}` where the hub is reachable, "
+            f"or point --ks-data-dir (env {DATA_DIR_ENV}) at a local copy laid out like the hub repository")
 
 
 def local_files(root: Path, repo: str, config: str, split: str) -> list[Path]:
@@ -113,7 +142,7 @@ def local_files(root: Path, repo: str, config: str, split: str) -> list[Path]:
             return files
     raise KeyspaceError(
         f"no {split}-*.parquet under {candidates[0]} (nor {candidates[1]}); lay the local copy out like the hub, "
-        f"e.g. `huggingface-cli download {repo} --repo-type dataset --local-dir {root / repo}`"
+        f"e.g. `hf download {repo} --repo-type dataset --local-dir {root / repo}`"
     )
 
 

@@ -6,12 +6,11 @@ The run metadata is read from the results' sidecar (`meta.meta_path`) when prese
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 from harness.errors import KeyspaceError
-from harness.results import TripleResult
+from harness.results import TripleResult, parse_lines
 
 from .html import render_report
 from .merge import merge_files, results_files
@@ -20,35 +19,25 @@ from .meta import load_run_info, meta_path
 HINT = "give the .jsonl a keyspace run wrote (by default reports/results.jsonl)"
 
 
-def load_results(path: Path) -> tuple[list[TripleResult], int]:
-    """The results in `path` (later lines win per triple) and how many non-empty lines were unreadable.
+def load_results(path: Path) -> tuple[list[TripleResult], list[str]]:
+    """The results in `path` (later lines win per triple) and one note per unusable line, by line number.
 
-    A torn last line is normal after a crash, so unreadable lines are counted, not fatal; a file
-    with no readable result at all is a KeyspaceError.
+    A torn last line is normal after a crash and a line may have the wrong shape, so unusable lines
+    are named, not fatal; a file with no usable result at all is a KeyspaceError.
     """
     if not path.exists():
         raise KeyspaceError(f"results file not found: {path}; {HINT}")
     if not path.is_file():
         raise KeyspaceError(f"results path is not a file: {path}; {HINT}")
     try:
-        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        lines = path.read_text(encoding="utf-8").splitlines()
     except UnicodeDecodeError:
         raise KeyspaceError(f"results file {path} is not UTF-8 text; {HINT}") from None
-    latest: dict[tuple, TripleResult] = {}
-    bad = 0
-    for line in lines:
-        try:
-            data = json.loads(line)
-            result = TripleResult.from_dict(data) if isinstance(data, dict) else None
-        except (json.JSONDecodeError, TypeError):
-            result = None
-        if result is None:
-            bad += 1
-            continue
-        latest[result.key] = result
-    if not latest:
-        raise KeyspaceError(f"no results in {path} ({len(lines)} non-empty lines, none a TripleResult); {HINT}")
-    return list(latest.values()), bad
+    results, problems = parse_lines(lines)
+    if not results:
+        raise KeyspaceError(f"no results in {path} ({len(problems)} non-empty lines, none a TripleResult: "
+                            f"{problems[0] if problems else 'empty'}); {HINT}")
+    return results, [f"skipped {path}, {p}" for p in problems]
 
 
 def report_command(results: Path | Sequence[Path], output: Path | None = None, *, meta: Path | None = None,
@@ -76,8 +65,7 @@ def report_command(results: Path | Sequence[Path], output: Path | None = None, *
 
 
 def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dict, list[str], str]:
-    loaded, bad = load_results(results)
-    notes = [f"skipped {bad} unreadable line(s) in {results}"] if bad else []
+    loaded, notes = load_results(results)
     sidecar = meta if meta is not None else meta_path(results)
     info, meta_note = {}, ""
     if sidecar.is_file():

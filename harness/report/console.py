@@ -9,13 +9,16 @@ from tabulate import tabulate
 from harness.results import TripleResult
 
 from . import extras
-from .table import fmt
+from .table import capped, fmt
+from .verdicts import triple_verdict
 
 
 def _ratio(r: TripleResult) -> str:
     """The ratio, with its bootstrap interval in brackets when the result has one."""
     ci = extras.ratio_interval(r)
-    return fmt(r.ratio, 4) + (f" [{fmt(ci.low, 3)}, {fmt(ci.high, 3)}]" if ci else "")
+    if ci is None:
+        return fmt(r.ratio, 4)
+    return capped(r.ratio, ci.cap, 4) + f" [{capped(ci.low, ci.cap)}, {capped(ci.high, ci.cap)}]"
 
 
 def console_table(results: Sequence[TripleResult]) -> str:
@@ -27,12 +30,12 @@ def console_table(results: Sequence[TripleResult]) -> str:
         row = [r.model, r.layer, r.benchmark]
         if has_controls:
             row.append(extras.control(r) or "")
-        row += [r.status, r.n_image, r.n_text, fmt(r.mmd2), fmt(r.p_value, 3), fmt(extras.max_intra(r)),
+        row += [triple_verdict(r).label, r.n_image, r.n_text, fmt(r.mmd2), fmt(r.p_value, 3), fmt(extras.max_intra(r)),
                 _ratio(r), fmt(r.threshold, 3), f"{r.seconds:.2f}"]
         rows.append(row)
     headers = ["model", "layer", "benchmark"] + (["control"] if has_controls else []) + [
-        "status", "n_img", "n_txt", "MMD²", "p", "max intra", "ratio [CI]", "thr", "s"]
-    text_columns = {"model", "benchmark", "control", "status"}
+        "verdict", "n_img", "n_txt", "MMD²", "p", "max intra", "ratio [CI]", "thr", "s"]
+    text_columns = {"model", "benchmark", "control", "verdict"}
     align = ["left" if h in text_columns else "right" for h in headers]
     # Numbers are preformatted strings ("–" when missing): keep tabulate from reparsing them.
     return tabulate(rows, headers=headers, disable_numparse=True, colalign=align)

@@ -33,8 +33,9 @@ def finite(x) -> float | None:
 
 @dataclass(frozen=True)
 class JS:
-    bits: float  # Jensen–Shannon divergence image vs text keys, in bits, in [0, 1]
+    bits: float  # Jensen–Shannon divergence image vs text keys, in bits, in [0, 1]; NaN when not estimable
     estimator: str  # how it was estimated from samples (named by the engine)
+    reason: str = ""  # why it is not estimable (e.g. "too few unique keys"); empty when it is
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Interval:
     high: float  # upper end
     level: float  # coverage, e.g. 0.95
     n_boot: int  # bootstrap resamples behind it
+    cap: float = 1000.0  # the ratio's ceiling (strongest baseline floored at 1/cap of the cross term); ≥ cap reads "≥ cap"
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,13 @@ class TSNE:
 def js(r: TripleResult, which: str) -> JS | None:
     entry = r.extra.get("js")
     entry = entry.get(which) if isinstance(entry, dict) else None
-    if not isinstance(entry, dict) or number(entry.get("bits")) is None:
+    if not isinstance(entry, dict):
         return None
-    return JS(float(entry["bits"]), str(entry.get("estimator") or "unnamed estimator"))
+    reason = entry.get("reason") if isinstance(entry.get("reason"), str) else ""
+    if number(entry.get("bits")) is None and not reason:
+        return None
+    bits = number(entry.get("bits"))
+    return JS(float("nan") if bits is None else bits, str(entry.get("estimator") or "unnamed estimator"), reason)
 
 
 def auc(r: TripleResult) -> float | None:
@@ -98,7 +104,9 @@ def ratio_interval(r: TripleResult) -> Interval | None:
         return None
     level = number(ci.get("level"))
     n_boot = number(ci.get("n_boot"))
-    return Interval(low, high, level if level is not None else float("nan"), int(n_boot) if n_boot is not None and math.isfinite(n_boot) else 0)
+    cap = finite(ci.get("cap"))
+    return Interval(low, high, level if level is not None else float("nan"),
+                    int(n_boot) if n_boot is not None and math.isfinite(n_boot) else 0, cap if cap else 1000.0)
 
 
 def baseline_drift(r: TripleResult) -> Drift | None:
@@ -107,6 +115,12 @@ def baseline_drift(r: TripleResult) -> Drift | None:
         return None
     figures = d.get("figures")
     return Drift(d["status"], figures if isinstance(figures, dict) else {})
+
+
+def label_warnings(r: TripleResult) -> list[str]:
+    """Warnings the labeller raised about this triple's tokens (list of strings in extra["label_warnings"])."""
+    w = r.extra.get("label_warnings")
+    return [str(x) for x in w if isinstance(x, str) and x] if isinstance(w, list) else []
 
 
 def tsne(r: TripleResult) -> TSNE | None:

@@ -43,9 +43,8 @@ def merge_files(files: Sequence[Path], load: Loader) -> tuple[list[TripleResult]
         if path.is_file() and not path.read_bytes().strip():  # a shard that ran nothing or died before its first triple
             notes.append(f"{path} holds no results")
             continue
-        results, bad = load(path)
-        if bad:
-            notes.append(f"skipped {bad} unreadable line(s) in {path}")
+        results, problems = load(path)
+        notes.extend(problems)
         loaded.append((path, results))
     if not loaded:
         raise KeyspaceError(f"no results in any of {', '.join(str(p) for p in files)}; give the files the shards wrote")

@@ -62,51 +62,61 @@ def _svg(fig: Figure) -> str:
     return buf.getvalue()
 
 
-def layer_curves_svg(points: Sequence[LayerPoint], threshold: float | None, tag: str) -> str:
-    """Each divergence figure against layer depth, as one inline SVG of two or three panels.
+def layer_curves_svg(points: Sequence[LayerPoint], threshold: float | None, tag: str) -> list[str]:
+    """Each divergence figure against layer depth: two or three small inline SVG panels, one per
+    figure, so a narrow screen stacks them at a readable size instead of shrinking one wide strip.
 
-    Left: cross-modal MMD² and the strongest intra-modal baseline. Middle: their ratio on a log
-    axis with the bootstrap interval (band) and the threshold (dashed). Right, when present: JS in
+    First: cross-modal MMD² and the strongest intra-modal baseline. Second: their ratio on a log
+    axis with the bootstrap interval (band) and the threshold (dotted). Third, when present: JS in
     bits (both estimators) and the probe AUC, on [0, 1].
     """
     points = sorted(points, key=lambda p: p.layer)
     has_prob = any(p.js_classifier is not None or p.js_knn is not None or p.auc is not None for p in points)
+    panels = [_mmd_panel, _ratio_panel] + ([_prob_panel] if has_prob else [])
+    out = []
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(10.5 if has_prob else 7.2, 2.7), layout="constrained")
-        axes = fig.subplots(1, 3 if has_prob else 2)
-        ax = axes[0]
-        ax.plot(*_series(points, "mmd2"), "o-", color=VERMILLION, label="MMD² image vs text")
-        ax.plot(*_series(points, "max_intra"), "s--", color=SKY, label="max intra-modal")
-        ax.axhline(0, color="#cccccc", lw=0.8, zorder=0)
-        ax.set_title("MMD² (unbiased, RBF)", fontsize=9)
-
-        ax = axes[1]
-        band = [(p.layer, p.ratio_low, p.ratio_high) for p in points
-                if p.ratio_low is not None and p.ratio_high is not None and p.ratio_low > 0 and p.ratio_high > 0]
-        if band:
-            ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
-                            color=GREEN, alpha=0.2, lw=0, label="bootstrap interval")
-        ax.plot(*_series(points, "ratio", positive=True), "D-", color=GREEN, label="ratio")
-        if threshold is not None and math.isfinite(threshold) and threshold > 0:
-            ax.axhline(threshold, color=BLACK, ls=":", lw=1.2, label=f"threshold {threshold:g}")
-        ax.set_yscale("log")
-        ax.set_title("ratio MMD² / max intra (log)", fontsize=9)
-
-        if has_prob:
-            ax = axes[2]
-            ax.plot(*_series(points, "js_classifier"), "o-", color=PURPLE, label="JS classifier (bits)")
-            ax.plot(*_series(points, "js_knn"), "^--", color=BLUE, label="JS kNN (bits)")
-            ax.plot(*_series(points, "auc"), "s:", color=BLACK, label="probe AUC")
-            ax.set_ylim(-0.02, 1.05)
-            ax.set_title("JS divergence and AUC", fontsize=9)
-        for ax in axes:
+        for i, draw in enumerate(panels):
+            fig = Figure(figsize=(3.7, 2.8), layout="constrained")
+            ax = fig.subplots()
+            label = draw(ax, points, threshold)
             ax.set_xlabel("layer")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(True, color="#eeeeee", lw=0.6)
             if ax.get_legend_handles_labels()[0]:
                 ax.legend(fontsize=7.5, frameon=False)
-        svg = _svg(fig)
-    return inline_svg(svg, tag, label="figures by layer")
+            out.append(inline_svg(_svg(fig), f"{tag}p{i}", label=label))
+    return out
+
+
+def _mmd_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> str:
+    ax.plot(*_series(points, "mmd2"), "o-", color=VERMILLION, label="MMD² image vs text")
+    ax.plot(*_series(points, "max_intra"), "s--", color=SKY, label="max intra-modal")
+    ax.axhline(0, color="#cccccc", lw=0.8, zorder=0)
+    ax.set_title("MMD² (unbiased, RBF)", fontsize=9)
+    return "MMD squared by layer"
+
+
+def _ratio_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> str:
+    band = [(p.layer, p.ratio_low, p.ratio_high) for p in points
+            if p.ratio_low is not None and p.ratio_high is not None and p.ratio_low > 0 and p.ratio_high > 0]
+    if band:
+        ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
+                        color=GREEN, alpha=0.2, lw=0, label="bootstrap interval")
+    ax.plot(*_series(points, "ratio", positive=True), "D-", color=GREEN, label="ratio")
+    if threshold is not None and math.isfinite(threshold) and threshold > 0:
+        ax.axhline(threshold, color=BLACK, ls=":", lw=1.2, label=f"threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set_title("ratio MMD² / max intra (log)", fontsize=9)
+    return "ratio by layer"
+
+
+def _prob_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> str:
+    ax.plot(*_series(points, "js_classifier"), "o-", color=PURPLE, label="JS classifier (bits)")
+    ax.plot(*_series(points, "js_knn"), "^--", color=BLUE, label="JS kNN (bits)")
+    ax.plot(*_series(points, "auc"), "s:", color=BLACK, label="probe AUC")
+    ax.set_ylim(-0.02, 1.05)
+    ax.set_title("JS divergence and AUC", fontsize=9)
+    return "JS divergence and AUC by layer"
 
 
 def thin(n: int, cap: int) -> list[int]:

@@ -13,13 +13,12 @@ from typing import Callable, Sequence
 from harness.results import TripleResult
 
 from . import extras
+from .verdicts import CONTROL_EXPECTED, triple_verdict
 
 MISSING = "–"
-CONTROL_EXPECTED = {  # control name → whether the finding's criterion should be met on it
-    "shuffled-labels": False,  # image/text labels permuted: no real gap to find
-    "text-as-image": False,  # text keys labelled as image: same distribution on both sides
-    "synthetic-shift": True,  # a known shift injected into one side: must be detected
-}
+# Columns of the compact table shown first (what decides the verdict and the figures a reader
+# checks); every column is in the full table behind a toggle.
+COMPACT = ("model", "layer", "status", "ratio", "p", "mmd2", "js-classifier", "auc", "drift")
 
 
 def fmt(x, digits: int = 4) -> str:
@@ -31,6 +30,13 @@ def fmt(x, digits: int = 4) -> str:
     if isinstance(x, float) and math.isnan(x):
         return MISSING
     return f"{x:.{digits}g}"
+
+
+def capped(x, cap: float | None, digits: int = 3) -> str:
+    """A bound the statistics cap (the ratio's interval stops at 1000) reads as such, never as a value."""
+    if cap is not None and extras.finite(x) is not None and x >= cap * (1 - 1e-9):
+        return f"≥ {cap:g}"
+    return fmt(x, digits)
 
 
 def _sort_key(x) -> str:
@@ -55,6 +61,8 @@ def _js_cell(r: TripleResult, which: str, shared: str | None) -> dict:
     js = extras.js(r, which)
     if js is None:
         return cell(None)
+    if js.reason or extras.finite(js.bits) is None:
+        return cell(None, "n/a" + (f": {js.reason}" if js.reason else ""), title=f"estimator: {js.estimator}; not estimable")
     return cell(js.bits, fmt(js.bits, 3), note="" if shared else js.estimator, title=f"estimator: {js.estimator}")
 
 
@@ -63,8 +71,13 @@ def _ratio_cell(r: TripleResult) -> dict:
     if ci is None:
         return cell(r.ratio, fmt(r.ratio, 3))
     level = f"{ci.level:.0%}" if math.isfinite(ci.level) else "?"
-    return cell(r.ratio, fmt(r.ratio, 3), note=f"[{fmt(ci.low, 3)}, {fmt(ci.high, 3)}]",
-                title=f"{level} bootstrap interval over samples, {ci.n_boot} resamples")
+    return cell(r.ratio, capped(r.ratio, ci.cap), note=f"[{capped(ci.low, ci.cap)}, {capped(ci.high, ci.cap)}]",
+                title=f"{level} bootstrap interval over samples, {ci.n_boot} resamples; the ratio is capped at {ci.cap:g}")
+
+
+def _verdict_cell(r: TripleResult) -> dict:
+    v = triple_verdict(r)
+    return cell(r.status, f"{v.symbol} {v.label}", title=f"test status: {r.status}", cls=f"v-{v.kind}")
 
 
 def _drift_cell(r: TripleResult) -> dict:
@@ -72,7 +85,7 @@ def _drift_cell(r: TripleResult) -> dict:
     if d is None:
         return cell(None)
     detail = "; ".join(f"{k}: {v}" for k, v in d.figures.items())
-    return cell(d.status, title=detail or "no figures recorded", cls=f"drift-{d.status}" if d.status in ("ok", "drift", "created") else "")
+    return cell(d.status, title=detail or "no figures recorded", cls=f"drift-{d.status}" if d.status in ("ok", "drift", "created", "new") else "")
 
 
 def _shared_estimator(results: Sequence[TripleResult], which: str) -> str | None:
@@ -86,21 +99,24 @@ def _table(spec: list[tuple[dict, Callable[[TripleResult], dict]]], results: Seq
         cells = [make(r) for _, make in spec]
         for (col, _), c in zip(spec, cells):
             c["cls"] = f"{col['type']} {c['cls']}".strip()
-        return {"cells": cells, "message": r.message}
+        warnings = extras.label_warnings(r)
+        message = " ".join([r.message] + [f"label warning: {w}" for w in warnings]).strip()
+        return {"cells": cells, "message": message}
 
     return {"columns": [c for c, _ in spec], "width": len(spec), "rows": [row(r) for r in results]}
 
 
-def triple_table(results: Sequence[TripleResult]) -> dict:
-    """Columns and rows (one per triple, with its message) of a benchmark's table."""
+def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> dict:
+    """Columns and rows (one per triple, with its message) of a benchmark's table; `compact`: the
+    COMPACT columns only, which fit a laptop screen."""
     est = {w: _shared_estimator(results, w) for w in extras.JS_ESTIMATORS}
     intra = extras.intra_names(results)
     # Order: what decides the verdict first (ratio, threshold, p), then the figures behind it.
     spec: list[tuple[dict, Callable[[TripleResult], dict]]] = [
         (column("model", "model", "model registry name or hub spec", "text"), lambda r: cell(r.model)),
         (column("layer", "layer", "decoder layer index (0-based)"), lambda r: cell(r.layer)),
-        (column("status", "verdict", "passed: the ratio's lower bound ≥ threshold and p < alpha", "text"),
-         lambda r: cell(r.status, cls=r.status)),
+        (column("status", "verdict", "holds: the ratio's lower bound ≥ threshold and p < alpha", "text"),
+         _verdict_cell),
         (column("ratio", "ratio", "MMD² / strongest intra-modal baseline, bootstrap interval below", sub="[interval]"),
          _ratio_cell),
         (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
@@ -132,8 +148,10 @@ def triple_table(results: Sequence[TripleResult]) -> dict:
          lambda r: cell(r.seconds, f"{r.seconds:.2f}")),
         (column("capture-seconds", "capture", "wall seconds of the key capture", sub="s"),
          lambda r: cell(extras.capture_seconds(r), fmt(extras.capture_seconds(r), 3))),
-        (column("drift", "baseline", "comparison with the stored baseline: ok, drift or created", "text"), _drift_cell),
+        (column("drift", "baseline", "comparison with the stored baseline: ok, drift, created or new", "text"), _drift_cell),
     ]
+    if compact:
+        spec = [entry for entry in spec if entry[0]["key"] in COMPACT]
     return _table(spec, results)
 
 
@@ -146,10 +164,10 @@ def control_table(results: Sequence[TripleResult]) -> dict:
         return None if x is None else (yes if x else no)
 
     def agrees(r: TripleResult) -> dict:
-        want, got = expected(r), extras.criterion_met(r)
-        if want is None or got is None:
+        if expected(r) is None or extras.criterion_met(r) is None:
             return cell(None)
-        return cell("as expected" if want == got else "UNEXPECTED", cls="passed" if want == got else "failed")
+        v = triple_verdict(r)
+        return cell(v.label, cls=f"v-{v.kind}")
 
     spec = [
         (column("control", "control", "the control's name", "text"), lambda r: cell(extras.control(r))),
@@ -161,7 +179,6 @@ def control_table(results: Sequence[TripleResult]) -> dict:
         (column("found", "found", "the ratio's lower bound ≥ threshold and p < alpha on this control", "text"),
          lambda r: cell(yes_no(extras.criterion_met(r), "gap", "no gap"))),
         (column("agrees", "outcome", "found vs expected", "text"), agrees),
-        (column("status", "test status", "the test's own verdict", "text"), lambda r: cell(r.status, cls=r.status)),
         (column("mmd2", "MMD²", "unbiased MMD² of the control's two sides"), lambda r: cell(r.mmd2)),
         (column("p", "p", "permutation p-value"), lambda r: cell(r.p_value, fmt(r.p_value, 3))),
         (column("ratio", "ratio", "MMD² / strongest intra-modal baseline", sub="[interval]"), _ratio_cell),

@@ -18,7 +18,8 @@ from . import extras
 from .behaviour import text_bias_rows
 from .definitions import definitions
 from .plots import LayerPoint, layer_curves_svg, thin, tsne_svg
-from .table import CONTROL_EXPECTED, control_table, fmt, triple_table
+from .table import control_table, fmt, triple_table
+from .verdicts import matrix, sentences
 
 TSNE_CAP = 600  # most points drawn per t-SNE map (keeps the report light)
 RUN_LABELS = {  # run-metadata keys in display order, with their labels
@@ -54,28 +55,8 @@ def _samples(info: dict, results: Sequence[TripleResult]) -> list[dict]:
     return rows
 
 
-def _verdicts(real: Sequence[TripleResult], controls: Sequence[TripleResult]) -> list[dict]:
-    counts: dict[str, dict] = {}
-    for r in real:
-        row = counts.setdefault(r.model, {"model": r.model, "passed": 0, "failed": 0, "error": 0})
-        row[r.status] = row.get(r.status, 0) + 1
-    for r in controls:
-        row = counts.setdefault(r.model, {"model": r.model, "passed": 0, "failed": 0, "error": 0})
-        want, got = CONTROL_EXPECTED.get(extras.control(r) or ""), extras.criterion_met(r)
-        row["controls_total"] = row.get("controls_total", 0) + 1
-        row["controls_ok"] = row.get("controls_ok", 0) + int(want is not None and want == got)
-    out = []
-    for model in sorted(counts):
-        row = counts[model]
-        total = sum(row.get(s, 0) for s in ("passed", "failed", "error"))
-        if row["error"] or row["failed"]:
-            row["cls"] = "error" if row["error"] and not row["failed"] else "failed"
-        else:
-            row["cls"] = "passed" if total else ""
-        row["total"] = total
-        row["controls"] = f"{row['controls_ok']} of {row['controls_total']} as expected" if "controls_total" in row else "–"
-        out.append(row)
-    return out
+def _label_warnings(results: Sequence[TripleResult]) -> list[str]:
+    return [f"{r.model} · layer {r.layer} · {r.benchmark}: {w}" for r in results for w in extras.label_warnings(r)]
 
 
 def _layer_point(r: TripleResult) -> LayerPoint:
@@ -102,7 +83,7 @@ def _curves(real: Sequence[TripleResult]) -> list[dict]:
         spaces = ", ".join(sorted({r.space for r in rs}))
         out.append({
             "model": model, "benchmark": bench,
-            "svg": Markup(layer_curves_svg([_layer_point(r) for r in rs], threshold, f"c{i}")),
+            "panels": [Markup(svg) for svg in layer_curves_svg([_layer_point(r) for r in rs], threshold, f"c{i}")],
             "caption": f"layers {layers}; space {spaces}; threshold "
                        + (fmt(threshold, 3) if threshold is not None else "varies (not drawn)"),
         })
@@ -149,8 +130,12 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],
         "options_label": f"Options ({len(options)})",
         "samples": _samples(run_info, results),
-        "verdicts": _verdicts(real, controls),
-        "benchmarks": [{"name": b, "id": f"bench-{i}", **triple_table(rs)} for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
+        "answer": sentences(ordered),
+        "matrix": matrix(ordered),
+        "label_warnings": _label_warnings(ordered),
+        "benchmarks": [{"name": b, "compact": {"id": f"bench-{i}", **triple_table(rs, compact=True)},
+                        "full": {"id": f"bench-{i}-all", **triple_table(rs)}}
+                       for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
         "text_bias": text_bias_rows(real),
         "curves": _curves(real),
         "tsne": _tsne_maps(real, tsne_cap),

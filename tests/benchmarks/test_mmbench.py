@@ -70,5 +70,5 @@ def test_plain_pyarrow_image_structs_without_hub_metadata(tmp_path):
 
 
 def test_hub_unreachable_offline_says_how_to_get_it():
-    with pytest.raises(KeyspaceError, match="huggingface-cli download lmms-lab/MMBench --repo-type dataset"):
+    with pytest.raises(KeyspaceError, match="hf download lmms-lab/MMBench --repo-type dataset"):
         load([], None)

@@ -93,7 +93,7 @@ def test_hub_unreachable_offline_says_how_to_get_it(tmp_path):
         load(["Art"], None)
     message = str(info.value)
     assert "\n" not in message
-    assert "huggingface-cli download MMMU/MMMU --repo-type dataset" in message and "--ks-data-dir" in message
+    assert "hf download MMMU/MMMU --repo-type dataset" in message and "--ks-data-dir" in message
 
 
 def test_local_copy_without_the_subject_names_the_layout(tmp_path):
@@ -124,3 +124,14 @@ def test_a_subject_with_no_usable_row_is_an_error(tmp_path):
     write_mmmu(tmp_path, "Music", [mmmu_row("Music", 1, "Hear <image 1>.", ["a", "b"], "A", {1: None})])
     with pytest.raises(KeyspaceError, match=r"mmmu:Music: no usable samples; skipped 1 row\(s\): 1 image missing"):
         load(["Music"], tmp_path)
+
+
+def test_corrupt_parquet_is_one_line_naming_the_fix(tmp_path):
+    shard = tmp_path / "MMMU" / "MMMU" / "Art" / "validation-00000-of-00001.parquet"
+    shard.parent.mkdir(parents=True)
+    shard.write_bytes(b"PAR1 not a parquet file" * 4)
+    with pytest.raises(KeyspaceError) as info:
+        load(["Art"], tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and "cannot read the local copy of MMMU/MMMU" in message
+    assert "hf download MMMU/MMMU --repo-type dataset --local-dir" in message and "huggingface-cli" not in message

@@ -91,3 +91,27 @@ def test_header_sort_orders_rows(synthetic_report, tmp_path, direction):
     got = [float(v) for v in parser.values]
     assert len(got) == len(fixture_rows)
     assert got == sorted(as_rendered, reverse=bool(direction))
+
+
+def test_page_fits_a_phone(synthetic_report, tmp_path):
+    """At 390 px (a phone) the page itself does not scroll sideways: wide tables scroll in their own box,
+    figures stack at full width. Headless windows are at least 500 px wide, so the report is shown in a
+    390-px iframe, and a probe script in it posts the page's scroll width and a figure's width out."""
+    html = synthetic_report[1].read_text(encoding="utf-8")
+    probe = ('<script>window.addEventListener("load", function () { var w = document.documentElement.scrollWidth;'
+             ' var f = document.querySelector(".panels svg").getBoundingClientRect().width;'
+             ' parent.postMessage(w + "," + Math.round(f) + "," + window.innerWidth, "*"); });</script></body>')
+    (tmp_path / "probe.html").write_text(html.replace("</body>", probe), encoding="utf-8")
+    (tmp_path / "phone.html").write_text(
+        '<!DOCTYPE html><body style="margin:0"><iframe src="probe.html" style="width:390px;height:2000px;border:0">'
+        '</iframe><script>window.addEventListener("message", function (e) {'
+        ' document.body.setAttribute("data-probe", e.data); });</script></body>', encoding="utf-8")
+    url = (tmp_path / "phone.html").as_uri()
+    shot = tmp_path / "phone.png"
+    chromium(url, tmp_path / "profile", f"--screenshot={shot}", "--window-size=390,2000")
+    proc = chromium(url, tmp_path / "profile2", "--dump-dom", "--window-size=600,2000", "--virtual-time-budget=5000")
+    width, figure, viewport = (int(x) for x in re.search(r'data-probe="(\d+),(\d+),(\d+)"', proc.stdout).groups())
+    assert viewport == 390
+    assert width <= 390, f"the page is {width} px wide at 390"
+    assert figure >= 300, f"a layer figure is drawn {figure} px wide at 390"
+    shutil.copyfile(shot, SCREENSHOT.with_name("report-screenshot-390.png"))

@@ -49,8 +49,30 @@ def test_without_sidecar_says_so(results_file, capsys):
 def test_torn_line_is_skipped_with_a_note(results_file, capsys):
     with results_file.open("a", encoding="utf-8") as fh:
         fh.write('{"model": "tiny-llava", "layer": 3, "bench')
+    n = len(results_file.read_text(encoding="utf-8").splitlines())
     assert main(["report", str(results_file), "-q"]) == 0
-    assert "skipped 1 unreadable line(s)" in capsys.readouterr().err
+    assert f"line {n}: not JSON" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        ('{"model": "m", "layer": "x", "benchmark": "b", "status": "passed"}', 'layer is "x", not a int'),
+        ('{"model": "m", "layer": 1, "benchmark": 3, "status": "passed"}', "benchmark is 3, not a str"),
+        ('{"model": "m", "layer": 1, "benchmark": "b", "status": "passed", "ratio": "big"}', 'ratio is "big", not a float'),
+        ('{"model": "m", "layer": 1, "benchmark": "b", "status": "passed", "intra": [1]}', "intra is [1], not a dict"),
+        ('{"model": "m", "layer": true, "benchmark": "b", "status": "passed"}', "layer is true/false"),
+        ('{"model": "m", "layer": 1}', "no benchmark, status"),
+        ("[1, 2]", "a JSON list, not an object"),
+    ],
+)
+def test_line_of_the_wrong_shape_is_skipped_with_its_number(results_file, capsys, line, words):
+    with results_file.open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+    n = len(results_file.read_text(encoding="utf-8").splitlines())
+    assert main(["report", str(results_file), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert f"line {n}: {words}" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_every_section_is_there(page):
         assert label in page
     # one sortable table per benchmark, plus the controls table
     tables = [a for a in Tags(page).named("table") if "sortable" in a.get("class", "")]
-    assert [t["id"] for t in tables] == ["bench-0", "bench-1", "controls-table"]
+    assert [t["id"] for t in tables] == ["bench-0", "bench-0-all", "bench-1", "bench-1-all", "controls-table"]
 
 
 def test_triple_table_shows_every_extra_figure(page):
@@ -60,7 +60,7 @@ def test_triple_table_shows_every_extra_figure(page):
 
 def test_plots_are_inline_svg_with_unique_ids(page):
     tags = Tags(page)
-    assert len(tags.named("svg")) == 4 + 12  # layer curves per (model, benchmark) + one t-SNE map per real triple
+    assert len(tags.named("svg")) == 4 * 3 + 12  # three panels per (model, benchmark) + one t-SNE map per real triple
     ids = Counter(a["id"] for _, a in tags.tags if "id" in a)
     assert [i for i, n in ids.items() if n > 1] == []
     # every url(#…) / href="#…" inside the figures points at an id of the page
@@ -93,10 +93,57 @@ def test_unexpected_control_is_flagged(make_triple):
     assert "UNEXPECTED" in html
 
 
-def test_verdict_counts(page):
-    rows = re.findall(r"<tr><td class=\"text [a-z]*\">([^<]+)</td><td class=\"num\">(\d+)</td>"
-                      r"<td class=\"num passed\">(\d+)</td><td class=\"num failed\">(\d+)</td>", page)
-    assert rows == [("tiny-llava", "6", "6", "0"), ("tiny-qwen2.5-vl", "6", "5", "1")]
+def test_the_answer_comes_first_one_sentence_per_model(page):
+    body = page[page.index("<body>"):]
+    assert body.index('id="verdicts"') < body.index('id="triples"') < body.index('id="run"')
+    answer = re.findall(r"<li>([^<]*)</li>", body[body.index('class="answer"'):body.index("</ul>")])
+    assert answer == [
+        "tiny-llava: the finding holds at 3 of 3 layers on fixture; holds at 3 of 3 layers on mmbench-cn; controls as expected.",
+        "tiny-qwen2.5-vl: the finding holds at 3 of 3 layers on fixture; holds at 2 of 3 layers on mmbench-cn "
+        "(absent at L3, as stored); no controls run.",
+    ]
+
+
+def test_matrix_never_shows_an_expected_outcome_as_a_failure(page):
+    matrix = page[page.index('class="matrix"'):]
+    matrix = matrix[:matrix.index("</table>")]
+    assert matrix.count("v-holds") == 11 and "v-bad" not in matrix and "v-error" not in matrix
+    assert 'class="cellv v-expected"><b>○</b>absent, as stored' in matrix
+    assert "3 of 3 as expected" in matrix  # the controls that must find no gap and find none
+    controls = page[page.index('id="controls"'):page.index('id="definitions"')]
+    assert "v-bad" not in controls and ">failed<" not in controls
+
+
+def test_an_absent_finding_without_a_stored_baseline_and_drift_are_failures(make_triple):
+    absent = make_triple(ratio=2.0, extra={"baseline_drift": {"status": "new", "figures": {}}})
+    drifted = make_triple(layer=1, extra={"baseline_drift": {"status": "drift", "figures": {}}})
+    html = render_html([absent, drifted])
+    assert '<b>○</b>absent</td>' in html and '<b>✗</b>holds, drift</td>' in html and html.count("cellv v-bad") == 2
+
+
+def test_capped_and_invalid_numbers_read_as_such(make_triple):
+    r = make_triple(ratio=400.0, extra={
+        "ratio_interval": {"low": 3.2, "high": 1000.0, "level": 0.95, "n_boot": 200},
+        "js": {"classifier": {"bits": 0.9, "estimator": "clf"},
+               "knn": {"bits": float("nan"), "estimator": "knn-k5", "reason": "too few unique keys"}}})
+    html = render_html([r])
+    assert "[3.2, ≥ 1000]" in html and "1e+03" not in html
+    assert "n/a: too few unique keys" in html
+
+
+def test_label_warnings_are_visible(make_triple):
+    r = make_triple(extra={"label_warnings": ["2 text tokens matched no benchmark text"]})
+    html = render_html([r])
+    assert "label warning: tiny-llava · layer" in html and "2 text tokens matched no benchmark text" in html
+
+
+def test_compact_table_fits_a_laptop_and_the_rest_is_behind_a_toggle(page):
+    from harness.report.table import COMPACT
+
+    triples = page[page.index('id="triples"'):page.index('id="layers"')]
+    first = triples[triples.index('id="bench-0"'):]
+    assert first[:first.index("</thead>")].count("<th ") == len(COMPACT) <= 9
+    assert triples.index('id="bench-0"') < triples.index("<details>") < triples.index('id="bench-0-all"')
 
 
 @pytest.mark.parametrize("field", ["model", "benchmark", "message", "space"])
@@ -157,5 +204,5 @@ def test_error_triples_are_listed_not_plotted(make_triple):
                        message="layer 3: only 2 image vectors captured; need at least 4 per modality")
     html = render_html([make_triple(layer=0), make_triple(layer=2), err])
     assert "only 2 image vectors captured" in html
-    assert re.search(r'<td class="num error">1</td>', html)
+    assert "tiny-llava: the finding holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
     assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out

@@ -1,0 +1,128 @@
+"""The answer first: one sentence per model, and a verdict per (model, benchmark, layer).
+
+Shared by the HTML report (sentences, matrix) and the console (the same sentences last), so both
+say the same thing. An expected outcome is never shown as a failure: a control that must find no
+gap and finds none is "as expected", and a "finding absent" that the stored baseline records is
+"absent, as stored", not red.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Sequence
+
+from harness.results import TripleResult
+
+from . import extras
+
+CONTROL_EXPECTED = {  # control name → whether the finding's criterion should be met on it
+    "shuffled-labels": False,  # image/text labels permuted: no real gap to find
+    "text-as-image": False,  # text keys labelled as image: same distribution on both sides
+    "synthetic-shift": True,  # a known shift injected into one side: must be detected
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one triple says, for a reader: a short label and its kind (the CSS class suffix)."""
+
+    label: str  # "holds", "absent", "absent, as stored", "drift", "error", "as expected", "UNEXPECTED"
+    kind: str  # "holds", "expected" (an expected negative), "bad" (a test failure), "error"
+    symbol: str  # a shape beside the colour, so colour is never the only cue
+
+
+def triple_verdict(r: TripleResult) -> Verdict:
+    if r.status == "error":
+        return Verdict("error", "error", "!")
+    name = extras.control(r)
+    if name is not None:
+        want, got = CONTROL_EXPECTED.get(name), extras.criterion_met(r)
+        if want is None:
+            return Verdict("holds" if got else "absent", "holds" if got else "expected", "?")
+        return Verdict("as expected", "expected", "✓") if want == got else Verdict("UNEXPECTED", "bad", "✗")
+    drift = extras.baseline_drift(r)
+    if drift is not None and drift.status == "drift":
+        return Verdict(("holds" if r.passed else "absent") + ", drift", "bad", "✗")
+    if r.passed:
+        return Verdict("holds", "holds", "●")
+    if drift is not None and drift.status in ("ok", "updated"):
+        return Verdict("absent, as stored", "expected", "○")
+    return Verdict("absent", "bad", "○")
+
+
+def _layers(rs: Sequence[TripleResult]) -> str:
+    return ", ".join(f"L{r.layer}" for r in sorted(rs, key=lambda r: r.layer))
+
+
+def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
+    bench = rs[0].benchmark
+    done = [r for r in rs if r.status != "error"]
+    errors = [r for r in rs if r.status == "error"]
+    if not done:
+        return f"is untested on {bench} ({_layers(errors)} could not run)"
+    clause = f"holds at {sum(r.passed for r in done)} of {len(done)} layers on {bench}"
+    absent = [r for r in done if not r.passed]
+    if absent:
+        stored = all(triple_verdict(r).kind == "expected" for r in absent)
+        clause += f" (absent at {_layers(absent)}" + (", as stored" if stored else "") + ")"
+    if errors:
+        clause += f", {_layers(errors)} could not run"
+    return clause
+
+
+def _controls_clause(controls: Sequence[TripleResult]) -> str:
+    if not controls:
+        return "no controls run"
+    off = [r for r in controls if triple_verdict(r).kind != "expected"]
+    if not off:
+        return "controls as expected"
+    return "controls NOT as expected: " + ", ".join(f"{extras.control(r)} {triple_verdict(r).label}" for r in off)
+
+
+def sentences(results: Sequence[TripleResult]) -> list[str]:
+    """One sentence per model: where the finding holds, per benchmark, and how its controls went."""
+    real: dict[str, dict[str, list[TripleResult]]] = defaultdict(lambda: defaultdict(list))
+    controls: dict[str, list[TripleResult]] = defaultdict(list)
+    for r in results:
+        if extras.control(r) is None:
+            real[r.model][r.benchmark].append(r)
+        else:
+            controls[r.model].append(r)
+    out = []
+    for model in sorted(real):
+        clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
+        out.append(f"{model}: the finding " + "; ".join(clauses) + f"; {_controls_clause(controls[model])}.")
+    for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples
+        out.append(f"{model} control(s): {_controls_clause(controls[model]).replace('controls ', '')}.")
+    return out
+
+
+def matrix(results: Sequence[TripleResult]) -> dict:
+    """Rows per (model, benchmark), one cell per layer, and the row's controls; missing layers stay blank."""
+    real = [r for r in results if extras.control(r) is None]
+    layers = sorted({r.layer for r in real})
+    cells: dict[tuple[str, str], dict[int, Verdict]] = defaultdict(dict)
+    for r in real:
+        cells[(r.model, r.benchmark)][r.layer] = triple_verdict(r)
+    controls = defaultdict(list)
+    for r in results:
+        if extras.control(r) is not None:
+            controls[r.model].append(triple_verdict(r))
+    rows = []
+    for (model, bench), by_layer in sorted(cells.items()):
+        verdicts = controls.get(model, [])
+        ok = sum(v.kind == "expected" for v in verdicts)
+        rows.append({
+            "model": model, "benchmark": bench,
+            "cells": [_cell(by_layer.get(layer)) for layer in layers],
+            "controls": {"text": f"{ok} of {len(verdicts)} as expected" if verdicts else "–",
+                         "cls": ("v-expected" if ok == len(verdicts) else "v-bad") if verdicts else ""},
+        })
+    return {"layers": [f"L{layer}" for layer in layers], "rows": rows}
+
+
+def _cell(v: Verdict | None) -> dict:
+    if v is None:
+        return {"text": "", "symbol": "", "cls": ""}
+    return {"text": v.label, "symbol": v.symbol, "cls": f"v-{v.kind}"}
