@@ -40,5 +40,5 @@ def test_peers_are_compared_with_the_token_level_statistic():
                                 "tts-1000": {"seconds": 40.0, "peak_GB": 0.3, "mmd2": 0.0012, "p": 0.0}}},
                "tsne": {}, "threads": "1", "load_average_start": 1.0, "load_average_end": 1.0}
     body = section(figures)
-    assert "| 1 | 200 MB | between-prompt 0.00070 | 0.00100 | 0 | 0.0010 |" in body
-    assert "| 20.0× | 300 MB | token-level 0.00120 | 0.00120 | 2.0e-04 | 0.0000 |" in body
+    assert "| 1 | 200 MB | between-prompt 0.00070 | 0.00100 | 0 | 0.0010 | – |" in body
+    assert "| 20.0× | 300 MB | token-level 0.00120 | 0.00120 | 2.0e-04 | 0.0000 | – |" in body

@@ -269,16 +269,17 @@ def section(figures: dict) -> str:
         "Ratios are over the harness's test (statistic + 1000-draw null):",
         "",
         "| keys | test | permutations | seconds | × harness test | peak memory | MMD² reported | token-level MMD² | "
-        "\|token-level − harness's\| | p |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "\|token-level − harness's\| | p | load average after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, row in figures.get("mmd", {}).items():
         base = row.get("harness", {})
         for peer, (label, perms) in LABELS.items():
             m = row.get(peer, {})
             head = f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {'1' if peer == 'harness' else _ratio(m, base)} |"
+            load = f" {m['load_average']:.1f} |" if "load_average" in m else " – |"
             if "seconds" not in m:
-                lines.append(head + " – | – | – | – | – |")
+                lines.append(head + " – | – | – | – | – |" + load)
                 continue
             if peer.startswith("harness"):
                 token = m.get("token_mmd2")
@@ -286,11 +287,12 @@ def section(figures: dict) -> str:
             else:
                 diff = f"{abs(m['mmd2'] - base['token_mmd2']):.1e}" if "token_mmd2" in base else "–"
                 rest = f" token-level {m['mmd2']:.5f} | {m['mmd2']:.5f} | {diff} |"
-            lines.append(f"{head} {_memory(m['peak_GB'])} |{rest} {m['p']:.4f} |")
+            lines.append(f"{head} {_memory(m['peak_GB'])} |{rest} {m['p']:.4f} |{load}")
     lines += [
         "",
         "**t-SNE** (same StandardScaler → PCA-50 input as the harness's maps; 1 thread each; trustworthiness with 10 "
-        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points):",
+        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points"
+        + (f"; {figures['tsne_note']}" if figures.get("tsne_note") else "") + "):",
         "",
         "| points | backend | seconds | × openTSNE | peak memory | trustworthiness |",
         "|---|---|---|---|---|---|",
@@ -305,7 +307,9 @@ def section(figures: dict) -> str:
                 + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
             )
     lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
-              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md"]
+              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md",
+              "", "or only the MMD part, keeping the t-SNE figures of an earlier `--json` run:", "",
+              "    nice -n 5 /work/venv-sweep/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
     return "\n".join(lines)
 
 
@@ -399,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         figures = drive(args.only, sizes or MMD_SIZES, sizes or TSNE_SIZES, args.timeout)
     if args.tsne_from:
-        figures["tsne"] = json.loads(args.tsne_from.read_text(encoding="utf-8"))["tsne"]
+        earlier = json.loads(args.tsne_from.read_text(encoding="utf-8"))
+        figures["tsne"] = earlier["tsne"]
+        figures["tsne_note"] = earlier.get("tsne_note") or f"taken from an earlier run ({args.tsne_from.name})"
     print(json.dumps(figures, indent=2))
     if args.update:
         args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")
