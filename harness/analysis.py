@@ -175,14 +175,15 @@ def analyze_layer(
     start = time.perf_counter()
     lb = bank.layers[layer]
     image_mask, text_mask = _masks(lb, settings)
-    _check(layer, "image", lb.vectors[image_mask])
-    _check(layer, "text", lb.vectors[text_mask])
+    image_all, text_all = lb.vectors[image_mask], lb.vectors[text_mask]  # each modality copied once
+    _check(layer, "image", image_all)
+    _check(layer, "text", text_all)
 
     gen = torch.Generator().manual_seed(settings.seed)
     image_rows = _keep(int(image_mask.sum()), settings.max_points, gen)
-    image, image_sample = lb.vectors[image_mask][image_rows], lb.sample[image_mask][image_rows]
+    image, image_sample = image_all[image_rows], lb.sample[image_mask][image_rows]
     text_rows = _keep(int(text_mask.sum()), settings.max_points, gen)
-    text, text_sample = lb.vectors[text_mask][text_rows], lb.sample[text_mask][text_rows]
+    text, text_sample = text_all[text_rows], lb.sample[text_mask][text_rows]
     image_groups, image_labels = _token_labels(bank, image_sample, strata)
     text_groups, text_labels = _token_labels(bank, text_sample, strata)
     if len(set(image_groups) & set(text_groups)) < 2:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.decomposition import PCA
 from sklearn.manifold import trustworthiness as _sk_trustworthiness
 from sklearn.preprocessing import StandardScaler
@@ -79,14 +80,15 @@ def tsne_2d(
     seed = check_seed(seed)
     if backend not in ("auto", "openTSNE", "sklearn"):
         raise ValueError(f"backend must be 'auto', 'openTSNE' or 'sklearn', got {backend!r}")
-    xa = to_numpy(as_matrix(x, "x"))
+    xt = as_matrix(x, "x")
     labels = [str(s) for s in labels]
-    if len(labels) != len(xa):
-        raise ValueError(f"labels must have one entry per row of x ({len(xa)}), got {len(labels)}")
-    if cap < 4 or len(xa) < 4:
-        raise ValueError(f"t-SNE needs at least 4 points and cap >= 4, got {len(xa)} points and cap {cap}")
+    if len(labels) != xt.shape[0]:
+        raise ValueError(f"labels must have one entry per row of x ({xt.shape[0]}), got {len(labels)}")
+    if cap < 4 or xt.shape[0] < 4:
+        raise ValueError(f"t-SNE needs at least 4 points and cap >= 4, got {xt.shape[0]} points and cap {cap}")
     keep = stratified_subsample(labels, cap, seed)
-    z = StandardScaler().fit_transform(xa[keep])  # [k, d]
+    # only the kept rows go to float64 numpy (a whole bank would be copied for a 600-point map otherwise)
+    z = StandardScaler().fit_transform(to_numpy(xt[torch.as_tensor(keep, device=xt.device)]))  # [k, d]
     dims = min(PCA_DIMS, len(keep) - 1, z.shape[1])
     if dims < z.shape[1]:
         z = PCA(n_components=dims, random_state=seed).fit_transform(z)  # [k, dims]

@@ -4,11 +4,18 @@
     python -m suites.perf.peers --only mmd --sizes 2000                                # a part
 
 1. Two-sample MMD test with 1000 permutations, RBF kernel at one bandwidth σ (the harness's median
-   heuristic, computed once per size and given to every peer): the harness's public test
-   (`harness.stats.mmd_test`, see `harness_mmd` below: the one place to change when its signature
-   changes), alibi-detect's PyTorch `MMDDrift` (1000 permutations and its default 100) and
-   torch-two-sample's `MMDStatistic` + `pval`, at 2 × 2000 × 128 and 2 × 10000 × 128. The data have
-   per-prompt structure (prompts of 20 tokens sharing an offset) and a small mean shift.
+   heuristic, computed once per size and given to every peer): the harness's cross-modal test (the
+   between-prompt MMD² and its prompt-level sign-flip test, `harness.stats.between`; see
+   `harness_mmd` below: the one place to change when its signature changes), and, in a row of its
+   own, the whole `harness.stats.cross_modal_gap` (the same test plus the intra-modal baselines, the
+   noise floor and the 200-replicate bootstrap); alibi-detect's PyTorch `MMDDrift` (1000 permutations
+   and its default 100) and torch-two-sample's `MMDStatistic` + `pval`, at 2 × 2000 × 128 and
+   2 × 10000 × 128. The data: prompts holding 50 image (x) and 50 text (y) tokens each (40 prompts
+   at 2000 tokens per side, 200 at 10000), one offset per prompt shared by its image and text tokens
+   (sd 0.3), token noise sd 1, y shifted by 0.05 in every coordinate. The peers test tokens as if
+   independent and compute the token-level U-statistic; their MMD² is compared with the harness's
+   token-level `mmd2_unbiased` on the same data (computed outside the timed call), while the
+   harness's reported figure is the between-prompt MMD² (a different estimand when prompts matter).
 2. t-SNE: openTSNE (the harness's backend) against scikit-learn's TSNE, at 600, 5000 and 20000
    points, both single-threaded from the same StandardScaler → PCA-50 input (the harness's pipeline),
    with trustworthiness (10 neighbours; exact up to 5000 points, above that the mean over 2000
@@ -46,24 +53,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
-DIM, TOKENS_PER_PROMPT, SHIFT, PERMS = 128, 20, 0.05, 1000
+DIM, TOKENS_PER_PROMPT, SHIFT, PERMS, BOOT = 128, 50, 0.05, 1000, 200
+TSNE_TOKENS_PER_PROMPT = 20
 MMD_SIZES = (2000, 10000)
 TSNE_SIZES = (600, 5000, 20000)
-MMD_PEERS = ("harness", "alibi-100", "alibi-1000", "tts-1000")  # 100 before 1000: a timeout at 100 spares the 1000 run
+MMD_PEERS = ("harness", "harness-gap", "alibi-100", "alibi-1000", "tts-1000")  # 100 before 1000: a timeout at 100 spares the 1000 run
 TSNE_PEERS = ("openTSNE", "sklearn")
 
 
 # -- data (the same in every child) -------------------------------------------------------------
 def mmd_data(n: int, seed: int = 0):
-    """x, y [n, DIM] float32 and their prompt ids: prompts of TOKENS_PER_PROMPT tokens sharing an
-    offset (sd 0.3), token noise sd 1, y's mean shifted by SHIFT in every coordinate."""
+    """x (image), y (text) [n, DIM] float32 and the prompt id of each row (the same for both):
+    n // TOKENS_PER_PROMPT prompts, each holding TOKENS_PER_PROMPT rows of x and of y that share
+    the prompt's offset (sd 0.3); token noise sd 1; y's mean shifted by SHIFT in every coordinate."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     prompts = np.repeat(np.arange(n // TOKENS_PER_PROMPT), TOKENS_PER_PROMPT)
+    offsets = rng.normal(0, 0.3, (n // TOKENS_PER_PROMPT, DIM))
 
     def draw(shift: float):
-        offsets = rng.normal(0, 0.3, (n // TOKENS_PER_PROMPT, DIM))
         return (offsets[prompts] + rng.normal(0, 1, (n, DIM)) + shift).astype(np.float32)
 
     return draw(0.0), draw(SHIFT), prompts
@@ -78,7 +87,7 @@ def tsne_data(n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     labels = rng.choice(3, size=n, p=[0.55, 0.35, 0.10])
     centres = rng.normal(0, 2.0, (3, DIM))
-    prompts = rng.integers(0, max(n // TOKENS_PER_PROMPT, 1), size=n)
+    prompts = rng.integers(0, max(n // TSNE_TOKENS_PER_PROMPT, 1), size=n)
     offsets = rng.normal(0, 0.5, (prompts.max() + 1, DIM))
     x = centres[labels] + offsets[prompts] + rng.normal(0, 1, (n, DIM))
     z = StandardScaler().fit_transform(x)
@@ -87,11 +96,31 @@ def tsne_data(n: int, seed: int = 0):
 
 # -- the measured calls ---------------------------------------------------------------------------
 def harness_mmd(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> tuple[float, float]:
-    """(MMD², p) of the harness's public two-sample test. Today's `mmd_test` is token-level and does
-    not take prompt ids; a prompt-level test would take `prompts_x` / `prompts_y` here."""
-    from harness.stats import mmd_test
+    """(between-prompt MMD², p) of the harness's cross-modal test as `cross_modal_gap` runs it: one
+    pooled kernel summed over (prompt, side) cells, then the sign-flip test over prompts."""
+    import numpy as np
+    import torch
 
-    r = mmd_test(x, y, permutations=permutations, seed=0, bandwidth=sigma)
+    from harness.stats import CellGram, Comparison, sign_flip_test
+
+    _, unit = np.unique(np.concatenate([prompts_x, prompts_y]), return_inverse=True)
+    unit = unit.ravel()
+    cell = unit * 2 + np.r_[np.zeros(len(prompts_x), np.int64), np.ones(len(prompts_y), np.int64)]
+    n_units = int(unit.max()) + 1
+    gram = CellGram(torch.cat([torch.from_numpy(x), torch.from_numpy(y)]), cell, 2 * n_units, sigma)
+    cells = np.arange(2 * n_units)
+    cross = Comparison.build(gram, cells // 2, cells % 2 == 0, cells % 2 == 1, n_units, paired=True)
+    observed, null = sign_flip_test(cross, permutations=permutations, seed=0)
+    return observed, (1.0 + float((null >= observed).sum())) / (1.0 + len(null))
+
+
+def harness_gap(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> tuple[float, float]:
+    """(between-prompt MMD², p) of the whole `cross_modal_gap`: the test, the intra-modal baselines
+    (position halves: no labels here), the noise floor and the BOOT-replicate bootstrap."""
+    from harness.stats import cross_modal_gap
+
+    r = cross_modal_gap(x, y, image_units=prompts_x, text_units=prompts_y, sigma=sigma,
+                        permutations=permutations, n_boot=BOOT, seed=0)
     return r.mmd2, r.p_value
 
 
@@ -117,20 +146,26 @@ def tts_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
 
 def run_mmd(peer: str, n: int, sigma: float) -> dict:
     import torch  # noqa: F401  imports stay out of the timed call
-    if peer == "harness":
+    if peer.startswith("harness"):
         import harness.stats  # noqa: F401
     elif peer.startswith("alibi"):
         import alibi_detect.cd  # noqa: F401
     else:
         import torch_two_sample  # noqa: F401
     x, y, prompts = mmd_data(n)
-    if peer == "harness":
-        call = lambda: harness_mmd(x, y, prompts, prompts, sigma, PERMS)  # noqa: E731
+    if peer.startswith("harness"):
+        run = harness_mmd if peer == "harness" else harness_gap
+        call = lambda: run(x, y, prompts, prompts, sigma, PERMS)  # noqa: E731
     elif peer.startswith("alibi"):
         call = lambda: alibi_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
     else:
         call = lambda: tts_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
-    return _timed(call, ("mmd2", "p"))
+    figures = _timed(call, ("mmd2", "p"))
+    if peer == "harness":  # the token-level U-statistic the peers compute, outside the timed call
+        from harness.stats import mmd2_unbiased
+
+        figures["token_mmd2"] = mmd2_unbiased(x, y, sigma=sigma)
+    return figures
 
 
 def run_tsne(peer: str, n: int) -> dict:
@@ -188,7 +223,9 @@ def trust(x, points, k: int = 10, queries: int = 2000, exact_up_to: int = 5000) 
 
 # -- the PERFORMANCE.md section ----------------------------------------------------------------------
 TITLE = "Peers"
-LABELS = {"harness": ("harness `mmd_test`", 1000), "alibi-1000": ("alibi-detect `MMDDrift` (pytorch)", 1000),
+LABELS = {"harness": ("harness sign-flip test (between-prompt MMD²)", 1000),
+          "harness-gap": (f"harness `cross_modal_gap` (test + baselines + noise floor + {BOOT}-replicate bootstrap)", 1000),
+          "alibi-1000": ("alibi-detect `MMDDrift` (pytorch)", 1000),
           "alibi-100": ("alibi-detect `MMDDrift` (pytorch)", 100), "tts-1000": ("torch-two-sample `MMDStatistic`", 1000)}
 
 
@@ -224,27 +261,38 @@ def section(figures: dict) -> str:
         "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call "
         "(an upper bound of the call's own where preparing the data peaked higher, as for the small t-SNE runs).",
         "",
-        "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; data with per-prompt "
-        "offsets and a small mean shift; `harness.stats.mmd_test` as it is at this commit, token-level):",
+        "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; "
+        f"{TOKENS_PER_PROMPT} image and {TOKENS_PER_PROMPT} text tokens per prompt sharing the prompt's offset, a small "
+        "mean shift). The harness tests at the level of prompts: its figure is the between-prompt MMD² and its null "
+        "flips the image/text sides of whole prompts; the peers treat tokens as independent and compute the token-level "
+        "U-statistic, which is checked against the harness's `mmd2_unbiased` on the same data (outside the timed call). "
+        "Ratios are over the harness's test (statistic + 1000-draw null):",
         "",
-        "| keys | test | permutations | seconds | × harness | peak memory | MMD² | \|MMD² − harness\| | p |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| keys | test | permutations | seconds | × harness test | peak memory | MMD² reported | token-level MMD² | "
+        "\|token-level − harness's\| | p | load average after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n, row in figures.get("mmd", {}).items():
         base = row.get("harness", {})
         for peer, (label, perms) in LABELS.items():
             m = row.get(peer, {})
-            done = "seconds" in m
-            diff = f"{abs(m['mmd2'] - base['mmd2']):.1e}" if done and "mmd2" in base else "–"
-            lines.append(
-                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base) if peer != 'harness' else '1'} | "
-                f"{_memory(m['peak_GB'])} | {m['mmd2']:.5f} | {diff} | {m['p']:.4f} |" if done else
-                f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {_ratio(m, base)} | – | – | – | – |"
-            )
+            head = f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {'1' if peer == 'harness' else _ratio(m, base)} |"
+            load = f" {m['load_average']:.1f} |" if "load_average" in m else " – |"
+            if "seconds" not in m:
+                lines.append(head + " – | – | – | – | – |" + load)
+                continue
+            if peer.startswith("harness"):
+                token = m.get("token_mmd2")
+                rest = f" between-prompt {m['mmd2']:.5f} | " + (f"{token:.5f} | 0 |" if token is not None else "– | – |")
+            else:
+                diff = f"{abs(m['mmd2'] - base['token_mmd2']):.1e}" if "token_mmd2" in base else "–"
+                rest = f" token-level {m['mmd2']:.5f} | {m['mmd2']:.5f} | {diff} |"
+            lines.append(f"{head} {_memory(m['peak_GB'])} |{rest} {m['p']:.4f} |{load}")
     lines += [
         "",
         "**t-SNE** (same StandardScaler → PCA-50 input as the harness's maps; 1 thread each; trustworthiness with 10 "
-        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points):",
+        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points"
+        + (f"; {figures['tsne_note']}" if figures.get("tsne_note") else "") + "):",
         "",
         "| points | backend | seconds | × openTSNE | peak memory | trustworthiness |",
         "|---|---|---|---|---|---|",
@@ -259,7 +307,9 @@ def section(figures: dict) -> str:
                 + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
             )
     lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
-              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md"]
+              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md",
+              "", "or only the MMD part, keeping the t-SNE figures of an earlier `--json` run:", "",
+              "    nice -n 5 /work/venv-sweep/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
     return "\n".join(lines)
 
 
@@ -316,7 +366,7 @@ def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
                     row[peer] = {"timeout_s": timeout, "not_run": "100 permutations already exceeded the bound"}
                     continue
                 # the harness is the baseline of every ratio: it gets 4× the bound, so a loaded machine still measures it
-                row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer == "harness" else 1))
+                row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer.startswith("harness") else 1))
                 row[peer]["load_average"] = os.getloadavg()[0]
                 print(f"mmd {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
     if only in ("all", "tsne"):
@@ -338,6 +388,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the figures into this file's Peers section")
     p.add_argument("--from-json", type=Path, default=None, help="render figures a previous run wrote with --json instead of measuring")
+    p.add_argument("--tsne-from", type=Path, default=None, metavar="JSON",
+                   help="with --only mmd: take the t-SNE figures from a previous run's --json instead of leaving them out")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -350,6 +402,10 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:
         figures = drive(args.only, sizes or MMD_SIZES, sizes or TSNE_SIZES, args.timeout)
+    if args.tsne_from:
+        earlier = json.loads(args.tsne_from.read_text(encoding="utf-8"))
+        figures["tsne"] = earlier["tsne"]
+        figures["tsne_note"] = earlier.get("tsne_note") or f"taken from an earlier run ({args.tsne_from.name})"
     print(json.dumps(figures, indent=2))
     if args.update:
         args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")

@@ -1,0 +1,207 @@
+"""Where the analysis of one triple spends its time, and how each stage grows with the points used.
+
+`harness.analysis.analyze_layer` with the suite's settings (1000 permutations, 200 bootstrap
+replicates, JS + probe AUC in PCA-50, a 600-point t-SNE map) on a synthetic bank of 200 prompts
+(60 image and 40 text tokens each, one offset per prompt shared by its tokens, image tokens shifted),
+with `max_points` = 1500, 3000 and 6000 vectors per modality, at d = 128 and d = 4096 (a
+LLaVA-shaped key width). Each stage is timed inside the real call, by wrapping the functions that
+`analyze_layer` and `cross_modal_gap` call (restored afterwards):
+
+- gap statistic + test: `cross_modal_gap` from its start to the bootstrap (median-heuristic σ, the
+  pooled kernel summed over token cells, the per-unit Grams, the sign-flip test, the intra-modal
+  comparisons); the kernel (σ + `CellGram`) is also shown on its own;
+- bootstrap: `ratio_interval`; noise floor: the rest of `cross_modal_gap` after it;
+- JS/AUC: `js_classifier` + `js_knn` + `probe_auc`; t-SNE: the map; rest: everything else.
+
+Growth exponent: the least-squares slope of log(seconds) on log(points per modality). Each figure is
+the median of `--repeats` calls after one warm-up call. One thread (OMP_NUM_THREADS as given).
+
+    nice -n 5 python -m suites.perf.analysis_stages --update PERFORMANCE.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from suites.perf.peers import replace_section  # noqa: E402
+
+POINTS = (1500, 3000, 6000)
+DIMS = (128, 4096)
+PROMPTS, IMAGE_PER_PROMPT, TEXT_PER_PROMPT = 200, 60, 40
+STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "bootstrap", "noise floor", "JS/AUC", "t-SNE", "rest")
+TITLE = "Analysis stages"
+
+
+def bank(dim: int, seed: int = 0):
+    """A KeyBank of PROMPTS prompts: image tokens N(offset + 0.2, I), text tokens N(offset, I), offset sd 0.3 per prompt."""
+    from harness.capture import KeyBank, LayerBank
+    from harness.labels import IMAGE, TEXT
+
+    gen = torch.Generator().manual_seed(seed)
+    per = IMAGE_PER_PROMPT + TEXT_PER_PROMPT
+    modality = torch.tensor([IMAGE] * IMAGE_PER_PROMPT + [TEXT] * TEXT_PER_PROMPT, dtype=torch.int8).repeat(PROMPTS)
+    sample = torch.arange(PROMPTS, dtype=torch.int32).repeat_interleave(per)
+    offsets = 0.3 * torch.randn(PROMPTS, dim, generator=gen)
+    vectors = offsets[sample.long()] + torch.randn(PROMPTS * per, dim, generator=gen)
+    vectors += 0.2 * (modality == IMAGE).unsqueeze(1).float()
+    layer = LayerBank(vectors=vectors, modality=modality, sample=sample,
+                      position=torch.arange(per, dtype=torch.int32).repeat(PROMPTS))
+    return KeyBank(model="synthetic", benchmark="synthetic", kind="keys", sample_ids=tuple(f"p{i}" for i in range(PROMPTS)),
+                   layers={0: layer}, num_key_value_heads=1, head_dim=dim)
+
+
+@contextlib.contextmanager
+def stage_clock():
+    """While active, the functions analyze_layer calls record (name, start, end); yields the list."""
+    import harness.analysis as analysis
+    import harness.stats.gap as gap
+
+    marks: list[tuple[str, float, float]] = []
+
+    def wrap(module, attr, name):
+        inner = getattr(module, attr)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                marks.append((name, start, time.perf_counter()))
+
+        return inner, timed
+
+    targets = [(analysis, "cross_modal_gap", "gap"), (analysis, "js_classifier", "js"), (analysis, "js_knn", "js"),
+               (analysis, "probe_auc", "js"), (analysis, "_tsne", "tsne"), (gap, "ratio_interval", "boot"),
+               (gap, "median_bandwidth", "kernel"), (gap, "CellGram", "kernel")]
+    saved = []
+    for module, attr, name in targets:
+        inner, timed = wrap(module, attr, name)
+        saved.append((module, attr, inner))
+        setattr(module, attr, timed)
+    try:
+        yield marks
+    finally:
+        for module, attr, inner in saved:
+            setattr(module, attr, inner)
+
+
+def split(marks, total: float) -> dict[str, float]:
+    """Stage seconds of one analyze_layer call from its marks."""
+    spent = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "js", "tsne", "boot", "kernel")}
+    (_, g0, g1), = [m for m in marks if m[0] == "gap"]
+    (_, b0, b1), = [m for m in marks if m[0] == "boot"]
+    out = {"gap statistic + test": b0 - g0, "  of which kernel (σ + cell sums)": spent["kernel"], "bootstrap": b1 - b0,
+           "noise floor": g1 - b1, "JS/AUC": spent["js"], "t-SNE": spent["tsne"]}
+    out["rest"] = total - spent["gap"] - spent["js"] - spent["tsne"]
+    out["total"] = total
+    return out
+
+
+def timed_stages(keys, layer: int, settings, repeats: int) -> dict[str, float]:
+    """Median stage seconds of `repeats` analyze_layer calls after one warm-up call."""
+    from harness.analysis import analyze_layer
+
+    result = analyze_layer(keys, layer, settings)  # warm-up: imports and first-call costs
+    runs = []
+    for _ in range(repeats):
+        with stage_clock() as marks:
+            start = time.perf_counter()
+            analyze_layer(keys, layer, settings)
+            runs.append(split(marks, time.perf_counter() - start))
+    return {**{k: float(np.median([r[k] for r in runs])) for k in runs[0]}, "n_image": result.n_image, "n_text": result.n_text}
+
+
+def measure(dim: int, points: int, repeats: int) -> dict[str, float]:
+    from harness.analysis import AnalysisSettings
+
+    return timed_stages(bank(dim), 0, AnalysisSettings(threshold=1.0, alpha=0.01, max_points=points), repeats)
+
+
+def measure_twin(repeats: int) -> dict[str, float]:
+    """The triple `profile_hotspots` profiles: tiny-llava's deepest layer over the fixture benchmark, default settings."""
+    from suites.perf.profile_hotspots import analysis_case
+
+    keys, layer, settings = analysis_case()
+    return timed_stages(keys, layer, settings, repeats)
+
+
+def slope(points, seconds) -> float:
+    """Least-squares slope of log(seconds) on log(points): the growth exponent."""
+    return float(np.polyfit(np.log(points), np.log(np.maximum(seconds, 1e-6)), 1)[0])
+
+
+def section(figures: dict) -> str:
+    lines = [
+        f"`analyze_layer` with the suite's settings on a synthetic bank of {PROMPTS} prompts ({IMAGE_PER_PROMPT} image + "
+        f"{TEXT_PER_PROMPT} text tokens each), `max_points` = points per modality; median of {figures['repeats']} calls "
+        f"after a warm-up, one thread (OMP_NUM_THREADS={figures['threads']}), load average {figures['load_start']:.1f} "
+        f"at the start and {figures['load_end']:.1f} at the end on 2 shared cores. Exponent: slope of log seconds on "
+        "log points (1 = linear, 2 = quadratic).",
+    ]
+    twin = figures.get("twin")
+    if twin:
+        lines += ["", f"**A twin's triple** (tiny-llava, deepest layer, fixture benchmark, default settings; "
+                      f"{twin['n_image']:,} image and {twin['n_text']:,} text vectors), seconds per stage:", "",
+                  "| " + " | ".join(s.strip() for s in (*STAGES, "total")) + " |", "|---" * (len(STAGES) + 1) + "|",
+                  "| " + " | ".join(f"{twin[s]:.2f}" for s in (*STAGES, "total")) + " |"]
+    for dim, rows in figures["dims"].items():
+        pts = [int(p) for p in rows]
+        lines += ["", f"**d = {dim}**", "", "| stage | " + " | ".join(f"{p:,} pts" for p in pts) + " | exponent |",
+                  "|---|" + "---|" * (len(pts) + 1)]
+        for stage in (*STAGES, "total"):
+            secs = [rows[str(p)][stage] for p in pts]
+            name = f"&nbsp;&nbsp;{stage.strip()}" if stage.startswith("  ") else (f"**{stage}**" if stage == "total" else stage)
+            exponent = f"{slope(pts, secs):.2f}" if len(pts) > 1 else "–"
+            lines.append(f"| {name} | " + " | ".join(f"{s:.2f} s" for s in secs) + f" | {exponent} |")
+    lines += ["", "Regenerate:", "", "    nice -n 5 python -m suites.perf.analysis_stages --update PERFORMANCE.md"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m suites.perf.analysis_stages", description=__doc__.split("\n")[0])
+    p.add_argument("--points", default=",".join(map(str, POINTS)), help="points per modality, comma-separated")
+    p.add_argument("--dims", default=",".join(map(str, DIMS)), help="key widths, comma-separated")
+    p.add_argument("--no-twin", action="store_true", help="leave out the tiny-llava twin's triple")
+    p.add_argument("--repeats", type=int, default=3, help="timed calls per case (median reported; default: 3)")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--from-json", type=Path, default=None, help="render figures a previous --json run wrote")
+    p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the section into this file")
+    args = p.parse_args(argv)
+    if args.from_json:
+        figures = json.loads(args.from_json.read_text(encoding="utf-8"))
+    else:
+        torch.set_grad_enabled(False)
+        figures = {"threads": os.environ.get("OMP_NUM_THREADS"), "repeats": args.repeats, "load_start": os.getloadavg()[0],
+                   "dims": {}}
+        if not args.no_twin:
+            figures["twin"] = measure_twin(args.repeats)
+            print(f"twin: {figures['twin']}", file=sys.stderr, flush=True)
+        for dim in (int(d) for d in args.dims.split(",")):
+            rows = figures["dims"][str(dim)] = {}
+            for points in (int(n) for n in args.points.split(",")):
+                rows[str(points)] = measure(dim, points, args.repeats)
+                print(f"d={dim} points={points}: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in rows[str(points)].items()),
+                      file=sys.stderr, flush=True)
+        figures["load_end"] = os.getloadavg()[0]
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if args.update:
+        args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
