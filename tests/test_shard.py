@@ -128,7 +128,7 @@ def test_more_shards_than_pairs_leaves_some_empty():
 
 COMMON = [
     "suites/test_keyspace.py", "suites/test_keyspace_controls.py", "-p", "no:cacheprovider", "-q",
-    "--ks-layers", "0", "--ks-samples", "12", "--ks-permutations", "200", "--ks-baselines", "none", "--ks-no-cache",
+    "--ks-models", "tiny-llava,tiny-qwen2.5-vl,tiny-qwen2-vl", "--ks-layers", "0", "--ks-samples", "12", "--ks-permutations", "200", "--ks-baselines", "none", "--ks-no-cache",
 ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, replace
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -18,7 +20,7 @@ from harness.options import OPTIONS, parse_config
 
 def _config(**overrides):
     values = {o.name: o.default for o in OPTIONS} | overrides
-    return parse_config(values.__getitem__, ".")
+    return parse_config(values.__getitem__, Path("."))
 
 
 def _rows(layer) -> list[tuple[int, int]]:
