@@ -122,17 +122,16 @@ def full_size_section() -> str:
     return "\n".join(lines)
 
 
+CARRIED = ("Capture memory at real scale", PEERS, "Analysis stages")
+
 HOTSPOT_READING = """
 Reading (what would remove each; none of these lies in `suites/perf` or `harness/perf`, so nothing was changed here):
 
-- **Analysis of a triple is the suite's main cost, not capture.** Its time splits into four near-equal parts:
-  the bootstrap interval (`bootstrap_ratio_interval` → `weighted_mmd2`, 200 replicates), the MMD permutation
-  test (`mmd_test`, 1000 permutations, already batched), the t-SNE map (`tsne_2d`, openTSNE, 600 points) and
-  the JS/AUC estimators (`js_classifier` cross-fitted logistic regression, `js_knn`, `probe_auc`).
-  Removing them: a shared pooled kernel matrix for the permutation test and the bootstrap (both build one
-  from the same vectors and σ); the t-SNE map only when a report is written (`tsne_cap` 0 in timing runs);
-  one cross-fitted classifier whose out-of-fold probabilities give both the JS estimate and the probe AUC
-  (today they are fitted separately).
+- **Analysis of a triple is the suite's main cost, not capture.** Under the prompt-level statistics
+  its kernel sums over token cells, the JS/AUC grouped cross-fit and the t-SNE map (openTSNE, 600 points)
+  weigh most; the sign-flip null and the unit bootstrap are O(units²) once the cell sums exist
+  ("Analysis stages" below splits the time by stage). Removing more: the t-SNE map only when a report
+  is written (`tsne_cap` 0 in timing runs), one cross-fit shared by JS and AUC (JS already shares its fits).
 - **Input re-validation** (`harness/stats/_validate.py: as_matrix` / `as_pair`) costs about a tenth of the
   analysis: every estimator re-checks `isfinite` over its full inputs, also inside bootstrap and
   cross-fitting loops. Validating once in `analyze_layer` (which already checks finiteness in `_check`) and
@@ -173,9 +172,13 @@ def main(argv: list[str] | None = None) -> int:
          "`harness.stats.projection.tsne_2d` with each backend, trustworthiness k = 10 on 2,000 points. Suite: "
          "a fresh `--ks-cache` so capture is included."),
     ]
-    peers = read_section(args.out.read_text(encoding="utf-8"), PEERS) if args.out.is_file() else None
-    if peers:  # measured by suites/perf/peers.py in its own environment: carried over as it stands
-        sections.append((PEERS, peers))
+    # Sections measured by their own scripts (capture_memory.py, peers.py in its benchmark venv,
+    # analysis_stages.py): carried over as they stand; each names the command that regenerates it.
+    previous = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+    for title in CARRIED:
+        body = read_section(previous, title)
+        if body:
+            sections.append((title, body))
     seconds = time.perf_counter() - start
     args.out.write_text(render(command=COMMAND, seconds=seconds, machine_info=info, figures=figures, sections=sections))
     print(f"wrote {args.out} in {seconds / 60:.1f} min")
