@@ -137,23 +137,6 @@ class CacheKey:
         return hashlib.sha256(json.dumps(self.identity(), sort_keys=True).encode()).hexdigest()
 
 
-def folder_digest(path: str, *, edge: int = 1 << 20) -> str:
-    """Digest of a local checkpoint folder: each file's name and size, and its first and last `edge` bytes
-    (cheap on a 15 GB checkpoint, and any retraining changes the weights' bytes at both ends)."""
-    from pathlib import Path
-
-    h = hashlib.sha256()
-    for p in sorted(q for q in Path(path).rglob("*") if q.is_file()):
-        size = p.stat().st_size
-        h.update(f"{p.relative_to(path).as_posix()}\0{size}\0".encode())
-        with open(p, "rb") as f:
-            h.update(f.read(edge))
-            if size > edge:
-                f.seek(max(edge, size - edge))
-                h.update(f.read())
-    return h.hexdigest()
-
-
 def key_for(
     spec: "ModelSpec", cfg: "RunConfig", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int], *, kind: str = "keys"
 ) -> CacheKey:
@@ -167,8 +150,6 @@ def key_for(
     software = {"transformers": transformers.__version__}
     if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others
         software["torch"] = torch.__version__
-    if spec.is_local:  # a local folder's weights can change under the same path (a retrained organism)
-        software["checkpoint"] = folder_digest(spec.source)
     return CacheKey(
         model=spec.name,
         source=spec.source,

@@ -39,7 +39,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("seed", "0", "seed of sampling, weights of tiny models, permutations and subsamples"),
     Option("threshold", "model", "the lower (one-sided 95 percent) bound of cross-modal MMD² / strongest intra-modal baseline must reach this; 'model' uses each model's (default 1)"),
     Option("alpha", "model", "significance level of the permutation test; 'model' uses each model's (default 0.01)"),
-    Option("permutations", "1000", "permutations of the MMD test"),
+    Option("permutations", "1000", "sign-flip draws of the prompt-level MMD test (each draw swaps the image and text sides of random whole prompts)"),
     Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),

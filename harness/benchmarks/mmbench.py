@@ -8,8 +8,7 @@ options `A. …` up to the first missing one, then `请直接回答选项字母�
 
 Rows with an index of 1,000,000 or more are circular-evaluation copies (the same image and
 question with the options rotated; MMBench's evaluator scores them with `index % 1e6`). They are
-skipped and counted: the same image twice would put identical image keys on both sides of the
-by-sample baseline.
+skipped and counted: they would count one image and question several times among the prompts.
 """
 
 from __future__ import annotations

@@ -15,7 +15,13 @@ from harness.results import TripleResult
 JS_ESTIMATORS = ("classifier", "knn")  # keys of extra["js"], in display order
 TSNE_LABELS = ("image", "text", "special")  # token labels a t-SNE map may carry
 # Canonical order of intra-modal baselines; others (a future split) follow alphabetically.
-INTRA_ORDER = ("image/random", "text/random", "image/by-sample", "text/by-sample", "image/by-benchmark", "text/by-benchmark")
+# Display order of intra-modal effects: today's names, then those of results written before the
+# prompt-level statistics (random and by-sample halves), which old results files still carry.
+INTRA_ORDER = (
+    "image/by-language", "text/by-language", "image/by-category", "text/by-category", "image/by-position",
+    "text/by-position", "image/by-benchmark", "text/by-benchmark",
+    "image/random", "text/random", "image/by-sample", "text/by-sample",
+)
 
 
 def number(x) -> float | None:
