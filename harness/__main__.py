@@ -36,7 +36,8 @@ def _report(args: argparse.Namespace) -> int:
     from harness.report import console_table
     from harness.report.cli import report_command
 
-    path, results, notes = report_command(args.results, args.output, meta=args.meta, tsne_cap=args.tsne_cap)
+    path, results, notes = report_command(args.results, args.output, meta=args.meta, tsne_cap=args.tsne_cap,
+                                          interventions=args.interventions)
     if not args.quiet:
         print(console_table(results))
     for note in notes:
@@ -62,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
                      help="run metadata (default: RESULTS' .meta.json sidecar when present)")
     rep.add_argument("--tsne-cap", type=_positive_int, default=600, metavar="N",
                      help="most points drawn per t-SNE map (default: 600)")
+    rep.add_argument("--interventions", type=Path, nargs="+", default=(), metavar="INTERVENTIONS.jsonl",
+                     help="intervention records (suites/test_intervention.py; files or folders) to show in their section")
     rep.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     rep.set_defaults(func=_report)
     return p

@@ -5,6 +5,7 @@ Logic lives in the library (harness.session, harness.report); this module only w
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from harness.results import merge_parts, part_paths, read_results
 from harness.session import KeyspaceRun
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()
+STARTED_KEY = pytest.StashKey[float]()  # when this session configured (wall clock)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,13 +32,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(ini_name(opt), help=opt.help, default=opt.default)
 
 
-def pytest_configure(config: pytest.Config) -> None:
-
+def _getter(config: pytest.Config):
     def get(name: str) -> str:
         key = "ks_" + name.replace("-", "_")
         value = config.getoption(key)
         return value if value is not None else config.getini(key)
 
+    return get
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[STARTED_KEY] = time.time()
+    get = _getter(config)
     quiet_benchmark_table(config, asked=_flag(get("benchmark-table")))
 
     try:
@@ -141,4 +148,19 @@ def _render(config: pytest.Config, run: KeyspaceRun):
 
     info = run.info()
     write_run_info(run.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
-    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info)
+    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info,
+                         interventions=_session_interventions(config))
+
+
+def _session_interventions(config: pytest.Config) -> list:
+    """The intervention records this session wrote (suites/test_intervention.py), for the report's
+    section: from the records file and its parallel parts modified since the session began; none when
+    the suite did not run (an older records file is another run's)."""
+    from harness.intervention.results import read_interventions_since
+    from harness.options import parse_intervention_config
+
+    try:
+        icfg = parse_intervention_config(_getter(config), Path(str(config.rootpath)))
+    except KeyspaceError:
+        return []
+    return read_interventions_since(icfg.results, config.stash[STARTED_KEY])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.intervention.report import render_interventions
+from harness.report.interventions import render_interventions
 from harness.intervention.results import read_interventions
 from harness.intervention.suite import InterventionSession
 from harness.options import parse_intervention_config
@@ -60,7 +60,7 @@ def ks_interventions(request: pytest.FixtureRequest):
     if session.results:
         path = session.icfg.results
         records = [r for p in [path, *part_paths(path)] for r in read_interventions(p)]
-        render_interventions(records, path.with_suffix(".html"))
+        render_interventions(records, path.with_suffix(".html"))  # also a section of the main report
 
 
 def test_intervention(ks_intervention, ks_interventions):

@@ -17,7 +17,7 @@ tokens, and fitting on one while measuring the other would fit on the measured i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence, TypeVar
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from harness.capture import LayerBank
 from harness.errors import KeyspaceError
 from harness.labels import IMAGE, TEXT
-from harness.stats.recolour import AffineMap, fit_mean, fit_moments, random_shift
+from harness.stats.recolour import AffineMap, fit_error, fit_mean, fit_moments, random_shift
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class Intervention:
     kind: Kind
     layer: int
     map: AffineMap  # acts on the [kv_heads · head_dim] pre-RoPE key of each token of kind.modality
+    # on the fitting half: how far the mapped keys' moments are from the target's (harness.stats.recolour.fit_error);
+    # {} for the random control, which matches nothing
+    fit_error: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -102,12 +105,14 @@ def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[s
     for x, what in ((image, "image"), (text, "text")):
         if len(x) < 2:
             raise KeyspaceError(f"layer {layer}: the fitting half has {len(x)} {what} key(s); need at least 2 to fit an intervention")
-    def make(kind: Kind) -> AffineMap:
+    def make(kind: Kind) -> Intervention:
         source, target = (image, text) if kind.modality == IMAGE else (text, image)
+        if kind.how == "random":
+            return Intervention(kind, layer, random_shift(fit_mean(source, target, heads), seed=seed + 7 * layer))
         if kind.how == "mean":
-            return fit_mean(source, target, heads)
-        if kind.how == "moments":
-            return fit_moments(source, target, heads, shrinkage=shrinkage)
-        return random_shift(fit_mean(source, target, heads), seed=seed + 7 * layer)
+            m = fit_mean(source, target, heads)
+            return Intervention(kind, layer, m, fit_error(m, source, target, heads, shrinkage=None))
+        m = fit_moments(source, target, heads, shrinkage=shrinkage)
+        return Intervention(kind, layer, m, fit_error(m, source, target, heads, shrinkage=shrinkage))
 
-    return {name: Intervention(KINDS[name], layer, make(KINDS[name])) for name in names}
+    return {name: make(KINDS[name]) for name in names}

@@ -133,3 +133,22 @@ def measure(
         keys=bank, share=figures[:, 0], share_weight=np.nan_to_num(figures[:, 1]), logit_gap=figures[:, 2],
         last_share=figures[:, 3], last_logit_gap=figures[:, 4], answers=answers,
     )
+
+
+def concat_conditions(parts: Sequence[Condition]) -> Condition:
+    """One condition over the prompts of `parts` in order (each part's prompts follow the previous part's)."""
+    offsets = np.cumsum([0] + [len(p.share) for p in parts[:-1]])
+    banks = [p.keys for p in parts]
+    keys = LayerBank(
+        torch.cat([b.vectors for b in banks]), torch.cat([b.modality for b in banks]),
+        torch.cat([b.sample + int(o) for b, o in zip(banks, offsets)]), torch.cat([b.position for b in banks]),
+    )
+    def cat(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in parts])
+
+    answers = None
+    if any(p.answers is not None for p in parts):  # a part without options: its prompts answer nothing (-1)
+        answers = Answers(*(np.concatenate([getattr(p.answers, f) if p.answers is not None else np.full(len(p.share), -1)
+                                            for p in parts]) for f in ("plain", "hinted")))
+    return Condition(keys=keys, share=cat("share"), share_weight=cat("share_weight"), logit_gap=cat("logit_gap"),
+                     last_share=cat("last_share"), last_logit_gap=cat("last_logit_gap"), answers=answers)

@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from harness.results import append_result
+from harness.results import append_result, part_paths
 
 RECORD = "intervention"
 
@@ -28,15 +28,17 @@ class InterventionResult:
     description: str = ""
     status: str = "passed"  # "passed" (every check holds), "failed" or "error"
     message: str = ""  # the failed checks or the error, empty on a pass
-    n_fit_prompts: int = 0  # prompts the maps were fitted on
-    n_held_prompts: int = 0  # prompts every figure is measured on (none of them fitted)
-    n_fit_units: int = 0  # units (a prompt, or prompts sharing an image) of the fitting half
-    n_held_units: int = 0  # units of the held-out half: what every interval resamples
+    # Cross-fitting in two folds: each half of the units is measured with the maps fitted on the other half.
+    n_fit_prompts: list | int = 0  # per fold, prompts its maps were fitted on
+    n_held_prompts: int = 0  # prompts every figure is measured on (each with a map fitted on other prompts)
+    n_fit_units: list | int = 0  # per fold, units (a prompt, or prompts sharing an image) its maps were fitted on
+    n_held_units: int = 0  # units measured: what every interval resamples
     # "before"/"after" → the triple check's figures of the layer's pre-RoPE keys on the held-out units
     # (harness.stats.cross_modal_gap): mmd2 (between-prompt MMD², kernel units) and mmd2_low/high,
     # p_value (sign flips of units), intra (strongest intra-modal MMD²), strongest (its name),
     # intra_effects, intra_basis, ratio with its unit-bootstrap (Fieller) interval low/high, saturated,
-    # sigma (RBF σ, the before keys' for both), units, n_image, n_text, triple_passes (the triple verdict).
+    # sigma (RBF σ, the before keys' for both), units, n_image, n_text, triple_passes (the triple verdict);
+    # "change" → harness.stats.change.Mmd2Change fields: MMD² after − before with its paired unit-bootstrap interval.
     divergence: dict = field(default_factory=dict)
     # figure → harness.stats.paired.Effect fields (before, after, change and their intervals; n_prompts
     # counts the held-out units resampled):
@@ -44,7 +46,9 @@ class InterventionResult:
     # `random` random_vs_mean_attention (Δshare(mean) − Δshare(random) per prompt).
     effects: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)  # figure → why it is n/a
-    map: dict = field(default_factory=dict)  # what the map is: description, per-head shift norm, shrinkage
+    # what the map is: description, shift_norm (per fold, per head), shrinkage, fit_error (worst fold: the
+    # mapped fitting keys' distance from the target's mean / covariance, harness.stats.recolour.fit_error)
+    map: dict = field(default_factory=dict)
     seconds: dict = field(default_factory=dict)  # wall time of the fit and of the before / after measurements
     settings: dict = field(default_factory=dict)  # seed, level, n_boot, threshold, ...
     record: str = RECORD
@@ -84,4 +88,14 @@ def read_interventions(path: Path) -> list[InterventionResult]:
             if isinstance(data, dict) and data.get("record") == RECORD:
                 r = InterventionResult.from_dict(data)
                 latest[r.key] = r
+    return list(latest.values())
+
+
+def read_interventions_since(path: Path, since: float) -> list[InterventionResult]:
+    """The records of `path` and of its parallel (xdist) part files, each file only when it was
+    modified at or after `since` (a wall-clock time); later records win per key."""
+    latest: dict[tuple, InterventionResult] = {}
+    for p in [Path(path), *part_paths(Path(path))]:
+        if p.is_file() and p.stat().st_mtime >= since:
+            latest.update((r.key, r) for r in read_interventions(p))
     return list(latest.values())

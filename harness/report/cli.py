@@ -41,9 +41,10 @@ def load_results(path: Path) -> tuple[list[TripleResult], list[str]]:
 
 
 def report_command(results: Path | Sequence[Path], output: Path | None = None, *, meta: Path | None = None,
-                   tsne_cap: int = 600) -> tuple[Path, list[TripleResult], list[str]]:
+                   tsne_cap: int = 600, interventions: Sequence[Path] = ()) -> tuple[Path, list[TripleResult], list[str]]:
     """Render the report for `results` (one file; or several files or folders, merged by
-    harness.report.merge); returns its path, the results and notes for the user."""
+    harness.report.merge), with a section for the intervention records in `interventions` (files, or
+    folders of *.jsonl); returns its path, the results and notes for the user."""
     named = [results] if isinstance(results, Path) else list(results)
     files = results_files(named)
     if meta is not None and not meta.is_file():
@@ -56,9 +57,10 @@ def report_command(results: Path | Sequence[Path], output: Path | None = None, *
     else:
         loaded, info, notes, meta_note = _load_one(files[0], meta)
         default_out = files[0].with_suffix(".html")
+    records = _interventions(interventions)
     out = output if output is not None else default_out
     try:
-        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap)
+        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap, interventions=records)
     except OSError as exc:
         raise KeyspaceError(f"cannot write the report to {out}: {exc.strerror or exc}; give a writable -o path") from None
     return path, loaded, notes
@@ -74,3 +76,20 @@ def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dic
         meta_note = f"No run metadata: {sidecar} was not found (a pytest session writes it beside its results)."
         notes.append(meta_note)
     return loaded, info, notes, meta_note
+
+
+def _interventions(named: Sequence[Path]) -> list:
+    """The intervention records in the files (or folders of *.jsonl) named; later records win per key."""
+    from harness.intervention.results import read_interventions
+
+    latest = {}
+    for path in named:
+        if not path.exists():
+            raise KeyspaceError(f"intervention records not found: {path}; give the .jsonl suites/test_intervention.py "
+                                "wrote (by default reports/interventions.jsonl)")
+        for f in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
+            latest.update((r.key, r) for r in read_interventions(f))
+    if named and not latest:
+        raise KeyspaceError(f"no intervention records in {', '.join(map(str, named))}; give the .jsonl "
+                            "suites/test_intervention.py wrote (by default reports/interventions.jsonl)")
+    return list(latest.values())

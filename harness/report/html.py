@@ -11,8 +11,10 @@ from typing import Sequence
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from harness.intervention.results import InterventionResult
 from harness.results import TripleResult
 
+from .interventions import section_view
 from .view import TSNE_CAP, report_view
 
 
@@ -26,16 +28,18 @@ def environment() -> Environment:
 
 
 def render_html(results: Sequence[TripleResult], *, run_info: dict | None = None, meta_note: str = "",
-                tsne_cap: int = TSNE_CAP) -> str:
-    """The report as a string; `meta_note` says why run metadata is missing when it is."""
+                tsne_cap: int = TSNE_CAP, interventions: Sequence[InterventionResult] = ()) -> str:
+    """The report as a string; `meta_note` says why run metadata is missing when it is; `interventions`:
+    the run's intervention records, shown in their own section (none: no section)."""
     view = report_view(results, run_info or {}, meta_note=meta_note, tsne_cap=tsne_cap)
-    return environment().get_template("report.html.j2").render(view=view)
+    section = section_view(interventions) if interventions else {"interventions": [], "figures": []}
+    return environment().get_template("report.html.j2").render(view=view, **section)
 
 
 def render_report(results: Sequence[TripleResult], path: Path, *, run_info: dict | None = None,
-                  meta_note: str = "", tsne_cap: int = TSNE_CAP) -> Path:
+                  meta_note: str = "", tsne_cap: int = TSNE_CAP, interventions: Sequence[InterventionResult] = ()) -> Path:
     """Write the report for `results` to `path` and return the path."""
-    html = render_html(results, run_info=run_info, meta_note=meta_note, tsne_cap=tsne_cap)
+    html = render_html(results, run_info=run_info, meta_note=meta_note, tsne_cap=tsne_cap, interventions=interventions)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -75,12 +75,23 @@ class CellGram:
         return np.nan_to_num(g), n_a, n_b
 
 
-def _pair_mean(g: np.ndarray, wa: np.ndarray, wb: np.ndarray) -> np.ndarray:
-    """Σ_{u≠v} wa_u wb_v g_uv / Σ_{u≠v} wa_u wb_v for weights wa, wb [R, U] -> [R] (nan: no pair)."""
-    num = ((wa @ g) * wb).sum(-1) - (wa * wb * np.diagonal(g)).sum(-1)
-    den = wa.sum(-1) * wb.sum(-1) - (wa * wb).sum(-1)
+def _pair_mean(g: np.ndarray, wa: np.ndarray, wb: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """Σ_{u≠v} wa_u wb_v g_uv / Σ_{u≠v} wa_u wb_v for weights wa, wb [R, U] -> [R] (nan: no pair);
+    with `mask` [U, U] (0 on the diagonal), the sums run over the pairs it marks, weighted by it."""
+    if mask is None:
+        num = ((wa @ g) * wb).sum(-1) - (wa * wb * np.diagonal(g)).sum(-1)
+        den = wa.sum(-1) * wb.sum(-1) - (wa * wb).sum(-1)
+    else:
+        num = ((wa @ (g * mask)) * wb).sum(-1)
+        den = ((wa @ mask) * wb).sum(-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def block_mask(blocks: np.ndarray) -> np.ndarray:
+    """[U, U] 1.0 for pairs of distinct units in the same block (blocks [U]: a block id per unit)."""
+    b = np.asarray(blocks)
+    return ((b[:, None] == b[None, :]) & ~np.eye(len(b), dtype=bool)).astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,14 @@ class Comparison:
     g_ab: np.ndarray  # [U, U] ⟨μ_u^A, μ_v^B⟩
     has_a: np.ndarray  # [U] 1.0 where unit u holds side-A tokens
     has_b: np.ndarray  # [U] 1.0 where unit u holds side-B tokens
+    # [U, U] pairs of units that count (``block_mask``: only units of one block are paired, e.g. the
+    # measured half of one cross-fitting fold); None: every pair of distinct units
+    mask: np.ndarray | None = None
 
     @classmethod
     def build(cls, gram: CellGram, unit_of_cell: np.ndarray, a_cells: np.ndarray, b_cells: np.ndarray,
-              n_units: int, *, paired: bool = False) -> "Comparison":
-        """`paired`: keep only units holding both sides (what the sign-flip test needs)."""
+              n_units: int, *, paired: bool = False, mask: np.ndarray | None = None) -> "Comparison":
+        """`paired`: keep only units holding both sides (what the sign-flip test needs); `mask`: see the field."""
         a, b = gram.side(unit_of_cell, a_cells, n_units), gram.side(unit_of_cell, b_cells, n_units)
         g_aa, n_a, _ = gram.mean_gram(a, a)
         g_bb, n_b, _ = gram.mean_gram(b, b)
@@ -104,7 +118,7 @@ class Comparison:
         has_a, has_b = (n_a > 0).astype(float), (n_b > 0).astype(float)
         if paired:
             has_a = has_b = has_a * has_b
-        return cls(g_aa, g_bb, g_ab, has_a, has_b)
+        return cls(g_aa, g_bb, g_ab, has_a, has_b, mask)
 
     def mmd2(self, m: np.ndarray | None = None) -> np.ndarray:
         """MMD²_bp for unit multiplicities m [R, U] (default: every unit once) -> [R].
@@ -112,8 +126,8 @@ class Comparison:
         A unit drawn k times weighs k; pairs between copies of one unit are left out like pairs
         within it, so each replicate is the data's own statistic on its drawn units."""
         m = np.ones((1, len(self.has_a))) if m is None else np.atleast_2d(m)
-        wa, wb = m * self.has_a, m * self.has_b
-        return _pair_mean(self.g_aa, wa, wa) + _pair_mean(self.g_bb, wb, wb) - 2.0 * _pair_mean(self.g_ab, wa, wb)
+        wa, wb, k = m * self.has_a, m * self.has_b, self.mask
+        return _pair_mean(self.g_aa, wa, wa, k) + _pair_mean(self.g_bb, wb, wb, k) - 2.0 * _pair_mean(self.g_ab, wa, wb, k)
 
     def units(self, side: str = "both") -> int:
         return int((self.has_a * self.has_b).sum()) if side == "both" else int(getattr(self, f"has_{side}").sum())
@@ -130,21 +144,35 @@ def sign_flip_test(cmp: Comparison, *, permutations: int, seed: int) -> tuple[fl
     h = cmp.g_aa[ix] + cmp.g_bb[ix] - cmp.g_ab[ix] - cmp.g_ab[ix].T  # [U, U] ⟨D_u, D_v⟩
     g = torch.Generator().manual_seed(int(seed))
     eps = (torch.randint(0, 2, (permutations, U), generator=g).double() * 2.0 - 1.0).numpy()  # [P, U]
-    tr, norm = float(np.trace(h)), U * (U - 1.0)
+    if cmp.mask is None:
+        tr, norm = float(np.trace(h)), U * (U - 1.0)
+    else:  # pairs within blocks only: ε is 1 on the data, and the mask has no diagonal
+        h, tr = h * cmp.mask[ix], 0.0
+        norm = float(cmp.mask[ix].sum())
+        if norm == 0:
+            raise ValueError("the prompt-level test needs two units holding both sides in one block")
     observed = (float(h.sum()) - tr) / norm
     null = (((eps @ h) * eps).sum(1) - tr) / norm
     return observed, null
 
 
-def between_prompt_mmd2(x, x_units, y, y_units, *, sigma: float, dtype: torch.dtype = torch.float64) -> float:
-    """Between-prompt MMD² of x [n, d] vs y [m, d] with unit ids per row; rows of x and y with the
-    same unit id are one unit (their pairs are left out like pairs within a side's unit)."""
+def unit_comparison(x, x_units, y, y_units, *, sigma: float, paired: bool = False, blocks: dict | None = None,
+                    dtype: torch.dtype = torch.float64) -> tuple[Comparison, np.ndarray]:
+    """(Comparison of x [n, d] vs y [m, d], unit names in its order) with unit ids per row; rows of x
+    and y with the same unit id are one unit (their pairs are left out like pairs within a side's unit).
+    `paired`: only units holding both x and y rows count (as the sign-flip test and cross_modal_gap's
+    cross-modal effect); `blocks`: unit id -> block, only pairs of units in one block count (``block_mask``)."""
     xu, yu = np.asarray(x_units), np.asarray(y_units)
     z = torch.cat([torch.as_tensor(x), torch.as_tensor(y)]).to(dtype)
-    _, unit = np.unique(np.concatenate([xu, yu]), return_inverse=True)
+    names, unit = np.unique(np.concatenate([xu, yu]), return_inverse=True)
     side = np.r_[np.zeros(len(xu), np.int64), np.ones(len(yu), np.int64)]
     cell = unit.ravel() * 2 + side
-    gram = CellGram(z, cell, 2 * (int(unit.max()) + 1), float(sigma), dtype=dtype)
+    gram = CellGram(z, cell, 2 * len(names), float(sigma), dtype=dtype)
     cells = np.arange(len(gram.counts))
-    cmp = Comparison.build(gram, cells // 2, cells % 2 == 0, cells % 2 == 1, int(unit.max()) + 1)
-    return float(cmp.mmd2()[0])
+    mask = None if blocks is None else block_mask(np.array([blocks[n] for n in names]))
+    return Comparison.build(gram, cells // 2, cells % 2 == 0, cells % 2 == 1, len(names), paired=paired, mask=mask), names
+
+
+def between_prompt_mmd2(x, x_units, y, y_units, *, sigma: float, dtype: torch.dtype = torch.float64) -> float:
+    """Between-prompt MMD² of x [n, d] vs y [m, d] with unit ids per row (see ``unit_comparison``)."""
+    return float(unit_comparison(x, x_units, y, y_units, sigma=sigma, dtype=dtype)[0].mmd2()[0])

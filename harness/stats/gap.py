@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from ._validate import as_pair, check_seed
-from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, sign_flip_test
+from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, block_mask, sign_flip_test
 from .bootstrap import RatioInterval, ratio_interval
 from .kernels import median_bandwidth
 from .splits import random_halves
@@ -50,6 +50,9 @@ class GapResult:
     n_image: int = 0
     n_text: int = 0
     levels: dict = field(default_factory=dict)  # label name -> levels used
+    # (cross-modal Comparison, intra-modal name -> [Comparison]) behind the figures, so a caller can
+    # form other ratios on the same units (e.g. keys after an intervention over the intra-modal effects before)
+    comparisons: tuple | None = field(default=None, repr=False, compare=False)
 
 
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -74,10 +77,14 @@ def cross_modal_gap(
     image_position=None, text_position=None, sigma: float | None = None, permutations: int = 1000,
     n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
     max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
+    blocks: dict | None = None,
 ) -> GapResult:
     """image [n_i, d], text [n_t, d]; *_units [n]: unit id per token (equal ids in both = one unit);
     *_strata: label name -> [n] label per token (same names for both); *_position [n]: token position
-    (default: order given). See the module doc for every figure."""
+    (default: order given); `blocks`: unit id -> block: only pairs of units within one block enter any
+    figure (every statistic is then the pair-weighted mean of its within-block values: used for the
+    measured halves of cross-fitting folds, each compared only with itself; default: one block).
+    See the module doc for every figure."""
     seed = check_seed(seed)
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 1:
         raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
@@ -95,8 +102,9 @@ def cross_modal_gap(
     pos_t = np.arange(nt) if text_position is None else np.asarray(text_position)
 
     units = np.concatenate([ui, ut])
-    unit_code, _ = _codes(units)
+    unit_code, first_of_unit = _codes(units)
     n_units = int(unit_code.max()) + 1
+    mask = None if blocks is None else block_mask(np.array([blocks[u] for u in units[first_of_unit]]))
     modality = np.r_[np.zeros(ni, np.int64), np.ones(nt, np.int64)]
     half = np.r_[_halves(unit_code[:ni], pos_i), _halves(unit_code[ni:], pos_t)]
     labels = [np.concatenate([np.asarray(strata_i[n]).astype(str), np.asarray(strata_t[n]).astype(str)]) for n in names]
@@ -112,7 +120,7 @@ def cross_modal_gap(
     gram = CellGram(torch.cat([xi, xt]), cell, len(first), float(sigma), max_kernel_elements=max_kernel_elements, dtype=dtype)
 
     def compare(a, b, paired=False):
-        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired)
+        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired, mask=mask)
 
     cross = compare(mod_of == 0, mod_of == 1, paired=True)
     observed, null = sign_flip_test(cross, permutations=int(permutations), seed=seed)
@@ -146,12 +154,13 @@ def cross_modal_gap(
             a, b = random_halves(len(held), seed=seed * 1000 + h)
             has_a, has_b = np.zeros(n_units), np.zeros(n_units)
             has_a[held[a]], has_b[held[b]] = 1.0, 1.0
-            values.append(float(Comparison(g, g, g, has_a, has_b).mmd2()[0]))
+            values.append(float(Comparison(g, g, g, has_a, has_b, mask).mmd2()[0]))
         noise[mod] = float(np.std(values))
     return GapResult(
         mmd2=observed, p_value=(1.0 + float((null >= observed).sum())) / (1.0 + len(null)), permutations=int(permutations),
         null_mean=float(null.mean()), null_std=float(null.std()), sigma=float(sigma), units=cross.units(),
         intra=intra_point, intra_basis=basis, noise_floor=noise, interval=interval, n_image=ni, n_text=nt, levels=levels,
+        comparisons=(cross, intra),
     )
 
 

@@ -124,6 +124,24 @@ def fit_moments(source, target, heads: int, *, shrinkage: str = "ledoit-wolf") -
     return AffineMap(matrix, offset, f"whiten, recolour with the target mean and {shrinkage} covariance")
 
 
+def fit_error(m: AffineMap, source, target, heads: int, *, shrinkage: str | None) -> dict:
+    """How far `m(source)` is from `target`'s moments, worst head (both [N, heads · d]):
+    mean: ‖mean(m(source)) − mean(target)‖ / √tr C_t (in the target's standard deviations);
+    cov (with `shrinkage` = the one the map was fitted with; None: mean only):
+    ‖cov(m(source)) − C_t‖_F / ‖C_t‖_F, with C_t the target's covariance as the map estimated it.
+    A map that does what it says on its fitting data has both at rounding level (~1e-12 in float64)."""
+    s, t = _pair(m.apply(source).reshape(len(source), -1), target, heads, min_rows=1)
+    out = {"mean": 0.0} if shrinkage is None else {"mean": 0.0, "cov": 0.0}
+    for k in range(s.shape[1]):
+        c_t = covariance(t[:, k], shrinkage or "none")
+        scale = float(np.sqrt(max(np.trace(c_t), np.finfo(float).tiny)))
+        out["mean"] = max(out["mean"], float(np.linalg.norm(s[:, k].mean(0) - t[:, k].mean(0))) / scale)
+        if shrinkage is not None:
+            c_s = covariance(s[:, k], "none")
+            out["cov"] = max(out["cov"], float(np.linalg.norm(c_s - c_t) / max(np.linalg.norm(c_t), np.finfo(float).tiny)))
+    return out
+
+
 def random_shift(like: AffineMap, *, seed: int) -> AffineMap:
     """A = I and, per head, a uniformly random direction with the norm of `like`'s offset on that head."""
     rng = np.random.default_rng(check_seed(seed))

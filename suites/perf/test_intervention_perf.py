@@ -4,9 +4,10 @@ Ratios (medians, run alternately so a busy machine slows both alike; both includ
 - intervened forward / plain forward: one full pass with `moments` applied at the mid layer (the
   label-book lookup of each prompt plus one per-head affine map on the image keys of one layer).
   Near 1 is good.
-- study of one layer / plain forward of all its prompts: fitting on half of the fixture prompts and
-  measuring the other half before and after all five interventions (keys, attention, answers and
-  hinted answers, bootstrap intervals), in units of one plain forward pass over every prompt.
+- study of one layer / plain forward of all its prompts: cross-fitting on the fixture prompts (maps
+  fitted on each half, each half measured with the other half's maps) before and after all five
+  interventions (keys, attention, answers and hinted answers, bootstrap intervals), in units of one
+  plain forward pass over every prompt; on the tiny twins and on the trained organisms of the default run.
 
     pytest suites/perf/test_intervention_perf.py -m perf     # pytest-benchmark tables, ratios in extra_info
     python suites/perf/test_intervention_perf.py             # ratio lines only
@@ -92,8 +93,9 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for name in MODELS:
         print(f"{name}: forward with `moments` at the mid layer / plain forward = {ratio_intervened(name):.3f}")
-    for name in ("tiny-llava", "tiny-qwen2.5-vl"):
-        print(f"{name}: study of one layer (fit on 36 prompts, 6 conditions on the other 36, 5 records) / plain forward of the 72 prompts = {ratio_study(name):.1f}")
+    for name in ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned", "organism-joint"):
+        print(f"{name}: study of one layer (maps fitted on each half, 6 conditions on all 72 prompts, 5 records) "
+              f"/ plain forward of the 72 prompts = {ratio_study(name):.1f}")
 
 
 if __name__ == "__main__":

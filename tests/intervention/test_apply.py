@@ -171,8 +171,7 @@ def test_random_control_check_on_a_model_where_the_mean_shift_moves_attention():
     study = PairStudy.start(loaded, get_benchmark("fixture")((), seed=0)[:12], "fixture", settings)
     real = study.result(LAYER, "random")
     assert real.effects["random_vs_mean_attention"]["mean_moves"] and real.status == "passed", real.message
-    mean = study.interventions[LAYER]["mean"]
-    study.interventions[LAYER]["random"] = Intervention(KINDS["random"], LAYER, mean.map)
+    study.interventions[LAYER]["random"] = tuple(Intervention(KINDS["random"], LAYER, m.map) for m in study.interventions[LAYER]["mean"])
     del study.conditions[(LAYER, "random")]
     same = study.result(LAYER, "random")
     assert same.status == "failed" and "moves attention share as the mean shift does" in same.message

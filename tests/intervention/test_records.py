@@ -16,7 +16,7 @@ from harness.capture import KeyBank, LayerBank
 from harness.errors import KeyspaceError
 from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
 from harness.intervention.measure import Answers, Condition
-from harness.intervention.report import render_interventions
+from harness.report.interventions import render_interventions
 from harness.intervention.results import InterventionResult, append_intervention, read_interventions
 from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect, checks
 from harness.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
@@ -30,21 +30,45 @@ def _effect(before, after, low=None, high=None):
             "change_high": change if high is None else high, "n_prompts": 10, "level": 0.9, "n_boot": 10}
 
 
-def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, **effects):
-    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "units": 9},
+def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, change_high=None, fit_error=None, **effects):
+    div = {"before": {"mmd2": before_mmd2, "intra": 0.01, "ratio": 10.0, "low": 5.0, "high": 20.0, "sigma": 1.0, "units": 9,
+                      "p_value": 0.001, "triple_passes": True},
            "after": {"mmd2": after_mmd2, "intra": 0.01, "ratio": after_ratio, "low": after_ratio / 2, "high": after_ratio * 2,
-                     "sigma": 1.0, "units": 9}}
+                     "sigma": 1.0, "units": 9},
+           "change": {"change": after_mmd2 - before_mmd2, "change_low": after_mmd2 - before_mmd2 - 0.01,
+                      "change_high": after_mmd2 - before_mmd2 + 0.01 if change_high is None else change_high}}
     return InterventionResult(model="m", layer=1, benchmark="fixture", intervention=name, divergence=div,
-                              effects={"attention_share": _effect(0.5, 0.8), **effects}, settings={"threshold": 1.0})
+                              effects={"attention_share": _effect(0.5, 0.8), **effects}, settings={"threshold": 1.0},
+                              map={"fit_error": fit_error or {}})
 
 
 def test_checks_pass_when_the_keys_move_and_fail_when_they_do_not():
     assert checks(_record()) == []
     assert "did not fall" in checks(_record(after_mmd2=0.2))[0]
     assert "did not fall" in checks(_record("text-moments", after_mmd2=0.1))[0]
+    assert "does not exclude 0" in checks(_record(after_mmd2=0.09, change_high=0.002))[0]  # a fall within the noise
     assert checks(_record("random", after_mmd2=0.5)) == []  # a random shift may raise the divergence
     assert "intra-modal level" in checks(_record("moments", after_ratio=3.0))[0]
     assert checks(_record("mean", after_ratio=3.0)) == []  # only `moments` must reach it
+    # The map must do what it says on its fitting half.
+    assert checks(_record("moments", fit_error={"mean": 1e-14, "cov": 2e-13})) == []
+    assert "misses the target's covariance by 0.3" in checks(_record("moments", fit_error={"mean": 1e-14, "cov": 0.3}))[0]
+    assert "misses the target's mean" in checks(_record("mean", fit_error={"mean": 1e-3}))[0]
+
+
+def test_divergence_checks_are_not_decided_without_the_finding_before():
+    """Where the triple check does not find the gap before, there is nothing to close: the checks of the
+    fall and of the intra-modal level are left undecided, with a note saying why (never a silent pass)."""
+    from harness.intervention.run import _undecided
+
+    s = StudySettings(names=DEFAULT)
+    absent = {"p_value": 0.2, "ratio": 0.6, "low": 0.3, "high": 2.0, "triple_passes": False}
+    notes = _undecided("moments", absent, s)
+    assert set(notes) == {"divergence_change", "divergence"} and "does not find the gap" in notes["divergence"]
+    assert set(_undecided("mean", absent, s)) == {"divergence_change"}
+    assert _undecided("random", absent, s) == {} and _undecided("moments", absent | {"triple_passes": True}, s) == {}
+    record = replace(_record("moments", after_mmd2=0.2, after_ratio=3.0), notes=notes)
+    assert checks(record) == []
 
 
 def test_random_control_check_needs_a_mean_effect_and_a_difference():
@@ -210,3 +234,29 @@ def test_options_are_registered_and_parsed(tmp_path):
     assert "\n" not in str(info.value)
     with pytest.raises(KeyspaceError, match="--ks-intervene-shrinkage"):
         parse_intervention_config((values | {"intervene-shrinkage": "oas"}).get, tmp_path)
+
+
+def test_main_report_has_the_interventions_section_only_when_given(tmp_path):
+    from harness.report import render_html
+
+    triples = [TripleResult(model="m", layer=1, benchmark="fixture", status="passed")]
+    assert 'id="interventions"' not in render_html(triples)
+    html = render_html(triples, interventions=[_record(), _record("moments")])
+    assert 'id="interventions"' in html and 'href="#interventions"' in html and html.count("<svg") >= 1
+    assert "Δ MMD² -0.09 [-0.1, -0.08]" in html  # the paired change of the divergence is shown
+
+
+def test_session_reads_only_records_written_since_it_began(tmp_path):
+    import os
+
+    from harness.intervention.results import read_interventions_since
+    from harness.results import part_path
+
+    path = tmp_path / "interventions.jsonl"
+    append_intervention(path, _record())
+    append_intervention(part_path(path, "gw0"), _record("moments"))
+    old = path.stat().st_mtime - 100
+    assert {r.intervention for r in read_interventions_since(path, old)} == {"mean", "moments"}
+    os.utime(path, (old - 50, old - 50))  # another run's file
+    assert [r.intervention for r in read_interventions_since(path, old)] == ["moments"]
+    assert read_interventions_since(tmp_path / "none.jsonl", old) == []

@@ -1,8 +1,9 @@
 """The interventions' report section: per (model, benchmark), a before/after table and per-layer plots.
 
-A separate page (default reports/interventions.html, beside the records) made from the partial
-`templates/_interventions.html.j2`, which the main report can include as it is (it needs only
-`interventions`, the view built here). Templates compute nothing; every string is made here.
+The partial `templates/_interventions.html.j2` is a section of the main report (report.html, when the
+run measured interventions) and the body of their own page (default reports/interventions.html,
+beside the records). Both need only `interventions` and `figures` from `section_view`. Templates
+compute nothing; every string is made here.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from itertools import groupby
 from pathlib import Path
 from typing import Sequence
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from harness.intervention.results import InterventionResult
 
-from harness.report.svg import inline_svg
-
-from .results import InterventionResult
+from .svg import inline_svg
 
 FIGURES = (  # effects key, column title, plot title
     ("attention_share", "attention share (text queries)", "attention share of image keys, text queries (1 = uniform)"),
@@ -61,7 +60,17 @@ def divergence_cells(r: InterventionResult) -> tuple[str, str]:
         p = f", p {_fmt(x['p_value'])}" if "p_value" in x else ""
         return f"MMD² {_fmt(x['mmd2'])}{p}, ratio {_span(x['ratio'], x['low'], x['high'])}"
 
-    return cell(b), cell(a)
+    c = d.get("change")
+    change = f"; Δ MMD² {_span(c['change'], c['change_low'], c['change_high'])}" if c else ""
+    return cell(b), cell(a) + change
+
+
+def _sizes(r: InterventionResult) -> str:
+    """'fitted 36 + 36 (18 + 18 units) / measured 72 (36)': per fold, then all measured."""
+    def each(v) -> str:
+        return " + ".join(map(str, v)) if isinstance(v, list) else str(v)
+
+    return f"{each(r.n_fit_prompts)} ({each(r.n_fit_units)}) / {r.n_held_prompts} ({r.n_held_units})"
 
 
 def _plot(records: Sequence[InterventionResult], tag: str) -> str:
@@ -125,23 +134,24 @@ def interventions_view(records: Sequence[InterventionResult]) -> list[dict]:
             cells = [effect_cells(r, k) for k, _, _ in FIGURES]
             rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": r.status,
                          "message": r.message, "divergence": div, "cells": cells,
-                         "n": f"{r.n_fit_prompts} ({r.n_fit_units}) / {r.n_held_prompts} ({r.n_held_units})"})
+                         "notes": "; ".join(f"{k}: {v}" for k, v in r.notes.items() if k.startswith("divergence")),
+                         "n": _sizes(r)})
         measured = [r for r in rs if r.status != "error"]
         groups.append({"model": model, "benchmark": bench, "rows": rows,
                        "plot": _plot(measured, f"iv{n}") if measured else ""})
     return groups
 
 
-def _environment() -> Environment:
-    return Environment(loader=PackageLoader("harness.intervention", "templates"),
-                       autoescape=select_autoescape(default=True, default_for_string=True),
-                       trim_blocks=True, lstrip_blocks=True)
+def section_view(records: Sequence[InterventionResult]) -> dict:
+    """What the section's partial needs: `interventions` (interventions_view) and `figures` (column titles)."""
+    return {"interventions": interventions_view(records), "figures": [title for _, title, _ in FIGURES]}
 
 
 def render_interventions(records: Sequence[InterventionResult], path: Path) -> Path:
     """Write the interventions page for `records` to `path` and return the path."""
-    html = _environment().get_template("interventions.html.j2").render(
-        interventions=interventions_view(records), figures=[title for _, title, _ in FIGURES])
+    from .html import environment
+
+    html = environment().get_template("interventions.html.j2").render(**section_view(records))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
