@@ -320,6 +320,7 @@ def _is_benchmark_name(item: str) -> bool:
 INTERVENTION_OPTIONS: tuple[Option, ...] = (
     Option("intervene", "all", "interventions of suites/test_intervention.py: all, or some of mean, moments, random, text-mean, text-moments"),
     Option("intervene-layers", "mid", "layers the interventions run at (words as --ks-layers); 'default' uses --ks-layers"),
+    Option("intervene-benchmarks", "default", "benchmarks the interventions run on (names as --ks-benchmarks); 'default' uses --ks-benchmarks"),
     Option("intervene-results", "reports/interventions.jsonl", "JSON-lines file of intervention records (apart from the triples' results)"),
     Option("intervene-shrinkage", "ledoit-wolf", "covariance of the `moments` target: ledoit-wolf (shrunk) or none (empirical)"),
 )
@@ -332,6 +333,7 @@ class InterventionConfig:
 
     names: tuple[str, ...]  # harness.intervention.fit.KINDS names, in the order given
     layers: tuple[str, ...] | None  # layer words; None: the run's layers (--ks-layers)
+    benchmarks: tuple[str, ...] | None  # benchmark specs; None: the run's (--ks-benchmarks)
     results: Path
     shrinkage: str
 
@@ -340,10 +342,13 @@ def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> Inter
     from harness.intervention.fit import parse_kinds
 
     layers = get("intervene-layers").strip()
+    benches = get("intervene-benchmarks").strip()
+    benchmarks = None if benches in ("", "default") else tuple(_merge_subsets(_split(benches.replace(";", ","))))
     results = Path(get("intervene-results")).expanduser()
     return InterventionConfig(
         names=parse_kinds(get("intervene")),
         layers=None if layers in ("", "default") else tuple(_split(layers)),
+        benchmarks=benchmarks,
         results=results if results.is_absolute() else rootdir / results,
         shrinkage=_choice("intervene-shrinkage", get("intervene-shrinkage"), ("ledoit-wolf", "none")),
     )

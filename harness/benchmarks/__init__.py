@@ -1,6 +1,6 @@
 """Benchmark loaders; importing this package registers every benchmark."""
 
-from . import fixture, mmbench, mmmu  # noqa: F401  (register "fixture", "mmbench-cn", "mmmu")
+from . import fixture, mmbench, mmmu, world  # noqa: F401  (register "fixture", "mmbench-cn", "mmmu", "world")
 from .images import MULTI_IMAGE, ImageFit, fit_images
 from .loading import OPEN_QUESTIONS, LoadOptions, LoadReport, load_benchmark
 from .registry import benchmark_names, check_benchmark, get_benchmark, register_benchmark

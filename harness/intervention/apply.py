@@ -20,7 +20,7 @@ import torch
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.labels import PAD
+from harness.labels import PAD, SPECIAL
 from harness.models.adapter import LoadedModel
 
 from .fit import Intervention
@@ -43,15 +43,30 @@ class LabelBook:
         return self
 
     def labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
-        """[B, T] int8 labels of a batch (PAD where the mask is 0); a one-line error for an unknown prompt."""
+        """[B, T] int8 labels of a batch (PAD where the mask is 0); a one-line error for an unknown prompt.
+
+        A row that is a known prompt followed by more tokens (an answer scored after it,
+        harness.intervention.measure) has the prompt's labels and SPECIAL after them: no intervention
+        moves the keys of an answer's tokens."""
         mask = torch.ones_like(input_ids, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         out = torch.full(input_ids.shape, PAD, dtype=torch.int8)
         for b in range(input_ids.shape[0]):
-            row = self._rows.get(_key(input_ids[b][mask[b]]))
+            ids = input_ids[b][mask[b]]
+            row = self._rows.get(_key(ids))
+            if row is None:
+                row = self._prefix(ids)
             if row is None:
                 raise KeyspaceError("intervention: a prompt in the batch was not added to the label book; add every prompt before running it")
             out[b, mask[b].cpu()] = row
         return out
+
+    def _prefix(self, ids: torch.Tensor) -> torch.Tensor | None:
+        """Labels of the longest known prompt that `ids` starts with, SPECIAL for the rest; None: none."""
+        for n in range(len(ids) - 1, 0, -1):
+            row = self._rows.get(_key(ids[:n]))
+            if row is not None:
+                return torch.cat([row, torch.full((len(ids) - n,), SPECIAL, dtype=row.dtype)])
+        return None
 
 
 def _key(ids: torch.Tensor) -> bytes:

@@ -7,9 +7,12 @@
   queries): attention share of image keys from text queries (mass / share, mean over the prompt's
   text-query × head pairs, with their count as the prompt's weight), the logit gap, and both at
   the last prompt token;
-- answers: per prompt, the option letter with the highest next-token logit at the last prompt
-  token (a full forward pass), on the prompt as is and on the prompt with a hint that names a
-  wrong option (the text-bias probe).
+- answers: per prompt, the chosen option, on the prompt as is and on the prompt with a hint that names
+  a wrong option (the text-bias probe). Multiple-choice prompts (MMBench, MMMU, the fixture): the option
+  letter with the highest next-token logit at the last prompt token (a full forward pass). Prompts whose
+  sample says `meta["answer_by"] == "continuation"` (the `world` benchmark, answered with a word): the
+  option whose text, as the whole answer (" " + option, then the tokenizer's EOS), has the highest
+  summed log-probability after the prompt (one forward pass over the prompt repeated once per option).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ HINT = {
     "en": "Hint: the answer is {letter}.",
     "zh": "提示：答案是{letter}。",
 }
+CONTINUATION = "continuation"  # Sample.meta["answer_by"] of prompts answered with an option's words
 
 
 @dataclass
@@ -69,8 +73,10 @@ def hint_letter(sample: Sample, *, seed: int) -> str | None:
 
 
 def hinted(sample: Sample, letter: str) -> Sample:
-    """`sample` with a line naming `letter` as the answer before its prompt (text tokens, like the rest)."""
-    hint = HINT.get(sample.language, HINT["en"]).format(letter=letter)
+    """`sample` with a line naming `letter` as the answer before its prompt (text tokens, like the rest);
+    a prompt answered with words names the option's words instead of its letter."""
+    named = sample.options[LETTERS.index(letter)] if sample.meta.get("answer_by") == CONTINUATION else letter
+    hint = HINT.get(sample.language, HINT["en"]).format(letter=named)
     return replace(sample, id=f"{sample.id}+hint", prompt=f"{hint}\n{sample.prompt}", meta={**sample.meta, "hint_letter": letter})
 
 
@@ -84,7 +90,19 @@ def letter_ids(loaded: LoadedModel, n: int) -> list[int] | None:
 
 
 def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -> np.ndarray:
-    """[P] index of the option letter with the highest next-token logit (-1 where a prompt has no options)."""
+    """[P] index of the chosen option (-1 where a prompt has no options): by letter, or by continuation
+    for prompts whose meta says so (module doc)."""
+    out = np.full(len(samples), -1, dtype=np.int64)
+    by_words = [i for i, s in enumerate(samples) if s.options and s.meta.get("answer_by") == CONTINUATION]
+    by_letter = [i for i, s in enumerate(samples) if s.options and s.meta.get("answer_by") != CONTINUATION]
+    if by_letter:
+        out[by_letter] = _by_letter(loaded, [samples[i] for i in by_letter], batch_size=batch_size)
+    for i in by_words:
+        out[i] = _by_continuation(loaded, samples[i])
+    return out
+
+
+def _by_letter(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -> np.ndarray:
     out = np.full(len(samples), -1, dtype=np.int64)
     n_max = max((len(s.options) for s in samples), default=0)
     ids = letter_ids(loaded, n_max) if n_max else None
@@ -106,6 +124,34 @@ def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -
                 if s.options:
                     out[start + b] = int(logits[b, ids[: len(s.options)]].argmax())
     return out
+
+
+def _by_continuation(loaded: LoadedModel, sample: Sample) -> int:
+    """Index of the option whose " " + words + EOS is likeliest after the prompt (summed log-probability)."""
+    tok = loaded.processor.tokenizer
+    tails = [tok.encode(" " + o, add_special_tokens=False) + ([tok.eos_token_id] if tok.eos_token_id is not None else [])
+             for o in sample.options]
+    k, width = len(tails), max(len(t) for t in tails)
+    with torch.inference_mode():
+        inputs, _ = loaded.adapter.encode(loaded, [sample] * k)  # the prompt once per option (its images too)
+        prompt = inputs["input_ids"]  # [K, T], identical rows: no padding
+        tail = torch.full((k, width), tok.pad_token_id if tok.pad_token_id is not None else 0, dtype=prompt.dtype)
+        mask = torch.zeros((k, width), dtype=inputs["attention_mask"].dtype)
+        for j, t in enumerate(tails):
+            tail[j, : len(t)], mask[j, : len(t)] = torch.tensor(t), 1
+        for key, v in list(inputs.items()):  # other per-token inputs (Qwen-VL's mm_token_type_ids): 0 = text over the tail
+            if key not in ("input_ids", "attention_mask") and isinstance(v, torch.Tensor) and v.shape[:2] == prompt.shape:
+                inputs[key] = torch.cat([v, v.new_zeros((k, width, *v.shape[2:]))], 1)
+        inputs["input_ids"] = torch.cat([prompt, tail], 1)
+        inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask], 1)  # the padding after each tail is masked
+        if "position_ids" in inputs:  # the adapter's positions (harness.models.adapter), continued over the tail
+            inputs["position_ids"] = (inputs["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+        if "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
+            inputs["logits_to_keep"] = width + 1  # positions T−1 .. T+width−1 predict the tail
+        inputs = {key: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for key, v in inputs.items()}
+        logits = loaded.model(**inputs, use_cache=False).logits[:, -(width + 1) : -1].float().cpu()  # [K, width, V]
+    logp = torch.log_softmax(logits, -1).gather(2, tail[:, :, None]).squeeze(2) * mask  # [K, width]
+    return int(logp.sum(1).argmax())
 
 
 def measure(

@@ -28,6 +28,7 @@ class InterventionResult:
     description: str = ""
     status: str = "passed"  # "passed" (every check holds), "failed" or "error"
     message: str = ""  # the failed checks or the error, empty on a pass
+    failed_checks: list = field(default_factory=list)  # names of the failed checks (harness.intervention.run.checks)
     # Cross-fitting in two folds: each half of the units is measured with the maps fitted on the other half.
     n_fit_prompts: list | int = 0  # per fold, prompts its maps were fitted on
     n_held_prompts: int = 0  # prompts every figure is measured on (each with a map fitted on other prompts)
@@ -57,8 +58,10 @@ class InterventionResult:
     def key(self) -> tuple[str, int, str, str]:
         return (self.model, self.layer, self.benchmark, self.intervention)
 
-    def decided(self, problems: list[str]) -> "InterventionResult":
-        return replace(self, status="failed" if problems else "passed", message=" | ".join(problems))
+    def decided(self, problems: dict[str, str]) -> "InterventionResult":
+        """This record with its status from the failed checks (check name -> message)."""
+        return replace(self, status="failed" if problems else "passed", message=" | ".join(problems.values()),
+                       failed_checks=sorted(problems))
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, allow_nan=True)

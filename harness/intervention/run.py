@@ -360,8 +360,8 @@ def _letter_index(sample: Sample) -> int:
 FIT_TOLERANCE = 1e-6
 
 
-def checks(r: InterventionResult) -> list[str]:
-    """What must hold, as failure messages (empty: all hold):
+def checks(r: InterventionResult) -> dict[str, str]:
+    """What must hold, as failure messages by check (empty: all hold):
     - fit: on each fold's fitting half, the mapped keys have the target's mean (`mean`, `moments` and
       their text controls) and covariance (`moments`), to FIT_TOLERANCE (harness.stats.recolour.fit_error):
       the map does what it says where it was fitted;
@@ -376,25 +376,25 @@ def checks(r: InterventionResult) -> list[str]:
       least MATERIAL of the share before), `random` does not move it the same way: the paired interval of
       Δshare(mean) − Δshare(random) excludes 0. Where `mean` does not move it, there is nothing the
       control must differ from, and the record's notes say so."""
-    problems = []
+    problems: dict[str, str] = {}
     for what, err in r.map.get("fit_error", {}).items():
         if not err <= FIT_TOLERANCE:
-            problems.append(f"on its fitting half the map misses the target's {'covariance' if what == 'cov' else 'mean'} "
-                            f"by {err:.3g} (relative; tolerance {FIT_TOLERANCE:g})")
+            problems[f"fit_{what}"] = (f"on its fitting half the map misses the target's {'covariance' if what == 'cov' else 'mean'} "
+                                       f"by {err:.3g} (relative; tolerance {FIT_TOLERANCE:g})")
     b, a, c = r.divergence["before"], r.divergence["after"], r.divergence.get("change")
     if r.intervention != "random" and "divergence_change" not in r.notes and c is not None and not c["change_high"] < 0:
-        problems.append(f"cross-modal MMD² did not fall: {b['mmd2']:.4g} → {a['mmd2']:.4g}, change {c['change']:.3g} "
-                        f"[{c['change_low']:.3g}, {c['change_high']:.3g}] does not exclude 0")
+        problems["divergence_change"] = (f"cross-modal MMD² did not fall: {b['mmd2']:.4g} → {a['mmd2']:.4g}, change {c['change']:.3g} "
+                                         f"[{c['change_low']:.3g}, {c['change_high']:.3g}] does not exclude 0")
     level = a.get("vs_before_intra", a)  # records before the ratio over the intra-modal effects before: the ratio after
     if r.intervention == "moments" and "divergence" not in r.notes and not level["low"] < r.settings["threshold"]:
-        problems.append(
+        problems["divergence"] = (
             f"cross-modal MMD² after over the strongest intra-modal effect before {level['ratio']:.3g} "
             f"[{level['low']:.3g}, {level['high']:.3g}]: its lower bound is not under {r.settings['threshold']:g}, "
             "so the held-out image keys still lie beyond the intra-modal level"
         )
     vs = r.effects.get("random_vs_mean_attention")
     if vs is not None and vs.get("mean_moves") and vs["change_low"] <= 0 <= vs["change_high"]:
-        problems.append(
+        problems["random_vs_mean_attention"] = (
             f"the random direction moves attention share as the mean shift does: Δ(mean) − Δ(random) "
             f"{vs['change']:.3g} [{vs['change_low']:.3g}, {vs['change_high']:.3g}] includes 0"
         )

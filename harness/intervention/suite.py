@@ -15,8 +15,10 @@ from harness.errors import KeyspaceError
 from harness.layers import resolve_layers
 from harness.options import InterventionConfig
 from harness.results import part_path
-from harness.session import KeyspaceRun, Pair
+from harness.benchmarks import check_benchmark
+from harness.session import KeyspaceRun, Pair, split_benchmark
 
+from .baselines import expected_failure, write_outcome
 from .results import InterventionResult, append_intervention
 from .run import PairStudy, StudySettings
 
@@ -47,12 +49,17 @@ class InterventionSession:
         return part_path(self.icfg.results, self.run.worker) if self.run.worker else self.icfg.results
 
     def plan(self) -> list[InterventionCase]:
+        for bench in self.icfg.benchmarks or ():
+            try:
+                check_benchmark(*split_benchmark(bench))
+            except KeyspaceError as exc:
+                raise KeyspaceError(f"--ks-intervene-benchmarks: {exc}") from None
         cases = []
         for model in self.run.cfg.models:
             spec = self.run.spec(model)
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
             layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name)
-            for bench in self.run.cfg.benchmarks:
+            for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
         return cases
 
@@ -74,7 +81,8 @@ class InterventionSession:
         return self._study
 
     def judge(self, case: InterventionCase) -> InterventionResult:
-        """Study, check and record one case; an error becomes an `error` record with its one line."""
+        """Study, check and record one case; an error becomes an `error` record with its one line.
+        With --ks-update-baselines, the outcome is stored (harness.intervention.baselines)."""
         try:
             result = self.study(case.model, case.benchmark).result(case.layer, case.intervention)
         except Exception as exc:  # recorded as this case's error; the other cases still run
@@ -82,7 +90,14 @@ class InterventionSession:
             result = InterventionResult(model=case.model, layer=case.layer, benchmark=case.benchmark,
                                         intervention=case.intervention, status="error", message=message)
         self.record(result)
+        store = self.run.cfg.baselines
+        if store is not None and self.run.cfg.update_baselines and result.status != "error":
+            write_outcome(result, store)
         return result
+
+    def expected(self, result: InterventionResult) -> str | None:
+        """Why a failed `result` is a known outcome (harness.intervention.baselines), else None."""
+        return None if self.run.cfg.update_baselines else expected_failure(result, self.run.cfg.baselines)
 
     def record(self, result: InterventionResult) -> None:
         if not self._started:

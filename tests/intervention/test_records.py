@@ -43,17 +43,17 @@ def _record(name="mean", before_mmd2=0.1, after_mmd2=0.01, after_ratio=0.5, chan
 
 
 def test_checks_pass_when_the_keys_move_and_fail_when_they_do_not():
-    assert checks(_record()) == []
-    assert "did not fall" in checks(_record(after_mmd2=0.2))[0]
-    assert "did not fall" in checks(_record("text-moments", after_mmd2=0.1))[0]
-    assert "does not exclude 0" in checks(_record(after_mmd2=0.09, change_high=0.002))[0]  # a fall within the noise
-    assert checks(_record("random", after_mmd2=0.5)) == []  # a random shift may raise the divergence
-    assert "intra-modal level" in checks(_record("moments", after_ratio=3.0))[0]
-    assert checks(_record("mean", after_ratio=3.0)) == []  # only `moments` must reach it
+    assert checks(_record()) == {}
+    assert "did not fall" in checks(_record(after_mmd2=0.2))["divergence_change"]
+    assert "did not fall" in checks(_record("text-moments", after_mmd2=0.1))["divergence_change"]
+    assert "does not exclude 0" in checks(_record(after_mmd2=0.09, change_high=0.002))["divergence_change"]  # a fall within the noise
+    assert checks(_record("random", after_mmd2=0.5)) == {}  # a random shift may raise the divergence
+    assert "intra-modal level" in checks(_record("moments", after_ratio=3.0))["divergence"]
+    assert checks(_record("mean", after_ratio=3.0)) == {}  # only `moments` must reach it
     # The map must do what it says on its fitting half.
-    assert checks(_record("moments", fit_error={"mean": 1e-14, "cov": 2e-13})) == []
-    assert "misses the target's covariance by 0.3" in checks(_record("moments", fit_error={"mean": 1e-14, "cov": 0.3}))[0]
-    assert "misses the target's mean" in checks(_record("mean", fit_error={"mean": 1e-3}))[0]
+    assert checks(_record("moments", fit_error={"mean": 1e-14, "cov": 2e-13})) == {}
+    assert "misses the target's covariance by 0.3" in checks(_record("moments", fit_error={"mean": 1e-14, "cov": 0.3}))["fit_cov"]
+    assert "misses the target's mean" in checks(_record("mean", fit_error={"mean": 1e-3}))["fit_mean"]
 
 
 def test_divergence_checks_are_not_decided_without_the_finding_before():
@@ -68,15 +68,15 @@ def test_divergence_checks_are_not_decided_without_the_finding_before():
     assert set(_undecided("mean", absent, s)) == {"divergence_change"}
     assert _undecided("random", absent, s) == {} and _undecided("moments", absent | {"triple_passes": True}, s) == {}
     record = replace(_record("moments", after_mmd2=0.2, after_ratio=3.0), notes=notes)
-    assert checks(record) == []
+    assert checks(record) == {}
 
 
 def test_random_control_check_needs_a_mean_effect_and_a_difference():
     same = _effect(0.0, 0.001, low=-0.01, high=0.01) | {"mean_moves": True}
     differs = _effect(0.0, 0.2, low=0.1, high=0.3) | {"mean_moves": True}
-    assert "moves attention share as the mean shift does" in checks(_record("random", random_vs_mean_attention=same))[0]
-    assert checks(_record("random", random_vs_mean_attention=differs)) == []
-    assert checks(_record("random", random_vs_mean_attention=same | {"mean_moves": False})) == []
+    assert "moves attention share as the mean shift does" in checks(_record("random", random_vs_mean_attention=same))["random_vs_mean_attention"]
+    assert checks(_record("random", random_vs_mean_attention=differs)) == {}
+    assert checks(_record("random", random_vs_mean_attention=same | {"mean_moves": False})) == {}
 
 
 def _condition(plain, hinted, p):
@@ -260,3 +260,21 @@ def test_session_reads_only_records_written_since_it_began(tmp_path):
     os.utime(path, (old - 50, old - 50))  # another run's file
     assert [r.intervention for r in read_interventions_since(path, old)] == ["moments"]
     assert read_interventions_since(tmp_path / "none.jsonl", old) == []
+
+
+def test_a_stored_failure_is_expected_only_with_the_same_checks(tmp_path):
+    from harness.baselines import BaselineStore
+    from harness.intervention.baselines import expected_failure, stored_outcome, write_outcome
+
+    store = BaselineStore(own=tmp_path / "own", stored=tmp_path / "committed", strict=False)
+    failed = _record("random").decided({"random_vs_mean_attention": "moves attention as mean does"})
+    assert expected_failure(failed, store) is None  # nothing stored: a failure fails
+    path = write_outcome(failed, store)
+    assert path == tmp_path / "committed" / "interventions" / "m.json"
+    assert stored_outcome(failed, store) == {"status": "failed", "failed_checks": ["random_vs_mean_attention"],
+                                             "harness": stored_outcome(failed, store)["harness"]}
+    assert "as in the stored baseline" in expected_failure(failed, store)
+    other = _record("random").decided({"divergence_change": "did not fall"})
+    assert expected_failure(other, store) is None  # another check failed: not the known outcome
+    passed = _record("random").decided({})
+    assert expected_failure(passed, store) is None and expected_failure(failed, None) is None
