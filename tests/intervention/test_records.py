@@ -226,7 +226,8 @@ def test_options_are_registered_and_parsed(tmp_path):
     assert all(o in OPTIONS for o in INTERVENTION_OPTIONS)
     values = {o.name: o.default for o in INTERVENTION_OPTIONS}
     cfg = parse_intervention_config(values.get, tmp_path)
-    assert cfg.names == DEFAULT and cfg.layers == ("mid",) and cfg.shrinkage == "ledoit-wolf"
+    assert cfg.names == DEFAULT and cfg.layers == ("mid",) and cfg.shrinkage == "ledoit-wolf" and cfg.benchmarks is None
+    assert parse_intervention_config((values | {"intervene-benchmarks": "world, fixture:en"}).get, tmp_path).benchmarks == ("world", "fixture:en")
     assert cfg.results == tmp_path / "reports" / "interventions.jsonl"
     assert parse_kinds("moments, mean") == ("moments", "mean")
     with pytest.raises(KeyspaceError, match="unknown intervention 'shift'") as info:
