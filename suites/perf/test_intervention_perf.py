@@ -35,6 +35,7 @@ from harness.capture import capture_keys  # noqa: E402
 from harness.intervention.apply import LabelBook, intervene  # noqa: E402
 from harness.intervention.fit import DEFAULT, fit_interventions  # noqa: E402
 from harness.intervention.run import PairStudy, StudySettings  # noqa: E402
+from harness.models import adapter_for, get_model_spec  # noqa: E402
 
 pytestmark = pytest.mark.perf
 
@@ -64,10 +65,14 @@ def ratio_intervened(name: str, rounds: int = 5) -> float:
     return statistics.median(ivd) / statistics.median(fwd)
 
 
-def ratio_study(name: str) -> float:
+def ratio_study(name: str, benchmark: str = "fixture") -> float:
     """Seconds of one layer's full study / seconds of plain forward passes over the same prompts."""
-    loaded = loaded_model(name)
-    samples = get_benchmark("fixture")((), seed=0)
+    if name in MODELS:
+        loaded = loaded_model(name)
+    else:  # a registered checkpoint (the organisms), in float32 on the CPU
+        spec = get_model_spec(name)
+        loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    samples = get_benchmark(benchmark)((), seed=0)
     start = time.perf_counter()
     with torch.inference_mode():
         for i in range(0, len(samples), 8):
@@ -75,7 +80,7 @@ def ratio_study(name: str) -> float:
             loaded.model(**inputs, use_cache=False)
     plain = time.perf_counter() - start
     start = time.perf_counter()
-    study = PairStudy.start(loaded, samples, "fixture", StudySettings(names=DEFAULT))
+    study = PairStudy.start(loaded, samples, benchmark, StudySettings(names=DEFAULT))
     for name_ in DEFAULT:
         study.result(loaded.num_layers // 2, name_)
     return (time.perf_counter() - start) / plain
@@ -93,9 +98,11 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for name in MODELS:
         print(f"{name}: forward with `moments` at the mid layer / plain forward = {ratio_intervened(name):.3f}")
-    for name in ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned", "organism-joint"):
-        print(f"{name}: study of one layer (maps fitted on each half, 6 conditions on all 72 prompts, 5 records) "
-              f"/ plain forward of the 72 prompts = {ratio_study(name):.1f}")
+    cases = [("tiny-llava", "fixture"), ("tiny-qwen2.5-vl", "fixture")]
+    cases += [(f"organism-{o}", b) for o in ("text-first", "aligned", "joint") for b in ("fixture", "world")]
+    for name, bench in cases:
+        print(f"{name} on {bench}: study of one layer (maps fitted on each half, 6 conditions on every prompt, "
+              f"5 records) / plain forward of the same prompts = {ratio_study(name, bench):.1f}")
 
 
 if __name__ == "__main__":
