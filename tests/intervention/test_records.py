@@ -18,7 +18,8 @@ from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
 from harness.intervention.measure import Answers, Condition
 from harness.report.interventions import render_interventions
 from harness.intervention.results import InterventionResult, append_intervention, read_interventions
-from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect, checks
+from harness.intervention.checks import checks
+from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect
 from harness.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
 from harness.results import TripleResult, append_result, read_results
 
@@ -59,14 +60,14 @@ def test_checks_pass_when_the_keys_move_and_fail_when_they_do_not():
 def test_divergence_checks_are_not_decided_without_the_finding_before():
     """Where the triple check does not find the gap before, there is nothing to close: the checks of the
     fall and of the intra-modal level are left undecided, with a note saying why (never a silent pass)."""
-    from harness.intervention.run import _undecided
+    from harness.intervention.checks import undecided
 
-    s = StudySettings(names=DEFAULT)
+    kw = dict(threshold=1.0, alpha=0.01)
     absent = {"p_value": 0.2, "ratio": 0.6, "low": 0.3, "high": 2.0, "triple_passes": False}
-    notes = _undecided("moments", absent, s)
+    notes = undecided("moments", absent, **kw)
     assert set(notes) == {"divergence_change", "divergence"} and "does not find the gap" in notes["divergence"]
-    assert set(_undecided("mean", absent, s)) == {"divergence_change"}
-    assert _undecided("random", absent, s) == {} and _undecided("moments", absent | {"triple_passes": True}, s) == {}
+    assert set(undecided("mean", absent, **kw)) == {"divergence_change"}
+    assert undecided("random", absent, **kw) == {} and undecided("moments", absent | {"triple_passes": True}, **kw) == {}
     record = replace(_record("moments", after_mmd2=0.2, after_ratio=3.0), notes=notes)
     assert checks(record) == {}
 
