@@ -5,7 +5,7 @@
 
 Each test fits its intervention on one half of the units (a prompt, or the prompts sharing an
 image) and measures the other half before and after (harness.intervention). It asserts only what
-must hold (harness.intervention.run.checks): the map matches its target's moments where it was fitted;
+must hold (harness.intervention.checks.checks): the map matches its target's moments where it was fitted;
 where the triple check finds the gap, the cross-modal divergence falls and `moments` brings it to the
 intra-modal level; the random-direction control does not move attention as the mean shift does. A failure
 stored as this model's known outcome (harness.intervention.baselines) shows as xfail. Every effect is

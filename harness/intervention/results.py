@@ -28,7 +28,7 @@ class InterventionResult:
     description: str = ""
     status: str = "passed"  # "passed" (every check holds), "failed" or "error"
     message: str = ""  # the failed checks or the error, empty on a pass
-    failed_checks: list = field(default_factory=list)  # names of the failed checks (harness.intervention.run.checks)
+    failed_checks: list = field(default_factory=list)  # names of the failed checks (harness.intervention.checks.checks)
     # Cross-fitting in two folds: each half of the units is measured with the maps fitted on the other half.
     n_fit_prompts: list | int = 0  # per fold, prompts its maps were fitted on
     n_held_prompts: int = 0  # prompts every figure is measured on (each with a map fitted on other prompts)
