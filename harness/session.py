@@ -121,6 +121,12 @@ class KeyspaceRun:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
 
+    def owns_model(self, model: str) -> bool:
+        """Whether this shard (--ks-shard) runs `model`'s work outside the triples (the intervention
+        suite): the shard that owns the model's pair on the run's first benchmark."""
+        self.plan()
+        return self._sharding.owns(Pair(model, self.cfg.benchmarks[0]))
+
     def control_plan(self) -> list[ControlCase]:
         """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
         layer, and text-as-image at layer 0, where a pre-RoPE key is a function of its token alone, so

@@ -185,3 +185,18 @@ def test_a_shard_reads_the_key_cache_a_whole_run_wrote():
     spec = whole.spec("tiny-llava")
     keys = [key_for(spec, r.cfg, "fixture", ["a", "b"], [0]).digest for r in (whole, part)]
     assert keys[0] == keys[1]
+
+
+def test_intervention_cases_follow_their_models_shard(tmp_path):
+    """The intervention suite's cases of a model run in the shard that owns the model's pair: the
+    shards together plan every case once, each with its model's triples."""
+    from harness.intervention.suite import InterventionSession
+    from harness.options import INTERVENTION_OPTIONS, parse_intervention_config
+
+    values = {o.name: o.default for o in INTERVENTION_OPTIONS} | {"intervene-benchmarks": "fixture,world"}
+    icfg = parse_intervention_config(values.__getitem__, tmp_path)
+    whole = InterventionSession(run_with(), icfg).plan()
+    parts = [(r, InterventionSession(r, icfg).plan()) for r in (run_with(shard=f"{k}/3") for k in (1, 2, 3))]
+    assert sorted(c.id for _, cases in parts for c in cases) == sorted(c.id for c in whole)
+    for run, cases in parts:
+        assert {c.model for c in cases} <= {p.model for p in run.pairs()}

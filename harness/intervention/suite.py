@@ -57,6 +57,8 @@ class InterventionSession:
         cases = []
         for model in self.run.cfg.models:
             spec = self.run.spec(model)
+            if not self.run.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
+                continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
             layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name)
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
