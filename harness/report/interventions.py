@@ -22,7 +22,7 @@ FIGURES = (  # effects key, column title, plot title
     ("attention_share", "attention share (text queries)", "attention share of image keys, text queries (1 = uniform)"),
     ("last_attention_share", "attention share (last token)", "attention share of image keys, last prompt token"),
     ("logit_gap", "logit gap", "logit gap image − text keys, text queries (logits)"),
-    ("accuracy", "accuracy", "accuracy (option letter with the highest logit)"),
+    ("accuracy", "accuracy", "accuracy (the option the model finds likeliest: letter, or words)"),
     ("hint_following", "hint-following", "share of answers following a wrong hint"),
 )
 COLOURS = {"before": "#000000", "mean": "#E69F00", "moments": "#0072B2", "random": "#999999",
@@ -65,6 +65,15 @@ def divergence_cells(r: InterventionResult) -> tuple[str, str]:
     return cell(b), cell(a) + change
 
 
+def _undecided_note(r: InterventionResult) -> str:
+    """The divergence checks the data could not decide, in one line (the reason is the same for both)."""
+    which = [name for key, name in (("divergence_change", "the fall of the MMD²"), ("divergence", "the intra-modal level"))
+             if key in r.notes]
+    if not which:
+        return ""
+    return f"not checked: {' and '.join(which)}: {r.notes['divergence_change'].split(': there is no gap')[0]}"
+
+
 def _sizes(r: InterventionResult) -> str:
     """'fitted 36 + 36 (18 + 18 units) / measured 72 (36)': per fold, then all measured."""
     def each(v) -> str:
@@ -78,7 +87,6 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
     cols = 3
@@ -87,7 +95,7 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     names = list(dict.fromkeys(r.intervention for r in records))
     for i, (key, title) in enumerate(panels):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xticks(sorted({r.layer for r in records}))  # the layers measured, whatever the jitter
         ax.set_title(title, fontsize=7, wrap=True)
         ax.set_xlabel("layer")
         series = {"before": {}}
@@ -134,7 +142,7 @@ def interventions_view(records: Sequence[InterventionResult]) -> list[dict]:
             cells = [effect_cells(r, k) for k, _, _ in FIGURES]
             rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": r.status,
                          "message": r.message, "divergence": div, "cells": cells,
-                         "notes": "; ".join(f"{k}: {v}" for k, v in r.notes.items() if k.startswith("divergence")),
+                         "notes": _undecided_note(r),
                          "n": _sizes(r)})
         measured = [r for r in rs if r.status != "error"]
         groups.append({"model": model, "benchmark": bench, "rows": rows,
