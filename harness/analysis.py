@@ -25,7 +25,7 @@ from harness.benchmarks.sample import Sample
 from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
-from harness.stats import CAP, cross_modal_gap, js_classifier, js_knn, passes, probe_auc, tsne_2d
+from harness.stats import CAP, cross_modal_gap, passes, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
 from harness.stats.folds import merge_sharing_rows
 
@@ -202,9 +202,8 @@ def analyze_layer(
     # the map into js_space is fitted on each fold's training prompts
     groups = merge_sharing_rows(image, (image_groups, text_groups), positions=lb.position[image_mask][image_rows].numpy())
     fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
-    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
-          for r in (js_classifier(image, text, **fit), js_knn(image, text, **fit))}
-    auc = probe_auc(image, text, **fit)
+    classifier, knn, auc = probe_figures(image, text, **fit)  # one grouped cross-fit for JS and AUC
+    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason} for r in (classifier, knn)}
 
     # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
     # units cannot resample; it enters the verdict as a point check on the same threshold.
