@@ -27,6 +27,7 @@ from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
 from harness.stats import CAP, cross_modal_gap, passes, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
+from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 
 STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
@@ -94,7 +95,7 @@ def _masks(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, 
 def _check(layer_index: int, name: str, x: torch.Tensor) -> None:
     if x.shape[0] < 4:
         raise AnalysisError(f"layer {layer_index}: only {x.shape[0]} {name} vectors captured; need at least 4 per modality")
-    bad = int((~torch.isfinite(x).all(dim=1)).sum())
+    bad = nonfinite_rows(x)
     if bad:
         raise AnalysisError(
             f"layer {layer_index}: {bad} of {x.shape[0]} {name} vectors are not finite (overflow in low precision?); "
