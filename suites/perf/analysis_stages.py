@@ -84,7 +84,8 @@ def stage_clock():
 
     targets = [(analysis, "cross_modal_gap", "gap"), (analysis, "probe_figures", "js"),
                (analysis, "_tsne", "tsne"), (gap, "ratio_interval", "boot"),
-               (gap, "median_bandwidth", "kernel"), (gap, "CellGram", "kernel")]
+               (gap, "pooled_sq_dists", "kernel"), (gap, "median_bandwidth", "kernel"),
+               (gap, "median_bandwidth_from", "kernel"), (gap, "CellGram", "kernel")]
     saved = []
     for module, attr, name in targets:
         inner, timed = wrap(module, attr, name)
