@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from sklearn.model_selection import StratifiedGroupKFold
 
 from ._validate import as_pair, check_seed, to_numpy
@@ -147,7 +148,7 @@ def merge_sharing_rows(x, groups, *, positions=None, min_share: float = 0.5) -> 
     gx, gy = (np.asarray(g).reshape(-1) for g in groups)
     ids, inverse = np.unique(np.concatenate([gx, gy]), return_inverse=True)
     g = inverse.reshape(-1)[: len(gx)]
-    z = np.asarray(x, dtype=np.float64).reshape(len(gx), -1)
+    z = (to_numpy(x) if isinstance(x, torch.Tensor) else np.asarray(x, dtype=np.float64)).reshape(len(gx), -1)
     if positions is not None:
         z = np.concatenate([z, np.asarray(positions, dtype=np.float64).reshape(len(gx), 1)], axis=1)
     row_id = row_ids(z)
