@@ -47,6 +47,8 @@ class AnalysisSettings:
     level: float = 0.90  # two-sided coverage of the ratio interval: its lower bound is a one-sided 95 % bound
     js_space: str = "pca50"  # space of JS and AUC: raw, standardized or pca50
     tsne_cap: int = 600  # points in the t-SNE map of a triple (0: no map)
+    tsne_iter: int = 250  # openTSNE iterations of the map after its 250 early-exaggeration ones (openTSNE's default: 500);
+    # a picture, not a statistic: trustworthiness within 0.005 of 500 iterations (PERFORMANCE.md "Analysis stages")
     device: str | None = None  # where the MMD statistics run (e.g. "cuda"); None: on the keys' own device
 
 
@@ -122,12 +124,13 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
         return None
     codes, inverse = np.unique(layer.modality.cpu().numpy(), return_inverse=True)
     labels = np.array([MODALITY_NAMES[int(c)] for c in codes])[inverse.reshape(-1)].tolist()
-    proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap)
+    proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap, n_iter=settings.tsne_iter)
     return {
         "points": [[round(float(a), 3), round(float(b), 3)] for a, b in proj.points],
         "labels": list(proj.labels),
         "cap": proj.cap,
         "method": proj.method,
+        "iterations": proj.iterations,
     }
 
 
