@@ -11,10 +11,14 @@ LLaVA-shaped key width). Each stage is timed inside the real call, by wrapping t
   pooled kernel summed over token cells, the per-unit Grams, the sign-flip test, the intra-modal
   comparisons); the kernel (σ + `CellGram`) is also shown on its own;
 - bootstrap: `ratio_interval`; noise floor: the rest of `cross_modal_gap` after it;
-- JS/AUC: `js_classifier` + `js_knn` + `probe_auc`; t-SNE: the map; rest: everything else.
+- JS/AUC: `probe_figures` (both JS estimators and the probe AUC from one grouped cross-fit); t-SNE:
+  the map; rest: everything else.
 
 Growth exponent: the least-squares slope of log(seconds) on log(points per modality). Each figure is
-the median of `--repeats` calls after one warm-up call. One thread (OMP_NUM_THREADS as given).
+the median of `--repeats` calls after one warm-up call; no timed call reuses the warm-up's probe fits
+(a suite analyses each triple once). Stage tables: the threads the process was given
+(OMP_NUM_THREADS); the targets of issue 18 (a twin's triple ≤ 1 s, a real-size triple ≤ 3 s) are
+also timed at each of `--threads` (torch and BLAS thread pools set in-process).
 
     nice -n 5 python -m suites.perf.analysis_stages --update PERFORMANCE.md
 """
@@ -26,7 +30,6 @@ import contextlib
 import json
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -43,6 +46,7 @@ DIMS = (128, 4096)
 PROMPTS, IMAGE_PER_PROMPT, TEXT_PER_PROMPT = 200, 60, 40
 STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "bootstrap", "noise floor", "JS/AUC", "t-SNE", "rest")
 TITLE = "Analysis stages"
+TARGETS = (("twin", "a twin's triple (tiny-llava, deepest layer)", 1.0), ("real", "real-size triple (d = 4096, 1,500 points)", 3.0))
 
 
 def bank(dim: int, seed: int = 0):
@@ -78,9 +82,8 @@ def stage_clock():
             start = time.perf_counter()
             try:
                 return inner(*args, **kwargs)
-            finally:  # a stage run in a second thread (the t-SNE map) is marked as such
-                tag = name if threading.current_thread() is threading.main_thread() else f"{name}:thread"
-                marks.append((tag, start, time.perf_counter()))
+            finally:
+                marks.append((name, start, time.perf_counter()))
 
         return inner, timed
 
@@ -102,15 +105,13 @@ def stage_clock():
 
 def split(marks, total: float) -> dict[str, float]:
     """Stage seconds of one analyze_layer call from its marks."""
-    spent = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "js", "tsne", "tsne:thread", "boot", "kernel")}
+    spent = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "js", "tsne", "boot", "kernel")}
     (_, g0, g1), = [m for m in marks if m[0] == "gap"]
     (_, b0, b1), = [m for m in marks if m[0] == "boot"]
     out = {"gap statistic + test": b0 - g0, "  of which kernel (σ + cell sums)": spent["kernel"], "bootstrap": b1 - b0,
-           "noise floor": g1 - b1, "JS/AUC": spent["js"], "t-SNE": spent["tsne"] + spent["tsne:thread"]}
-    # rest: the caller's time outside the stages, which includes any wait for a map drawn in a second thread
+           "noise floor": g1 - b1, "JS/AUC": spent["js"], "t-SNE": spent["tsne"]}
     out["rest"] = total - spent["gap"] - spent["js"] - spent["tsne"]
     out["total"] = total
-    out["map in a second thread"] = float(spent["tsne:thread"] > 0)
     return out
 
 
@@ -145,6 +146,25 @@ def measure_twin(repeats: int) -> dict[str, float]:
     return timed_stages(keys, layer, settings, repeats)
 
 
+def measure_targets(repeats: int, threads: list[int]) -> dict:
+    """{threads: {"twin": seconds, "real": seconds, "load": (start, end)}}: the two target triples, whole
+    calls, with torch's and the BLAS libraries' thread pools set to each count in turn."""
+    from threadpoolctl import threadpool_limits
+
+    out, before = {}, torch.get_num_threads()
+    try:
+        for t in threads:
+            torch.set_num_threads(t)
+            with threadpool_limits(limits=t):
+                load = os.getloadavg()[0]
+                out[str(t)] = {"twin": measure_twin(repeats)["total"], "real": measure(4096, POINTS[0], repeats)["total"]}
+                out[str(t)]["load"] = [load, os.getloadavg()[0]]
+            print(f"targets at {t} thread(s): {out[str(t)]}", file=sys.stderr, flush=True)
+    finally:
+        torch.set_num_threads(before)
+    return out
+
+
 def slope(points, seconds) -> float:
     """Least-squares slope of log(seconds) on log(points): the growth exponent."""
     return float(np.polyfit(np.log(points), np.log(np.maximum(seconds, 1e-6)), 1)[0])
@@ -158,6 +178,16 @@ def section(figures: dict) -> str:
         f"at the start and {figures['load_end']:.1f} at the end on 2 shared cores. Exponent: slope of log seconds on "
         "log points (1 = linear, 2 = quadratic).",
     ]
+    targets = figures.get("targets")
+    if targets:
+        counts = list(targets)
+        lines += ["", "**Targets** (whole `analyze_layer` calls, seconds; load average at the start and end of each column):", "",
+                  "| triple | target | " + " | ".join(f"{t} thread{'s' if t != '1' else ''}" for t in counts) + " |",
+                  "|---|---|" + "---|" * len(counts)]
+        for key, name, limit in TARGETS:
+            lines.append(f"| {name} | ≤ {limit:g} s | " + " | ".join(
+                f"{targets[t][key]:.2f} s ({'met' if targets[t][key] <= limit else 'not met'})" for t in counts) + " |")
+        lines.append("| load average | | " + " | ".join(f"{targets[t]['load'][0]:.1f} → {targets[t]['load'][1]:.1f}" for t in counts) + " |")
     twin = figures.get("twin")
     if twin:
         lines += ["", f"**A twin's triple** (tiny-llava, deepest layer, fixture benchmark, default settings; "
@@ -182,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--points", default=",".join(map(str, POINTS)), help="points per modality, comma-separated")
     p.add_argument("--dims", default=",".join(map(str, DIMS)), help="key widths, comma-separated")
     p.add_argument("--no-twin", action="store_true", help="leave out the tiny-llava twin's triple")
+    p.add_argument("--threads", default="1,2", help="thread counts the two target triples are timed at (default: 1,2; '' for none)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case (median reported; default: 3)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--from-json", type=Path, default=None, help="render figures a previous --json run wrote")
@@ -202,6 +233,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows[str(points)] = measure(dim, points, args.repeats)
                 print(f"d={dim} points={points}: " + ", ".join(f"{k.strip()} {v:.2f}" for k, v in rows[str(points)].items()),
                       file=sys.stderr, flush=True)
+        counts = [int(t) for t in args.threads.split(",") if t.strip()]
+        if counts:
+            figures["targets"] = measure_targets(args.repeats, counts)
         figures["load_end"] = os.getloadavg()[0]
     print(json.dumps(figures, indent=2))
     if args.json:
