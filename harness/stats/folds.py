@@ -87,13 +87,17 @@ def row_ids(z: np.ndarray) -> np.ndarray:
     hash) falls back to ``np.unique``."""
     z = np.ascontiguousarray(np.asarray(z, dtype=np.float64) + 0.0)
     bits = z.view(np.uint64).reshape(len(z), -1)  # [N, d]
-    w = np.random.default_rng(0x5EED).integers(1, 2**63, size=bits.shape[1], dtype=np.uint64) | np.uint64(1)  # [d] odd
-    h = bits @ w  # [N] uint64: Σ_j w_j · bits_j mod 2^64, a linear hash with random odd weights
-    _, first, ids = np.unique(h, return_index=True, return_inverse=True)
+    _, first, ids = np.unique(_row_hash(bits), return_index=True, return_inverse=True)
     ids = ids.reshape(-1)
     if not np.array_equal(bits, bits[first[ids]]):
         ids = np.unique(z, axis=0, return_inverse=True)[1].reshape(-1)
     return ids.astype(np.int64)
+
+
+def _row_hash(bits: np.ndarray) -> np.ndarray:
+    """[N] uint64 hash of the rows of bits [N, d] uint64: Σ_j w_j · bits_j mod 2^64, fixed random odd w."""
+    w = np.random.default_rng(0x5EED).integers(1, 2**63, size=bits.shape[1], dtype=np.uint64) | np.uint64(1)  # [d]
+    return bits @ w
 
 
 def unique_reason(r: Rows, min_fraction: float) -> str:
