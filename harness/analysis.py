@@ -20,6 +20,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from harness.benchmarks.sample import Sample
 from harness.capture import KeyBank, LayerBank
@@ -124,7 +125,10 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
         return None
     codes, inverse = np.unique(layer.modality.cpu().numpy(), return_inverse=True)
     labels = np.array([MODALITY_NAMES[int(c)] for c in codes])[inverse.reshape(-1)].tolist()
-    proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap, n_iter=settings.tsne_iter)
+    # on one BLAS/OpenMP thread whatever the process's count: the same points at any thread count
+    # (openTSNE's sums are otherwise split over threads), and a 600-point map gains little from more
+    with threadpool_limits(limits=1):
+        proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap, n_iter=settings.tsne_iter)
     return {
         "points": [[round(float(a), 3), round(float(b), 3)] for a, b in proj.points],
         "labels": list(proj.labels),

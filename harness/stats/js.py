@@ -43,15 +43,18 @@ keys do (a function of the token id), where kNN distances are 0 and a density ha
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
 from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
@@ -123,17 +126,30 @@ def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple
 def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], space: str) -> tuple[dict[str, Scored], str]:
     """({features: held-out log-odds per fold}, reason). On each fold the map into `space` and the
     standardization are fitted once on the training rows and shared by the probes of every feature
-    set asked for (fit_transform as a pipeline would: the figures equal those of one pipeline per probe)."""
+    set asked for (fit_transform as a pipeline would: the figures equal those of one pipeline per probe).
+    Where torch may use more than one thread, the folds are fitted that many at a time, each with one
+    BLAS thread (the same figures: a fold's arithmetic does not depend on which thread runs it)."""
     splits, reason = grouped_folds(r, folds, seed)
-    out: dict[str, Scored] = {f: [] for f in features}
-    for train, test in splits:
+
+    def fit(split: tuple[np.ndarray, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        train, test = split
         shared = make_pipeline(*_shared_steps(space, len(train), r.z.shape[1], seed))
         z_train = shared.fit_transform(r.z[train])
         z_test = shared.transform(r.z[test])
-        for f in features:
-            model = make_pipeline(*_head_steps(f)).fit(z_train, r.label[train])
-            out[f].append((test, model.decision_function(z_test)))
-    return out, reason
+        return {f: (test, make_pipeline(*_head_steps(f)).fit(z_train, r.label[train]).decision_function(z_test)) for f in features}
+
+    def fit_on_one_thread(split):
+        with threadpool_limits(limits=1):  # OpenMP's thread count is per thread (scikit-learn's loss uses it)
+            return fit(split)
+
+    workers = min(len(splits), torch.get_num_threads())
+    if workers > 1:
+        # one BLAS and OpenMP thread per fold: several pools on the same cores only wait on each other
+        with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
+            fitted = list(pool.map(fit_on_one_thread, splits))
+    else:
+        fitted = [fit(split) for split in splits]
+    return {f: [d[f] for d in fitted] for f in features}, reason
 
 
 def _calibrate(r: Rows, scored: list[tuple[np.ndarray, np.ndarray]], i: int) -> np.ndarray:

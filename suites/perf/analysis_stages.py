@@ -11,8 +11,9 @@ LLaVA-shaped key width). Each stage is timed inside the real call, by wrapping t
   pooled kernel summed over token cells, the per-unit Grams, the sign-flip test, the intra-modal
   comparisons); the kernel (σ + `CellGram`) is also shown on its own;
 - bootstrap: `ratio_interval`; noise floor: the rest of `cross_modal_gap` after it;
-- JS/AUC: `probe_figures` (both JS estimators and the probe AUC from one grouped cross-fit); t-SNE:
-  the map; rest: everything else.
+- JS/AUC: `probe_figures` (both JS estimators and the probe AUC from one grouped cross-fit; its folds
+  are fitted in parallel where torch has more than one thread); t-SNE: the map (one thread); rest:
+  everything else.
 
 Growth exponent: the least-squares slope of log(seconds) on log(points per modality). Each figure is
 the median of `--repeats` calls after one warm-up call; no timed call reuses the warm-up's probe fits

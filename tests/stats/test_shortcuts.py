@@ -128,3 +128,18 @@ def test_probe_figures_keep_the_reasons_of_the_separate_calls():
     assert _same(clf, js_classifier(x, y, groups=groups)) and _same(auc, probe_auc(x, y, groups=groups))
     few = probe_figures(y[:8], y[8:16], groups=(np.arange(8) % 3, np.arange(8) % 3))  # 3 prompts, 5 folds
     assert few[0].reason.startswith("n/a: too few prompts") and np.isnan(few[2])
+
+
+def test_folds_fitted_in_parallel_give_the_figures_of_one_thread():
+    k = simulate_keys(prompts=16, d=80, shift=1.0, seed=5, cap_image=320, cap_text=200)
+    fit = {"groups": (k.image_units, k.text_units), "seed": 1, "space": "pca50"}
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = probe_figures(k.image, k.text, **fit)
+        torch.set_num_threads(3)  # three folds at a time, one BLAS thread each
+        several = probe_figures(k.image, k.text, **fit)
+    finally:
+        torch.set_num_threads(before)
+    assert all(_same(a, b) for a, b in zip(one, several))
+    assert 0.0 < one[0].bits
