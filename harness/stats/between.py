@@ -43,7 +43,7 @@ class CellGram:
 
     z [N, d] pooled vectors; cells [N] int codes in [0, n_cells). Same-token pairs sit in the
     diagonal cells; no statistic here reads a diagonal unit block, so they never count.
-    `sq_dists` [N, N]: the pooled squared distances, when already computed (``pooled_sq_dists``).
+    `sq_dists` [N, N]: the pooled squared distances, when already computed (``kernels.pooled_sq_dists``).
     Everything runs on z's device; only the [C, C] sums come back to the host."""
 
     def __init__(self, z: torch.Tensor, cells: np.ndarray, n_cells: int, sigma, *,
@@ -77,14 +77,6 @@ class CellGram:
         with np.errstate(invalid="ignore", divide="ignore"):
             g = (a @ self.sums[np.ix_(ca, cb)] @ b.T) / np.outer(n_a, n_b)
         return np.nan_to_num(g), n_a, n_b
-
-
-def pooled_sq_dists(z: torch.Tensor, max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS) -> torch.Tensor | None:
-    """The pooled squared distances [N, N] of z [N, d] on z's device when they fit in one kernel
-    block (N² ≤ max_kernel_elements), else None (then CellGram builds them block by block). One
-    matrix product then serves both the bandwidth's median and the kernel sums."""
-    n = z.shape[0]
-    return _sq_dists(z, z) if n * n <= max_kernel_elements else None
 
 
 def _pair_mean(g: np.ndarray, wa: np.ndarray, wb: np.ndarray) -> np.ndarray:

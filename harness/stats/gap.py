@@ -26,9 +26,9 @@ import numpy as np
 import torch
 
 from ._validate import as_pair, check_seed
-from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, pooled_sq_dists, sign_flip_test
+from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, sign_flip_test
 from .bootstrap import RatioInterval, ratio_interval
-from .kernels import median_bandwidth, median_bandwidth_from
+from .kernels import median_bandwidth, median_bandwidth_from, pooled_sq_dists
 from .splits import random_halves
 
 MODALITIES = ("image", "text")

@@ -46,6 +46,14 @@ def _sq_dists(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return d2.clamp_min_(0.0)
 
 
+def pooled_sq_dists(z: torch.Tensor, max_elements: int) -> torch.Tensor | None:
+    """The pooled squared distances [N, N] of z [N, d] on z's device when they fit in one kernel
+    block (N² ≤ max_elements), else None (the kernel sums then build them block by block). One
+    matrix product then serves both the bandwidth's median and the kernel sums."""
+    n = z.shape[0]
+    return _sq_dists(z, z) if n * n <= max_elements else None
+
+
 def median_bandwidth(x, y, *, max_points: int = 2000, seed: int = 0) -> float:
     """σ of the median heuristic on the pooled sample (see BANDWIDTH_CONVENTION), in the units of x.
 

@@ -10,10 +10,10 @@ import torch
 
 import harness.stats.folds as folds
 from harness.stats._validate import as_matrix, nonfinite_rows
-from harness.stats.between import CellGram, pooled_sq_dists
+from harness.stats.between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram
 from harness.stats.folds import merge_sharing_rows, row_ids
 from harness.stats.js import js_classifier, js_knn, probe_auc, probe_figures
-from harness.stats.kernels import _sq_dists, median_bandwidth, median_bandwidth_from
+from harness.stats.kernels import _sq_dists, median_bandwidth, median_bandwidth_from, pooled_sq_dists
 from harness.stats.simulate import simulate_keys
 
 
@@ -79,15 +79,15 @@ def test_a_sum_past_the_float_range_is_not_taken_for_a_non_finite_entry():
 def test_sigma_from_the_pooled_product_equals_median_bandwidth(n, d):
     g = torch.Generator().manual_seed(n)
     x, y = torch.randn(n // 2, d, generator=g), 0.3 + torch.randn(n - n // 2, d, generator=g)
-    d2 = pooled_sq_dists(torch.cat([x, y]))
+    d2 = pooled_sq_dists(torch.cat([x, y]), DEFAULT_MAX_KERNEL_ELEMENTS)
     for seed in (0, 5):
         assert median_bandwidth_from(d2, seed=seed) == median_bandwidth(x, y, seed=seed)
 
 
 def test_pooled_product_only_where_it_fits_one_block():
     z = torch.randn(30, 4)
-    assert pooled_sq_dists(z, max_kernel_elements=900) is not None
-    assert pooled_sq_dists(z, max_kernel_elements=899) is None
+    assert pooled_sq_dists(z, 900) is not None
+    assert pooled_sq_dists(z, 899) is None
 
 
 def test_cell_sums_from_precomputed_distances_equal_the_blockwise_ones():
