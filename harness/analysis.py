@@ -20,13 +20,15 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from harness.benchmarks.sample import Sample
 from harness.capture import KeyBank, LayerBank
 from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results import TripleResult
-from harness.stats import CAP, cross_modal_gap, js_classifier, js_knn, passes, probe_auc, tsne_2d
+from harness.stats import CAP, cross_modal_gap, passes, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
+from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 
 STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
@@ -46,6 +48,9 @@ class AnalysisSettings:
     level: float = 0.90  # two-sided coverage of the ratio interval: its lower bound is a one-sided 95 % bound
     js_space: str = "pca50"  # space of JS and AUC: raw, standardized or pca50
     tsne_cap: int = 600  # points in the t-SNE map of a triple (0: no map)
+    tsne_iter: int = 250  # openTSNE iterations of the map after its 250 early-exaggeration ones (openTSNE's default: 500);
+    # a picture, not a statistic: trustworthiness within 0.005 of 500 iterations (PERFORMANCE.md "Analysis stages")
+    device: str | None = None  # where the MMD statistics run (e.g. "cuda"); None: on the keys' own device
 
 
 class AnalysisError(Exception):
@@ -91,13 +96,26 @@ def _masks(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, 
     return layer.modality == IMAGE, text
 
 
-def _check(layer_index: int, name: str, x: torch.Tensor) -> None:
-    if x.shape[0] < 4:
-        raise AnalysisError(f"layer {layer_index}: only {x.shape[0]} {name} vectors captured; need at least 4 per modality")
-    bad = int((~torch.isfinite(x).all(dim=1)).sum())
+def _kept(mask: torch.Tensor, cap: int, gen: torch.Generator) -> torch.Tensor:
+    """Bank rows of `mask`'s seeded subsample (``_keep``), as indices: only they are copied, never a whole modality."""
+    at = torch.nonzero(mask.cpu(), as_tuple=True)[0]
+    return at[_keep(len(at), cap, gen)]
+
+
+def _gather(vectors: torch.Tensor, rows: torch.Tensor, device) -> torch.Tensor:
+    """vectors[rows] on `device` (None: the vectors' own device)."""
+    return vectors[rows.to(vectors.device)].to(device or vectors.device)
+
+
+def _check(layer_index: int, name: str, vectors: torch.Tensor, mask: torch.Tensor, finite: bool) -> None:
+    """`finite`: the whole bank is known finite (one sum proves it), so only the count is checked."""
+    n = int(mask.sum())
+    if n < 4:
+        raise AnalysisError(f"layer {layer_index}: only {n} {name} vectors captured; need at least 4 per modality")
+    bad = 0 if finite else nonfinite_rows(vectors[mask.to(vectors.device)])
     if bad:
         raise AnalysisError(
-            f"layer {layer_index}: {bad} of {x.shape[0]} {name} vectors are not finite (overflow in low precision?); "
+            f"layer {layer_index}: {bad} of {n} {name} vectors are not finite (overflow in low precision?); "
             "rerun with --ks-dtype float32"
         )
 
@@ -105,13 +123,18 @@ def _check(layer_index: int, name: str, x: torch.Tensor) -> None:
 def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
     if settings.tsne_cap <= 0:
         return None
-    labels = [MODALITY_NAMES[int(m)] for m in layer.modality]
-    proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap)
+    codes, inverse = np.unique(layer.modality.cpu().numpy(), return_inverse=True)
+    labels = np.array([MODALITY_NAMES[int(c)] for c in codes])[inverse.reshape(-1)].tolist()
+    # on one BLAS/OpenMP thread whatever the process's count: the same points at any thread count
+    # (openTSNE's sums are otherwise split over threads), and a 600-point map gains little from more
+    with threadpool_limits(limits=1):
+        proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap, n_iter=settings.tsne_iter)
     return {
         "points": [[round(float(a), 3), round(float(b), 3)] for a, b in proj.points],
         "labels": list(proj.labels),
         "cap": proj.cap,
         "method": proj.method,
+        "iterations": proj.iterations,
     }
 
 
@@ -125,9 +148,8 @@ def by_benchmark_baselines(
         sides = []
         for tag, b in (("a", bank), ("b", other)):
             lb = b.layers[layer]
-            mask = _masks(lb, settings)[mask_index]
-            rows = _keep(int(mask.sum()), settings.max_points, gen)
-            sides.append((lb.vectors[mask][rows], [f"{tag}{int(i)}" for i in lb.sample[mask][rows]]))
+            rows = _kept(_masks(lb, settings)[mask_index], settings.max_points, gen)
+            sides.append((_gather(lb.vectors, rows, settings.device), [f"{tag}{int(i)}" for i in lb.sample.cpu()[rows]]))
         (a, ua), (b, ub) = sides
         if len(set(ua)) < 2 or len(set(ub)) < 2:
             continue
@@ -175,15 +197,17 @@ def analyze_layer(
     start = time.perf_counter()
     lb = bank.layers[layer]
     image_mask, text_mask = _masks(lb, settings)
-    image_all, text_all = lb.vectors[image_mask], lb.vectors[text_mask]  # each modality copied once
-    _check(layer, "image", image_all)
-    _check(layer, "text", text_all)
+    finite = nonfinite_rows(lb.vectors) == 0  # one sum over the bank proves the usual case
+    _check(layer, "image", lb.vectors, image_mask, finite)
+    _check(layer, "text", lb.vectors, text_mask, finite)
 
     gen = torch.Generator().manual_seed(settings.seed)
-    image_rows = _keep(int(image_mask.sum()), settings.max_points, gen)
-    image, image_sample = image_all[image_rows], lb.sample[image_mask][image_rows]
-    text_rows = _keep(int(text_mask.sum()), settings.max_points, gen)
-    text, text_sample = text_all[text_rows], lb.sample[text_mask][text_rows]
+    image_rows = _kept(image_mask, settings.max_points, gen)
+    text_rows = _kept(text_mask, settings.max_points, gen)
+    # the statistics' vectors stay on (or go to) the analysis device; token labels are small host arrays
+    image, text = _gather(lb.vectors, image_rows, settings.device), _gather(lb.vectors, text_rows, settings.device)
+    sample, position = lb.sample.cpu(), lb.position.cpu()
+    image_sample, text_sample = sample[image_rows], sample[text_rows]
     image_groups, image_labels = _token_labels(bank, image_sample, strata)
     text_groups, text_labels = _token_labels(bank, text_sample, strata)
     if len(set(image_groups) & set(text_groups)) < 2:
@@ -191,7 +215,7 @@ def analyze_layer(
 
     gap = cross_modal_gap(
         image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels, text_strata=text_labels,
-        image_position=lb.position[image_mask][image_rows].numpy(), text_position=lb.position[text_mask][text_rows].numpy(),
+        image_position=position[image_rows].numpy(), text_position=position[text_rows].numpy(),
         permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed,
     )
     interval = gap.interval
@@ -200,11 +224,10 @@ def analyze_layer(
     intra.update(by_bench)
     # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
     # the map into js_space is fitted on each fold's training prompts
-    groups = merge_sharing_rows(image, (image_groups, text_groups), positions=lb.position[image_mask][image_rows].numpy())
+    groups = merge_sharing_rows(image, (image_groups, text_groups), positions=position[image_rows].numpy())
     fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
-    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason}
-          for r in (js_classifier(image, text, **fit), js_knn(image, text, **fit))}
-    auc = probe_auc(image, text, **fit)
+    classifier, knn, auc = probe_figures(image, text, **fit)  # one grouped cross-fit for JS and AUC
+    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason} for r in (classifier, knn)}
 
     # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
     # units cannot resample; it enters the verdict as a point check on the same threshold.

@@ -5,7 +5,7 @@ from .attention import AttentionMetrics, aggregate_attention, attention_metrics
 from .between import CellGram, Comparison, sign_flip_test
 from .bootstrap import CAP, RatioInterval, ratio_interval
 from .gap import GapResult, cross_modal_gap, passes
-from .js import JSResult, js_classifier, js_knn, probe_auc
+from .js import JSResult, js_classifier, js_knn, probe_auc, probe_figures
 from .mmd import MMDResult, mmd2_unbiased, mmd_permutation_loop, mmd_permutation_null, mmd_test
 from .projection import Projection, trustworthiness, tsne_2d
 from .space import SPACES, to_space
@@ -13,7 +13,7 @@ from .splits import group_halves, random_halves
 
 __all__ = [
     "BANDWIDTH_CONVENTION", "median_bandwidth", "pairwise_sq_dists", "rbf_kernel",
-    "JSResult", "js_classifier", "js_knn", "probe_auc",
+    "JSResult", "js_classifier", "js_knn", "probe_auc", "probe_figures",
     "SPACES", "to_space",
     "random_halves", "group_halves", "CAP", "RatioInterval", "ratio_interval",
     "CellGram", "Comparison", "sign_flip_test", "GapResult", "cross_modal_gap", "passes",

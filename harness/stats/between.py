@@ -42,17 +42,21 @@ class CellGram:
     """Sums of the kernel over pairs of token cells: sums[a, b] = Σ_{i∈a, j∈b} k(z_i, z_j).
 
     z [N, d] pooled vectors; cells [N] int codes in [0, n_cells). Same-token pairs sit in the
-    diagonal cells; no statistic here reads a diagonal unit block, so they never count."""
+    diagonal cells; no statistic here reads a diagonal unit block, so they never count.
+    `sq_dists` [N, N]: the pooled squared distances, when already computed (``kernels.pooled_sq_dists``).
+    Everything runs on z's device; only the [C, C] sums come back to the host."""
 
     def __init__(self, z: torch.Tensor, cells: np.ndarray, n_cells: int, sigma, *,
-                 max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64):
+                 max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
+                 sq_dists: torch.Tensor | None = None):
         N = z.shape[0]
         codes = torch.as_tensor(np.asarray(cells, dtype=np.int64), device=z.device)
         sums = torch.zeros(n_cells, n_cells, dtype=dtype, device=z.device)  # [C, C]
         rows = max(1, min(N, max_kernel_elements // max(N, 1)))
         for i0 in range(0, N, rows):
             i1 = min(N, i0 + rows)
-            kb = rbf_kernel(_sq_dists(z[i0:i1], z), sigma).to(dtype)  # [b, N]
+            d2 = _sq_dists(z[i0:i1], z) if sq_dists is None else sq_dists[i0:i1]  # [b, N]
+            kb = rbf_kernel(d2, sigma).to(dtype)  # [b, N]
             by_cell = torch.zeros(i1 - i0, n_cells, dtype=dtype, device=z.device).index_add_(1, codes, kb)  # [b, C]
             sums.index_add_(0, codes[i0:i1], by_cell)
         self.sums = sums.cpu().numpy()  # [C, C] float64

@@ -28,7 +28,7 @@ import torch
 from ._validate import as_pair, check_seed
 from .between import DEFAULT_MAX_KERNEL_ELEMENTS, CellGram, Comparison, block_mask, sign_flip_test
 from .bootstrap import RatioInterval, ratio_interval
-from .kernels import median_bandwidth
+from .kernels import median_bandwidth, median_bandwidth_from, pooled_sq_dists
 from .splits import random_halves
 
 MODALITIES = ("image", "text")
@@ -115,9 +115,12 @@ def cross_modal_gap(
     unit_of, mod_of, half_of = unit_code[first], modality[first], half[first]
     lab_of = {n: lab[first] for n, lab in zip(names, labels)}
 
+    z = torch.cat([xi, xt])  # [N, d] pooled, on the inputs' device
+    d2 = pooled_sq_dists(z, max_kernel_elements)  # [N, N] or None: one product for σ and the kernel sums
     if sigma is None:
-        sigma = median_bandwidth(xi, xt, seed=seed)
-    gram = CellGram(torch.cat([xi, xt]), cell, len(first), float(sigma), max_kernel_elements=max_kernel_elements, dtype=dtype)
+        sigma = median_bandwidth(xi, xt, seed=seed) if d2 is None else median_bandwidth_from(d2, seed=seed)
+    gram = CellGram(z, cell, len(first), float(sigma), max_kernel_elements=max_kernel_elements, dtype=dtype, sq_dists=d2)
+    del d2
 
     def compare(a, b, paired=False):
         return Comparison.build(gram, unit_of, a, b, n_units, paired=paired, mask=mask)

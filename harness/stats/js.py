@@ -43,15 +43,18 @@ keys do (a function of the token id), where kNN distances are 0 and a density ha
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy.spatial.distance import cdist
 from scipy.special import digamma
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
 from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
@@ -82,19 +85,30 @@ def _square_features(z: np.ndarray) -> np.ndarray:
 def _probe(features: str, space: str = "raw", n_rows: int = 2, dim: int = 1, seed: int = 0):
     """Class-balanced logistic regression (its log-odds are those of the balanced mixture whatever
     the class counts of a training fold), after the map into `space` fitted on the same rows."""
+    return make_pipeline(*_shared_steps(space, n_rows, dim, seed), *_head_steps(features))
+
+
+def _shared_steps(space: str, n_rows: int, dim: int, seed: int) -> list:
+    """The steps every probe starts with: the map into `space`, then standardization."""
+    return [*space_steps(space, n_rows, dim, seed), StandardScaler()]
+
+
+def _head_steps(features: str) -> list:
+    """The steps after the shared ones: (squares, standardization,) logistic regression."""
     if features not in FEATURES:
         raise ValueError(f"features must be one of {FEATURES}, got {features!r}")
-    steps = space_steps(space, n_rows, dim, seed)
     logreg = LogisticRegression(C=1.0, max_iter=2000, class_weight="balanced")
     if features == "linear":
-        return make_pipeline(*steps, StandardScaler(), logreg)
-    return make_pipeline(*steps, StandardScaler(), FunctionTransformer(_square_features), StandardScaler(), logreg)
+        return [logreg]
+    return [FunctionTransformer(_square_features), StandardScaler(), logreg]
 
 
-_MEMO: dict[str, tuple] = {}  # the last few held-out fits: js_classifier and js_knn on the same data share one
+_MEMO: dict[str, dict] = {}  # the last few held-out fits: js_classifier and js_knn on the same data share one
+
+Scored = list[tuple[np.ndarray, np.ndarray]]  # [(test rows, held-out log-odds of x)] per grouped fold
 
 
-def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple[list[tuple[np.ndarray, np.ndarray]], str]:
+def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple[Scored, str]:
     """[(test rows, held-out log-odds of x)] per grouped fold, and '' — or ([], reason)."""
     _probe(features, space)  # checks the names before any fitting
     h = hashlib.sha1(repr((folds, seed, features, space, r.z.shape)).encode())
@@ -104,17 +118,38 @@ def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple
     if key not in _MEMO:
         if len(_MEMO) >= 4:
             _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = _fit_heldout(r, folds, seed, features, space)
-    return _MEMO[key]
+        _MEMO[key] = _fit_heldout(r, folds, seed, (features,), space)
+    scored, reason = _MEMO[key]
+    return scored.get(features, []), reason
 
 
-def _fit_heldout(r: Rows, folds: int, seed: int, features: str, space: str):
+def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], space: str) -> tuple[dict[str, Scored], str]:
+    """({features: held-out log-odds per fold}, reason). On each fold the map into `space` and the
+    standardization are fitted once on the training rows and shared by the probes of every feature
+    set asked for (fit_transform as a pipeline would: the figures equal those of one pipeline per probe).
+    Where torch may use more than one thread, the folds are fitted that many at a time, each with one
+    BLAS thread (the same figures: a fold's arithmetic does not depend on which thread runs it)."""
     splits, reason = grouped_folds(r, folds, seed)
-    out = []
-    for train, test in splits:
-        model = _probe(features, space, len(train), r.z.shape[1], seed).fit(r.z[train], r.label[train])
-        out.append((test, model.decision_function(r.z[test])))
-    return out, reason
+
+    def fit(split: tuple[np.ndarray, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        train, test = split
+        shared = make_pipeline(*_shared_steps(space, len(train), r.z.shape[1], seed))
+        z_train = shared.fit_transform(r.z[train])
+        z_test = shared.transform(r.z[test])
+        return {f: (test, make_pipeline(*_head_steps(f)).fit(z_train, r.label[train]).decision_function(z_test)) for f in features}
+
+    def fit_on_one_thread(split):
+        with threadpool_limits(limits=1):  # OpenMP's thread count is per thread (scikit-learn's loss uses it)
+            return fit(split)
+
+    workers = min(len(splits), torch.get_num_threads())
+    if workers > 1:
+        # one BLAS and OpenMP thread per fold: several pools on the same cores only wait on each other
+        with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
+            fitted = list(pool.map(fit_on_one_thread, splits))
+    else:
+        fitted = [fit(split) for split in splits]
+    return {f: [d[f] for d in fitted] for f in features}, reason
 
 
 def _calibrate(r: Rows, scored: list[tuple[np.ndarray, np.ndarray]], i: int) -> np.ndarray:
@@ -147,8 +182,11 @@ def js_classifier(x, y, *, groups=None, seed: int = 0, folds: int = 5, features:
     """
     seed = check_seed(seed)
     r = rows(x, y, groups, min_rows=1)
+    return _classifier_bits(r, *_heldout(r, folds, seed, features, space), features)
+
+
+def _classifier_bits(r: Rows, scored: Scored, reason: str, features: str) -> JSResult:
     name = f"classifier-crossfit-logreg-{features}"
-    scored, reason = _heldout(r, folds, seed, features, space)
     if reason:
         return _na(name, r, reason)
     bits, weights = [], []
@@ -161,6 +199,21 @@ def js_classifier(x, y, *, groups=None, seed: int = 0, folds: int = 5, features:
         weights.append(len(test))
     value = float(np.clip(np.average(bits, weights=weights), 0.0, 1.0))
     return JSResult(value, name, r.n_x, r.n_y, r.n_groups, len(scored))
+
+
+def probe_figures(x, y, *, groups=None, seed: int = 0, folds: int = 5, k: int = 5, space: str = "raw") -> tuple[JSResult, JSResult, float]:
+    """(js_classifier, js_knn, probe_auc) at their defaults (quadratic features; kNN on the score),
+    equal to the three calls, from one set of grouped folds: the rows are checked and converted once,
+    and on each fold the map into `space` is fitted once and shared by the quadratic and the linear
+    probe. Needs at least k + 1 rows a side (as js_knn does)."""
+    seed = check_seed(seed)
+    k = check_int("k", k, 1)
+    r = rows(x, y, groups, min_rows=k + 1)
+    fits, reason = _fit_heldout(r, folds, seed, FEATURES, space)
+    scored = fits["quadratic"]
+    knn_reason = unique_reason(r, MIN_UNIQUE_FRACTION) or reason
+    return (_classifier_bits(r, scored, reason, "quadratic"), _knn_score_bits(r, scored, knn_reason, k, seed),
+            _auc(fits["linear"], reason, r))
 
 
 def _ross_nats(z: np.ndarray, label: np.ndarray, group: np.ndarray, k: int) -> float:
@@ -210,7 +263,13 @@ def js_knn(x, y, *, groups=None, k: int = 5, seed: int = 0, folds: int = 5, on: 
             return _na(name, r, f"n/a: too few prompts for kNN (fewer than k = {k} same-modality rows outside some prompt)")
         nats = _ross_nats(b.z, b.label, b.group, k)
         return JSResult(float(np.clip(nats / np.log(2), 0.0, 1.0)), name, b.n_x, b.n_y, b.n_groups, 0)
-    scored, reason = _heldout(r, folds, seed, "quadratic", space)
+    return _knn_score_bits(r, *_heldout(r, folds, seed, "quadratic", space), k, seed)
+
+
+def _knn_score_bits(r: Rows, scored: Scored, reason: str, k: int, seed: int) -> JSResult:
+    """The score form of js_knn from the quadratic probe's held-out log-odds; `reason` already holds
+    the duplicate-row check (it comes first, as in js_knn)."""
+    name = f"knn-ross-k{k}-score"
     if reason:
         return _na(name, r, reason)
     nats, weights = [], []
@@ -245,7 +304,10 @@ def probe_auc(x, y, *, groups=None, seed: int = 0, folds: int = 5, space: str = 
     """
     seed = check_seed(seed)
     r = rows(x, y, groups, min_rows=1)
-    scored, reason = _heldout(r, folds, seed, "linear", space)
+    return _auc(*_heldout(r, folds, seed, "linear", space), r)
+
+
+def _auc(scored: Scored, reason: str, r: Rows) -> float:
     if reason:
         return float("nan")
     aucs, weights = [], []

@@ -41,8 +41,17 @@ def _sq_dists(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Unchecked core of pairwise_sq_dists. x [n, d], y [m, d] -> [n, m]."""
     xx = (x * x).sum(dim=1, keepdim=True)  # [n, 1]
     yy = (y * y).sum(dim=1, keepdim=True).T  # [1, m]
-    d2 = xx + yy - 2.0 * (x @ y.T)  # [n, m]
+    xy2 = (x @ y.T).mul_(2.0)  # [n, m]
+    d2 = (xx + yy).sub_(xy2)  # [n, m] (xx + yy) - 2 x·y, in place: two [n, m] buffers instead of four
     return d2.clamp_min_(0.0)
+
+
+def pooled_sq_dists(z: torch.Tensor, max_elements: int) -> torch.Tensor | None:
+    """The pooled squared distances [N, N] of z [N, d] on z's device when they fit in one kernel
+    block (N² ≤ max_elements), else None (the kernel sums then build them block by block). One
+    matrix product then serves both the bandwidth's median and the kernel sums."""
+    n = z.shape[0]
+    return _sq_dists(z, z) if n * n <= max_elements else None
 
 
 def median_bandwidth(x, y, *, max_points: int = 2000, seed: int = 0) -> float:
@@ -54,14 +63,34 @@ def median_bandwidth(x, y, *, max_points: int = 2000, seed: int = 0) -> float:
     seed = check_seed(seed)
     xt, yt = as_pair(x, y)
     z = torch.cat([xt, yt])  # [N, d]
-    if z.shape[0] < 2:
-        raise ValueError("median_bandwidth needs at least 2 pooled points, got 1")
-    if z.shape[0] > max_points:
-        g = torch.Generator().manual_seed(seed)  # CPU generator: same subsample on any device
-        idx = torch.randperm(z.shape[0], generator=g)[:max_points].to(z.device)
+    idx = _bandwidth_rows(z.shape[0], max_points, seed, z.device)
+    if idx is not None:
         z = z[idx]
-    d2 = _sq_dists(z, z)  # [k, k]
-    iu = torch.triu_indices(z.shape[0], z.shape[0], offset=1, device=z.device)
+    return _median_sigma(_sq_dists(z, z))
+
+
+def median_bandwidth_from(d2: torch.Tensor, *, max_points: int = 2000, seed: int = 0) -> float:
+    """The same σ as ``median_bandwidth(x, y)`` from the pooled squared distances d2 [N, N] of
+    z = cat([x, y]) already computed (e.g. for the kernel matrix): the subsample's entries are read
+    from d2 instead of recomputed. Equal to the bit where the matrix product gives each entry the
+    same bits whatever the matrix it sits in (CPU BLAS does; tests/stats/test_mmd.py checks it)."""
+    idx = _bandwidth_rows(d2.shape[0], max_points, check_seed(seed), d2.device)
+    return _median_sigma(d2 if idx is None else d2[idx][:, idx])
+
+
+def _bandwidth_rows(n: int, max_points: int, seed: int, device) -> torch.Tensor | None:
+    """The seeded subsample of the pooled rows behind σ (None: all of them)."""
+    if n < 2:
+        raise ValueError("median_bandwidth needs at least 2 pooled points, got 1")
+    if n <= max_points:
+        return None
+    g = torch.Generator().manual_seed(seed)  # CPU generator: same subsample on any device
+    return torch.randperm(n, generator=g)[:max_points].to(device)
+
+
+def _median_sigma(d2: torch.Tensor) -> float:
+    """Lower median of the distances over distinct pairs, from their squares d2 [k, k]; 1.0 if 0."""
+    iu = torch.triu_indices(d2.shape[0], d2.shape[0], offset=1, device=d2.device)
     med = float(torch.median(d2[iu[0], iu[1]]).sqrt())
     return med if med > 0.0 else 1.0
 
@@ -74,7 +103,7 @@ def rbf_kernel(d2: torch.Tensor, sigma: float | Sequence[float]) -> torch.Tensor
     sigmas = [float(sigma)] if isinstance(sigma, (int, float)) else [float(s) for s in sigma]
     if not sigmas or any(not (s > 0.0) or s != s or s == float("inf") for s in sigmas):
         raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
-    out = torch.exp(d2 / (-2.0 * sigmas[0] ** 2))
+    out = torch.div(d2, -2.0 * sigmas[0] ** 2).exp_()  # d2 itself is left as it is
     for s in sigmas[1:]:
         out += torch.exp(d2 / (-2.0 * s**2))
     if len(sigmas) > 1:

@@ -9,6 +9,7 @@ seed gives identical points (openTSNE runs with n_jobs=1 by default for that rea
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ class Projection:
     method: str  # "openTSNE" or "sklearn"
     cap: int  # the cap on points asked for
     perplexity: float = 30.0  # perplexity used (lowered to (k - 1) / 3 for small k)
+    iterations: int = 750  # gradient iterations: 250 with early exaggeration, then n_iter
 
 
 def stratified_subsample(labels: Sequence[str], cap: int, seed: int) -> np.ndarray:
@@ -56,7 +58,10 @@ def stratified_subsample(labels: Sequence[str], cap: int, seed: int) -> np.ndarr
     return np.sort(np.concatenate(keep)).astype(np.int64)
 
 
-def _tsne(z: np.ndarray, perplexity: float, seed: int, n_jobs: int, backend: str) -> tuple[np.ndarray, str]:
+EARLY_ITER = 250  # early-exaggeration iterations (openTSNE's and scikit-learn's default)
+
+
+def _tsne(z: np.ndarray, perplexity: float, seed: int, n_jobs: int, backend: str, n_iter: int) -> tuple[np.ndarray, str]:
     if backend in ("auto", "openTSNE"):
         try:
             from openTSNE import TSNE as OpenTSNE
@@ -64,20 +69,26 @@ def _tsne(z: np.ndarray, perplexity: float, seed: int, n_jobs: int, backend: str
             if backend == "openTSNE":
                 raise
         else:
-            emb = OpenTSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False).fit(z)
+            emb = OpenTSNE(n_components=2, perplexity=perplexity, random_state=seed, n_jobs=n_jobs, verbose=False,
+                           early_exaggeration_iter=EARLY_ITER, n_iter=n_iter).fit(z)
             return np.asarray(emb), "openTSNE"
     from sklearn.manifold import TSNE
 
-    emb = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca", n_jobs=n_jobs).fit_transform(z)
+    steps = "max_iter" if "max_iter" in inspect.signature(TSNE).parameters else "n_iter"  # renamed in scikit-learn 1.5
+    emb = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca", n_jobs=n_jobs,
+               **{steps: EARLY_ITER + n_iter}).fit_transform(z)
     return emb, "sklearn"
 
 
 def tsne_2d(
     x, labels: Sequence[str], *, seed: int = 0, cap: int = 2000, perplexity: float = 30.0,
-    n_jobs: int = 1, backend: str = "auto",
+    n_jobs: int = 1, backend: str = "auto", n_iter: int = 500,
 ) -> Projection:
-    """t-SNE of x [n, d] with one label per row; see the module doc. backend: "auto", "openTSNE", "sklearn"."""
+    """t-SNE of x [n, d] with one label per row; see the module doc. backend: "auto", "openTSNE", "sklearn".
+    n_iter: iterations after the 250 early-exaggeration ones (500: openTSNE's default)."""
     seed = check_seed(seed)
+    if isinstance(n_iter, bool) or not isinstance(n_iter, (int, np.integer)) or n_iter < 1:
+        raise ValueError(f"n_iter must be an int >= 1, got {n_iter!r}")
     if backend not in ("auto", "openTSNE", "sklearn"):
         raise ValueError(f"backend must be 'auto', 'openTSNE' or 'sklearn', got {backend!r}")
     xt = as_matrix(x, "x")
@@ -93,10 +104,10 @@ def tsne_2d(
     if dims < z.shape[1]:
         z = PCA(n_components=dims, random_state=seed).fit_transform(z)  # [k, dims]
     perp = float(min(perplexity, (len(keep) - 1) / 3.0))
-    pts, method = _tsne(z, perp, seed, n_jobs, backend)
+    pts, method = _tsne(z, perp, seed, n_jobs, backend, int(n_iter))
     return Projection(
         points=pts.astype(np.float32), labels=tuple(labels[i] for i in keep), kept_index=keep,
-        method=method, cap=int(cap), perplexity=perp,
+        method=method, cap=int(cap), perplexity=perp, iterations=EARLY_ITER + int(n_iter),
     )
 
 

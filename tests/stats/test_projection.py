@@ -50,3 +50,15 @@ def test_bad_input():
         tsne_2d(x, labels[:-1])
     with pytest.raises(ValueError, match="backend"):
         tsne_2d(x, labels, backend="umap")
+    with pytest.raises(ValueError, match="n_iter must be an int >= 1"):
+        tsne_2d(x, labels, n_iter=0)
+
+
+def test_fewer_iterations_are_stated_and_keep_the_map_trustworthy():
+    x, labels = _blobs(n_per=60)
+    full = tsne_2d(x, labels, seed=1)
+    short = tsne_2d(x, labels, seed=1, n_iter=250)
+    assert (full.iterations, short.iterations) == (750, 500)
+    assert not np.array_equal(full.points, short.points)  # the iterations were really run fewer
+    t_full = trustworthiness(x[full.kept_index], full.points)
+    assert trustworthiness(x[short.kept_index], short.points) >= t_full - 0.01

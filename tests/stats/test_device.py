@@ -1,0 +1,102 @@
+"""Keys on an accelerator are analysed there: the MMD statistics run on the keys' device (or on
+AnalysisSettings.device) and agree with the CPU path; no key- or kernel-sized tensor comes back to
+the host in them. Every test runs on the CPU; the CUDA cases run where a GPU is present."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from harness.analysis import AnalysisSettings, analyze_layer
+from harness.controls import synthetic_bank
+from harness.stats.gap import cross_modal_gap
+from harness.stats.simulate import simulate_keys
+
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"))]
+SETTINGS = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=200, n_boot=100, tsne_cap=0)
+
+
+def _figures(gap) -> dict:
+    i = gap.interval
+    return {"mmd2": gap.mmd2, "p_value": gap.p_value, "sigma": gap.sigma, "ratio": i.ratio, "low": i.low, "high": i.high,
+            **{f"intra {k}": v for k, v in gap.intra.items()}}
+
+
+def _keys(dtype=torch.float64):
+    k = simulate_keys(prompts=12, d=16, shift=0.8, seed=4, cap_image=300, cap_text=200)
+    return (torch.from_numpy(k.image).to(dtype), torch.from_numpy(k.text).to(dtype),
+            {"image_units": k.image_units, "text_units": k.text_units,
+             "image_strata": {"category": k.image_category}, "text_strata": {"category": k.text_category}})
+
+
+def _rel(a: float, b: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), 1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
+def test_cross_modal_gap_on_a_device_agrees_with_the_cpu(device, dtype, rtol):
+    image, text, labels = _keys(dtype)
+    on_cpu = _figures(cross_modal_gap(image, text, permutations=300, n_boot=60, seed=1, **labels))
+    there = _figures(cross_modal_gap(image.to(device), text.to(device), permutations=300, n_boot=60, seed=1, **labels))
+    assert on_cpu.keys() == there.keys()
+    for name in on_cpu:
+        assert _rel(on_cpu[name], there[name]) <= rtol, (name, on_cpu[name], there[name])
+    if device == "cpu":
+        assert on_cpu == there  # the same path, to the bit
+
+
+class _HostCopies:
+    """Records the shapes of tensors sent to the host (.cpu(), .numpy(), .tolist(), .to(cpu))."""
+
+    def __init__(self, monkeypatch):
+        self.shapes: list[tuple[int, ...]] = []
+        for name in ("cpu", "numpy", "tolist"):
+            inner = getattr(torch.Tensor, name)
+            monkeypatch.setattr(torch.Tensor, name, self._wrap(inner, lambda *a, **k: True))
+        monkeypatch.setattr(torch.Tensor, "to", self._wrap(torch.Tensor.to, self._to_cpu))
+
+    @staticmethod
+    def _to_cpu(*args, **kwargs) -> bool:
+        target = kwargs.get("device", args[0] if args else None)
+        return isinstance(target, (str, torch.device)) and torch.device(target).type == "cpu"
+
+    def _wrap(self, inner, counts):
+        def wrapped(t, *args, **kwargs):
+            if counts(*args, **kwargs):
+                self.shapes.append(tuple(t.shape))
+            return inner(t, *args, **kwargs)
+
+        return wrapped
+
+
+def test_the_mmd_statistics_send_no_key_or_kernel_sized_tensor_to_the_host(monkeypatch):
+    image, text, labels = _keys(torch.float32)
+    copies = _HostCopies(monkeypatch)
+    gap = cross_modal_gap(image, text, permutations=100, n_boot=30, seed=0, **labels)
+    n = len(image) + len(text)
+    assert copies.shapes, "the [C, C] cell sums come back to the host: the recorder must see them"
+    too_big = [s for s in copies.shapes if (s and s[0] in (len(image), len(text), n)) or np.prod(s) >= n * n]
+    assert not too_big, f"host copies of key- or kernel-sized tensors: {too_big}"
+    assert gap.units == 12
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_analyze_layer_runs_the_statistics_where_asked_and_agrees(device):
+    bank = synthetic_bank(seed=0, shift=0.5, dim=8)
+    on_cpu = analyze_layer(bank, 0, SETTINGS)
+    moved = analyze_layer(bank, 0, replace(SETTINGS, device=device))  # CPU keys, statistics on `device`
+    layer = bank.layers[0]
+    resident = replace(bank, layers={0: replace(layer, vectors=layer.vectors.to(device))})  # keys that live there
+    there = analyze_layer(resident, 0, SETTINGS)
+    for other in (moved, there):
+        for name in ("mmd2", "p_value", "ratio", "bandwidth"):
+            assert _rel(getattr(on_cpu, name), getattr(other, name)) <= 1e-4, name
+        for end in ("low", "high"):
+            assert _rel(on_cpu.extra["ratio_interval"][end], other.extra["ratio_interval"][end]) <= 1e-4, end
+        assert on_cpu.passed == other.passed
+        if device == "cpu":
+            assert (on_cpu.mmd2, on_cpu.p_value, on_cpu.ratio, on_cpu.extra["js"]) == (other.mmd2, other.p_value, other.ratio, other.extra["js"])
