@@ -192,6 +192,7 @@ class KeyspaceRun:
             permutations=self.cfg.permutations,
             max_points=self.cfg.max_points,
             special_as_text=self.cfg.special_as_text,
+            device=self.cfg.device if self.cfg.device.startswith("cuda") else None,  # keys captured to the host are analysed on the GPU
         )
 
     # -- heavy steps ------------------------------------------------------------------------------
