@@ -19,11 +19,10 @@ import pytest
 
 from harness.errors import KeyspaceError
 from harness.report.interventions import render_interventions
-from harness.intervention.results import read_interventions
+from harness.intervention.results import read_interventions_since
 from harness.intervention.suite import InterventionSession
 from harness.options import parse_intervention_config
-from harness.plugin import RUN_KEY
-from harness.results import part_paths
+from harness.plugin import RUN_KEY, STARTED_KEY
 
 pytestmark = pytest.mark.keyspace
 SESSION_KEY = pytest.StashKey[InterventionSession]()
@@ -61,7 +60,7 @@ def ks_interventions(request: pytest.FixtureRequest):
     yield session
     if session.results:
         path = session.icfg.results
-        records = [r for p in [path, *part_paths(path)] for r in read_interventions(p)]
+        records = read_interventions_since(path, request.config.stash[STARTED_KEY])  # this session's, parallel parts too
         render_interventions(records, path.with_suffix(".html"))  # also a section of the main report
 
 

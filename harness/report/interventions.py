@@ -71,7 +71,8 @@ def _undecided_note(r: InterventionResult) -> str:
              if key in r.notes]
     if not which:
         return ""
-    return f"not checked: {' and '.join(which)}: {r.notes['divergence_change'].split(': there is no gap')[0]}"
+    reason = next(r.notes[k] for k in ("divergence_change", "divergence") if k in r.notes)
+    return f"not checked: {' and '.join(which)}: {reason.split(': there is no gap')[0]}"
 
 
 def _sizes(r: InterventionResult) -> str:

@@ -280,3 +280,11 @@ def test_a_stored_failure_is_expected_only_with_the_same_checks(tmp_path):
     assert expected_failure(other, store) is None  # another check failed: not the known outcome
     passed = _record("random").decided({})
     assert expected_failure(passed, store) is None and expected_failure(failed, None) is None
+
+
+def test_report_reads_records_of_the_former_layout(tmp_path):
+    """A record written before the fall check existed (only notes.divergence, integer fold sizes) renders."""
+    old = replace(_record("moments"), notes={"divergence": "before, the lower bound is under 1: there is no gap to close"},
+                  n_fit_prompts=36, n_fit_units=18)
+    html = render_interventions([old], tmp_path / "old.html").read_text()
+    assert "not checked: the intra-modal level: before, the lower bound is under 1" in html and "36 (18)" in html
