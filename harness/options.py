@@ -32,7 +32,7 @@ class Option:
 OPTIONS: tuple[Option, ...] = (
     Option("models", "tiny-llava,tiny-qwen2.5-vl,tiny-qwen2-vl", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
     Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's"),
-    Option("benchmarks", "fixture", "comma-separated benchmarks, with subsets after a colon: mmmu:Art,Biology"),
+    Option("benchmarks", "fixture", "comma-separated benchmarks (fixture, world, mmmu, mmbench-cn), with subsets after a colon: mmmu:Art,Biology"),
     Option("samples", "all", "samples per benchmark, picked by seed and stratified by category; 'all' uses every one"),
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),
     Option("dtype", "auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16"),
