@@ -134,6 +134,10 @@ Reading (what would remove each; none of these lies in `suites/perf` or `harness
   parallel on 2 threads), a hashed duplicate-row check, σ from the kernel's own distance product, a t-SNE
   map of 250 iterations, finiteness proved by one sum. Left at one thread: five PCA-50 fits of
   ~2,400 × 4,096 (~1.8 s of the real-size triple; float32 would halve it and move the JS figures' last digits).
+- **The intervention suite** is about half of the default suite's time (30 tests: 6 (model, benchmark)
+  studies of a layer, each ~26 forward passes over its prompts, 28–87× a plain pass; docs/interventions.md
+  "Cost"). One pass per condition for keys, attention and letter answers, and a shared prompt cache for
+  the options of an answer in words, would remove most of it.
 - **Capture** of a decoder-dominated model is ~93 % in the model's own forward (Linear layers ~55 %, attention
   ~40 % of which RoPE `apply_rotary_pos_emb`/`rotate_half` ~12 %); the harness's hooks and bank cost the rest.
   Nothing of the harness's own is worth removing there; on a GPU the same holds with sdpa/flash attention.
