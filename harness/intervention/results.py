@@ -42,7 +42,7 @@ class InterventionResult:
     # "change" → harness.stats.change.Mmd2Change fields: MMD² after − before with its paired unit-bootstrap interval.
     divergence: dict = field(default_factory=dict)
     # figure → harness.stats.paired.Effect fields (before, after, change and their intervals; n_prompts
-    # counts the held-out units resampled):
+    # counts the units resampled; accuracy also has `chance`, the mean of 1 / options over its prompts):
     # attention_share, logit_gap, last_attention_share, last_logit_gap, accuracy, hint_following, and for
     # `random` random_vs_mean_attention (Δshare(mean) − Δshare(random) per prompt).
     effects: dict = field(default_factory=dict)

@@ -325,6 +325,8 @@ def _effects(before: Condition, after: Condition, held: list[Sample], probes: li
         known = (correct >= 0) & (before.answers.plain >= 0)
         effects["accuracy"] = eff(np.where(known, before.answers.plain == correct, np.nan),
                                   np.where(known, after.answers.plain == correct, np.nan))
+        if known.any():  # what guessing scores: the mean of 1 / options over the prompts counted
+            effects["accuracy"]["chance"] = float(np.mean([1.0 / len(x.options) for x, k in zip(held, known) if k]))
         hint = np.array([-1 if p is None else LETTERS.find(p.meta["hint_letter"]) for p in probes])
         asked = hint >= 0
         if asked.any():

@@ -47,7 +47,8 @@ def effect_cells(r: InterventionResult, key: str) -> tuple[str, str]:
     e = r.effects.get(key)
     if not e:
         return "n/a", r.notes.get(key, "not measured")
-    return (_span(e["before"], e["before_low"], e["before_high"]),
+    chance = f" (chance {_fmt(e['chance'])})" if "chance" in e else ""
+    return (_span(e["before"], e["before_low"], e["before_high"]) + chance,
             f"{_span(e['after'], e['after_low'], e['after_high'])}; Δ {_span(e['change'], e['change_low'], e['change_high'])}")
 
 

@@ -102,6 +102,7 @@ def test_accuracy_and_hint_following_count_letters():
     effects, notes = _effects(before, after, held, probes, np.arange(4), StudySettings(names=DEFAULT, n_boot=50))
     assert effects["accuracy"]["n_prompts"] == 3
     assert effects["accuracy"]["before"] == pytest.approx(2 / 3) and effects["accuracy"]["after"] == pytest.approx(2 / 3)
+    assert effects["accuracy"]["chance"] == pytest.approx(1 / 3)  # three options each
     assert effects["hint_following"]["n_prompts"] == 2
     assert effects["hint_following"]["before"] == 0.5 and effects["hint_following"]["after"] == 1.0
     assert notes == {}
