@@ -191,7 +191,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
     models = _split(get("models"))
     if not models:
         raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
-    benchmarks = _split(get("benchmarks").replace(";", ","))
+    benchmarks = benchmark_list(get("benchmarks"))
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
     device = worker_device(parse_device(get("device")), worker)
@@ -204,7 +204,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
     return RunConfig(
         models=tuple(models),
         layers=None if layers_raw in ("", "default") else tuple(_split(layers_raw)),
-        benchmarks=tuple(_merge_subsets(benchmarks)),
+        benchmarks=benchmarks,
         samples=None if samples_raw == "all" else _int("samples", samples_raw, minimum=1),
         device=str(device),
         dtype=next(k for k, v in DTYPES.items() if v == dtype),
@@ -297,6 +297,11 @@ def _device_map(value: str) -> str | None:
     return v
 
 
+def benchmark_list(text: str) -> tuple[str, ...]:
+    """`fixture, mmmu:Art,Biology; world` -> ("fixture", "mmmu:Art,Biology", "world")."""
+    return tuple(_merge_subsets(_split(text.replace(";", ","))))
+
+
 def _merge_subsets(items: list[str]) -> list[str]:
     """`mmmu:Art,Biology` arrives split at the comma; glue subset names back to their benchmark."""
     merged: list[str] = []
@@ -343,7 +348,7 @@ def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> Inter
 
     layers = get("intervene-layers").strip()
     benches = get("intervene-benchmarks").strip()
-    benchmarks = None if benches in ("", "default") else tuple(_merge_subsets(_split(benches.replace(";", ","))))
+    benchmarks = None if benches in ("", "default") else benchmark_list(benches)
     results = Path(get("intervene-results")).expanduser()
     return InterventionConfig(
         names=parse_kinds(get("intervene")),

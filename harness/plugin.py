@@ -32,7 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(ini_name(opt), help=opt.help, default=opt.default)
 
 
-def _getter(config: pytest.Config):
+def option_getter(config: pytest.Config):
+    """`get(name)` of a --ks-NAME option: the command line's value, else the ini's."""
+
     def get(name: str) -> str:
         key = "ks_" + name.replace("-", "_")
         value = config.getoption(key)
@@ -43,7 +45,7 @@ def _getter(config: pytest.Config):
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STARTED_KEY] = time.time()
-    get = _getter(config)
+    get = option_getter(config)
     quiet_benchmark_table(config, asked=_flag(get("benchmark-table")))
 
     try:
@@ -160,7 +162,7 @@ def _session_interventions(config: pytest.Config) -> list:
     from harness.options import parse_intervention_config
 
     try:
-        icfg = parse_intervention_config(_getter(config), Path(str(config.rootpath)))
+        icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))
     except KeyspaceError:
         return []
     return read_interventions_since(icfg.results, config.stash[STARTED_KEY])

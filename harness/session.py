@@ -94,6 +94,7 @@ class KeyspaceRun:
     _text_bias: dict[str, dict | None] = field(default_factory=dict)  # per model: the organisms' hint probe
     _previous: dict | None = None
     _plan: list[Triple] | None = None
+    _strata: dict = field(default_factory=dict)  # Pair -> sample_strata of its samples
     _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
     _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
@@ -232,6 +233,12 @@ class KeyspaceRun:
             raise KeyspaceError(f"{pair.id}: every sample has more than {max_images} image(s); use --ks-multi-image first")
         return fit.samples
 
+    def strata(self, pair: Pair) -> dict[str, dict[str, str]]:
+        """harness.analysis.sample_strata of the pair's samples, worked out once per pair (it hashes every image)."""
+        if pair not in self._strata:
+            self._strata[pair] = sample_strata(self.model_samples(pair))
+        return self._strata[pair]
+
     def capture(self, pair: Pair) -> KeyBank:
         """The key bank of `pair` for every planned layer of it, captured once."""
         if pair in self._failed_pairs:
@@ -321,7 +328,7 @@ class KeyspaceRun:
         try:
             bank = self.capture(triple.pair)
             other = self._other_bank(triple)
-            strata = sample_strata(self.model_samples(triple.pair))
+            strata = self.strata(triple.pair)
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
             result = flag_labels(result, bank)
             result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept

@@ -22,7 +22,7 @@ from harness.report.interventions import render_interventions
 from harness.intervention.results import read_interventions_since
 from harness.intervention.suite import InterventionSession
 from harness.options import parse_intervention_config
-from harness.plugin import RUN_KEY, STARTED_KEY
+from harness.plugin import RUN_KEY, STARTED_KEY, option_getter
 
 pytestmark = pytest.mark.keyspace
 SESSION_KEY = pytest.StashKey[InterventionSession]()
@@ -30,14 +30,8 @@ SESSION_KEY = pytest.StashKey[InterventionSession]()
 
 def _session(config: pytest.Config) -> InterventionSession:
     if SESSION_KEY not in config.stash:
-
-        def get(name: str) -> str:
-            key = "ks_" + name.replace("-", "_")
-            value = config.getoption(key)
-            return value if value is not None else config.getini(key)
-
         try:
-            icfg = parse_intervention_config(get, Path(str(config.rootpath)))
+            icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))
         except KeyspaceError as exc:
             raise pytest.UsageError(str(exc)) from None
         config.stash[SESSION_KEY] = InterventionSession(config.stash[RUN_KEY], icfg)

@@ -94,11 +94,15 @@ def read_interventions(path: Path) -> list[InterventionResult]:
     return list(latest.values())
 
 
+def read_intervention_files(paths) -> list[InterventionResult]:
+    """The records of every file in `paths`, in order; a later record wins per key (missing files read as empty)."""
+    latest: dict[tuple, InterventionResult] = {}
+    for p in paths:
+        latest.update((r.key, r) for r in read_interventions(p))
+    return list(latest.values())
+
+
 def read_interventions_since(path: Path, since: float) -> list[InterventionResult]:
     """The records of `path` and of its parallel (xdist) part files, each file only when it was
     modified at or after `since` (a wall-clock time); later records win per key."""
-    latest: dict[tuple, InterventionResult] = {}
-    for p in [Path(path), *part_paths(Path(path))]:
-        if p.is_file() and p.stat().st_mtime >= since:
-            latest.update((r.key, r) for r in read_interventions(p))
-    return list(latest.values())
+    return read_intervention_files(p for p in [Path(path), *part_paths(Path(path))] if p.is_file() and p.stat().st_mtime >= since)

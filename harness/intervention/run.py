@@ -41,7 +41,7 @@ from harness.models.adapter import LoadedModel
 from harness.stats import cross_modal_gap, passes
 from harness.stats.bootstrap import ratio_interval
 from harness.stats.gap import GapResult
-from harness.stats.change import mmd2_change
+from harness.stats.change import comparison_change
 from harness.stats.paired import paired_effect
 
 from .apply import LabelBook
@@ -184,9 +184,9 @@ class PairStudy:
         gap_after = _gap(sides_after, s, sigma=div_before["sigma"], blocks=self.blocks)
         div_after = _figures(gap_after, s)
         div_after["vs_before_intra"] = _over_before_intra(gap_after, gap_before, s)
-        change = mmd2_change(*(tuple(x for side in ("image", "text") for x in (sd[side]["x"], sd[side]["units"]))
-                               for sd in (sides_before, sides_after)),
-                             sigma=div_before["sigma"], n_boot=s.n_boot, level=s.level, seed=s.seed, blocks=self.blocks)
+        # the cross-modal Comparisons the two gaps already built: same units, same σ, pairs within a half
+        change = comparison_change(gap_before.comparisons[0], gap_after.comparisons[0], n_boot=s.n_boot, level=s.level,
+                                   seed=s.seed)
         units = self.held_units
         effects, notes = _effects(before, after, self.held, self.probes, units, s)
         notes.update(undecided(name, div_before, threshold=s.threshold, alpha=s.alpha))

