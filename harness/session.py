@@ -261,10 +261,6 @@ class KeyspaceRun:
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
 
-    def pair_failure(self, pair: Pair) -> str | None:
-        """The one-line reason `pair` could not be captured in this process, or None."""
-        return self._failed_pairs.get(pair)
-
     def reported_elsewhere(self, pair: Pair) -> str | None:
         """Each pair's failure is shown once, by the first test that meets it (its capture test): for that
         test None (and the failure counts as shown); for the pair's later tests, the reason to skip."""

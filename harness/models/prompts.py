@@ -49,7 +49,6 @@ class Built:
     tokenized: list[str]  # per row: the exact string the processor's tokenizer received
     offsets: torch.Tensor  # [B, T, 2] character offsets of each token into its row of `tokenized`
     spans: list[tuple[int, int]]  # per row: [start, end) of the benchmark's text in `tokenized`
-    prompt_format: str  # CHAT_TEMPLATE or PROCESSOR_PREFIX
 
 
 @cache
@@ -169,4 +168,4 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
                 )
             start = other.index(SENTINEL)
         spans.append((start, start + len(text)))
-    return Built(batch, tokenized, offsets, spans, prompt_format(processor))
+    return Built(batch, tokenized, offsets, spans)

@@ -8,7 +8,7 @@ processor and the LLaVA-1.5 chat template the harness's tiny twin uses.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,5 +96,3 @@ def load(path: Path) -> tuple[Any, Any]:
     return model, AutoProcessor.from_pretrained(path)
 
 
-def sizes_record(sizes: Sizes) -> dict:
-    return asdict(sizes)

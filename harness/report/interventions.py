@@ -9,13 +9,13 @@ compute nothing; every string is made here.
 from __future__ import annotations
 
 import io
-import math
 from itertools import groupby
 from pathlib import Path
 from typing import Sequence
 
 from harness.intervention.results import InterventionResult
 
+from .extras import finite as _num
 from .svg import inline_svg
 
 FIGURES = (  # effects key, column title, plot title
@@ -27,10 +27,6 @@ FIGURES = (  # effects key, column title, plot title
 )
 COLOURS = {"before": "#000000", "mean": "#E69F00", "moments": "#0072B2", "random": "#999999",
            "text-mean": "#009E73", "text-moments": "#CC79A7"}
-
-
-def _num(x) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
 def _fmt(x) -> str:
@@ -86,9 +82,7 @@ def _sizes(r: InterventionResult) -> str:
 
 def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # the object API draws without pyplot or a chosen backend
 
     panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
     cols = 3
@@ -128,7 +122,7 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     fig.tight_layout(rect=(0, 0.06, 1, 1))
     buf = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
-        fig.savefig(buf, format="svg")
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # no date: the same records give the same file
     return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
 
 

@@ -18,7 +18,7 @@ from harness.results import TripleResult
 
 from .meta import read_run_info
 
-Loader = Callable[[Path], tuple[list[TripleResult], int]]  # path → results, count of unreadable lines
+Loader = Callable[[Path], tuple[list[TripleResult], list[str]]]  # path → results, one note per unreadable line
 
 
 def results_files(paths: Sequence[Path]) -> list[Path]:
