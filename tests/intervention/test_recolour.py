@@ -124,3 +124,20 @@ def test_paired_effect_leaves_out_prompts_without_a_figure():
     assert e.n_prompts == 1 and e.before == 1.0 and e.after == 2.0 and e.change == 1.0
     empty = paired_effect([np.nan], [1.0], n_boot=10)
     assert empty.n_prompts == 0 and np.isnan(empty.change)
+
+
+def test_fit_error_is_rounding_for_a_map_that_does_what_it_says_and_large_otherwise(pair):
+    """The suite's fit check reads fit_error: it must see a map that misses its target's moments."""
+    from dataclasses import replace
+
+    from harness.stats.recolour import fit_error
+
+    (source, target), heads = pair, HEADS
+    for shrinkage in ("none", "ledoit-wolf"):
+        err = fit_error(fit_moments(source, target, heads, shrinkage=shrinkage), source, target, heads, shrinkage=shrinkage)
+        assert err["mean"] < 1e-10 and err["cov"] < 1e-10
+    shift = fit_mean(source, target, heads)
+    assert fit_error(shift, source, target, heads, shrinkage=None)["mean"] < 1e-10
+    assert fit_error(shift, source, target, heads, shrinkage="none")["cov"] > 0.1  # a shift leaves the covariance
+    off = replace(shift, offset=shift.offset + 0.5)
+    assert fit_error(off, source, target, heads, shrinkage=None)["mean"] > 0.01
