@@ -40,6 +40,9 @@ def test_moments_passes_with_its_own_maps_and_fails_with_a_map_that_does_not_ali
     assert real.status == "passed", real.message
     assert real.map["fit_error"]["cov"] < 1e-9 and real.divergence["change"]["change_high"] < 0
     assert after["low"] < 1.0
+    # the intra-modal level the check compares with is the model's own, before the map changed the image keys
+    assert after["vs_before_intra"]["intra"] == pytest.approx(before["intra"])
+    assert after["vs_before_intra"]["intra"] != pytest.approx(after["intra"])
     # Control: the random-direction maps, labelled `moments`, keep the gap: both divergence checks fail.
     study.interventions[LAYER]["moments"] = tuple(
         Intervention(KINDS["moments"], LAYER, r.map, m.fit_error)

@@ -74,3 +74,20 @@ def test_blocks_pair_units_only_within_a_block():
     gap = cross_modal_gap(x, y, image_units=xu, text_units=yu, sigma=SIGMA, permutations=99, n_boot=20, blocks=blocks)
     assert gap.mmd2 == pytest.approx(np.mean(per_block), rel=1e-10)
     assert mmd2_change((x, xu, y, yu), (x, xu, y, yu), sigma=SIGMA, blocks=blocks).before == pytest.approx(gap.mmd2)
+
+
+def test_change_pairs_the_resamples_so_shared_unit_content_cancels():
+    """Both conditions are evaluated on the same resampled units: with a large per-unit spread the
+    paired interval is far narrower than one from independent resamples of the two conditions."""
+    from harness.stats.bootstrap import with_data_row
+    from harness.stats.change import comparison_change
+
+    rng = np.random.default_rng(4)
+    x, xu, y, yu = _units(rng, 24)
+    x = x + np.repeat(rng.normal(size=(24, D)) * 1.5, 12, axis=0)  # image blocks of a unit far apart from each other
+    e1 = np.eye(D)[0]
+    (cb, _), (ca, _) = (unit_comparison(x + s * e1, xu, y, yu, sigma=SIGMA, paired=True) for s in (2.0, 1.0))
+    paired = comparison_change(cb, ca, n_boot=400, seed=0)
+    unpaired = ca.mmd2(with_data_row(24, 400, 1))[1:] - cb.mmd2(with_data_row(24, 400, 0))[1:]
+    lo, hi = np.quantile(unpaired, [0.05, 0.95])
+    assert paired.change_high - paired.change_low < 0.5 * (hi - lo)
