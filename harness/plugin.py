@@ -1,6 +1,6 @@
 """The pytest plugin: --ks-* options, triple parametrization, the session run, results and report.
 
-Logic lives in the library (harness.session, harness.report); this module only wires it to pytest.
+Logic lives in the library (harness.run.session, harness.report); this module only wires it to pytest.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.paths import check_outputs
-from harness.options import OPTIONS, _flag, ini_name, parse_config
-from harness.results import merge_parts, part_paths, read_results
-from harness.session import KeyspaceRun
+from harness.run.paths import check_outputs
+from harness.run.options import OPTIONS, _flag, ini_name, parse_config
+from harness.results.records import merge_parts, part_paths, read_results
+from harness.run.session import KeyspaceRun
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()
 STARTED_KEY = pytest.StashKey[float]()  # when this session configured (wall clock)
@@ -111,7 +111,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def cache_line(cache: Path | None) -> str:
     """One line at the start of the run: where captured keys are kept, and who shares them."""
-    from harness.cache import default_cache_dir
+    from harness.capture.cache import default_cache_dir
 
     if cache is None:
         return "keyspace key cache: off (--ks-no-cache): every pair is captured afresh, nothing stored"
@@ -159,7 +159,7 @@ def _session_interventions(config: pytest.Config) -> list:
     section: from the records file and its parallel parts modified since the session began; none when
     the suite did not run (an older records file is another run's)."""
     from harness.intervention.results import read_interventions_since
-    from harness.options import parse_intervention_config
+    from harness.run.options import parse_intervention_config
 
     try:
         icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))

@@ -6,7 +6,7 @@ Hugging Face cache (nothing is downloaded by the suite).
 
 import pytest
 
-from harness.hub import checkpoint_available, download_command
+from harness.models.hub import checkpoint_available, download_command
 from harness.models import get_model_spec
 
 pytestmark = [pytest.mark.gpu, pytest.mark.hub, pytest.mark.slow, pytest.mark.keyspace]

@@ -6,7 +6,7 @@
 
 import pytest
 
-from harness.baselines import Drift
+from harness.results.baselines import Drift
 from harness.errors import KeyspaceError
 
 pytestmark = pytest.mark.keyspace

@@ -2,7 +2,7 @@
 
 import pytest
 
-from harness.controls import CONTROLS
+from harness.run.controls import CONTROLS
 from harness.errors import KeyspaceError
 
 pytestmark = pytest.mark.keyspace

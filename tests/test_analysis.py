@@ -7,11 +7,11 @@ import pytest
 import torch
 from PIL import Image
 
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sample_strata
+from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata
 from harness.benchmarks.sample import Sample
-from harness.capture import KeyBank, LayerBank
-from harness.controls import synthetic_bank
-from harness.labels import IMAGE, TEXT
+from harness.capture.keys import KeyBank, LayerBank
+from harness.run.controls import synthetic_bank
+from harness.models.labels import IMAGE, TEXT
 from harness.stats.simulate import simulate_keys
 
 SETTINGS = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=200, n_boot=100, tsne_cap=0)

@@ -3,8 +3,8 @@
 import json
 from dataclasses import replace
 
-from harness.baselines import check_baseline
-from harness.results import TripleResult
+from harness.results.baselines import check_baseline
+from harness.results.records import TripleResult
 
 RESULT = TripleResult(
     model="hf:org/model", layer=3, benchmark="fixture", status="passed", n_image=100, n_text=120,
@@ -42,7 +42,7 @@ def test_other_configuration_is_not_compared(tmp_path):
 
 
 def test_auto_store_creates_beside_the_results_with_a_note_and_reads_the_committed_one_first(tmp_path):
-    from harness.baselines import BaselineStore
+    from harness.results.baselines import BaselineStore
 
     committed, own = tmp_path / "committed", tmp_path / "out" / "r.jsonl.baselines"
     store = BaselineStore(own=own, stored=committed, strict=False)

@@ -13,11 +13,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from harness.analysis import AnalysisSettings, analyze_layer
+from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.benchmarks import get_benchmark
-from harness.capture import capture_keys
-from harness.controls import CONTROLS, matched_positions, text_as_image, text_as_image_bank
-from harness.labels import IMAGE, TEXT
+from harness.capture.keys import capture_keys
+from harness.run.controls import CONTROLS, matched_positions, text_as_image, text_as_image_bank
+from harness.models.labels import IMAGE, TEXT
 from harness.models import adapter_for, get_model_spec
 
 SETTINGS = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=200, n_boot=100, tsne_cap=0)

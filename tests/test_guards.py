@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
-from harness.capture import capture_keys
-from harness.guards import LabelCheck, flag_labels, label_check
-from harness.labels import SPECIAL, TEXT
+from harness.capture.keys import capture_keys
+from harness.analysis.label_check import LabelCheck, flag_labels, label_check
+from harness.models.labels import SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 
 def test_the_counts_that_trip_each_guard():

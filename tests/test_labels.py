@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
-from harness.labels import IMAGE, PAD, SPECIAL, TEXT
+from harness.models.labels import IMAGE, PAD, SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
 
 TEMPLATE_PIECES = {"tiny-llava": ("USER:", "ASSISTANT:"), "tiny-qwen2.5-vl": ("<|im_start|>", "assistant", "system")}
@@ -36,7 +36,7 @@ def test_text_is_the_benchmark_text_and_the_template_is_special(name, samples):
 def test_a_token_is_text_when_its_non_space_characters_lie_in_the_text():
     """Offsets decide: a word glued to the template's separating space is text; a token mixing
     template and text characters is special; a space inside the text is text, outside it is not."""
-    from harness.labels import label_tokens
+    from harness.models.labels import label_tokens
 
     tokenized = "USER: What is it?\nASSISTANT:"
     span = (6, 17)  # "What is it?"

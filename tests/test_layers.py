@@ -1,7 +1,7 @@
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.layers import resolve_layers
+from harness.models.layers import resolve_layers
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import torch
 
 from harness.benchmarks import get_benchmark
 from harness.errors import KeyspaceError
-from harness.labels import IMAGE, PAD, TEXT
-from harness.mechanism import attention_states, mechanism_metrics
+from harness.models.labels import IMAGE, PAD, TEXT
+from harness.capture.mechanism import attention_states, mechanism_metrics
 from harness.models import adapter_for, get_model_spec
 
 TWINS = ("tiny-llava", "tiny-qwen2.5-vl")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from harness.errors import KeyspaceError
-from harness.oom import with_oom_backoff
+from harness.run.oom import with_oom_backoff
 
 
 def test_halves_until_it_fits():
@@ -33,8 +33,8 @@ def test_out_of_memory_at_batch_one_names_model_layers_tokens():
 
 def test_session_capture_backs_off(monkeypatch, tmp_path):
     """Through the session: a capture that only fits one sample at a time still finishes, and says so."""
-    from harness import session as session_module
-    from harness.options import OPTIONS, parse_config
+    from harness.run import session as session_module
+    from harness.run.options import OPTIONS, parse_config
 
     values = {o.name: o.default for o in OPTIONS} | {"models": "tiny-llava", "samples": "4", "batch-size": "4", "no-cache": "true"}
     run = session_module.KeyspaceRun(parse_config(lambda n: values[n], tmp_path))

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.options import OPTIONS, parse_config
+from harness.run.options import OPTIONS, parse_config
 
 
 def config(**overrides):
@@ -56,7 +56,7 @@ def test_config_id_ignores_output_paths_but_not_seed():
 def test_each_xdist_worker_takes_its_own_gpu():
     import torch
 
-    from harness.options import worker_device
+    from harness.run.options import worker_device
 
     cuda = torch.device("cuda")
     assert [str(worker_device(cuda, f"gw{i}", count=2)) for i in range(4)] == ["cuda:0", "cuda:1", "cuda:0", "cuda:1"]

@@ -91,7 +91,7 @@ def test_ids_are_readable(suite):
 
 def test_help_lists_every_option(pytester):
     """`pytest --help` renders every --ks-* option (argparse %-formats help strings)."""
-    from harness.options import OPTIONS
+    from harness.run.options import OPTIONS
 
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0, result.stderr.str()

@@ -37,8 +37,8 @@ TEARER = """
 import os
 import signal
 
-import harness.results
-import harness.session
+import harness.results.records
+import harness.run.session
 
 _writes = 0
 
@@ -54,11 +54,11 @@ def _append_then_die(path, result):
             fh.flush()
             os.fsync(fh.fileno())
         os.kill(os.getpid(), signal.SIGKILL)
-    return harness.results.append_result(path, result)
+    return harness.results.records.append_result(path, result)
 
 
 if os.environ.get("KS_TEAR_AT"):
-    harness.session.append_result = _append_then_die
+    harness.run.session.append_result = _append_then_die
 """
 
 
@@ -140,7 +140,7 @@ def test_parallel_run_equals_serial(tmp):
 
 
 def test_append_after_a_torn_line_keeps_both_results(tmp_path):
-    from harness.results import TripleResult, append_result, parse_lines
+    from harness.results.records import TripleResult, append_result, parse_lines
 
     path = tmp_path / "r.jsonl"
     first, second = (TripleResult(model="m", layer=i, benchmark="b", status="passed") for i in (0, 1))

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.options import OPTIONS, parse_config
-from harness.session import KeyspaceRun, Triple
-from harness.shard import Shard, Sharding, assign, parse_shard, shard_arg
+from harness.run.options import OPTIONS, parse_config
+from harness.run.session import KeyspaceRun, Triple
+from harness.run.shard import Shard, Sharding, assign, parse_shard, shard_arg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -179,7 +179,7 @@ def test_three_shards_merged_equal_the_serial_run(tmp_path):
 
 def test_a_shard_reads_the_key_cache_a_whole_run_wrote():
     """The shard option shapes neither figures nor captures: same config id, same cache key."""
-    from harness.cache_key import key_for
+    from harness.capture.cache_key import key_for
 
     whole, part = run_with(), run_with(shard="2/3")
     spec = whole.spec("tiny-llava")
@@ -191,7 +191,7 @@ def test_intervention_cases_follow_their_models_shard(tmp_path):
     """The intervention suite's cases of a model run in the shard that owns the model's pair: the
     shards together plan every case once, each with its model's triples."""
     from harness.intervention.suite import InterventionSession
-    from harness.options import INTERVENTION_OPTIONS, parse_intervention_config
+    from harness.run.options import INTERVENTION_OPTIONS, parse_intervention_config
 
     values = {o.name: o.default for o in INTERVENTION_OPTIONS} | {"intervene-benchmarks": "fixture,world"}
     icfg = parse_intervention_config(values.__getitem__, tmp_path)

@@ -2,8 +2,8 @@
 
 from . import fixture, mmbench, mmmu, world  # noqa: F401  (register "fixture", "mmbench-cn", "mmmu", "world")
 from .images import MULTI_IMAGE, ImageFit, fit_images
-from .loading import OPEN_QUESTIONS, LoadOptions, LoadReport, load_benchmark
-from .registry import benchmark_names, check_benchmark, get_benchmark, register_benchmark
+from .loading import OPEN_QUESTIONS, LoadOptions, LoadReport
+from .registry import benchmark_names, check_benchmark, get_benchmark, load_benchmark, register_benchmark
 from .sample import Sample
 from .selection import select_samples
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from PIL import Image
 
@@ -172,22 +172,3 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, float):
         return value != value
     return str(value).strip().lower() in ("", "nan")
-
-
-def load_benchmark(name: str, subsets: Sequence[str], *, seed: int, options: LoadOptions) -> tuple[list, LoadReport]:
-    """Every usable sample of benchmark `name` (restricted to `subsets`) and the loader's report.
-
-    A benchmark left with no usable sample is an error, naming why its rows were skipped.
-    """
-    from .registry import get_benchmark
-
-    report = LoadReport()
-    samples = get_benchmark(name)(subsets, seed=seed, options=options, report=report)
-    if not samples:
-        label = name + (":" + ",".join(subsets) if subsets else "")
-        raise KeyspaceError(f"{label}: no usable samples; {report.note() or 'the set is empty'}")
-    ids = [s.id for s in samples]
-    if len(set(ids)) != len(ids):
-        dup = next(i for i in ids if ids.count(i) > 1)
-        raise KeyspaceError(f"{name}: sample id {dup!r} occurs more than once; ids must be unique")
-    return samples, report

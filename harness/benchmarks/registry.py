@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from harness.errors import KeyspaceError
 
 from .sample import Sample
 
-if TYPE_CHECKING:
-    from .loading import LoadOptions, LoadReport
+from .loading import LoadOptions, LoadReport
 
 
 class BenchmarkLoader(Protocol):
@@ -19,7 +18,7 @@ class BenchmarkLoader(Protocol):
     """
 
     def __call__(
-        self, subsets: Sequence[str], *, seed: int, options: "LoadOptions" = ..., report: "LoadReport | None" = ...
+        self, subsets: Sequence[str], *, seed: int, options: LoadOptions = ..., report: LoadReport | None = ...
     ) -> list[Sample]: ...
 
 
@@ -62,3 +61,20 @@ def get_benchmark(name: str) -> BenchmarkLoader:
         raise KeyspaceError(
             f"unknown benchmark {name!r}; valid benchmarks: {', '.join(benchmark_names())}"
         ) from None
+
+
+def load_benchmark(name: str, subsets: Sequence[str], *, seed: int, options: LoadOptions) -> tuple[list, LoadReport]:
+    """Every usable sample of benchmark `name` (restricted to `subsets`) and the loader's report.
+
+    A benchmark left with no usable sample is an error, naming why its rows were skipped.
+    """
+    report = LoadReport()
+    samples = get_benchmark(name)(subsets, seed=seed, options=options, report=report)
+    if not samples:
+        label = name + (":" + ",".join(subsets) if subsets else "")
+        raise KeyspaceError(f"{label}: no usable samples; {report.note() or 'the set is empty'}")
+    ids = [s.id for s in samples]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise KeyspaceError(f"{name}: sample id {dup!r} occurs more than once; ids must be unique")
+    return samples, report

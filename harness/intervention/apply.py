@@ -20,7 +20,7 @@ import torch
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.labels import PAD, SPECIAL
+from harness.models.labels import PAD, SPECIAL
 from harness.models.adapter import LoadedModel
 
 from .fit import Intervention

@@ -2,7 +2,7 @@
 
 A check that fails on a model is a finding about that model (on a trained organism, a random
 direction of the mean shift's norm may move attention as much as the mean shift does), not a defect of
-the harness; the triple suite treats a known absent finding the same way (harness.baselines). Each
+the harness; the triple suite treats a known absent finding the same way (harness.results.baselines). Each
 model's outcomes sit beside its triple baselines, in `<baselines dir>/interventions/<model>.json`,
 keyed "L2-world-random": {"status", "failed_checks"}.
 
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import harness
 from harness.atomic import write_atomic
-from harness.baselines import BaselineStore, baseline_path
+from harness.results.baselines import BaselineStore, baseline_path
 from harness.filelock import locked
 
 from .results import InterventionResult

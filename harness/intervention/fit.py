@@ -9,7 +9,7 @@ Each one is a per-KV-head affine map (harness.stats.recolour) applied to the pre
 - `text-mean`, `text-moments` (controls): the same two maps applied to text keys, toward the image statistics.
 
 The prompts are split once, by a seeded permutation of whole units (a prompt, or the prompts that
-share an image: harness.analysis.sample_strata), into a fitting half (the maps are fitted on its
+share an image: harness.analysis.triple.sample_strata), into a fitting half (the maps are fitted on its
 keys) and a held-out half (every figure is measured on it), so no prompt is both fitted and measured,
 and no image is either: the English and Chinese prompts of one fixture image share its image
 tokens, and fitting on one while measuring the other would fit on the measured image keys.
@@ -22,16 +22,16 @@ from typing import Sequence, TypeVar
 
 import numpy as np
 
-from harness.capture import LayerBank
+from harness.capture.keys import LayerBank
 from harness.errors import KeyspaceError
-from harness.labels import IMAGE, TEXT
+from harness.models.labels import IMAGE, TEXT
 from harness.stats.recolour import AffineMap, fit_error, fit_mean, fit_moments, random_shift
 
 
 @dataclass(frozen=True)
 class Kind:
     name: str
-    modality: int  # the tokens whose keys are changed (harness.labels code)
+    modality: int  # the tokens whose keys are changed (harness.models.labels code)
     how: str  # "mean", "moments" or "random"
     control: bool
     description: str

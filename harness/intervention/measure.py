@@ -1,9 +1,9 @@
 """The figures of one condition (no intervention, or one intervention) on the held-out prompts, per prompt.
 
-- keys: the layer's pre-RoPE keys of every held-out token (harness.capture, through the same tap),
+- keys: the layer's pre-RoPE keys of every held-out token (harness.capture.keys, through the same tap),
   for the cross-modal divergence;
 - attention: per prompt, from the post-RoPE queries and keys as the attention function gets them
-  (harness.mechanism.attention_states → harness.stats.attention.attention_metrics, text tokens as
+  (harness.capture.mechanism.attention_states → harness.stats.attention.attention_metrics, text tokens as
   queries): attention share of image keys from text queries (mass / share, mean over the prompt's
   text-query × head pairs, with their count as the prompt's weight), the logit gap, and both at
   the last prompt token;
@@ -26,9 +26,9 @@ import torch
 
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
-from harness.capture import LayerBank, TokenCaps, capture_keys
-from harness.labels import IMAGE, TEXT
-from harness.mechanism import attention_states
+from harness.capture.keys import LayerBank, TokenCaps, capture_keys
+from harness.models.labels import IMAGE, TEXT
+from harness.capture.mechanism import attention_states
 from harness.models.adapter import LoadedModel
 from harness.stats.attention import attention_metrics
 

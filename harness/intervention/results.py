@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from harness.results import append_result, part_paths
+from harness.results.records import append_result, part_paths
 
 RECORD = "intervention"
 

@@ -1,14 +1,14 @@
 """Interventions on one (model, benchmark): cross-fitted on two halves of the prompts, measured
 before and after each intervention, and turned into an InterventionResult.
 
-The unit of sampling is the triple check's (harness.analysis.sample_strata): a prompt, or the prompts
+The unit of sampling is the triple check's (harness.analysis.triple.sample_strata): a prompt, or the prompts
 that share an image. The units are split into two halves; each half is measured with the maps
 fitted on the other half (two folds), so every prompt is measured and none with a map fitted on its
 own keys or its own image. Every interval resamples the measured units.
 
 Figures:
 - divergence: the triple check's own estimator (harness.stats.cross_modal_gap on the measured
-  units, tokens kept as harness.analysis keeps them): the between-prompt MMD² of image vs text
+  units, tokens kept as harness.analysis.triple keeps them): the between-prompt MMD² of image vs text
   pre-RoPE keys at the intervened layer, its sign-flip p-value over units, the intra-modal effects
   between real sub-populations (by language, by category; by position as the fallback), and the
   ratio cross / strongest intra with its unit-bootstrap (Fieller) interval; one RBF bandwidth — the
@@ -31,12 +31,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from harness.analysis import STRATA, _keep, sample_strata
+from harness.analysis.triple import STRATA, _keep, sample_strata
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
-from harness.capture import TokenCaps, capture_keys
+from harness.capture.keys import TokenCaps, capture_keys
 from harness.errors import KeyspaceError
-from harness.labels import IMAGE, MODALITY_NAMES, TEXT
+from harness.models.labels import IMAGE, MODALITY_NAMES, TEXT
 from harness.models.adapter import LoadedModel
 from harness.stats import cross_modal_gap, passes
 from harness.stats.bootstrap import ratio_interval
@@ -91,7 +91,7 @@ class PairStudy:
     settings: StudySettings
     folds: tuple[Fold, Fold]  # fold f measures half 1 − f with the maps fitted on half f
     book: LabelBook
-    strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.sample_strata)
+    strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.triple.sample_strata)
     interventions: dict[int, dict[str, tuple[Intervention, ...]]] = field(default_factory=dict)  # one per fold
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
@@ -217,7 +217,7 @@ class PairStudy:
 
 
 def _sides(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings) -> dict:
-    """Image and text keys of `cond` as the triple check keeps them (harness.analysis.analyze_layer: the
+    """Image and text keys of `cond` as the triple check keeps them (harness.analysis.triple.analyze_layer: the
     same seeded subsample of ≤ max_points per modality, in the same order), with units and labels."""
     bank = cond.keys
     ids = np.array([x.id for x in held], dtype=object)
@@ -237,7 +237,7 @@ def _sides(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]
 
 def _divergence(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings, *,
                 sigma: float | None, blocks: dict | None = None) -> dict:
-    """The triple check's figures (harness.analysis.analyze_layer) of the measured keys in `cond`, with
+    """The triple check's figures (harness.analysis.triple.analyze_layer) of the measured keys in `cond`, with
     the RBF σ given (None: the median heuristic on these keys); `blocks`: unit -> fold (see PairStudy.blocks)."""
     return _figures(_gap(_sides(cond, held, strata, s), s, sigma=sigma, blocks=blocks), s)
 

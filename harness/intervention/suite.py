@@ -1,7 +1,7 @@
 """The intervention suite's session, independent of pytest: plan the cases, study each (model,
 benchmark) once, judge and record each (model, layer, benchmark, intervention).
 
-It borrows the keyspace run's loaded model, samples and settings (harness.session.KeyspaceRun), so a
+It borrows the keyspace run's loaded model, samples and settings (harness.run.session.KeyspaceRun), so a
 run with both suites loads each model once per stretch of tests that use it.
 """
 
@@ -10,13 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.capture import parse_max_tokens
+from harness.capture.keys import parse_max_tokens
 from harness.errors import KeyspaceError
-from harness.layers import resolve_layers
-from harness.options import InterventionConfig
-from harness.results import part_path
+from harness.models.layers import resolve_layers
+from harness.run.options import InterventionConfig
+from harness.results.records import part_path
 from harness.benchmarks import check_benchmark
-from harness.session import KeyspaceRun, Pair, split_benchmark
+from harness.run.session import KeyspaceRun, Pair, split_benchmark
 
 from .baselines import expected_failure, write_outcome
 from .results import InterventionResult, append_intervention

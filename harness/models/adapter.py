@@ -7,7 +7,6 @@ overrides what its architecture does differently (mostly class attributes).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
 import torch
@@ -15,13 +14,12 @@ from torch import nn
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.hub import checkpoint_errors
-from harness.labels import label_tokens
+from harness.models.hub import checkpoint_errors
+from harness.models.labels import label_tokens
 
 from .prompts import build as build_prompts
 from .registry import ModelSpec
 
-TEMPLATES = Path(__file__).parent / "templates"
 
 
 def checkpoint_num_layers(spec: ModelSpec, *, trust_remote_code: bool = False) -> int:
@@ -167,7 +165,7 @@ class ModelAdapter:
 
     def encode(self, loaded: LoadedModel, samples: Sequence[Sample]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
         """Processor output for a batch (left-padded) exactly as a checkpoint's user builds it
-        (harness.models.prompts), and the modality label of every token ([B, T] int8, see harness.labels)."""
+        (harness.models.prompts), and the modality label of every token ([B, T] int8, see harness.models.labels)."""
         for s in samples:
             if not s.images:
                 raise KeyspaceError(f"sample {s.id} has no image; the harness compares image and text keys, so each sample needs one")

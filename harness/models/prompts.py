@@ -21,7 +21,7 @@ is located in it as follows, never by counting what an expansion adds:
    more on the sentinel render with the same images; the sentinel's place in that output is the
    text's place, checked by swapping the sentinel back and finding the real `tokenized` string.
 
-Offsets tie tokens to characters (harness.labels). A processor that changes token ids after its
+Offsets tie tokens to characters (harness.models.labels). A processor that changes token ids after its
 tokenizer ran, or tokenizes in pieces, cannot be tied back: it gets a one-line error too.
 """
 
@@ -30,11 +30,14 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import torch
 
 from harness.errors import KeyspaceError
+
+if TYPE_CHECKING:
+    from harness.benchmarks.sample import Sample
 
 SENTINEL = "\ue000keyspace-benchmark-text\ue001"  # private-use code points: no template writes them
 CHAT_TEMPLATE = "chat template"
@@ -169,3 +172,17 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
             start = other.index(SENTINEL)
         spans.append((start, start + len(text)))
     return Built(batch, tokenized, offsets, spans)
+
+
+def benchmark_text_tokens(tokenizer: Any, texts: Iterable[str]) -> int:
+    """Tokens of the benchmark's texts tokenized alone (no template, no special tokens)."""
+    return sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts)
+
+
+def label_source(processor: Any, samples: Iterable["Sample"]) -> dict[str, Any]:
+    """What a bank records about how its labels were made: the prompt format (chat template or the
+    processor's own format) and the benchmark text's own token count."""
+    return {
+        "prompt_format": prompt_format(processor),
+        "benchmark_text_tokens": benchmark_text_tokens(processor.tokenizer, (s.prompt for s in samples)),
+    }

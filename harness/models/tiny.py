@@ -12,8 +12,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from .adapter import TEMPLATES
-from .tiny_tokenizer import TokenizerSpec, build_tokenizer
+from .tiny_tokenizer import TEMPLATES, TokenizerSpec, build_tokenizer
 
 _BUILDERS: dict[str, Callable[[], tuple[nn.Module, Any]]] = {}
 

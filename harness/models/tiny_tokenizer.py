@@ -9,10 +9,13 @@ does that with 256 entries plus the family's special tokens, and it goes through
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 from transformers import PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+TEMPLATES = Path(__file__).parent / "templates"  # the bundled chat templates of the offline-built models
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 import torch
 
-from harness.layers import resolve_layers
+from harness.models.layers import resolve_layers
 
 from . import data, evaluate
 from .alignment import BANDWIDTH_FACTORS, key_alignment

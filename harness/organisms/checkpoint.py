@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from harness.models.adapter import TEMPLATES
+from harness.models.tiny_tokenizer import TEMPLATES
 
 from .tokenizer import IMAGE
 

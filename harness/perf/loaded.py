@@ -18,7 +18,8 @@ import torch
 from harness.benchmarks import get_benchmark
 from harness.benchmarks.sample import Sample
 from harness.models import adapter_for, get_model_spec
-from harness.models.adapter import TEMPLATES, LoadedModel
+from harness.models.adapter import LoadedModel
+from harness.models.tiny_tokenizer import TEMPLATES
 from harness.models.processors import image_only, torchvision_available
 from harness.models.tiny import LLAVA_TOKENS, QWEN_TOKENS
 from harness.models.tiny_tokenizer import build_tokenizer

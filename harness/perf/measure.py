@@ -11,8 +11,8 @@ import time
 
 import torch
 
-from harness.capture import capture_keys
-from harness.labels import PAD
+from harness.capture.keys import capture_keys
+from harness.models.labels import PAD
 
 from .configs import full_size_spec, parameter_count
 from .flops import forward_flops

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 from .extras import finite
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.errors import KeyspaceError
-from harness.results import TripleResult, parse_lines
+from harness.results.records import TripleResult, parse_lines
 
 from .html import render_report
-from .merge import merge_files, results_files
-from .meta import load_run_info, meta_path
+from harness.results.merge import merge_files, results_files
+from harness.results.meta import load_run_info, meta_path
 
 HINT = "give the .jsonl a keyspace run wrote (by default reports/results.jsonl)"
 
@@ -43,7 +43,7 @@ def load_results(path: Path) -> tuple[list[TripleResult], list[str]]:
 def report_command(results: Path | Sequence[Path], output: Path | None = None, *, meta: Path | None = None,
                    tsne_cap: int = 600, interventions: Sequence[Path] = ()) -> tuple[Path, list[TripleResult], list[str]]:
     """Render the report for `results` (one file; or several files or folders, merged by
-    harness.report.merge), with a section for the intervention records in `interventions` (files, or
+    harness.results.merge), with a section for the intervention records in `interventions` (files, or
     folders of *.jsonl); returns its path, the results and notes for the user."""
     named = [results] if isinstance(results, Path) else list(results)
     files = results_files(named)

@@ -6,7 +6,7 @@ from typing import Sequence
 
 from tabulate import tabulate
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 from . import extras
 from .table import capped, fmt

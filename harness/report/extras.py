@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 JS_ESTIMATORS = ("classifier", "knn")  # keys of extra["js"], in display order
 TSNE_LABELS = ("image", "text", "special")  # token labels a t-SNE map may carry

@@ -9,22 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from harness.intervention.results import InterventionResult
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
+from .environment import environment
 from .interventions import section_view
 from .view import TSNE_CAP, report_view
-
-
-def environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("harness.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def render_html(results: Sequence[TripleResult], *, run_info: dict | None = None, meta_note: str = "",

@@ -15,6 +15,7 @@ from typing import Sequence
 
 from harness.intervention.results import InterventionResult
 
+from .environment import environment
 from .extras import finite as _num
 from .svg import inline_svg
 
@@ -153,8 +154,6 @@ def section_view(records: Sequence[InterventionResult]) -> dict:
 
 def render_interventions(records: Sequence[InterventionResult], path: Path) -> Path:
     """Write the interventions page for `records` to `path` and return the path."""
-    from .html import environment
-
     html = environment().get_template("interventions.html.j2").render(**section_view(records))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 from . import extras
 from .verdicts import CONTROL_EXPECTED, triple_verdict

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from markupsafe import Markup
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 from . import extras
 from .behaviour import text_bias_rows

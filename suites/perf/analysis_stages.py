@@ -1,6 +1,6 @@
 """Where the analysis of one triple spends its time, and how each stage grows with the points used.
 
-`harness.analysis.analyze_layer` with the suite's settings (1000 permutations, 200 bootstrap
+`harness.analysis.triple.analyze_layer` with the suite's settings (1000 permutations, 200 bootstrap
 replicates, JS + probe AUC in PCA-50, a 600-point t-SNE map) on a synthetic bank of 200 prompts
 (60 image and 40 text tokens each, one offset per prompt shared by its tokens, image tokens shifted),
 with `max_points` = 1500, 3000 and 6000 vectors per modality, at d = 128 and d = 4096 (a
@@ -53,8 +53,8 @@ TARGETS = (("twin", "a twin's triple (tiny-llava, deepest layer)", 1.0), ("real"
 
 def bank(dim: int, seed: int = 0):
     """A KeyBank of PROMPTS prompts: image tokens N(offset + 0.2, I), text tokens N(offset, I), offset sd 0.3 per prompt."""
-    from harness.capture import KeyBank, LayerBank
-    from harness.labels import IMAGE, TEXT
+    from harness.capture.keys import KeyBank, LayerBank
+    from harness.models.labels import IMAGE, TEXT
 
     gen = torch.Generator().manual_seed(seed)
     per = IMAGE_PER_PROMPT + TEXT_PER_PROMPT
@@ -72,7 +72,7 @@ def bank(dim: int, seed: int = 0):
 @contextlib.contextmanager
 def stage_clock():
     """While active, the functions analyze_layer calls record (name, start, end); yields the list."""
-    import harness.analysis as analysis
+    import harness.analysis.triple as analysis
     import harness.stats.gap as gap
 
     marks: list[tuple[str, float, float]] = []
@@ -119,7 +119,7 @@ def split(marks, total: float) -> dict[str, float]:
 
 def timed_stages(keys, layer: int, settings, repeats: int) -> dict[str, float]:
     """Median stage seconds of `repeats` analyze_layer calls after one warm-up call."""
-    from harness.analysis import analyze_layer
+    from harness.analysis.triple import analyze_layer
 
     result = analyze_layer(keys, layer, settings)  # warm-up: imports and first-call costs
     runs = []
@@ -132,7 +132,7 @@ def timed_stages(keys, layer: int, settings, repeats: int) -> dict[str, float]:
 
 
 def measure(dim: int, points: int, repeats: int) -> dict[str, float]:
-    from harness.analysis import AnalysisSettings
+    from harness.analysis.triple import AnalysisSettings
 
     return timed_stages(bank(dim), 0, AnalysisSettings(threshold=1.0, alpha=0.01, max_points=points), repeats)
 

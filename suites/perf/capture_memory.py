@@ -6,7 +6,7 @@
 
 Each prompt is shaped like LLaVA-1.5 on a benchmark question: 576 image tokens, 150 text tokens and
 20 template tokens, keys of width d = 4096 (32 heads × 128). Batches go through the capture's own
-collector (`harness.capture.Collector.take`, the code `capture_keys` runs after each forward pass),
+collector (`harness.capture.keys.Collector.take`, the code `capture_keys` runs after each forward pass),
 with one [B, T, d] hook output shared by every layer standing in for the device's activations, so
 what grows is only what capture keeps on the host. Peak host memory is the process's peak resident
 set (ru_maxrss) minus its resident set before the stream; the bank's own size is summed from its
@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script 
 import psutil  # noqa: E402
 import torch  # noqa: E402
 
-from harness.capture import Collector, parse_max_tokens  # noqa: E402
-from harness.labels import IMAGE, SPECIAL, TEXT  # noqa: E402
+from harness.capture.keys import Collector, parse_max_tokens  # noqa: E402
+from harness.models.labels import IMAGE, SPECIAL, TEXT  # noqa: E402
 
 SHAPE = {"image": 576, "text": 150, "special": 20}  # tokens per prompt (LLaVA-1.5: one 336 px image)
 

@@ -1,9 +1,9 @@
 """Where the time goes: cProfile over the analysis of one triple and over one capture.
 
-- analysis: `harness.analysis.analyze_layer` on tiny-llava's deepest layer over the fixture
+- analysis: `harness.analysis.triple.analyze_layer` on tiny-llava's deepest layer over the fixture
   benchmark with the suite's default settings (1000 permutations, 200 bootstrap replicates,
   1500 points per modality, JS + probe AUC in PCA-50, a 600-point t-SNE map);
-- capture: `harness.capture.capture_keys` of layers (0, mid, last) of the 1024 × 8 LLaVA twin
+- capture: `harness.capture.keys.capture_keys` of layers (0, mid, last) of the 1024 × 8 LLaVA twin
   on 4 fixture samples (the decoder, not Python, should dominate).
 
 Each row: a function, its cumulative seconds and share of the profiled call's wall time.
@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script 
 
 import torch  # noqa: E402
 
-from harness.analysis import AnalysisSettings, analyze_layer  # noqa: E402
+from harness.analysis.triple import AnalysisSettings, analyze_layer  # noqa: E402
 from harness.benchmarks import get_benchmark  # noqa: E402
-from harness.capture import capture_keys  # noqa: E402
+from harness.capture.keys import capture_keys  # noqa: E402
 
 # Functions whose cumulative time is worth naming: the harness's own steps and the libraries they call.
 WATCH = ("harness/", "sklearn/", "openTSNE/", "torch/nn/", "transformers/models/", "transformers/processing",

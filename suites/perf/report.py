@@ -159,10 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     cw, crows = profile_hotspots.profile_capture(top=12)
     sections = [
         ("Full size (GPU)", fs),
-        ("Profile: analysis of one triple", "cProfile over `harness.analysis.analyze_layer` (tiny-llava, deepest layer, "
+        ("Profile: analysis of one triple", "cProfile over `harness.analysis.triple.analyze_layer` (tiny-llava, deepest layer, "
          "fixture benchmark, default settings), harness functions by cumulative time:\n\n" + profile_table(aw, arows)
          + "\n\n`PYTHONPATH=. python suites/perf/profile_hotspots.py`"),
-        ("Profile: capture", "cProfile over `harness.capture.capture_keys` (llava-1024x8 twin, 3 layers, batch 4), "
+        ("Profile: capture", "cProfile over `harness.capture.keys.capture_keys` (llava-1024x8 twin, 3 layers, batch 4), "
          "by cumulative time:\n\n" + profile_table(cw, crows)),
         ("Hot spots", HOTSPOT_READING),
         ("Optimisations made", OPTIMISATIONS),

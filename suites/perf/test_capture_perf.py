@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 
 from harness.benchmarks import get_benchmark  # noqa: E402
-from harness.capture import capture_keys  # noqa: E402
+from harness.capture.keys import capture_keys  # noqa: E402
 from harness.models import adapter_for, get_model_spec  # noqa: E402
 from harness.models.adapter import LoadedModel  # noqa: E402
 

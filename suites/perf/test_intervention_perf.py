@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_capture_perf import MODELS, batch, loaded_model, plain_forward  # noqa: E402
 
 from harness.benchmarks import get_benchmark  # noqa: E402
-from harness.capture import capture_keys  # noqa: E402
+from harness.capture.keys import capture_keys  # noqa: E402
 from harness.intervention.apply import LabelBook, intervene  # noqa: E402
 from harness.intervention.fit import DEFAULT, fit_interventions  # noqa: E402
 from harness.intervention.run import PairStudy, StudySettings  # noqa: E402

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.options import OPTIONS, parse_config
-from harness.session import KeyspaceRun, Pair
+from harness.run.options import OPTIONS, parse_config
+from harness.run.session import KeyspaceRun, Pair
 
 from .hub_parquet import mmmu_row, png, standard_mmmu, write_mmmu
 

@@ -11,7 +11,7 @@ from harness.benchmarks.prompt import LETTERS
 from harness.errors import KeyspaceError
 from harness.intervention.apply import LabelBook
 from harness.intervention.measure import choose, hinted
-from harness.labels import SPECIAL
+from harness.models.labels import SPECIAL
 from harness.models import adapter_for, get_model_spec
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import torch
 
 import harness
-from harness.cache_key import CacheKey, layout_of
-from harness.capture import KeyBank, LayerBank
-from harness.options import OPTIONS, parse_config
+from harness.capture.cache_key import CacheKey, layout_of
+from harness.capture.keys import KeyBank, LayerBank
+from harness.run.options import OPTIONS, parse_config
 
 
 def make_bank(layers=(0, 2, 5), *, rows=40, heads=2, head_dim=4, seed=0, dtype=torch.float32) -> KeyBank:

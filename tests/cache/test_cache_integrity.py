@@ -11,7 +11,7 @@ import pytest
 
 import harness
 from cache_banks import assert_banks_equal, make_bank, make_key
-from harness.cache import MANIFEST, MARKER, KeyCache, fetch, version_tuple
+from harness.capture.cache import MANIFEST, MARKER, KeyCache, fetch, version_tuple
 from harness.errors import KeyspaceError
 
 
@@ -142,7 +142,7 @@ def test_unwritable_cache_costs_a_note_not_the_run(tmp_path, monkeypatch):
     def full(*_args, **_kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("harness.cache.write_atomic", full)
+    monkeypatch.setattr("harness.capture.cache.write_atomic", full)
     bank, notes = fetch(tmp_path, make_key(), make_bank, label="capture of p")
     assert bank.layers and len(notes) == 1 and "could not store" in notes[0]
 

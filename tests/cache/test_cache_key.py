@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 
 from cache_banks import make_bank, make_config, make_key
-from harness.cache import KeyCache
-from harness.cache_key import NOT_CAPTURE_SETTINGS, CacheKey, capture_settings, ids_digest, key_for
+from harness.capture.cache import KeyCache
+from harness.capture.cache_key import NOT_CAPTURE_SETTINGS, CacheKey, capture_settings, ids_digest, key_for
 from harness.models import get_model_spec
 from harness.models.registry import ModelSpec
 

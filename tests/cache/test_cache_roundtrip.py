@@ -11,11 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-import harness.cache
-import harness.cache_key
+import harness.capture.cache
+import harness.capture.cache_key
 from cache_banks import assert_banks_equal, make_bank, make_key
-from harness.cache import MANIFEST, KeyCache
-from harness.capture import LayerBank
+from harness.capture.cache import MANIFEST, KeyCache
+from harness.capture.keys import LayerBank
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["float32", "bfloat16"])
@@ -108,7 +108,7 @@ def _pickle_uses(path: Path) -> list[str]:
 
 
 def test_cache_modules_use_no_pickle():
-    for module in (harness.cache, harness.cache_key):
+    for module in (harness.capture.cache, harness.capture.cache_key):
         assert _pickle_uses(Path(module.__file__)) == [], module.__name__
 
 

@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from cache_banks import assert_banks_equal, make_config
-from harness.cache import default_cache_dir
-from harness.session import KeyspaceRun, Pair
+from harness.capture.cache import default_cache_dir
+from harness.run.session import KeyspaceRun, Pair
 
 PAIR = Pair("tiny-llava", "fixture")
 

@@ -7,9 +7,9 @@ import os
 import pytest
 
 from cache_banks import make_bank, make_config
-from harness import cache_key
-from harness.cache import fetch
-from harness.cache_key import key_for
+from harness.capture import cache_key
+from harness.capture.cache import fetch
+from harness.capture.cache_key import key_for
 from harness.models import get_model_spec
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness.analysis import AnalysisSettings, analyze_layer
+from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.benchmarks import get_benchmark
-from harness.capture import TokenCaps, balance, capture_keys, parse_max_tokens
+from harness.capture.keys import TokenCaps, balance, capture_keys, parse_max_tokens
 from harness.errors import KeyspaceError
-from harness.labels import MODALITY_NAMES
+from harness.models.labels import MODALITY_NAMES
 from harness.models import adapter_for, get_model_spec
-from harness.options import OPTIONS, parse_config
+from harness.run.options import OPTIONS, parse_config
 
 
 def _config(**overrides):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.capture import TokenCaps, _Reservoir, capture_keys, parse_max_tokens
+from harness.capture.keys import TokenCaps, _Reservoir, capture_keys, parse_max_tokens
 from harness.errors import KeyspaceError
-from harness.labels import MODALITY_NAMES
+from harness.models.labels import MODALITY_NAMES
 
 
 def _rows(layer) -> set[tuple[int, int]]:

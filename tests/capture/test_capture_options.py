@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.options import OPTIONS, parse_config
+from harness.run.options import OPTIONS, parse_config
 
 
 def _config(**given):

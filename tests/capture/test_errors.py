@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.capture import capture_keys
+from harness.capture.keys import capture_keys
 from harness.errors import KeyspaceError
 from harness.models.adapter import ModelAdapter
 

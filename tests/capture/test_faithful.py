@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.capture import capture_keys
-from harness.labels import IMAGE, PAD
+from harness.capture.keys import capture_keys
+from harness.models.labels import IMAGE, PAD
 
 LAYERS = [0, 2]
 

@@ -1,7 +1,7 @@
 """Family conformance: on a tiny save_pretrained checkpoint of every family in tests/families/zoo.py,
 loaded through `hf:DIR` as a user would, the harness
 
-- labels every token as an oracle does that shares no code with harness.labels or harness.models.prompts:
+- labels every token as an oracle does that shares no code with harness.models.labels or harness.models.prompts:
   with one byte per token, the benchmark text is the one run of ids equal to its bytes' ids, image
   tokens are the config's image token id, and everything else is special;
 - builds exactly the ids of the documented user path, one prompt at a time (no doubled BOS);
@@ -20,9 +20,9 @@ import torch
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from harness.benchmarks import get_benchmark
-from harness.capture import capture_keys
-from harness.guards import label_check
-from harness.labels import IMAGE, PAD, SPECIAL, TEXT
+from harness.capture.keys import capture_keys
+from harness.analysis.label_check import label_check
+from harness.models.labels import IMAGE, PAD, SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
 from harness.models.processors import torchvision_available
 from harness.models.prompts import CHAT_TEMPLATE, PROCESSOR_PREFIX

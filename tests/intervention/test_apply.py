@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness.capture import capture_keys
+from harness.capture.keys import capture_keys
 from harness.errors import KeyspaceError
 from harness.intervention.apply import LabelBook, intervene
 from harness.intervention.fit import KINDS, Intervention, fit_interventions
 from harness.intervention.measure import hint_letter, hinted, measure
-from harness.labels import IMAGE, PAD, TEXT
+from harness.models.labels import IMAGE, PAD, TEXT
 from harness.stats.recolour import covariance, identity
 
 LAYER = 1

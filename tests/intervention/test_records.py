@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from harness.benchmarks.sample import Sample
-from harness.analysis import AnalysisSettings, analyze_layer
-from harness.capture import KeyBank, LayerBank
+from harness.analysis.triple import AnalysisSettings, analyze_layer
+from harness.capture.keys import KeyBank, LayerBank
 from harness.errors import KeyspaceError
 from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
 from harness.intervention.measure import Answers, Condition
@@ -20,8 +20,8 @@ from harness.report.interventions import render_interventions
 from harness.intervention.results import InterventionResult, append_intervention, read_interventions
 from harness.intervention.checks import checks
 from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect
-from harness.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
-from harness.results import TripleResult, append_result, read_results
+from harness.run.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
+from harness.results.records import TripleResult, append_result, read_results
 
 
 def _effect(before, after, low=None, high=None):
@@ -253,7 +253,7 @@ def test_session_reads_only_records_written_since_it_began(tmp_path):
     import os
 
     from harness.intervention.results import read_interventions_since
-    from harness.results import part_path
+    from harness.results.records import part_path
 
     path = tmp_path / "interventions.jsonl"
     append_intervention(path, _record())
@@ -266,7 +266,7 @@ def test_session_reads_only_records_written_since_it_began(tmp_path):
 
 
 def test_a_stored_failure_is_expected_only_with_the_same_checks(tmp_path):
-    from harness.baselines import BaselineStore
+    from harness.results.baselines import BaselineStore
     from harness.intervention.baselines import expected_failure, stored_outcome, write_outcome
 
     store = BaselineStore(own=tmp_path / "own", stored=tmp_path / "committed", strict=False)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
-from harness.capture import capture_keys
+from harness.capture.keys import capture_keys
 from harness.errors import KeyspaceError
 from harness.models import adapter_for, get_model_spec
 from harness.models.adapter import checkpoint_num_layers

@@ -2,7 +2,7 @@
 
 from harness.report.behaviour import text_bias_rows
 from harness.report.html import render_html
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 PROBE = {"n": 100, "accuracy": 0.91, "hinted_accuracy": 0.42, "follows_hint": 0.55, "chance": 0.167}
 

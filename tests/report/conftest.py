@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 MODELS = ("tiny-llava", "tiny-qwen2.5-vl")
 LAYERS = (0, 2, 3)

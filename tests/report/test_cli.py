@@ -11,7 +11,7 @@ import pytest
 
 from harness.__main__ import main
 from harness.report import meta_path, read_run_info, write_run_info
-from harness.results import write_results
+from harness.results.records import write_results
 
 ROOT = Path(__file__).resolve().parents[2]
 

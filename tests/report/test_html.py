@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 
 from harness.report import render_html, render_report
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 HOSTILE = "<script>alert(1)</script>"
 

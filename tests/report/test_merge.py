@@ -9,8 +9,8 @@ import pytest
 
 from harness.__main__ import main
 from harness.report import write_run_info
-from harness.report.merge import shards_note
-from harness.results import write_results
+from harness.results.merge import shards_note
+from harness.results.records import write_results
 
 
 def _write(path: Path, results, info: dict | None, shard: str = "none") -> Path:

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.analysis import AnalysisSettings, analyze_layer
-from harness.controls import synthetic_bank
+from harness.analysis.triple import AnalysisSettings, analyze_layer
+from harness.run.controls import synthetic_bank
 from harness.stats.gap import cross_modal_gap
 from harness.stats.simulate import simulate_keys
 

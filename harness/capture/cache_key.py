@@ -4,7 +4,7 @@ Two captures with equal keys produce the same bank, so the second may be read fr
 field that differs (model, revision, dtype, what was captured, samples, token caps, seed of tiny
 weights, harness or transformers version, the bank's layout) gives another key, hence a fresh
 capture. Layers are kept apart from the digest: an entry holding a superset of the asked layers
-serves the request (see harness.cache).
+serves the request (see harness.capture.cache).
 
 A local checkpoint (`hf:/dir`) has no revision, so its key carries what is in the directory
 (`checkpoint_identity`): the sha256 of every file up to 16 MiB (config, processor and tokenizer
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
     from harness.models import ModelSpec
-    from harness.options import RunConfig
+    from harness.run.options import RunConfig
 
 # RunConfig fields that cannot change the captured vectors: where outputs go, what the analysis
 # does with the bank, how it is batched, and the fields the key carries on its own. Every other
@@ -145,7 +145,7 @@ def key_for(
     import transformers
 
     import harness
-    from harness.capture import KeyBank, LayerBank, parse_max_tokens
+    from harness.capture.keys import KeyBank, LayerBank, parse_max_tokens
 
     software = {"transformers": transformers.__version__}
     if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others

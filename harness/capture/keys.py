@@ -25,12 +25,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from harness.layers import checked_indices
+from harness.models.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.guards import label_source
-from harness.labels import MODALITY_NAMES, PAD
+from harness.models.labels import MODALITY_NAMES, PAD
 from harness.models.adapter import LoadedModel
+from harness.models.prompts import label_source
 from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
 
 __all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "balance", "capture_keys", "parse_max_tokens"]
@@ -41,7 +41,7 @@ class LayerBank:
     """Every kept vector of one layer, with its labels (row i of each tensor is one token)."""
 
     vectors: torch.Tensor  # [N, D] float32 on the CPU, D = heads * head_dim (see KeyBank.heads)
-    modality: torch.Tensor  # [N] int8: 0 text, 1 image, 2 special (harness.labels)
+    modality: torch.Tensor  # [N] int8: 0 text, 1 image, 2 special (harness.models.labels)
     sample: torch.Tensor  # [N] int32 index into KeyBank.sample_ids
     position: torch.Tensor  # [N] int32 position of the token in its unpadded sequence
 
@@ -69,9 +69,9 @@ class KeyBank:
     sampling: dict = field(default_factory=dict)  # how the kept tokens were chosen (TokenCaps.describe); {}: all
     kept: dict[str, int] = field(default_factory=dict)  # tokens in the bank per modality (after caps)
     dropped: dict[str, int] = field(default_factory=dict)  # non-pad tokens left out by the caps, per modality
-    # Mechanism metrics per layer (harness.mechanism: logit gap, attention share), when measured.
+    # Mechanism metrics per layer (harness.capture.mechanism: logit gap, attention share), when measured.
     mechanism: dict[int, dict] = field(default_factory=dict)
-    label_source: dict = field(default_factory=dict)  # how the labels were made (harness.guards.label_source)
+    label_source: dict = field(default_factory=dict)  # how the labels were made (harness.models.prompts.label_source)
 
     @property
     def vector_heads(self) -> int:

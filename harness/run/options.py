@@ -16,9 +16,9 @@ from typing import Callable
 
 import torch
 
-from harness.baselines import BaselineStore, default_store
+from harness.results.baselines import BaselineStore, default_store
 from harness.errors import KeyspaceError
-from harness.shard import shard_option
+from harness.run.shard import shard_option
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,11 @@ class RunConfig:
     multi_image: str = "first"  # more images than a model takes: first or skip
     capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
     heads: int | None = None  # None: concatenated heads; N: head N's slice alone
-    max_tokens: str = "none"  # token caps (parsed by harness.capture.parse_max_tokens); auto is stored as balanced=MAX_POINTS
+    max_tokens: str = "none"  # token caps (parsed by harness.capture.keys.parse_max_tokens); auto is stored as balanced=MAX_POINTS
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
     mechanism: bool = True  # measure logit gap and attention share beside the keys
-    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.shard)
+    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.run.shard)
 
     @property
     def torch_device(self) -> torch.device:
@@ -249,7 +249,7 @@ def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> Baseli
 
 def _cache_dir(value: str, rootdir: Path) -> Path:
     if value.strip() in ("", "user"):
-        from harness.cache import default_cache_dir
+        from harness.capture.cache import default_cache_dir
 
         return default_cache_dir()
     p = Path(value.strip()).expanduser()
@@ -279,7 +279,7 @@ def _heads(value: str) -> int | None:
 
 
 def _max_tokens(value: str, max_points: str) -> str:
-    from harness.capture import parse_max_tokens
+    from harness.capture.keys import parse_max_tokens
 
     v = value.strip().lower()
     if v == "auto":  # sized from the analysis cap, and stored with its size (config id, cache key)

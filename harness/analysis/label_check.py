@@ -17,28 +17,11 @@ names how the prompt was built (the chat template, or the processor's own format
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Iterable
-
-from harness.models.prompts import prompt_format
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from harness.benchmarks.sample import Sample
-    from harness.capture import KeyBank
-    from harness.results import TripleResult
-
-
-def benchmark_text_tokens(tokenizer: Any, texts: Iterable[str]) -> int:
-    """Tokens of the benchmark's texts tokenized alone (no template, no special tokens)."""
-    return sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts)
-
-
-def label_source(processor: Any, samples: Iterable["Sample"]) -> dict[str, Any]:
-    """What a bank records about how its labels were made: the prompt format (chat template or the
-    processor's own format) and the benchmark text's own token count."""
-    return {
-        "prompt_format": prompt_format(processor),
-        "benchmark_text_tokens": benchmark_text_tokens(processor.tokenizer, (s.prompt for s in samples)),
-    }
+    from harness.capture.keys import KeyBank
+    from harness.results.records import TripleResult
 
 
 @dataclass(frozen=True)

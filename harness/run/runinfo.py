@@ -11,8 +11,8 @@ import torch
 import transformers
 
 import harness
-from harness.analysis import samples_digest
-from harness.options import RunConfig
+from harness.analysis.triple import samples_digest
+from harness.run.options import RunConfig
 
 
 def git_commit(root: Path) -> str:

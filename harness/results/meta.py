@@ -2,7 +2,7 @@
 
 A results file `reports/results.jsonl` gets its metadata in `reports/results.meta.json`: one JSON
 object (versions, device, git commit, seed, options, sample ids digest per benchmark) as built by
-`harness.runinfo.run_info`.
+`harness.run.runinfo.run_info`.
 """
 
 from __future__ import annotations

@@ -34,8 +34,8 @@ from safetensors.torch import save as save_tensors
 
 import harness
 from harness.atomic import TMP_PREFIX, write_atomic
-from harness.cache_key import CacheKey
-from harness.capture import KeyBank, LayerBank
+from harness.capture.cache_key import CacheKey
+from harness.capture.keys import KeyBank, LayerBank
 from harness.errors import KeyspaceError
 
 FORMAT = 1  # layout of manifest.json; bump when it changes incompatibly

@@ -23,9 +23,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from harness.benchmarks.sample import Sample
-from harness.capture import KeyBank, LayerBank
-from harness.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
-from harness.results import TripleResult
+from harness.capture.keys import KeyBank, LayerBank
+from harness.models.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
+from harness.results.records import TripleResult
 from harness.stats import CAP, cross_modal_gap, passes, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
 from harness.stats._validate import nonfinite_rows

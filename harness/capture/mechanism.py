@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import torch
 
-from harness.layers import checked_indices
+from harness.models.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.labels import IMAGE, PAD, TEXT
+from harness.models.labels import IMAGE, PAD, TEXT
 from harness.models.adapter import LoadedModel
 from harness.models.taps import run_tapped, tap
 from harness.stats.attention import AttentionMetrics, aggregate_attention, attention_metrics
@@ -46,7 +46,7 @@ class SequenceStates:
 
     query: torch.Tensor  # [heads, T, head_dim]
     key: torch.Tensor  # [kv_heads, T, head_dim] (GQA: not repeated)
-    labels: torch.Tensor  # [T] int8 modality labels (harness.labels)
+    labels: torch.Tensor  # [T] int8 modality labels (harness.models.labels)
     scale: float  # the logit scale the model's attention uses
 
 

@@ -26,8 +26,8 @@ from typing import Callable
 
 import torch
 
-from harness.capture import KeyBank, LayerBank
-from harness.labels import IMAGE, TEXT
+from harness.capture.keys import KeyBank, LayerBank
+from harness.models.labels import IMAGE, TEXT
 from harness.models.adapter import LoadedModel
 from harness.models.taps import ROTATED_KINDS
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import harness
 from harness.atomic import write_atomic
 from harness.filelock import locked
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 # figure → (relative tolerance, absolute tolerance). Counts must match exactly; statistics may move
 # within a few percent across torch versions and GPU kernels.

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from harness.errors import KeyspaceError
-from harness.results import TripleResult
+from harness.results.records import TripleResult
 
 from .meta import read_run_info
 

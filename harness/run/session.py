@@ -10,24 +10,24 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.analysis import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
-from harness.baselines import check_baseline
+from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
+from harness.results.baselines import check_baseline
 from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
-from harness.cache import fetch
-from harness.cache_key import key_for
-from harness.capture import KeyBank, capture_keys, parse_max_tokens
-from harness.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
+from harness.capture.cache import fetch
+from harness.capture.cache_key import key_for
+from harness.capture.keys import KeyBank, capture_keys, parse_max_tokens
+from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
 from harness.errors import KeyspaceError
-from harness.guards import flag_labels
-from harness.hub import check_checkpoint, checkpoint_config, head_count
-from harness.layers import resolve_layers
-from harness.mechanism import mechanism_metrics
+from harness.analysis.label_check import flag_labels
+from harness.models.hub import check_checkpoint, checkpoint_config, head_count
+from harness.models.layers import resolve_layers
+from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
-from harness.oom import with_oom_backoff
-from harness.options import RunConfig
-from harness.results import TripleResult, append_result, part_path, part_paths, read_results
-from harness.runinfo import run_info
-from harness.shard import Sharding, parse_shard
+from harness.run.oom import with_oom_backoff
+from harness.run.options import RunConfig
+from harness.results.records import TripleResult, append_result, part_path, part_paths, read_results
+from harness.run.runinfo import run_info
+from harness.run.shard import Sharding, parse_shard
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def one_line(exc: BaseException, pair: Pair) -> str:
 
 @dataclass(frozen=True)
 class ControlCase:
-    name: str  # a harness.controls.CONTROLS key
+    name: str  # a harness.run.controls.CONTROLS key
     triple: Triple | None  # the real triple it is built from; None for synthetic data
 
     @property
@@ -234,7 +234,7 @@ class KeyspaceRun:
         return fit.samples
 
     def strata(self, pair: Pair) -> dict[str, dict[str, str]]:
-        """harness.analysis.sample_strata of the pair's samples, worked out once per pair (it hashes every image)."""
+        """harness.analysis.triple.sample_strata of the pair's samples, worked out once per pair (it hashes every image)."""
         if pair not in self._strata:
             self._strata[pair] = sample_strata(self.model_samples(pair))
         return self._strata[pair]
