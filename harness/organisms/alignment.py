@@ -1,7 +1,8 @@
 """The key-space alignment term of the `aligned` organism (arXiv 2510.26721 v2, "MaLoRA"-style).
 
 During a forward pass, the pre-RoPE keys (k_proj outputs) of chosen decoder layers are tapped; the term
-is the multi-kernel MMD² between the batch's image-token keys and its text-token keys, averaged over
+is the multi-kernel MMD² between the batch's image-token keys and the keys of the tokens the harness
+labels `text` (the user's own text; template, BOS and answer excluded: `batch["text"]`), averaged over
 the layers. Kernels: Gaussian, bandwidths the median pairwise distance of the pooled sample (not
 differentiated) times 0.5, 1 and 2. Biased (V-statistic) form: non-negative, smooth, fine as a loss.
 """
@@ -46,8 +47,7 @@ def key_alignment(layers: Sequence[int]):
     def tap(model: Any, batch: dict[str, torch.Tensor], gen: torch.Generator) -> Iterator[_Term]:
         term, handles = _Term(), []
         image = batch["ids"] == model.config.image_token_id
-        text = (batch["mask"] == 1) & ~image
-        text[:, 0] = False  # BOS
+        text = batch["text"] & (batch["mask"] == 1)
 
         def pick(keys: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
             rows = keys[where]

@@ -1,13 +1,18 @@
-"""The organisms' histories, from one seed: world, tokenizer, vision tower, then each organism's stages.
+"""The organisms' histories (docs/organisms.md, "Pre-registration"), from one world and several seeds.
 
-    text-first  decoder on text only → stage 1 (projector learns captions) → stage 2 (projector + decoder on image QA)
-    aligned     the same history and batches, plus the key-space MMD term in stages 1 and 2
-    joint       decoder from scratch, projector and decoder on text, captions and image QA mixed from step one,
-                as many steps and examples of each kind as text-first saw in its three stages together
+    text-first  decoder on text only → stage 1 (projector learns captions) → stage 2 (projector + decoder, short, at
+                1/10 of the rate, on image questions some of which carry a cue caption, plus text-only examples)
+    aligned     the same text-pretrained decoder and batches, plus the key-space MMD term in stages 1 and 2 at
+                ALIGNED_LAYERS (the harness's `text` tokens against the image tokens; HELD_OUT_LAYER left out)
+    frozen      the same, but stage 2 trains the projector only (keys and queries purely text-trained)
+    joint       decoder from scratch; text, captions and the stage-2 mix from the first step, as many steps and
+                examples of each kind as text-first saw in its three stages together
 
-All three start from the same initial weights and share the frozen vision tower. Each organism trains in
-its own spawned process on one thread, repeating the shared start (world, tokenizer, vision tower; cheap and
-deterministic) so that its weights are the same whatever the number of parallel jobs.
+The world (scenes, images, text corpus, held-out and probe scenes) comes from `Plan.seed`; a seed k of the
+organisms draws everything else (vision tower, initial weights, cue assignment, batches) from
+`Plan.seed + 1000 k`. All histories of one seed start from the same initial weights and share its frozen
+vision tower. Each seed trains in its own spawned single-thread process, so the weights do not depend on
+the number of parallel jobs.
 """
 
 from __future__ import annotations
@@ -23,26 +28,29 @@ from typing import Any, Callable
 
 import torch
 
-from harness.models.layers import resolve_layers
-
 from . import data, evaluate
 from .alignment import BANDWIDTH_FACTORS, key_alignment
 from .card import model_card
 from .checkpoint import Sizes, build_model, build_processor, chat_template, load, save
+from .probe import PROBE_SEED_OFFSET
 from .tokenizer import train_tokenizer
 from .train import Stage, patch_features, run_stage, train_vision
 
-ORGANISMS = ("text-first", "aligned", "joint")
-MEASURED_LAYERS = ("first", "mid", "last")  # the harness's default layers; the alignment term acts there
+HISTORIES = ("text-first", "aligned", "frozen", "joint")
+ALIGNED_LAYERS = (0, 1, 3)  # the alignment term's layers; HELD_OUT_LAYER shows whether it carries over
+HELD_OUT_LAYER = 2
 NOT_HASHED = ("timing.json",)  # wall and CPU times differ from run to run
 
 
 @dataclass(frozen=True)
 class Plan:
-    seed: int = 20261130
+    seed: int = 20261130  # the world's; organism seed k trains from seed + 1000 k
+    seeds: tuple[int, ...] = (0, 1, 2)
     n_images: int = 2000
     n_text: int = 3000
     n_eval: int = 300
+    n_probe: int = 300  # held-out one-colour scenes of the conflict probe (× 2 languages)
+    n_log: int = 100  # of those, the scenes the per-stage log uses
     vocab: int = 1024
     sizes: Sizes = field(default_factory=Sizes)
     batch: int = 32
@@ -50,113 +58,167 @@ class Plan:
     vision_lr: float = 2e-3
     text_steps: int = 600
     caption_steps: int = 200
-    qa_steps: int = 600
+    qa_steps: int = 60  # stage 2: 10 % of text pretraining's steps
     lr: float = 2e-3  # text pretraining, stage 1 and joint
-    qa_lr: float = 1e-3  # stage 2
+    qa_lr: float = 2e-4  # stage 2: 1/10 of text pretraining's rate
+    cue_share: float = 0.5  # share of stage-2 image questions with a cue caption
+    cue_right: float = 0.8  # share of cues that are right (the image always is)
+    text_share: float = 0.1  # share of stage-2 examples that are text only
     mmd_weight: float = 1.0
 
 
-QUICK = Plan(n_images=120, n_text=120, n_eval=30, vocab=400, sizes=Sizes(hidden=32, layers=2, vocab=400),
-             batch=8, vision_steps=10, text_steps=10, caption_steps=5, qa_steps=10)
+QUICK = Plan(seeds=(0,), n_images=120, n_text=120, n_eval=30, n_probe=12, n_log=6, vocab=400,
+             sizes=Sizes(hidden=32, layers=4, vocab=400), batch=8, vision_steps=10, text_steps=10, caption_steps=5, qa_steps=4)
 
 
-def train_all(out: Path, plan: Plan, *, jobs: int = 3, log: Callable[[str], None] = print) -> dict:
-    """Train and save every organism under `out`/NAME (one spawned single-thread process each, `jobs` at a
-    time, so that the weights do not depend on `jobs`); write `out`/MANIFEST and `out`/timing.json."""
+def folder_name(history: str, seed: int) -> str:
+    return f"{history}-s{seed}"
+
+
+def organisms(plan: Plan) -> list[str]:
+    return [folder_name(h, k) for k in plan.seeds for h in HISTORIES]
+
+
+def train_all(out: Path, plan: Plan, *, jobs: int = 2, log: Callable[[str], None] = print) -> dict:
+    """Train and save every history of every seed under `out`/HISTORY-sSEED (one spawned single-thread process
+    per seed, `jobs` at a time); write `out`/MANIFEST and `out`/timing.json."""
     wall = time.perf_counter()
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(min(jobs, len(ORGANISMS))) as pool:
-        results = pool.starmap(train_one, [(name, out, plan) for name in ORGANISMS])
-    for name, (record, laps) in zip(ORGANISMS, results):
+    with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds))) as pool:
+        results = pool.starmap(train_seed, [(k, out, plan) for k in plan.seeds])
+    records = {}
+    for k, (recs, laps) in zip(plan.seeds, results):
         for lap in laps:
-            log(f"{name}: {lap['part']}: wall {lap['wall_s']} s, cpu {lap['cpu_s']} s")
-        log(f"{name}: held-out accuracy {record['heldout']['all']['accuracy']} (chance {record['heldout']['all']['chance']}); "
-            f"hint probe {record['hint_probe']}")
+            log(f"seed {k}: {lap['part']}: wall {lap['wall_s']} s, cpu {lap['cpu_s']} s")
+        for name, r in recs.items():
+            log(f"{name}: held-out accuracy {r['heldout']['all']['accuracy']} (chance {r['heldout']['all']['chance']}); "
+                f"conflict probe {r['conflict_probe']}")
+        records.update(recs)
     timing = {"jobs": jobs, "threads_per_job": 1, "wall_s": round(time.perf_counter() - wall, 1),
               "cpu_s": round(sum(lap["cpu_s"] for _, laps in results for lap in laps), 1),
-              "organisms": {name: laps for name, (_, laps) in zip(ORGANISMS, results)}}
+              "seeds": {str(k): laps for k, (_, laps) in zip(plan.seeds, results)}}
     log(f"all organisms: wall {timing['wall_s']} s, cpu {timing['cpu_s']} s")
     (out / "timing.json").write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
     write_manifest(out)
-    return {"records": {n: r for n, (r, _) in zip(ORGANISMS, results)}, "timing": timing}
+    return {"records": records, "timing": timing}
 
 
 @dataclass
 class _Shared:
-    """What every organism starts from: the world, its tokenizer and processor, the trained vision tower."""
+    """What every history of one seed starts from: the world, its tokenizer and processor, the trained vision tower."""
 
     world: data.World
     processor: Any
     pools: dict
+    weights: torch.Tensor  # the stage-2 mix's sampling weights
     base: Any  # the model after the vision stage: frozen trained vision tower, initial projector and decoder
     features: torch.Tensor  # the frozen tower's patch features of every training image
+    log_probe: evaluate.Probe
     record: dict
 
 
-def prepare(plan: Plan) -> _Shared:
-    w = data.make_world(plan.seed, n_images=plan.n_images, n_text=plan.n_text, n_eval=plan.n_eval)
+def train_seed_of(plan: Plan, k: int) -> int:
+    return plan.seed + 1000 * k
+
+
+def prepare(plan: Plan, k: int = 0) -> _Shared:
+    seed = train_seed_of(plan, k)
+    w = data.make_world(plan.seed, n_images=plan.n_images, n_text=plan.n_text, n_eval=plan.n_eval, n_probe=plan.n_probe)
     tok = train_tokenizer(data.corpus_texts(w), vocab_size=plan.vocab, chat_template=chat_template())
     processor, enc = build_processor(tok), data.Encoder(tok)
     pixels = processor.image_processor(w.images, return_tensors="pt")["pixel_values"]
-    pools = {"text": data.text_corpus(w, enc), "captions": data.captions(w, enc), "questions": data.image_questions(w, enc)}
-    base = build_model(plan.sizes, tok, seed=plan.seed)
-    losses = train_vision(base, pixels, w.scenes, steps=plan.vision_steps, batch=4 * plan.batch, lr=plan.vision_lr, seed=plan.seed + 1)
+    text = data.text_corpus(w, enc)
+    mix, weights = data.stage2_mix(w, enc, seed=seed, cue_share=plan.cue_share, cue_right=plan.cue_right,
+                                   text_share=plan.text_share, text=text)
+    pools = {"text": text, "captions": data.captions(w, enc), "stage2": mix}
+    base = build_model(plan.sizes, tok, seed=seed)
+    losses = train_vision(base, pixels, w.scenes, steps=plan.vision_steps, batch=4 * plan.batch, lr=plan.vision_lr, seed=seed + 1)
     with torch.no_grad():
         features = torch.cat([patch_features(base, pixels[i : i + 256]) for i in range(0, len(pixels), 256)])
+    log_probe = evaluate.conflict_probe(w.probe_scenes[: plan.n_log], w.probe_images[: plan.n_log], seed=plan.seed + PROBE_SEED_OFFSET)
     record = {"vision": {"steps": plan.vision_steps, "batch": 4 * plan.batch, "lr": plan.vision_lr,
                          "loss_first": round(losses[0], 4), "loss_last": round(sum(losses[-10:]) / len(losses[-10:]), 4)},
               "data": {"train_images": plan.n_images, "text_scenes": plan.n_text, "heldout_images": plan.n_eval,
-                       **{f"{k}_examples": len(v) for k, v in pools.items()}, "vocab": len(tok)},
-              "plan": asdict(plan), "seed": plan.seed}
-    return _Shared(w, processor, pools, base, features, record)
+                       "probe_scenes": plan.n_probe, **{f"{k_}_examples": len(v) for k_, v in pools.items()}, "vocab": len(tok)},
+              "plan": asdict(plan), "seed": k, "train_seed": seed, "world_seed": plan.seed}
+    return _Shared(w, processor, pools, weights, base, features, log_probe, record)
 
 
-def history(name: str, plan: Plan, shared: _Shared, clock: "_Clock") -> tuple[Any, list[dict]]:
-    """Train organism `name` from the shared start; the model and its stage records."""
+def _logged(model: Any, shared: _Shared, stage: dict) -> dict:
+    """The stage record with the probe's image, conflict and text-only figures after it (pre-registered log)."""
+    return {**stage, "probe_after": evaluate.conflict_figures(model, shared.processor, shared.log_probe, ("image", "conflict", "text"))}
+
+
+def text_pretrained(plan: Plan, shared: _Shared) -> tuple[Any, dict]:
+    """The base model after text pretraining (decoder only, on the text corpus) and that stage's record."""
     model = copy.deepcopy(shared.base)
-    pools = shared.pools
-    run = dict(features=shared.features, batch=plan.batch, pad_id=shared.processor.tokenizer.pad_token_id)
+    seed = train_seed_of(plan, shared.record["seed"])
+    stage = run_stage(model, Stage("text", plan.text_steps, plan.lr, ("decoder",)), shared.pools["text"], seed=seed + 10,
+                      **_run(plan, shared))
+    stage["decoder_sha256"] = _state_digest(model.model.language_model)  # identical for text-first, aligned, frozen
+    return model, _logged(model, shared, stage)
+
+
+def _run(plan: Plan, shared: _Shared) -> dict:
+    return dict(features=shared.features, batch=plan.batch, pad_id=shared.processor.tokenizer.pad_token_id)
+
+
+def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict] | None = None) -> tuple[Any, list[dict]]:
+    """Train history `name` from the shared start (`pretrained`: the text-pretrained model and its record, reused
+    by the histories that share it); the model and its stage records."""
+    if name not in HISTORIES:
+        raise ValueError(f"history: {name!r} is not a history; give one of {HISTORIES}")
+    seed, pools, run = train_seed_of(plan, shared.record["seed"]), shared.pools, _run(plan, shared)
     if name == "joint":
-        share = {"text": plan.text_steps, "captions": plan.caption_steps, "questions": plan.qa_steps}
-        weights = torch.cat([torch.full((len(pools[k]),), share[k] / len(pools[k]), dtype=torch.float64) for k in share])
-        mixed = pools["text"] + pools["captions"] + pools["questions"]
-        stages = [run_stage(model, Stage("joint-mixed", sum(share.values()), plan.lr, ("projector", "decoder")), mixed,
-                            seed=plan.seed + 13, weights=weights, **run)]
-        clock.lap("joint, mixed from the first step")
-        return model, stages
-    stages = [run_stage(model, Stage("text", plan.text_steps, plan.lr, ("decoder",)), pools["text"], seed=plan.seed + 10, **run)]
-    stages[0]["decoder_sha256"] = _state_digest(model.model.language_model)  # identical for text-first and aligned
-    clock.lap("text pretraining")
+        model = copy.deepcopy(shared.base)
+        share = {"text": plan.text_steps, "captions": plan.caption_steps, "stage2": plan.qa_steps}
+        total = sum(share.values())
+        weights = torch.cat([torch.full((len(pools["text"]),), share["text"] / total / len(pools["text"]), dtype=torch.float64),
+                             torch.full((len(pools["captions"]),), share["captions"] / total / len(pools["captions"]), dtype=torch.float64),
+                             shared.weights * share["stage2"] / total])
+        mixed = pools["text"] + pools["captions"] + pools["stage2"]
+        stage = run_stage(model, Stage("joint-mixed", total, plan.lr, ("projector", "decoder")), mixed, seed=seed + 13,
+                          weights=weights, **run)
+        return model, [_logged(model, shared, stage)]
+    base, text_record = pretrained or text_pretrained(plan, shared)
+    model = copy.deepcopy(base)
     weight = plan.mmd_weight if name == "aligned" else 0.0
-    align = key_alignment(resolve_layers(MEASURED_LAYERS, plan.sizes.layers, model=name)) if weight else None
-    stages.append(run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight),
-                            pools["captions"], seed=plan.seed + 11, alignment=align, **run))
-    stages.append(run_stage(model, Stage("projector-decoder-qa", plan.qa_steps, plan.qa_lr, ("projector", "decoder"), weight),
-                            pools["questions"], seed=plan.seed + 12, alignment=align, **run))
-    clock.lap("stages 1-2")
+    align = key_alignment(ALIGNED_LAYERS) if weight else None
+    stage2_parts = ("projector",) if name == "frozen" else ("projector", "decoder")
+    stages = [text_record]
+    stages.append(_logged(model, shared, run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight),
+                                                   pools["captions"], seed=seed + 11, alignment=align, **run)))
+    stages.append(_logged(model, shared, run_stage(model, Stage("stage2-qa", plan.qa_steps, plan.qa_lr, stage2_parts, weight),
+                                                   pools["stage2"], seed=seed + 12, alignment=align, weights=shared.weights, **run)))
     return model, stages
 
 
-def train_one(name: str, out: Path, plan: Plan) -> tuple[dict, list[dict]]:
-    """One organism, start to finish, in this (single-thread) process: its record and timing laps."""
+def train_seed(k: int, out: Path, plan: Plan) -> tuple[dict, list[dict]]:
+    """Every history of seed `k`, start to finish, in this (single-thread) process: records and timing laps."""
     torch.set_num_threads(1)
     _quiet()
     clock = _Clock()
-    shared = prepare(plan)
+    shared = prepare(plan, k)
     clock.lap("world, tokenizer, vision tower")
-    model, stages = history(name, plan, shared, clock)
-    folder = out / name
-    record = {"organism": name, "history": stages, **shared.record,
-              "alignment_layers": resolve_layers(MEASURED_LAYERS, plan.sizes.layers, model=name),
-              "alignment_bandwidth_factors": list(BANDWIDTH_FACTORS)}
-    save(model, shared.processor, folder, "", record)
-    saved, saved_processor = load(folder)
-    w = shared.world
-    record["heldout"] = evaluate.heldout_accuracy(saved, saved_processor, w.eval_scenes, w.eval_images)
-    record["hint_probe"] = evaluate.hint_probe(saved, saved_processor, w.eval_scenes, w.eval_images, seed=plan.seed + 20)
-    save(model, shared.processor, folder, model_card(record), record)
-    clock.lap("save and evaluate")
-    return record, clock.laps
+    pretrained = text_pretrained(plan, shared)
+    clock.lap("text pretraining")
+    w, records = shared.world, {}
+    probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=plan.seed + PROBE_SEED_OFFSET)
+    for name in HISTORIES:
+        model, stages = history(name, plan, shared, pretrained)
+        clock.lap(f"{name}: stages")
+        folder = out / folder_name(name, k)
+        record = {"organism": name, "history": stages, **shared.record,
+                  "alignment_layers": list(ALIGNED_LAYERS) if name == "aligned" else [],
+                  "alignment_held_out_layer": HELD_OUT_LAYER if name == "aligned" else None,
+                  "alignment_bandwidth_factors": list(BANDWIDTH_FACTORS)}
+        save(model, shared.processor, folder, "", record)
+        saved, saved_processor = load(folder)
+        record["heldout"] = evaluate.heldout_accuracy(saved, saved_processor, w.eval_scenes, w.eval_images)
+        record["conflict_probe"] = evaluate.conflict_figures(saved, saved_processor, probe)
+        save(model, shared.processor, folder, model_card(record), record)
+        records[folder.name] = record
+        clock.lap(f"{name}: save and evaluate")
+    return records, clock.laps
 
 
 def _state_digest(module: Any) -> str:

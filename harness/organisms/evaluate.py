@@ -1,13 +1,21 @@
-"""What an organism answers: held-out accuracy on the world's questions and the text-bias (hint) probe.
+"""What an organism answers: held-out accuracy on the world's questions and the conflict probe.
 
 An answer is the candidate (every value of the asked attribute, in the question's language) with the
 highest log-likelihood after the prompt, through the saved checkpoint's real forward. Chance is
 1 / number of candidates.
+
+The conflict probe (docs/organisms.md, "Pre-registration") asks the colour of a one-colour held-out
+scene four ways: with the image alone (`accuracy`), with the image and a cue caption naming another
+colour (`conflict_accuracy`; `follows_cue`: share of answers naming the cue's colour), as the cue
+caption alone with no image (`text_reading`: share naming the caption's colour) and with the image
+masked out of attention (`masked_accuracy`). `image_reliance` is the mean over items of
+log p(right | image) − log p(right | image masked), in nats.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -20,37 +28,59 @@ from .data import Encoder
 BATCH = 64
 
 
-def choose(model: Any, processor: Any, items: Sequence[tuple[Image.Image, str, Sequence[str]]]) -> list[str]:
-    """For each (image, question text, candidates): the candidate the model finds likeliest."""
+@dataclass(frozen=True)
+class Item:
+    """One question: its image (None: asked as text alone), prompt text and candidates; `masked`: the image
+    tokens are hidden from attention (their attention-mask entries are 0)."""
+
+    image: Image.Image | None
+    text: str
+    candidates: Sequence[str]
+    masked: bool = False
+
+
+def scores(model: Any, processor: Any, items: Sequence[Item]) -> list[np.ndarray]:
+    """Per item, the log-likelihood (nats) of each candidate's answer tokens after the prompt."""
     enc = Encoder(processor.tokenizer)
-    pixels = processor.image_processor([img for img, _, _ in items], return_tensors="pt")["pixel_values"]
-    rows = []  # (item, candidate, ids, answer length)
-    for i, (_, text, cands) in enumerate(items):
-        prompt = enc.prompt_ids(text, image=True)
-        for c in cands:
+    with_image = [i for i, it in enumerate(items) if it.image is not None]
+    pixels = (processor.image_processor([items[i].image for i in with_image], return_tensors="pt")["pixel_values"]
+              if with_image else None)
+    pixel_row = {i: r for r, i in enumerate(with_image)}
+    rows = []  # (item, ids, answer length)
+    for i, it in enumerate(items):
+        prompt = enc.prompt_ids(it.text, image=it.image is not None)
+        for c in it.candidates:
             answer = enc.answer_ids(c)
-            rows.append((i, c, prompt + answer, len(answer)))
-    scores = []
+            rows.append((i, prompt + answer, len(answer)))
+    out: list[float] = [0.0] * len(rows)
     pad = processor.tokenizer.pad_token_id
-    for start in range(0, len(rows), BATCH):
-        chunk = rows[start : start + BATCH]
-        width = max(len(r[2]) for r in chunk)
-        ids = torch.full((len(chunk), width), pad)
-        mask = torch.zeros_like(ids)
-        for j, r in enumerate(chunk):
-            ids[j, : len(r[2])], mask[j, : len(r[2])] = torch.tensor(r[2]), 1
-        with torch.no_grad():
-            logits = model(input_ids=ids, attention_mask=mask, pixel_values=pixels[[r[0] for r in chunk]]).logits
-        logp = torch.log_softmax(logits.float(), dim=-1)
-        for j, r in enumerate(chunk):
-            n, end = r[3], len(r[2])
-            target = ids[j, end - n : end]
-            scores.append(logp[j, end - n - 1 : end - 1].gather(1, target[:, None]).sum().item())
-    best: dict[int, tuple[float, str]] = {}
-    for (i, c, _, _), s in zip(rows, scores):
-        if i not in best or s > best[i][0]:
-            best[i] = (s, c)
-    return [best[i][1] for i in range(len(items))]
+    for group in (False, True):  # text-only rows and image rows go in separate batches
+        idx = [k for k, r in enumerate(rows) if (items[r[0]].image is not None) == group]
+        for start in range(0, len(idx), BATCH):
+            chunk = [rows[k] for k in idx[start : start + BATCH]]
+            width = max(len(r[1]) for r in chunk)
+            ids = torch.full((len(chunk), width), pad)
+            mask = torch.zeros_like(ids)
+            for j, r in enumerate(chunk):
+                ids[j, : len(r[1])], mask[j, : len(r[1])] = torch.tensor(r[1]), 1
+                if items[r[0]].masked:
+                    mask[j][ids[j] == model.config.image_token_id] = 0
+            extra = {"pixel_values": pixels[[pixel_row[r[0]] for r in chunk]]} if group else {}
+            with torch.no_grad():
+                logits = model(input_ids=ids, attention_mask=mask, **extra).logits
+            logp = torch.log_softmax(logits.float(), dim=-1)
+            for j, (k, r) in enumerate(zip(idx[start : start + BATCH], chunk)):
+                n, end = r[2], len(r[1])
+                out[k] = logp[j, end - n - 1 : end - 1].gather(1, ids[j, end - n : end, None]).sum().item()
+    per_item: dict[int, list[float]] = defaultdict(list)
+    for (i, _, _), s in zip(rows, out):
+        per_item[i].append(s)
+    return [np.array(per_item[i]) for i in range(len(items))]
+
+
+def choose(model: Any, processor: Any, items: Sequence[Item]) -> list[str]:
+    """For each item, the candidate the model finds likeliest."""
+    return [it.candidates[int(np.argmax(s))] for it, s in zip(items, scores(model, processor, items))]
 
 
 def heldout_accuracy(model: Any, processor: Any, scenes: Sequence[dict], images: Sequence[Image.Image]) -> dict:
@@ -59,7 +89,7 @@ def heldout_accuracy(model: Any, processor: Any, scenes: Sequence[dict], images:
     for s, img in zip(scenes, images):
         for lang in world.LANGUAGES:
             for qa in world.questions(s, lang):
-                items.append((img, qa.question, qa.candidates))
+                items.append(Item(img, qa.question, qa.candidates))
                 keys.append((qa.kind, qa.answer, len(qa.candidates)))
     picked = choose(model, processor, items)
     by_kind: dict[str, list] = defaultdict(list)
@@ -73,28 +103,69 @@ def heldout_accuracy(model: Any, processor: Any, scenes: Sequence[dict], images:
     return table
 
 
-def hint_probe(model: Any, processor: Any, scenes: Sequence[dict], images: Sequence[Image.Image], *, seed: int) -> dict:
-    """Colour questions about single shapes, asked plainly and with a hint naming another colour.
+@dataclass
+class Probe:
+    """The conflict probe's items: per scene and language, the colour question, its answer and the cue's colour."""
 
-    accuracy: share answered right without the hint; hinted_accuracy: right despite the hint;
-    follows_hint: share of hinted answers that name the hint's colour instead of the image's."""
+    scenes: list[dict]
+    images: list[Image.Image]
+    questions: list[world.QA]
+    image_of: list[int]  # index into scenes/images per question
+    cues: list[str]  # the conflicting cue's colour word per question
+
+    def items(self, condition: str) -> list[Item]:
+        """"image", "conflict", "text" (cue caption alone) or "masked" (image hidden from attention)."""
+        out = []
+        for qa, i, cue in zip(self.questions, self.image_of, self.cues):
+            img, scene = self.images[i], self.scenes[i]
+            text = {"image": qa.question, "masked": qa.question}.get(condition) or world.hinted(scene, qa, cue)
+            out.append(Item(None if condition == "text" else img, text, qa.candidates, masked=condition == "masked"))
+        return out
+
+
+def conflict_probe(scenes: Sequence[dict], images: Sequence[Image.Image], *, seed: int) -> Probe:
+    """Colour questions about one-colour scenes in both languages, each with a conflicting cue colour drawn from `seed`."""
     rng = np.random.default_rng(seed)
-    plain, hinted, truth, hints = [], [], [], []
-    for s, img in zip(scenes, images):
-        if s["kind"] != "shape":
+    qs, of, cues = [], [], []
+    for i, s in enumerate(scenes):
+        if s["kind"] not in world.ONE_COLOUR:
             continue
         for lang in world.LANGUAGES:
             qa = next(q for q in world.questions(s, lang) if q.kind == "colour")
-            wrong = [c for c in qa.candidates if c != qa.answer][int(rng.integers(len(qa.candidates) - 1))]
-            plain.append((img, qa.question, qa.candidates))
-            hinted.append((img, world.hinted(s, qa, wrong), qa.candidates))
-            truth.append(qa.answer)
-            hints.append(wrong)
-    a, b = choose(model, processor, plain), choose(model, processor, hinted)
-    return {
-        "n": len(truth),
-        "accuracy": round(float(np.mean([p == t for p, t in zip(a, truth)])), 3),
-        "hinted_accuracy": round(float(np.mean([p == t for p, t in zip(b, truth)])), 3),
-        "follows_hint": round(float(np.mean([p == h for p, h in zip(b, hints)])), 3),
-        "chance": round(1 / len(world.COLOURS), 3),
-    }
+            others = [c for c in qa.candidates if c != qa.answer]
+            qs.append(qa), of.append(i), cues.append(others[int(rng.integers(len(others)))])
+    return Probe(list(scenes), list(images), qs, of, cues)
+
+
+def probe_outcomes(model: Any, processor: Any, probe: Probe, conditions: Sequence[str] = ("image", "conflict", "text", "masked")) -> dict:
+    """Per condition, per item: the chosen candidate and the log-probability of the right answer."""
+    out = {}
+    for c in conditions:
+        s = scores(model, processor, probe.items(c))
+        picked = [qa.candidates[int(np.argmax(v))] for qa, v in zip(probe.questions, s)]
+        right = np.array([v[list(qa.candidates).index(qa.answer)] - np.logaddexp.reduce(v) for qa, v in zip(probe.questions, s)])
+        out[c] = {"picked": picked, "logp_right": right}
+    return out
+
+
+def probe_figures(outcomes: dict, probe: Probe) -> dict:
+    """The probe's figures from `probe_outcomes` (shares in [0, 1]; image_reliance in nats)."""
+    truth, cues = [qa.answer for qa in probe.questions], probe.cues
+    share = lambda picked, target: round(float(np.mean([p == t for p, t in zip(picked, target)])), 3)  # noqa: E731
+    fig = {"n": len(truth), "chance": round(1 / len(world.COLOURS), 3)}
+    if "image" in outcomes:
+        fig["accuracy"] = share(outcomes["image"]["picked"], truth)
+    if "conflict" in outcomes:
+        fig["conflict_accuracy"] = share(outcomes["conflict"]["picked"], truth)
+        fig["follows_cue"] = share(outcomes["conflict"]["picked"], cues)
+    if "text" in outcomes:
+        fig["text_reading"] = share(outcomes["text"]["picked"], cues)
+    if "masked" in outcomes:
+        fig["masked_accuracy"] = share(outcomes["masked"]["picked"], truth)
+    if "image" in outcomes and "masked" in outcomes:
+        fig["image_reliance"] = round(float(np.mean(outcomes["image"]["logp_right"] - outcomes["masked"]["logp_right"])), 3)
+    return fig
+
+
+def conflict_figures(model: Any, processor: Any, probe: Probe, conditions: Sequence[str] = ("image", "conflict", "text", "masked")) -> dict:
+    return probe_figures(probe_outcomes(model, processor, probe, conditions), probe)

@@ -89,16 +89,19 @@ def _schedule(opt: torch.optim.Optimizer, steps: int) -> Any:
 
 
 def collate(examples: Sequence[Example], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-padded ids, attention mask, labels and image index of a batch."""
+    """Right-padded ids, attention mask, labels, image index and the harness's `text` label of a batch."""
     width = max(len(e.ids) for e in examples)
     ids = torch.full((len(examples), width), pad_id)
     labels = torch.full((len(examples), width), -100)
     mask = torch.zeros((len(examples), width), dtype=torch.long)
+    text = torch.zeros((len(examples), width), dtype=torch.bool)
     for i, e in enumerate(examples):
         ids[i, : len(e.ids)] = torch.tensor(e.ids)
         labels[i, : len(e.ids)] = torch.tensor(e.labels)
         mask[i, : len(e.ids)] = 1
-    return {"ids": ids, "labels": labels, "mask": mask, "image": torch.tensor([e.image for e in examples])}
+        if e.text is not None:
+            text[i, : len(e.ids)] = torch.tensor(e.text)
+    return {"ids": ids, "labels": labels, "mask": mask, "image": torch.tensor([e.image for e in examples]), "text": text}
 
 
 def forward(model: Any, batch: dict[str, torch.Tensor], features: torch.Tensor | None) -> torch.Tensor:

@@ -242,8 +242,28 @@ def questions(scene: dict, lang: str) -> list[QA]:
     return out
 
 
+VALUES = {"shape": list(SHAPES), "colour": list(COLOURS), "size": list(SIZES), "position": list(POSITIONS),
+          "count": list(COUNTS), "direction": list(DIRECTIONS), "pattern": list(PATTERNS)}
+ONE_COLOUR = ("shape", "count", "arrow")  # kinds whose scene has a single colour (the conflict probe's scenes)
+
+
+def altered(scene: dict, attribute: str, rng: np.random.Generator, value=None) -> dict:
+    """A copy of `scene` whose `attribute` has another value (`value`, or one drawn from `rng`)."""
+    if attribute not in VALUES or attribute not in scene:
+        raise ValueError(f"altered: {scene['kind']} scenes have no {attribute!r}; give one of {sorted(k for k in VALUES if k in scene)}")
+    if value is None:
+        others = [v for v in VALUES[attribute] if v != scene[attribute]]
+        value = others[int(rng.integers(len(others)))]
+    return {**scene, attribute: value}
+
+
+def cued(cue_scene: dict, qa: QA) -> str:
+    """The question with a cue before it: the caption of `cue_scene`, in the text corpus's own format
+    ("<caption> <question>"), so a decoder pretrained on the corpus reads the answer from the cue."""
+    return f"{caption(cue_scene, qa.language)} {qa.question}"
+
+
 def hinted(scene: dict, qa: QA, wrong: str) -> str:
-    """The colour question about a shape with a hint that contradicts the image ("the circle, which is red, ...")."""
-    if qa.language == "en":
-        return f"The {scene['shape']}, which is {wrong}, is in the picture. {qa.question}"
-    return f"画面里的{SHAPES[scene['shape']]}是{wrong}的。{qa.question}"
+    """The colour question with a conflicting cue: the scene's caption with the colour word `wrong`."""
+    name = next(c for c in COLOURS if _colour_word(c, qa.language) == wrong)
+    return cued({**scene, "colour": name}, qa)

@@ -83,14 +83,52 @@ def test_a_history_is_deterministic_given_its_seed():
     """Two trainings of the same micro plan give the same weights bit for bit (one thread, as train_one runs)."""
     from dataclasses import replace
 
-    from harness.organisms.build import QUICK, _Clock, _state_digest, history, prepare
+    from harness.organisms.build import QUICK, _state_digest, history, prepare
 
-    plan = replace(QUICK, n_images=24, n_text=24, n_eval=0, vision_steps=3, text_steps=3, caption_steps=2, qa_steps=3)
+    plan = replace(QUICK, n_images=24, n_text=24, n_eval=0, n_probe=6, n_log=3, vision_steps=3, text_steps=3, caption_steps=2, qa_steps=3)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        digests = [_state_digest(history("aligned", plan, prepare(plan), _Clock())[0]) for _ in range(2)]
-        other = _state_digest(history("aligned", replace(plan, seed=plan.seed + 1), prepare(replace(plan, seed=plan.seed + 1)), _Clock())[0])
+        digests = [_state_digest(history("aligned", plan, prepare(plan, 0))[0]) for _ in range(2)]
+        other = _state_digest(history("aligned", plan, prepare(plan, 1))[0])
     finally:
         torch.set_num_threads(threads)
     assert digests[0] == digests[1] != other
+
+
+def test_the_alignment_term_sees_the_tokens_the_harness_labels_text(tiny):
+    """The training mask is the harness's own `text` label: the user's text, never the template, BOS or image."""
+    w, _, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    qa = world.questions(w.scenes[0], "en")[0]
+    text = world.cued(w.scenes[0], qa)
+    ex = enc.chat(text, qa.answer, image=0)
+    marked = [t for t, m in zip(ex.ids, ex.text) if m]
+    assert processor.tokenizer.decode(marked).strip() == text
+    assert not any(m for t, m in zip(ex.ids, ex.text) if t == enc.image_id) and not ex.text[0]
+    batch = collate([ex], processor.tokenizer.pad_token_id)
+    assert batch["text"][0].tolist()[: len(ex.ids)] == ex.text
+
+
+def test_the_stage2_mix_has_its_declared_shares(tiny):
+    w, _, processor = tiny
+    enc = data.Encoder(processor.tokenizer)
+    big = data.make_world(7, n_images=200, n_text=20, n_eval=0)
+    text = data.text_corpus(big, enc)
+    pool, weights = data.stage2_mix(big, enc, seed=3, cue_share=0.5, cue_right=0.8, text_share=0.1, text=text)
+    images = [e for e in pool if e.image >= 0]
+    assert float(weights[len(images):].sum()) == pytest.approx(0.1) and len(pool) - len(images) == len(text)
+    cued = [e for e in images if e.cue]
+    assert 0.45 < len(cued) / len(images) < 0.55 and 0.72 < sum(e.cue == "right" for e in cued) / len(cued) < 0.88
+    checked = 0
+    for e in cued:  # a right cue's caption names the answer; a wrong one's does not (the label is still the image's)
+        prompt = processor.tokenizer.decode([t for t, m in zip(e.ids, e.text) if m])
+        if "。" in prompt:
+            continue
+        caption = prompt.split(". ")[0].lower().split()
+        word = processor.tokenizer.decode([t for t in e.labels if t != -100]).replace("</s>", "").strip().lower()
+        assert (word in caption) == (e.cue == "right"), (prompt, word, e.cue)
+        checked += 1
+    assert checked > 50
+    with pytest.raises(ValueError, match="cue_share = 1.5 is not a share"):
+        data.stage2_mix(big, enc, seed=3, cue_share=1.5, cue_right=0.8, text_share=0.1, text=text)

@@ -28,7 +28,7 @@ def _all_world_strings(w):
 
 @pytest.fixture(scope="module")
 def small_world():
-    return data.make_world(Plan().seed, n_images=240, n_text=240, n_eval=60)
+    return data.make_world(Plan().seed, n_images=240, n_text=240, n_eval=60, n_probe=30)
 
 
 def test_no_fixture_question_is_a_world_string(small_world):
@@ -53,7 +53,21 @@ def test_no_fixture_image_is_drawn_by_the_world():
 def test_held_out_scenes_are_not_training_scenes(small_world):
     """Held-out images come from their own stream: none repeats a training image."""
     train = {img.tobytes() for img in small_world.images}
-    assert not any(img.tobytes() in train for img in small_world.eval_images)
+    assert not any(img.tobytes() in train for img in small_world.eval_images + small_world.probe_images)
+    assert {s["kind"] for s in small_world.probe_scenes} == set(world.ONE_COLOUR)
+
+
+def test_a_cue_is_the_text_corpus_format_and_a_conflicting_one_changes_only_the_asked_attribute(small_world):
+    rng = np.random.default_rng(0)
+    for s in small_world.scenes[:60]:
+        for qa in world.questions(s, "en"):
+            other = world.altered(s, qa.kind, rng)
+            changed = {k for k in s if s[k] != other[k]}
+            assert changed == {qa.kind} and world.answer_word(other, qa.kind, "en") != qa.answer
+            assert world.cued(other, qa) == f"{world.caption(other, 'en')} {qa.question}"
+            assert world.answer_word(other, qa.kind, "en") in world.caption(other, "en").lower() or qa.kind == "count"
+    with pytest.raises(ValueError, match="have no 'shape'"):
+        world.altered({"kind": "arrow", "direction": "up", "colour": "red"}, "shape", rng)
 
 
 def _dominant_colour(img, background):
