@@ -79,18 +79,27 @@ def keyspace(folder: Path, *, layers: Sequence[int] = (0, 1, 2, 3), benchmark: s
     return out
 
 
+INTERVENED = ("text-first", "frozen")  # histories whose every seed gets the intervention arm
+FIT_SCENES = 60  # held-out (not probe) scenes whose plain questions the maps are fitted on
+
+
 def measure(root: Path, names: Sequence[str], *, world_seed: int, n_probe: int, probe_seed: int) -> dict:
-    """Every organism's behaviour and key-space figures."""
+    """Every organism's behaviour and key-space figures; the intervention arm for the INTERVENED histories."""
+    from .intervene import fitting_items, intervention_arm
+
     from .build import _quiet
     from .checkpoint import load
 
     _quiet()
-    w = data.make_world(world_seed, n_images=0, n_text=0, n_eval=0, n_probe=n_probe)
+    w = data.make_world(world_seed, n_images=0, n_text=0, n_eval=FIT_SCENES, n_probe=n_probe)
     probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=probe_seed)
+    fit = fitting_items(w.eval_scenes, w.eval_images)
     out = {}
     for name in names:
         model, processor = load(root / name)
         out[name] = {"behaviour": behaviour(model, processor, probe), "keyspace": keyspace(root / name)}
+        if name.rsplit("-s", 1)[0] in INTERVENED:
+            out[name]["intervention"] = intervention_arm(model, processor, fit, probe)
         print(f"{name}: follows_cue {out[name]['behaviour']['follows_cue']['value']:.3f}, "
               f"MMD² {[round(v['mmd2'], 4) for v in out[name]['keyspace'].values()]}", flush=True)
     return out
@@ -185,6 +194,17 @@ def decide(measured: dict, *, aligned_layers: Sequence[int], intervention: dict 
     }
 
 
+def intervention_summary(measured: dict) -> dict | None:
+    """The intervention arm over text-first's seeds: supports / refutes when ≥ 2 of 3 seeds do (pre-registered)."""
+    from .intervene import arm_verdict
+
+    arms = [m["intervention"] for m in by_history(measured, "text-first") if "intervention" in m]
+    if not arms:
+        return None
+    verdicts = [arm_verdict(a) for a in arms]
+    return {"seeds": verdicts, "supports": verdicts.count("supports") >= 2, "refutes": verdicts.count("refutes") >= 2}
+
+
 def history_table(measured: dict, histories: Sequence[str]) -> list[dict]:
     """Per history: seed mean, min and max of each behaviour figure and the layer-averaged key-space figures."""
     rows = []
@@ -218,7 +238,7 @@ def run_study(root: Path, out: Path) -> dict:
     measured = measure(root, names, world_seed=world_seed, n_probe=n_probe, probe_seed=world_seed + PROBE_SEED_OFFSET)
     result = {"organisms": measured, "histories": history_table(measured, HISTORIES)}
     if all(len(by_history(measured, h)) >= 2 for h in ("text-first", "joint", "aligned")):
-        result["decision"] = decide(measured, aligned_layers=ALIGNED_LAYERS)
+        result["decision"] = decide(measured, aligned_layers=ALIGNED_LAYERS, intervention=intervention_summary(measured))
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(result, indent=1, default=_plain) + "\n", encoding="utf-8")
     print(json.dumps(result["histories"], indent=1, default=_plain))
