@@ -5,17 +5,10 @@ import pytest
 import torch
 from scipy import stats
 
-from harness.organisms import checkpoint, data, evaluate, world
+from harness.organisms import data, evaluate, world
 from harness.organisms.study import decide, difference, item_interval, spearman
-from harness.organisms.tokenizer import train_tokenizer
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    w = data.make_world(7, n_images=12, n_text=12, n_eval=0, n_probe=6)
-    tok = train_tokenizer(data.corpus_texts(w), vocab_size=320, chat_template=checkpoint.chat_template())
-    model = checkpoint.build_model(checkpoint.Sizes(hidden=32, layers=2, vocab=320), tok, seed=3)
-    return w, model, checkpoint.build_processor(tok)
 
 
 def test_probe_items_carry_a_conflicting_cue_in_every_condition_but_the_plain_ones(tiny):

@@ -4,9 +4,8 @@ the mean query·key logit as the mean shift does, and a mapped forward changes i
 import pytest
 import torch
 
-from harness.organisms import checkpoint, data, evaluate, world
+from harness.organisms import evaluate, world
 from harness.organisms.intervene import LayerMap, applied, collect, describe, fit_maps, gaussian_ot, paired
-from harness.organisms.tokenizer import train_tokenizer
 
 
 def _spd(n, gen):
@@ -32,12 +31,6 @@ def test_doses_scale_the_displacement():
     assert (m(k, 0.5) - k).norm(dim=1).mean() == pytest.approx(2.5) and (m(k, -1.0) + m.shift).abs().max() == 0
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    w = data.make_world(7, n_images=12, n_text=12, n_eval=4, n_probe=4)
-    tok = train_tokenizer(data.corpus_texts(w), vocab_size=320, chat_template=checkpoint.chat_template())
-    model = checkpoint.build_model(checkpoint.Sizes(hidden=32, layers=2, vocab=320), tok, seed=3)
-    return w, model, checkpoint.build_processor(tok)
 
 
 def test_maps_fitted_on_a_model_do_what_they_are_named_for(tiny):

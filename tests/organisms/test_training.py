@@ -3,18 +3,11 @@
 import pytest
 import torch
 
-from harness.organisms import checkpoint, data, world
+from harness.organisms import data, world
 from harness.organisms.alignment import key_alignment, mk_mmd2
-from harness.organisms.tokenizer import train_tokenizer
 from harness.organisms.train import collate, forward, patch_features
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    w = data.make_world(7, n_images=12, n_text=12, n_eval=0)
-    tok = train_tokenizer(data.corpus_texts(w), vocab_size=320, chat_template=checkpoint.chat_template())
-    model = checkpoint.build_model(checkpoint.Sizes(hidden=32, layers=2, vocab=320), tok, seed=3)
-    return w, model, checkpoint.build_processor(tok)
 
 
 def _messages(text):
