@@ -116,9 +116,9 @@ def fit_maps(keys: Mapping[int, Mapping[str, torch.Tensor]], *, kv_heads: int, s
 def describe(maps: Mapping[int, LayerMap], keys: Mapping[int, Mapping[str, torch.Tensor]], *, alpha: float = 1.0,
              max_points: int = 512, seed: int = 0) -> dict:
     """Per layer: the mean displacement of image keys and the MMD² to text keys before and after the map."""
-    gen = torch.Generator().manual_seed(seed)
     out = {}
     for i, m in maps.items():
+        gen = torch.Generator().manual_seed(seed + i)  # per layer: a layer's subsample is the same in every band
         img, txt = keys[i]["image"], keys[i]["text"]
         img = img[torch.randperm(len(img), generator=gen)[:max_points]]
         txt = txt[torch.randperm(len(txt), generator=gen)[:max_points]]

@@ -50,6 +50,7 @@ def test_maps_fitted_on_a_model_do_what_they_are_named_for(tiny):
         torch.testing.assert_close(maps["ot"][i](keys[i]["image"]).mean(0), keys[i]["text"].mean(0))
     d = describe(maps["ot"], keys)
     assert all(v["mmd2_after"] < v["mmd2_before"] for v in d.values())
+    assert describe({1: maps["ot"][1]}, keys)[1] == d[1]  # a band reports the same layer figures as the whole
 
 
 def test_a_mapped_forward_changes_image_keys_only(tiny):
