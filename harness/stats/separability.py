@@ -3,8 +3,9 @@
 Question it answers: can a probe tell image keys from text keys of prompts it never saw, better
 than it can tell apart the levels of a real sub-population split of one modality?
 
-Estimator: a class-balanced logistic regression on standardized keys, fitted on grouped folds (no
-unit on both sides: ``folds.grouped_folds``); each held-out fold is scored by its own model, and
+Estimator: a linear probe, linear discriminant analysis with Ledoit–Wolf shrinkage and equal priors
+(closed form: a few ms a fold where a logistic regression on clustered keys took 0.3 s), fitted on
+grouped folds (no unit on both sides: ``folds.grouped_folds``); each held-out fold is scored by its own model, and
 the AUC counts pairs (positive key, negative key) of one held-out fold only, each key weighted
 1 / (its unit's keys of its side), so every unit weighs 1 as in the between-prompt MMD² (a long
 prompt does not dominate). Folds are pooled pair-weighted. Sides are first subsampled to equal
@@ -20,9 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from ._validate import check_seed
 from .folds import Rows, grouped_folds
@@ -70,17 +69,24 @@ def heldout_auc_replicates(x: np.ndarray, y: np.ndarray, unit_x: np.ndarray, uni
     inv = np.array([1.0 / side_count[(lab, u)] for lab, u in zip(r.label, units)])  # [N]
     num, den = np.zeros(len(m)), np.zeros(len(m))
     for train, test in splits:
-        probe = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000, class_weight="balanced"))
+        probe = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=[0.5, 0.5])
         s = probe.fit(r.z[train], r.label[train]).decision_function(r.z[test])
-        order = np.argsort(s, kind="stable")
-        t = test[order]
-        w = m[:, col[t]] * inv[t][None, :]  # [R, n] key weights in score order
-        pos = r.label[t] == 1
-        below_neg = np.cumsum(np.where(pos[None, :], 0.0, w), axis=1)  # negative weight at or below each key
-        num += (w * np.where(pos[None, :], below_neg, 0.0)).sum(1)
-        den += w[:, pos].sum(1) * w[:, ~pos].sum(1)
+        fold_num, fold_den = weighted_auc_terms(s, r.label[test] == 1, m[:, col[test]] * inv[test][None, :])
+        num, den = num + fold_num, den + fold_den
     with np.errstate(invalid="ignore", divide="ignore"):
         return num / den
+
+
+def weighted_auc_terms(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(Σ_{i pos, j neg, s_i > s_j} w_i w_j, Σ_{i pos} w_i · Σ_{j neg} w_j) for scores [n], positive [n]
+    bool and weights w [R, n] (one row per replicate); their ratio is the weighted AUC (ties count 0)."""
+    order = np.argsort(score, kind="stable")
+    s, pos, w = score[order], positive[order], w[:, order]
+    below = np.cumsum(np.where(pos[None, :], 0.0, w), axis=1)  # [R, n] negative weight at or below each key
+    # a tie block's negatives must not count for the positives inside it: take the weight below the block
+    first = np.searchsorted(s, s, side="left")  # index of each score's first tie
+    strictly = np.where(first[None, :] > 0, below[:, np.maximum(first - 1, 0)], 0.0)
+    return (w * np.where(pos[None, :], strictly, 0.0)).sum(1), w[:, pos].sum(1) * w[:, ~pos].sum(1)
 
 
 def separability(image, text, image_units, text_units, splits: dict[str, list[tuple[tuple, tuple]]], *, m: np.ndarray,

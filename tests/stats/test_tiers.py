@@ -179,6 +179,19 @@ def test_heldout_auc_weights_units_and_reads_chance_and_separation():
     assert heldout_auc_replicates(x + 6.0, y, units, units, m, column)[0] > 0.99
 
 
+def test_weighted_auc_is_sklearns_with_sample_weights():
+    from sklearn.metrics import roc_auc_score
+    from harness.stats.separability import weighted_auc_terms
+    rng = np.random.default_rng(2)
+    score, pos = rng.standard_normal(200).round(1), rng.random(200) < 0.4  # rounding makes ties
+    w = rng.random((3, 200))
+    num, den = weighted_auc_terms(score, pos, w)
+    tie_half = [roc_auc_score(pos, score, sample_weight=row) for row in w]  # sklearn counts a tie as 1/2
+    ties = np.array([sum(row[i] * row[j] for i in np.flatnonzero(pos) for j in np.flatnonzero(~pos) if score[i] == score[j])
+                     for row in w])
+    assert num / den == pytest.approx(np.array(tie_half) - 0.5 * ties / den, rel=1e-10)
+
+
 def test_all_tiers_on_one_sample():
     pop = P.population(d=16, layout="shared-offset", shift=3.0)
     k = P.sample(pop, prompts=24, cap=300, seed=0)
