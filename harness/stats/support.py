@@ -25,6 +25,7 @@ learning curve, not an unbiased estimate): docs/statistics.md gives it by simula
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,7 +161,8 @@ def support_tier(s: SupportSetup, image: np.ndarray, text: np.ndarray, splits: d
             for r_, t_ in ((a, b), (b, a)):
                 t_share, r_share = share_replicates(s, r_, t_)
                 runs.append(t_share - r_share)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # a replicate where no pair of levels is defined stays nan
+            warnings.simplefilter("ignore", RuntimeWarning)
             e = np.nanmean(np.stack(runs), axis=0) if runs else np.full(len(s.m), np.nan)
         excess[name] = float(e[0])
         diff = (test - ref - e)[1:]
