@@ -27,14 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .between import Comparison
-from .bootstrap import CAP, fieller_bounds, intra_effects, with_data_row
+from .bootstrap import fieller_bounds, intra_effects, with_data_row
 
 
 @dataclass(frozen=True)
 class SplitBound:
     name: str  # e.g. "image/by-category"
     effect: float  # between-prompt MMD² between the split's levels (mean over pairs of levels), kernel units
-    point: float  # median-unbiased cross / effect (the 50 % Fieller bound); ±CAP when unbounded
+    point: float  # median-unbiased cross / effect (the 50 % Fieller bound); ±bootstrap.CAP when unbounded
     low: float  # one-sided (1 + level)/2 lower bound of cross / effect
     high: float  # upper bound of cross / effect, one-sided 1 − (1 − level)/(2 · splits) (Bonferroni: "below t
     # for SOME split" is a union of claims); CAP: unbounded
@@ -95,5 +95,3 @@ def holds(tier: KernelMeanTier, threshold: float) -> bool:
     """The tier's claim at `threshold`: every real split's lower bound reaches it (False without a split)."""
     return bool(tier.splits) and bool(np.isfinite(tier.low)) and tier.low >= threshold
 
-
-__all__ = ["CAP", "KernelMeanTier", "SplitBound", "holds", "kernel_mean_tier"]

@@ -44,6 +44,7 @@ class Population:
     category_means: np.ndarray  # [K, d] m_c
     languages: int  # levels of the null label
     lam: np.ndarray  # [d] diagonal of Σ
+    text_categories: bool = True  # False: the category offsets move image keys only (one dominant real split)
 
     @property
     def categories(self) -> int:
@@ -65,9 +66,12 @@ class PopulationSample:
 
 
 def population(*, d: int = 64, layout: str = "tight-image", shift: float = 0.0, categories: int = 4,
-               category_sd: float = 0.5, languages: int = 2, population_seed: int = 0) -> Population:
+               category_sd: float = 0.5, languages: int = 2, population_seed: int = 0,
+               text_categories: bool = True) -> Population:
     """The population above; `category_sd`: each coordinate of m_c is N(0, category_sd² λ_j / d), so two
-    categories lie about √2·category_sd pooled sds apart (Mahalanobis)."""
+    categories lie about √2·category_sd pooled sds apart (Mahalanobis). `text_categories` False: text
+    keys carry no category offset (their by-category split is then a null one, and image/by-category
+    the one real effect: the configuration where the per-split bound's coverage is exactly its level)."""
     if layout not in NULLS:
         raise ValueError(f"unknown layout {layout!r}; valid: {', '.join(NULLS)}")
     if d < 1 or categories < 2 or languages < 1:
@@ -75,7 +79,8 @@ def population(*, d: int = 64, layout: str = "tight-image", shift: float = 0.0, 
     lam = 1.0 / np.arange(1, d + 1)
     lam *= d / lam.sum()
     g = np.random.default_rng(population_seed).standard_normal((categories, d))
-    return Population(d, layout, float(shift), g * np.sqrt(lam) * category_sd / np.sqrt(d), int(languages), lam)
+    return Population(d, layout, float(shift), g * np.sqrt(lam) * category_sd / np.sqrt(d), int(languages), lam,
+                      bool(text_categories))
 
 
 def _mean_kernel(m: np.ndarray, lam: np.ndarray, sigma: float) -> np.ndarray:
@@ -114,11 +119,13 @@ class Truth:
 def truth(pop: Population, sigma: float, scales=None) -> Truth:
     """The population's kernel-mean figures at bandwidth σ (mixture over `scales` when given; module doc)."""
     img = pop.category_means + pop.shift * pop.delta
-    cross = mmd2_truth(img, pop.category_means, pop.lam, sigma, scales)
+    txt = pop.category_means if pop.text_categories else np.zeros((1, pop.d))
+    cross = mmd2_truth(img, txt, pop.lam, sigma, scales)
     pairs = [(a, b) for a in range(pop.categories) for b in range(a + 1, pop.categories)]
     cat = float(np.mean([mmd2_truth(pop.category_means[[a]], pop.category_means[[b]], pop.lam, sigma, scales)
                          for a, b in pairs]))
-    intra = {"image/by-category": cat, "text/by-category": cat}  # the shift moves every image level alike
+    # the shift moves every image level alike
+    intra = {"image/by-category": cat, "text/by-category": cat if pop.text_categories else 0.0}
     if pop.languages >= 2:
         intra.update({"image/by-language": 0.0, "text/by-language": 0.0})
     return Truth(cross, intra, float(sigma), None if scales is None else tuple(scales))
@@ -162,16 +169,16 @@ def sample(pop: Population, *, prompts: int, cap: int = 1500, seed: int = 0) -> 
     lang = rng.integers(0, pop.languages, prompts)
     shared = rng.standard_normal((prompts, pop.d)) * sd * np.sqrt(v_o)  # [S, d]
 
-    def modality(sizes_range, v_spec, v_noise, mean):
+    def modality(sizes_range, v_spec, v_noise, mean, categorised=True):
         sizes = rng.integers(sizes_range[0], sizes_range[1] + 1, prompts)
         kept = rng.multivariate_hypergeometric(sizes, min(cap, int(sizes.sum())))
         unit = np.repeat(np.arange(prompts), kept)  # [n]
         spec = rng.standard_normal((prompts, pop.d)) * sd * np.sqrt(v_spec)
         noise = rng.standard_normal((len(unit), pop.d)) * sd * np.sqrt(v_noise)
-        x = mean + pop.category_means[cat[unit]] + shared[unit] + spec[unit] + noise
+        x = mean + shared[unit] + spec[unit] + noise + (pop.category_means[cat[unit]] if categorised else 0.0)
         strata = {"category": cat[unit].astype(str), "language": lang[unit].astype(str)}
         return x.astype(np.float32), unit, strata
 
     xi, ui, si = modality(IMAGE_TOKENS, v_i, e_i, pop.shift * pop.delta)
-    xt, ut, st = modality(TEXT_TOKENS, v_t, e_t, 0.0)
+    xt, ut, st = modality(TEXT_TOKENS, v_t, e_t, 0.0, pop.text_categories)
     return PopulationSample(xi, xt, ui, ut, si, st)
