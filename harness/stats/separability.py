@@ -5,7 +5,9 @@ than it can tell apart the levels of a real sub-population split of one modality
 
 Estimator: a linear probe, linear discriminant analysis with Ledoit–Wolf shrinkage and equal priors
 (closed form: a few ms a fold where a logistic regression on clustered keys took 0.3 s), fitted on
-grouped folds (no unit on both sides: ``folds.grouped_folds``); each held-out fold is scored by its own model, and
+folds of units (no unit on both sides), after the map into `space` (e.g. PCA-50) fitted once per
+fold on the other folds' keys and shared by every comparison (one map per fold, not per comparison:
+wide keys make the map the cost); each held-out fold is scored by its own model, and
 the AUC counts pairs (positive key, negative key) of one held-out fold only, each key weighted
 1 / (its unit's keys of its side), so every unit weighs 1 as in the between-prompt MMD² (a long
 prompt does not dominate). Folds are pooled pair-weighted. Sides are first subsampled to equal
@@ -23,9 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.pipeline import make_pipeline
 
 from ._validate import check_seed
-from .folds import Rows, grouped_folds
+from .space import space_steps
 
 
 @dataclass(frozen=True)
@@ -41,41 +44,65 @@ class Separability:
 
 def equal_units(unit_a: np.ndarray, unit_b: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(keep_a, keep_b) boolean masks: each side's keys of n = min(#units a, #units b) units drawn at
-    random (seeded); units on both sides (image and text of one prompt) are kept or dropped together."""
+    random (seeded); when both sides hold the same units (image and text of one prompt) all are kept."""
     rng = np.random.default_rng(seed)
     ua, ub = np.unique(unit_a), np.unique(unit_b)
-    n = min(len(ua), len(ub))
-    shared = np.intersect1d(ua, ub)
-    if len(shared) == len(ua) == len(ub):
+    if len(ua) == len(ub) == len(np.intersect1d(ua, ub)):
         return np.ones(len(unit_a), bool), np.ones(len(unit_b), bool)
+    n = min(len(ua), len(ub))
     ka, kb = rng.choice(ua, n, replace=False), rng.choice(ub, n, replace=False)
     return np.isin(unit_a, ka), np.isin(unit_b, kb)
 
 
-def heldout_auc_replicates(x: np.ndarray, y: np.ndarray, unit_x: np.ndarray, unit_y: np.ndarray, m: np.ndarray,
-                           column: dict, *, folds: int = 5, seed: int = 0) -> np.ndarray:
-    """[R] unit-weighted held-out AUC of x [n, d] (positive) vs y [n', d] for each row of the unit
-    multiplicities m [R, U]; `column`: unit id -> its column of m. nan when folds are impossible."""
-    r = Rows(np.concatenate([x, y]).astype(np.float64), np.r_[np.ones(len(x), int), np.zeros(len(y), int)],
-             np.unique(np.concatenate([unit_x, unit_y]), return_inverse=True)[1].ravel())
-    units = np.concatenate([unit_x, unit_y])
-    splits, reason = grouped_folds(r, folds, seed)
-    if reason:
-        return np.full(len(m), np.nan)
-    col = np.array([column[u] for u in units])  # [N] column of each key's unit
-    side_count = {}
-    for lab in (0, 1):
-        u, c = np.unique(units[r.label == lab], return_counts=True)
-        side_count.update({(lab, uu): cc for uu, cc in zip(u, c)})
-    inv = np.array([1.0 / side_count[(lab, u)] for lab, u in zip(r.label, units)])  # [N]
+@dataclass(frozen=True)
+class FoldMaps:
+    """Every pooled key mapped once per fold, by the map fitted on the keys of the other folds' units."""
+
+    fold: np.ndarray  # [N] fold of each pooled key (its unit's)
+    z: tuple  # per fold: [N, k] all pooled keys in that fold's space
+
+
+def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: int = 0) -> FoldMaps:
+    """z [N, d] pooled keys, unit [N] unit id per key: units dealt into `folds` seeded folds."""
+    z = np.asarray(z, dtype=np.float64)
+    names, code = np.unique(np.asarray(unit), return_inverse=True)
+    if len(names) < folds:
+        raise ValueError(f"separability needs at least {folds} units for its folds, got {len(names)}")
+    of_unit = np.empty(len(names), np.int64)
+    of_unit[np.random.default_rng(seed).permutation(len(names))] = np.arange(len(names)) % folds
+    fold = of_unit[code.ravel()]
+    maps = []
+    for f in range(folds):
+        train = fold != f
+        steps = space_steps(space, int(train.sum()), z.shape[1], seed)
+        maps.append(make_pipeline(*steps).fit(z[train]).transform(z) if steps else z)
+    return FoldMaps(fold, tuple(maps))
+
+
+def heldout_auc_replicates(maps: FoldMaps, x_rows: np.ndarray, y_rows: np.ndarray, unit_col: np.ndarray,
+                           m: np.ndarray) -> np.ndarray:
+    """[R] unit-weighted held-out AUC of the pooled keys x_rows (positive) vs y_rows for each row of the
+    unit multiplicities m [R, U]; unit_col [N]: each pooled key's column of m. nan when no fold holds
+    both sides in training and in test."""
+    rows = np.concatenate([x_rows, y_rows])
+    label = np.r_[np.ones(len(x_rows), int), np.zeros(len(y_rows), int)]
+    col = unit_col[rows]
+    inv = np.empty(len(rows))
+    for lab in (0, 1):  # each unit weighs 1 on each side, split over its keys
+        c = np.bincount(col[label == lab], minlength=m.shape[1])
+        inv[label == lab] = 1.0 / c[col[label == lab]]
     num, den = np.zeros(len(m)), np.zeros(len(m))
-    for train, test in splits:
+    for f, z in enumerate(maps.z):
+        test = maps.fold[rows] == f
+        train = ~test
+        if len(np.unique(label[train])) < 2 or len(np.unique(label[test])) < 2:
+            continue
         probe = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=[0.5, 0.5])
-        s = probe.fit(r.z[train], r.label[train]).decision_function(r.z[test])
-        fold_num, fold_den = weighted_auc_terms(s, r.label[test] == 1, m[:, col[test]] * inv[test][None, :])
+        s = probe.fit(z[rows[train]], label[train]).decision_function(z[rows[test]])
+        fold_num, fold_den = weighted_auc_terms(s, label[test] == 1, m[:, col[test]] * inv[test][None, :])
         num, den = num + fold_num, den + fold_den
     with np.errstate(invalid="ignore", divide="ignore"):
-        return num / den
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
 def weighted_auc_terms(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -90,27 +117,25 @@ def weighted_auc_terms(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -
     return (w * np.where(pos[None, :], strictly, 0.0)).sum(1), w[:, pos].sum(1) * w[:, ~pos].sum(1)
 
 
-def separability(image, text, image_units, text_units, splits: dict[str, list[tuple[tuple, tuple]]], *, m: np.ndarray,
-                 unit_names: np.ndarray, folds: int = 5, level: float = 0.90, seed: int = 0) -> Separability:
-    """image [n_i, d], text [n_t, d] with unit ids; `splits`: name -> [((keys a [n, d], units a), (keys b, units b))]
-    per pair of levels; `m` [1 + B, U] unit multiplicities (data first) over `unit_names` [U]."""
+def separability(maps: FoldMaps, image_rows: np.ndarray, text_rows: np.ndarray, splits: dict[str, list[tuple[np.ndarray, np.ndarray]]],
+                 *, unit_col: np.ndarray, m: np.ndarray, level: float = 0.90, seed: int = 0) -> Separability:
+    """The tier from pooled keys mapped per fold (``fold_maps``): `image_rows`, `text_rows` index arrays;
+    `splits`: name -> [(level-a rows, level-b rows)] per pair of levels; unit_col [N] each pooled key's
+    column of the unit multiplicities m [1 + B, U] (data first)."""
     seed = check_seed(seed)
-    column = {u: i for i, u in enumerate(unit_names)}
-    cross = heldout_auc_replicates(np.asarray(image), np.asarray(text), np.asarray(image_units), np.asarray(text_units),
-                                   m, column, folds=folds, seed=seed)
+    cross = heldout_auc_replicates(maps, image_rows, text_rows, unit_col, m)
     alpha = (1.0 - level) / 2.0
     aucs, lows = {}, []
     for name, pairs in splits.items():
         runs = []
-        for (xa, ua), (xb, ub) in pairs:
-            ka, kb = equal_units(np.asarray(ua), np.asarray(ub), seed)
-            runs.append(heldout_auc_replicates(np.asarray(xa)[ka], np.asarray(xb)[kb], np.asarray(ua)[ka], np.asarray(ub)[kb],
-                                               m, column, folds=folds, seed=seed))
+        for a, b in pairs:
+            ka, kb = equal_units(unit_col[a], unit_col[b], seed)
+            runs.append(heldout_auc_replicates(maps, a[ka], b[kb], unit_col, m))
         with warnings.catch_warnings():  # a replicate where no pair of levels is defined stays nan
             warnings.simplefilter("ignore", RuntimeWarning)
-            a = np.nanmean(np.stack(runs), axis=0)
-        aucs[name] = float(a[0])
-        diff = (cross - a)[1:]
+            e = np.nanmean(np.stack(runs), axis=0)
+        aucs[name] = float(e[0])
+        diff = (cross - e)[1:]
         diff = diff[np.isfinite(diff)]
         lows.append(float(np.quantile(diff, alpha)) if len(diff) else float("nan"))
     c = cross[1:][np.isfinite(cross[1:])]

@@ -22,7 +22,7 @@ from .gap import GapResult, cross_modal_gap
 from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
 from .kernels import MIXTURE_SCALES, pairwise_sq_dists
 from .paper_form import PaperForm, paper_form
-from .separability import Separability, separability
+from .separability import Separability, fold_maps, separability
 from .support import SupportTier, setup, support_tier
 
 UNDECIDED_NO_SPLIT = "undecided: no real sub-population to compare with"
@@ -65,8 +65,10 @@ def verdict(kernel: KernelMeanTier, p_value: float, *, threshold: float, alpha: 
 
 def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
-              seed: int = 0, with_separability: bool = True, with_support: bool = True) -> Tiers:
-    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``)."""
+              seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw") -> Tiers:
+    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``);
+    `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
+    the analysis' js_space)."""
     seed = check_seed(seed)
     names = sorted(set(image_strata) & set(text_strata))
     gap = cross_modal_gap(image, text, image_units=image_units, text_units=text_units,
@@ -81,17 +83,17 @@ def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_
     unit_names = np.unique(np.concatenate([ui, ut]))
     m = with_data_row(len(unit_names), n_boot, seed)
     sep = sup = None
-    xi, xt = np.asarray(image, dtype=np.float64), np.asarray(text, dtype=np.float64)
+    z = np.concatenate([np.asarray(image, dtype=np.float64), np.asarray(text, dtype=np.float64)])  # [N, d] pooled
+    ni = len(ui)
+    offset = {"image": 0, "text": ni}
+    idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]
+           for n, p in splits.items()}
+    image_rows, text_rows = np.arange(ni), np.arange(ni, len(z))
     if with_separability:
-        by_mod = {"image": (xi, ui), "text": (xt, ut)}
-        pairs = {n: [((by_mod[n.split("/")[0]][0][a], by_mod[n.split("/")[0]][1][a]),
-                      (by_mod[n.split("/")[0]][0][b], by_mod[n.split("/")[0]][1][b])) for a, b in p] for n, p in splits.items()}
-        sep = separability(xi, xt, ui, ut, pairs, m=m, unit_names=unit_names, level=level, seed=seed)
+        unit_col = np.searchsorted(unit_names, np.concatenate([ui, ut]))  # [N] each key's column of m
+        maps = fold_maps(z, unit_col, space=probe_space, seed=seed)
+        sep = separability(maps, image_rows, text_rows, idx, unit_col=unit_col, m=m, level=level, seed=seed)
     if with_support:
-        z = np.concatenate([xi, xt])
         s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), n_boot=n_boot, seed=seed)
-        offset = {"image": 0, "text": len(xi)}
-        idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]
-               for n, p in splits.items()}
-        sup = support_tier(s, np.arange(len(xi)), np.arange(len(xi), len(z)), idx, level=level)
+        sup = support_tier(s, image_rows, text_rows, idx, level=level)
     return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha))

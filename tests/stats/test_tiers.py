@@ -171,13 +171,16 @@ def test_out_of_support_reads_zero_on_a_clustered_null_and_all_on_disjoint_laws(
 
 
 def test_heldout_auc_weights_units_and_reads_chance_and_separation():
+    from harness.stats.separability import fold_maps
     rng = np.random.default_rng(0)
-    units = np.repeat(np.arange(30), 10)
+    units = np.tile(np.repeat(np.arange(30), 10), 2)  # [600] image rows then text rows of the same 30 units
     m = with_data_row(30, 20, 0)
-    column = {u: u for u in range(30)}
-    x, y = rng.standard_normal((300, 4)), rng.standard_normal((300, 4))
-    assert heldout_auc_replicates(x, y, units, units, m, column)[0] == pytest.approx(0.5, abs=0.08)
-    assert heldout_auc_replicates(x + 6.0, y, units, units, m, column)[0] > 0.99
+    z = rng.standard_normal((600, 4))
+    for space in ("raw", "pca50"):
+        maps = fold_maps(z, units, space=space)
+        assert heldout_auc_replicates(maps, np.arange(300), np.arange(300, 600), units, m)[0] == pytest.approx(0.5, abs=0.08)
+    shifted = z + np.r_[np.full(300, 6.0), np.zeros(300)][:, None]
+    assert heldout_auc_replicates(fold_maps(shifted, units), np.arange(300), np.arange(300, 600), units, m)[0] > 0.99
 
 
 def test_weighted_auc_is_sklearns_with_sample_weights():
