@@ -225,14 +225,20 @@ def history_table(measured: dict, histories: Sequence[str]) -> list[dict]:
     return rows
 
 
+def _is_built(folder: str, histories: Sequence[str]) -> bool:
+    """Whether `folder` is a HISTORY-sK organism of the pre-registered recipe (the first recipe's folders are not)."""
+    history, _, seed = folder.rpartition("-s")
+    return history in histories and seed.isdigit()
+
+
 def run_study(root: Path, out: Path) -> dict:
     """Measure every organism under `root` (folders HISTORY-sK with a training.json), decide, write `out`/study.json."""
     from .build import ALIGNED_LAYERS, HISTORIES
     from .probe import PROBE_SEED_OFFSET
 
-    names = sorted(p.parent.name for p in root.glob("*/training.json"))
+    names = sorted(p.parent.name for p in root.glob("*-s*/training.json") if _is_built(p.parent.name, HISTORIES))
     if not names:
-        raise SystemExit(f"study: no organism under {root} (folders with a training.json); train them first: python -m harness.organisms train")
+        raise SystemExit(f"study: no organism under {root} (folders HISTORY-sK with a training.json); build them first: python -m harness.organisms train")
     record = json.loads((root / names[0] / "training.json").read_text(encoding="utf-8"))
     world_seed, n_probe = record["world_seed"], record["plan"]["n_probe"]
     measured = measure(root, names, world_seed=world_seed, n_probe=n_probe, probe_seed=world_seed + PROBE_SEED_OFFSET)

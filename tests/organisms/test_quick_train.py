@@ -1,30 +1,85 @@
-"""`python -m harness.organisms train --quick` end to end: a reduced set, trained, saved, loadable, manifest true."""
+"""`python -m harness.organisms train --quick` end to end: the pre-registered recipe's HISTORY-sK layout on a
+reduced set, trained, saved, loadable, manifest true, records and cards stating the history, names resolving."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from harness.organisms.build import QUICK, manifest_lines, organisms
+from harness.models import get_model_spec
+from harness.models import organisms as registered
+from harness.organisms.build import HISTORIES, QUICK, Plan, manifest_lines, organisms
 
 REPO = Path(__file__).resolve().parents[2]
+STAGES = {"joint": ["joint-mixed"], **{h: ["text", "projector-captions", "stage2-qa"] for h in ("text-first", "aligned", "frozen")}}
 
 
-@pytest.mark.slow
-def test_quick_train_end_to_end(tmp_path):
-    out = tmp_path / "organisms"
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """(folder, stdout) of a quick build."""
+    out = tmp_path_factory.mktemp("quick") / "organisms"
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--quick", "--out", str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
+    return out, run.stdout
+
+
+@pytest.mark.slow
+def test_quick_train_end_to_end(built):
+    out, stdout = built
     assert (out / "MANIFEST").read_text().splitlines() == manifest_lines(out)
     for name in organisms(QUICK):
         assert (out / name / "model.safetensors").is_file() and (out / name / "README.md").is_file()
-        assert f"{name}: held-out accuracy" in run.stdout
+        assert f"{name}: held-out accuracy" in stdout
     from harness.organisms.checkpoint import load
 
     model, processor = load(out / "joint-s0")
     assert processor.tokenizer.convert_tokens_to_ids("<image>") == model.config.image_token_id
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", organisms(QUICK))
+def test_card_and_record_state_the_history(built, name):
+    out, _ = built
+    record = json.loads((out / name / "training.json").read_text(encoding="utf-8"))
+    card = (out / name / "README.md").read_text(encoding="utf-8")
+    history, seed = name.rsplit("-s", 1)
+    assert record["organism"] == history and record["seed"] == int(seed) and f"seed {seed}" in card.lower()
+    assert str(record["heldout"]["all"]["accuracy"]) in card and str(record["conflict_probe"]["follows_cue"]) in card
+    assert [s["stage"] for s in record["history"]] == STAGES[history]
+    assert all({"accuracy", "follows_cue", "text_reading"} <= set(s["probe_after"]) for s in record["history"])
+    mmd = [s["mmd_weight"] for s in record["history"]]
+    assert (any(mmd) if history == "aligned" else not any(mmd))
+    if history != "joint":  # stage 2 as planned; the frozen decoder's trains the projector only
+        _, _, stage2 = record["history"]
+        assert stage2["steps"] == QUICK.qa_steps and stage2["lr"] == QUICK.qa_lr
+        assert stage2["trains"] == (["projector"] if history == "frozen" else ["projector", "decoder"])
+
+
+@pytest.mark.slow
+def test_the_text_first_histories_share_their_text_pretrained_decoder(built):
+    out, _ = built
+    digests = {json.loads((out / f"{h}-s0" / "training.json").read_text())["history"][0]["decoder_sha256"]
+               for h in ("text-first", "aligned", "frozen")}
+    assert len(digests) == 1
+
+
+@pytest.mark.slow
+def test_built_histories_resolve_by_seed_and_seed_0_by_history(built, monkeypatch):
+    out, _ = built
+    monkeypatch.setattr(registered, "ROOT", out)
+    assert registered.HISTORIES == HISTORIES
+    for h in HISTORIES:
+        assert get_model_spec(f"organism-{h}-s0").source == str(out / f"{h}-s0")
+        spec = get_model_spec(f"organism-{h}")
+        assert spec.source == str(out / f"{h}-s0") and spec.default_layers == ("all",)
+
+
+def test_the_plan_keeps_stage_2_short_and_slow():
+    plan = Plan()
+    assert plan.qa_steps <= 0.1 * plan.text_steps and plan.qa_lr <= 0.1 * plan.lr + 1e-12
 
 
 def test_bad_jobs_is_one_line():
