@@ -12,6 +12,7 @@ import pytest
 
 from harness.errors import KeyspaceError
 from harness.run.paths import check_outputs
+from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 from harness.run.options import OPTIONS, _flag, ini_name, parse_config
 from harness.results.records import merge_parts, part_paths, read_results
 from harness.run.session import KeyspaceRun
@@ -22,7 +23,7 @@ STARTED_KEY = pytest.StashKey[float]()  # when this session configured (wall clo
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("keyspace", "keyspace harness (image vs text attention keys)")
-    for opt in OPTIONS:
+    for opt in OPTIONS + INTERVENTION_OPTIONS:
         flag = f"--ks-{opt.name}"
         help_text = f"{opt.help} (default: {opt.default}; ini: {ini_name(opt)})"
         if opt.flag:
@@ -159,7 +160,6 @@ def _session_interventions(config: pytest.Config) -> list:
     section: from the records file and its parallel parts modified since the session began; none when
     the suite did not run (an older records file is another run's)."""
     from harness.intervention.results import read_interventions_since
-    from harness.run.options import parse_intervention_config
 
     try:
         icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))

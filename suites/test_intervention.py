@@ -21,7 +21,7 @@ from harness.errors import KeyspaceError
 from harness.report.interventions import render_interventions
 from harness.intervention.results import read_interventions_since
 from harness.intervention.suite import InterventionSession
-from harness.run.options import parse_intervention_config
+from harness.intervention.options import parse_intervention_config
 from harness.plugin import RUN_KEY, STARTED_KEY, option_getter
 
 pytestmark = pytest.mark.keyspace

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
 
@@ -14,7 +15,7 @@ def config(**overrides):
 def test_defaults_are_offline_tiny_and_fixture():
     cfg = config()
     assert cfg.models == ("tiny-llava",) or all(m.startswith("tiny-") for m in cfg.models)
-    assert cfg.benchmarks == ("fixture",)
+    assert cfg.benchmarks == (BenchmarkChoice("fixture"),)
     assert cfg.device == "cpu" and cfg.dtype == "float32"
     assert cfg.results == Path("/root/reports/results.jsonl")
 
@@ -44,7 +45,10 @@ def test_bad_values_give_one_line_errors(name, value, needle):
 
 
 def test_subsets_stay_with_their_benchmark():
-    assert config(benchmarks="fixture:en,zh").benchmarks == ("fixture:en,zh",)
+    (choice,) = config(benchmarks="fixture:en,zh").benchmarks
+    assert choice == BenchmarkChoice("fixture", ("en", "zh")) and choice.text == "fixture:en,zh"
+    assert [b.text for b in config(benchmarks="mmmu:Art,Biology,world; fixture").benchmarks] == [
+        "mmmu:Art,Biology", "world", "fixture"]
 
 
 def test_config_id_ignores_output_paths_but_not_seed():
@@ -72,3 +76,10 @@ def test_baselines_auto_reads_the_committed_store_and_writes_beside_the_results(
     named = config(baselines="reports/baselines").baselines
     assert named.own == Path("/root/reports/baselines") and named.strict
     assert config(baselines="none").baselines is None
+
+
+def test_config_id_is_the_one_written_before_options_were_typed():
+    """Typed values (token caps, benchmark choices, shard) must not move the config id: results files
+    written earlier still resume (these digests were computed by the string-valued options)."""
+    assert config(device="cpu").config_id() == "0d3ba25749e1"
+    assert config(device="cpu", **{"max-tokens": "100"}).config_id() == "8180dcd8f9cf"

@@ -91,12 +91,13 @@ def test_ids_are_readable(suite):
 
 def test_help_lists_every_option(pytester):
     """`pytest --help` renders every --ks-* option (argparse %-formats help strings)."""
+    from harness.intervention.options import INTERVENTION_OPTIONS
     from harness.run.options import OPTIONS
 
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0, result.stderr.str()
     text = result.stdout.str()
-    assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS)
+    assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS + INTERVENTION_OPTIONS)
 
 
 def test_missing_checkpoint_fails_its_pair_once_and_spares_the_rest(suite, monkeypatch):

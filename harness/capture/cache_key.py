@@ -25,26 +25,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
+    from harness.capture.options import CaptureOptions
     from harness.models import ModelSpec
-    from harness.run.options import RunConfig
 
-# RunConfig fields that cannot change the captured vectors: where outputs go, what the analysis
-# does with the bank, how it is batched, and the fields the key carries on its own. Every other
-# option (today none; tomorrow a token cap such as a maximum of tokens per sample) enters the
-# key as a capture setting, so a new option is trusted to matter until it is listed here.
-NOT_CAPTURE_SETTINGS = frozenset(
-    {
-        "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
-        "threshold", "alpha", "permutations", "max_points", "special_as_text",
-        "results", "report", "cache", "baselines", "update_baselines", "resume", "data_dir", "device_map",
-        "trust_remote_code", "shard",
+
+def capture_settings(options: "CaptureOptions") -> dict[str, Any]:
+    """The capture options that bound or change the kept tokens, beside the key's own fields:
+    the token caps (by what they keep, however they were written) and the mechanism pass."""
+    caps = options.caps
+    return {
+        "caps": {"per_sample": caps.per_sample, "per_modality": dict(sorted(caps.per_modality.items())),
+                 "balanced": caps.balanced},
+        "mechanism": options.mechanism,
     }
-)
-
-
-def capture_settings(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options (a RunConfig as a dict) that may bound or change the kept tokens."""
-    return {k: v for k, v in sorted(options.items()) if k not in NOT_CAPTURE_SETTINGS}
 
 
 def ids_digest(sample_ids: Iterable[str]) -> str:
@@ -118,7 +111,7 @@ class CacheKey:
     kind: str  # what was captured, e.g. "keys" (k_proj outputs, pre-RoPE)
     benchmark: str  # with subsets, e.g. "mmmu:Art"
     samples: str  # ids_digest of the exact sample ids
-    settings: Mapping[str, Any]  # capture_settings: token caps and other capture-shaping options
+    settings: Mapping[str, Any]  # capture_settings: token caps and the mechanism pass
     seed: int | None  # seed of the weights (tiny twins) or of the token caps' draws, else None
     harness_version: str
     software: Mapping[str, str]  # versions of the code that computes the vectors (transformers; torch for tiny weights)
@@ -138,14 +131,14 @@ class CacheKey:
 
 
 def key_for(
-    spec: "ModelSpec", cfg: "RunConfig", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int], *, kind: str = "keys"
+    spec: "ModelSpec", options: "CaptureOptions", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int]
 ) -> CacheKey:
-    """The key of capturing `kind` of `layers` of `spec` on these samples under the run's options."""
+    """The key of capturing `options.kind` of `layers` of `spec` on these samples."""
     import torch
     import transformers
 
     import harness
-    from harness.capture.keys import KeyBank, LayerBank, parse_max_tokens
+    from harness.capture.keys import KeyBank, LayerBank
 
     software = {"transformers": transformers.__version__}
     if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others
@@ -154,12 +147,12 @@ def key_for(
         model=spec.name,
         source=spec.source,
         revision=spec.revision,
-        dtype=cfg.dtype,
-        kind=kind,
+        dtype=options.dtype,
+        kind=options.kind,
         benchmark=benchmark,
         samples=ids_digest(sample_ids),
-        settings=capture_settings(asdict(cfg)),
-        seed=cfg.seed if spec.is_tiny or parse_max_tokens(cfg.max_tokens).any else None,  # token caps draw by seed
+        settings=capture_settings(options),
+        seed=options.seed if spec.is_tiny or options.caps.any else None,  # token caps draw by seed
         harness_version=harness.__version__,
         software=software,
         layout=layout_of(KeyBank, LayerBank),

@@ -16,9 +16,14 @@ from typing import Callable
 
 import torch
 
-from harness.results.baselines import BaselineStore, default_store
+from harness.benchmarks import BenchmarkChoice, parse_benchmarks
+from harness.capture.cache import default_cache_dir
+from harness.capture.keys import TokenCaps, parse_max_tokens
+from harness.capture.options import CaptureOptions
 from harness.errors import KeyspaceError
-from harness.run.shard import shard_option
+from harness.models.taps import check_kind
+from harness.results.baselines import BaselineStore, default_store
+from harness.run.shard import Shard, parse_shard
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ class RunConfig:
 
     models: tuple[str, ...]
     layers: tuple[str, ...] | None  # None: each model's default layers
-    benchmarks: tuple[str, ...]
+    benchmarks: tuple[BenchmarkChoice, ...]
     samples: int | None  # None: all
     device: str
     dtype: str
@@ -163,11 +168,11 @@ class RunConfig:
     multi_image: str = "first"  # more images than a model takes: first or skip
     capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
     heads: int | None = None  # None: concatenated heads; N: head N's slice alone
-    max_tokens: str = "none"  # token caps (parsed by harness.capture.keys.parse_max_tokens); auto is stored as balanced=MAX_POINTS
+    max_tokens: TokenCaps = TokenCaps()  # token caps; auto is balanced=MAX_POINTS
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
     mechanism: bool = True  # measure logit gap and attention share beside the keys
-    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.run.shard)
+    shard: Shard | None = None  # None: the whole run; K/N: part K of N of the pairs (harness.run.shard)
 
     @property
     def torch_device(self) -> torch.device:
@@ -177,9 +182,24 @@ class RunConfig:
     def torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
+    @property
+    def capture_options(self) -> CaptureOptions:
+        """What of this run shapes the captured vectors (the key cache's part of the options)."""
+        return CaptureOptions(kind=self.capture, dtype=self.dtype, caps=self.max_tokens, seed=self.seed,
+                              mechanism=self.mechanism)
+
+    def as_text(self) -> dict[str, str]:
+        """Every option as text, as the options were written (run info, config id)."""
+        out = {k: str(v) for k, v in asdict(self).items()}
+        out["benchmarks"] = str(tuple(b.text for b in self.benchmarks))
+        out["max_tokens"] = self.max_tokens.source
+        out["shard"] = str(self.shard) if self.shard else "none"
+        return out
+
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
         shaping = {k: v for k, v in asdict(self).items() if k not in OUTPUT_FIELDS}
+        shaping["max_tokens"] = self.max_tokens.source
         shaping["device"] = torch.device(self.device).type  # cuda:0 and cuda:1 give the same figures
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -191,7 +211,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
     models = _split(get("models"))
     if not models:
         raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
-    benchmarks = benchmark_list(get("benchmarks"))
+    benchmarks = parse_benchmarks(get("benchmarks"))
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
     device = worker_device(parse_device(get("device")), worker)
@@ -230,7 +250,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         device_map=_device_map(get("device-map")),
         trust_remote_code=_flag(get("trust-remote-code")),
         mechanism=not _flag(get("no-mechanism")),
-        shard=shard_option(get("shard")),
+        shard=parse_shard(get("shard")),
     )
 
 
@@ -249,8 +269,6 @@ def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> Baseli
 
 def _cache_dir(value: str, rootdir: Path) -> Path:
     if value.strip() in ("", "user"):
-        from harness.capture.cache import default_cache_dir
-
         return default_cache_dir()
     p = Path(value.strip()).expanduser()
     return p if p.is_absolute() else rootdir / p
@@ -264,8 +282,6 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def _capture(value: str) -> str:
-    from harness.models.taps import check_kind
-
     return check_kind(value.strip().lower())
 
 
@@ -278,14 +294,11 @@ def _heads(value: str) -> int | None:
     return _int("heads", v, minimum=0)
 
 
-def _max_tokens(value: str, max_points: str) -> str:
-    from harness.capture.keys import parse_max_tokens
-
+def _max_tokens(value: str, max_points: str) -> TokenCaps:
     v = value.strip().lower()
     if v == "auto":  # sized from the analysis cap, and stored with its size (config id, cache key)
         v = f"balanced={_int('max-points', max_points, minimum=8)}"
-    parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
-    return v
+    return parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
 
 
 def _device_map(value: str) -> str | None:
@@ -295,65 +308,3 @@ def _device_map(value: str) -> str | None:
     if v != "auto":
         raise KeyspaceError(f"--ks-device-map: {value!r} is not supported; use none or auto")
     return v
-
-
-def benchmark_list(text: str) -> tuple[str, ...]:
-    """`fixture, mmmu:Art,Biology; world` -> ("fixture", "mmmu:Art,Biology", "world")."""
-    return tuple(_merge_subsets(_split(text.replace(";", ","))))
-
-
-def _merge_subsets(items: list[str]) -> list[str]:
-    """`mmmu:Art,Biology` arrives split at the comma; glue subset names back to their benchmark."""
-    merged: list[str] = []
-    for item in items:
-        if ":" not in item and merged and ":" in merged[-1] and not _is_benchmark_name(item):
-            merged[-1] += "," + item
-        else:
-            merged.append(item)
-    return merged
-
-
-def _is_benchmark_name(item: str) -> bool:
-    from harness.benchmarks import benchmark_names
-
-    return item in benchmark_names()
-
-
-# -- interventions on keys (harness.intervention, suites/test_intervention.py) --------------------
-# A separate block: registered with the others through OPTIONS, parsed by parse_intervention_config.
-
-INTERVENTION_OPTIONS: tuple[Option, ...] = (
-    Option("intervene", "all", "interventions of suites/test_intervention.py: all, or some of mean, moments, random, text-mean, text-moments"),
-    Option("intervene-layers", "mid", "layers the interventions run at (words as --ks-layers); 'default' uses --ks-layers"),
-    Option("intervene-benchmarks", "default", "benchmarks the interventions run on (names as --ks-benchmarks); 'default' uses --ks-benchmarks"),
-    Option("intervene-results", "reports/interventions.jsonl", "JSON-lines file of intervention records (apart from the triples' results)"),
-    Option("intervene-shrinkage", "ledoit-wolf", "covariance of the `moments` target: ledoit-wolf (shrunk) or none (empirical)"),
-)
-OPTIONS = OPTIONS + INTERVENTION_OPTIONS
-
-
-@dataclass(frozen=True)
-class InterventionConfig:
-    """The parsed --ks-intervene* options."""
-
-    names: tuple[str, ...]  # harness.intervention.fit.KINDS names, in the order given
-    layers: tuple[str, ...] | None  # layer words; None: the run's layers (--ks-layers)
-    benchmarks: tuple[str, ...] | None  # benchmark specs; None: the run's (--ks-benchmarks)
-    results: Path
-    shrinkage: str
-
-
-def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> InterventionConfig:
-    from harness.intervention.fit import parse_kinds
-
-    layers = get("intervene-layers").strip()
-    benches = get("intervene-benchmarks").strip()
-    benchmarks = None if benches in ("", "default") else benchmark_list(benches)
-    results = Path(get("intervene-results")).expanduser()
-    return InterventionConfig(
-        names=parse_kinds(get("intervene")),
-        layers=None if layers in ("", "default") else tuple(_split(layers)),
-        benchmarks=benchmarks,
-        results=results if results.is_absolute() else rootdir / results,
-        shrinkage=_choice("intervene-shrinkage", get("intervene-shrinkage"), ("ledoit-wolf", "none")),
-    )

@@ -8,10 +8,11 @@ import shutil
 import pytest
 
 from cache_banks import assert_banks_equal, make_config
+from harness.benchmarks import BenchmarkChoice
 from harness.capture.cache import default_cache_dir
 from harness.run.session import KeyspaceRun, Pair
 
-PAIR = Pair("tiny-llava", "fixture")
+PAIR = Pair("tiny-llava", BenchmarkChoice("fixture"))
 
 
 def _run(tmp_path, **options) -> KeyspaceRun:
