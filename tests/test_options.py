@@ -35,6 +35,14 @@ def test_defaults_are_offline_tiny_and_fixture():
         ("alpha", "NaN", "--ks-alpha: NaN is not a finite number; give a number > 0 and < 1"),
         ("alpha", "-inf", "--ks-alpha: -inf is not a finite number"),
         ("heads", "-1", "--ks-heads: -1 is too small"),
+        ("benchmarks", " , ", "--ks-benchmarks: no benchmark given"),
+        ("permutations", "100000000000", "--ks-permutations: 100000000000 is too large; give a whole number in 1..1000000"),
+        ("permutations", "1e11", "--ks-permutations: '1e11' is not an integer; give a whole number in 1..1000000"),
+        ("seed", str(10**23), "--ks-seed: 100000000000000000000000 is too large; give a whole number in 0..4294967295"),
+        ("max-points", "10000000", "--ks-max-points: 10000000 is too large"),
+        ("batch-size", "100000", "--ks-batch-size: 100000 is too large"),
+        ("resume", "ture", "--ks-resume: 'ture' is not a yes/no value; use one of 1, true, yes, on, 0, false, no, off"),
+        ("no-cache", "2", "--ks-no-cache: '2' is not a yes/no value"),
     ],
 )
 def test_bad_values_give_one_line_errors(name, value, needle):
@@ -83,3 +91,14 @@ def test_config_id_is_the_one_written_before_options_were_typed():
     written earlier still resume (these digests were computed by the string-valued options)."""
     assert config(device="cpu").config_id() == "0d3ba25749e1"
     assert config(device="cpu", **{"max-tokens": "100"}).config_id() == "8180dcd8f9cf"
+
+
+def test_an_empty_value_means_the_documented_default():
+    """`--ks-max-tokens=` is the balanced default, not every token; so for every option."""
+    assert config(**{o.name: "" for o in OPTIONS}) == config()
+    assert config(**{"max-tokens": " "}).max_tokens.balanced == 1500
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("Yes", True), ("on", True), ("0", False), ("off", False), ("", False)])
+def test_switch_spellings(value, expected):
+    assert config(resume=value).resume is expected

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness.benchmarks import BenchmarkChoice, parse_benchmarks
-from harness.run.options import Option, _choice, _split
+from harness.run.options import Option, _choice, _split, defaulting
 
 from .fit import parse_kinds
 
@@ -34,6 +34,8 @@ class InterventionConfig:
 
 
 def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> InterventionConfig:
+    """The --ks-intervene* options from `get(name)` (an empty value means the option's default)."""
+    get = defaulting(get, INTERVENTION_OPTIONS)
     layers = get("intervene-layers").strip()
     benches = get("intervene-benchmarks").strip()
     results = Path(get("intervene-results")).expanduser()

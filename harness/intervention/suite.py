@@ -63,7 +63,8 @@ class InterventionSession:
             if not self.run.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
                 continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name)
+            option = "--ks-intervene-layers" if self.icfg.layers else "--ks-layers"
+            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name, option=option)
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
         return cases

@@ -77,13 +77,23 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+# Upper bounds of the numeric options: what one machine can hold, with room to spare. A sign-flip
+# draw keeps one sign per prompt, a seed seeds numpy's and torch's generators (32 bits fit both, as
+# do the offsets added to it), and the statistics build kernels over up to 2 × max-points vectors.
+MAXIMA = {"seed": 2**32 - 1, "permutations": 1_000_000, "max-points": 50_000, "batch-size": 4096, "samples": 1_000_000}
+
+
 def _int(name: str, value: str, *, minimum: int) -> int:
+    maximum = MAXIMA.get(name)
+    usage = f"give a whole number ≥ {minimum}" if maximum is None else f"give a whole number in {minimum}..{maximum}"
     try:
         n = int(value)
     except ValueError:
-        raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; give a whole number ≥ {minimum}") from None
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; {usage}") from None
     if n < minimum:
-        raise KeyspaceError(f"--ks-{name}: {n} is too small; give a whole number ≥ {minimum}")
+        raise KeyspaceError(f"--ks-{name}: {n} is too small; {usage}")
+    if maximum is not None and n > maximum:
+        raise KeyspaceError(f"--ks-{name}: {n} is too large; {usage}")
     return n
 
 
@@ -204,14 +214,29 @@ class RunConfig:
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def defaulting(get: Callable[[str], str], options: tuple[Option, ...]) -> Callable[[str], str]:
+    """`get` where an empty value (`--ks-max-tokens=`, `ks_seed =`) means the option's documented default."""
+    defaults = {o.name: o.default for o in options}
+
+    def get_or_default(name: str) -> str:
+        value = get(name)
+        return defaults[name] if value is None or not str(value).strip() else value
+
+    return get_or_default
+
+
 def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None = None) -> RunConfig:
-    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value.
+    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value
+    (an empty one means the option's default).
 
     `worker` is the pytest-xdist worker id ("gw0" …) of this process, None outside a parallel run."""
+    get = defaulting(get, OPTIONS)
     models = _split(get("models"))
     if not models:
         raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
     benchmarks = parse_benchmarks(get("benchmarks"))
+    if not benchmarks:
+        raise KeyspaceError("--ks-benchmarks: no benchmark given; e.g. --ks-benchmarks fixture")
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
     device = worker_device(parse_device(get("device")), worker)
@@ -236,11 +261,11 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),
-        special_as_text=_flag(get("special-as-text")),
+        special_as_text=parse_flag("special-as-text", get("special-as-text")),
         baselines=_baselines(get("baselines"), path, rootdir),
-        update_baselines=_flag(get("update-baselines")),
-        resume=_flag(get("resume")),
-        cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
+        update_baselines=parse_flag("update-baselines", get("update-baselines")),
+        resume=parse_flag("resume", get("resume")),
+        cache=None if parse_flag("no-cache", get("no-cache")) else _cache_dir(get("cache"), rootdir),
         data_dir=get("data-dir").strip() or None,
         open_questions=_choice("open-questions", get("open-questions"), ("keep", "skip")),
         multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
@@ -248,14 +273,23 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         heads=_heads(get("heads")),
         max_tokens=_max_tokens(get("max-tokens"), get("max-points")),
         device_map=_device_map(get("device-map")),
-        trust_remote_code=_flag(get("trust-remote-code")),
-        mechanism=not _flag(get("no-mechanism")),
+        trust_remote_code=parse_flag("trust-remote-code", get("trust-remote-code")),
+        mechanism=not parse_flag("no-mechanism", get("no-mechanism")),
         shard=parse_shard(get("shard")),
     )
 
 
-def _flag(value: str) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def parse_flag(name: str, value: str) -> bool:
+    """A switch's value (from the command line: "true"; from an ini file: any spelling below). A value
+    that is neither, such as `ks_resume = ture`, is an error rather than false: read as false, a
+    mistyped `resume` would start a new results file over the old one."""
+    v = str(value).strip().lower()
+    if v not in TRUE + FALSE:
+        raise KeyspaceError(f"--ks-{name}: {str(value).strip()!r} is not a yes/no value; use one of {', '.join(TRUE + FALSE[:-1])}")
+    return v in TRUE
 
 
 def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> BaselineStore | None:

@@ -51,3 +51,10 @@ def check_outputs(cfg) -> None:
         check_directory(cfg.baselines.own, option)
     if cfg.cache is not None:
         check_directory(cfg.cache, "--ks-cache")
+
+
+def check_intervention_outputs(icfg) -> None:
+    """The intervention records file (--ks-intervene-results) and its page beside it, before anything runs."""
+    for path in (icfg.results, icfg.results.with_suffix(".html")):
+        check_writable(path, "--ks-intervene-results")
+        check_directory(path.parent, "--ks-intervene-results")
