@@ -13,8 +13,6 @@ recorded with intervals over units in --ks-intervene-results; the main report ha
 and reports/interventions.html shows them alone.
 """
 
-from pathlib import Path
-
 import pytest
 
 from harness.errors import KeyspaceError
