@@ -6,8 +6,9 @@ weights, harness or transformers version, the bank's layout) gives another key, 
 capture. Layers are kept apart from the digest: an entry holding a superset of the asked layers
 serves the request (see harness.capture.cache).
 
-A local checkpoint (`hf:/dir`) has no revision, so its key carries what is in the directory
-(`checkpoint_identity`): the sha256 of every file up to 16 MiB (config, processor and tokenizer
+A local checkpoint (`hf:/dir`, the organisms) has no revision, so its key carries what is in the
+directory, not where it lies (so a second checkout of the project is served the organisms the first
+one captured) (`checkpoint_identity`): the sha256 of every file up to 16 MiB (config, processor and tokenizer
 files, chat template, tiny weights), and the name, size and modification time (ns) of larger files
 (real weight shards). Hashing 15 GB of shards would cost more than many captures; a checkpoint
 retrained or rewritten in place gets new modification times, so it is recaptured all the same (a
@@ -45,6 +46,7 @@ def ids_digest(sample_ids: Iterable[str]) -> str:
     return hashlib.sha256(json.dumps(list(sample_ids), ensure_ascii=False).encode()).hexdigest()
 
 
+LOCAL = "local checkpoint"  # the source of every local directory: its files, not its path, tell them apart
 HASHED_UP_TO = 16 * 2**20  # bytes; larger files enter the key by size and modification time
 
 
@@ -105,7 +107,7 @@ class CacheKey:
     """What one captured bank depends on. `digest` covers every field except `layers`."""
 
     model: str  # registry name, as recorded in the bank
-    source: str  # ModelSpec.source: hub id, local directory or tiny:<family>
+    source: str  # ModelSpec.source: hub id or tiny:<family>; LOCAL for a local directory (wherever it lies)
     revision: str | None  # ModelSpec.revision (None for tiny twins and local directories)
     dtype: str  # dtype the model ran in, e.g. "float32"
     kind: str  # what was captured, e.g. "keys" (k_proj outputs, pre-RoPE)
@@ -145,7 +147,7 @@ def key_for(
         software["torch"] = torch.__version__
     return CacheKey(
         model=spec.name,
-        source=spec.source,
+        source=LOCAL if spec.is_local else spec.source,  # a local checkpoint by its content (`checkpoint`), not its path
         revision=spec.revision,
         dtype=options.dtype,
         kind=options.kind,

@@ -49,8 +49,8 @@ def check_outputs(cfg) -> None:
     if cfg.baselines is not None:
         option = "--ks-baselines" + ("" if cfg.baselines.strict else " (auto: new baselines go beside --ks-results)")
         check_directory(cfg.baselines.own, option)
-    if cfg.cache is not None:
-        check_directory(cfg.cache, "--ks-cache")
+    if cfg.cache is not None and not (cfg.cache.is_dir() and os.access(cfg.cache, os.R_OK | os.X_OK)):
+        check_directory(cfg.cache, "--ks-cache")  # an existing, readable cache may be read-only (a shared mount)
 
 
 def check_intervention_outputs(icfg) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
 from harness.results.baselines import check_baseline
 from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
-from harness.capture.cache import fetch
+from harness.capture.cache import fetch, writable
 from harness.capture.cache_key import key_for
 from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
@@ -103,6 +103,7 @@ class KeyspaceRun:
     _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _started: bool = False
+    _cache_writable: bool | None = None  # worked out at the first capture
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
@@ -255,7 +256,7 @@ class KeyspaceRun:
                 key = key_for(self.spec(pair.model), self.cfg.capture_options, pair.benchmark, [s.id for s in samples], layers)
                 bank, notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
-                    capture=lambda: self._capture_with_backoff(pair, samples, layers),
+                    capture=lambda: self._capture_with_backoff(pair, samples, layers), store=self.cache_writable(),
                 )
                 self.notes.extend(notes)
                 self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
@@ -264,6 +265,16 @@ class KeyspaceRun:
                 raise  # as it came: a KeyspaceError is shown as its line, anything else (a bug) with its traceback
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
+
+    def cache_writable(self) -> bool:
+        """Whether captures are stored in the key cache; a read-only one (a shared, mounted cache)
+        serves its hits, and the run says once that misses are captured without being stored."""
+        if self._cache_writable is None:
+            self._cache_writable = self.cfg.cache is not None and writable(self.cfg.cache)
+            if self.cfg.cache is not None and not self._cache_writable:
+                self.notes.append(f"key cache {self.cfg.cache} is read-only: its entries are served, "
+                                  "new captures are not stored")
+        return self._cache_writable
 
     def reported_elsewhere(self, pair: Pair) -> str | None:
         """Each pair's failure is shown once, by the first test that meets it (its capture test): for that
