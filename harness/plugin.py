@@ -56,7 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
         rootdir = Path(str(config.rootpath))
         run = KeyspaceRun(parse_config(get, rootdir, worker=worker), worker=worker)
         icfg = parse_intervention_config(get, rootdir)
-        check_outputs(run.cfg)  # every output path and directory, before anything runs
+        check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
         check_intervention_outputs(icfg)
         run.plan()  # cheap (no model, no data): bad names, layers, heads, checkpoints end the run here, in one line
         InterventionSession(run, icfg).plan()  # the interventions' layers and benchmarks too
