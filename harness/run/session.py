@@ -303,6 +303,10 @@ class KeyspaceRun:
                     f"this run is {self.cfg.config_id()}); drop --ks-resume or use another --ks-results"
                 )
             self._previous = {r.key: r for r in found if r.status != "error"}
+            planned = {(t.model, t.layer, t.benchmark, "") for t in self.plan()}
+            kept = len(planned & self._previous.keys())
+            self.notes.append(f"--ks-resume: kept {kept} finished triple(s) of {self.cfg.results}; "
+                              f"{len(planned) - kept} of this run's {len(planned)} left to run")
         return self._previous
 
     def _capture_with_backoff(self, pair: Pair, samples: list[Sample], layers: list[int]) -> KeyBank:
