@@ -128,3 +128,23 @@ def test_module_entry_point_loads_no_model(results_file):
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "report:" in proc.stdout
+
+
+@pytest.mark.parametrize("target", ["results", "meta"])
+def test_the_report_never_overwrites_an_input(results_file, capsys, target):
+    """`python -m harness report R -o R` would replace the results with HTML: refused in one line."""
+    out = results_file if target == "results" else meta_path(results_file)
+    before = out.read_bytes()
+    assert main(["report", str(results_file), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "are the same file" in err[0]
+    assert out.read_bytes() == before
+
+
+def test_one_file_of_two_configurations_is_refused_like_two_files(tmp_path, make_triple, capsys):
+    path = tmp_path / "mixed.jsonl"
+    write_results(path, [make_triple(layer=0, config_id="aaaaaaaaaaaa"), make_triple(layer=2, config_id="bbbbbbbbbbbb")])
+    assert main(["report", str(path), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different configurations (aaaaaaaaaaaa: mixed.jsonl; bbbbbbbbbbbb: mixed.jsonl)" in err[0]
+    assert not path.with_suffix(".html").exists()
