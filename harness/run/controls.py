@@ -54,7 +54,8 @@ CONTROLS = {
             "image positions filled with text-token embeddings, against a second draw of text embeddings at the same "
             "positions (post-RoPE vectors depend on position, so content is compared at matched positions)",
         ),
-        Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis"),
+        Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis; "
+                "prompts in two categories of no effect, the real split the shift must exceed"),
     )
 }
 
@@ -86,6 +87,12 @@ def synthetic_bank(*, seed: int, samples: int = 24, per_sample: int = 64, dim: i
         sample_ids=tuple(f"synthetic-{i}" for i in range(samples)), layers={0: layer},
         num_key_value_heads=1, head_dim=dim,
     )
+
+
+def synthetic_strata(bank: KeyBank) -> dict[str, dict[str, str]]:
+    """Sample strata of ``synthetic_bank``: each prompt its own unit, prompts alternately in category
+    "a" and "b", drawn alike (a real split of no effect: the verdict needs one to compare with)."""
+    return {sid: {"unit": sid, "category": "ab"[i % 2]} for i, sid in enumerate(bank.sample_ids)}
 
 
 @contextlib.contextmanager

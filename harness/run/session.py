@@ -16,7 +16,7 @@ from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark,
 from harness.capture.cache import fetch
 from harness.capture.cache_key import key_for
 from harness.capture.keys import KeyBank, capture_keys, parse_max_tokens
-from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
+from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
 from harness.models.hub import check_checkpoint, checkpoint_config, head_count
@@ -391,7 +391,7 @@ class KeyspaceRun:
                     benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                     max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
                 ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
-        strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
+        strata = synthetic_strata(bank) if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,
