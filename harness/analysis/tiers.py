@@ -7,9 +7,7 @@ and the report use them; every figure keeps its interval over units.
 
 from __future__ import annotations
 
-from harness.stats.tiers import Tiers
-
-ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
+from harness.stats.tiers import ASSERTED, Tiers
 ORDER = ("paper form", "separability", "out of support", "kernel mean")
 
 
