@@ -70,7 +70,7 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
     errors = [r for r in rs if r.status == "error"]
     if not done:
         return f"is untested on {bench} ({_layers(errors)} could not run)"
-    clause = f"holds by the kernel-mean tier at {sum(r.passed for r in done)} of {len(done)} layers on {bench}"
+    clause = f"holds at {sum(r.passed for r in done)} of {len(done)} layers on {bench}"
     undecided = [r for r in done if r.status == "undecided"]
     if undecided:
         why = sorted({undecided_label(r) for r in undecided})
