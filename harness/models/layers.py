@@ -9,8 +9,8 @@ from harness.errors import KeyspaceError
 WORDS = ("first", "mid", "last", "all")
 
 
-def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str) -> list[int]:
-    """Sorted unique layer indices for `tokens`, or a one-line error naming the valid range."""
+def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str, option: str = "--ks-layers") -> list[int]:
+    """Sorted unique layer indices for `tokens`, or a one-line error naming `option` and the valid range."""
     chosen: set[int] = set()
     for raw in tokens:
         token = raw.strip().lower()
@@ -27,15 +27,15 @@ def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str) -> lis
                 index = int(token)
             except ValueError:
                 raise KeyspaceError(
-                    f"--ks-layers: {raw!r} is not a layer; use integers (negative counts from the end) or {', '.join(WORDS)}"
+                    f"{option}: {raw!r} is not a layer; use integers (negative counts from the end) or {', '.join(WORDS)}"
                 ) from None
             if not -num_layers <= index < num_layers:
                 raise KeyspaceError(
-                    f"--ks-layers: layer {index} is outside {model}'s range 0..{num_layers - 1} (or -{num_layers}..-1)"
+                    f"{option}: layer {index} is outside {model}'s range 0..{num_layers - 1} (or -{num_layers}..-1)"
                 )
             chosen.add(index % num_layers)
     if not chosen:
-        raise KeyspaceError("--ks-layers: no layer given; use e.g. '0,mid,-1' or 'all'")
+        raise KeyspaceError(f"{option}: no layer given; use e.g. '0,mid,-1' or 'all'")
     return sorted(chosen)
 
 
