@@ -88,10 +88,10 @@ def sim_bank(*, prompts=24, shift=1.0, seed=0, category_sd=1.0):
 
 
 def test_the_verdict_uses_the_lower_bound_not_the_point_ratio():
-    # Few prompts, a shift that beats the category effect three times on the point: the lower bound does not reach 1.
-    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # point 3.2, lower bound 0.83
+    # Few prompts, a shift that beats the category effect about three times on the point: the lower bound does not reach 1.
+    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # kernel-mean point 2.95
     result = analyze_layer(bank, 0, SETTINGS, strata=strata)
-    assert result.ratio > 3 and result.p_value < 0.01
+    assert result.ratio > 2.5 and result.p_value < 0.01 and result.status == "undecided"
     assert result.extra["ratio_interval"]["low"] < 1
     assert not result.passed and "lower bound must be ≥ 1" in result.message
     assert set(result.intra) == {"image/by-category", "text/by-category"}  # one language: no language split
