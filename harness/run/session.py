@@ -329,14 +329,7 @@ class KeyspaceRun:
             result = flag_labels(result, bank)
             result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept
         except Exception as exc:  # recorded as this triple's error; the other triples still run
-            if not isinstance(exc, (KeyspaceError, AnalysisError)):
-                exc = f"{type(exc).__name__}: {exc}"
-            result = TripleResult(
-                model=triple.model, layer=triple.layer, benchmark=triple.benchmark, status="error",
-                threshold=settings.threshold, alpha=settings.alpha, config_id=self.cfg.config_id(),
-                samples_digest=samples_digest(s.id for s in self._samples.get(triple.benchmark, [])),
-                message=str(exc),
-            )
+            result = self._error_result(triple.model, triple.layer, triple.benchmark, settings, exc)
         if triple.pair in self.capture_seconds:  # wall time of the capture this triple shares with its pair
             result = replace(result, extra={**result.extra, "capture_seconds": self.capture_seconds[triple.pair]})
         probe = self.text_bias(triple.model) if result.status != "error" else None
@@ -373,8 +366,32 @@ class KeyspaceRun:
             return None
 
     def run_control(self, case: ControlCase) -> TripleResult:
-        """Judge a control exactly as a triple is judged, and record it with its expected verdict."""
+        """Judge a control exactly as a triple is judged, and record it with its expected verdict; a control
+        that cannot run is recorded as an error row naming it (so no summary folds it into "as expected")
+        and its exception goes on to the test."""
         control = CONTROLS[case.name]
+        try:
+            return self._run_control(case, control)
+        except Exception as exc:
+            t = case.triple
+            settings = self.settings(self.spec(t.model) if t else None)
+            self.record(self._error_result(
+                t.model if t else "synthetic", t.layer if t else 0, t.benchmark if t else "synthetic", settings, exc,
+                extra={"control": control.name, "expect_pass": control.expect_pass, "control_description": control.description},
+            ))
+            raise
+
+    def _error_result(self, model: str, layer: int, benchmark: str, settings, exc: BaseException, extra: dict | None = None) -> TripleResult:
+        """The record of a triple (or control) that could not be judged: its one line, no figures."""
+        message = str(exc) if isinstance(exc, (KeyspaceError, AnalysisError)) else f"{type(exc).__name__}: {exc}"
+        return TripleResult(
+            model=model, layer=layer, benchmark=benchmark, status="error",
+            threshold=settings.threshold, alpha=settings.alpha, config_id=self.cfg.config_id(),
+            samples_digest=samples_digest(s.id for s in self._samples.get(benchmark, [])),
+            message=message, extra=extra or {},
+        )
+
+    def _run_control(self, case: ControlCase, control) -> TripleResult:
         if case.triple is None:
             bank, layer = synthetic_bank(seed=self.cfg.seed), 0
             settings = self.settings(None)
