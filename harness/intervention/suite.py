@@ -60,7 +60,7 @@ class InterventionSession:
             if not self.run.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
                 continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name)
+            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec))
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
         return cases

@@ -48,6 +48,13 @@ class LoadedModel:
     def num_layers(self) -> int:
         return len(self.layers)
 
+    @property
+    def attention_layers(self) -> list[int] | None:
+        """Indices of the decoder layers with self-attention keys; None when every layer has them
+        (a hybrid decoder interleaves convolution, linear-attention or cross-attention layers)."""
+        found = [i for i, layer in enumerate(self.layers) if self.adapter.has_keys(layer)]
+        return None if len(found) == len(self.layers) else found
+
 
 class ModelAdapter:
     """Generic adapter; families subclass it and override class attributes or single methods."""
@@ -121,7 +128,15 @@ class ModelAdapter:
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
-        return layer.self_attn
+        attn = getattr(layer, "self_attn", None)
+        if attn is None:
+            raise KeyspaceError(f"{type(layer).__name__} has no self-attention (self_attn); it is not a layer with keys")
+        return attn
+
+    def has_keys(self, layer: nn.Module) -> bool:
+        """Whether `layer` is a self-attention layer with a key projection (not a convolution, linear
+        attention or cross-attention layer of a hybrid decoder)."""
+        return getattr(getattr(layer, "self_attn", None), "k_proj", None) is not None
 
     def projection(self, layer: nn.Module, kind: str) -> nn.Module:
         """The module whose output is the layer's pre-RoPE `kind` ("q", "k" or "v")."""

@@ -20,7 +20,7 @@ from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
 from harness.models.hub import check_checkpoint, checkpoint_config, head_count
-from harness.models.layers import resolve_layers
+from harness.models.layers import attention_layers_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
@@ -117,7 +117,7 @@ class KeyspaceRun:
             spec = self.spec(model)
             self.check_heads(spec)
             words = self.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.num_layers(spec), model=spec.name)
+            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
@@ -130,8 +130,8 @@ class KeyspaceRun:
 
     def control_plan(self) -> list[ControlCase]:
         """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
-        layer, and text-as-image at layer 0, where a pre-RoPE key is a function of its token alone, so
-        text embeddings at image positions must give text keys (deeper layers mix in context, and a
+        layer, and text-as-image at the first self-attention layer (layer 0 but in a hybrid decoder), where a
+        pre-RoPE key is a function of its token alone (in a hybrid, of the layers before it too), so text embeddings at image positions must give text keys (deeper layers mix in context, and a
         scrambled run of text tokens is itself unlike natural text)."""
         cases = [ControlCase("synthetic-shift", None)]
         self.plan()
@@ -141,9 +141,13 @@ class KeyspaceRun:
             deepest = max(t.layer for t in triples if t.model == model and t.benchmark == first_bench)
             cases += [
                 ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
-                ControlCase("text-as-image", Triple(model, 0, first_bench)),
+                ControlCase("text-as-image", Triple(model, self._first_attention_layer(model), first_bench)),
             ]
         return [c for c in cases if self._sharding.owns(c.triple.pair if c.triple else None)]  # controls follow their pair
+
+    def _first_attention_layer(self, model: str) -> int:
+        spec = self.spec(model)
+        return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))[0]
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))
@@ -155,6 +159,13 @@ class KeyspaceRun:
         if spec.num_layers is not None:
             return spec.num_layers
         return self.checkpoint_config(spec).get_text_config().num_hidden_layers
+
+    def attention_layers(self, spec: ModelSpec) -> list[int] | None:
+        """The self-attention layers of a hybrid decoder, from its config; None when every layer is one
+        (always for registered models, whose layer count is known)."""
+        if spec.num_layers is not None:
+            return None
+        return attention_layers_of(self.checkpoint_config(spec).get_text_config())
 
     def checkpoint_config(self, spec: ModelSpec):
         """The model's config (no weights), read once; an unusable checkpoint is a one-line error here."""

@@ -82,11 +82,34 @@ def _oracle(ids: list[int], text: str, tokenizer, image_id: int) -> list[int]:
     return labels
 
 
+def _written(model, batch) -> torch.Tensor:
+    """[B, T] bool: where the embeddings the language model receives differ from its tokens' own
+    (found with a hook of this test's own on the module that holds the `layers` list)."""
+    holder = next(m for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), torch.nn.ModuleList)
+                  and re.search(r"(language_model|text_model)$", name))
+    got = {}
+
+    def pre(module, args, kwargs):
+        got.setdefault("embeds", kwargs.get("inputs_embeds"))
+
+    handle = holder.register_forward_pre_hook(pre, with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            model(**batch, use_cache=False)
+            embeds = got["embeds"]
+            own = model.get_input_embeddings()(batch["input_ids"])
+    finally:
+        handle.remove()
+    assert embeds is not None, "the language model got token ids, not embeddings"
+    return (embeds != own).any(-1)
+
+
 def test_labels_match_the_oracle_token_by_token(checkpoint, samples):
     family, loaded = checkpoint
     batch, labels = loaded.adapter.encode(loaded, samples)
     assert (labels == PAD).any(), "the batch is padded"
     image_id = _image_id(loaded.model.config)
+    written = _written(loaded.model, batch)
     for row, sample in enumerate(samples):
         keep = batch["attention_mask"][row].bool()
         ids = batch["input_ids"][row][keep].tolist()
@@ -94,6 +117,8 @@ def test_labels_match_the_oracle_token_by_token(checkpoint, samples):
         assert labels[row][keep].tolist() == expected
         assert expected.count(TEXT) == len(sample.prompt.encode("utf-8"))
         assert expected.count(IMAGE) > 0
+        # image = exactly the positions whose input embeddings the vision side wrote
+        assert [i for i, x in enumerate(written[row][keep].tolist()) if x] == [i for i, x in enumerate(expected) if x == IMAGE]
 
 
 def _user_path(processor, sample) -> list[int]:
@@ -121,7 +146,7 @@ def test_ids_are_the_user_path_without_a_doubled_bos(checkpoint, samples):
 
 
 def _k_proj_modules(model) -> dict[int, torch.nn.Module]:
-    """The language model's k_proj per layer, found by module name (not through the adapter)."""
+    """The language model's k_proj per self-attention layer, found by module name (not through the adapter)."""
     found = {}
     for name, module in model.named_modules():
         match = re.search(r"(language_model|text_model)\.(?:model\.)?layers\.(\d+)\.self_attn\.k_proj$", name)
@@ -132,11 +157,15 @@ def _k_proj_modules(model) -> dict[int, torch.nn.Module]:
 
 def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     family, loaded = checkpoint
-    layers = [0, loaded.num_layers - 1]
+    modules = _k_proj_modules(loaded.model)
+    text_config = loaded.model.config.get_text_config()
+    types = getattr(text_config, "layer_types", None) or ["full_attention"] * text_config.num_hidden_layers
+    assert sorted(modules) == [i for i, t in enumerate(types) if t in ("full_attention", "sliding_attention")]
+    layers = [min(modules), max(modules)]  # the first and last layer with keys (a hybrid's first layer may have none)
     bank = capture_keys(loaded, samples, layers, benchmark="t", batch_size=len(samples))
     batch, labels = loaded.adapter.encode(loaded, samples)
-    modules = _k_proj_modules(loaded.model)
-    assert sorted(modules) == list(range(loaded.model.config.get_text_config().num_hidden_layers))
+    attn = modules[layers[0]]
+    assert bank.head_dim * bank.num_key_value_heads == attn.out_features, "head size read from the captured layer"
     seen: dict[int, torch.Tensor] = {}
     handles = [modules[i].register_forward_hook(lambda m, a, out, i=i: seen.__setitem__(i, out)) for i in layers]
     try:

@@ -349,3 +349,32 @@ def glm4v():
         image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("Glm4vVideoProcessor"),
     )
     return Glm4vForConditionalGeneration(config), processor
+
+
+@family("qwen3_5")
+def qwen3_5():
+    """A hybrid decoder: linear-attention layers (gated delta rule) between full-attention ones, the first layer linear."""
+    from transformers import Qwen2VLImageProcessorPil, Qwen3_5Config, Qwen3_5ForConditionalGeneration, Qwen3VLProcessor
+
+    tok = tokenizer(QWEN_SPECIALS, None, "<|im_end|>", "<|endoftext|>", QWEN_TEMPLATE)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+    config = Qwen3_5Config(
+        text_config=small_text(
+            num_hidden_layers=4, layer_types=["linear_attention", "full_attention", "linear_attention", "full_attention"],
+            linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4,
+            rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 1, 1], "mrope_interleaved": True,
+                             "partial_rotary_factor": 0.5},
+        ),
+        vision_config=dict(
+            depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=16,
+            spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
+        ),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
+    processor = image_only_if_needed(Qwen3VLProcessor)(
+        image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE,
+        video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
+    )
+    return Qwen3_5ForConditionalGeneration(config), processor
