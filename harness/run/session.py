@@ -131,8 +131,9 @@ class KeyspaceRun:
     def control_plan(self) -> list[ControlCase]:
         """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
         layer, and text-as-image at the first self-attention layer (layer 0 but in a hybrid decoder), where a
-        pre-RoPE key is a function of its token alone (in a hybrid, of the layers before it too), so text embeddings at image positions must give text keys (deeper layers mix in context, and a
-        scrambled run of text tokens is itself unlike natural text)."""
+        pre-RoPE key is a function of its token alone (in a hybrid, of the layers before it too), so text
+        embeddings at image positions must give text keys (deeper layers mix in context, and a scrambled run
+        of text tokens is itself unlike natural text)."""
         cases = [ControlCase("synthetic-shift", None)]
         self.plan()
         triples = self._sharding.triples  # the whole run's, so every shard picks the same cases
