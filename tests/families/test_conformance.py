@@ -86,7 +86,7 @@ def _written(model, batch) -> torch.Tensor:
     """[B, T] bool: where the embeddings the language model receives differ from its tokens' own
     (found with a hook of this test's own on the module that holds the `layers` list)."""
     holder = next(m for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), torch.nn.ModuleList)
-                  and re.search(r"(language_model|text_model)$", name))
+                  and re.search(r"(language_model|text_model)(\.model)?$", name))
     got = {}
 
     def pre(module, args, kwargs):
@@ -160,7 +160,7 @@ def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     modules = _k_proj_modules(loaded.model)
     text_config = loaded.model.config.get_text_config()
     types = getattr(text_config, "layer_types", None) or ["full_attention"] * text_config.num_hidden_layers
-    assert sorted(modules) == [i for i, t in enumerate(types) if t in ("full_attention", "sliding_attention")]
+    assert sorted(modules) == [i for i, t in enumerate(types) if t.endswith("attention") and t != "linear_attention"]
     layers = [min(modules), max(modules)]  # the first and last layer with keys (a hybrid's first layer may have none)
     bank = capture_keys(loaded, samples, layers, benchmark="t", batch_size=len(samples))
     batch, labels = loaded.adapter.encode(loaded, samples)

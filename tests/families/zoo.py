@@ -378,3 +378,30 @@ def qwen3_5():
         video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
     )
     return Qwen3_5ForConditionalGeneration(config), processor
+
+
+@family("lfm2_vl", torchvision=True)
+def lfm2_vl():
+    """A hybrid decoder: short-convolution layers between attention ones, the first layer a convolution."""
+    from transformers import Lfm2VlConfig, Lfm2VlForConditionalGeneration, Lfm2VlImageProcessor, Lfm2VlProcessor
+
+    specials = (
+        "<|pad|>", "<|startoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<|image_start|>", "<|image_end|>",
+        "<|img_thumbnail|>", *(f"<|img_row_{i}_col_{j}|>" for i in range(1, 3) for j in range(1, 3)),
+    )
+    chat = template("{{ bos_token }}", "<|im_start|>{role}\\n", "<image>", "<|im_end|>\\n", "<|im_start|>assistant\\n")
+    tok = tokenizer(specials, "<|startoftext|>", "<|im_end|>", "<|pad|>", chat)
+    text = {k: v for k, v in small_text(num_hidden_layers=4).items() if k != "head_dim"}
+    config = Lfm2VlConfig(
+        vision_config={"model_type": "siglip2_vision_model", **{k: v for k, v in siglip().items() if k != "image_size"}, "num_patches": 16},
+        text_config={"model_type": "lfm2", **text, "layer_types": ["conv", "full_attention", "conv", "full_attention"],
+                     "block_multiple_of": 16, "pad_token_id": tok.pad_token_id, "bos_token_id": tok.bos_token_id,
+                     "eos_token_id": tok.eos_token_id},
+        image_token_id=tok.convert_tokens_to_ids("<image>"), projector_hidden_size=64, downsample_factor=2,
+    )
+    image_processor = Lfm2VlImageProcessor(
+        encoder_patch_size=8, tile_size=32, downsample_factor=2, min_image_tokens=4, max_image_tokens=16, do_image_splitting=False,
+        max_num_patches=16,
+    )
+    processor = Lfm2VlProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
+    return Lfm2VlForConditionalGeneration(config), processor
