@@ -120,11 +120,17 @@ class ModelAdapter:
         """The language model's decoder layers: `layers` of its decoder, or of the decoder's inner
         model where the decoder is itself a causal LM (Llama4: language_model.model.layers)."""
         decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
-        for holder in (decoder, getattr(decoder, "model", None)):
+        inner = getattr(decoder, "model", None)
+        # OPT-style decoders (BLIP-2 with OPT) keep them one level down: model.decoder.layers
+        for holder in (decoder, inner, getattr(decoder, "decoder", None), getattr(inner, "decoder", None)):
             layers = getattr(holder, "layers", None)
             if isinstance(layers, nn.ModuleList):
                 return layers
-        raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
+        raise KeyspaceError(
+            f"cannot find the decoder layers of {type(model).__name__}: it has no decoder-only language model with a "
+            "`layers` list (vision reaches its text model by cross-attention or as a prefix of embeddings, not at "
+            "token positions, as in BLIP and GIT); this family is not measured"
+        )
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
