@@ -49,3 +49,40 @@ def mllama():
     image_processor = MllamaImageProcessorPil(size={"height": 32, "width": 32}, max_image_tiles=2)
     processor = MllamaProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
     return MllamaForConditionalGeneration(config), processor
+
+
+def _blip(instruct: bool):
+    """BLIP-2 / InstructBLIP with an OPT decoder: the processor adds its image token as an AddedToken and
+    tokenizes the query tokens in a call of their own, prepended before BOS."""
+    from transformers import (
+        Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessorPil, InstructBlipConfig,
+        InstructBlipForConditionalGeneration, InstructBlipProcessor,
+    )
+
+    from .zoo import VOCAB
+
+    chat = template("{{ bos_token }}", "", "", "\\n", "Answer:")
+    tok = tokenizer(("</s>", "<pad>"), "</s>", "</s>", "<pad>", chat)
+    sizes = dict(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        qformer_config=dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                            encoder_hidden_size=32),
+        text_config=dict(model_type="opt", vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, ffn_dim=128, num_attention_heads=4,
+                         word_embed_proj_dim=64, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id, max_position_embeddings=4096),
+        num_query_tokens=4,
+    )
+    image_processor = BlipImageProcessorPil(size={"height": 32, "width": 32})
+    if instruct:
+        processor = InstructBlipProcessor(image_processor=image_processor, tokenizer=tok, num_query_tokens=4, chat_template=chat,
+                                          qformer_tokenizer=tokenizer(("[PAD]",), None, "[PAD]", "[PAD]", None))
+        config = InstructBlipConfig(**sizes, image_token_index=tok.convert_tokens_to_ids("<image>"))
+        return InstructBlipForConditionalGeneration(config), processor
+    processor = Blip2Processor(image_processor=image_processor, tokenizer=tok, num_query_tokens=4, chat_template=chat)
+    config = Blip2Config(**sizes, image_token_index=tok.convert_tokens_to_ids("<image>"))
+    return Blip2ForConditionalGeneration(config), processor
+
+
+PIECES = r"tokenized its \d+ prompt\(s\) in 2 tokenizer calls, not one call for the whole batch"
+refused("blip-2", PIECES)(lambda: _blip(False))
+refused("instructblip", PIECES)(lambda: _blip(True))
