@@ -51,4 +51,7 @@ def test_attention_layers_come_from_the_config():
     lfm2 = SimpleNamespace(num_hidden_layers=3, layer_types=["conv", "conv", "full_attention"])
     mllama = SimpleNamespace(num_hidden_layers=4, cross_attention_layers=[1, 3])
     gemma3 = SimpleNamespace(num_hidden_layers=2, layer_types=["sliding_attention", "full_attention"])
-    assert [attention_layers_of(c) for c in (qwen35, lfm2, mllama, gemma3)] == [[1, 3], [2], [0, 2], None]
+    nemotron = SimpleNamespace(num_hidden_layers=4, layer_types=["mamba", "moe", "full_attention", "mlp"])
+    dsa = SimpleNamespace(num_hidden_layers=2, layer_types=["indexed_attention", "linear_attention"])
+    configs = (qwen35, lfm2, mllama, gemma3, nemotron, dsa)
+    assert [attention_layers_of(c) for c in configs] == [[1, 3], [2], [0, 2], None, [2], [0]]

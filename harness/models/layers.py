@@ -14,8 +14,17 @@ from typing import Sequence
 from harness.errors import KeyspaceError
 
 WORDS = ("first", "mid", "last", "all")
-# Layer types (config.layer_types) of layers without self-attention keys, matched as substrings.
-NOT_SELF_ATTENTION = ("conv", "linear", "mamba", "recurrent", "ssm", "cross", "rwkv", "delta")
+# Words of config.layer_types that name a layer without self-attention keys: an "...attention" type
+# with one of the first two (linear_attention, cross_attention), any other type with any of them
+# (conv, mamba, mlp, moe, ...). A type the list does not know counts as attention here; the loaded
+# model's modules have the last word (LoadedModel.attention_layers).
+NOT_SELF_ATTENTION = ("linear", "cross", "conv", "mamba", "recurrent", "ssm", "rwkv", "delta", "mlp", "moe")
+
+
+def _self_attention(layer_type: str) -> bool:
+    t = str(layer_type).lower()
+    words = NOT_SELF_ATTENTION[:2] if "attention" in t else NOT_SELF_ATTENTION
+    return not any(word in t for word in words)
 
 
 def attention_layers_of(text_config) -> list[int] | None:
@@ -23,10 +32,7 @@ def attention_layers_of(text_config) -> list[int] | None:
     n = text_config.num_hidden_layers
     types = getattr(text_config, "layer_types", None) or ()
     cross = set(getattr(text_config, "cross_attention_layers", None) or ())
-    keep = [
-        i for i in range(n)
-        if i not in cross and not (i < len(types) and any(word in str(types[i]).lower() for word in NOT_SELF_ATTENTION))
-    ]
+    keep = [i for i in range(n) if i not in cross and (i >= len(types) or _self_attention(types[i]))]
     return None if len(keep) == n else keep
 
 
