@@ -104,3 +104,18 @@ def test_a_processor_that_rejects_the_batch_is_one_line(qwen, samples, monkeypat
     monkeypatch.setattr(type(qwen.processor), "__call__", reject)
     with pytest.raises(KeyspaceError, match=r"rejected 2 prompt\(s\) with their images \(Invalid input images.*\); try --ks-batch-size 1$"):
         qwen.adapter.encode(qwen, samples)
+
+
+def test_a_chat_template_held_by_the_tokenizer_alone_is_not_taken_for_the_processors(samples):
+    """Chameleon: processor.apply_chat_template does not use the tokenizer's template, so the prompt is the
+    processor's plain format, and a format that places no image token says why in one line."""
+    from harness.errors import KeyspaceError
+    from harness.models.prompts import PROCESSOR_PREFIX, prompt_format
+
+    spec = get_model_spec("tiny-qwen2-vl")
+    loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    loaded.processor.tokenizer.chat_template, loaded.processor.chat_template = loaded.processor.chat_template, None
+    assert prompt_format(loaded.processor) == PROCESSOR_PREFIX
+    with pytest.raises(KeyspaceError, match="no chat template of its own .* not used by processor.apply_chat_template") as exc:
+        loaded.adapter.encode(loaded, samples)
+    assert "\n" not in str(exc.value)

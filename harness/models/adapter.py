@@ -17,6 +17,7 @@ from harness.errors import KeyspaceError
 from harness.models.hub import checkpoint_errors
 from harness.models.labels import label_tokens
 
+from .prompts import PROCESSOR_PREFIX, no_template, prompt_format
 from .prompts import build as build_prompts
 from .registry import ModelSpec
 
@@ -213,7 +214,10 @@ class ModelAdapter:
         n_image = (batch["input_ids"] == loaded.image_token_id).sum(dim=1)
         if (n_image == 0).any():
             bad = [s.id for s, k in zip(samples, n_image.tolist()) if k == 0]
-            raise KeyspaceError(f"prompt(s) {', '.join(bad)} have no image tokens after processing; each sample needs at least one image")
+            why = "each sample needs at least one image"
+            if prompt_format(loaded.processor) == PROCESSOR_PREFIX:
+                why = f"the processor placed no image token: {no_template(loaded.processor)}"
+            raise KeyspaceError(f"prompt(s) {', '.join(bad)} have no image tokens after processing; {why}")
         labels = torch.stack(
             [
                 label_tokens(

@@ -142,15 +142,18 @@ def _run(processor: Any, rows: list, images: list[list], *, templated: bool) -> 
     return batch, texts[0], torch.tensor(encoding["offset_mapping"])
 
 
+def no_template(processor: Any) -> str:
+    """Why a processor's plain prompt format was used, and how to give it a template (one clause)."""
+    held = " (one held by its tokenizer alone is not used by processor.apply_chat_template)" if getattr(
+        processor.tokenizer, "chat_template", None) else ""
+    return (f"{type(processor).__name__} has no chat template of its own{held}, so its plain prompt format was used; "
+            "save the checkpoint with processor.chat_template set")
+
+
 def _hint(processor: Any, templated: bool, rows: int) -> str:
     """What may make a processor accept the prompts it rejected."""
-    if not templated and getattr(processor.tokenizer, "chat_template", None):
-        return (
-            "; it has no chat template of its own, so its plain prompt format was used: the chat template its tokenizer "
-            "holds is not used by processor.apply_chat_template; save the checkpoint with processor.chat_template set"
-        )
     if not templated:
-        return "; it has no chat template, so its plain prompt format was used; save the checkpoint with processor.chat_template set"
+        return f"; {no_template(processor)}"
     return "; try --ks-batch-size 1" if rows > 1 else ""
 
 
