@@ -63,7 +63,7 @@ def written_positions(model: nn.Module, input_ids: torch.Tensor, seen: dict) -> 
 def _vision_route(model: nn.Module) -> str:
     """How a model that writes no position gives vision to its decoder, in words."""
     names = {type(m).__name__.lower() for m in language_model(model).modules()}
-    if any("crossattention" in n or "gatedcrossattention" in n for n in names):
+    if any("crossattention" in n for n in names):  # MllamaTextCrossAttention, IdeficsGatedCrossAttentionLayer
         return "by cross-attention (no token position holds an image feature)"
     return "without writing any token position (by cross-attention or as a prefix outside the token sequence)"
 
