@@ -86,3 +86,20 @@ def _blip(instruct: bool):
 PIECES = r"tokenized its \d+ prompt\(s\) in 2 tokenizer calls, not one call for the whole batch"
 refused("blip-2", PIECES)(lambda: _blip(False))
 refused("instructblip", PIECES)(lambda: _blip(True))
+
+
+@refused("idefics", r"IdeficsForVisionText2Text gives vision to its decoder by cross-attention .* wrote 0 of the \d+ positions")
+def idefics():
+    from transformers import IdeficsConfig, IdeficsForVisionText2Text, IdeficsImageProcessorPil, IdeficsProcessor
+
+    from .zoo import VOCAB
+
+    chat = template("{{ bos_token }}", "{role}:", "<image>", "<end_of_utterance>\\n", "Assistant:")
+    tok = tokenizer(("<s>", "</s>", "<unk>", "<image>", "<fake_token_around_image>", "<end_of_utterance>"), "<s>", "</s>", "<unk>", chat)
+    config = IdeficsConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, cross_layer_interval=1,
+        vision_config=dict(embed_dim=32, image_size=32, intermediate_size=64, patch_size=8, num_hidden_layers=1, num_attention_heads=2),
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, max_position_embeddings=4096,
+    )
+    processor = IdeficsProcessor(image_processor=IdeficsImageProcessorPil(image_size=32), tokenizer=tok, image_size=32, chat_template=chat)
+    return IdeficsForVisionText2Text(config), processor
