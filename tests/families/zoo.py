@@ -405,3 +405,19 @@ def lfm2_vl():
     )
     processor = Lfm2VlProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
     return Lfm2VlForConditionalGeneration(config), processor
+
+
+@family("deepseek_vl")
+def deepseek_vl():
+    from transformers import DeepseekVLConfig, DeepseekVLForConditionalGeneration, DeepseekVLImageProcessorPil, DeepseekVLProcessor
+
+    specials = ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>", "<image_placeholder>")
+    chat = template("{{ bos_token }}", "{role}: ", "<image_placeholder>", "\\n\\n", "Assistant:")
+    tok = tokenizer(specials, specials[0], specials[1], specials[2], chat, image_token="<image_placeholder>")
+    config = DeepseekVLConfig(
+        vision_config={"model_type": "siglip_vision_model", **siglip(32, 8)}, text_config={"model_type": "llama", **small_text()},
+        image_token_id=tok.convert_tokens_to_ids("<image_placeholder>"),
+    )
+    image_processor = DeepseekVLImageProcessorPil(size={"height": 32, "width": 32})
+    processor = DeepseekVLProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat, num_image_tokens=16)
+    return DeepseekVLForConditionalGeneration(config), processor
