@@ -42,6 +42,9 @@ class LoadedModel:
     processor: Any  # the family's real transformers processor
     layers: Sequence[nn.Module]  # the language model's decoder layers, in depth order
     image_token_id: int  # id the processor expands each image placeholder into
+    # Marker ids whose input embeddings the vision side writes too (Ovis2's visual indicator tokens):
+    # labelled image, by the one rule "written by the vision side = image" (harness.models.placement).
+    marker_ids: frozenset[int]
     special_ids: frozenset[int]  # ids labelled `special` wherever they appear (BOS, role markers, vision start/end)
     device: torch.device  # where inputs go (the first layer's device under a device map)
 
@@ -95,6 +98,7 @@ class ModelAdapter:
             processor=processor,
             layers=self.decoder_layers(model),
             image_token_id=self.image_token_id(model, processor),
+            marker_ids=self.vision_marker_ids(model),
             special_ids=self.special_ids(processor),
             device=device,
         )
@@ -170,6 +174,12 @@ class ModelAdapter:
             "a family adapter must name it"
         )
 
+    def vision_marker_ids(self, model: nn.Module) -> frozenset[int]:
+        """Ids besides the image token whose input embeddings the vision side writes (so they are image):
+        the config's `visual_indicator_token_ids` (Ovis2). A family whose vision side writes other
+        markers is stopped by the image-position proof until its adapter names them here."""
+        return frozenset(getattr(model.config, "visual_indicator_token_ids", None) or ())
+
     def special_ids(self, processor: Any) -> frozenset[int]:
         tok = processor.tokenizer
         return frozenset(tok.all_special_ids) | frozenset(tok.added_tokens_decoder)
@@ -223,7 +233,7 @@ class ModelAdapter:
                 label_tokens(
                     batch["input_ids"][i], batch["attention_mask"][i], built.offsets[i],
                     tokenized=built.tokenized[i], span=built.spans[i],
-                    image_token_id=loaded.image_token_id, special_ids=loaded.special_ids,
+                    image_token_id=loaded.image_token_id, special_ids=loaded.special_ids, marker_ids=loaded.marker_ids,
                 )
                 for i in range(len(samples))
             ]

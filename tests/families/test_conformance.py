@@ -62,22 +62,23 @@ def checkpoint(request, tmp_path_factory):
     return request.param, loaded
 
 
-def _image_id(config) -> int:
+def _image_ids(config) -> set[int]:
+    """The config's image token id, and the marker ids whose embeddings the vision side writes (Ovis2)."""
     value = getattr(config, "image_token_id", None)
-    return value if isinstance(value, int) else config.image_token_index
+    return {value if isinstance(value, int) else config.image_token_index, *(getattr(config, "visual_indicator_token_ids", None) or ())}
 
 
 BYTE_ID = {b: i for i, b in enumerate(bytes_to_unicode())}  # the tiny tokenizer's id of each byte
 
 
-def _oracle(ids: list[int], text: str, tokenizer, image_id: int) -> list[int]:
+def _oracle(ids: list[int], text: str, tokenizer, image_ids: set[int]) -> list[int]:
     """Labels of one unpadded row from the ids alone: the benchmark text is the one run of its bytes' ids."""
     text_ids = [BYTE_ID[b] for b in text.encode("utf-8")]
     assert tokenizer.encode(text, add_special_tokens=False) == text_ids, "the tiny tokenizer maps one byte to one token"
     n = len(text_ids)
     starts = [k for k in range(len(ids) - n + 1) if ids[k : k + n] == text_ids]
     assert len(starts) == 1, f"the benchmark text occurs {len(starts)} times in the prompt"
-    labels = [IMAGE if t == image_id else SPECIAL for t in ids]
+    labels = [IMAGE if t in image_ids else SPECIAL for t in ids]
     labels[starts[0] : starts[0] + n] = [TEXT] * n
     return labels
 
@@ -108,12 +109,12 @@ def test_labels_match_the_oracle_token_by_token(checkpoint, samples):
     family, loaded = checkpoint
     batch, labels = loaded.adapter.encode(loaded, samples)
     assert (labels == PAD).any(), "the batch is padded"
-    image_id = _image_id(loaded.model.config)
+    image_ids = _image_ids(loaded.model.config)
     written = _written(loaded.model, batch)
     for row, sample in enumerate(samples):
         keep = batch["attention_mask"][row].bool()
         ids = batch["input_ids"][row][keep].tolist()
-        expected = _oracle(ids, sample.prompt, loaded.processor.tokenizer, image_id)
+        expected = _oracle(ids, sample.prompt, loaded.processor.tokenizer, image_ids)
         assert labels[row][keep].tolist() == expected
         assert expected.count(TEXT) == len(sample.prompt.encode("utf-8"))
         assert expected.count(IMAGE) > 0

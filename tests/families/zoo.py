@@ -421,3 +421,25 @@ def deepseek_vl():
     image_processor = DeepseekVLImageProcessorPil(size={"height": 32, "width": 32})
     processor = DeepseekVLProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat, num_image_tokens=16)
     return DeepseekVLForConditionalGeneration(config), processor
+
+
+@family("ovis2")
+def ovis2():
+    """Vision-embedded markers: the vision side writes the embeddings of <IMG_START>, <IMG_GRID>, <IMG_END>
+    (its visual indicator tokens) as well as of the <IMG_ATOM> image tokens."""
+    from transformers import Ovis2Config, Ovis2ForConditionalGeneration, Ovis2ImageProcessorPil, Ovis2Processor
+
+    marks = ("<IMG_ATOM>", "<IMG_START>", "<IMG_GRID>", "<IMG_COL>", "<IMG_ROW>", "<IMG_END>")
+    chat = template("", "<|im_start|>{role}\\n", "<image>\\n", "<|im_end|>\\n", "<|im_start|>assistant\\n")
+    tok = tokenizer(("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>") + marks, None, "<|im_end|>", "<|endoftext|>", chat)
+    config = Ovis2Config(
+        vision_config=dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8,
+            vocab_size=64, num_visual_indicator_tokens=5,
+        ),
+        text_config={"model_type": "qwen2", **small_text()}, image_token_id=tok.convert_tokens_to_ids(marks[0]),
+        visual_indicator_token_ids=tok.convert_tokens_to_ids(list(marks[1:])), vocab_size=VOCAB, hidden_size=64,
+    )
+    image_processor = Ovis2ImageProcessorPil(size={"height": 32, "width": 32}, crop_to_patches=False)
+    processor = Ovis2Processor(image_processor=image_processor, tokenizer=tok, chat_template=chat, image_seq_length=16)
+    return Ovis2ForConditionalGeneration(config), processor
