@@ -110,6 +110,8 @@ class Comparison:
     # [U, U] pairs of units that count (``block_mask``: only units of one block are paired, e.g. the
     # measured half of one cross-fitting fold); None: every pair of distinct units
     mask: np.ndarray | None = None
+    n_a: np.ndarray | None = None  # [U] side-A tokens of each unit (token-level figures weight by them)
+    n_b: np.ndarray | None = None  # [U] side-B tokens of each unit
 
     @classmethod
     def build(cls, gram: CellGram, unit_of_cell: np.ndarray, a_cells: np.ndarray, b_cells: np.ndarray,
@@ -122,7 +124,7 @@ class Comparison:
         has_a, has_b = (n_a > 0).astype(float), (n_b > 0).astype(float)
         if paired:
             has_a = has_b = has_a * has_b
-        return cls(g_aa, g_bb, g_ab, has_a, has_b, mask)
+        return cls(g_aa, g_bb, g_ab, has_a, has_b, mask, n_a * has_a, n_b * has_b)
 
     def mmd2(self, m: np.ndarray | None = None) -> np.ndarray:
         """MMD²_bp for unit multiplicities m [R, U] (default: every unit once) -> [R].

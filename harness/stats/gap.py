@@ -77,14 +77,15 @@ def cross_modal_gap(
     image_position=None, text_position=None, sigma: float | None = None, permutations: int = 1000,
     n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
     max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
-    blocks: dict | None = None,
+    blocks: dict | None = None, kernel_scales: tuple[float, ...] | None = None,
 ) -> GapResult:
     """image [n_i, d], text [n_t, d]; *_units [n]: unit id per token (equal ids in both = one unit);
     *_strata: label name -> [n] label per token (same names for both); *_position [n]: token position
     (default: order given); `blocks`: unit id -> block: only pairs of units within one block enter any
     figure (every statistic is then the pair-weighted mean of its within-block values: used for the
-    measured halves of cross-fitting folds, each compared only with itself; default: one block).
-    See the module doc for every figure."""
+    measured halves of cross-fitting folds, each compared only with itself; default: one block);
+    `kernel_scales`: the kernel is the mean of RBF kernels at σ × each scale (e.g.
+    ``kernels.MIXTURE_SCALES``; default: the one RBF kernel at σ). See the module doc for every figure."""
     seed = check_seed(seed)
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 1:
         raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
@@ -119,7 +120,8 @@ def cross_modal_gap(
     d2 = pooled_sq_dists(z, max_kernel_elements)  # [N, N] or None: one product for σ and the kernel sums
     if sigma is None:
         sigma = median_bandwidth(xi, xt, seed=seed) if d2 is None else median_bandwidth_from(d2, seed=seed)
-    gram = CellGram(z, cell, len(first), float(sigma), max_kernel_elements=max_kernel_elements, dtype=dtype, sq_dists=d2)
+    widths = float(sigma) if kernel_scales is None else tuple(float(sigma) * float(c) for c in kernel_scales)
+    gram = CellGram(z, cell, len(first), widths, max_kernel_elements=max_kernel_elements, dtype=dtype, sq_dists=d2)
     del d2
 
     def compare(a, b, paired=False):

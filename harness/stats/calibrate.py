@@ -1,0 +1,182 @@
+"""Simulation study of the tiers against populations whose figures are known in closed form.
+
+    python -m harness.stats.calibrate [--runs 20] [--out /tmp/calibration.jsonl]
+
+prints the tables of docs/statistics.md "Calibration of the tiers" (markdown). Populations:
+``population.py`` (per-prompt offsets in three layouts, 50-600 image and 20-200 text tokens per
+prompt, 1000 kept per modality, d = 64, 4 categories about 0.7 sd apart shared by both modalities,
+2 languages with no effect: 4 real splits, 2 of them null). σ is fixed at the population's median
+heuristic, so the mixture kernel's truth is exact (``population.truth``). Each run is one JSON line
+in `--out` (appended as it finishes), so a partial study can be summarised (``--summarise``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.stats
+
+from . import population as P
+from .gap import cross_modal_gap
+from .kernel_mean import kernel_mean_tier
+from .kernels import MIXTURE_SCALES
+from .tiers import all_tiers, verdict
+
+D, CAP_TOKENS, PERMUTATIONS, N_BOOT = 64, 1000, 200, 200
+THRESHOLD, ALPHA = 1.0, 0.01
+
+
+@dataclass(frozen=True)
+class Setting:
+    part: str  # "null", "drift", "bandwidth", "power", "tiers"
+    layout: str
+    ratio: float  # population cross / strongest split (0: a null)
+    prompts: int
+    scale: float = 1.0  # σ of the mixture ladder over the population's median σ
+    tiers: bool = False  # also the separability and out-of-support tiers (slower)
+
+
+def population_at(layout: str, ratio: float) -> tuple[P.Population, float]:
+    """(population, its median σ) with the given population ratio (0: shift 0, a null)."""
+    base = P.population(d=D, layout=layout)
+    sigma = P.median_sigma(base)
+    if ratio == 0:
+        return base, sigma
+    return P.population(d=D, layout=layout, shift=P.shift_for_ratio(ratio, sigma=sigma, scales=MIXTURE_SCALES, d=D, layout=layout)), sigma
+
+
+def run_one(setting: Setting, seed: int) -> dict:
+    """One simulated triple: the kernel-mean tier's figures (and the others with `tiers`) and its truth."""
+    pop, sigma = population_at(setting.layout, setting.ratio)
+    truth = P.truth(pop, sigma * setting.scale, MIXTURE_SCALES)
+    k = P.sample(pop, prompts=setting.prompts, cap=CAP_TOKENS, seed=seed)
+    kw = dict(image_units=k.image_units, text_units=k.text_units, image_strata=k.image_strata, text_strata=k.text_strata,
+              sigma=sigma * setting.scale, permutations=PERMUTATIONS, n_boot=N_BOOT, seed=seed)
+    out = {**setting.__dict__, "seed": seed, "truth_ratio": truth.ratio if truth.strongest > 0 else float("inf")}
+    if setting.tiers:
+        t = all_tiers(k.image, k.text, threshold=THRESHOLD, alpha=ALPHA, **kw)
+        kernel, p_value, v = t.kernel, t.gap.p_value, t.verdict
+        out.update(paper_ratio=t.paper.ratio, paper_low=t.paper.ratio_low, sep_delta=t.separability.delta,
+                   sep_low=t.separability.delta_low, sep_cross=t.separability.cross, sup_delta=t.support.delta,
+                   sup_low=t.support.delta_low, sup_excess=t.support.cross.excess)
+    else:
+        kw.pop("n_boot")
+        gap = cross_modal_gap(k.image, k.text, n_boot=1, kernel_scales=MIXTURE_SCALES, **kw)
+        kernel = kernel_mean_tier(*gap.comparisons, n_boot=N_BOOT, seed=seed)
+        p_value = gap.p_value
+        v = verdict(kernel, p_value, threshold=THRESHOLD, alpha=ALPHA)
+    out.update(point=kernel.point, low=kernel.low, p=p_value, verdict=v, binding=kernel.binding)
+    return out
+
+
+def settings(runs: int) -> list[tuple[Setting, int]]:
+    """The study: (setting, runs) in the order they are run (the cheapest and most decisive first)."""
+    plan = []
+    for layout in ("shared-offset", "specific-offsets", "tight-image"):
+        plan.append((Setting("null", layout, 0.0, 40), runs))
+    for layout in ("shared-offset", "tight-image"):
+        for s in (20, 40, 80, 160):
+            plan.append((Setting("drift", layout, 10.0, s), runs))
+    for scale in (0.5, 2.0):
+        plan.append((Setting("bandwidth", "shared-offset", 10.0, 80, scale=scale), runs))
+    for ratio in (3.0, 30.0):
+        for s in (40, 100):
+            plan.append((Setting("power", "shared-offset", ratio, s), max(4, runs // 2)))
+    for layout, ratio in (("shared-offset", 0.0), ("tight-image", 0.0), ("shared-offset", 10.0)):
+        plan.append((Setting("tiers", layout, ratio, 40, tiers=True), max(4, runs // 3)))
+    return plan
+
+
+def _ci(k: int, n: int) -> str:
+    ci = scipy.stats.binomtest(k, n).proportion_ci(0.95, method="exact") if n else None
+    return f"{k}/{n} [{ci.low:.3f}, {ci.high:.3f}]" if ci else "–"
+
+
+def summarise(rows: list[dict]) -> str:
+    """Markdown tables from the JSON lines of a study."""
+    def pick(**kw):
+        return [r for r in rows if all(r.get(k) == v for k, v in kw.items())]
+
+    out = ["Nulls (S = 40; false \"holds\" with 95 % Clopper–Pearson interval; p-values):", "",
+           "| layout | runs | false holds | P(p < 0.01) | P(p < 0.05) | verdicts |", "|---|---|---|---|---|---|"]
+    for layout in ("shared-offset", "specific-offsets", "tight-image"):
+        rs = pick(part="null", layout=layout)
+        if rs:
+            ps = np.array([r["p"] for r in rs])
+            verdicts = ", ".join(f"{v.split(':')[0]} {sum(r['verdict'] == v for r in rs)}" for v in sorted({r["verdict"] for r in rs}))
+            out.append(f"| {layout} | {len(rs)} | {_ci(sum(r['verdict'] == 'holds' for r in rs), len(rs))} | "
+                       f"{np.mean(ps < 0.01):.3f} | {np.mean(ps < 0.05):.3f} | {verdicts} |")
+    out += ["", "Population ratio exactly 10 (mixture kernel): drift with S, coverage of the lower bound L (nominal 5 %):", "",
+            "| layout | S | runs | median M | median L | non-coverage P(L > 10) | holds (t = 1) | holds (t = 10) | undecided |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for layout in ("shared-offset", "tight-image"):
+        med = {}
+        for s in (20, 40, 80, 160):
+            rs = pick(part="drift", layout=layout, prompts=s)
+            if not rs:
+                continue
+            pts, lows = np.array([r["point"] for r in rs]), np.array([r["low"] for r in rs])
+            med[s] = np.median(pts)
+            out.append(f"| {layout} | {s} | {len(rs)} | {med[s]:.3g} | {np.median(lows):.3g} | "
+                       f"{_ci(int((lows > rs[0]['truth_ratio']).sum()), len(rs))} | {np.mean([r['verdict'] == 'holds' for r in rs]):.2f} | "
+                       f"{np.mean((lows >= 10) & (np.array([r['p'] for r in rs]) < ALPHA)):.2f} | "
+                       f"{np.mean([r['verdict'].startswith('undecided') for r in rs]):.2f} |")
+        if 20 in med and 160 in med:
+            out.append(f"| {layout} | 160 / 20 | | {med[160] / med[20]:.2f} | | | | | |")
+    rs1 = pick(part="drift", layout="shared-offset", prompts=80)
+    if rs1:
+        out += ["", "Bandwidth (shared-offset, S = 80, ratio 10 at σ_med; the mixture ladder moved by the scale):", "",
+                "| σ scale | runs | median M | median L | M over scale 1 | L over scale 1 |", "|---|---|---|---|---|---|"]
+        m1, l1 = np.median([r["point"] for r in rs1]), np.median([r["low"] for r in rs1])
+        for scale in (0.5, 1.0, 2.0):
+            rs = rs1 if scale == 1.0 else pick(part="bandwidth", scale=scale)
+            if rs:
+                m, l_ = np.median([r["point"] for r in rs]), np.median([r["low"] for r in rs])
+                out.append(f"| {scale:g} | {len(rs)} | {m:.3g} | {l_:.3g} | {m / m1:.2f} | {l_ / l1:.2f} |")
+    out += ["", "Power (shared-offset; share of runs whose verdict holds at threshold 1):", "",
+            "| population ratio | S | runs | holds | undecided | absent |", "|---|---|---|---|---|---|"]
+    for ratio in (3.0, 10.0, 30.0):
+        for s in (40, 80, 100):
+            rs = pick(part="power", ratio=ratio, prompts=s) or (pick(part="drift", layout="shared-offset", prompts=s) if ratio == 10.0 else [])
+            if rs:
+                out.append(f"| {ratio:g} | {s} | {len(rs)} | {np.mean([r['verdict'] == 'holds' for r in rs]):.2f} | "
+                           f"{np.mean([r['verdict'].startswith('undecided') for r in rs]):.2f} | {np.mean([r['verdict'] == 'absent' for r in rs]):.2f} |")
+    out += ["", "Every tier at S = 40 (claims: paper form ratio's lower bound > 1; separability and out of support: "
+            "lower bound of cross − every split > 0; kernel mean: the verdict):", "",
+            "| layout | ratio | runs | paper form claims | paper ratio (median) | separability claims | Δ AUC (median) | "
+            "out-of-support claims | Δ excess (median) | kernel mean holds |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for layout, ratio in (("shared-offset", 0.0), ("tight-image", 0.0), ("shared-offset", 10.0)):
+        rs = pick(part="tiers", layout=layout, ratio=ratio)
+        if rs:
+            n = len(rs)
+            out.append(f"| {layout} | {ratio:g} | {n} | {_ci(sum(r['paper_low'] > 1 for r in rs), n)} | "
+                       f"{np.median([r['paper_ratio'] for r in rs]):.3g} | {_ci(sum(r['sep_low'] > 0 for r in rs), n)} | "
+                       f"{np.median([r['sep_delta'] for r in rs]):.3f} | {_ci(sum(r['sup_low'] > 0 for r in rs), n)} | "
+                       f"{np.median([r['sup_delta'] for r in rs]):.3f} | {_ci(sum(r['verdict'] == 'holds' for r in rs), n)} |")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m harness.stats.calibrate", description=__doc__.split("\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="runs per setting (power and tiers use fewer); default 20")
+    ap.add_argument("--out", default="calibration.jsonl", help="JSON lines of every run (appended); default calibration.jsonl")
+    ap.add_argument("--summarise", action="store_true", help="only print the tables of an existing --out")
+    args = ap.parse_args(argv)
+    if not args.summarise:
+        with open(args.out, "a", encoding="utf-8") as fh:
+            for setting, runs in settings(args.runs):
+                for seed in range(runs):
+                    fh.write(json.dumps(run_one(setting, seed)) + "\n")
+                    fh.flush()
+                print(f"done: {setting}", file=sys.stderr, flush=True)
+    with open(args.out, encoding="utf-8") as fh:
+        print(summarise([json.loads(line) for line in fh if line.strip()]))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,99 @@
+"""Every tier of the claim for one set of keys (docs/statistics.md "Tiers and the asserted verdict").
+
+- paper form (``paper_form``): token-level MMD² over random halves; a replication, never evidence;
+- separability (``separability``): held-out AUC image vs text against every real split;
+- out of support (``support``): share of image keys outside the text keys' support, against every split;
+- kernel mean (``kernel_mean``): between-prompt MMD² (mixture kernel) against every real split,
+  each bounded on its own: the asserted verdict (``verdict``).
+
+A real split is a label (category, language, ...) with two levels each held by ≥ 2 units in one
+modality; position halves are never one. All tiers share one unit bootstrap (the same draws).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import check_seed
+from .bootstrap import with_data_row
+from .gap import GapResult, cross_modal_gap
+from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
+from .kernels import MIXTURE_SCALES, pairwise_sq_dists
+from .paper_form import PaperForm, paper_form
+from .separability import Separability, fold_maps, separability
+from .support import SupportTier, setup, support_tier
+
+UNDECIDED_NO_SPLIT = "undecided: no real sub-population to compare with"
+UNDECIDED_UNBOUNDED = "undecided: intra-modal effects not bounded at this number of prompts"
+
+
+@dataclass(frozen=True)
+class Tiers:
+    paper: PaperForm
+    separability: Separability | None  # None when not asked for
+    support: SupportTier | None
+    kernel: KernelMeanTier  # the asserted tier
+    gap: GapResult  # the mixture-kernel gap behind it (p-value, units, comparisons)
+    verdict: str  # "holds", "absent" or one of the UNDECIDED_* sentences
+
+
+def real_splits(units: dict, strata: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """name ("image/by-category") -> [(keys of level a, keys of level b)] boolean masks per pair of
+    levels held by ≥ 2 units; `units`, `strata`: modality -> [n] unit ids, modality -> {label: [n]}."""
+    out = {}
+    for mod in ("image", "text"):
+        for label, values in sorted(strata.get(mod, {}).items()):
+            values = np.asarray(values).astype(str)
+            held = [lv for lv in np.unique(values) if len(np.unique(np.asarray(units[mod])[values == lv])) >= 2]
+            if len(held) >= 2:
+                out[f"{mod}/by-{label}"] = [(values == a, values == b) for i, a in enumerate(held) for b in held[i + 1:]]
+    return out
+
+
+def verdict(kernel: KernelMeanTier, p_value: float, *, threshold: float, alpha: float) -> str:
+    """The asserted verdict from the kernel-mean tier (docs/statistics.md): holds, absent or undecided."""
+    if not kernel.splits:
+        return UNDECIDED_NO_SPLIT
+    if p_value < alpha and holds(kernel, threshold):
+        return "holds"
+    if any(b.high < threshold for b in kernel.splits):
+        return "absent"
+    return UNDECIDED_UNBOUNDED
+
+
+def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
+              threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
+              seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw") -> Tiers:
+    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``);
+    `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
+    the analysis' js_space)."""
+    seed = check_seed(seed)
+    names = sorted(set(image_strata) & set(text_strata))
+    gap = cross_modal_gap(image, text, image_units=image_units, text_units=text_units,
+                          image_strata={n: image_strata[n] for n in names}, text_strata={n: text_strata[n] for n in names},
+                          sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed, kernel_scales=MIXTURE_SCALES)
+    cross, intra = gap.comparisons
+    real = {} if gap.intra_basis.startswith("position") else intra
+    kernel = kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
+    paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
+    ui, ut = np.asarray(image_units), np.asarray(text_units)
+    splits = real_splits({"image": ui, "text": ut}, {"image": image_strata, "text": text_strata})
+    unit_names = np.unique(np.concatenate([ui, ut]))
+    m = with_data_row(len(unit_names), n_boot, seed)
+    sep = sup = None
+    z = np.concatenate([np.asarray(image, dtype=np.float64), np.asarray(text, dtype=np.float64)])  # [N, d] pooled
+    ni = len(ui)
+    offset = {"image": 0, "text": ni}
+    idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]
+           for n, p in splits.items()}
+    image_rows, text_rows = np.arange(ni), np.arange(ni, len(z))
+    if with_separability:
+        unit_col = np.searchsorted(unit_names, np.concatenate([ui, ut]))  # [N] each key's column of m
+        maps = fold_maps(z, unit_col, space=probe_space, seed=seed)
+        sep = separability(maps, image_rows, text_rows, idx, unit_col=unit_col, m=m, level=level, seed=seed)
+    if with_support:
+        s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), n_boot=n_boot, seed=seed)
+        sup = support_tier(s, image_rows, text_rows, idx, level=level)
+    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha))

@@ -1,0 +1,32 @@
+"""The report's tiers × layers table and its sentence, from records carrying extra["tiers"]."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.analysis.tiers import tiers_record
+from harness.report.tiers import tier_tables
+from harness.results.records import TripleResult
+from harness.stats import population as P
+from harness.stats.tiers import all_tiers
+
+
+def _record(layer: int, shift: float, strata: bool = True) -> TripleResult:
+    k = P.sample(P.population(d=8, layout="shared-offset", shift=shift), prompts=16, cap=160, seed=layer)
+    t = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
+                  image_strata=k.image_strata if strata else {}, text_strata=k.text_strata if strata else {},
+                  permutations=100, n_boot=30)
+    return TripleResult(model="m", layer=layer, benchmark="b", status="passed", extra={"tiers": tiers_record(t)})
+
+
+def test_one_table_per_model_with_every_tier_and_the_verdict_marked():
+    rs = [_record(0, 8.0), _record(1, 0.0), _record(2, 8.0, strata=False)]
+    (table,) = tier_tables(rs + [TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"control": "x"})])
+    assert table["layers"] == ["L0", "L1", "L2"]
+    assert [row["tier"] for row in table["rows"]] == ["paper form", "separability", "out of support", "kernel mean"]
+    assert [row["asserted"] for row in table["rows"]] == [False, False, False, True]
+    verdict_row = table["rows"][-1]["cells"]
+    assert "no real sub-population" in verdict_row[2]["note"] and verdict_row[2]["mark"] == "?"
+    assert table["sentence"].startswith("m on b: kernel mean (the verdict)")
+    assert "undecided (no real sub-population) at L2" in table["sentence"]
+    assert np.isfinite(rs[0].extra["tiers"]["separability"]["cross"])

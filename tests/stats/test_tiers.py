@@ -1,0 +1,217 @@
+"""The tiers' estimators against known answers (harness.stats.population: closed-form kernel figures
+of clustered Gaussian keys). CI-sized: seconds. The study itself: `python -m harness.stats.calibrate`
+(docs/statistics.md "Calibration of the tiers"); its CI-sized part is ``test_study_runs_and_summarises``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from harness.stats import population as P
+from harness.stats.between import unit_comparison
+from harness.stats.bootstrap import fieller_bounds, intra_effects, with_data_row
+from harness.stats.gap import cross_modal_gap
+from harness.stats.kernel_mean import KernelMeanTier, SplitBound, holds, kernel_mean_tier
+from harness.stats.kernels import MIXTURE_SCALES
+from harness.stats.mmd import mmd2_unbiased
+from harness.stats.paper_form import paper_form, token_mmd2
+from harness.stats.separability import heldout_auc_replicates
+from harness.stats.support import setup, share_replicates, summarize
+from harness.stats.tiers import UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, all_tiers, real_splits, verdict
+
+
+def test_mean_kernel_matches_monte_carlo():
+    rng = np.random.default_rng(0)
+    lam = np.array([2.0, 1.0, 0.5])
+    m = np.array([0.3, -0.2, 1.0])
+    x = rng.standard_normal((400_000, 3)) * np.sqrt(lam) + m
+    y = rng.standard_normal((400_000, 3)) * np.sqrt(lam)
+    mc = np.exp(-((x - y) ** 2).sum(1) / (2 * 1.7**2)).mean()
+    assert P._mean_kernel(m, lam, 1.7) == pytest.approx(mc, abs=2e-3)
+
+
+def test_population_truth_matches_iid_draws():
+    """Token-level MMD² of iid draws from the two marginal mixtures estimates the closed form."""
+    pop = P.population(d=16, layout="shared-offset", shift=1.5)
+    sigma = P.median_sigma(pop, n=600)
+    truth = P.truth(pop, sigma).cross
+    rng = np.random.default_rng(1)
+    est = []
+    for _ in range(4):
+        cat_i, cat_t = rng.integers(0, pop.categories, (2, 1500))
+        xi = pop.category_means[cat_i] + pop.shift * pop.delta + rng.standard_normal((1500, 16)) * np.sqrt(pop.lam)
+        xt = pop.category_means[cat_t] + rng.standard_normal((1500, 16)) * np.sqrt(pop.lam)
+        est.append(mmd2_unbiased(torch.tensor(xi), torch.tensor(xt), sigma=sigma))
+    assert np.mean(est) == pytest.approx(truth, rel=0.15)
+
+
+def test_shift_for_ratio_hits_the_ratio():
+    pop = P.population(d=32)
+    sigma = P.median_sigma(pop, n=500)
+    for scales in (None, MIXTURE_SCALES):
+        shift = P.shift_for_ratio(10.0, sigma=sigma, scales=scales, d=32)
+        t = P.truth(P.population(d=32, shift=shift), sigma, scales)
+        assert t.ratio == pytest.approx(10.0, rel=1e-6)
+        assert t.intra["image/by-language"] == 0.0
+
+
+def test_between_prompt_estimates_are_unbiased_for_the_closed_form():
+    """Mean over runs of the clustered sample's between-prompt MMD² (cross and category split) is the
+    population figure, within 3 standard errors."""
+    pop = P.population(d=32, layout="shared-offset", shift=2.0)
+    sigma = P.median_sigma(pop, n=500)
+    truth = P.truth(pop, sigma)
+    cross, cat = [], []
+    for seed in range(10):
+        k = P.sample(pop, prompts=30, cap=400, seed=seed)
+        g = cross_modal_gap(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
+                            image_strata=k.image_strata, text_strata=k.text_strata, sigma=sigma, permutations=1, n_boot=1)
+        cross.append(g.mmd2)
+        cat.append(g.intra["text/by-category"])
+    for values, want in ((cross, truth.cross), (cat, truth.intra["text/by-category"])):
+        se = np.std(values, ddof=1) / np.sqrt(len(values))
+        assert abs(np.mean(values) - want) <= 3 * se + 1e-4, (np.mean(values), want, se)
+
+
+def _comparisons(seed=0, prompts=60, ratio_shift=2.0):
+    pop = P.population(d=32, layout="shared-offset", shift=ratio_shift)
+    k = P.sample(pop, prompts=prompts, cap=600, seed=seed)
+    g = cross_modal_gap(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
+                        image_strata=k.image_strata, text_strata=k.text_strata, permutations=1, n_boot=1)
+    return g.comparisons
+
+
+def test_kernel_tier_bounds_every_split_on_its_own():
+    cross, intra = _comparisons()
+    tier = kernel_mean_tier(cross, intra, n_boot=100, seed=3)
+    m = with_data_row(len(cross.has_a), 100, 3)
+    c, eff = cross.mmd2(m), intra_effects(intra, m)
+    lows = {n: fieller_bounds(c[1:], e[1:], 0.90)[0] for n, e in eff.items()}
+    assert {b.name: b.low for b in tier.splits} == pytest.approx(lows)
+    assert tier.low == min(lows.values()) and tier.binding == min(lows, key=lows.get)
+    one = kernel_mean_tier(cross, {tier.binding: intra[tier.binding]}, n_boot=100, seed=3)
+    assert one.low == tier.low  # the other splits do not move the bound of the binding one
+    assert all(b.low <= b.point <= b.high for b in tier.splits)
+
+
+def test_the_old_maximum_sits_below_every_split_bound():
+    """The ratio to the largest estimated split in every replicate (bootstrap.ratio_interval) is never
+    above the per-split construction: the maximum over splits lets the noisiest one set the bar."""
+    from harness.stats.bootstrap import ratio_interval
+    cross, intra = _comparisons(seed=1)
+    old, _ = ratio_interval(cross, intra, n_boot=100, seed=3)
+    assert old.low <= kernel_mean_tier(cross, intra, n_boot=100, seed=3).low + 1e-12
+
+
+def _tier(splits, low=2.0):
+    return KernelMeanTier(1.0, 0.8, 1.2, tuple(splits), 3.0, low, "x", 0.9, 100, 40)
+
+
+def test_verdict_needs_a_real_split_and_says_why_not():
+    assert verdict(_tier([]), 0.001, threshold=1.0, alpha=0.01) == UNDECIDED_NO_SPLIT
+    assert not holds(_tier([]), 1.0)
+    b = SplitBound("image/by-category", 0.1, 3.0, 2.0, 8.0)
+    assert verdict(_tier([b]), 0.001, threshold=1.0, alpha=0.01) == "holds"
+    assert verdict(_tier([b]), 0.5, threshold=1.0, alpha=0.01) == UNDECIDED_UNBOUNDED  # p too large
+    assert verdict(_tier([b], low=0.5), 0.001, threshold=10.0, alpha=0.01) == "absent"  # U = 8 < 10
+    wide = SplitBound("image/by-category", 0.1, 3.0, 0.5, 1000.0)
+    assert verdict(_tier([wide], low=0.5), 0.001, threshold=1.0, alpha=0.01) == UNDECIDED_UNBOUNDED
+
+
+def test_real_splits_leave_out_thin_levels_and_position():
+    units = {"image": np.array([0, 0, 1, 2, 3]), "text": np.array([0, 1, 2, 3])}
+    strata = {"image": {"category": np.array(["a", "a", "a", "b", "c"])}, "text": {"category": np.array(["a", "a", "b", "b"])}}
+    got = real_splits(units, strata)
+    assert list(got) == ["text/by-category"]  # image: b and c are held by one unit each
+    assert len(got["text/by-category"]) == 1
+
+
+def test_token_mmd2_is_the_token_level_u_statistic():
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((50, 3)), rng.standard_normal((30, 3)) + 0.4
+    xu, yu = rng.integers(0, 7, 50), rng.integers(0, 7, 30)
+    cmp, _ = unit_comparison(x, xu, y, yu, sigma=1.3)
+    one = np.ones((1, len(cmp.has_a)))
+    got = token_mmd2(cmp.g_aa, cmp.g_bb, cmp.g_ab, cmp.n_a, cmp.n_b, one * cmp.has_a, one * cmp.has_b, one * cmp.has_a * cmp.has_b)
+    assert got[0] == pytest.approx(mmd2_unbiased(torch.tensor(x), torch.tensor(y), sigma=1.3), rel=1e-10)
+
+
+def test_paper_form_reads_a_clustered_null_as_an_effect():
+    """Why the paper form is never evidence: on a null whose modalities carry their own prompt offsets,
+    the token-level MMD² between modalities carries the clustering term (pairs within a prompt and a
+    modality are closer), so it reads an "effect" whose population value is 0; on iid rows (each row
+    its own unit) the halves read ≈ 0."""
+    pop = P.population(d=16, layout="specific-offsets")
+    k = P.sample(pop, prompts=30, cap=400, seed=0)
+    cross, _ = unit_comparison(k.image, k.image_units, k.text, k.text_units, sigma=P.median_sigma(pop, n=500), paired=True)
+    pf = paper_form(cross, n_boot=50)
+    assert pf.mmd2_low > 0, pf  # a token-level "effect" on a null whose population MMD² is 0
+    iid, _ = unit_comparison(k.image, np.arange(len(k.image)), k.text, np.arange(len(k.text)) + 10**6, sigma=3.0)
+    halves = paper_form(iid, n_boot=10).halves
+    assert abs(halves["image"]) < 0.01 and abs(halves["text"]) < 0.01
+
+
+def _support(k, seed=0):
+    z = np.concatenate([k.image, k.text])
+    s = setup(torch.tensor(z) @ torch.tensor(z).T * -2 + (torch.tensor(z) ** 2).sum(1)[:, None] + (torch.tensor(z) ** 2).sum(1)[None, :],
+              np.concatenate([k.image_units, k.text_units]), n_boot=50, seed=seed)
+    ni = len(k.image)
+    return summarize(*share_replicates(s, np.arange(ni, len(z)), np.arange(ni)), 0.9)
+
+
+def test_out_of_support_reads_zero_on_a_clustered_null_and_all_on_disjoint_laws():
+    for layout in ("tight-image", "specific-offsets"):  # specific: a text key's own prompt holds close text keys
+        null = [_support(P.sample(P.population(d=16, layout=layout), prompts=30, cap=300, seed=s), s) for s in range(4)]
+        assert abs(np.mean([r.excess for r in null])) < 0.03, layout
+        assert np.mean([r.ref_share for r in null]) == pytest.approx(0.05, abs=0.02), layout  # the conformal level
+    far = _support(P.sample(P.population(d=16, layout="tight-image", shift=40.0), prompts=30, cap=300, seed=0))
+    assert far.test_share > 0.95 and far.excess > 0.9
+
+
+def test_heldout_auc_weights_units_and_reads_chance_and_separation():
+    from harness.stats.separability import fold_maps
+    rng = np.random.default_rng(0)
+    units = np.tile(np.repeat(np.arange(30), 10), 2)  # [600] image rows then text rows of the same 30 units
+    m = with_data_row(30, 20, 0)
+    z = rng.standard_normal((600, 4))
+    for space in ("raw", "pca50"):
+        maps = fold_maps(z, units, space=space)
+        assert heldout_auc_replicates(maps, np.arange(300), np.arange(300, 600), units, m)[0] == pytest.approx(0.5, abs=0.08)
+    shifted = z + np.r_[np.full(300, 6.0), np.zeros(300)][:, None]
+    assert heldout_auc_replicates(fold_maps(shifted, units), np.arange(300), np.arange(300, 600), units, m)[0] > 0.99
+
+
+def test_weighted_auc_is_sklearns_with_sample_weights():
+    from sklearn.metrics import roc_auc_score
+    from harness.stats.separability import weighted_auc_terms
+    rng = np.random.default_rng(2)
+    score, pos = rng.standard_normal(200).round(1), rng.random(200) < 0.4  # rounding makes ties
+    w = rng.random((3, 200))
+    num, den = weighted_auc_terms(score, pos, w)
+    tie_half = [roc_auc_score(pos, score, sample_weight=row) for row in w]  # sklearn counts a tie as 1/2
+    ties = np.array([sum(row[i] * row[j] for i in np.flatnonzero(pos) for j in np.flatnonzero(~pos) if score[i] == score[j])
+                     for row in w])
+    assert num / den == pytest.approx(np.array(tie_half) - 0.5 * ties / den, rel=1e-10)
+
+
+def test_all_tiers_on_one_sample():
+    pop = P.population(d=16, layout="shared-offset", shift=3.0)
+    k = P.sample(pop, prompts=24, cap=300, seed=0)
+    t = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units, image_strata=k.image_strata,
+                  text_strata=k.text_strata, permutations=100, n_boot=50)
+    assert {b.name for b in t.kernel.splits} == set(t.separability.splits) == set(t.support.splits)
+    assert t.verdict in ("holds", "absent", UNDECIDED_UNBOUNDED)
+    none = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units, image_strata={}, text_strata={},
+                     permutations=100, n_boot=50, with_separability=False, with_support=False)
+    assert none.verdict == UNDECIDED_NO_SPLIT and not none.kernel.splits
+
+
+def test_study_runs_and_summarises():
+    from harness.stats.calibrate import Setting, run_one, summarise
+    rows = [run_one(Setting("null", "shared-offset", 0.0, 20), s) for s in range(2)]
+    rows += [run_one(Setting("drift", "shared-offset", 10.0, 20), 0)]
+    assert rows[-1]["truth_ratio"] == pytest.approx(10.0, rel=1e-6)
+    text = summarise(rows)
+    assert "| shared-offset | 2 | 0/2" in text and "| shared-offset | 20 | 1 |" in text
