@@ -11,18 +11,21 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.run.paths import check_outputs
-from harness.run.options import OPTIONS, _flag, ini_name, parse_config
+from harness.run.paths import check_intervention_outputs, check_outputs
+from harness.intervention.options import INTERVENTION_OPTIONS, InterventionConfig, parse_intervention_config
+from harness.intervention.suite import InterventionSession
+from harness.run.options import OPTIONS, ini_name, parse_config, parse_flag
 from harness.results.records import merge_parts, part_paths, read_results
 from harness.run.session import KeyspaceRun
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()
+INTERVENE_KEY = pytest.StashKey[InterventionConfig]()  # the parsed --ks-intervene* options
 STARTED_KEY = pytest.StashKey[float]()  # when this session configured (wall clock)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("keyspace", "keyspace harness (image vs text attention keys)")
-    for opt in OPTIONS:
+    for opt in OPTIONS + INTERVENTION_OPTIONS:
         flag = f"--ks-{opt.name}"
         help_text = f"{opt.help} (default: {opt.default}; ini: {ini_name(opt)})"
         if opt.flag:
@@ -46,14 +49,17 @@ def option_getter(config: pytest.Config):
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[STARTED_KEY] = time.time()
     get = option_getter(config)
-    quiet_benchmark_table(config, asked=_flag(get("benchmark-table")))
-
     try:
+        quiet_benchmark_table(config, asked=parse_flag("benchmark-table", get("benchmark-table")))
         # The worker id comes from xdist's own handshake, not the environment, which a subprocess inherits.
         worker = config.workerinput["workerid"] if _is_worker(config) else None
-        run = KeyspaceRun(parse_config(get, Path(str(config.rootpath)), worker=worker), worker=worker)
-        check_outputs(run.cfg)  # every output path and directory, before anything runs
+        rootdir = Path(str(config.rootpath))
+        run = KeyspaceRun(parse_config(get, rootdir, worker=worker), worker=worker)
+        icfg = parse_intervention_config(get, rootdir)
+        check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
+        check_intervention_outputs(icfg)
         run.plan()  # cheap (no model, no data): bad names, layers, heads, checkpoints end the run here, in one line
+        InterventionSession(run, icfg).plan()  # the interventions' layers and benchmarks too
         run.previous()  # --ks-resume with a results file of another configuration ends here too
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -61,6 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise pytest.UsageError(f"keyspace: cannot plan the run: {type(exc).__name__}: {first}") from None
     config.stash[RUN_KEY] = run
+    config.stash[INTERVENE_KEY] = icfg
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -159,10 +166,5 @@ def _session_interventions(config: pytest.Config) -> list:
     section: from the records file and its parallel parts modified since the session began; none when
     the suite did not run (an older records file is another run's)."""
     from harness.intervention.results import read_interventions_since
-    from harness.run.options import parse_intervention_config
 
-    try:
-        icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))
-    except KeyspaceError:
-        return []
-    return read_interventions_since(icfg.results, config.stash[STARTED_KEY])
+    return read_interventions_since(config.stash[INTERVENE_KEY].results, config.stash[STARTED_KEY])

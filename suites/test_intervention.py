@@ -13,28 +13,21 @@ recorded with intervals over units in --ks-intervene-results; the main report ha
 and reports/interventions.html shows them alone.
 """
 
-from pathlib import Path
-
 import pytest
 
 from harness.errors import KeyspaceError
 from harness.report.interventions import render_interventions
 from harness.intervention.results import read_interventions_since
 from harness.intervention.suite import InterventionSession
-from harness.run.options import parse_intervention_config
-from harness.plugin import RUN_KEY, STARTED_KEY, option_getter
+from harness.plugin import INTERVENE_KEY, RUN_KEY, STARTED_KEY
 
 pytestmark = pytest.mark.keyspace
 SESSION_KEY = pytest.StashKey[InterventionSession]()
 
 
 def _session(config: pytest.Config) -> InterventionSession:
-    if SESSION_KEY not in config.stash:
-        try:
-            icfg = parse_intervention_config(option_getter(config), Path(str(config.rootpath)))
-        except KeyspaceError as exc:
-            raise pytest.UsageError(str(exc)) from None
-        config.stash[SESSION_KEY] = InterventionSession(config.stash[RUN_KEY], icfg)
+    if SESSION_KEY not in config.stash:  # the options were parsed and checked when the session configured
+        config.stash[SESSION_KEY] = InterventionSession(config.stash[RUN_KEY], config.stash[INTERVENE_KEY])
     return config.stash[SESSION_KEY]
 
 

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
 
@@ -14,7 +15,7 @@ def config(**overrides):
 def test_defaults_are_offline_tiny_and_fixture():
     cfg = config()
     assert cfg.models == ("tiny-llava",) or all(m.startswith("tiny-") for m in cfg.models)
-    assert cfg.benchmarks == ("fixture",)
+    assert cfg.benchmarks == (BenchmarkChoice("fixture"),)
     assert cfg.device == "cpu" and cfg.dtype == "float32"
     assert cfg.results == Path("/root/reports/results.jsonl")
 
@@ -34,6 +35,14 @@ def test_defaults_are_offline_tiny_and_fixture():
         ("alpha", "NaN", "--ks-alpha: NaN is not a finite number; give a number > 0 and < 1"),
         ("alpha", "-inf", "--ks-alpha: -inf is not a finite number"),
         ("heads", "-1", "--ks-heads: -1 is too small"),
+        ("benchmarks", " , ", "--ks-benchmarks: no benchmark given"),
+        ("permutations", "100000000000", "--ks-permutations: 100000000000 is too large; give a whole number in 1..1000000"),
+        ("permutations", "1e11", "--ks-permutations: '1e11' is not an integer; give a whole number in 1..1000000"),
+        ("seed", str(10**23), "--ks-seed: 100000000000000000000000 is too large; give a whole number in 0..4294967295"),
+        ("max-points", "10000000", "--ks-max-points: 10000000 is too large"),
+        ("batch-size", "100000", "--ks-batch-size: 100000 is too large"),
+        ("resume", "ture", "--ks-resume: 'ture' is not a yes/no value; use one of 1, true, yes, on, 0, false, no, off"),
+        ("no-cache", "2", "--ks-no-cache: '2' is not a yes/no value"),
     ],
 )
 def test_bad_values_give_one_line_errors(name, value, needle):
@@ -44,7 +53,10 @@ def test_bad_values_give_one_line_errors(name, value, needle):
 
 
 def test_subsets_stay_with_their_benchmark():
-    assert config(benchmarks="fixture:en,zh").benchmarks == ("fixture:en,zh",)
+    (choice,) = config(benchmarks="fixture:en,zh").benchmarks
+    assert choice == BenchmarkChoice("fixture", ("en", "zh")) and choice.text == "fixture:en,zh"
+    assert [b.text for b in config(benchmarks="mmmu:Art,Biology,world; fixture").benchmarks] == [
+        "mmmu:Art,Biology", "world", "fixture"]
 
 
 def test_config_id_ignores_output_paths_but_not_seed():
@@ -72,3 +84,21 @@ def test_baselines_auto_reads_the_committed_store_and_writes_beside_the_results(
     named = config(baselines="reports/baselines").baselines
     assert named.own == Path("/root/reports/baselines") and named.strict
     assert config(baselines="none").baselines is None
+
+
+def test_config_id_is_the_one_written_before_options_were_typed():
+    """Typed values (token caps, benchmark choices, shard) must not move the config id: results files
+    written earlier still resume (these digests were computed by the string-valued options)."""
+    assert config(device="cpu").config_id() == "0d3ba25749e1"
+    assert config(device="cpu", **{"max-tokens": "100"}).config_id() == "8180dcd8f9cf"
+
+
+def test_an_empty_value_means_the_documented_default():
+    """`--ks-max-tokens=` is the balanced default, not every token; so for every option."""
+    assert config(**{o.name: "" for o in OPTIONS}) == config()
+    assert config(**{"max-tokens": " "}).max_tokens.balanced == 1500
+
+
+@pytest.mark.parametrize("value, expected", [("1", True), ("Yes", True), ("on", True), ("0", False), ("off", False), ("", False)])
+def test_switch_spellings(value, expected):
+    assert config(resume=value).resume is expected

@@ -56,6 +56,17 @@ def checkpoints(tmp_path_factory):
         (["--ks-report", "/etc/hostname/report.html"], "--ks-report: cannot write /etc/hostname/report.html"),
         (["--ks-results", "/"], "--ks-results: / is a directory"),
         (["--ks-models", "hf:Org/Uncached"], "Org/Uncached is not in the local Hugging Face cache"),
+        (["--ks-benchmarks=,"], "--ks-benchmarks: no benchmark given"),
+        (["--ks-results", "out/x", "--ks-report", "out/./x"], "--ks-report and --ks-results are the same file"),
+        (["--ks-intervene-results", "reports/results.jsonl"], "--ks-intervene-results and --ks-results are the same file"),
+        (["--ks-permutations", "100000000000"], "--ks-permutations: 100000000000 is too large"),
+        (["-o", "ks_resume=ture"], "--ks-resume: 'ture' is not a yes/no value"),
+        # the intervention suite's options are checked with the others, whichever suite runs
+        (["--ks-intervene-results", "/proc/nope/iv.jsonl"], "--ks-intervene-results: cannot write in /proc/nope (in /proc)"),
+        (["--ks-intervene-layers", "99"], "--ks-intervene-layers: layer 99 is outside tiny-llava's range 0..3"),
+        (["--ks-intervene", "shift"], "--ks-intervene: unknown intervention 'shift'"),
+        (["--ks-intervene-benchmarks", "nope"], "--ks-intervene-benchmarks: unknown benchmark 'nope'"),
+        (["--ks-intervene-shrinkage", "oas"], "--ks-intervene-shrinkage: 'oas' is not a choice"),
     ],
 )
 def test_bad_input_is_one_line(suite, args, needle, monkeypatch, checkpoints):
@@ -96,12 +107,13 @@ def test_ids_are_readable(suite):
 
 def test_help_lists_every_option(pytester):
     """`pytest --help` renders every --ks-* option (argparse %-formats help strings)."""
+    from harness.intervention.options import INTERVENTION_OPTIONS
     from harness.run.options import OPTIONS
 
     result = pytester.runpytest_subprocess("--help")
     assert result.ret == 0, result.stderr.str()
     text = result.stdout.str()
-    assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS)
+    assert all(f"--ks-{o.name.replace('_', '-')}" in text for o in OPTIONS + INTERVENTION_OPTIONS)
 
 
 def test_missing_checkpoint_fails_its_pair_once_and_spares_the_rest(suite, monkeypatch):

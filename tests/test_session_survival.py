@@ -96,6 +96,7 @@ def test_kill_then_resume_finishes_only_what_is_missing(tmp):
     after = lines(results)
     assert len(after) == 4  # tiny-llava has 4 layers
     assert after[: len(before)] == before, "finished triples are kept as they were"
+    assert "note: --ks-resume: kept 2 finished triple(s) of" in again.stdout and "2 of this run's 4 left to run" in again.stdout
     run_suite(tmp)  # a clean run over the same file
     assert figures(lines(results)) == figures(after), "resumed figures equal a clean run's"
 

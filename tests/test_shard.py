@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
 from harness.run.session import KeyspaceRun, Triple
@@ -60,7 +61,7 @@ def test_bad_value_ends_pytest_in_one_line(pytester, monkeypatch):
 
 
 def _plan(models: int, benchmarks: int, layers=lambda m: 1 + m % 4) -> list[Triple]:
-    return [Triple(f"m{m}", layer, f"b{b}") for m in range(models) for b in range(benchmarks) for layer in range(layers(m))]
+    return [Triple(f"m{m}", layer, BenchmarkChoice(f"b{b}")) for m in range(models) for b in range(benchmarks) for layer in range(layers(m))]
 
 
 @pytest.mark.parametrize("count", [1, 2, 3, 7, 40])
@@ -115,7 +116,7 @@ def test_default_run_splits_into_its_three_pairs_with_controls_following_them():
     for run, cases in zip(runs, controls):
         for case in cases:
             if case.triple is None:
-                assert run.cfg.shard == "1/3"  # the synthetic control runs in shard 1
+                assert str(run.cfg.shard) == "1/3"  # the synthetic control runs in shard 1
             else:
                 assert case.triple.pair in run.pairs()  # a control runs where its pair is captured
 
@@ -183,7 +184,7 @@ def test_a_shard_reads_the_key_cache_a_whole_run_wrote():
 
     whole, part = run_with(), run_with(shard="2/3")
     spec = whole.spec("tiny-llava")
-    keys = [key_for(spec, r.cfg, "fixture", ["a", "b"], [0]).digest for r in (whole, part)]
+    keys = [key_for(spec, r.cfg.capture_options, "fixture", ["a", "b"], [0]).digest for r in (whole, part)]
     assert keys[0] == keys[1]
 
 
@@ -191,7 +192,7 @@ def test_intervention_cases_follow_their_models_shard(tmp_path):
     """The intervention suite's cases of a model run in the shard that owns the model's pair: the
     shards together plan every case once, each with its model's triples."""
     from harness.intervention.suite import InterventionSession
-    from harness.run.options import INTERVENTION_OPTIONS, parse_intervention_config
+    from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 
     values = {o.name: o.default for o in INTERVENTION_OPTIONS} | {"intervene-benchmarks": "fixture,world"}
     icfg = parse_intervention_config(values.__getitem__, tmp_path)

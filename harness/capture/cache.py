@@ -8,7 +8,10 @@ Layout of a cache directory:
         manifest.json                           key, bank metadata, per-shard sha256 (written last)
 
 Nothing is trusted blindly: an entry is used only when its manifest parses, names the same key,
-holds every asked layer, and every shard it needs matches the sha256 the manifest records.
+holds every asked layer, and every shard it needs matches the sha256 the manifest records. The
+cache never reads, writes or deletes outside its own directory, so it is safe to share (docs/sweeps.md):
+an entry directory, manifest or shard that is a symbolic link is not followed, and a manifest may
+name only shard files of the entry's own form (`layer-NNN-<sha8>.safetensors`, no `/` or `..`).
 Anything else is a miss (with a one-line note when something was there but unusable), so the
 caller recaptures. Every file is written to a temporary file in the same directory, fsynced and
 renamed into place, and the manifest goes last, so a write killed half-way leaves no entry that
@@ -21,6 +24,8 @@ import hashlib
 import json
 import os
 import re
+import stat
+import tempfile
 import time
 import types
 import typing
@@ -42,6 +47,31 @@ FORMAT = 1  # layout of manifest.json; bump when it changes incompatibly
 MARKER = "keyspace-cache.json"
 MANIFEST = "manifest.json"
 _STALE_TMP_SECONDS = 3600  # temporary files older than this belong to a killed write
+SHARD_NAME = re.compile(r"layer-\d{3,}-[0-9a-f]{8}\.safetensors")  # the only files a manifest may name
+
+
+def read_plain(path: Path) -> bytes:
+    """The bytes of `path`, a regular file that is not a symbolic link (OSError otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path} is not a regular file")
+        return fh.read()
+
+
+def writable(root: Path) -> bool:
+    """Whether this process can write in the cache directory `root` (tried for real, nothing left
+    behind); a missing directory counts as writable when its nearest existing parent is."""
+    existing = Path(root)
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".ks-probe-")
+    except OSError:
+        return False
+    os.close(fd)
+    os.unlink(probe)
+    return True
 
 
 def default_cache_dir() -> Path:
@@ -89,7 +119,7 @@ class KeyCache:
         """Refuse a cache directory that a newer harness wrote (its layout may be unknown to us)."""
         marker = self.root / MARKER
         try:
-            written_by = str(json.loads(marker.read_text())["harness_version"])
+            written_by = str(json.loads(read_plain(marker))["harness_version"])
         except FileNotFoundError:
             return
         except (OSError, ValueError, KeyError, TypeError):
@@ -102,6 +132,8 @@ class KeyCache:
         self.check_version()
         entry = self.entry_dir(key)
         try:
+            if entry.is_symlink():
+                raise _Unusable("is a symbolic link, which the cache does not follow")
             manifest = self._manifest(entry)
             if manifest is None:
                 return Lookup(None)
@@ -114,11 +146,11 @@ class KeyCache:
 
     def _manifest(self, entry: Path) -> dict | None:
         try:
-            text = (entry / MANIFEST).read_text()
+            text = read_plain(entry / MANIFEST).decode()
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            raise _Unusable(f"has an unreadable manifest ({exc.strerror})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _Unusable(f"has an unreadable manifest ({getattr(exc, 'strerror', None) or exc})") from None
         try:
             manifest = json.loads(text)
             _refuse_newer(str(manifest["harness_version"]), entry)
@@ -138,11 +170,12 @@ class KeyCache:
         return KeyBank(layers=layers, **_restore(KeyBank, manifest["bank"]))
 
     def _layer(self, entry: Path, shard: dict) -> LayerBank:
-        path = entry / shard["file"]
+        if not SHARD_NAME.fullmatch(str(shard["file"])):
+            raise _Unusable(f"names a shard {shard['file']!r} that is not a file of its own (not followed)")
         try:
-            data = path.read_bytes()
+            data = read_plain(entry / shard["file"])
         except OSError:
-            raise _Unusable(f"lacks shard {shard['file']}") from None
+            raise _Unusable(f"lacks shard {shard['file']} (or it is not a plain file)") from None
         if len(data) != shard["bytes"]:
             raise _Unusable(f"has shard {shard['file']} of {len(data)} bytes where {shard['bytes']} were written (truncated)")
         if hashlib.sha256(data).hexdigest() != shard["sha256"]:
@@ -162,6 +195,8 @@ class KeyCache:
         self.root.mkdir(parents=True, exist_ok=True)
         self._mark_version()
         entry = self.entry_dir(key)
+        if entry.is_symlink() or (entry.exists() and not entry.is_dir()):
+            raise OSError(f"{entry} is not a directory of the cache's own (a symbolic link is not followed)")
         entry.mkdir(exist_ok=True)
         bank_meta = _split(bank, skip=("layers",))[1]
         shards = self._kept_shards(entry, key, bank_meta, new_layers=bank.layers.keys())
@@ -192,14 +227,15 @@ class KeyCache:
             old = self._manifest(entry)
             if not old or old.get("key") != key.identity() or old.get("bank") != bank_meta:
                 return {}
-            return {str(int(layer)): dict(shard) for layer, shard in old["layers"].items() if layer not in new}
+            return {str(int(layer)): dict(shard) for layer, shard in old["layers"].items()
+                    if layer not in new and SHARD_NAME.fullmatch(str(shard["file"]))}
         except (_Unusable, KeyError, TypeError, ValueError, AttributeError):
             return {}  # nothing worth keeping in a manifest this harness cannot read
 
     def _mark_version(self) -> None:
         marker = self.root / MARKER
         try:
-            written_by = str(json.loads(marker.read_text())["harness_version"])
+            written_by = str(json.loads(read_plain(marker))["harness_version"])
             if version_tuple(written_by) >= version_tuple(harness.__version__):
                 return
         except (OSError, ValueError, KeyError, TypeError):
@@ -207,10 +243,11 @@ class KeyCache:
         write_atomic(marker, json.dumps({"harness_version": harness.__version__}).encode())
 
 
-def fetch(root: Path | None, key: CacheKey, capture: Callable[[], KeyBank], *, label: str) -> tuple[KeyBank, list[str]]:
+def fetch(root: Path | None, key: CacheKey, capture: Callable[[], KeyBank], *, label: str,
+          store: bool = True) -> tuple[KeyBank, list[str]]:
     """The bank of `key`: from the cache under `root` when it holds a trustworthy entry, else from
-    `capture()` (then stored). Also returns one-line notes for the user, each starting with `label`.
-    `root` None (--ks-no-cache) neither reads nor writes."""
+    `capture()` (then stored, unless `store` is False: a read-only cache). Also returns one-line notes
+    for the user, each starting with `label`. `root` None (--ks-no-cache) neither reads nor writes."""
     if root is None:
         return capture(), []
     cache = KeyCache(root)
@@ -219,6 +256,8 @@ def fetch(root: Path | None, key: CacheKey, capture: Callable[[], KeyBank], *, l
     if found.bank is not None:
         return found.bank, notes + [f"{label}: from cache {cache.entry_dir(key)}"]
     bank = capture()
+    if not store:
+        return bank, notes
     try:
         notes.append(f"{label}: captured, stored in cache {cache.store(key, bank)}")
     except OSError as exc:  # a full or read-only disk costs the cache, not the run
@@ -241,6 +280,8 @@ def _sweep(entry: Path, keep: set[str]) -> None:
     manifest then names a missing shard, which the next load reports and recaptures."""
     now = time.time()
     for path in entry.iterdir():
+        if path.is_symlink() or not path.is_file():
+            continue  # only the entry's own files, never what a link points at
         stale_tmp = path.name.startswith(TMP_PREFIX) and now - path.stat().st_mtime > _STALE_TMP_SECONDS
         old_shard = path.name.startswith("layer-") and path.name.endswith(".safetensors") and path.name not in keep
         if stale_tmp or old_shard:

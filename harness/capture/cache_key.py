@@ -6,8 +6,9 @@ weights, harness or transformers version, the bank's layout) gives another key, 
 capture. Layers are kept apart from the digest: an entry holding a superset of the asked layers
 serves the request (see harness.capture.cache).
 
-A local checkpoint (`hf:/dir`) has no revision, so its key carries what is in the directory
-(`checkpoint_identity`): the sha256 of every file up to 16 MiB (config, processor and tokenizer
+A local checkpoint (`hf:/dir`, the organisms) has no revision, so its key carries what is in the
+directory, not where it lies (so a second checkout of the project is served the organisms the first
+one captured) (`checkpoint_identity`): the sha256 of every file up to 16 MiB (config, processor and tokenizer
 files, chat template, tiny weights), and the name, size and modification time (ns) of larger files
 (real weight shards). Hashing 15 GB of shards would cost more than many captures; a checkpoint
 retrained or rewritten in place gets new modification times, so it is recaptured all the same (a
@@ -25,26 +26,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 if TYPE_CHECKING:
+    from harness.capture.options import CaptureOptions
     from harness.models import ModelSpec
-    from harness.run.options import RunConfig
 
-# RunConfig fields that cannot change the captured vectors: where outputs go, what the analysis
-# does with the bank, how it is batched, and the fields the key carries on its own. Every other
-# option (today none; tomorrow a token cap such as a maximum of tokens per sample) enters the
-# key as a capture setting, so a new option is trusted to matter until it is listed here.
-NOT_CAPTURE_SETTINGS = frozenset(
-    {
-        "models", "layers", "benchmarks", "samples", "seed", "dtype", "device", "batch_size",
-        "threshold", "alpha", "permutations", "max_points", "special_as_text",
-        "results", "report", "cache", "baselines", "update_baselines", "resume", "data_dir", "device_map",
-        "trust_remote_code", "shard",
+
+def capture_settings(options: "CaptureOptions") -> dict[str, Any]:
+    """The capture options that bound or change the kept tokens, beside the key's own fields:
+    the token caps (by what they keep, however they were written) and the mechanism pass."""
+    caps = options.caps
+    return {
+        "caps": {"per_sample": caps.per_sample, "per_modality": dict(sorted(caps.per_modality.items())),
+                 "balanced": caps.balanced},
+        "mechanism": options.mechanism,
     }
-)
-
-
-def capture_settings(options: Mapping[str, Any]) -> dict[str, Any]:
-    """The options (a RunConfig as a dict) that may bound or change the kept tokens."""
-    return {k: v for k, v in sorted(options.items()) if k not in NOT_CAPTURE_SETTINGS}
 
 
 def ids_digest(sample_ids: Iterable[str]) -> str:
@@ -52,6 +46,7 @@ def ids_digest(sample_ids: Iterable[str]) -> str:
     return hashlib.sha256(json.dumps(list(sample_ids), ensure_ascii=False).encode()).hexdigest()
 
 
+LOCAL = "local checkpoint"  # the source of every local directory: its files, not its path, tell them apart
 HASHED_UP_TO = 16 * 2**20  # bytes; larger files enter the key by size and modification time
 
 
@@ -112,13 +107,13 @@ class CacheKey:
     """What one captured bank depends on. `digest` covers every field except `layers`."""
 
     model: str  # registry name, as recorded in the bank
-    source: str  # ModelSpec.source: hub id, local directory or tiny:<family>
+    source: str  # ModelSpec.source: hub id or tiny:<family>; LOCAL for a local directory (wherever it lies)
     revision: str | None  # ModelSpec.revision (None for tiny twins and local directories)
     dtype: str  # dtype the model ran in, e.g. "float32"
     kind: str  # what was captured, e.g. "keys" (k_proj outputs, pre-RoPE)
     benchmark: str  # with subsets, e.g. "mmmu:Art"
     samples: str  # ids_digest of the exact sample ids
-    settings: Mapping[str, Any]  # capture_settings: token caps and other capture-shaping options
+    settings: Mapping[str, Any]  # capture_settings: token caps and the mechanism pass
     seed: int | None  # seed of the weights (tiny twins) or of the token caps' draws, else None
     harness_version: str
     software: Mapping[str, str]  # versions of the code that computes the vectors (transformers; torch for tiny weights)
@@ -138,28 +133,28 @@ class CacheKey:
 
 
 def key_for(
-    spec: "ModelSpec", cfg: "RunConfig", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int], *, kind: str = "keys"
+    spec: "ModelSpec", options: "CaptureOptions", benchmark: str, sample_ids: Sequence[str], layers: Iterable[int]
 ) -> CacheKey:
-    """The key of capturing `kind` of `layers` of `spec` on these samples under the run's options."""
+    """The key of capturing `options.kind` of `layers` of `spec` on these samples."""
     import torch
     import transformers
 
     import harness
-    from harness.capture.keys import KeyBank, LayerBank, parse_max_tokens
+    from harness.capture.keys import KeyBank, LayerBank
 
     software = {"transformers": transformers.__version__}
     if spec.is_tiny:  # tiny weights are drawn by torch's generator: another torch may draw others
         software["torch"] = torch.__version__
     return CacheKey(
         model=spec.name,
-        source=spec.source,
+        source=LOCAL if spec.is_local else spec.source,  # a local checkpoint by its content (`checkpoint`), not its path
         revision=spec.revision,
-        dtype=cfg.dtype,
-        kind=kind,
+        dtype=options.dtype,
+        kind=options.kind,
         benchmark=benchmark,
         samples=ids_digest(sample_ids),
-        settings=capture_settings(asdict(cfg)),
-        seed=cfg.seed if spec.is_tiny or parse_max_tokens(cfg.max_tokens).any else None,  # token caps draw by seed
+        settings=capture_settings(options),
+        seed=options.seed if spec.is_tiny or options.caps.any else None,  # token caps draw by seed
         harness_version=harness.__version__,
         software=software,
         layout=layout_of(KeyBank, LayerBank),

@@ -102,6 +102,8 @@ class TokenCaps:
     per_sample: int | None = None
     per_modality: dict[str, int] = field(default_factory=dict)  # "image" / "text" / "special" → cap
     balanced: int | None = None  # about this many tokens per modality, an equal share per prompt (None: off)
+    # The option's text (auto written out as balanced=N), which config ids and run info show; not compared.
+    source: str = field(default="none", compare=False)
 
     @property
     def any(self) -> bool:
@@ -130,11 +132,11 @@ def parse_max_tokens(text: str, *, max_points: int | None = None) -> TokenCaps:
     `balanced=N,sample=N,image=N,text=N,special=N`."""
     text = text.strip().lower()
     if text in ("", "none"):
-        return TokenCaps()
+        return TokenCaps(source=text)
     if text == "auto":
         if max_points is None:
             raise KeyspaceError("--ks-max-tokens: auto needs --ks-max-points to size the per-prompt share")
-        return TokenCaps(balanced=max_points)
+        return TokenCaps(balanced=max_points, source=f"balanced={max_points}")
     usage = "use auto, none, N, or balanced=N,sample=N,image=N,text=N,special=N"
     per_sample, balanced, per_modality = None, None, {}
     for part in text.split(","):
@@ -155,7 +157,7 @@ def parse_max_tokens(text: str, *, max_points: int | None = None) -> TokenCaps:
             per_modality[key] = n
         else:
             raise KeyspaceError(f"--ks-max-tokens: unknown cap {key!r}; {usage}")
-    return TokenCaps(per_sample, per_modality, balanced)
+    return TokenCaps(per_sample, per_modality, balanced, source=text)
 
 
 class _Reservoir:

@@ -10,15 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.capture.keys import parse_max_tokens
 from harness.errors import KeyspaceError
 from harness.models.layers import resolve_layers
-from harness.run.options import InterventionConfig
 from harness.results.records import part_path
-from harness.benchmarks import check_benchmark
-from harness.run.session import KeyspaceRun, Pair, split_benchmark
+from harness.benchmarks import BenchmarkChoice, check_benchmark
+from harness.run.session import KeyspaceRun, Pair
 
 from .baselines import expected_failure, write_outcome
+from .options import InterventionConfig
 from .results import InterventionResult, append_intervention
 from .run import PairStudy, StudySettings
 
@@ -27,8 +26,12 @@ from .run import PairStudy, StudySettings
 class InterventionCase:
     model: str
     layer: int
-    benchmark: str
+    bench: BenchmarkChoice
     intervention: str
+
+    @property
+    def benchmark(self) -> str:
+        return self.bench.text
 
     @property
     def id(self) -> str:
@@ -51,7 +54,7 @@ class InterventionSession:
     def plan(self) -> list[InterventionCase]:
         for bench in self.icfg.benchmarks or ():
             try:
-                check_benchmark(*split_benchmark(bench))
+                check_benchmark(bench.name, bench.subsets)
             except KeyspaceError as exc:
                 raise KeyspaceError(f"--ks-intervene-benchmarks: {exc}") from None
         cases = []
@@ -60,7 +63,10 @@ class InterventionSession:
             if not self.run.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
                 continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec))
+            option = "--ks-intervene-layers" if self.icfg.layers else "--ks-layers"
+            layers = resolve_layers(
+                words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec), option=option
+            )
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
         return cases
@@ -69,24 +75,24 @@ class InterventionSession:
         base = self.run.settings(self.run.spec(model))
         return StudySettings(
             names=self.icfg.names, shrinkage=self.icfg.shrinkage, seed=base.seed, batch_size=self.run.cfg.batch_size,
-            caps=parse_max_tokens(self.run.cfg.max_tokens), max_points=base.max_points, threshold=base.threshold,
+            caps=self.run.cfg.max_tokens, max_points=base.max_points, threshold=base.threshold,
             alpha=base.alpha, permutations=base.permutations, ratio_boot=base.n_boot, level=base.level,
         )
 
-    def study(self, model: str, benchmark: str) -> PairStudy:
+    def study(self, model: str, bench: BenchmarkChoice) -> PairStudy:
         """The study of (model, benchmark); the previous one is dropped (its model may be gone)."""
         loaded = self.run.loaded(model)  # the run's own, loaded once per stretch of tests of one model
         s = self._study
-        if s is None or s.loaded is not loaded or s.benchmark != benchmark:
-            samples = self.run.model_samples(Pair(model, benchmark))
-            self._study = PairStudy.start(loaded, samples, benchmark, self.settings(model))
+        if s is None or s.loaded is not loaded or s.benchmark != bench.text:
+            samples = self.run.model_samples(Pair(model, bench))
+            self._study = PairStudy.start(loaded, samples, bench.text, self.settings(model))
         return self._study
 
     def judge(self, case: InterventionCase) -> InterventionResult:
         """Study, check and record one case; an error becomes an `error` record with its one line.
         With --ks-update-baselines, the outcome is stored (harness.intervention.baselines)."""
         try:
-            result = self.study(case.model, case.benchmark).result(case.layer, case.intervention)
+            result = self.study(case.model, case.bench).result(case.layer, case.intervention)
         except Exception as exc:  # recorded as this case's error; the other cases still run
             message = str(exc) if isinstance(exc, KeyspaceError) else f"{type(exc).__name__}: {exc}"
             result = InterventionResult(model=case.model, layer=case.layer, benchmark=case.benchmark,

@@ -40,14 +40,16 @@ def _attention_phrase(attention: Sequence[int]) -> str:
     return f"its self-attention layers are {', '.join(map(str, attention))}" if attention else "it has no self-attention layer"
 
 
-def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None) -> list[int]:
-    """Sorted unique layer indices for `tokens`, or a one-line error naming the valid range.
+def resolve_layers(
+    tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None, option: str = "--ks-layers"
+) -> list[int]:
+    """Sorted unique layer indices for `tokens`, or a one-line error naming `option` and the valid range.
 
     `attention`: the self-attention layers where not every layer is one (None: all are); the words
     resolve over them (first = the first self-attention layer, mid = the middle one of them, ...)."""
     over = list(range(num_layers)) if attention is None else sorted(attention)
     if not over:
-        raise KeyspaceError(f"--ks-layers: {model} has no self-attention layer, so no keys to capture")
+        raise KeyspaceError(f"{option}: {model} has no self-attention layer, so no keys to capture")
     chosen: set[int] = set()
     for raw in tokens:
         token = raw.strip().lower()
@@ -64,16 +66,16 @@ def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str, attent
                 index = int(token)
             except ValueError:
                 raise KeyspaceError(
-                    f"--ks-layers: {raw!r} is not a layer; use integers (negative counts from the end) or {', '.join(WORDS)}"
+                    f"{option}: {raw!r} is not a layer; use integers (negative counts from the end) or {', '.join(WORDS)}"
                 ) from None
             if not -num_layers <= index < num_layers:
                 raise KeyspaceError(
-                    f"--ks-layers: layer {index} is outside {model}'s range 0..{num_layers - 1} (or -{num_layers}..-1)"
+                    f"{option}: layer {index} is outside {model}'s range 0..{num_layers - 1} (or -{num_layers}..-1)"
                 )
             chosen.add(index % num_layers)
     if not chosen:
-        raise KeyspaceError("--ks-layers: no layer given; use e.g. '0,mid,-1' or 'all'")
-    check_attention(chosen, attention, model=model, what="--ks-layers")
+        raise KeyspaceError(f"{option}: no layer given; use e.g. '0,mid,-1' or 'all'")
+    check_attention(chosen, attention, model=model, what=option)
     return sorted(chosen)
 
 

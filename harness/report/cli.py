@@ -15,6 +15,7 @@ from harness.results.records import TripleResult, parse_lines
 from .html import render_report
 from harness.results.merge import merge_files, results_files
 from harness.results.meta import load_run_info, meta_path
+from harness.run.paths import check_distinct
 
 HINT = "give the .jsonl a keyspace run wrote (by default reports/results.jsonl)"
 
@@ -59,6 +60,8 @@ def report_command(results: Path | Sequence[Path], output: Path | None = None, *
         default_out = files[0].with_suffix(".html")
     records = _interventions(interventions)
     out = output if output is not None else default_out
+    inputs = [*files, *(meta_path(f) for f in files), *([meta] if meta else []), *interventions]
+    check_distinct({"-o": out, **{f"the input {f}": f for f in inputs if f.is_file()}})
     try:
         path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap, interventions=records)
     except OSError as exc:

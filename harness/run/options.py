@@ -16,9 +16,14 @@ from typing import Callable
 
 import torch
 
-from harness.results.baselines import BaselineStore, default_store
+from harness.benchmarks import BenchmarkChoice, parse_benchmarks
+from harness.capture.cache import default_cache_dir
+from harness.capture.keys import TokenCaps, parse_max_tokens
+from harness.capture.options import CaptureOptions
 from harness.errors import KeyspaceError
-from harness.run.shard import shard_option
+from harness.models.taps import check_kind
+from harness.results.baselines import BaselineStore, default_store
+from harness.run.shard import Shard, parse_shard
 
 
 @dataclass(frozen=True)
@@ -72,13 +77,23 @@ def _split(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
+# Upper bounds of the numeric options: what one machine can hold, with room to spare. A sign-flip
+# draw keeps one sign per prompt, a seed seeds numpy's and torch's generators (32 bits fit both, as
+# do the offsets added to it), and the statistics build kernels over up to 2 × max-points vectors.
+MAXIMA = {"seed": 2**32 - 1, "permutations": 1_000_000, "max-points": 50_000, "batch-size": 4096, "samples": 1_000_000}
+
+
 def _int(name: str, value: str, *, minimum: int) -> int:
+    maximum = MAXIMA.get(name)
+    usage = f"give a whole number ≥ {minimum}" if maximum is None else f"give a whole number in {minimum}..{maximum}"
     try:
         n = int(value)
     except ValueError:
-        raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; give a whole number ≥ {minimum}") from None
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; {usage}") from None
     if n < minimum:
-        raise KeyspaceError(f"--ks-{name}: {n} is too small; give a whole number ≥ {minimum}")
+        raise KeyspaceError(f"--ks-{name}: {n} is too small; {usage}")
+    if maximum is not None and n > maximum:
+        raise KeyspaceError(f"--ks-{name}: {n} is too large; {usage}")
     return n
 
 
@@ -141,7 +156,7 @@ class RunConfig:
 
     models: tuple[str, ...]
     layers: tuple[str, ...] | None  # None: each model's default layers
-    benchmarks: tuple[str, ...]
+    benchmarks: tuple[BenchmarkChoice, ...]
     samples: int | None  # None: all
     device: str
     dtype: str
@@ -163,11 +178,11 @@ class RunConfig:
     multi_image: str = "first"  # more images than a model takes: first or skip
     capture: str = "keys"  # capture kind (harness.models.taps.KINDS)
     heads: int | None = None  # None: concatenated heads; N: head N's slice alone
-    max_tokens: str = "none"  # token caps (parsed by harness.capture.keys.parse_max_tokens); auto is stored as balanced=MAX_POINTS
+    max_tokens: TokenCaps = TokenCaps()  # token caps; auto is balanced=MAX_POINTS
     device_map: str | None = None  # None or "auto"
     trust_remote_code: bool = False
     mechanism: bool = True  # measure logit gap and attention share beside the keys
-    shard: str = "none"  # "none": the whole run; "K/N": part K of N of the pairs (harness.run.shard)
+    shard: Shard | None = None  # None: the whole run; K/N: part K of N of the pairs (harness.run.shard)
 
     @property
     def torch_device(self) -> torch.device:
@@ -177,21 +192,51 @@ class RunConfig:
     def torch_dtype(self) -> torch.dtype:
         return DTYPES[self.dtype]
 
+    @property
+    def capture_options(self) -> CaptureOptions:
+        """What of this run shapes the captured vectors (the key cache's part of the options)."""
+        return CaptureOptions(kind=self.capture, dtype=self.dtype, caps=self.max_tokens, seed=self.seed,
+                              mechanism=self.mechanism)
+
+    def as_text(self) -> dict[str, str]:
+        """Every option as text, as the options were written (run info, config id)."""
+        out = {k: str(v) for k, v in asdict(self).items()}
+        out["benchmarks"] = str(tuple(b.text for b in self.benchmarks))
+        out["max_tokens"] = self.max_tokens.source
+        out["shard"] = str(self.shard) if self.shard else "none"
+        return out
+
     def config_id(self) -> str:
         """Digest of everything that shapes the figures (not where the outputs go)."""
         shaping = {k: v for k, v in asdict(self).items() if k not in OUTPUT_FIELDS}
+        shaping["max_tokens"] = self.max_tokens.source
         shaping["device"] = torch.device(self.device).type  # cuda:0 and cuda:1 give the same figures
         return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def defaulting(get: Callable[[str], str], options: tuple[Option, ...]) -> Callable[[str], str]:
+    """`get` where an empty value (`--ks-max-tokens=`, `ks_seed =`) means the option's documented default."""
+    defaults = {o.name: o.default for o in options}
+
+    def get_or_default(name: str) -> str:
+        value = get(name)
+        return defaults[name] if value is None or not str(value).strip() else value
+
+    return get_or_default
+
+
 def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None = None) -> RunConfig:
-    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value.
+    """Build a RunConfig from `get(name)`, which returns the command-line value or the ini value
+    (an empty one means the option's default).
 
     `worker` is the pytest-xdist worker id ("gw0" …) of this process, None outside a parallel run."""
+    get = defaulting(get, OPTIONS)
     models = _split(get("models"))
     if not models:
         raise KeyspaceError("--ks-models: no model given; e.g. --ks-models tiny-llava")
-    benchmarks = benchmark_list(get("benchmarks"))
+    benchmarks = parse_benchmarks(get("benchmarks"))
+    if not benchmarks:
+        raise KeyspaceError("--ks-benchmarks: no benchmark given; e.g. --ks-benchmarks fixture")
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
     device = worker_device(parse_device(get("device")), worker)
@@ -216,11 +261,11 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),
-        special_as_text=_flag(get("special-as-text")),
+        special_as_text=parse_flag("special-as-text", get("special-as-text")),
         baselines=_baselines(get("baselines"), path, rootdir),
-        update_baselines=_flag(get("update-baselines")),
-        resume=_flag(get("resume")),
-        cache=None if _flag(get("no-cache")) else _cache_dir(get("cache"), rootdir),
+        update_baselines=parse_flag("update-baselines", get("update-baselines")),
+        resume=parse_flag("resume", get("resume")),
+        cache=None if parse_flag("no-cache", get("no-cache")) else _cache_dir(get("cache"), rootdir),
         data_dir=get("data-dir").strip() or None,
         open_questions=_choice("open-questions", get("open-questions"), ("keep", "skip")),
         multi_image=_choice("multi-image", get("multi-image"), ("first", "skip")),
@@ -228,14 +273,23 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         heads=_heads(get("heads")),
         max_tokens=_max_tokens(get("max-tokens"), get("max-points")),
         device_map=_device_map(get("device-map")),
-        trust_remote_code=_flag(get("trust-remote-code")),
-        mechanism=not _flag(get("no-mechanism")),
-        shard=shard_option(get("shard")),
+        trust_remote_code=parse_flag("trust-remote-code", get("trust-remote-code")),
+        mechanism=not parse_flag("no-mechanism", get("no-mechanism")),
+        shard=parse_shard(get("shard")),
     )
 
 
-def _flag(value: str) -> bool:
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def parse_flag(name: str, value: str) -> bool:
+    """A switch's value (from the command line: "true"; from an ini file: any spelling below). A value
+    that is neither, such as `ks_resume = ture`, is an error rather than false: read as false, a
+    mistyped `resume` would start a new results file over the old one."""
+    v = str(value).strip().lower()
+    if v not in TRUE + FALSE:
+        raise KeyspaceError(f"--ks-{name}: {str(value).strip()!r} is not a yes/no value; use one of {', '.join(TRUE + FALSE[:-1])}")
+    return v in TRUE
 
 
 def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> BaselineStore | None:
@@ -249,8 +303,6 @@ def _baselines(value: str, path: Callable[[str], Path], rootdir: Path) -> Baseli
 
 def _cache_dir(value: str, rootdir: Path) -> Path:
     if value.strip() in ("", "user"):
-        from harness.capture.cache import default_cache_dir
-
         return default_cache_dir()
     p = Path(value.strip()).expanduser()
     return p if p.is_absolute() else rootdir / p
@@ -264,8 +316,6 @@ def _choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def _capture(value: str) -> str:
-    from harness.models.taps import check_kind
-
     return check_kind(value.strip().lower())
 
 
@@ -278,14 +328,11 @@ def _heads(value: str) -> int | None:
     return _int("heads", v, minimum=0)
 
 
-def _max_tokens(value: str, max_points: str) -> str:
-    from harness.capture.keys import parse_max_tokens
-
+def _max_tokens(value: str, max_points: str) -> TokenCaps:
     v = value.strip().lower()
     if v == "auto":  # sized from the analysis cap, and stored with its size (config id, cache key)
         v = f"balanced={_int('max-points', max_points, minimum=8)}"
-    parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
-    return v
+    return parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
 
 
 def _device_map(value: str) -> str | None:
@@ -295,65 +342,3 @@ def _device_map(value: str) -> str | None:
     if v != "auto":
         raise KeyspaceError(f"--ks-device-map: {value!r} is not supported; use none or auto")
     return v
-
-
-def benchmark_list(text: str) -> tuple[str, ...]:
-    """`fixture, mmmu:Art,Biology; world` -> ("fixture", "mmmu:Art,Biology", "world")."""
-    return tuple(_merge_subsets(_split(text.replace(";", ","))))
-
-
-def _merge_subsets(items: list[str]) -> list[str]:
-    """`mmmu:Art,Biology` arrives split at the comma; glue subset names back to their benchmark."""
-    merged: list[str] = []
-    for item in items:
-        if ":" not in item and merged and ":" in merged[-1] and not _is_benchmark_name(item):
-            merged[-1] += "," + item
-        else:
-            merged.append(item)
-    return merged
-
-
-def _is_benchmark_name(item: str) -> bool:
-    from harness.benchmarks import benchmark_names
-
-    return item in benchmark_names()
-
-
-# -- interventions on keys (harness.intervention, suites/test_intervention.py) --------------------
-# A separate block: registered with the others through OPTIONS, parsed by parse_intervention_config.
-
-INTERVENTION_OPTIONS: tuple[Option, ...] = (
-    Option("intervene", "all", "interventions of suites/test_intervention.py: all, or some of mean, moments, random, text-mean, text-moments"),
-    Option("intervene-layers", "mid", "layers the interventions run at (words as --ks-layers); 'default' uses --ks-layers"),
-    Option("intervene-benchmarks", "default", "benchmarks the interventions run on (names as --ks-benchmarks); 'default' uses --ks-benchmarks"),
-    Option("intervene-results", "reports/interventions.jsonl", "JSON-lines file of intervention records (apart from the triples' results)"),
-    Option("intervene-shrinkage", "ledoit-wolf", "covariance of the `moments` target: ledoit-wolf (shrunk) or none (empirical)"),
-)
-OPTIONS = OPTIONS + INTERVENTION_OPTIONS
-
-
-@dataclass(frozen=True)
-class InterventionConfig:
-    """The parsed --ks-intervene* options."""
-
-    names: tuple[str, ...]  # harness.intervention.fit.KINDS names, in the order given
-    layers: tuple[str, ...] | None  # layer words; None: the run's layers (--ks-layers)
-    benchmarks: tuple[str, ...] | None  # benchmark specs; None: the run's (--ks-benchmarks)
-    results: Path
-    shrinkage: str
-
-
-def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> InterventionConfig:
-    from harness.intervention.fit import parse_kinds
-
-    layers = get("intervene-layers").strip()
-    benches = get("intervene-benchmarks").strip()
-    benchmarks = None if benches in ("", "default") else benchmark_list(benches)
-    results = Path(get("intervene-results")).expanduser()
-    return InterventionConfig(
-        names=parse_kinds(get("intervene")),
-        layers=None if layers in ("", "default") else tuple(_split(layers)),
-        benchmarks=benchmarks,
-        results=results if results.is_absolute() else rootdir / results,
-        shrinkage=_choice("intervene-shrinkage", get("intervene-shrinkage"), ("ledoit-wolf", "none")),
-    )

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from harness.errors import KeyspaceError
+from harness.results.meta import meta_path
 
 
 def check_writable(path: Path, option: str) -> None:
@@ -41,13 +42,38 @@ def check_directory(path: Path, option: str) -> None:
         ) from None
 
 
-def check_outputs(cfg) -> None:
-    """Every output path of a RunConfig, checked before any model loads."""
+def check_distinct(paths: dict[str, Path]) -> None:
+    """One-line error when two of the files `paths` names (what -> path) are one file: the one
+    written last would replace the other (e.g. the HTML report over the results)."""
+    seen: dict[Path, str] = {}
+    for what, path in paths.items():
+        real = Path(os.path.realpath(path))
+        if real in seen:
+            raise KeyspaceError(f"{what} and {seen[real]} are the same file ({path}): one would overwrite the "
+                                "other; give each its own path")
+        seen[real] = what
+
+
+def check_outputs(cfg, icfg=None) -> None:
+    """Every output path of a RunConfig (and of the intervention options), checked before any model
+    loads: each writable, and no two of them, nor an output and the run's inputs, one file."""
+    files = {"--ks-results": cfg.results, "--ks-report": cfg.report, "the run metadata beside --ks-results": meta_path(cfg.results)}
+    if icfg is not None:
+        files |= {"--ks-intervene-results": icfg.results, "the interventions page beside --ks-intervene-results":
+                  icfg.results.with_suffix(".html")}
+    check_distinct(files)
     for path, option in ((cfg.results, "--ks-results"), (cfg.report, "--ks-report")):
         check_writable(path, option)
         check_directory(path.parent, option)
     if cfg.baselines is not None:
         option = "--ks-baselines" + ("" if cfg.baselines.strict else " (auto: new baselines go beside --ks-results)")
         check_directory(cfg.baselines.own, option)
-    if cfg.cache is not None:
-        check_directory(cfg.cache, "--ks-cache")
+    if cfg.cache is not None and not (cfg.cache.is_dir() and os.access(cfg.cache, os.R_OK | os.X_OK)):
+        check_directory(cfg.cache, "--ks-cache")  # an existing, readable cache may be read-only (a shared mount)
+
+
+def check_intervention_outputs(icfg) -> None:
+    """The intervention records file (--ks-intervene-results) and its page beside it, before anything runs."""
+    for path in (icfg.results, icfg.results.with_suffix(".html")):
+        check_writable(path, "--ks-intervene-results")
+        check_directory(path.parent, "--ks-intervene-results")

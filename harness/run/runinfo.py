@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import platform
 import subprocess
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -40,6 +39,6 @@ def run_info(cfg: RunConfig, samples: dict[str, list[str]]) -> dict:
         "seed": cfg.seed,
         "git_commit": git_commit(Path(harness.__file__).parent),
         "config_id": cfg.config_id(),
-        "options": {k: str(v) for k, v in asdict(cfg).items()},
+        "options": cfg.as_text(),
         "samples": {b: {"count": len(ids), "digest": samples_digest(ids), "ids": ids} for b, ids in samples.items()},
     }

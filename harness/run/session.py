@@ -12,10 +12,10 @@ from pathlib import Path
 
 from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
 from harness.results.baselines import check_baseline
-from harness.benchmarks import LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
-from harness.capture.cache import fetch
+from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
+from harness.capture.cache import fetch, writable
 from harness.capture.cache_key import key_for
-from harness.capture.keys import KeyBank, capture_keys, parse_max_tokens
+from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
@@ -27,13 +27,18 @@ from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
 from harness.results.records import TripleResult, append_result, part_path, part_paths, read_results
 from harness.run.runinfo import run_info
-from harness.run.shard import Sharding, parse_shard
+from harness.run.shard import Sharding
 
 
 @dataclass(frozen=True)
 class Pair:
     model: str
-    benchmark: str  # with subsets, e.g. "mmmu:Art"
+    bench: BenchmarkChoice
+
+    @property
+    def benchmark(self) -> str:
+        """The benchmark with its subsets, as results name it, e.g. "mmmu:Art"."""
+        return self.bench.text
 
     @property
     def id(self) -> str:
@@ -44,20 +49,19 @@ class Pair:
 class Triple:
     model: str
     layer: int
-    benchmark: str
+    bench: BenchmarkChoice
+
+    @property
+    def benchmark(self) -> str:
+        return self.bench.text
 
     @property
     def pair(self) -> Pair:
-        return Pair(self.model, self.benchmark)
+        return Pair(self.model, self.bench)
 
     @property
     def id(self) -> str:
         return f"{self.model}-L{self.layer}-{self.benchmark}"
-
-
-def split_benchmark(item: str) -> tuple[str, tuple[str, ...]]:
-    name, _, subsets = item.partition(":")
-    return name, tuple(s.strip() for s in subsets.split(",") if s.strip())
 
 
 def one_line(exc: BaseException, pair: Pair) -> str:
@@ -99,19 +103,20 @@ class KeyspaceRun:
     _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _started: bool = False
+    _cache_writable: bool | None = None  # worked out at the first capture
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
         """The run's triples, worked out once (a hub model's layer count may need its config)."""
         if self._plan is None:
-            self._sharding = Sharding(self._make_plan(), parse_shard(self.cfg.shard), samples=self.cfg.samples,
+            self._sharding = Sharding(self._make_plan(), self.cfg.shard, samples=self.cfg.samples,
                                       benchmarks=len(self.cfg.benchmarks))
             self._plan = self._sharding.mine()
         return self._plan
 
     def _make_plan(self) -> list[Triple]:
-        for item in self.cfg.benchmarks:
-            check_benchmark(*split_benchmark(item))  # unknown names and subsets fail here, before any model loads
+        for bench in self.cfg.benchmarks:
+            check_benchmark(bench.name, bench.subsets)  # unknown names and subsets fail here, before any model loads
         triples = []
         for model in self.cfg.models:
             spec = self.spec(model)
@@ -138,8 +143,8 @@ class KeyspaceRun:
         self.plan()
         triples = self._sharding.triples  # the whole run's, so every shard picks the same cases
         for model in dict.fromkeys(t.model for t in triples):
-            first_bench = next(t.benchmark for t in triples if t.model == model)
-            deepest = max(t.layer for t in triples if t.model == model and t.benchmark == first_bench)
+            first_bench = next(t.bench for t in triples if t.model == model)
+            deepest = max(t.layer for t in triples if t.model == model and t.bench == first_bench)
             cases += [
                 ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
                 ControlCase("text-as-image", Triple(model, self._first_attention_layer(model), first_bench)),
@@ -219,13 +224,13 @@ class KeyspaceRun:
             )
         return self._loaded
 
-    def samples(self, benchmark: str) -> list[Sample]:
+    def samples(self, bench: BenchmarkChoice) -> list[Sample]:
+        benchmark = bench.text
         if benchmark not in self._samples:
-            name, subsets = split_benchmark(benchmark)
             options = LoadOptions(
                 data_dir=Path(self.cfg.data_dir) if self.cfg.data_dir else None, open_questions=self.cfg.open_questions
             )
-            everything, report = load_benchmark(name, subsets, seed=self.cfg.seed, options=options)
+            everything, report = load_benchmark(bench.name, bench.subsets, seed=self.cfg.seed, options=options)
             self.load_reports[benchmark] = report
             chosen, note = select_samples(everything, self.cfg.samples, self.cfg.seed)
             for line in (report.note(), note):
@@ -237,7 +242,7 @@ class KeyspaceRun:
     def model_samples(self, pair: Pair) -> list[Sample]:
         """The benchmark's samples fitted to the model's image limit (--ks-multi-image)."""
         max_images = self.spec(pair.model).max_images
-        fit = fit_images(self.samples(pair.benchmark), max_images, self.cfg.multi_image)
+        fit = fit_images(self.samples(pair.bench), max_images, self.cfg.multi_image)
         note = fit.note(max_images, self.cfg.multi_image)
         if note and f"{pair.id}: {note}" not in self.notes:
             self.notes.append(f"{pair.id}: {note}")
@@ -260,10 +265,10 @@ class KeyspaceRun:
             start = time.perf_counter()
             try:
                 samples = self.model_samples(pair)
-                key = key_for(self.spec(pair.model), self.cfg, pair.benchmark, [s.id for s in samples], layers)
+                key = key_for(self.spec(pair.model), self.cfg.capture_options, pair.benchmark, [s.id for s in samples], layers)
                 bank, notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
-                    capture=lambda: self._capture_with_backoff(pair, samples, layers),
+                    capture=lambda: self._capture_with_backoff(pair, samples, layers), store=self.cache_writable(),
                 )
                 self.notes.extend(notes)
                 self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
@@ -272,6 +277,16 @@ class KeyspaceRun:
                 raise  # as it came: a KeyspaceError is shown as its line, anything else (a bug) with its traceback
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
+
+    def cache_writable(self) -> bool:
+        """Whether captures are stored in the key cache; a read-only one (a shared, mounted cache)
+        serves its hits, and the run says once that misses are captured without being stored."""
+        if self._cache_writable is None:
+            self._cache_writable = self.cfg.cache is not None and writable(self.cfg.cache)
+            if self.cfg.cache is not None and not self._cache_writable:
+                self.notes.append(f"key cache {self.cfg.cache} is read-only: its entries are served, "
+                                  "new captures are not stored")
+        return self._cache_writable
 
     def reported_elsewhere(self, pair: Pair) -> str | None:
         """Each pair's failure is shown once, by the first test that meets it (its capture test): for that
@@ -300,6 +315,10 @@ class KeyspaceRun:
                     f"this run is {self.cfg.config_id()}); drop --ks-resume or use another --ks-results"
                 )
             self._previous = {r.key: r for r in found if r.status != "error"}
+            planned = {(t.model, t.layer, t.benchmark, "") for t in self.plan()}
+            kept = len(planned & self._previous.keys())
+            self.notes.append(f"--ks-resume: kept {kept} finished triple(s) of {self.cfg.results}; "
+                              f"{len(planned) - kept} of this run's {len(planned)} left to run")
         return self._previous
 
     def _capture_with_backoff(self, pair: Pair, samples: list[Sample], layers: list[int]) -> KeyBank:
@@ -308,7 +327,7 @@ class KeyspaceRun:
         def run(batch_size: int) -> KeyBank:
             return capture_keys(
                 loaded, samples, layers, benchmark=pair.benchmark, batch_size=batch_size, kind=self.cfg.capture,
-                max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
+                max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
             )
 
         def describe() -> str:
@@ -369,7 +388,7 @@ class KeyspaceRun:
     def _other_bank(self, triple: Triple) -> KeyBank | None:
         """The same model on the run's next benchmark (for the by-benchmark baseline), or None; a pair
         that cannot be captured is reported by its own tests, and this triple goes on without it."""
-        others = [b for b in self.cfg.benchmarks if b != triple.benchmark]
+        others = [b for b in self.cfg.benchmarks if b != triple.bench]
         if not others:
             return None
         try:
@@ -418,7 +437,7 @@ class KeyspaceRun:
                 bank = text_as_image_bank(loaded, lambda: capture_keys(
                     loaded, self.model_samples(case.triple.pair), [layer],
                     benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
-                    max_tokens=parse_max_tokens(self.cfg.max_tokens), seed=self.cfg.seed,
+                    max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
                 ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
         strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)

@@ -1,6 +1,6 @@
 """The harness beside the libraries a user would otherwise pick, measured side by side in one run.
 
-    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --json peers.json    # everything (~30 min on 2 cores)
+    nice -n 10 $PEERS_VENV/bin/python -m suites.perf.peers --json peers.json    # everything (~30 min on 2 cores)
     python -m suites.perf.peers --only mmd --sizes 2000                                # a part
 
 1. Two-sample MMD test with 1000 permutations, RBF kernel at one bandwidth σ (the harness's median
@@ -31,12 +31,12 @@ Ratios are each peer's seconds over the harness's in the same run.
 The peers are installed only in a separate benchmark environment, never as project dependencies,
 and without touching the shared torch or numpy:
 
-    python3 -m venv --system-site-packages /work/venv-sweep
-    /work/venv-sweep/bin/pip install --no-deps alibi-detect numba llvmlite catalogue toml
+    python3 -m venv --system-site-packages $PEERS_VENV    # any directory of yours
+    $PEERS_VENV/bin/pip install --no-deps alibi-detect numba llvmlite catalogue toml
     git clone https://github.com/josipd/torch-two-sample && cd torch-two-sample    # not on PyPI
     sed -i "s/        'pytest-runner',//" setup.py
-    /work/venv-sweep/bin/pip install cython wheel
-    /work/venv-sweep/bin/pip install --no-deps --no-build-isolation .
+    $PEERS_VENV/bin/pip install cython wheel
+    $PEERS_VENV/bin/pip install --no-deps --no-build-isolation .
 """
 
 from __future__ import annotations
@@ -306,10 +306,10 @@ def section(figures: dict) -> str:
                 f"| {int(n):,} | {peer} | {_secs(m)} | {_ratio(m, base) if peer != 'openTSNE' else '1'} | "
                 + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
             )
-    lines += ["", "Regenerate (peers in a separate venv; recipe in the script's docstring):", "",
-              "    nice -n 10 /work/venv-sweep/bin/python -m suites.perf.peers --update PERFORMANCE.md",
+    lines += ["", "Regenerate (peers in a separate venv, $PEERS_VENV; recipe in the script's docstring):", "",
+              "    nice -n 10 $PEERS_VENV/bin/python -m suites.perf.peers --update PERFORMANCE.md",
               "", "or only the MMD part, keeping the t-SNE figures of an earlier `--json` run:", "",
-              "    nice -n 5 /work/venv-sweep/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
+              "    nice -n 5 $PEERS_VENV/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
     return "\n".join(lines)
 
 

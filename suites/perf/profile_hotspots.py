@@ -32,6 +32,14 @@ WATCH = ("harness/", "sklearn/", "openTSNE/", "torch/nn/", "transformers/models/
          "transformers/image_processing", "transformers/tokenization", "{built-in method torch.", "{method '")
 
 
+ROOT = Path(__file__).resolve().parents[2].as_posix() + "/"  # this checkout, not named in the document
+
+
+def _relative(where: str) -> str:
+    """A profiled file as the document names it: relative to the checkout, or to site-packages."""
+    return where.removeprefix(ROOT).split("site-packages/")[-1]
+
+
 def _rows(prof: cProfile.Profile, wall: float, top: int, watch: tuple[str, ...]) -> list[dict]:
     stats = pstats.Stats(prof)
     rows = []
@@ -39,7 +47,7 @@ def _rows(prof: cProfile.Profile, wall: float, top: int, watch: tuple[str, ...])
         where = path.replace("\\", "/")
         if not any(w in where or w in func for w in watch):
             continue
-        short = where.split("site-packages/")[-1].split("wt-perf/")[-1]
+        short = _relative(where)
         rows.append({"function": f"{short}:{line}({func})" if line else func, "calls": calls, "cum_s": cumtime, "own_s": tottime,
                      "share": cumtime / wall})
     rows.sort(key=lambda r: r["cum_s"], reverse=True)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
 from harness.run.session import KeyspaceRun, Pair
@@ -36,7 +37,7 @@ def test_options_parse_and_reject_bad_choices(tmp_path):
     with pytest.raises(KeyspaceError, match="--ks-multi-image: 'all' is not a choice; use first or skip"):
         config(tmp_path, **{"multi-image": "all"})
     sub = config(tmp_path, benchmarks="mmmu:Art,Biology,fixture")
-    assert sub.benchmarks == ("mmmu:Art,Biology", "fixture")
+    assert [b.text for b in sub.benchmarks] == ["mmmu:Art,Biology", "fixture"]
 
 
 def test_session_notes_skipped_rows_sampling_and_image_limit(tmp_path, monkeypatch):
@@ -46,7 +47,7 @@ def test_session_notes_skipped_rows_sampling_and_image_limit(tmp_path, monkeypat
         mmmu_row("Art", 3, "<image 1>", ["a", "b"], "A", {1: png((3, 0, 0))}),
     ])
     run = KeyspaceRun(config(tmp_path, benchmarks="mmmu:Art", samples="5", **{"data-dir": str(tmp_path)}))
-    assert [s.id for s in run.samples("mmmu:Art")] == ["validation_Art_1", "validation_Art_3"]
+    assert [s.id for s in run.samples(BenchmarkChoice("mmmu", ("Art",)))] == ["validation_Art_1", "validation_Art_3"]
     assert run.load_reports["mmmu:Art"].skipped == {"image missing or unreadable": 1}
     assert run.notes == [
         "mmmu:Art: skipped 1 row(s): 1 image missing or unreadable (e.g. validation_Art_2)",
@@ -54,7 +55,7 @@ def test_session_notes_skipped_rows_sampling_and_image_limit(tmp_path, monkeypat
     ]
     single = dataclasses.replace(run.spec("tiny-llava"), max_images=1)
     monkeypatch.setattr(run, "spec", lambda name: single)
-    fitted = run.model_samples(Pair("tiny-llava", "mmmu:Art"))
+    fitted = run.model_samples(Pair("tiny-llava", BenchmarkChoice("mmmu", ("Art",))))
     assert [len(s.images) for s in fitted] == [1, 1] and fitted[0].meta["images_dropped"] == 1
     assert run.notes[-1].startswith("tiny-llava-mmmu:Art: 1 question(s) with more than 1 image(s)")
 

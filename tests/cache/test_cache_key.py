@@ -8,7 +8,7 @@ import pytest
 
 from cache_banks import make_bank, make_config, make_key
 from harness.capture.cache import KeyCache
-from harness.capture.cache_key import NOT_CAPTURE_SETTINGS, CacheKey, capture_settings, ids_digest, key_for
+from harness.capture.cache_key import CacheKey, capture_settings, ids_digest, key_for
 from harness.models import get_model_spec
 from harness.models.registry import ModelSpec
 
@@ -53,38 +53,45 @@ def test_sample_order_and_content_matter():
     assert ids_digest(["a", "b"]) != ids_digest(["a\nb"])
 
 
-def test_capture_settings_keep_unknown_options_and_drop_known_inert_ones(tmp_path):
-    options = dataclasses.asdict(make_config(tmp_path))
-    # Of today's options these change what is captured: capture kind, heads, token caps, mechanism pass,
-    # images, questions.
-    today = {"capture": "keys", "heads": None, "max_tokens": "balanced=1500", "mechanism": True, "multi_image": "first",
-             "open_questions": "keep"}
-    assert capture_settings(options) == today
-    options["max_tokens_per_sample"] = 512  # an option added later counts until it is listed as inert
-    assert capture_settings(options) == {**today, "max_tokens_per_sample": 512}
-    assert {"threshold", "results", "cache", "device", "batch_size"} <= NOT_CAPTURE_SETTINGS
+def test_capture_settings_are_what_the_caps_keep_and_the_mechanism_pass(tmp_path):
+    options = make_config(tmp_path).capture_options
+    assert capture_settings(options) == {
+        "caps": {"per_sample": None, "per_modality": {}, "balanced": 1500}, "mechanism": True}
+    # the same caps written two ways are one setting; the options' text does not enter the key
+    written = [make_config(tmp_path, **{"max-tokens": v}).capture_options for v in ("100", "image=100,text=100,special=100")]
+    assert capture_settings(written[0]) == capture_settings(written[1])
+    assert capture_settings(make_config(tmp_path, **{"no-mechanism": "true"}).capture_options)["mechanism"] is False
 
 
-def test_key_for_reads_the_run(tmp_path):
+def test_key_for_reads_the_capture_options(tmp_path):
     tiny = get_model_spec("tiny-llava")
-    cfg = make_config(tmp_path)
-    key = key_for(tiny, cfg, "fixture", ["a", "b"], [3, 0, 3])
-    assert (key.source, key.dtype, key.seed, key.layers) == (tiny.source, "float32", 0, (0, 3))
+    key = key_for(tiny, make_config(tmp_path).capture_options, "fixture", ["a", "b"], [3, 0, 3])
+    assert (key.source, key.dtype, key.kind, key.seed, key.layers) == (tiny.source, "float32", "keys", 0, (0, 3))
     assert "torch" in key.software  # tiny weights come from torch's generator
-    assert key_for(tiny, make_config(tmp_path, seed="1"), "fixture", ["a", "b"], [0]).digest != key.digest
-    assert key_for(tiny, make_config(tmp_path, dtype="bfloat16"), "fixture", ["a", "b"], [0]).digest != key.digest
+
+    def digest(**options):
+        return key_for(tiny, make_config(tmp_path, **options).capture_options, "fixture", ["a", "b"], [0]).digest
+
+    for shaping in ({"seed": "1"}, {"dtype": "bfloat16"}, {"capture": "queries"}, {"max-tokens": "none"},
+                    {"no-mechanism": "true"}):
+        assert digest(**shaping) != key.digest, shaping
     # options that cannot change the vectors leave the key alone
-    for inert in ({"threshold": "3"}, {"permutations": "10"}, {"batch-size": "2"}, {"cache": str(tmp_path / "x")}):
-        assert key_for(tiny, make_config(tmp_path, **inert), "fixture", ["a", "b"], [0]).digest == key.digest, inert
+    for inert in ({"threshold": "3"}, {"permutations": "10"}, {"batch-size": "2"}, {"cache": str(tmp_path / "x")},
+                  {"heads": "1"}, {"max-points": "900", "max-tokens": "balanced=1500"}):
+        assert digest(**inert) == key.digest, inert
 
 
 def test_seed_does_not_enter_the_key_of_hub_weights(tmp_path):
     hub = ModelSpec(name="m", family="llava", source="org/m", revision="abc")
-    keys = [key_for(hub, make_config(tmp_path, seed=s, **{"max-tokens": "none"}), "fixture", ["a"], [0]) for s in ("0", "7")]
+
+    def key(spec=hub, **options):
+        return key_for(spec, make_config(tmp_path, **options).capture_options, "fixture", ["a"], [0])
+
+    keys = [key(seed=s, **{"max-tokens": "none"}) for s in ("0", "7")]
     assert keys[0].seed is None and keys[0].digest == keys[1].digest
     # Token caps (the default balanced reservoir) choose tokens by seed: then the seed is part of the key.
-    capped = [key_for(hub, make_config(tmp_path, seed=s), "fixture", ["a"], [0]) for s in ("0", "7")]
+    capped = [key(seed=s) for s in ("0", "7")]
     assert capped[0].seed == 0 and capped[0].digest != capped[1].digest
     assert "torch" not in keys[0].software
     moved = dataclasses.replace(hub, revision="def")
-    assert key_for(moved, make_config(tmp_path), "fixture", ["a"], [0]).digest != keys[0].digest
+    assert key(moved).digest != capped[0].digest

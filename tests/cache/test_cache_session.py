@@ -8,10 +8,11 @@ import shutil
 import pytest
 
 from cache_banks import assert_banks_equal, make_config
+from harness.benchmarks import BenchmarkChoice
 from harness.capture.cache import default_cache_dir
 from harness.run.session import KeyspaceRun, Pair
 
-PAIR = Pair("tiny-llava", "fixture")
+PAIR = Pair("tiny-llava", BenchmarkChoice("fixture"))
 
 
 def _run(tmp_path, **options) -> KeyspaceRun:
@@ -103,3 +104,22 @@ def test_cache_option_paths(tmp_path, monkeypatch):
     assert make_config(tmp_path, cache="/abs/banks").cache.as_posix() == "/abs/banks"
     assert make_config(tmp_path, cache="banks", **{"no-cache": "true"}).cache is None
     assert make_config(tmp_path, cache="a").config_id() == make_config(tmp_path, cache="b").config_id()
+
+
+def test_a_read_only_cache_serves_hits_and_captures_misses_without_storing(tmp_path, monkeypatch, cached):
+    """A shared, mounted cache may be read-only: accepted up front, hits served, misses captured and
+    not stored, and one note says so (permission bits do not bind root, so the probe is replaced)."""
+    from harness.run import paths, session
+
+    monkeypatch.setattr(session, "writable", lambda root: False)
+    before = sorted((tmp_path / "cache").rglob("*"))
+    run = _run(tmp_path)
+    paths.check_outputs(run.cfg)  # an existing, readable cache directory is never refused as unwritable
+    _no_model(run, monkeypatch)
+    run.capture(PAIR)  # a hit
+    other = _run(tmp_path, layers="1")  # a miss: layer 1 is not cached
+    other.capture(PAIR)
+    assert sorted((tmp_path / "cache").rglob("*")) == before
+    read_only = [n for n in run.notes + other.notes if "read-only" in n]
+    assert len([n for n in other.notes if "read-only" in n]) == 1 and len(read_only) == 2
+    assert not any("stored in cache" in n for n in other.notes)

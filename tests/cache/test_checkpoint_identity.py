@@ -24,7 +24,7 @@ def checkpoint(tmp_path):
 
 
 def _key(directory, tmp_path):
-    return key_for(get_model_spec(f"hf:{directory}"), make_config(tmp_path), "fixture", ["a"], [0])
+    return key_for(get_model_spec(f"hf:{directory}"), make_config(tmp_path).capture_options, "fixture", ["a"], [0])
 
 
 def test_the_key_names_the_image_processor_and_backend(checkpoint, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
+from harness.capture.keys import TokenCaps
 from harness.run.options import OPTIONS, parse_config
 
 
@@ -17,7 +18,9 @@ def _config(**given):
 
 def test_defaults():
     cfg = _config()
-    assert (cfg.capture, cfg.heads, cfg.max_tokens, cfg.device_map, cfg.trust_remote_code) == ("keys", None, "balanced=1500", None, False)
+    assert (cfg.capture, cfg.heads, cfg.max_tokens, cfg.device_map, cfg.trust_remote_code) == (
+        "keys", None, TokenCaps(balanced=1500), None, False)
+    assert cfg.max_tokens.source == "balanced=1500"  # auto, as the config id and the run info name it
 
 
 def test_values():

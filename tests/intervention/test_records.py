@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from harness.benchmarks import BenchmarkChoice
 from harness.benchmarks.sample import Sample
 from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.capture.keys import KeyBank, LayerBank
@@ -20,7 +21,7 @@ from harness.report.interventions import render_interventions
 from harness.intervention.results import InterventionResult, append_intervention, read_interventions
 from harness.intervention.checks import checks
 from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect
-from harness.run.options import INTERVENTION_OPTIONS, OPTIONS, parse_intervention_config
+from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 from harness.results.records import TripleResult, append_result, read_results
 
 
@@ -225,11 +226,11 @@ def test_report_page_shows_every_record_and_its_na_reason(tmp_path):
 
 
 def test_options_are_registered_and_parsed(tmp_path):
-    assert all(o in OPTIONS for o in INTERVENTION_OPTIONS)
     values = {o.name: o.default for o in INTERVENTION_OPTIONS}
     cfg = parse_intervention_config(values.get, tmp_path)
     assert cfg.names == DEFAULT and cfg.layers == ("mid",) and cfg.shrinkage == "ledoit-wolf" and cfg.benchmarks is None
-    assert parse_intervention_config((values | {"intervene-benchmarks": "world, fixture:en"}).get, tmp_path).benchmarks == ("world", "fixture:en")
+    assert parse_intervention_config((values | {"intervene-benchmarks": "world, fixture:en"}).get, tmp_path).benchmarks == (
+        BenchmarkChoice("world"), BenchmarkChoice("fixture", ("en",)))
     assert cfg.results == tmp_path / "reports" / "interventions.jsonl"
     assert parse_kinds("moments, mean") == ("moments", "mean")
     with pytest.raises(KeyspaceError, match="unknown intervention 'shift'") as info:

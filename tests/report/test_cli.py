@@ -128,3 +128,14 @@ def test_module_entry_point_loads_no_model(results_file):
                           timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "report:" in proc.stdout
+
+
+@pytest.mark.parametrize("target", ["results", "meta"])
+def test_the_report_never_overwrites_an_input(results_file, capsys, target):
+    """`python -m harness report R -o R` would replace the results with HTML: refused in one line."""
+    out = results_file if target == "results" else meta_path(results_file)
+    before = out.read_bytes()
+    assert main(["report", str(results_file), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "are the same file" in err[0]
+    assert out.read_bytes() == before
