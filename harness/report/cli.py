@@ -13,7 +13,7 @@ from harness.errors import KeyspaceError
 from harness.results.records import TripleResult, parse_lines
 
 from .html import render_report
-from harness.results.merge import merge_files, results_files
+from harness.results.merge import check_one_configuration, merge_files, results_files
 from harness.results.meta import load_run_info, meta_path
 from harness.run.paths import check_distinct
 
@@ -71,6 +71,7 @@ def report_command(results: Path | Sequence[Path], output: Path | None = None, *
 
 def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dict, list[str], str]:
     loaded, notes = load_results(results)
+    check_one_configuration([(results, loaded)])  # lines of two configurations in one file, as in two files
     sidecar = meta if meta is not None else meta_path(results)
     info, meta_note = {}, ""
     if sidecar.is_file():

@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 from harness.results.records import TripleResult
 
 from . import extras
-from .verdicts import CONTROL_EXPECTED, triple_verdict
+from .verdicts import CONTROL_EXPECTED, control_outcome, triple_verdict
 
 MISSING = "–"
 # Columns of the compact table shown first (what decides the verdict and the figures a reader
@@ -182,6 +182,8 @@ def control_table(results: Sequence[TripleResult]) -> dict:
         return None if x is None else (yes if x else no)
 
     def agrees(r: TripleResult) -> dict:
+        if r.status == "error":
+            return cell(control_outcome(r).replace(f"{extras.control(r)} control ", "", 1), cls="v-error")
         if expected(r) is None or extras.criterion_met(r) is None:
             return cell(None)
         v = triple_verdict(r)

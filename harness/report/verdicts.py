@@ -85,12 +85,22 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
 
 
 def _controls_clause(controls: Sequence[TripleResult]) -> str:
+    """"controls as expected" only when every control ran and gave its expected verdict; a control that
+    errored (or could not run) is named with its one line, never folded into the others."""
     if not controls:
         return "no controls run"
     off = [r for r in controls if triple_verdict(r).kind != "expected"]
     if not off:
         return "controls as expected"
-    return "controls NOT as expected: " + ", ".join(f"{extras.control(r)} {triple_verdict(r).label}" for r in off)
+    return "controls NOT as expected: " + ", ".join(control_outcome(r) for r in off)
+
+
+def control_outcome(r: TripleResult) -> str:
+    """What one control gave, for a reader: its name and verdict, or that it errored and why (first line)."""
+    if r.status == "error":
+        line = next((x.strip() for x in (r.message or "").splitlines() if x.strip()), "no message")
+        return f"{extras.control(r)} control errored: {line}"
+    return f"{extras.control(r)} {triple_verdict(r).label}"
 
 
 def sentences(results: Sequence[TripleResult]) -> list[str]:

@@ -48,7 +48,7 @@ def merge_files(files: Sequence[Path], load: Loader) -> tuple[list[TripleResult]
         loaded.append((path, results))
     if not loaded:
         raise KeyspaceError(f"no results in any of {', '.join(str(p) for p in files)}; give the files the shards wrote")
-    _check_one_configuration(loaded)
+    check_one_configuration(loaded)
     merged: dict[tuple, TripleResult] = {}
     repeated = 0
     for _, results in loaded:
@@ -62,7 +62,8 @@ def merge_files(files: Sequence[Path], load: Loader) -> tuple[list[TripleResult]
     return list(merged.values()), info, notes + info_notes
 
 
-def _check_one_configuration(loaded: list[tuple[Path, list[TripleResult]]]) -> None:
+def check_one_configuration(loaded: list[tuple[Path, list[TripleResult]]]) -> None:
+    """One-line error when the results (of one file or several) carry more than one config id."""
     ids: dict[str, list[str]] = {}
     for path, results in loaded:
         for cid in sorted({r.config_id for r in results}):

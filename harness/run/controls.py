@@ -127,7 +127,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
         embeds = embeds.clone()
         mask = current["attention_mask"].bool() if current.get("attention_mask") is not None else torch.ones_like(ids, dtype=torch.bool)
         for row in range(ids.shape[0]):
-            image_pos = torch.nonzero(ids[row] == loaded.image_token_id).squeeze(1)
+            image_pos = torch.nonzero(mask[row] & (current["labels"][row] == IMAGE).to(ids.device)).squeeze(1)
             text_ids = ids[row][mask[row] & (current["labels"][row] == TEXT).to(ids.device)]
             if len(image_pos) == 0 or len(text_ids) == 0:
                 continue

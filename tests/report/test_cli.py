@@ -139,3 +139,12 @@ def test_the_report_never_overwrites_an_input(results_file, capsys, target):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "are the same file" in err[0]
     assert out.read_bytes() == before
+
+
+def test_one_file_of_two_configurations_is_refused_like_two_files(tmp_path, make_triple, capsys):
+    path = tmp_path / "mixed.jsonl"
+    write_results(path, [make_triple(layer=0, config_id="aaaaaaaaaaaa"), make_triple(layer=2, config_id="bbbbbbbbbbbb")])
+    assert main(["report", str(path), "-q"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "different configurations (aaaaaaaaaaaa: mixed.jsonl; bbbbbbbbbbbb: mixed.jsonl)" in err[0]
+    assert not path.with_suffix(".html").exists()
