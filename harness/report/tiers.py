@@ -43,7 +43,7 @@ def _cell(name: str, record: dict | None) -> dict:
     if name == ASSERTED:
         verdict = record["verdict"]
         mark = {"holds": "●", "absent": "○"}.get(verdict, "?")
-        return {"text": text, "note": note + f"; {verdict}", "mark": mark, "cls": "v-holds" if verdict == "holds" else "v-expected"}
+        return {"text": text, "note": note + f"; {SHORT.get(verdict, verdict)}", "mark": mark, "cls": "v-holds" if verdict == "holds" else "v-expected"}
     met = tier_claim(name, t)
     return {"text": text, "note": note, "mark": "–" if met is None else ("●" if met else "○"), "cls": ""}
 
