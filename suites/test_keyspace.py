@@ -29,21 +29,26 @@ def test_capture(ks_pair, ks_run, benchmark):
 
 
 def test_keyspace(ks_triple, ks_run, benchmark):
-    """Image keys must be farther from text keys than either modality is from itself, significantly,
-    and every figure must stay within tolerance of the stored baseline."""
+    """Image keys must be farther from text keys than either modality is from itself, significantly, by the
+    kernel-mean tier (docs/statistics.md: every real split bounded on its own), and every figure must stay
+    within tolerance of the stored baseline. An undecided tier skips with its reason (never a pass)."""
     __tracebackhide__ = True
     result = benchmark.pedantic(ks_run.judge, args=(ks_triple,), rounds=1, iterations=1)
     if result.status == "error":
         skip_if_reported(ks_run, ks_triple.pair)
         pytest.fail(f"{ks_triple.id}: error: {result.message}", pytrace=False)
     drift = result.extra.get("baseline_drift") or {}
-    if not result.passed and drift.get("status") in ("ok", "updated"):
+    problems = [Drift(**drift).message()] if drift.get("status") in ("drift", "created") else []
+    if result.status == "undecided" and not problems:
+        # The verdict's tier cannot decide here (no real sub-population, or intra-modal effects not
+        # bounded at this number of prompts): never a pass, shown as a skip with the tier and the reason.
+        pytest.skip(f"{ks_triple.id}: {result.message}")
+    if not result.passed and not problems and drift.get("status") in ("ok", "updated"):
         # The stored baseline records this very verdict (the finding absent at this triple): a known
         # result, shown as xfail; the day it changes, the baseline check reports drift instead.
         pytest.xfail(f"finding absent, as in the stored baseline: {result.message}")
-    problems = [] if result.passed else [result.message]
-    if drift.get("status") in ("drift", "created"):
-        problems.append(Drift(**drift).message())
+    if not result.passed:
+        problems.insert(0, result.message)
     assert not problems, f"{ks_triple.id}: " + " | ".join(problems)
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata
 from harness.benchmarks.sample import Sample
 from harness.capture.keys import KeyBank, LayerBank
-from harness.run.controls import synthetic_bank
+from harness.run.controls import synthetic_bank, synthetic_strata
 from harness.models.labels import IMAGE, TEXT
 from harness.stats.simulate import simulate_keys
 
@@ -22,12 +22,18 @@ def with_vectors(bank, vectors):
     return replace(bank, layers={0: replace(layer, vectors=vectors)})
 
 
+def labelled(bank):
+    """`bank` with its strata: two categories drawn alike (a real split of no effect)."""
+    return {"strata": synthetic_strata(bank)}
+
+
 def test_planted_shift_passes_and_no_shift_fails():
-    shifted = analyze_layer(synthetic_bank(seed=0, shift=1.0), 0, SETTINGS)
+    bank = synthetic_bank(seed=0, shift=1.0)
+    shifted = analyze_layer(bank, 0, SETTINGS, **labelled(bank))
     assert shifted.passed and shifted.extra["ratio_interval"]["low"] >= 1 and shifted.p_value < 0.01
-    same = analyze_layer(synthetic_bank(seed=0, shift=0.0), 0, SETTINGS)
-    assert not same.passed and same.status == "failed"
-    assert "lower bound must be ≥ 1" in same.message
+    same = analyze_layer(synthetic_bank(seed=0, shift=0.0), 0, SETTINGS, **labelled(bank))
+    assert not same.passed and same.status in ("failed", "undecided")
+    assert same.message.startswith("kernel mean tier: ") and "lower bound must be ≥ 1" in same.message
 
 
 def test_js_and_auc_follow_the_shift():
@@ -43,10 +49,10 @@ def test_by_benchmark_baseline_can_overturn_the_verdict():
     # The other benchmark's text keys sit far away: text differs more across benchmarks than image from text.
     moved = other.layers[0].vectors.clone()
     moved[other.layers[0].modality == TEXT] += 5.0
-    result = analyze_layer(bank, 0, SETTINGS, other=with_vectors(other, moved))
-    assert "text/by-benchmark" in result.intra and not result.passed
+    result = analyze_layer(bank, 0, SETTINGS, other=with_vectors(other, moved), **labelled(bank))
+    assert "text/by-benchmark" in result.intra and not result.passed and result.status == "failed"
     assert "by-benchmark baseline" in result.message
-    calm = analyze_layer(bank, 0, SETTINGS, other=other)
+    calm = analyze_layer(bank, 0, SETTINGS, other=other, **labelled(bank))
     assert calm.passed and calm.intra["text/by-benchmark"] < result.intra["text/by-benchmark"]
 
 
@@ -82,10 +88,10 @@ def sim_bank(*, prompts=24, shift=1.0, seed=0, category_sd=1.0):
 
 
 def test_the_verdict_uses_the_lower_bound_not_the_point_ratio():
-    # Few prompts, a shift that beats the category effect three times on the point: the lower bound does not reach 1.
-    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # point 3.2, lower bound 0.83
+    # Few prompts, a shift that beats the category effect about three times on the point: the lower bound does not reach 1.
+    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # kernel-mean point 2.95
     result = analyze_layer(bank, 0, SETTINGS, strata=strata)
-    assert result.ratio > 3 and result.p_value < 0.01
+    assert result.ratio > 2.5 and result.p_value < 0.01 and result.status == "undecided"
     assert result.extra["ratio_interval"]["low"] < 1
     assert not result.passed and "lower bound must be ≥ 1" in result.message
     assert set(result.intra) == {"image/by-category", "text/by-category"}  # one language: no language split
@@ -105,11 +111,18 @@ def test_strata_decide_the_denominator_and_units_merge_shared_images():
 
 
 def test_saturated_interval_says_why():
-    # synthetic keys carry no labels: the fallback split by position has population value 0
-    result = analyze_layer(synthetic_bank(seed=0, shift=1.0), 0, SETTINGS)
+    # the synthetic categories are drawn alike: their split's effect is 0, so the ratio's upper end is unbounded
+    bank = synthetic_bank(seed=0, shift=1.0)
+    result = analyze_layer(bank, 0, SETTINGS, **labelled(bank))
     ci = result.extra["ratio_interval"]
-    assert result.passed and result.extra["intra_basis"].startswith("position")
+    assert result.passed and result.extra["intra_basis"] == "labels: category"
     assert "high" in ci["saturated"] and ci["high"] == ci["cap"] and "indistinguishable from 0" in ci["note"]
+
+
+def test_without_labels_the_by_position_split_is_a_figure_and_the_triple_undecided():
+    result = analyze_layer(synthetic_bank(seed=0, shift=1.0), 0, SETTINGS)
+    assert result.status == "undecided" and not result.passed and result.extra["intra_basis"].startswith("position")
+    assert "no real sub-population" in result.message and "ratio_interval" not in result.extra
 
 
 def test_sample_strata_groups_prompts_that_share_an_image():

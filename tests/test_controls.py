@@ -66,8 +66,9 @@ def test_matched_control_fails_where_the_position_confounded_one_passed(qwen, sa
         confounded = _capture(qwen, samples, "rotated-keys")()
     old = analyze_layer(confounded, 0, SETTINGS)
     new = analyze_layer(text_as_image_bank(qwen, _capture(qwen, samples, "rotated-keys"), 0, kind="rotated-keys", seed=0), 0, SETTINGS)
-    assert old.p_value < 0.01 and old.extra["ratio_interval"]["low"] > 1.0
-    assert not new.passed and new.extra["ratio_interval"]["low"] < 1.0
+    # no labels: the verdict is undecided for both, and the ratio to the by-position split is a figure only
+    assert old.status == new.status == "undecided" and not new.passed
+    assert old.p_value < 0.01 and old.ratio > 1.0 > new.ratio, (old.ratio, new.ratio)
 
 
 def test_matched_positions_refuses_unmatched_rows(qwen, samples):
@@ -84,3 +85,29 @@ def test_description_names_the_comparison_for_each_kind():
     for kind in ("keys", "queries", "values"):
         assert "prompt's text keys" in c.describe(kind)
     assert CONTROLS["shuffled-labels"].describe("rotated-keys") == CONTROLS["shuffled-labels"].description
+
+
+def test_a_control_that_cannot_run_is_recorded_as_its_error(tmp_path, monkeypatch):
+    """The control's exception reaches the test, and the results hold a row naming the control, so the
+    verdict sentence says it errored instead of "controls as expected"."""
+    from harness.errors import KeyspaceError
+    from harness.report.verdicts import sentences
+    from harness.run.options import OPTIONS, parse_config
+    from harness.run.session import ControlCase, KeyspaceRun, Triple
+
+    values = {o.name: o.default for o in OPTIONS} | {
+        "models": "tiny-llava", "results": str(tmp_path / "r.jsonl"), "report": str(tmp_path / "r.html"),
+    }
+    run = KeyspaceRun(parse_config(values.__getitem__, tmp_path))
+
+    def refuse(pair):
+        raise KeyspaceError("tiny-llava: the decoder was not called with inputs_embeds")
+
+    monkeypatch.setattr(run, "capture", refuse)
+    with pytest.raises(KeyspaceError, match="inputs_embeds"):
+        run.run_control(ControlCase("text-as-image", Triple("tiny-llava", 0, "fixture")))
+    (row,) = run.results
+    assert (row.status, row.extra["control"], row.model, row.layer) == ("error", "text-as-image", "tiny-llava", 0)
+    assert sentences(run.results) == [
+        "tiny-llava control(s): NOT as expected: text-as-image control errored: tiny-llava: the decoder was not called with inputs_embeds."
+    ]

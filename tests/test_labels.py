@@ -76,3 +76,46 @@ def test_a_template_that_rewrites_the_text_is_one_line(qwen, samples, monkeypatc
     with pytest.raises(KeyspaceError, match="rewrites the benchmark text") as exc:
         qwen.adapter.encode(qwen, samples)
     assert "\n" not in str(exc.value)
+
+
+def test_a_processor_that_tokenizes_more_texts_than_prompts_says_so_without_contradiction(qwen, samples, monkeypatch):
+    """ShieldGemma2 turns each prompt into one text per policy: one tokenizer call, but not one text per
+    prompt (it used to read "tokenized its prompts in 1 call(s), not one call")."""
+    from harness.errors import KeyspaceError
+
+    cls = type(qwen.processor)
+    real = cls.__call__
+
+    def per_policy(self, images=None, text=None, **kwargs):
+        return real(self, images=images * 2, text=text * 2, **kwargs)
+
+    monkeypatch.setattr(cls, "__call__", per_policy)
+    with pytest.raises(KeyspaceError, match=r"tokenized a list of 2 texts for a batch of 1 prompt\(s\) \(not one text per prompt\)") as exc:
+        qwen.adapter.encode(qwen, samples[:1])
+    assert "not one call" not in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_processor_that_rejects_the_batch_is_one_line(qwen, samples, monkeypatch):
+    from harness.errors import KeyspaceError
+
+    def reject(self, *args, **kwargs):
+        raise ValueError("Invalid input images. Please provide a list of images, not a nested list\nmore detail")
+
+    monkeypatch.setattr(type(qwen.processor), "__call__", reject)
+    with pytest.raises(KeyspaceError, match=r"rejected 2 prompt\(s\) with their images \(Invalid input images.*\); try --ks-batch-size 1$"):
+        qwen.adapter.encode(qwen, samples)
+
+
+def test_a_chat_template_held_by_the_tokenizer_alone_is_not_taken_for_the_processors(samples):
+    """Chameleon: processor.apply_chat_template does not use the tokenizer's template, so the prompt is the
+    processor's plain format, and a format that places no image token says why in one line."""
+    from harness.errors import KeyspaceError
+    from harness.models.prompts import PROCESSOR_PREFIX, prompt_format
+
+    spec = get_model_spec("tiny-qwen2-vl")
+    loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    loaded.processor.tokenizer.chat_template, loaded.processor.chat_template = loaded.processor.chat_template, None
+    assert prompt_format(loaded.processor) == PROCESSOR_PREFIX
+    with pytest.raises(KeyspaceError, match="no chat template of its own .* not used by processor.apply_chat_template") as exc:
+        loaded.adapter.encode(loaded, samples)
+    assert "\n" not in str(exc.value)

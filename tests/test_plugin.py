@@ -17,7 +17,8 @@ def suite(pytester):
 
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
-    """Local checkpoints a user may point hf: at by mistake: empty, text-only (BERT), config without weights."""
+    """Local checkpoints a user may point hf: at by mistake: empty, text-only (BERT), config without weights,
+    an encoder-decoder."""
     from transformers import BertConfig, BertModel
 
     from harness.models.tiny import build_tiny
@@ -27,6 +28,9 @@ def checkpoints(tmp_path_factory):
     BertModel(BertConfig(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=16,
                          vocab_size=40)).save_pretrained(root / "bert")
     build_tiny("llava", seed=0)[0].config.save_pretrained(root / "no-weights")
+    from transformers import Pix2StructConfig
+
+    Pix2StructConfig().save_pretrained(root / "pix2struct")  # an encoder-decoder: refused from its config alone
     return root
 
 
@@ -44,6 +48,7 @@ def checkpoints(tmp_path_factory):
         (["--ks-models", "hf:{ckpt}/empty"], "empty has no config.json; give a directory written by save_pretrained"),
         (["--ks-models", "hf:{ckpt}/bert"], "is a 'bert' checkpoint, not an image-text-to-text model"),
         (["--ks-models", "hf:{ckpt}/no-weights"], "has a config but no weights"),
+        (["--ks-models", "hf:{ckpt}/pix2struct"], "is an encoder-decoder ('pix2struct'): its decoder sees the image only through cross-attention"),
         (["--ks-models", "nope"], "unknown model 'nope'; valid models:"),
         (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),
         (["--ks-layers", "9"], "layer 9 is outside tiny-llava's range 0..3"),

@@ -7,9 +7,14 @@ and the report use them; every figure keeps its interval over units.
 
 from __future__ import annotations
 
-from harness.stats.tiers import Tiers
+from harness.stats.bootstrap import CAP
+from harness.stats.gap import GapResult
+from harness.stats.kernel_mean import KernelMeanTier
+from harness.stats.tiers import ASSERTED, UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, Tiers
 
-ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
+MIXTURE_NAME = "mixture: mean of RBF kernels at σ_med × {0.25, 0.5, 1, 2, 4}"
+SHORT = {UNDECIDED_NO_SPLIT: "undecided (no real sub-population)",  # the outcomes as a table cell says them
+         UNDECIDED_UNBOUNDED: "undecided (intra-modal effects not bounded)"}
 ORDER = ("paper form", "separability", "out of support", "kernel mean")
 
 
@@ -25,7 +30,7 @@ def tiers_record(t: Tiers) -> dict:
                         "point": t.kernel.point, "low": t.kernel.low, "binding": t.kernel.binding,
                         "splits": {b.name: {"effect": b.effect, "point": b.point, "low": b.low, "high": b.high}
                                    for b in t.kernel.splits},
-                        "kernel": "mean of RBF kernels at σ_med × {0.25, 0.5, 1, 2, 4}", "p_value": t.gap.p_value},
+                        "kernel": MIXTURE_NAME, "p_value": t.gap.p_value},
         "level": t.kernel.level,
     }
     if t.separability is not None:
@@ -52,3 +57,34 @@ def tier_claim(name: str, tier: dict) -> bool | None:
     if name in ("separability", "out of support"):
         return bool(tier["splits"]) and tier["delta_low"] > 0.0
     return None
+
+
+def kernel_figures(kernel: KernelMeanTier, gap: GapResult) -> dict:
+    """The record's `ratio` and `ratio_interval` (dimensionless): the kernel-mean tier's median-unbiased
+    ratio M = min over real splits, its lower bound L = min of the splits' lower bounds (the verdict's)
+    and upper bound min of the splits' upper bounds (Bonferroni), at CAP where unbounded. Without a
+    real split: the gap's point ratio to its by-position split (a figure only) and no interval."""
+    if not kernel.splits:
+        return {"ratio": gap.interval.ratio, "interval": None}
+    high = min(b.high for b in kernel.splits)
+    saturated = "high" if high >= CAP else ""
+    return {"ratio": kernel.point, "interval": {
+        "low": kernel.low, "high": high, "level": kernel.level, "n_boot": kernel.n_boot,
+        "method": "kernel-mean tier: Fieller bounds of cross / effect per real split over one unit bootstrap; "
+                  "low = min of the splits' lower bounds, high = min of their (Bonferroni) upper bounds",
+        "floored_fraction": 0.0, "saturated": saturated, "cap": CAP,
+        "note": "upper bound unbounded: every split's effect is indistinguishable from 0 at its upper end" if saturated else "",
+    }}
+
+
+def verdict_message(verdict, kernel: KernelMeanTier, gap: GapResult, intra: dict, *, threshold: float, alpha: float) -> str:
+    """One line saying why a triple does not pass: the tier, its outcome and the figures behind it."""
+    parts = [f"{verdict.tier} tier: {verdict.outcome}"]
+    if kernel.splits:
+        parts.append(f"ratio {kernel.point:.3g} ≥ {kernel.low:.3g} (binding {kernel.binding or 'none'}; every real split's "
+                     f"lower bound must be ≥ {threshold:g}): " + ", ".join(f"{b.name} [{b.low:.3g}, {b.high:.3g}]" for b in kernel.splits))
+    parts.append(f"p {gap.p_value:.3g} over {gap.units} units (need < {alpha:g}); MMD² {gap.mmd2:.4g}; intra "
+                 + ", ".join(f"{k} {v:.3g}" for k, v in intra.items()))
+    if not verdict.beats_benchmarks:
+        parts.append(f"MMD² under {threshold:g} × the by-benchmark baseline")
+    return "; ".join(parts)

@@ -26,10 +26,15 @@ from harness.benchmarks.sample import Sample
 from harness.capture.keys import KeyBank, LayerBank
 from harness.models.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
 from harness.results.records import TripleResult
-from harness.stats import CAP, cross_modal_gap, passes, probe_figures, tsne_2d
+from harness.stats import cross_modal_gap, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
+from harness.stats.kernels import MIXTURE_SCALES, mixture_sigmas
+from harness.stats.tiers import all_tiers
+
+from .tiers import MIXTURE_NAME, kernel_figures, tiers_record, verdict_message
+from .verdict import decide
 
 STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
 
@@ -181,13 +186,6 @@ def _token_labels(bank: KeyBank, sample: torch.Tensor, strata: dict[str, dict[st
     return units, {k: np.array([strata[i][k] for i in ids], dtype=str) for k in STRATA if all(k in strata[i] for i in ids)}
 
 
-def _saturation_note(interval) -> str:
-    if not interval.saturated:
-        return ""
-    return (f"ratio {interval.saturated} at the cap {CAP:g}: the intra-modal effect is at or below 1/{CAP:g} of the "
-            f"cross-modal one in {interval.floored_fraction:.0%} of the bootstrap replicates (indistinguishable from 0)")
-
-
 def analyze_layer(
     bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None,
     strata: dict[str, dict[str, str]] | None = None,
@@ -216,12 +214,16 @@ def analyze_layer(
     gap = cross_modal_gap(
         image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels, text_strata=text_labels,
         image_position=position[image_rows].numpy(), text_position=position[text_rows].numpy(),
-        permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed,
+        permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed, kernel_scales=MIXTURE_SCALES,
     )
-    interval = gap.interval
     intra = dict(gap.intra)
-    by_bench = by_benchmark_baselines(bank, other, layer, settings, gap.sigma) if other is not None else {}
+    by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
     intra.update(by_bench)
+    # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
+    tiers = all_tiers(image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels,
+                      text_strata=text_labels, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
+                      level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap)
+    verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
     # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
     # the map into js_space is fitted on each fold's training prompts
     groups = merge_sharing_rows(image, (image_groups, text_groups), positions=position[image_rows].numpy())
@@ -229,39 +231,28 @@ def analyze_layer(
     classifier, knn, auc = probe_figures(image, text, **fit)  # one grouped cross-fit for JS and AUC
     js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason} for r in (classifier, knn)}
 
-    # The by-benchmark baseline needs keys of two benchmarks, which one bootstrap over one benchmark's
-    # units cannot resample; it enters the verdict as a point check on the same threshold.
-    beats_benchmarks = all(gap.mmd2 >= settings.threshold * v for v in by_bench.values())
-    passed = passes(gap, threshold=settings.threshold, alpha=settings.alpha) and beats_benchmarks
-    note = _saturation_note(interval)
-    message = "" if passed else (
-        f"ratio {interval.ratio:.3g} [{interval.low:.3g}, {interval.high:.3g}] (lower bound must be ≥ {settings.threshold:g}), "
-        f"p {gap.p_value:.3g} over {gap.units} units (need < {settings.alpha:g}); MMD² {gap.mmd2:.4g}; intra "
-        + ", ".join(f"{k} {v:.3g}" for k, v in intra.items())
-        + ("" if beats_benchmarks else f"; MMD² under {settings.threshold:g} × the by-benchmark baseline")
-        + (f"; {note}" if note else "")
-    )
+    passed = verdict.passed
+    figures = kernel_figures(tiers.kernel, gap)
+    message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
     return TripleResult(
-        model=bank.model, layer=layer, benchmark=bank.benchmark, status="passed" if passed else "failed",
+        model=bank.model, layer=layer, benchmark=bank.benchmark, status=verdict.status,
         n_image=gap.n_image, n_text=gap.n_text, mmd2=gap.mmd2, mmd=math.sqrt(max(gap.mmd2, 0.0)), p_value=gap.p_value,
         permutations=gap.permutations, bandwidth=gap.sigma, space="raw", intra=intra,
-        ratio=interval.ratio, threshold=settings.threshold, alpha=settings.alpha, passed=passed,
+        ratio=figures["ratio"], threshold=settings.threshold, alpha=settings.alpha, passed=passed,
         seconds=time.perf_counter() - start, counts=bank.counts(layer), config_id=config_id,
         samples_digest=samples_digest(bank.sample_ids), message=message,
         extra={
             "kind": bank.kind,
-            "kernel": "rbf-median",
+            "kernel": MIXTURE_NAME,
             "estimator": "between-prompt MMD² (pairs of tokens of different units, every unit weighted equally)",
             "units": gap.units,
             "intra_basis": gap.intra_basis,
-            "strongest_intra": interval.strongest,
+            "strongest_intra": tiers.kernel.binding,
             "noise_floor": gap.noise_floor,
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},
-            "mmd2_interval": {"low": interval.cross_low, "high": interval.cross_high, "level": interval.level},
-            "ratio_interval": {"low": interval.low, "high": interval.high, "level": interval.level,
-                               "n_boot": interval.n_boot, "method": interval.method,
-                               "floored_fraction": interval.floored_fraction, "saturated": interval.saturated,
-                               "cap": CAP, "note": note},
+            "mmd2_interval": {"low": tiers.kernel.cross_low, "high": tiers.kernel.cross_high, "level": tiers.kernel.level},
+            **({"ratio_interval": figures["interval"]} if figures["interval"] else {}),
+            "tiers": {**tiers_record(tiers), "verdict": verdict.outcome},
             "js": js,
             "js_space": settings.js_space,
             "auc": auc,

@@ -19,6 +19,8 @@ the same tokens from a bank captured in full.
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -28,7 +30,8 @@ import torch
 from harness.models.layers import checked_indices
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.models.labels import MODALITY_NAMES, PAD
+from harness.models.labels import IMAGE, MODALITY_NAMES, PAD
+from harness.models.placement import check_image_positions, watch_inputs
 from harness.models.adapter import LoadedModel
 from harness.models.prompts import label_source
 from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
@@ -326,7 +329,7 @@ def capture_keys(
     """Run `samples` through the model in batches and keep the `kind` vector of every non-pad token
     (within `max_tokens`), for every layer in `layers`."""
     check_kind(kind)
-    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture")
+    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture", attention=loaded.attention_layers)
     caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
     read: dict[int, torch.Tensor] = {}
@@ -340,12 +343,15 @@ def capture_keys(
             chunk = samples[start : start + batch_size]
             inputs, labels = adapter.encode(loaded, chunk)
             read.clear()
-            inputs = run_tapped(loaded, inputs, [read], layers, what="capture")
+            with watch_inputs(loaded.model) if start == 0 else contextlib.nullcontext() as seen:
+                inputs = run_tapped(loaded, inputs, [read], layers, what="capture")
+            if start == 0:  # the image labels are proved once per capture, on what the model wrote
+                check_image_positions(loaded, inputs, labels, seen, image=IMAGE)
             collector.take(labels, inputs["attention_mask"], read, start=start, prompts=len(samples))
 
     banks, kept, dropped = collector.finish()
     config = loaded.model.config.get_text_config()
-    attn = adapter.attention(loaded.layers[0])
+    attn = adapter.attention(loaded.layers[layers[0]])  # a hybrid decoder's first layer may have no attention
     return KeyBank(
         model=loaded.spec.name,
         benchmark=benchmark,

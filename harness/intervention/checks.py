@@ -11,11 +11,12 @@ from .results import InterventionResult
 
 def undecided(name: str, before: dict, *, threshold: float, alpha: float) -> dict:
     """Notes for the divergence checks the data cannot decide (see `checks`): both need the finding
-    before, by the triple check's own rule on the measured units (p < alpha and the ratio's lower bound
+    before, by the triple check's own verdict on the measured units (harness.analysis.verdict: the kernel-mean tier; p < alpha and each real split's lower bound
     ≥ the threshold); without it there is no gap beyond the intra-modal effects for a map to close."""
     if name == "random" or before["triple_passes"]:
         return {}
-    why = (f"before, the triple check does not find the gap here (p {before['p_value']:.3g}, ratio {before['ratio']:.3g} "
+    outcome = f"{before['tier']} tier {before['outcome']}; " if "outcome" in before else ""
+    why = (f"before, the triple check does not find the gap here ({outcome}p {before['p_value']:.3g}, ratio {before['ratio']:.3g} "
            f"[{before['low']:.3g}, {before['high']:.3g}]; it needs p < {alpha:g} and the lower bound ≥ {threshold:g}): "
            "there is no gap beyond the intra-modal effects to close, so ")
     notes = {"divergence_change": why + "whether the cross-modal MMD² falls is not checked"}

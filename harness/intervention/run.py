@@ -38,7 +38,10 @@ from harness.capture.keys import TokenCaps, capture_keys
 from harness.errors import KeyspaceError
 from harness.models.labels import IMAGE, MODALITY_NAMES, TEXT
 from harness.models.adapter import LoadedModel
-from harness.stats import cross_modal_gap, passes
+from harness.analysis.tiers import kernel_figures
+from harness.analysis.verdict import decide_gap
+from harness.stats import cross_modal_gap
+from harness.stats.kernels import MIXTURE_SCALES
 from harness.stats.bootstrap import ratio_interval
 from harness.stats.gap import GapResult
 from harness.stats.change import comparison_change
@@ -250,15 +253,23 @@ def _gap(sides: dict, s: StudySettings, *, sigma: float | None, blocks: dict | N
         image["x"], text["x"], image_units=image["units"], text_units=text["units"], image_strata=image["labels"],
         text_strata=text["labels"], image_position=image["position"], text_position=text["position"], sigma=sigma,
         permutations=s.permutations, n_boot=s.ratio_boot, level=s.level, seed=s.seed, blocks=blocks,
+        kernel_scales=MIXTURE_SCALES,  # the verdict's kernel (harness.analysis.verdict)
     )
 
 
 def _figures(gap: GapResult, s: StudySettings) -> dict:
+    """The gap's figures and the one verdict on them, as the triple check records them: the ratio and its
+    interval are the kernel-mean tier's (harness.analysis.tiers.kernel_figures; the gap's own where no
+    real split exists, then a figure only)."""
     r = gap.interval
+    verdict, kernel = decide_gap(gap, threshold=s.threshold, alpha=s.alpha, n_boot=s.ratio_boot, level=s.level, seed=s.seed)
+    fig = kernel_figures(kernel, gap)
+    ci = fig["interval"] or {"low": r.low, "high": r.high, "saturated": r.saturated}
     return {"mmd2": gap.mmd2, "mmd2_low": r.cross_low, "mmd2_high": r.cross_high, "p_value": gap.p_value,
-            "intra": r.intra_mmd2, "strongest": r.strongest, "intra_effects": dict(gap.intra), "intra_basis": gap.intra_basis,
-            "ratio": r.ratio, "low": r.low, "high": r.high, "saturated": r.saturated, "sigma": gap.sigma, "units": gap.units,
-            "n_image": gap.n_image, "n_text": gap.n_text, "triple_passes": passes(gap, threshold=s.threshold, alpha=s.alpha)}
+            "intra": r.intra_mmd2, "strongest": kernel.binding if kernel.splits else r.strongest, "intra_effects": dict(gap.intra),
+            "intra_basis": gap.intra_basis, "ratio": fig["ratio"], "low": ci["low"], "high": ci["high"], "saturated": ci["saturated"],
+            "sigma": gap.sigma, "units": gap.units, "n_image": gap.n_image, "n_text": gap.n_text,
+            "triple_passes": verdict.passed, "tier": verdict.tier, "outcome": verdict.outcome}
 
 
 def _over_before_intra(after: GapResult, before: GapResult, s: StudySettings) -> dict:

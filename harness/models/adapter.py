@@ -17,6 +17,7 @@ from harness.errors import KeyspaceError
 from harness.models.hub import checkpoint_errors
 from harness.models.labels import label_tokens
 
+from .prompts import PROCESSOR_PREFIX, no_template, prompt_format
 from .prompts import build as build_prompts
 from .registry import ModelSpec
 
@@ -41,12 +42,22 @@ class LoadedModel:
     processor: Any  # the family's real transformers processor
     layers: Sequence[nn.Module]  # the language model's decoder layers, in depth order
     image_token_id: int  # id the processor expands each image placeholder into
+    # Marker ids whose input embeddings the vision side writes too (Ovis2's visual indicator tokens):
+    # labelled image, by the one rule "written by the vision side = image" (harness.models.placement).
+    marker_ids: frozenset[int]
     special_ids: frozenset[int]  # ids labelled `special` wherever they appear (BOS, role markers, vision start/end)
     device: torch.device  # where inputs go (the first layer's device under a device map)
 
     @property
     def num_layers(self) -> int:
         return len(self.layers)
+
+    @property
+    def attention_layers(self) -> list[int] | None:
+        """Indices of the decoder layers with self-attention keys; None when every layer has them
+        (a hybrid decoder interleaves convolution, linear-attention or cross-attention layers)."""
+        found = [i for i, layer in enumerate(self.layers) if self.adapter.has_keys(layer)]
+        return None if len(found) == len(self.layers) else found
 
 
 class ModelAdapter:
@@ -87,6 +98,7 @@ class ModelAdapter:
             processor=processor,
             layers=self.decoder_layers(model),
             image_token_id=self.image_token_id(model, processor),
+            marker_ids=self.vision_marker_ids(model),
             special_ids=self.special_ids(processor),
             device=device,
         )
@@ -113,15 +125,29 @@ class ModelAdapter:
         """The language model's decoder layers: `layers` of its decoder, or of the decoder's inner
         model where the decoder is itself a causal LM (Llama4: language_model.model.layers)."""
         decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
-        for holder in (decoder, getattr(decoder, "model", None)):
+        inner = getattr(decoder, "model", None)
+        # OPT-style decoders (BLIP-2 with OPT) keep them one level down: model.decoder.layers
+        for holder in (decoder, inner, getattr(decoder, "decoder", None), getattr(inner, "decoder", None)):
             layers = getattr(holder, "layers", None)
             if isinstance(layers, nn.ModuleList):
                 return layers
-        raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}; a family adapter must name them")
+        raise KeyspaceError(
+            f"cannot find the decoder layers of {type(model).__name__}: it has no decoder-only language model with a "
+            "`layers` list (vision reaches its text model by cross-attention or as a prefix of embeddings, not at "
+            "token positions, as in BLIP and GIT); this family is not measured"
+        )
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""
-        return layer.self_attn
+        attn = getattr(layer, "self_attn", None)
+        if attn is None:
+            raise KeyspaceError(f"{type(layer).__name__} has no self-attention (self_attn); it is not a layer with keys")
+        return attn
+
+    def has_keys(self, layer: nn.Module) -> bool:
+        """Whether `layer` is a self-attention layer with a key projection (not a convolution, linear
+        attention or cross-attention layer of a hybrid decoder)."""
+        return getattr(getattr(layer, "self_attn", None), "k_proj", None) is not None
 
     def projection(self, layer: nn.Module, kind: str) -> nn.Module:
         """The module whose output is the layer's pre-RoPE `kind` ("q", "k" or "v")."""
@@ -147,6 +173,12 @@ class ModelAdapter:
             f"{type(model).__name__} has no known image token id (config.image_token_id or processor.image_token_id); "
             "a family adapter must name it"
         )
+
+    def vision_marker_ids(self, model: nn.Module) -> frozenset[int]:
+        """Ids besides the image token whose input embeddings the vision side writes (so they are image):
+        the config's `visual_indicator_token_ids` (Ovis2). A family whose vision side writes other
+        markers is stopped by the image-position proof until its adapter names them here."""
+        return frozenset(getattr(model.config, "visual_indicator_token_ids", None) or ())
 
     def special_ids(self, processor: Any) -> frozenset[int]:
         tok = processor.tokenizer
@@ -192,13 +224,16 @@ class ModelAdapter:
         n_image = (batch["input_ids"] == loaded.image_token_id).sum(dim=1)
         if (n_image == 0).any():
             bad = [s.id for s, k in zip(samples, n_image.tolist()) if k == 0]
-            raise KeyspaceError(f"prompt(s) {', '.join(bad)} have no image tokens after processing; each sample needs at least one image")
+            why = "each sample needs at least one image"
+            if prompt_format(loaded.processor) == PROCESSOR_PREFIX:
+                why = f"the processor placed no image token: {no_template(loaded.processor)}"
+            raise KeyspaceError(f"prompt(s) {', '.join(bad)} have no image tokens after processing; {why}")
         labels = torch.stack(
             [
                 label_tokens(
                     batch["input_ids"][i], batch["attention_mask"][i], built.offsets[i],
                     tokenized=built.tokenized[i], span=built.spans[i],
-                    image_token_id=loaded.image_token_id, special_ids=loaded.special_ids,
+                    image_token_id=loaded.image_token_id, special_ids=loaded.special_ids, marker_ids=loaded.marker_ids,
                 )
                 for i in range(len(samples))
             ]

@@ -64,8 +64,27 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
                 f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
             ) from None
         raise
+    except ImportError as exc:  # transformers' "requires the timm library" errors start with an empty line
+        raise KeyspaceError(f"{spec.name}: {missing_package(exc)}") from None
     except OSError as exc:
         raise KeyspaceError(load_failure(spec, exc)) from None  # the cause's first line is in the message
+
+
+def missing_package(error: ImportError) -> str:
+    """One line naming the package an import error asks for and the command that installs it."""
+    import re
+
+    text = str(error)
+    found = re.search(r"requires the (\S+) librar", text) or re.search(r"pip install ([A-Za-z0-9_.-]*[A-Za-z0-9])", text)
+    name = getattr(error, "name", None) or (found.group(1) if found else None)
+    if name is None:
+        first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+        return f"a package it needs is missing here ({first})"
+    if name.lower() == "torchvision":
+        import torch
+
+        return f"it needs torchvision, which is not installed here; install the torchvision build that matches torch {torch.__version__}"
+    return f"it needs the {name} package, which is not installed here; install it with `pip install {name}`"
 
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -106,6 +125,12 @@ def check_checkpoint(spec: "ModelSpec", config, *, trust_remote_code: bool = Fal
         raise KeyspaceError(
             f"--ks-models: {spec.name} is a {kind!r} checkpoint, not an image-text-to-text model; give a vision-language "
             f"checkpoint that AutoModelForImageTextToText loads (e.g. llava, llava_next, qwen2_vl, qwen2_5_vl)"
+        )
+    if config.is_encoder_decoder or getattr(config.get_text_config(), "is_encoder_decoder", False):
+        raise KeyspaceError(
+            f"--ks-models: {spec.name} is an encoder-decoder ({kind!r}): its decoder sees the image only through "
+            "cross-attention to the encoder's states, never at decoder token positions, so it has no image keys to "
+            "measure; this family is not measured"
         )
     if spec.is_local and not any((Path(spec.source) / name).is_file() for name in WEIGHT_FILES):
         raise KeyspaceError(

@@ -1,7 +1,8 @@
 """Modality labels for every token of a processed prompt: image, text, special, or padding.
 
 `image`: the positions the model fills with vision features (`input_ids == image_token_id` after the
-processor expanded the placeholders).
+processor expanded the placeholders, and the markers whose embeddings the vision side writes, named
+by the family's adapter); harness.models.placement proves them on every capture.
 `text`: exactly the tokens of the benchmark's own text (question, options, instruction).
 `special`: everything else the chat template and the processor added (BOS, role markers, image
 wrappers, row/tile/line-break markers, vision start/end), and every special/added token id.
@@ -32,13 +33,14 @@ def label_tokens(
     span: tuple[int, int],  # [start, end) of the benchmark's text in `tokenized`
     image_token_id: int,
     special_ids: frozenset[int],
+    marker_ids: frozenset[int] = frozenset(),  # markers the vision side embeds: image too
 ) -> torch.Tensor:  # [T] int8 labels
     start, end = span
     labels = []
     for tok, keep, (a, b) in zip(input_ids.tolist(), attention_mask.tolist(), offsets.tolist()):
         if not keep:
             labels.append(PAD)
-        elif tok == image_token_id:
+        elif tok == image_token_id or tok in marker_ids:
             labels.append(IMAGE)
         elif tok in special_ids or b <= a:
             labels.append(SPECIAL)

@@ -1,4 +1,11 @@
-"""Layer selection: indices, negative indices, and the words first, mid, last, all."""
+"""Layer selection: indices, negative indices, and the words first, mid, last, all.
+
+Keys exist only at self-attention layers. A hybrid decoder (LFM2-VL: short convolutions; Qwen3.5:
+linear attention; Mllama: cross-attention layers) has other layers between them, so the words
+resolve over its self-attention layers, and an index that points at another layer is refused with
+the list of self-attention layers. Which layers attend is read from the config (`layer_types`,
+`cross_attention_layers`) when a run is planned, and from the modules when a model is loaded.
+"""
 
 from __future__ import annotations
 
@@ -7,21 +14,53 @@ from typing import Sequence
 from harness.errors import KeyspaceError
 
 WORDS = ("first", "mid", "last", "all")
+# Words of config.layer_types that name a layer without self-attention keys: an "...attention" type
+# with one of the first two (linear_attention, cross_attention), any other type with any of them
+# (conv, mamba, mlp, moe, ...). A type the list does not know counts as attention here; the loaded
+# model's modules have the last word (LoadedModel.attention_layers).
+NOT_SELF_ATTENTION = ("linear", "cross", "conv", "mamba", "recurrent", "ssm", "rwkv", "delta", "mlp", "moe")
 
 
-def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str, option: str = "--ks-layers") -> list[int]:
-    """Sorted unique layer indices for `tokens`, or a one-line error naming `option` and the valid range."""
+def _self_attention(layer_type: str) -> bool:
+    t = str(layer_type).lower()
+    words = NOT_SELF_ATTENTION[:2] if "attention" in t else NOT_SELF_ATTENTION
+    return not any(word in t for word in words)
+
+
+def attention_layers_of(text_config) -> list[int] | None:
+    """Indices of the self-attention layers a text config describes; None when every layer is one."""
+    n = text_config.num_hidden_layers
+    types = getattr(text_config, "layer_types", None) or ()
+    cross = set(getattr(text_config, "cross_attention_layers", None) or ())
+    keep = [i for i in range(n) if i not in cross and (i >= len(types) or _self_attention(types[i]))]
+    return None if len(keep) == n else keep
+
+
+def _attention_phrase(attention: Sequence[int]) -> str:
+    return f"its self-attention layers are {', '.join(map(str, attention))}" if attention else "it has no self-attention layer"
+
+
+def resolve_layers(
+    tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None, option: str = "--ks-layers"
+) -> list[int]:
+    """Sorted unique layer indices for `tokens`, or a one-line error naming `option` and the valid range.
+
+    `attention`: the self-attention layers where not every layer is one (None: all are); the words
+    resolve over them (first = the first self-attention layer, mid = the middle one of them, ...)."""
+    over = list(range(num_layers)) if attention is None else sorted(attention)
+    if not over:
+        raise KeyspaceError(f"{option}: {model} has no self-attention layer, so no keys to capture")
     chosen: set[int] = set()
     for raw in tokens:
         token = raw.strip().lower()
         if token == "all":
-            chosen.update(range(num_layers))
+            chosen.update(over)
         elif token == "first":
-            chosen.add(0)
+            chosen.add(over[0])
         elif token == "mid":
-            chosen.add(num_layers // 2)
+            chosen.add(over[len(over) // 2])
         elif token == "last":
-            chosen.add(num_layers - 1)
+            chosen.add(over[-1])
         else:
             try:
                 index = int(token)
@@ -36,15 +75,31 @@ def resolve_layers(tokens: Sequence[str], num_layers: int, *, model: str, option
             chosen.add(index % num_layers)
     if not chosen:
         raise KeyspaceError(f"{option}: no layer given; use e.g. '0,mid,-1' or 'all'")
+    check_attention(chosen, attention, model=model, what=option)
     return sorted(chosen)
 
 
-def checked_indices(layers: Sequence[int], num_layers: int, *, model: str, what: str) -> list[int]:
-    """Sorted unique `layers`, or a one-line error when none is given or one is out of range."""
+def check_attention(layers, attention: Sequence[int] | None, *, model: str, what: str) -> None:
+    """A one-line error when one of `layers` is not a self-attention layer (`attention`; None: all are)."""
+    if attention is None:
+        return
+    bad = sorted(set(layers) - set(attention))
+    if bad:
+        raise KeyspaceError(
+            f"{what}: layer {bad[0]} of {model} is not a self-attention layer, so it has no keys; {_attention_phrase(attention)}"
+        )
+
+
+def checked_indices(
+    layers: Sequence[int], num_layers: int, *, model: str, what: str, attention: Sequence[int] | None = None
+) -> list[int]:
+    """Sorted unique `layers`, or a one-line error when none is given, one is out of range, or one is
+    not a self-attention layer."""
     chosen = sorted(set(layers))
     if not chosen:
         raise KeyspaceError(f"{what}: no layer given")
     bad = [i for i in chosen if not 0 <= i < num_layers]
     if bad:
         raise KeyspaceError(f"{what}: layer {bad[0]} is outside {model}'s range 0..{num_layers - 1}")
+    check_attention(chosen, attention, model=model, what=what)
     return chosen

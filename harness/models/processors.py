@@ -67,13 +67,23 @@ def load_processor(source: str, *, revision: str | None, trust_remote_code: bool
 
 
 def _cannot_build(source: str, error: BaseException) -> str:
-    if "torchvision" in str(error).lower() or isinstance(error, AttributeError):
+    """One line for a processor that cannot be built here. Without torchvision, a torchvision-only
+    image processor shows up as an AttributeError, an import error naming torchvision, or a processor
+    given no image processor ("Received a NoneType for argument image_processor")."""
+    from harness.models.hub import missing_package
+
+    text = str(error).lower()
+    if "torchvision" in text or (
+        not torchvision_available() and (isinstance(error, AttributeError) or "nonetype for argument" in text)
+    ):
         import torch
 
         return (
             f"the processor of {source} needs torchvision, which is not installed here; "
             f"install the torchvision build that matches torch {torch.__version__}"
         )
+    if isinstance(error, ImportError):
+        return f"the processor of {source}: {missing_package(error)}"
     return f"the processor of {source} cannot be built here: {first_line(error)}"
 
 
@@ -102,7 +112,7 @@ def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remo
     # The processor's own fields and chat template, wherever the checkpoint keeps them
     # (processor_config.json, chat_template.jinja, or the older chat_template.json).
     fields, _ = cls.get_processor_dict(source, revision=revision)
-    chat_template = fields.pop("chat_template", None) or getattr(tokenizer, "chat_template", None)
+    chat_template = fields.pop("chat_template", None)  # the processor's own, as AutoProcessor would load it
     accepted = inspect.signature(cls.__init__).parameters
     fields = {k: v for k, v in fields.items() if k in accepted and k not in ("image_processor", "tokenizer", "video_processor")}
     return image_only(cls)(

@@ -88,7 +88,9 @@ def recorded_tokenizer(processor: Any) -> Iterator[list]:
 
 
 def has_chat_template(processor: Any) -> bool:
-    return bool(getattr(processor, "chat_template", None) or getattr(processor.tokenizer, "chat_template", None))
+    """Whether `processor.apply_chat_template` has a template to render: the processor's own. A template
+    held by the tokenizer alone (Chameleon) is not used by the processor, so it does not count."""
+    return bool(getattr(processor, "chat_template", None))
 
 
 def prompt_format(processor: Any) -> str:
@@ -99,21 +101,31 @@ def prompt_format(processor: Any) -> str:
 def _run(processor: Any, rows: list, images: list[list], *, templated: bool) -> tuple[dict, list[str], torch.Tensor]:
     """The processor's output for `rows` (conversations where `templated`, else plain prompts), the
     strings its tokenizer got and their offsets."""
+    name = type(processor).__name__
     with recorded_tokenizer(processor) as calls:
-        if templated:
-            out = processor.apply_chat_template(
-                rows, add_generation_prompt=True, tokenize=True, return_dict=True,
-                return_tensors="pt", processor_kwargs={"padding": True},
-            )
-        else:
-            out = processor(text=rows, images=images, return_tensors="pt", padding=True)
+        try:
+            if templated:
+                out = processor.apply_chat_template(
+                    rows, add_generation_prompt=True, tokenize=True, return_dict=True,
+                    return_tensors="pt", processor_kwargs={"padding": True},
+                )
+            else:
+                out = processor(text=rows, images=images, return_tensors="pt", padding=True)
+        except (ValueError, TypeError, IndexError) as exc:  # e.g. a processor that rejects a batch's nested image lists
+            first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+            raise KeyspaceError(f"{name} rejected {len(rows)} prompt(s) with their images ({first}){_hint(processor, templated, len(rows))}") from None
         calls = list(calls)
     batch = {k: v for k, v in dict(out).items() if k != "offset_mapping"}
-    name = type(processor).__name__
     texts = [c[0] for c in calls]
-    if len(calls) != 1 or not isinstance(texts[0], list) or len(texts[0]) != len(images):
+    if len(calls) != 1:
         raise KeyspaceError(
-            f"{name} tokenized its prompts in {len(calls)} call(s), not one call for the whole batch; "
+            f"{name} tokenized its {len(images)} prompt(s) in {len(calls)} tokenizer calls, not one call for the whole "
+            "batch; the harness cannot tie its tokens to the benchmark text"
+        )
+    if not isinstance(texts[0], list) or len(texts[0]) != len(images):
+        got = f"a list of {len(texts[0])} texts" if isinstance(texts[0], list) else f"a {type(texts[0]).__name__}"
+        raise KeyspaceError(
+            f"{name} tokenized {got} for a batch of {len(images)} prompt(s) (not one text per prompt); "
             "the harness cannot tie its tokens to the benchmark text"
         )
     encoding = calls[0][1]
@@ -130,6 +142,21 @@ def _run(processor: Any, rows: list, images: list[list], *, templated: bool) -> 
     return batch, texts[0], torch.tensor(encoding["offset_mapping"])
 
 
+def no_template(processor: Any) -> str:
+    """Why a processor's plain prompt format was used, and how to give it a template (one clause)."""
+    held = " (one held by its tokenizer alone is not used by processor.apply_chat_template)" if getattr(
+        processor.tokenizer, "chat_template", None) else ""
+    return (f"{type(processor).__name__} has no chat template of its own{held}, so its plain prompt format was used; "
+            "save the checkpoint with processor.chat_template set")
+
+
+def _hint(processor: Any, templated: bool, rows: int) -> str:
+    """What may make a processor accept the prompts it rejected."""
+    if not templated:
+        return f"; {no_template(processor)}"
+    return "; try --ks-batch-size 1" if rows > 1 else ""
+
+
 def _render(processor: Any, conversation: list[dict]) -> str:
     return processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
@@ -137,6 +164,7 @@ def _render(processor: Any, conversation: list[dict]) -> str:
 def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]], conversation) -> Built:
     """Tokenize one batch on the documented path; `conversation(text, images)` makes one row's messages."""
     image_token = getattr(processor, "image_token", None)
+    image_token = str(image_token) if image_token is not None else None  # an AddedToken (InstructBLIP) as its text
     for text in texts:
         if SENTINEL in text or (image_token and image_token in text):
             raise KeyspaceError(f"benchmark text {text[:40]!r} contains {image_token!r}, which the processor would expand as an image")

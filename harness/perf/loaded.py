@@ -78,7 +78,7 @@ def full_size_loaded(
     return LoadedModel(
         spec=get_model_spec(name), adapter=adapter, model=model, processor=processor,
         layers=adapter.decoder_layers(model), image_token_id=adapter.image_token_id(model, processor),
-        special_ids=adapter.special_ids(processor), device=torch.device(device),
+        marker_ids=adapter.vision_marker_ids(model), special_ids=adapter.special_ids(processor), device=torch.device(device),
     )
 
 

@@ -39,7 +39,7 @@ def definitions(spaces: list[str]) -> list[dict]:
          "standardized keys). High-dimensional samples need an estimator; each value names its own (shown in the "
          "column header, or under the value when they differ): 'classifier' from a probabilistic classifier's "
          "held-out log-loss, 'knn' from k-nearest-neighbour density ratios. Both are estimates of a population "
-         "figure; their small-sample bias shrinks as prompts grow."},
+         "figure; their small-sample bias shrinks as prompts grow. Not a headline figure: on keys clustered by prompt they read far below the truth (0.009 for 0.160 bits at 40 prompts, docs/statistics.md), so the held-out AUC and the out-of-support share take their place."},
         {"term": "AUC", "text": "Area under the ROC curve of a linear probe telling image keys from text keys, on held-out "
          "tokens, in the JS space. 0.5: indistinguishable; 1: linearly separable. A population figure estimated "
          "with a bias that shrinks as prompts grow."},

@@ -106,7 +106,7 @@ def _ratio_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> s
     if threshold is not None and math.isfinite(threshold) and threshold > 0:
         ax.axhline(threshold, color=BLACK, ls=":", lw=1.2, label=f"threshold {threshold:g}")
     ax.set_yscale("log")
-    ax.set_title("ratio MMD² / max intra (log)", fontsize=9)
+    ax.set_title("kernel-mean ratio to every real split (log)", fontsize=9)
     return "ratio by layer"
 
 
@@ -115,8 +115,8 @@ def _prob_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> st
     ax.plot(*_series(points, "js_knn"), "^--", color=BLUE, label="JS kNN (bits)")
     ax.plot(*_series(points, "auc"), "s:", color=BLACK, label="probe AUC")
     ax.set_ylim(-0.02, 1.05)
-    ax.set_title("JS divergence and AUC", fontsize=9)
-    return "JS divergence and AUC by layer"
+    ax.set_title("probe AUC (JS: not valid under prompt clustering)", fontsize=9)
+    return "probe AUC by layer, JS beside it (a lower bound, not valid on clustered prompts)"
 
 
 def thin(n: int, cap: int) -> list[int]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from harness.analysis.tiers import ASSERTED, ORDER, tier_claim
+from harness.analysis.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
-from harness.stats.tiers import UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED
 
 from . import extras
 from .table import fmt
@@ -23,10 +22,6 @@ QUESTIONS = {
     "out of support": "share of image keys outside the text keys' support, minus the same for held-out text keys",
     "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
 }
-
-
-SHORT = {UNDECIDED_NO_SPLIT: "undecided (no real sub-population)",
-         UNDECIDED_UNBOUNDED: "undecided (intra-modal effects not bounded)"}
 
 
 def _headline(name: str, t: dict) -> tuple[str, str]:
@@ -48,7 +43,7 @@ def _cell(name: str, record: dict | None) -> dict:
     if name == ASSERTED:
         verdict = record["verdict"]
         mark = {"holds": "●", "absent": "○"}.get(verdict, "?")
-        return {"text": text, "note": note + f"; {verdict}", "mark": mark, "cls": "v-holds" if verdict == "holds" else "v-expected"}
+        return {"text": text, "note": note + f"; {SHORT.get(verdict, verdict)}", "mark": mark, "cls": "v-holds" if verdict == "holds" else "v-expected"}
     met = tier_claim(name, t)
     return {"text": text, "note": note, "mark": "–" if met is None else ("●" if met else "○"), "cls": ""}
 

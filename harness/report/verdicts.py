@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
+from harness.analysis.tiers import SHORT
 from harness.results.records import TripleResult
 
 from . import extras
@@ -27,7 +28,7 @@ CONTROL_EXPECTED = {  # control name → whether the finding's criterion should 
 class Verdict:
     """What one triple says, for a reader: a short label and its kind (the CSS class suffix)."""
 
-    label: str  # "holds", "absent", "absent, as stored", "drift", "error", "as expected", "UNEXPECTED"
+    label: str  # "holds", "absent", "absent, as stored", "undecided (...)", "drift", "error", "as expected", "UNEXPECTED"
     kind: str  # "holds", "expected" (an expected negative), "bad" (a test failure), "error"
     symbol: str  # a shape beside the colour, so colour is never the only cue
 
@@ -46,9 +47,17 @@ def triple_verdict(r: TripleResult) -> Verdict:
         return Verdict(("holds" if r.passed else "absent") + ", drift", "bad", "✗")
     if r.passed:
         return Verdict("holds", "holds", "●")
+    if r.status == "undecided":
+        return Verdict(undecided_label(r), "expected", "?")
     if drift is not None and drift.status in ("ok", "updated"):
         return Verdict("absent, as stored", "expected", "○")
     return Verdict("absent", "bad", "○")
+
+
+def undecided_label(r: TripleResult) -> str:
+    """Why an undecided triple is undecided, short: "undecided (no real sub-population)", ..."""
+    t = r.tiers
+    return SHORT.get(t.verdict, t.verdict) if t else "undecided"
 
 
 def _layers(rs: Sequence[TripleResult]) -> str:
@@ -62,7 +71,11 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
     if not done:
         return f"is untested on {bench} ({_layers(errors)} could not run)"
     clause = f"holds at {sum(r.passed for r in done)} of {len(done)} layers on {bench}"
-    absent = [r for r in done if not r.passed]
+    undecided = [r for r in done if r.status == "undecided"]
+    if undecided:
+        why = sorted({undecided_label(r) for r in undecided})
+        clause += f" ({' / '.join(why)} at {_layers(undecided)})"
+    absent = [r for r in done if not r.passed and r.status != "undecided"]
     if absent:
         stored = all(triple_verdict(r).kind == "expected" for r in absent)
         clause += f" (absent at {_layers(absent)}" + (", as stored" if stored else "") + ")"
@@ -72,12 +85,22 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
 
 
 def _controls_clause(controls: Sequence[TripleResult]) -> str:
+    """"controls as expected" only when every control ran and gave its expected verdict; a control that
+    errored (or could not run) is named with its one line, never folded into the others."""
     if not controls:
         return "no controls run"
     off = [r for r in controls if triple_verdict(r).kind != "expected"]
     if not off:
         return "controls as expected"
-    return "controls NOT as expected: " + ", ".join(f"{extras.control(r)} {triple_verdict(r).label}" for r in off)
+    return "controls NOT as expected: " + ", ".join(control_outcome(r) for r in off)
+
+
+def control_outcome(r: TripleResult) -> str:
+    """What one control gave, for a reader: its name and verdict, or that it errored and why (first line)."""
+    if r.status == "error":
+        line = next((x.strip() for x in (r.message or "").splitlines() if x.strip()), "no message")
+        return f"{extras.control(r)} control errored: {line}"
+    return f"{extras.control(r)} {triple_verdict(r).label}"
 
 
 def sentences(results: Sequence[TripleResult]) -> list[str]:

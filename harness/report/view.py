@@ -18,6 +18,7 @@ from . import extras
 from .behaviour import text_bias_rows
 from .definitions import definitions
 from .plots import LayerPoint, layer_curves_svg, thin, tsne_svg
+from .tiers import tier_tables
 from .table import control_table, fmt, triple_table
 from .verdicts import matrix, sentences
 
@@ -132,6 +133,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "samples": _samples(run_info, results),
         "answer": sentences(ordered),
         "matrix": matrix(ordered),
+        "tiers": tier_tables(real),
         "label_warnings": _label_warnings(ordered),
         "benchmarks": [{"name": b, "compact": {"id": f"bench-{i}", **triple_table(rs, compact=True)},
                         "full": {"id": f"bench-{i}-all", **triple_table(rs)}}

@@ -14,6 +14,7 @@ from typing import Iterable
 
 from harness.atomic import write_atomic
 from harness.filelock import locked
+from harness.results.tiers import TierFigures
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class TripleResult:
     model: str  # registry name (or hf:… spec) of the model
     layer: int  # decoder layer index (0-based)
     benchmark: str  # benchmark name, with subsets when given (e.g. "mmmu:Art")
-    status: str  # "passed", "failed" or "error"
+    status: str  # "passed", "failed", "undecided" (the verdict's tier cannot decide: never a pass) or "error"
     n_image: int = 0  # image-token vectors used in the statistics (after the point cap)
     n_text: int = 0  # text-token vectors used in the statistics (after the point cap)
     mmd2: float = float("nan")  # between-prompt MMD² between image and text keys (RBF kernel, see `bandwidth`; docs/statistics.md)
@@ -33,16 +34,21 @@ class TripleResult:
     bandwidth: float = float("nan")  # RBF σ (median heuristic on the pooled sample), in key units
     space: str = "raw"  # space the statistics were computed in: raw, standardized or pca50
     intra: dict = field(default_factory=dict)  # intra-modal effect name ("image/by-category", …) → between-prompt MMD²
-    ratio: float = float("nan")  # mmd2 / max(intra); the cross-modal gap in units of the strongest baseline
+    ratio: float = float("nan")  # the kernel-mean tier's cross / strongest real split (median-unbiased); by-position when none
     threshold: float = float("nan")  # the ratio the test requires
     alpha: float = float("nan")  # the p-value the test requires to be under
-    passed: bool = False  # the ratio's lower bound ≥ threshold and p_value < alpha
+    passed: bool = False  # the verdict holds: the kernel-mean tier's lower bound ≥ threshold against every real split and p_value < alpha
     seconds: float = 0.0  # wall time of the analysis of this triple (capture is timed per model/benchmark)
     counts: dict = field(default_factory=dict)  # vectors captured per modality before the cap
     config_id: str = ""  # digest of the options that shape the figures (for --ks-resume)
     samples_digest: str = ""  # digest of the sample ids used
     message: str = ""  # the failure or error message, empty on a pass
     extra: dict = field(default_factory=dict)  # further figures (JS, AUC, interval, ...) by name
+
+    @property
+    def tiers(self) -> TierFigures | None:
+        """Every tier of the claim with the verdict's outcome (None in results written before the tiers)."""
+        return TierFigures.read(self.extra.get("tiers"))
 
     @property
     def key(self) -> tuple[str, int, str, str]:

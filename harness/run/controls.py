@@ -54,7 +54,8 @@ CONTROLS = {
             "image positions filled with text-token embeddings, against a second draw of text embeddings at the same "
             "positions (post-RoPE vectors depend on position, so content is compared at matched positions)",
         ),
-        Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis"),
+        Control("synthetic-shift", True, "Gaussian keys, image half shifted by 1 standard deviation along every axis; "
+                "prompts in two categories of no effect, the real split the shift must exceed"),
     )
 }
 
@@ -86,6 +87,12 @@ def synthetic_bank(*, seed: int, samples: int = 24, per_sample: int = 64, dim: i
         sample_ids=tuple(f"synthetic-{i}" for i in range(samples)), layers={0: layer},
         num_key_value_heads=1, head_dim=dim,
     )
+
+
+def synthetic_strata(bank: KeyBank) -> dict[str, dict[str, str]]:
+    """Sample strata of ``synthetic_bank``: each prompt its own unit, prompts alternately in category
+    "a" and "b", drawn alike (a real split of no effect: the verdict needs one to compare with)."""
+    return {sid: {"unit": sid, "category": "ab"[i % 2]} for i, sid in enumerate(bank.sample_ids)}
 
 
 @contextlib.contextmanager
@@ -120,7 +127,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
         embeds = embeds.clone()
         mask = current["attention_mask"].bool() if current.get("attention_mask") is not None else torch.ones_like(ids, dtype=torch.bool)
         for row in range(ids.shape[0]):
-            image_pos = torch.nonzero(ids[row] == loaded.image_token_id).squeeze(1)
+            image_pos = torch.nonzero(mask[row] & (current["labels"][row] == IMAGE).to(ids.device)).squeeze(1)
             text_ids = ids[row][mask[row] & (current["labels"][row] == TEXT).to(ids.device)]
             if len(image_pos) == 0 or len(text_ids) == 0:
                 continue

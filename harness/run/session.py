@@ -16,11 +16,11 @@ from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample,
 from harness.capture.cache import fetch, writable
 from harness.capture.cache_key import key_for
 from harness.capture.keys import KeyBank, capture_keys
-from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, text_as_image_bank
+from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
 from harness.models.hub import check_checkpoint, checkpoint_config, head_count
-from harness.models.layers import resolve_layers
+from harness.models.layers import attention_layers_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
@@ -122,7 +122,7 @@ class KeyspaceRun:
             spec = self.spec(model)
             self.check_heads(spec)
             words = self.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.num_layers(spec), model=spec.name)
+            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
@@ -135,9 +135,10 @@ class KeyspaceRun:
 
     def control_plan(self) -> list[ControlCase]:
         """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
-        layer, and text-as-image at layer 0, where a pre-RoPE key is a function of its token alone, so
-        text embeddings at image positions must give text keys (deeper layers mix in context, and a
-        scrambled run of text tokens is itself unlike natural text)."""
+        layer, and text-as-image at the first self-attention layer (layer 0 but in a hybrid decoder), where a
+        pre-RoPE key is a function of its token alone (in a hybrid, of the layers before it too), so text
+        embeddings at image positions must give text keys (deeper layers mix in context, and a scrambled run
+        of text tokens is itself unlike natural text)."""
         cases = [ControlCase("synthetic-shift", None)]
         self.plan()
         triples = self._sharding.triples  # the whole run's, so every shard picks the same cases
@@ -146,9 +147,13 @@ class KeyspaceRun:
             deepest = max(t.layer for t in triples if t.model == model and t.bench == first_bench)
             cases += [
                 ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
-                ControlCase("text-as-image", Triple(model, 0, first_bench)),
+                ControlCase("text-as-image", Triple(model, self._first_attention_layer(model), first_bench)),
             ]
         return [c for c in cases if self._sharding.owns(c.triple.pair if c.triple else None)]  # controls follow their pair
+
+    def _first_attention_layer(self, model: str) -> int:
+        spec = self.spec(model)
+        return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))[0]
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))
@@ -160,6 +165,13 @@ class KeyspaceRun:
         if spec.num_layers is not None:
             return spec.num_layers
         return self.checkpoint_config(spec).get_text_config().num_hidden_layers
+
+    def attention_layers(self, spec: ModelSpec) -> list[int] | None:
+        """The self-attention layers of a hybrid decoder, from its config; None when every layer is one
+        (always for registered models, whose layer count is known)."""
+        if spec.num_layers is not None:
+            return None
+        return attention_layers_of(self.checkpoint_config(spec).get_text_config())
 
     def checkpoint_config(self, spec: ModelSpec):
         """The model's config (no weights), read once; an unusable checkpoint is a one-line error here."""
@@ -348,14 +360,7 @@ class KeyspaceRun:
             result = flag_labels(result, bank)
             result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept
         except Exception as exc:  # recorded as this triple's error; the other triples still run
-            if not isinstance(exc, (KeyspaceError, AnalysisError)):
-                exc = f"{type(exc).__name__}: {exc}"
-            result = TripleResult(
-                model=triple.model, layer=triple.layer, benchmark=triple.benchmark, status="error",
-                threshold=settings.threshold, alpha=settings.alpha, config_id=self.cfg.config_id(),
-                samples_digest=samples_digest(s.id for s in self._samples.get(triple.benchmark, [])),
-                message=str(exc),
-            )
+            result = self._error_result(triple.model, triple.layer, triple.benchmark, settings, exc)
         if triple.pair in self.capture_seconds:  # wall time of the capture this triple shares with its pair
             result = replace(result, extra={**result.extra, "capture_seconds": self.capture_seconds[triple.pair]})
         probe = self.text_bias(triple.model) if result.status != "error" else None
@@ -392,8 +397,32 @@ class KeyspaceRun:
             return None
 
     def run_control(self, case: ControlCase) -> TripleResult:
-        """Judge a control exactly as a triple is judged, and record it with its expected verdict."""
+        """Judge a control exactly as a triple is judged, and record it with its expected verdict; a control
+        that cannot run is recorded as an error row naming it (so no summary folds it into "as expected")
+        and its exception goes on to the test."""
         control = CONTROLS[case.name]
+        try:
+            return self._run_control(case, control)
+        except Exception as exc:
+            t = case.triple
+            settings = self.settings(self.spec(t.model) if t else None)
+            self.record(self._error_result(
+                t.model if t else "synthetic", t.layer if t else 0, t.benchmark if t else "synthetic", settings, exc,
+                extra={"control": control.name, "expect_pass": control.expect_pass, "control_description": control.description},
+            ))
+            raise
+
+    def _error_result(self, model: str, layer: int, benchmark: str, settings, exc: BaseException, extra: dict | None = None) -> TripleResult:
+        """The record of a triple (or control) that could not be judged: its one line, no figures."""
+        message = str(exc) if isinstance(exc, (KeyspaceError, AnalysisError)) else f"{type(exc).__name__}: {exc}"
+        return TripleResult(
+            model=model, layer=layer, benchmark=benchmark, status="error",
+            threshold=settings.threshold, alpha=settings.alpha, config_id=self.cfg.config_id(),
+            samples_digest=samples_digest(s.id for s in self._samples.get(benchmark, [])),
+            message=message, extra=extra or {},
+        )
+
+    def _run_control(self, case: ControlCase, control) -> TripleResult:
         if case.triple is None:
             bank, layer = synthetic_bank(seed=self.cfg.seed), 0
             settings = self.settings(None)
@@ -410,7 +439,7 @@ class KeyspaceRun:
                     benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                     max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
                 ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
-        strata = None if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
+        strata = synthetic_strata(bank) if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,

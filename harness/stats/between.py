@@ -162,7 +162,7 @@ def sign_flip_test(cmp: Comparison, *, permutations: int, seed: int) -> tuple[fl
     return observed, null
 
 
-def unit_comparison(x, x_units, y, y_units, *, sigma: float, paired: bool = False, blocks: dict | None = None,
+def unit_comparison(x, x_units, y, y_units, *, sigma: float | tuple[float, ...], paired: bool = False, blocks: dict | None = None,
                     dtype: torch.dtype = torch.float64) -> tuple[Comparison, np.ndarray]:
     """(Comparison of x [n, d] vs y [m, d], unit names in its order) with unit ids per row; rows of x
     and y with the same unit id are one unit (their pairs are left out like pairs within a side's unit).
@@ -173,12 +173,14 @@ def unit_comparison(x, x_units, y, y_units, *, sigma: float, paired: bool = Fals
     names, unit = np.unique(np.concatenate([xu, yu]), return_inverse=True)
     side = np.r_[np.zeros(len(xu), np.int64), np.ones(len(yu), np.int64)]
     cell = unit.ravel() * 2 + side
-    gram = CellGram(z, cell, 2 * len(names), float(sigma), dtype=dtype)
+    widths = float(sigma) if isinstance(sigma, (int, float)) else tuple(float(s) for s in sigma)  # one RBF or a mixture
+    gram = CellGram(z, cell, 2 * len(names), widths, dtype=dtype)
     cells = np.arange(len(gram.counts))
     mask = None if blocks is None else block_mask(np.array([blocks[n] for n in names]))
     return Comparison.build(gram, cells // 2, cells % 2 == 0, cells % 2 == 1, len(names), paired=paired, mask=mask), names
 
 
-def between_prompt_mmd2(x, x_units, y, y_units, *, sigma: float, dtype: torch.dtype = torch.float64) -> float:
-    """Between-prompt MMD² of x [n, d] vs y [m, d] with unit ids per row (see ``unit_comparison``)."""
+def between_prompt_mmd2(x, x_units, y, y_units, *, sigma: float | tuple[float, ...], dtype: torch.dtype = torch.float64) -> float:
+    """Between-prompt MMD² of x [n, d] vs y [m, d] with unit ids per row (see ``unit_comparison``); `sigma`:
+    the RBF σ, or the σ of each RBF of a mixture kernel (their mean, as ``kernels.mixture_sigmas``)."""
     return float(unit_comparison(x, x_units, y, y_units, sigma=sigma, dtype=dtype)[0].mmd2()[0])

@@ -25,6 +25,7 @@ from .paper_form import PaperForm, paper_form
 from .separability import Separability, fold_maps, separability
 from .support import SupportTier, setup, support_tier
 
+ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
 UNDECIDED_NO_SPLIT = "undecided: no real sub-population to compare with"
 UNDECIDED_UNBOUNDED = "undecided: intra-modal effects not bounded at this number of prompts"
 
@@ -63,20 +64,32 @@ def verdict(kernel: KernelMeanTier, p_value: float, *, threshold: float, alpha: 
     return UNDECIDED_UNBOUNDED
 
 
-def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
-              threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
-              seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw") -> Tiers:
-    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``);
-    `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
-    the analysis' js_space)."""
-    seed = check_seed(seed)
-    names = sorted(set(image_strata) & set(text_strata))
-    gap = cross_modal_gap(image, text, image_units=image_units, text_units=text_units,
-                          image_strata={n: image_strata[n] for n in names}, text_strata={n: text_strata[n] for n in names},
-                          sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed, kernel_scales=MIXTURE_SCALES)
+def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, seed: int = 0) -> KernelMeanTier:
+    """The kernel-mean tier of a gap computed with the mixture kernel (``cross_modal_gap(...,
+    kernel_scales=MIXTURE_SCALES)``): its cross-modal Comparison against each real split's (none where the
+    gap fell back to by-position splits, which are figures only)."""
     cross, intra = gap.comparisons
     real = {} if gap.intra_basis.startswith("position") else intra
-    kernel = kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
+    return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
+
+
+def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
+              threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
+              seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
+              gap: GapResult | None = None) -> Tiers:
+    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``);
+    `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
+    the analysis' js_space); `gap`: the mixture-kernel gap of these very keys when the caller has it
+    (the triple check computes it once for its own figures), else computed here."""
+    seed = check_seed(seed)
+    if gap is None:
+        names = sorted(set(image_strata) & set(text_strata))
+        gap = cross_modal_gap(image, text, image_units=image_units, text_units=text_units,
+                              image_strata={n: image_strata[n] for n in names}, text_strata={n: text_strata[n] for n in names},
+                              sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed,
+                              kernel_scales=MIXTURE_SCALES)
+    cross = gap.comparisons[0]
+    kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
     ui, ut = np.asarray(image_units), np.asarray(text_units)
     splits = real_splits({"image": ui, "text": ut}, {"image": image_strata, "text": text_strata})

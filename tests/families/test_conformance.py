@@ -62,38 +62,64 @@ def checkpoint(request, tmp_path_factory):
     return request.param, loaded
 
 
-def _image_id(config) -> int:
+def _image_ids(config) -> set[int]:
+    """The config's image token id, and the marker ids whose embeddings the vision side writes (Ovis2)."""
     value = getattr(config, "image_token_id", None)
-    return value if isinstance(value, int) else config.image_token_index
+    return {value if isinstance(value, int) else config.image_token_index, *(getattr(config, "visual_indicator_token_ids", None) or ())}
 
 
 BYTE_ID = {b: i for i, b in enumerate(bytes_to_unicode())}  # the tiny tokenizer's id of each byte
 
 
-def _oracle(ids: list[int], text: str, tokenizer, image_id: int) -> list[int]:
+def _oracle(ids: list[int], text: str, tokenizer, image_ids: set[int]) -> list[int]:
     """Labels of one unpadded row from the ids alone: the benchmark text is the one run of its bytes' ids."""
     text_ids = [BYTE_ID[b] for b in text.encode("utf-8")]
     assert tokenizer.encode(text, add_special_tokens=False) == text_ids, "the tiny tokenizer maps one byte to one token"
     n = len(text_ids)
     starts = [k for k in range(len(ids) - n + 1) if ids[k : k + n] == text_ids]
     assert len(starts) == 1, f"the benchmark text occurs {len(starts)} times in the prompt"
-    labels = [IMAGE if t == image_id else SPECIAL for t in ids]
+    labels = [IMAGE if t in image_ids else SPECIAL for t in ids]
     labels[starts[0] : starts[0] + n] = [TEXT] * n
     return labels
+
+
+def _written(model, batch) -> torch.Tensor:
+    """[B, T] bool: where the embeddings the language model receives differ from its tokens' own
+    (found with a hook of this test's own on the module that holds the `layers` list)."""
+    holder = next(m for name, m in model.named_modules() if isinstance(getattr(m, "layers", None), torch.nn.ModuleList)
+                  and re.search(r"(language_model|text_model)(\.model)?$", name))
+    got = {}
+
+    def pre(module, args, kwargs):
+        got.setdefault("embeds", kwargs.get("inputs_embeds"))
+
+    handle = holder.register_forward_pre_hook(pre, with_kwargs=True)
+    try:
+        with torch.inference_mode():
+            model(**batch, use_cache=False)
+            embeds = got["embeds"]
+            own = model.get_input_embeddings()(batch["input_ids"])
+    finally:
+        handle.remove()
+    assert embeds is not None, "the language model got token ids, not embeddings"
+    return (embeds != own).any(-1)
 
 
 def test_labels_match_the_oracle_token_by_token(checkpoint, samples):
     family, loaded = checkpoint
     batch, labels = loaded.adapter.encode(loaded, samples)
     assert (labels == PAD).any(), "the batch is padded"
-    image_id = _image_id(loaded.model.config)
+    image_ids = _image_ids(loaded.model.config)
+    written = _written(loaded.model, batch)
     for row, sample in enumerate(samples):
         keep = batch["attention_mask"][row].bool()
         ids = batch["input_ids"][row][keep].tolist()
-        expected = _oracle(ids, sample.prompt, loaded.processor.tokenizer, image_id)
+        expected = _oracle(ids, sample.prompt, loaded.processor.tokenizer, image_ids)
         assert labels[row][keep].tolist() == expected
         assert expected.count(TEXT) == len(sample.prompt.encode("utf-8"))
         assert expected.count(IMAGE) > 0
+        # image = exactly the positions whose input embeddings the vision side wrote
+        assert [i for i, x in enumerate(written[row][keep].tolist()) if x] == [i for i, x in enumerate(expected) if x == IMAGE]
 
 
 def _user_path(processor, sample) -> list[int]:
@@ -121,7 +147,7 @@ def test_ids_are_the_user_path_without_a_doubled_bos(checkpoint, samples):
 
 
 def _k_proj_modules(model) -> dict[int, torch.nn.Module]:
-    """The language model's k_proj per layer, found by module name (not through the adapter)."""
+    """The language model's k_proj per self-attention layer, found by module name (not through the adapter)."""
     found = {}
     for name, module in model.named_modules():
         match = re.search(r"(language_model|text_model)\.(?:model\.)?layers\.(\d+)\.self_attn\.k_proj$", name)
@@ -132,11 +158,15 @@ def _k_proj_modules(model) -> dict[int, torch.nn.Module]:
 
 def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     family, loaded = checkpoint
-    layers = [0, loaded.num_layers - 1]
+    modules = _k_proj_modules(loaded.model)
+    text_config = loaded.model.config.get_text_config()
+    types = getattr(text_config, "layer_types", None) or ["full_attention"] * text_config.num_hidden_layers
+    assert sorted(modules) == [i for i, t in enumerate(types) if t.endswith("attention") and t != "linear_attention"]
+    layers = [min(modules), max(modules)]  # the first and last layer with keys (a hybrid's first layer may have none)
     bank = capture_keys(loaded, samples, layers, benchmark="t", batch_size=len(samples))
     batch, labels = loaded.adapter.encode(loaded, samples)
-    modules = _k_proj_modules(loaded.model)
-    assert sorted(modules) == list(range(loaded.model.config.get_text_config().num_hidden_layers))
+    attn = modules[layers[0]]
+    assert bank.head_dim * bank.num_key_value_heads == attn.out_features, "head size read from the captured layer"
     seen: dict[int, torch.Tensor] = {}
     handles = [modules[i].register_forward_hook(lambda m, a, out, i=i: seen.__setitem__(i, out)) for i in layers]
     try:

@@ -349,3 +349,97 @@ def glm4v():
         image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("Glm4vVideoProcessor"),
     )
     return Glm4vForConditionalGeneration(config), processor
+
+
+@family("qwen3_5")
+def qwen3_5():
+    """A hybrid decoder: linear-attention layers (gated delta rule) between full-attention ones, the first layer linear."""
+    from transformers import Qwen2VLImageProcessorPil, Qwen3_5Config, Qwen3_5ForConditionalGeneration, Qwen3VLProcessor
+
+    tok = tokenizer(QWEN_SPECIALS, None, "<|im_end|>", "<|endoftext|>", QWEN_TEMPLATE)
+    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
+    config = Qwen3_5Config(
+        text_config=small_text(
+            num_hidden_layers=4, layer_types=["linear_attention", "full_attention", "linear_attention", "full_attention"],
+            linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4,
+            rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 1, 1], "mrope_interleaved": True,
+                             "partial_rotary_factor": 0.5},
+        ),
+        vision_config=dict(
+            depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=16,
+            spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
+        ),
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+    )
+    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
+    processor = image_only_if_needed(Qwen3VLProcessor)(
+        image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE,
+        video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
+    )
+    return Qwen3_5ForConditionalGeneration(config), processor
+
+
+@family("lfm2_vl", torchvision=True)
+def lfm2_vl():
+    """A hybrid decoder: short-convolution layers between attention ones, the first layer a convolution."""
+    from transformers import Lfm2VlConfig, Lfm2VlForConditionalGeneration, Lfm2VlImageProcessor, Lfm2VlProcessor
+
+    specials = (
+        "<|pad|>", "<|startoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<|image_start|>", "<|image_end|>",
+        "<|img_thumbnail|>", *(f"<|img_row_{i}_col_{j}|>" for i in range(1, 3) for j in range(1, 3)),
+    )
+    chat = template("{{ bos_token }}", "<|im_start|>{role}\\n", "<image>", "<|im_end|>\\n", "<|im_start|>assistant\\n")
+    tok = tokenizer(specials, "<|startoftext|>", "<|im_end|>", "<|pad|>", chat)
+    text = {k: v for k, v in small_text(num_hidden_layers=4).items() if k != "head_dim"}
+    config = Lfm2VlConfig(
+        vision_config={"model_type": "siglip2_vision_model", **{k: v for k, v in siglip().items() if k != "image_size"}, "num_patches": 16},
+        text_config={"model_type": "lfm2", **text, "layer_types": ["conv", "full_attention", "conv", "full_attention"],
+                     "block_multiple_of": 16, "pad_token_id": tok.pad_token_id, "bos_token_id": tok.bos_token_id,
+                     "eos_token_id": tok.eos_token_id},
+        image_token_id=tok.convert_tokens_to_ids("<image>"), projector_hidden_size=64, downsample_factor=2,
+    )
+    image_processor = Lfm2VlImageProcessor(
+        encoder_patch_size=8, tile_size=32, downsample_factor=2, min_image_tokens=4, max_image_tokens=16, do_image_splitting=False,
+        max_num_patches=16,
+    )
+    processor = Lfm2VlProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
+    return Lfm2VlForConditionalGeneration(config), processor
+
+
+@family("deepseek_vl")
+def deepseek_vl():
+    from transformers import DeepseekVLConfig, DeepseekVLForConditionalGeneration, DeepseekVLImageProcessorPil, DeepseekVLProcessor
+
+    specials = ("<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>", "<image_placeholder>")
+    chat = template("{{ bos_token }}", "{role}: ", "<image_placeholder>", "\\n\\n", "Assistant:")
+    tok = tokenizer(specials, specials[0], specials[1], specials[2], chat, image_token="<image_placeholder>")
+    config = DeepseekVLConfig(
+        vision_config={"model_type": "siglip_vision_model", **siglip(32, 8)}, text_config={"model_type": "llama", **small_text()},
+        image_token_id=tok.convert_tokens_to_ids("<image_placeholder>"),
+    )
+    image_processor = DeepseekVLImageProcessorPil(size={"height": 32, "width": 32})
+    processor = DeepseekVLProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat, num_image_tokens=16)
+    return DeepseekVLForConditionalGeneration(config), processor
+
+
+@family("ovis2")
+def ovis2():
+    """Vision-embedded markers: the vision side writes the embeddings of <IMG_START>, <IMG_GRID>, <IMG_END>
+    (its visual indicator tokens) as well as of the <IMG_ATOM> image tokens."""
+    from transformers import Ovis2Config, Ovis2ForConditionalGeneration, Ovis2ImageProcessorPil, Ovis2Processor
+
+    marks = ("<IMG_ATOM>", "<IMG_START>", "<IMG_GRID>", "<IMG_COL>", "<IMG_ROW>", "<IMG_END>")
+    chat = template("", "<|im_start|>{role}\\n", "<image>\\n", "<|im_end|>\\n", "<|im_start|>assistant\\n")
+    tok = tokenizer(("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>") + marks, None, "<|im_end|>", "<|endoftext|>", chat)
+    config = Ovis2Config(
+        vision_config=dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8,
+            vocab_size=64, num_visual_indicator_tokens=5,
+        ),
+        text_config={"model_type": "qwen2", **small_text()}, image_token_id=tok.convert_tokens_to_ids(marks[0]),
+        visual_indicator_token_ids=tok.convert_tokens_to_ids(list(marks[1:])), vocab_size=VOCAB, hidden_size=64,
+    )
+    image_processor = Ovis2ImageProcessorPil(size={"height": 32, "width": 32}, crop_to_patches=False)
+    processor = Ovis2Processor(image_processor=image_processor, tokenizer=tok, chat_template=chat, image_seq_length=16)
+    return Ovis2ForConditionalGeneration(config), processor

@@ -206,3 +206,18 @@ def test_error_triples_are_listed_not_plotted(make_triple):
     assert "only 2 image vectors captured" in html
     assert "tiny-llava: the finding holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
     assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out
+
+
+def test_a_control_that_errored_is_named_in_the_sentence_and_the_table(make_triple):
+    real = make_triple(ratio=40.0)
+    ok = make_triple(ratio=0.9, control="shuffled-labels")
+    crashed = make_triple(control="text-as-image", status="error", message="the decoder was not called with inputs_embeds\nmore")
+    from harness.report.verdicts import sentences
+
+    (sentence,) = sentences([real, ok, crashed])
+    assert "controls as expected" not in sentence
+    assert sentence.endswith("controls NOT as expected: text-as-image control errored: the decoder was not called with inputs_embeds.")
+    assert sentences([real, ok]) == [sentence.split("; controls")[0] + "; controls as expected."]
+    html = render_html([real, ok, crashed])
+    controls = html[html.index('id="controls"'):html.index('id="definitions"')]
+    assert "errored: the decoder was not called with inputs_embeds" in controls

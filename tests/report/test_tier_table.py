@@ -30,3 +30,15 @@ def test_one_table_per_model_with_every_tier_and_the_verdict_marked():
     assert table["sentence"].startswith("m on b: kernel mean (the verdict)")
     assert "undecided (no real sub-population) at L2" in table["sentence"]
     assert np.isfinite(rs[0].extra["tiers"]["separability"]["cross"])
+
+
+def test_the_report_shows_the_tiers_after_the_verdicts_with_the_verdict_row_named(tmp_path):
+    from harness.report import render_report
+
+    path = render_report([_record(0, 8.0), _record(1, 8.0, strata=False)], tmp_path / "r.html", run_info={})
+    page = path.read_text(encoding="utf-8")
+    body = page[page.index("<body>"):]
+    assert body.index('id="verdicts"') < body.index('id="tiers"') < body.index('id="triples"')
+    tiers = body[body.index('id="tiers"'):body.index('id="triples"')]
+    assert "kernel mean — the verdict" in tiers and 'class="asserted"' in tiers
+    assert "a replication, never evidence" in tiers and "m on b: kernel mean (the verdict)" in tiers

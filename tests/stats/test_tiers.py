@@ -215,3 +215,19 @@ def test_study_runs_and_summarises():
     assert rows[-1]["truth_ratio"] == pytest.approx(10.0, rel=1e-6)
     text = summarise(rows)
     assert "| shared-offset | 2 | 0/2" in text and "| shared-offset | 20 | 1 |" in text
+
+
+def test_between_prompt_mmd2_with_a_mixture_kernel_is_the_mean_over_its_widths():
+    """MMD² is linear in the kernel: the mixture's figure (the by-benchmark baseline in the verdict's
+    kernel) is the mean of the single-σ figures, and differs from any one of them."""
+    from harness.stats.between import between_prompt_mmd2
+    from harness.stats.kernels import mixture_sigmas
+
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(60, 5)), rng.normal(size=(50, 5)) + 0.7
+    xu, yu = np.repeat(np.arange(12), 5).astype(str), np.repeat(np.arange(10), 5).astype(str)
+    widths = mixture_sigmas(2.0)
+    single = [between_prompt_mmd2(x, xu, y, yu, sigma=s) for s in widths]
+    mixed = between_prompt_mmd2(x, xu, y, yu, sigma=widths)
+    assert mixed == pytest.approx(np.mean(single), rel=1e-10)
+    assert min(abs(mixed - s) for s in single) > 1e-4

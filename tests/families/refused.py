@@ -1,0 +1,105 @@
+"""Tiny checkpoints of families the harness refuses, each with the reason its one line must give.
+
+A family that gives vision to its decoder without writing token positions (cross-attention:
+Mllama, IDEFICS v1) has no image keys; the harness must say so in one line instead of measuring
+the image placeholder's own text embedding as "image".
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .zoo import small_text, template, tokenizer
+
+REFUSED: dict[str, tuple[Callable[[], tuple[Any, Any]], str]] = {}  # family → (builder, pattern its one line matches)
+
+
+def refused(name: str, reason: str):
+    def wrap(fn):
+        REFUSED[name] = (fn, reason)
+        return fn
+
+    return wrap
+
+
+@refused("mllama", r"by cross-attention .* wrote 0 of the \d+ positions labelled image")
+def mllama():
+    from transformers import MllamaConfig, MllamaForConditionalGeneration, MllamaImageProcessorPil, MllamaProcessor
+
+    specials = (
+        "<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>", "<|start_header_id|>", "<|end_header_id|>",
+        "<|finetune_right_pad_id|>", "<|image|>", "<|python_tag|>",
+    )
+    chat = template(
+        "{{ bos_token }}", "<|start_header_id|>{role}<|end_header_id|>\\n\\n", "<|image|>", "<|eot_id|>",
+        "<|start_header_id|>assistant<|end_header_id|>\\n\\n",
+    )
+    tok = tokenizer(specials, "<|begin_of_text|>", "<|eot_id|>", "<|finetune_right_pad_id|>", chat)
+    text = {k: v for k, v in small_text(num_hidden_layers=3).items() if k != "head_dim"}
+    config = MllamaConfig(
+        vision_config=dict(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_global_layers=1, attention_heads=2, image_size=32,
+            patch_size=8, vision_output_dim=64, max_num_tiles=2, intermediate_layers_indices=[0],
+            supported_aspect_ratios=[[1, 1], [1, 2], [2, 1]],
+        ),
+        text_config=dict(**text, cross_attention_layers=[1], bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id),
+        image_token_index=tok.convert_tokens_to_ids("<|image|>"),
+    )
+    image_processor = MllamaImageProcessorPil(size={"height": 32, "width": 32}, max_image_tiles=2)
+    processor = MllamaProcessor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
+    return MllamaForConditionalGeneration(config), processor
+
+
+def _blip(instruct: bool):
+    """BLIP-2 / InstructBLIP with an OPT decoder: the processor adds its image token as an AddedToken and
+    tokenizes the query tokens in a call of their own, prepended before BOS."""
+    from transformers import (
+        Blip2Config, Blip2ForConditionalGeneration, Blip2Processor, BlipImageProcessorPil, InstructBlipConfig,
+        InstructBlipForConditionalGeneration, InstructBlipProcessor,
+    )
+
+    from .zoo import VOCAB
+
+    chat = template("{{ bos_token }}", "", "", "\\n", "Answer:")
+    tok = tokenizer(("</s>", "<pad>"), "</s>", "</s>", "<pad>", chat)
+    sizes = dict(
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        qformer_config=dict(vocab_size=VOCAB, hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                            encoder_hidden_size=32),
+        text_config=dict(model_type="opt", vocab_size=VOCAB, hidden_size=64, num_hidden_layers=2, ffn_dim=128, num_attention_heads=4,
+                         word_embed_proj_dim=64, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                         pad_token_id=tok.pad_token_id, max_position_embeddings=4096),
+        num_query_tokens=4,
+    )
+    image_processor = BlipImageProcessorPil(size={"height": 32, "width": 32})
+    if instruct:
+        processor = InstructBlipProcessor(image_processor=image_processor, tokenizer=tok, num_query_tokens=4, chat_template=chat,
+                                          qformer_tokenizer=tokenizer(("[PAD]",), None, "[PAD]", "[PAD]", None))
+        config = InstructBlipConfig(**sizes, image_token_index=tok.convert_tokens_to_ids("<image>"))
+        return InstructBlipForConditionalGeneration(config), processor
+    processor = Blip2Processor(image_processor=image_processor, tokenizer=tok, num_query_tokens=4, chat_template=chat)
+    config = Blip2Config(**sizes, image_token_index=tok.convert_tokens_to_ids("<image>"))
+    return Blip2ForConditionalGeneration(config), processor
+
+
+PIECES = r"tokenized its \d+ prompt\(s\) in 2 tokenizer calls, not one call for the whole batch"
+refused("blip-2", PIECES)(lambda: _blip(False))
+refused("instructblip", PIECES)(lambda: _blip(True))
+
+
+@refused("idefics", r"IdeficsForVisionText2Text gives vision to its decoder by cross-attention .* wrote 0 of the \d+ positions")
+def idefics():
+    from transformers import IdeficsConfig, IdeficsForVisionText2Text, IdeficsImageProcessorPil, IdeficsProcessor
+
+    from .zoo import VOCAB
+
+    chat = template("{{ bos_token }}", "{role}:", "<image>", "<end_of_utterance>\\n", "Assistant:")
+    tok = tokenizer(("<s>", "</s>", "<unk>", "<image>", "<fake_token_around_image>", "<end_of_utterance>"), "<s>", "</s>", "<unk>", chat)
+    config = IdeficsConfig(
+        vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, cross_layer_interval=1,
+        vision_config=dict(embed_dim=32, image_size=32, intermediate_size=64, patch_size=8, num_hidden_layers=1, num_attention_heads=2),
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, max_position_embeddings=4096,
+    )
+    processor = IdeficsProcessor(image_processor=IdeficsImageProcessorPil(image_size=32), tokenizer=tok, image_size=32, chat_template=chat)
+    return IdeficsForVisionText2Text(config), processor

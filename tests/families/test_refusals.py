@@ -1,0 +1,66 @@
+"""Families the harness cannot measure are refused in one line that says why, through `hf:DIR` as a user
+runs them; a hybrid decoder's non-attention layer is refused naming its attention layers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from harness.benchmarks import get_benchmark
+from harness.capture.keys import capture_keys
+from harness.errors import KeyspaceError
+from harness.models import adapter_for, get_model_spec
+
+from .refused import REFUSED
+from .zoo import BUILDERS
+
+
+def _load(tmp_path, model, processor):
+    model.save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    spec = get_model_spec(f"hf:{tmp_path}")
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def samples():
+    every = get_benchmark("fixture")((), seed=0)
+    return [every[0], every[40]]
+
+
+@pytest.mark.parametrize("family", sorted(REFUSED))
+def test_family_is_refused_in_one_line_saying_why(family, samples, tmp_path):
+    build, reason = REFUSED[family]
+    loaded = _load(tmp_path, *build())
+    layers = loaded.attention_layers or list(range(loaded.num_layers))
+    with pytest.raises(KeyspaceError, match=reason) as caught:
+        capture_keys(loaded, samples, [layers[0]], benchmark="t", batch_size=len(samples))
+    assert "\n" not in str(caught.value)
+
+
+def test_hybrid_layers_without_keys_are_refused_naming_the_attention_layers(samples, tmp_path):
+    loaded = _load(tmp_path, *BUILDERS["qwen3_5"]())
+    assert loaded.attention_layers == [1, 3]
+    with pytest.raises(KeyspaceError, match=r"layer 0 of .* is not a self-attention layer.*self-attention layers are 1, 3"):
+        capture_keys(loaded, samples, [0, 1], benchmark="t", batch_size=len(samples))
+
+
+def test_labels_that_differ_from_the_written_positions_stop_the_capture_with_the_counts(samples, monkeypatch):
+    """One special token relabelled image: the proof on the first batch sees one more label than writes."""
+    from harness.models.labels import IMAGE, SPECIAL
+
+    spec = get_model_spec("tiny-llava")
+    loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    encode = type(loaded.adapter).encode
+
+    def one_more_image(self, loaded, chunk):
+        batch, labels = encode(self, loaded, chunk)
+        first_special = (labels[0] == SPECIAL).nonzero()[0, 0]
+        labels[0, first_special] = IMAGE
+        return batch, labels
+
+    monkeypatch.setattr(type(loaded.adapter), "encode", one_more_image)
+    written = 2 * 64  # tiny-llava: 64 image tokens per prompt
+    with pytest.raises(KeyspaceError, match=rf"the labels say {written + 1} image tokens in the first batch, the model wrote "
+                                            rf"vision features at {written} positions \({written} in both\)"):
+        capture_keys(loaded, samples, [0], benchmark="t", batch_size=len(samples))
