@@ -93,6 +93,7 @@ def test_a_control_that_cannot_run_is_recorded_as_its_error(tmp_path, monkeypatc
     from harness.errors import KeyspaceError
     from harness.report.verdicts import sentences
     from harness.run.options import OPTIONS, parse_config
+    from harness.benchmarks import BenchmarkChoice
     from harness.run.session import ControlCase, KeyspaceRun, Triple
 
     values = {o.name: o.default for o in OPTIONS} | {
@@ -105,7 +106,7 @@ def test_a_control_that_cannot_run_is_recorded_as_its_error(tmp_path, monkeypatc
 
     monkeypatch.setattr(run, "capture", refuse)
     with pytest.raises(KeyspaceError, match="inputs_embeds"):
-        run.run_control(ControlCase("text-as-image", Triple("tiny-llava", 0, "fixture")))
+        run.run_control(ControlCase("text-as-image", Triple("tiny-llava", 0, BenchmarkChoice.parse("fixture"))))
     (row,) = run.results
     assert (row.status, row.extra["control"], row.model, row.layer) == ("error", "text-as-image", "tiny-llava", 0)
     assert sentences(run.results) == [

@@ -73,6 +73,9 @@ def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, see
     return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
 
 
+FOLDS = 5  # folds of units for the held-out tiers (separability, out of support)
+
+
 def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
               seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
@@ -102,11 +105,14 @@ def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_
     idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]
            for n, p in splits.items()}
     image_rows, text_rows = np.arange(ni), np.arange(ni, len(z))
-    if with_separability:
+    # The held-out tiers deal units into FOLDS folds: with fewer units they are not computed (None,
+    # shown as such), and the kernel-mean verdict still stands on its own.
+    enough = len(unit_names) >= FOLDS
+    if with_separability and enough:
         unit_col = np.searchsorted(unit_names, np.concatenate([ui, ut]))  # [N] each key's column of m
-        maps = fold_maps(z, unit_col, space=probe_space, seed=seed)
+        maps = fold_maps(z, unit_col, folds=FOLDS, space=probe_space, seed=seed)
         sep = separability(maps, image_rows, text_rows, idx, unit_col=unit_col, m=m, level=level, seed=seed)
-    if with_support:
-        s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), n_boot=n_boot, seed=seed)
+    if with_support and enough:
+        s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
     return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha))

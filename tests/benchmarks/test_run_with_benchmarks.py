@@ -62,7 +62,8 @@ def test_session_notes_skipped_rows_sampling_and_image_limit(tmp_path, monkeypat
 
 @pytest.mark.slow
 def test_pytest_suite_runs_mmmu_from_a_local_copy(tmp_path):
-    """`pytest suites/ --ks-benchmarks mmmu:Art --ks-data-dir DIR` with the tiny model decides each triple."""
+    """`pytest suites/ --ks-benchmarks mmmu:Art --ks-data-dir DIR` with the tiny model runs each triple to an
+    outcome (one subject and four prompts give no real sub-population: "undecided" is such an outcome, an error is not)."""
     standard_mmmu(tmp_path / "data", {"Art": 6})
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "PYTHONPATH": str(ROOT),
            "HF_DATASETS_CACHE": str(tmp_path / "cache")}
@@ -76,7 +77,7 @@ def test_pytest_suite_runs_mmmu_from_a_local_copy(tmp_path):
     results = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
     assert out.returncode in (0, 1), out.stdout[-3000:] + out.stderr[-3000:]
     assert [(r["benchmark"], r["status"]) for r in results] in (
-        [("mmmu:Art", "passed")], [("mmmu:Art", "failed")]
+        [("mmmu:Art", "passed")], [("mmmu:Art", "failed")], [("mmmu:Art", "undecided")]
     ), out.stdout[-3000:]
     assert "note: mmmu:Art" not in out.stdout  # nothing skipped, 4 of 6 chosen
     assert (out.returncode == 0) == (results[0]["status"] == "passed")
