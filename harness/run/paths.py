@@ -57,14 +57,14 @@ def check_distinct(paths: dict[str, Path]) -> None:
 def check_outputs(cfg, icfg=None) -> None:
     """Every output path of a RunConfig (and of the intervention options), checked before any model
     loads: each writable, and no two of them, nor an output and the run's inputs, one file."""
+    for path, option in ((cfg.results, "--ks-results"), (cfg.report, "--ks-report")):  # first: a directory has no sibling files
+        check_writable(path, option)
+        check_directory(path.parent, option)
     files = {"--ks-results": cfg.results, "--ks-report": cfg.report, "the run metadata beside --ks-results": meta_path(cfg.results)}
     if icfg is not None:
         files |= {"--ks-intervene-results": icfg.results, "the interventions page beside --ks-intervene-results":
                   icfg.results.with_suffix(".html")}
     check_distinct(files)
-    for path, option in ((cfg.results, "--ks-results"), (cfg.report, "--ks-report")):
-        check_writable(path, option)
-        check_directory(path.parent, option)
     if cfg.baselines is not None:
         option = "--ks-baselines" + ("" if cfg.baselines.strict else " (auto: new baselines go beside --ks-results)")
         check_directory(cfg.baselines.own, option)
