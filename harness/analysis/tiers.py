@@ -10,12 +10,9 @@ from __future__ import annotations
 from harness.stats.bootstrap import CAP
 from harness.stats.gap import GapResult
 from harness.stats.kernel_mean import KernelMeanTier
-from harness.stats.tiers import ASSERTED, UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, Tiers
+from harness.stats.tiers import ASSERTED, Tiers
 
 MIXTURE_NAME = "mixture: mean of RBF kernels at σ_med × {0.25, 0.5, 1, 2, 4}"
-SHORT = {UNDECIDED_NO_SPLIT: "undecided (no real sub-population)",  # the outcomes as a table cell says them
-         UNDECIDED_UNBOUNDED: "undecided (intra-modal effects not bounded)"}
-ORDER = ("paper form", "separability", "out of support", "kernel mean")
 
 
 def tiers_record(t: Tiers) -> dict:
@@ -44,19 +41,6 @@ def tiers_record(t: Tiers) -> dict:
                                  "excess_high": s.cross.excess_high, "splits": dict(s.splits), "delta": s.delta,
                                  "delta_low": s.delta_low}
     return out
-
-
-def tier_claim(name: str, tier: dict) -> bool | None:
-    """Whether a tier's own claim is met on its figures (None: no figure). Paper form: its ratio's
-    lower bound > 1 (shown, never evidence); separability and out of support: cross exceeds every
-    real split (lower bound of the difference > 0); kernel mean: the verdict holds."""
-    if not tier:
-        return None
-    if name == "paper form":
-        return tier["low"] > 1.0
-    if name in ("separability", "out of support"):
-        return bool(tier["splits"]) and tier["delta_low"] > 0.0
-    return None
 
 
 def kernel_figures(kernel: KernelMeanTier, gap: GapResult) -> dict:

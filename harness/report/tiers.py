@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from harness.analysis.tiers import ASSERTED, ORDER, SHORT, tier_claim
+from harness.results.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
 
 from . import extras

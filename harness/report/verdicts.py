@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
-from harness.analysis.tiers import SHORT
+from harness.results.tiers import SHORT
 from harness.results.records import TripleResult
 
 from . import extras

@@ -24,3 +24,24 @@ class TierFigures:
         if not isinstance(d, dict) or not isinstance(d.get("verdict"), str) or not isinstance(d.get("kernel mean"), dict):
             return None
         return cls(str(d.get("asserted") or "kernel mean"), d["verdict"], {k: v for k, v in d.items() if isinstance(v, dict)})
+
+
+# What the report needs to read the tiers, kept here (no torch) so that rendering a report loads no model
+# library; the outcome sentences are harness.stats.tiers' (a test checks they agree).
+ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
+SHORT = {"undecided: no real sub-population to compare with": "undecided (no real sub-population)",  # the outcomes as a table cell says them
+         "undecided: intra-modal effects not bounded at this number of prompts": "undecided (intra-modal effects not bounded)"}
+ORDER = ("paper form", "separability", "out of support", "kernel mean")
+
+
+def tier_claim(name: str, tier: dict) -> bool | None:
+    """Whether a tier's own claim is met on its figures (None: no figure). Paper form: its ratio's
+    lower bound > 1 (shown, never evidence); separability and out of support: cross exceeds every
+    real split (lower bound of the difference > 0); kernel mean: the verdict holds."""
+    if not tier:
+        return None
+    if name == "paper form":
+        return tier["low"] > 1.0
+    if name in ("separability", "out of support"):
+        return bool(tier["splits"]) and tier["delta_low"] > 0.0
+    return None

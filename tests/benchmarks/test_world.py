@@ -41,7 +41,7 @@ def test_organism_answers_equal_its_own_scorer_and_beat_chance():
     loaded = _load("organism-text-first")
     samples = get_benchmark("world")((), seed=0)
     got = choose(loaded, samples, batch_size=8)
-    theirs = evaluate.choose(loaded.model, loaded.processor, [(s.images[0], s.question, s.options) for s in samples])
+    theirs = evaluate.choose(loaded.model, loaded.processor, [evaluate.Item(s.images[0], s.question, s.options) for s in samples])
     assert got.tolist() == [s.options.index(o) for s, o in zip(samples, theirs)]
     correct = np.array([LETTERS.index(s.answer) for s in samples])
     chance = np.mean([1 / len(s.options) for s in samples])

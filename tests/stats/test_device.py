@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from harness.analysis.triple import AnalysisSettings, analyze_layer
-from harness.run.controls import synthetic_bank
+from harness.run.controls import synthetic_bank, synthetic_strata
 from harness.stats.gap import cross_modal_gap
 from harness.stats.simulate import simulate_keys
 
@@ -87,11 +87,12 @@ def test_the_mmd_statistics_send_no_key_or_kernel_sized_tensor_to_the_host(monke
 @pytest.mark.parametrize("device", DEVICES)
 def test_analyze_layer_runs_the_statistics_where_asked_and_agrees(device):
     bank = synthetic_bank(seed=0, shift=0.5, dim=8)
-    on_cpu = analyze_layer(bank, 0, SETTINGS)
-    moved = analyze_layer(bank, 0, replace(SETTINGS, device=device))  # CPU keys, statistics on `device`
+    strata = synthetic_strata(bank)  # a real split of no effect, so the verdict has an interval to compare
+    on_cpu = analyze_layer(bank, 0, SETTINGS, strata=strata)
+    moved = analyze_layer(bank, 0, replace(SETTINGS, device=device), strata=strata)  # CPU keys, statistics on `device`
     layer = bank.layers[0]
     resident = replace(bank, layers={0: replace(layer, vectors=layer.vectors.to(device))})  # keys that live there
-    there = analyze_layer(resident, 0, SETTINGS)
+    there = analyze_layer(resident, 0, SETTINGS, strata=strata)
     for other in (moved, there):
         for name in ("mmd2", "p_value", "ratio", "bandwidth"):
             assert _rel(getattr(on_cpu, name), getattr(other, name)) <= 1e-4, name

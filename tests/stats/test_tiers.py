@@ -231,3 +231,12 @@ def test_between_prompt_mmd2_with_a_mixture_kernel_is_the_mean_over_its_widths()
     mixed = between_prompt_mmd2(x, xu, y, yu, sigma=widths)
     assert mixed == pytest.approx(np.mean(single), rel=1e-10)
     assert min(abs(mixed - s) for s in single) > 1e-4
+
+
+def test_the_report_side_names_the_same_outcomes_as_the_statistics():
+    """harness.results.tiers holds the tiers' display names without torch; they are stats.tiers' own."""
+    from harness.results import tiers as shown
+    from harness.stats import tiers as computed
+
+    assert shown.ASSERTED == computed.ASSERTED
+    assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED}
