@@ -40,8 +40,10 @@ def test_first_run_without_stored_baselines_is_judged_on_its_verdicts(pytester):
             "--ks-results", str(results), "--ks-report", str(results.with_suffix(".html")),
             "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider"]
     first = pytester.runpytest_subprocess(*args)
-    verdicts = [json.loads(line)["passed"] for line in results.read_text().splitlines()]
-    assert first.parseoutcomes().get("failed", 0) == verdicts.count(False), first.stdout.str()[-1500:]
+    statuses = [json.loads(line)["status"] for line in results.read_text().splitlines()]
+    outcomes = first.parseoutcomes()  # "undecided" triples are skips, never passes or failures
+    assert outcomes.get("failed", 0) == statuses.count("failed"), first.stdout.str()[-1500:]
+    assert outcomes.get("skipped", 0) == statuses.count("undecided"), first.stdout.str()[-1500:]
     stored = pytester.path / "out" / "r.jsonl.baselines" / "tiny-llava.json"
     assert f"note: tiny-llava: no stored baseline: created {stored}" in first.stdout.str()
     assert set(json.loads(stored.read_text())["triples"]) == {"L0-fixture", "L1-fixture"}
