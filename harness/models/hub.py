@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from harness.errors import KeyspaceError
+from harness.models.processors import missing_package
 
 if TYPE_CHECKING:
     from harness.models.registry import ModelSpec
@@ -68,23 +69,6 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
         raise KeyspaceError(f"{spec.name}: {missing_package(exc)}") from None
     except OSError as exc:
         raise KeyspaceError(load_failure(spec, exc)) from None  # the cause's first line is in the message
-
-
-def missing_package(error: ImportError) -> str:
-    """One line naming the package an import error asks for and the command that installs it."""
-    import re
-
-    text = str(error)
-    found = re.search(r"requires the (\S+) librar", text) or re.search(r"pip install ([A-Za-z0-9_.-]*[A-Za-z0-9])", text)
-    name = getattr(error, "name", None) or (found.group(1) if found else None)
-    if name is None:
-        first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
-        return f"a package it needs is missing here ({first})"
-    if name.lower() == "torchvision":
-        import torch
-
-        return f"it needs torchvision, which is not installed here; install the torchvision build that matches torch {torch.__version__}"
-    return f"it needs the {name} package, which is not installed here; install it with `pip install {name}`"
 
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")

@@ -70,8 +70,6 @@ def _cannot_build(source: str, error: BaseException) -> str:
     """One line for a processor that cannot be built here. Without torchvision, a torchvision-only
     image processor shows up as an AttributeError, an import error naming torchvision, or a processor
     given no image processor ("Received a NoneType for argument image_processor")."""
-    from harness.models.hub import missing_package
-
     text = str(error).lower()
     if "torchvision" in text or (
         not torchvision_available() and (isinstance(error, AttributeError) or "nonetype for argument" in text)
@@ -118,3 +116,20 @@ def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remo
     return image_only(cls)(
         image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=chat_template, **fields
     )
+
+
+def missing_package(error: ImportError) -> str:
+    """One line naming the package an import error asks for and the command that installs it."""
+    import re
+
+    text = str(error)
+    found = re.search(r"requires the (\S+) librar", text) or re.search(r"pip install ([A-Za-z0-9_.-]*[A-Za-z0-9])", text)
+    name = getattr(error, "name", None) or (found.group(1) if found else None)
+    if name is None:
+        first = next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)
+        return f"a package it needs is missing here ({first})"
+    if name.lower() == "torchvision":
+        import torch
+
+        return f"it needs torchvision, which is not installed here; install the torchvision build that matches torch {torch.__version__}"
+    return f"it needs the {name} package, which is not installed here; install it with `pip install {name}`"
