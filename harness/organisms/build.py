@@ -56,9 +56,9 @@ class Plan:
     batch: int = 32
     vision_steps: int = 400
     vision_lr: float = 2e-3
-    text_steps: int = 600
+    text_steps: int = 3000  # 600 in the pre-registered recipe; 3,000 by amendment 1 (docs/organisms.md), before training on it
     caption_steps: int = 400  # 200 in the pre-registered recipe; doubled once, as declared, after the pilot failed check 1
-    qa_steps: int = 60  # stage 2: 10 % of text pretraining's steps
+    qa_steps: int = 300  # stage 2: 10 % of text pretraining's steps (60 before amendment 1)
     lr: float = 2e-3  # text pretraining, stage 1 and joint
     qa_lr: float = 2e-4  # stage 2: 1/10 of text pretraining's rate
     cue_share: float = 0.5  # share of stage-2 image questions with a cue caption
