@@ -1,26 +1,26 @@
-"""The pytest plugin: --ks-* options, triple parametrization, the session run, results and report.
+"""The pytest plugin: --ks-* options, the suites' parametrization and fixtures, the sessions' end.
 
-Logic lives in the library (harness.run.session, harness.report); this module only wires it to pytest.
+Logic lives in the library: each suite has a session object (harness.run.session.KeyspaceRun,
+harness.intervention.suite.InterventionSession), made and checked at configure, stashed on the config,
+told to `finish()` when pytest's session finishes and to `display(terminalreporter)` in the summary.
+This module only wires them to pytest.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 
 from harness.errors import KeyspaceError
 from harness.run.paths import check_intervention_outputs, check_outputs
-from harness.intervention.options import INTERVENTION_OPTIONS, InterventionConfig, parse_intervention_config
+from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 from harness.intervention.suite import InterventionSession
 from harness.run.options import OPTIONS, ini_name, parse_config, parse_flag
-from harness.results.records import merge_parts, part_paths, read_results
 from harness.run.session import KeyspaceRun
 
-RUN_KEY = pytest.StashKey[KeyspaceRun]()
-INTERVENE_KEY = pytest.StashKey[InterventionConfig]()  # the parsed --ks-intervene* options
-STARTED_KEY = pytest.StashKey[float]()  # when this session configured (wall clock)
+RUN_KEY = pytest.StashKey[KeyspaceRun]()  # the keyspace suites' session (test_keyspace.py, test_keyspace_controls.py)
+INTERVENTIONS_KEY = pytest.StashKey[InterventionSession]()  # the intervention suite's session (test_intervention.py)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,7 +47,6 @@ def option_getter(config: pytest.Config):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[STARTED_KEY] = time.time()
     get = option_getter(config)
     try:
         quiet_benchmark_table(config, asked=parse_flag("benchmark-table", get("benchmark-table")))
@@ -59,7 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
         check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
         check_intervention_outputs(icfg)
         run.plan()  # cheap (no model, no data): bad names, layers, heads, checkpoints end the run here, in one line
-        InterventionSession(run, icfg).plan()  # the interventions' layers and benchmarks too
+        interventions = InterventionSession(run, icfg)
+        interventions.plan()  # the interventions' layers and benchmarks too
         run.previous()  # --ks-resume with a results file of another configuration ends here too
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
@@ -67,7 +67,7 @@ def pytest_configure(config: pytest.Config) -> None:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise pytest.UsageError(f"keyspace: cannot plan the run: {type(exc).__name__}: {first}") from None
     config.stash[RUN_KEY] = run
-    config.stash[INTERVENE_KEY] = icfg
+    config.stash[INTERVENTIONS_KEY] = interventions
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -81,6 +81,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "ks_control" in metafunc.fixturenames:
         cases = run.control_plan()
         metafunc.parametrize("ks_control", cases, ids=[c.id for c in cases])
+    if "ks_intervention" in metafunc.fixturenames:
+        cases = metafunc.config.stash[INTERVENTIONS_KEY].plan()
+        metafunc.parametrize("ks_intervention", cases, ids=[c.id for c in cases])
 
 
 @pytest.fixture(scope="session")
@@ -89,16 +92,23 @@ def ks_run(request: pytest.FixtureRequest) -> KeyspaceRun:
     return request.config.stash[RUN_KEY]
 
 
+@pytest.fixture(scope="session")
+def ks_interventions(request: pytest.FixtureRequest) -> InterventionSession:
+    """The session's InterventionSession: the studies of (model, benchmark) and the records so far."""
+    return request.config.stash[INTERVENTIONS_KEY]
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    run = session.config.stash.get(RUN_KEY, None)
-    if run is None or _is_worker(session.config) or not part_paths(run.cfg.results):
+    config = session.config
+    if RUN_KEY not in config.stash or _is_worker(config):  # a parallel worker leaves the end to the controller
         return
-    # Parallel (xdist) workers each wrote a part file; fold them into the one results file.
-    run.results = merge_parts(run.cfg.results, keep_existing=run.cfg.resume)
+    interventions = config.stash[INTERVENTIONS_KEY]
+    interventions.finish()
+    config.stash[RUN_KEY].finish(interventions=interventions.session_records())  # the report has their section
 
 
 def quiet_benchmark_table(config: pytest.Config, *, asked: bool) -> None:
@@ -129,42 +139,7 @@ def cache_line(cache: Path | None) -> str:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    run = config.stash.get(RUN_KEY, None)
-    if run is None or not run.results or _is_worker(config):
+    if RUN_KEY not in config.stash or _is_worker(config):
         return
-    from harness.report import console_table
-    from harness.report.extras import label_warnings
-    from harness.report.verdicts import sentences
-
-    terminalreporter.write_sep("=", "keyspace triples")
-    terminalreporter.write_line(console_table(run.results))
-    for note in run.notes:
-        terminalreporter.write_line(f"note: {note}")
-    for r in run.results:
-        for warning in label_warnings(r):
-            terminalreporter.write_line(f"label warning: {r.model} L{r.layer} {r.benchmark}: {warning}")
-    terminalreporter.write_line(f"results: {run.cfg.results}")
-    report = _render(config, run)
-    if report:
-        terminalreporter.write_line(f"report: {report}")
-    terminalreporter.write_sep("=", "keyspace verdict")
-    for line in sentences(run.results):
-        terminalreporter.write_line(line)
-
-
-def _render(config: pytest.Config, run: KeyspaceRun):
-    from harness.report import render_report, write_run_info
-
-    info = run.info()
-    write_run_info(run.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
-    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info,
-                         interventions=_session_interventions(config))
-
-
-def _session_interventions(config: pytest.Config) -> list:
-    """The intervention records this session wrote (suites/test_intervention.py), for the report's
-    section: from the records file and its parallel parts modified since the session began; none when
-    the suite did not run (an older records file is another run's)."""
-    from harness.intervention.results import read_interventions_since
-
-    return read_interventions_since(config.stash[INTERVENE_KEY].results, config.stash[STARTED_KEY])
+    config.stash[RUN_KEY].display(terminalreporter)
+    config.stash[INTERVENTIONS_KEY].display(terminalreporter)

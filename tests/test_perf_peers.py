@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from suites.perf.peers import harness_gap, harness_mmd, mmd_data, read_section, replace_section, section, trust
+from harness.perf.document import read_section, replace_section
+from suites.perf.peers import harness_gap, harness_mmd, mmd_data, section, trust
 
 
 def test_sampled_trustworthiness_is_the_exact_one_over_every_query_point():

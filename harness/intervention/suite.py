@@ -2,11 +2,13 @@
 benchmark) once, judge and record each (model, layer, benchmark, intervention).
 
 It borrows the keyspace run's loaded model, samples and settings (harness.run.session.KeyspaceRun), so a
-run with both suites loads each model once per stretch of tests that use it.
+run with both suites loads each model once per stretch of tests that use it. At the end, `finish` writes
+the interventions page beside the records.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from harness.run.session import KeyspaceRun, Pair
 
 from .baselines import expected_failure, write_outcome
 from .options import InterventionConfig
-from .results import InterventionResult, append_intervention
+from .results import InterventionResult, append_intervention, read_interventions_since
 from .run import PairStudy, StudySettings
 
 
@@ -42,7 +44,9 @@ class InterventionCase:
 class InterventionSession:
     run: KeyspaceRun
     icfg: InterventionConfig
-    results: list[InterventionResult] = field(default_factory=list)
+    results: list[InterventionResult] = field(default_factory=list)  # this process's, in finishing order
+    started: float = field(default_factory=time.time)  # wall clock at the session's start: records files older are another run's
+    page: Path | None = None  # the interventions page `finish` wrote; None before it, or when no case ran
     _study: PairStudy | None = None
     _started: bool = False
 
@@ -113,3 +117,23 @@ class InterventionSession:
             self.results_path.unlink(missing_ok=True)  # a new session starts a new records file
         self.results.append(result)
         append_intervention(self.results_path, result)
+
+    # -- the end of the session -----------------------------------------------------------------------
+    def session_records(self) -> list[InterventionResult]:
+        """The records this session wrote, every parallel worker's included: from the records file and its
+        part files modified since the session started (an older file is another run's); none when the
+        suite did not run."""
+        return read_interventions_since(self.icfg.results, self.started)
+
+    def finish(self) -> None:
+        """Everything the session does at its end, once, in the process that owns the records (not a
+        parallel worker): the interventions page beside the records file (also a section of the main report)."""
+        records = self.session_records()
+        if records:
+            from harness.report.interventions import render_interventions
+
+            self.page = render_interventions(records, self.icfg.results.with_suffix(".html"))
+
+    def display(self, tr) -> None:
+        """The session's lines at the end of the console output: none; its records are shown by the main
+        report's section and by the page `finish` wrote."""

@@ -1,6 +1,8 @@
 """PERFORMANCE.md: every figure with its goal, the machine, the versions and the command behind it.
 
-The writer formats only; the figures come from `suites/perf/report.py`, which measures them.
+The writer formats only; the figures come from `suites/perf/report.py`, which measures them. The
+scripts that measure one section on their own (`suites/perf/peers.py`, `analysis_stages.py`) replace
+that section in place (`replace_section`); the writer carries theirs over (`read_section`).
 """
 
 from __future__ import annotations
@@ -87,3 +89,24 @@ def render(*, command: str, seconds: float, machine_info: dict, figures: list[Fi
     for title, text in sections:
         body += ["", f"## {title}", "", text.strip()]
     return "\n".join(head + body) + "\n"
+
+
+def replace_section(text: str, title: str, body: str) -> str:
+    """`text` (a markdown document) with its `## title` section's body replaced, or the section appended."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return text.rstrip("\n") + f"\n\n{head}\n{body.strip()}\n"
+    end = text.find("\n## ", start + len(head))
+    rest = text[end:] if end >= 0 else "\n"
+    return text[:start] + f"{head}\n{body.strip()}\n" + rest
+
+
+def read_section(text: str, title: str) -> str | None:
+    """The body of `## title` in `text`, or None."""
+    head = f"## {title}\n"
+    start = text.find(head)
+    if start < 0:
+        return None
+    end = text.find("\n## ", start + len(head))
+    return text[start + len(head): end if end >= 0 else len(text)].strip()

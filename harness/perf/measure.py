@@ -1,4 +1,4 @@
-"""Full-size measurements: capture throughput, MFU and peak memory; the permutation test at scale.
+"""Full-size measurements: capture throughput, MFU and peak memory; the verdict's own test at scale.
 
 Each function returns a plain dict of figures (units in the key names) so the CLI can print it
 and the PERFORMANCE.md writer can record it.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import statistics
 import time
 
+import numpy as np
 import torch
 
 from harness.capture.keys import capture_keys
@@ -90,26 +91,59 @@ def _device_name(device: torch.device) -> str:
     return f"cpu ({torch.get_num_threads()} threads)"
 
 
-def measure_permutation(
-    *, keys: int, dim: int, permutations: int, device: torch.device, max_kernel_elements: int | None = None
-) -> dict:
-    """`harness.stats.mmd_test` on 2 × `keys` random vectors of `dim` on `device` (blocked kernel
-    when N² exceeds `max_kernel_elements`); wall seconds including the median bandwidth."""
-    from harness.stats import mmd_test
+def verdict_keys(*, keys: int, dim: int, prompts: int, seed: int = 0) -> dict:
+    """Keys shaped as a triple's: `prompts` prompts holding keys // prompts image and as many text keys each,
+    one offset per prompt shared by its tokens (sd 0.3), token noise sd 1, image keys shifted by 0.05 in every
+    coordinate; each prompt has one of two categories (the real split the intra-modal effects compare).
+    The arguments of ``cross_modal_gap`` (float32 tensors on the CPU, unit ids, strata)."""
+    per = max(keys // prompts, 1)
+    g = torch.Generator().manual_seed(seed)
+    offset = 0.3 * torch.randn(prompts, dim, generator=g)  # [prompts, d]
+    unit = np.repeat(np.arange(prompts), per)  # [prompts · per]
+    image = offset[unit] + torch.randn(len(unit), dim, generator=g) + 0.05  # [prompts · per, d]
+    text = offset[unit] + torch.randn(len(unit), dim, generator=g)
+    units = np.array([f"p{u}" for u in unit])
+    category = {"category": np.array([f"c{u % 2}" for u in unit])}
+    return {"image": image, "text": text, "image_units": units, "text_units": units,
+            "image_strata": category, "text_strata": dict(category)}
 
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(keys, dim, generator=g).to(device)
-    y = (torch.randn(keys, dim, generator=g) + 0.01).to(device)
+
+def measure_verdict(
+    *, keys: int, dim: int, prompts: int, permutations: int, device: torch.device,
+    max_kernel_elements: int | None = None, n_boot: int = 200, level: float = 0.90,
+) -> dict:
+    """The verdict's own test, as ``harness.analysis.triple.analyze_layer`` runs it, on `keys` image and
+    `keys` text keys of `dim` from `prompts` prompts (``verdict_keys``) on `device`: the between-prompt
+    mixture-kernel gap (``cross_modal_gap(..., kernel_scales=MIXTURE_SCALES)``: median-heuristic σ, the
+    kernel summed over token cells, the sign-flip test over prompts with `permutations` flips, the
+    intra-modal comparisons, the noise floor), then its kernel-mean tier (`n_boot` prompt-bootstrap
+    replicates) and the verdict (``harness.analysis.verdict.decide_gap``). Wall seconds of each and in all."""
+    from harness.analysis.verdict import decide_gap
+    from harness.stats import cross_modal_gap
+    from harness.stats.kernels import MIXTURE_SCALES
+
+    blocks = {} if max_kernel_elements is None else {"max_kernel_elements": max_kernel_elements}
+
+    def gap_of(data: dict, flips: int):
+        data = {**data, "image": data["image"].to(device), "text": data["text"].to(device)}
+        return cross_modal_gap(**data, permutations=flips, n_boot=1, level=level, seed=0, kernel_scales=MIXTURE_SCALES, **blocks)
+
+    data = verdict_keys(keys=keys, dim=dim, prompts=prompts)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    mmd_test(x[:64], y[:64], permutations=8, seed=0)  # warm-up: kernels, allocator
+    gap_of(verdict_keys(keys=4 * max(keys // prompts, 1), dim=dim, prompts=4, seed=1), 8)  # warm-up: kernels, allocator
     _sync(device)
     start = time.perf_counter()
-    result = mmd_test(x, y, permutations=permutations, seed=0, max_kernel_elements=max_kernel_elements)
+    gap = gap_of(data, permutations)  # the copy to the device is timed, as the analysis' own
     _sync(device)
-    seconds = time.perf_counter() - start
+    gap_s = time.perf_counter() - start
+    start = time.perf_counter()
+    verdict, kernel = decide_gap(gap, threshold=1.0, alpha=0.01, n_boot=n_boot, level=level, seed=0)
+    tier_s = time.perf_counter() - start
     return {
-        "device": _device_name(device), "keys_per_side": keys, "dim": dim, "permutations": permutations,
-        "max_kernel_elements": max_kernel_elements, "seconds": seconds, "mmd2": result.mmd2, "p_value": result.p_value,
+        "device": _device_name(device), "keys_per_side": len(data["image_units"]), "dim": dim, "prompts": gap.units,
+        "permutations": permutations, "n_boot": n_boot, "kernel_scales": list(MIXTURE_SCALES),
+        "max_kernel_elements": max_kernel_elements, "gap_s": gap_s, "tier_s": tier_s, "seconds": gap_s + tier_s,
+        "mmd2": gap.mmd2, "p_value": gap.p_value, "ratio_low": kernel.low, "verdict": verdict.outcome,
         "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
     }

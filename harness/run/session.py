@@ -7,6 +7,7 @@ fill a GPU); each (model, benchmark) pair is captured once for all its layers.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
-from harness.results.records import TripleResult, append_result, part_path, part_paths, read_results
+from harness.results.records import TripleResult, append_result, merge_parts, part_path, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
 
@@ -104,6 +105,7 @@ class KeyspaceRun:
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _started: bool = False
     _cache_writable: bool | None = None  # worked out at the first capture
+    report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
@@ -466,3 +468,42 @@ class KeyspaceRun:
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""
         return run_info(self.cfg, {b: [s.id for s in v] for b, v in self._samples.items()})
+
+    # -- the end of the run ---------------------------------------------------------------------------
+    def finish(self, interventions: Sequence = ()) -> None:
+        """Everything the run does at its end, once, in the process that owns the results file (not a
+        parallel worker): fold the workers' part files into it, write the run metadata beside it and
+        render the HTML report, with a section for `interventions` (harness.intervention.results records)."""
+        if part_paths(self.cfg.results):  # parallel (xdist) workers each wrote a part file
+            self.results = merge_parts(self.cfg.results, keep_existing=self.cfg.resume)
+        if not self.results:
+            return
+        from harness.report import render_report, write_run_info
+
+        info = self.info()
+        write_run_info(self.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
+        self.report = render_report(read_results(self.cfg.results), self.cfg.report, run_info=info, interventions=interventions)
+
+    def display(self, tr) -> None:
+        """The run's lines at the end of the console output: the triples' table, notes, label warnings, where
+        the results and the report are, and the verdict sentences. `tr` writes lines (pytest's terminal
+        reporter: `write_sep`, `write_line`)."""
+        if not self.results:
+            return
+        from harness.report import console_table
+        from harness.report.extras import label_warnings
+        from harness.report.verdicts import sentences
+
+        tr.write_sep("=", "keyspace triples")
+        tr.write_line(console_table(self.results))
+        for note in self.notes:
+            tr.write_line(f"note: {note}")
+        for r in self.results:
+            for warning in label_warnings(r):
+                tr.write_line(f"label warning: {r.model} L{r.layer} {r.benchmark}: {warning}")
+        tr.write_line(f"results: {self.cfg.results}")
+        if self.report:
+            tr.write_line(f"report: {self.report}")
+        tr.write_sep("=", "keyspace verdict")
+        for line in sentences(self.results):
+            tr.write_line(line)

@@ -34,13 +34,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+import numpy as np
+import torch
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from suites.perf.peers import read_section, replace_section  # noqa: E402
+from harness.perf.document import read_section, replace_section
+from harness.perf.workloads import analysis_case
 
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)
@@ -139,8 +137,6 @@ def measure(dim: int, points: int, repeats: int) -> dict[str, float]:
 
 def measure_twin(repeats: int) -> dict[str, float]:
     """The triple `profile_hotspots` profiles: tiny-llava's deepest layer over the fixture benchmark, default settings."""
-    from suites.perf.profile_hotspots import analysis_case
-
     keys, layer, settings = analysis_case()
     return timed_stages(keys, layer, settings, repeats)
 

@@ -22,13 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+import psutil
+import torch
 
-import psutil  # noqa: E402
-import torch  # noqa: E402
-
-from harness.capture.keys import Collector, parse_max_tokens  # noqa: E402
-from harness.models.labels import IMAGE, SPECIAL, TEXT  # noqa: E402
+from harness.capture.keys import Collector, parse_max_tokens
+from harness.models.labels import IMAGE, SPECIAL, TEXT
 
 SHAPE = {"image": 576, "text": 150, "special": 20}  # tokens per prompt (LLaVA-1.5: one 336 px image)
 

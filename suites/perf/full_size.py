@@ -1,6 +1,6 @@
 """Full-size mode: LLaVA-1.5-7B and Qwen2.5-VL-7B from their real configs, random bf16 weights, one GPU.
 
-    python -m suites.perf.full_size                  # on a CUDA machine: both models + permutation test at scale
+    python -m suites.perf.full_size                  # on a CUDA machine: both models + the verdict's test at scale
     python -m suites.perf.full_size --cpu-reduced    # anywhere: the same code path cut down, labelled as such
     python -m suites.perf.full_size --json out.json  # also write the figures
 
@@ -8,9 +8,12 @@ Per model: capture of layers (0, mid, last) on a batch of realistic inputs (one 
 576 image tokens for LLaVA; one 448 px image → 256 merged tokens for Qwen2.5-VL), reported as
 tokens/s (real, non-pad tokens), achieved TFLOP/s and model FLOPs utilisation against the GPU's
 dense bf16 peak (analytic FLOPs, see harness.perf.flops), and peak GPU memory
-(torch.cuda.max_memory_allocated, which includes the weights). Then the permutation test
-(harness.stats.mmd_test, 1000 permutations, blocked kernel) on 2 × 20,000 keys of dim 4096;
-its goal is ≤ 5 s without running out of memory.
+(torch.cuda.max_memory_allocated, which includes the weights). Then the verdict's own test, as
+harness.analysis.triple.analyze_layer runs it (harness.perf.measure.measure_verdict): the
+between-prompt mixture-kernel gap with its sign-flip test over prompts (1000 flips, blocked kernel),
+the intra-modal comparisons and the noise floor, then the kernel-mean tier (200 prompt-bootstrap
+replicates) and the verdict, on 2 × 20,000 keys of dim 4096 from 200 prompts; its goal (the one the
+token-level permutation test it replaces had) is ≤ 5 s without running out of memory.
 
 Without CUDA and without --cpu-reduced it says so in one line and exits 0.
 """
@@ -22,28 +25,28 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+import torch
 
-import torch  # noqa: E402
+from harness.perf.configs import FULL_SIZE
 
-from harness.perf.configs import FULL_SIZE  # noqa: E402
-
-PERM_GOAL_S = 5.0
+VERDICT_GOAL_S = 5.0  # the verdict's test at 2 × 20,000 keys of dim 4096 on one GPU
 # --cpu-reduced: the real widths, vocabularies and image sizes, only the depth cut, float32, batch 1
-REDUCED = dict(layers=2, vision_layers=2, dtype="float32", batch=1, rounds=1, perm_keys=2000, perm_dim=512)
-FULL = dict(layers=None, vision_layers=None, dtype="bfloat16", batch=8, rounds=5, perm_keys=20_000, perm_dim=4096)
+REDUCED = dict(layers=2, vision_layers=2, dtype="float32", batch=1, rounds=1, verdict_keys=2000, verdict_dim=512, prompts=40)
+FULL = dict(layers=None, vision_layers=None, dtype="bfloat16", batch=8, rounds=5, verdict_keys=20_000, verdict_dim=4096, prompts=200)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m suites.perf.full_size", description=__doc__.split("\n")[0])
     p.add_argument("--full-size", action="store_true", help="accepted for clarity; this module always runs the full-size mode")
     p.add_argument("--cpu-reduced", action="store_true", help="run on the CPU at reduced depth (2 decoder layers, 2 vision blocks, float32)")
-    p.add_argument("--models", default=",".join(FULL_SIZE), help=f"comma-separated, from {', '.join(FULL_SIZE)} (default: all)")
-    for name in ("layers", "vision_layers", "batch", "rounds", "perm_keys", "perm_dim"):
+    p.add_argument("--models", default=",".join(FULL_SIZE),
+                   help=f"comma-separated, from {', '.join(FULL_SIZE)}; empty: the verdict's test alone (default: all)")
+    for name in ("layers", "vision_layers", "batch", "rounds", "verdict_keys", "verdict_dim", "prompts"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help="override the preset (default: preset)")
     p.add_argument("--dtype", choices=("bfloat16", "float16", "float32"), default=None, help="weights dtype (default: preset)")
-    p.add_argument("--permutations", type=int, default=1000, help="permutations of the MMD test (default: 1000)")
-    p.add_argument("--max-kernel-elements", type=int, default=None, help="kernel block bound of mmd_test (default: its own, 64e6)")
+    p.add_argument("--permutations", type=int, default=1000, help="sign flips of the verdict's test (default: 1000)")
+    p.add_argument("--n-boot", type=int, default=200, help="prompt-bootstrap replicates of its kernel-mean tier (default: 200)")
+    p.add_argument("--max-kernel-elements", type=int, default=None, help="kernel block bound of cross_modal_gap (default: its own, 64e6)")
     p.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file (default: none)")
     return p.parse_args(argv)
 
@@ -59,7 +62,7 @@ def settings(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace) -> dict | None:
     """The figures, or None when there is no CUDA device and no reduced run was asked for."""
-    from harness.perf.measure import measure_capture, measure_permutation
+    from harness.perf.measure import measure_capture, measure_verdict
 
     if args.cpu_reduced:
         device, label = torch.device("cpu"), "CPU, REDUCED SCALE (real widths, depth cut) — not the full-size figures"
@@ -70,7 +73,7 @@ def run(args: argparse.Namespace) -> dict | None:
     s = settings(args)
     dtype = getattr(torch, s["dtype"])
     torch.set_grad_enabled(False)
-    figures = {"label": label, "settings": s, "capture": [], "permutation": None}
+    figures = {"label": label, "settings": s, "capture": [], "verdict": None}
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         fig = measure_capture(
             name, device=device, dtype=dtype, batch=s["batch"], rounds=s["rounds"],
@@ -80,12 +83,12 @@ def run(args: argparse.Namespace) -> dict | None:
         print(capture_line(fig), flush=True)
         if device.type == "cuda":
             torch.cuda.empty_cache()
-    perm = measure_permutation(
-        keys=s["perm_keys"], dim=s["perm_dim"], permutations=args.permutations, device=device,
-        max_kernel_elements=args.max_kernel_elements,
+    verdict = measure_verdict(
+        keys=s["verdict_keys"], dim=s["verdict_dim"], prompts=s["prompts"], permutations=args.permutations,
+        n_boot=args.n_boot, device=device, max_kernel_elements=args.max_kernel_elements,
     )
-    figures["permutation"] = perm
-    print(permutation_line(perm), flush=True)
+    figures["verdict"] = verdict
+    print(verdict_line(verdict), flush=True)
     return figures
 
 
@@ -100,11 +103,13 @@ def capture_line(f: dict) -> str:
     )
 
 
-def permutation_line(p: dict) -> str:
-    mem = f", peak memory {p['peak_memory_gib']:.1f} GiB" if p["peak_memory_gib"] is not None else ""
+def verdict_line(v: dict) -> str:
+    mem = f", peak memory {v['peak_memory_gib']:.1f} GiB" if v["peak_memory_gib"] is not None else ""
     return (
-        f"permutation test 2 × {p['keys_per_side']} keys, dim {p['dim']}, {p['permutations']} permutations on {p['device']}: "
-        f"{p['seconds']:.2f} s (goal ≤ {PERM_GOAL_S:g} s at 2 × 20,000 × 4096 on a GPU){mem}"
+        f"verdict's test (between-prompt mixture-kernel gap, {v['permutations']} sign flips; kernel-mean tier, "
+        f"{v['n_boot']} bootstrap replicates) on 2 × {v['keys_per_side']} keys of dim {v['dim']} from {v['prompts']} prompts "
+        f"on {v['device']}: {v['seconds']:.2f} s (gap {v['gap_s']:.2f} s, tier and verdict {v['tier_s']:.2f} s; "
+        f"goal ≤ {VERDICT_GOAL_S:g} s at 2 × 20,000 × 4096 on a GPU){mem}"
     )
 
 

@@ -50,8 +50,9 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))  # run as a script from anywhere
+from harness.perf.document import replace_section
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout: the children run `python -m suites.perf.peers` from it
 
 DIM, TOKENS_PER_PROMPT, SHIFT, PERMS, BOOT = 128, 50, 0.05, 1000, 200
 TSNE_TOKENS_PER_PROMPT = 20
@@ -311,27 +312,6 @@ def section(figures: dict) -> str:
               "", "or only the MMD part, keeping the t-SNE figures of an earlier `--json` run:", "",
               "    nice -n 5 $PEERS_VENV/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
     return "\n".join(lines)
-
-
-def replace_section(text: str, title: str, body: str) -> str:
-    """`text` (a markdown document) with its `## title` section's body replaced, or the section appended."""
-    head = f"## {title}\n"
-    start = text.find(head)
-    if start < 0:
-        return text.rstrip("\n") + f"\n\n{head}\n{body.strip()}\n"
-    end = text.find("\n## ", start + len(head))
-    rest = text[end:] if end >= 0 else "\n"
-    return text[:start] + f"{head}\n{body.strip()}\n" + rest
-
-
-def read_section(text: str, title: str) -> str | None:
-    """The body of `## title` in `text`, or None."""
-    head = f"## {title}\n"
-    start = text.find(head)
-    if start < 0:
-        return None
-    end = text.find("\n## ", start + len(head))
-    return text[start + len(head): end if end >= 0 else len(text)].strip()
 
 
 # -- driver ---------------------------------------------------------------------------------------

@@ -8,24 +8,20 @@
 
 Each row: a function, its cumulative seconds and share of the profiled call's wall time.
 
-    PYTHONPATH=. python suites/perf/profile_hotspots.py
+    python -m suites.perf.profile_hotspots    # from the repository root
 """
 
 from __future__ import annotations
 
 import cProfile
 import pstats
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+import torch
 
-import torch  # noqa: E402
-
-from harness.analysis.triple import AnalysisSettings, analyze_layer  # noqa: E402
-from harness.benchmarks import get_benchmark  # noqa: E402
-from harness.capture.keys import capture_keys  # noqa: E402
+from harness.analysis.triple import analyze_layer
+from harness.perf.workloads import analysis_case, batch, capture, loaded_model, three_layers
 
 # Functions whose cumulative time is worth naming: the harness's own steps and the libraries they call.
 WATCH = ("harness/", "sklearn/", "openTSNE/", "torch/nn/", "transformers/models/", "transformers/processing",
@@ -65,16 +61,6 @@ def profiled(fn, *args, top: int = 15, watch: tuple[str, ...] = WATCH, **kwargs)
     return wall, _rows(prof, wall, top, watch)
 
 
-def analysis_case():
-    from suites.perf.test_capture_perf import loaded_model
-
-    loaded = loaded_model("tiny-llava")
-    samples = get_benchmark("fixture")((), seed=0)
-    layer = loaded.num_layers - 1
-    bank = capture_keys(loaded, samples, [layer], benchmark="fixture", batch_size=8)
-    return bank, layer, AnalysisSettings(threshold=1.0, alpha=0.01)
-
-
 def profile_analysis(top: int = 15) -> tuple[float, list[dict]]:
     bank, layer, settings = analysis_case()
     analyze_layer(bank, layer, settings)  # warm-up: imports and first-call costs are not the steady state
@@ -83,8 +69,6 @@ def profile_analysis(top: int = 15) -> tuple[float, list[dict]]:
 
 
 def profile_capture(top: int = 15) -> tuple[float, list[dict]]:
-    from suites.perf.test_capture_perf import batch, capture, loaded_model, three_layers
-
     loaded = loaded_model("llava-1024x8")
     batch()
     capture(loaded, three_layers(loaded.num_layers))  # warm-up

@@ -10,7 +10,7 @@ Ratios (medians, run alternately so a busy machine slows both alike; both includ
   plain forward pass over every prompt; on the tiny twins and on the trained organisms of the default run.
 
     pytest suites/perf/test_intervention_perf.py -m perf     # pytest-benchmark tables, ratios in extra_info
-    python suites/perf/test_intervention_perf.py             # ratio lines only
+    python -m suites.perf.test_intervention_perf             # ratio lines only (from the repository root)
 
 No assertion on time: machines differ; the figures are for reading.
 """
@@ -18,24 +18,18 @@ No assertion on time: machines differ; the figures are for reading.
 from __future__ import annotations
 
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_capture_perf import MODELS, batch, loaded_model, plain_forward  # noqa: E402
-
-from harness.benchmarks import get_benchmark  # noqa: E402
-from harness.capture.keys import capture_keys  # noqa: E402
-from harness.intervention.apply import LabelBook, intervene  # noqa: E402
-from harness.intervention.fit import DEFAULT, fit_interventions  # noqa: E402
-from harness.intervention.run import PairStudy, StudySettings  # noqa: E402
-from harness.models import adapter_for, get_model_spec  # noqa: E402
+from harness.benchmarks import get_benchmark
+from harness.capture.keys import capture_keys
+from harness.intervention.apply import LabelBook, intervene
+from harness.intervention.fit import DEFAULT, fit_interventions
+from harness.intervention.run import PairStudy, StudySettings
+from harness.models import adapter_for, get_model_spec
+from harness.perf.workloads import MODELS, batch, loaded_model, plain_forward
 
 pytestmark = pytest.mark.perf
 

@@ -1,0 +1,42 @@
+"""suites/perf/full_size.py at a tiny size on the CPU: the verdict's own test runs through the script and
+its figures are those of `analyze_layer`'s statistic (the full-size run needs a GPU; its capture part, real
+widths even when cut in depth, is left to `--cpu-reduced` by hand)."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from harness.analysis.verdict import decide_gap
+from harness.perf.measure import verdict_keys
+from harness.stats import cross_modal_gap
+from harness.stats.kernels import MIXTURE_SCALES
+from suites.perf import full_size
+
+TINY = ["--cpu-reduced", "--models", "", "--verdict-keys", "120", "--verdict-dim", "8", "--prompts", "6",
+        "--permutations", "20", "--n-boot", "10"]
+
+
+def test_tiny_run_times_the_verdicts_test(tmp_path, capsys):
+    out = tmp_path / "fs.json"
+    assert full_size.main([*TINY, "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())
+    v = figures["verdict"]
+    assert figures["capture"] == [] and "REDUCED" in figures["label"]
+    assert (v["keys_per_side"], v["dim"], v["prompts"], v["permutations"], v["n_boot"]) == (120, 8, 6, 20, 10)
+    assert v["kernel_scales"] == list(MIXTURE_SCALES) and v["seconds"] == v["gap_s"] + v["tier_s"] > 0
+    assert "verdict's test (between-prompt mixture-kernel gap, 20 sign flips" in capsys.readouterr().out
+
+    # the figures are the verdict's own: the same keys through the analysis' calls give the same numbers
+    data = verdict_keys(keys=120, dim=8, prompts=6)
+    gap = cross_modal_gap(**data, permutations=20, n_boot=1, level=0.90, seed=0, kernel_scales=MIXTURE_SCALES)
+    verdict, kernel = decide_gap(gap, threshold=1.0, alpha=0.01, n_boot=10, level=0.90, seed=0)
+    assert (v["mmd2"], v["p_value"], v["ratio_low"], v["verdict"]) == (gap.mmd2, gap.p_value, kernel.low, verdict.outcome)
+
+
+def test_keys_have_the_shape_of_a_triple():
+    data = verdict_keys(keys=60, dim=4, prompts=6)
+    assert data["image"].shape == data["text"].shape == (60, 4) and data["image"].dtype == torch.float32
+    assert len(set(data["image_units"])) == 6 and list(data["image_units"]) == list(data["text_units"])
+    assert set(data["image_strata"]["category"]) == {"c0", "c1"}
