@@ -19,7 +19,7 @@ from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
-from harness.models.hub import check_checkpoint, checkpoint_config, head_count
+from harness.models.hub import check_cached_weights, check_checkpoint, checkpoint_config, head_count
 from harness.models.layers import attention_layers_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -123,6 +123,7 @@ class KeyspaceRun:
             self.check_heads(spec)
             words = self.cfg.layers or spec.default_layers
             layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))
+            check_cached_weights(spec)  # a truncated weight file: one line now, not a traceback at its capture
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
