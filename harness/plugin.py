@@ -157,8 +157,11 @@ def _render(config: pytest.Config, run: KeyspaceRun):
 
     info = run.info()
     write_run_info(run.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
-    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info,
-                         interventions=_session_interventions(config))
+    from harness.intervention.baselines import known_outcomes
+
+    records = _session_interventions(config)
+    return render_report(read_results(run.cfg.results), run.cfg.report, run_info=info, interventions=records,
+                         known={} if run.cfg.update_baselines else known_outcomes(records, run.cfg.baselines))
 
 
 def _session_interventions(config: pytest.Config) -> list:

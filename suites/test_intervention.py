@@ -48,7 +48,8 @@ def ks_interventions(request: pytest.FixtureRequest):
     if session.results:
         path = session.icfg.results
         records = read_interventions_since(path, request.config.stash[STARTED_KEY])  # this session's, parallel parts too
-        render_interventions(records, path.with_suffix(".html"))  # also a section of the main report
+        known = {r.key: why for r in records if (why := session.expected(r))}
+        render_interventions(records, path.with_suffix(".html"), known)  # also a section of the main report
 
 
 def test_intervention(ks_intervention, ks_interventions):
