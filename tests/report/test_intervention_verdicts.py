@@ -55,3 +55,12 @@ def test_behaviour_is_not_shown_at_chance(iv_records, tmp_path):
     assert "accuracy 0.26 [0.21, 0.31] includes chance (0.25)" in b and "at chance" in b
     a = page[page.index("organism-a · world"):page.index("organism-b · fixture")]
     assert "0.9 [0.85, 0.95] (chance 0.25)" in a  # well above chance: shown
+
+
+def test_header_does_not_count_the_synthetic_control_as_a_model():
+    from harness.report.view import report_view
+
+    results = [TripleResult(model="tiny-llava", layer=0, benchmark="fixture", status="passed"),
+               TripleResult(model="synthetic", layer=0, benchmark="synthetic", status="passed",
+                            extra={"control": "synthetic-shift"})]
+    assert report_view(results, {})["summary"] == "1 triple, 1 control, 1 model, 1 benchmark"
