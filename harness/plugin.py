@@ -134,7 +134,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
         return
     from harness.report import console_table
     from harness.report.extras import label_warnings
-    from harness.report.verdicts import sentences
+    from harness.report.verdicts import console_verdicts
 
     terminalreporter.write_sep("=", "keyspace triples")
     terminalreporter.write_line(console_table(run.results))
@@ -148,7 +148,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     if report:
         terminalreporter.write_line(f"report: {report}")
     terminalreporter.write_sep("=", "keyspace verdict")
-    for line in sentences(run.results):
+    from harness.intervention.baselines import known_outcomes
+
+    records = _session_interventions(config)
+    known = {} if run.cfg.update_baselines else known_outcomes(records, run.cfg.baselines)
+    for line in console_verdicts(run.results, records, known):
         terminalreporter.write_line(line)
 
 

@@ -113,7 +113,7 @@ def _known(records: Sequence, baselines: Path | None) -> dict:
 def verdict_lines(results: Sequence[TripleResult], interventions: Sequence[Path] = (),
                   baselines: Path | None = None) -> list[str]:
     """The verdict sentences the console ends with: the triples', then the interventions'."""
-    from .verdicts import intervention_sentences, sentences
+    from .verdicts import console_verdicts
 
     records = _interventions(interventions)
-    return [*sentences(results), *intervention_sentences(records, _known(records, baselines))]
+    return console_verdicts(results, records, _known(records, baselines))

@@ -183,3 +183,9 @@ def intervention_sentences(records: Sequence[InterventionResult], known: Mapping
             sentence += "; not checked: nothing for its claim checks to decide (no gap beyond the intra-modal effects before, or a mean shift that moves no attention)"
         out.append(sentence + ".")
     return out
+
+
+def console_verdicts(results: Sequence[TripleResult], records: Sequence[InterventionResult] = (),
+                     known: Mapping[tuple, str] = {}) -> list[str]:
+    """The lines a session's console ends with: the triples' sentences, then the interventions'."""
+    return [*sentences(results), *intervention_sentences(records, known)]
