@@ -37,16 +37,16 @@ def _report(args: argparse.Namespace) -> int:
     from harness.report.cli import report_command
 
     path, results, notes = report_command(args.results, args.output, meta=args.meta, tsne_cap=args.tsne_cap,
-                                          interventions=args.interventions)
+                                          interventions=args.interventions, baselines=args.baselines)
     if not args.quiet:
         print(console_table(results))
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"report: {path}")
     if not args.quiet:
-        from harness.report.verdicts import sentences
+        from harness.report.cli import verdict_lines
 
-        print("\n".join(sentences(results)))
+        print("\n".join(verdict_lines(results, args.interventions, args.baselines)))
     return 0
 
 
@@ -65,6 +65,8 @@ def parser() -> argparse.ArgumentParser:
                      help="most points drawn per t-SNE map (default: 600)")
     rep.add_argument("--interventions", type=Path, nargs="+", default=(), metavar="INTERVENTIONS.jsonl",
                      help="intervention records (suites/test_intervention.py; files or folders) to show in their section")
+    rep.add_argument("--baselines", type=Path, default=Path("reports/baselines"), metavar="DIR",
+                     help="stored baselines; a failed intervention stored there reads as a known outcome (default: reports/baselines)")
     rep.add_argument("-q", "--quiet", action="store_true", help="do not print the summary table")
     rep.set_defaults(func=_report)
     return p

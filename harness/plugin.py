@@ -107,8 +107,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if RUN_KEY not in config.stash or _is_worker(config):  # a parallel worker leaves the end to the controller
         return
     interventions = config.stash[INTERVENTIONS_KEY]
-    interventions.finish()
-    config.stash[RUN_KEY].finish(interventions=interventions.session_records())  # the report has their section
+    records = interventions.session_records()
+    known = interventions.known(records)  # failures that are the stored, expected outcome
+    interventions.finish(records, known)
+    config.stash[RUN_KEY].finish(interventions=records, known=known)  # the report has their section and verdicts
 
 
 def quiet_benchmark_table(config: pytest.Config, *, asked: bool) -> None:

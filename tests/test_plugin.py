@@ -31,6 +31,11 @@ def checkpoints(tmp_path_factory):
     from transformers import Pix2StructConfig
 
     Pix2StructConfig().save_pretrained(root / "pix2struct")  # an encoder-decoder: refused from its config alone
+    model, processor = build_tiny("llava", seed=0)
+    model.save_pretrained(root / "truncated")
+    processor.save_pretrained(root / "truncated")
+    weights = root / "truncated" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1000])  # an interrupted copy
     return root
 
 
@@ -49,6 +54,7 @@ def checkpoints(tmp_path_factory):
         (["--ks-models", "hf:{ckpt}/bert"], "is a 'bert' checkpoint, not an image-text-to-text model"),
         (["--ks-models", "hf:{ckpt}/no-weights"], "has a config but no weights"),
         (["--ks-models", "hf:{ckpt}/pix2struct"], "is an encoder-decoder ('pix2struct'): its decoder sees the image only through cross-attention"),
+        (["--ks-models", "hf:{ckpt}/truncated"], "truncated/model.safetensors: truncated: "),
         (["--ks-models", "nope"], "unknown model 'nope'; valid models:"),
         (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),
         (["--ks-layers", "9"], "layer 9 is outside tiny-llava's range 0..3"),
@@ -144,6 +150,40 @@ def test_missing_checkpoint_fails_its_pair_once_and_spares_the_rest(suite, monke
     rows = [json.loads(line) for line in results.read_text().splitlines()]
     status = {r["model"]: r["status"] for r in rows if "control" not in r["extra"]}
     assert status["llava-1.5-7b"] == "error" and status["tiny-llava"] in ("passed", "failed", "undecided")
+
+
+@pytest.mark.parametrize("broken", ["schema", "bug"])
+def test_a_pair_failing_at_capture_never_fails_its_triples(suite, tmp_path, broken):
+    """A parquet file of another schema (one line naming it), or an unforeseen error at capture (its
+    traceback, once): the capture test fails, every triple of the pair skips pointing at it."""
+    if broken == "schema":
+        import datasets
+
+        shard = tmp_path / "MMMU" / "MMMU" / "Art" / "validation-00000-of-00001.parquet"
+        shard.parent.mkdir(parents=True)
+        datasets.Dataset.from_list([{"text": "hello", "label": 1}]).to_parquet(str(shard))
+        benchmarks = "mmmu:Art"
+    else:
+        suite.makeconftest(
+            "from harness.run.session import KeyspaceRun\n"
+            "def boom(*args, **kwargs):\n    raise RuntimeError('a bug at capture')\n"
+            "KeyspaceRun._capture_with_backoff = boom\n"
+        )
+        benchmarks = "fixture"
+    run = suite.runpytest_subprocess(
+        "--ks-models", "tiny-llava", "--ks-benchmarks", benchmarks, "--ks-data-dir", str(tmp_path),
+        "--ks-layers", "0,1", "--ks-samples", "8", "--ks-permutations", "100", "--ks-no-cache", "--ks-no-mechanism",
+        "--ks-baselines", "none", "--ks-results", str(suite.path / "r.jsonl"), "--ks-report", str(suite.path / "r.html"),
+        "-p", "no:cacheprovider", "-ra",
+    )
+    failed = [line.split(" - ")[0] for line in run.outlines if line.startswith("FAILED")]
+    assert failed == [f"FAILED test_keyspace.py::test_capture[tiny-llava-{benchmarks}]"], run.outlines
+    skipped = [line for line in run.outlines if line.startswith("SKIPPED")]
+    assert run.parseoutcomes().get("skipped") == 2 and skipped, run.outlines
+    assert all("not run, its capture failed" in line for line in skipped), skipped
+    text = run.stdout.str()
+    if broken == "schema":
+        assert "Traceback" not in text and "KeyError" not in text and f"{shard} is not MMMU/MMMU's validation split" in text
 
 
 def test_unreadable_dataset_fails_its_pair_once_and_spares_the_rest(suite, tmp_path):

@@ -76,11 +76,13 @@ class LoadReport:
         return {"skipped": dict(self.skipped), "examples": dict(self.examples)}
 
 
-def load_rows(repo: str, config: str, split: str, options: LoadOptions) -> Any:
+def load_rows(repo: str, config: str, split: str, options: LoadOptions, columns: tuple[str, ...] = ()) -> Any:
     """The rows of one hub config and split as a `datasets.Dataset`, images left undecoded.
 
     Images come back as `{"bytes": ..., "path": ...}` so that one unreadable image costs one row
-    (see `decode_image`), not the whole load.
+    (see `decode_image`), not the whole load. `columns` are the ones the loader reads without a
+    default: a file without one of them (another dataset, another version's schema) is a one-line
+    error naming the file and the missing columns.
     """
     import datasets
 
@@ -92,6 +94,9 @@ def load_rows(repo: str, config: str, split: str, options: LoadOptions) -> Any:
         raise
     except Exception as exc:  # datasets raises many kinds (offline, not found, unreadable parquet): one line each
         raise KeyspaceError(load_failure(repo, config, split, root, exc)) from None
+    missing = [c for c in columns if c not in ds.column_names]
+    if missing:
+        raise KeyspaceError(schema_failure(repo, config, split, root, missing, ds.column_names))
     for name, feature in ds.features.items():
         if isinstance(feature, datasets.Image) and feature.decode:
             ds = ds.cast_column(name, datasets.Image(decode=False))
@@ -131,6 +136,19 @@ def load_failure(repo: str, config: str, split: str, root: Path | None, exc: Bas
     return (f"cannot load the hub dataset {repo} ({config}, {split}){' offline (HF_HUB_OFFLINE is set)' if offline else ''}: "
             f"{_first_line(exc)}; pre-download it with `{download}` where the hub is reachable, "
             f"or point --ks-data-dir (env {DATA_DIR_ENV}) at a local copy laid out like the hub repository")
+
+
+def schema_failure(repo: str, config: str, split: str, root: Path | None, missing: list[str], found: list[str]) -> str:
+    """One line naming the file(s) whose columns are not the benchmark's, and which columns are missing."""
+    if root is not None:
+        where = ", ".join(str(f) for f in local_files(root, repo, config, split))
+        fix = f"replace it with a fresh `hf download {repo} --repo-type dataset --local-dir {root / repo}`"
+    else:
+        where = f"the hub dataset {repo} ({config}, {split})"
+        fix = f"re-download it with `hf download {repo} --repo-type dataset`"
+    shown = ", ".join(found[:12]) + (", ..." if len(found) > 12 else "")
+    return (f"{where} is not {repo}'s {split} split: it has no column {', '.join(repr(c) for c in missing)} "
+            f"(its columns: {shown or 'none'}); {fix}")
 
 
 def local_files(root: Path, repo: str, config: str, split: str) -> list[Path]:

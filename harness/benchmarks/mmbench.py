@@ -27,6 +27,7 @@ CONFIG = "cn"
 SPLIT = "dev"
 LETTERS = "ABCDE"
 CIRCULAR_OFFSET = 1_000_000
+COLUMNS = ("index", "question", "category")  # read without a default by row_sample
 
 
 def row_sample(row: dict, report: LoadReport) -> Sample | None:
@@ -73,7 +74,7 @@ def load_mmbench_cn(
 ) -> list[Sample]:
     """MMBench-CN dev questions, all or only the named categories (`mmbench-cn:image_scene`)."""
     report = report if report is not None else LoadReport()
-    rows = load_rows(REPO, CONFIG, SPLIT, options)
+    rows = load_rows(REPO, CONFIG, SPLIT, options, COLUMNS)
     categories = sorted(set(rows["category"]))
     unknown = sorted(set(subsets) - set(categories))
     if unknown:

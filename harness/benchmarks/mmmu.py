@@ -25,6 +25,7 @@ from .sample import Sample
 
 REPO = "MMMU/MMMU"
 SPLIT = "validation"
+COLUMNS = ("id", "question", "options", "answer", "question_type")  # read without a default by row_sample
 MAX_IMAGES = 7  # columns image_1 ... image_7
 SUBJECTS = (
     "Accounting", "Agriculture", "Architecture_and_Engineering", "Art", "Art_Theory", "Basic_Medical_Science",
@@ -111,7 +112,7 @@ def load_mmmu(
     report = report if report is not None else LoadReport()
     samples = []
     for subject in resolve_subjects(subsets):
-        for row in load_rows(REPO, subject, SPLIT, options):
+        for row in load_rows(REPO, subject, SPLIT, options, COLUMNS):
             sample = row_sample(row, subject, options, report)
             if sample is not None:
                 samples.append(sample)

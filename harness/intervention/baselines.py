@@ -55,6 +55,11 @@ def expected_failure(r: InterventionResult, store: BaselineStore | None) -> str 
     return f"as in the stored baseline ({', '.join(r.failed_checks)} failed there too): {r.message}"
 
 
+def known_outcomes(records, store: BaselineStore | None) -> dict[tuple, str]:
+    """Record key → why its failure is the stored, expected outcome, for each such record (for the report)."""
+    return {r.key: why for r in records if (why := expected_failure(r, store))}
+
+
 def write_outcome(r: InterventionResult, store: BaselineStore) -> Path:
     """Store `r`'s outcome (see the module doc for where)."""
     found = next((d for d in store.search if entry_name(r) in _read(baseline_path(d / SUBDIR, r.model))), None)

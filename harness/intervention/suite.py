@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from harness.errors import KeyspaceError
 from harness.models.layers import resolve_layers
@@ -125,14 +126,18 @@ class InterventionSession:
         suite did not run."""
         return read_interventions_since(self.icfg.results, self.started)
 
-    def finish(self) -> None:
+    def known(self, records: Sequence[InterventionResult]) -> dict[tuple, str]:
+        """Record key → why its failure is the stored, expected outcome (``expected``), for each such record."""
+        return {r.key: why for r in records if (why := self.expected(r))}
+
+    def finish(self, records: Sequence[InterventionResult], known: dict[tuple, str]) -> None:
         """Everything the session does at its end, once, in the process that owns the records (not a
-        parallel worker): the interventions page beside the records file (also a section of the main report)."""
-        records = self.session_records()
+        parallel worker): the interventions page beside the records file (also a section of the main report),
+        from this session's `records` (``session_records``) with the `known` outcomes."""
         if records:
             from harness.report.interventions import render_interventions
 
-            self.page = render_interventions(records, self.icfg.results.with_suffix(".html"))
+            self.page = render_interventions(records, self.icfg.results.with_suffix(".html"), known)
 
     def display(self, tr) -> None:
         """The session's lines at the end of the console output: none; its records are shown by the main

@@ -6,6 +6,8 @@ REV`) and the cache copied over. A registered model pins a commit, so the cache 
 
 from __future__ import annotations
 
+import json
+import struct
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -69,6 +71,10 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
         raise KeyspaceError(f"{spec.name}: {missing_package(exc)}") from None
     except OSError as exc:
         raise KeyspaceError(load_failure(spec, exc)) from None  # the cause's first line is in the message
+    except Exception as exc:
+        if type(exc).__name__ != "SafetensorError":  # safetensors' own error type, not importable by a stable name
+            raise
+        raise KeyspaceError(load_failure(spec, exc)) from None
 
 
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
@@ -121,6 +127,85 @@ def check_checkpoint(spec: "ModelSpec", config, *, trust_remote_code: bool = Fal
             f"--ks-models: {spec.name}: {spec.source} has a config but no weights ({' or '.join(WEIGHT_FILES[::2])}); "
             "give a directory written by save_pretrained with the model's weights"
         )
+
+
+def safetensors_problem(path: Path) -> str | None:
+    """What is wrong with a `.safetensors` file, read from its header alone (no tensor is loaded), or None.
+
+    The format is an 8-byte little-endian header length, a JSON header giving each tensor's byte range,
+    then the data; a file cut short (an interrupted copy or download) has less data than its header
+    promises."""
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                return f"{size} bytes, shorter than the 8-byte header length"
+            (length,) = struct.unpack("<Q", head)
+            if 8 + length > size:
+                return f"truncated: its header alone claims {length} bytes, the file has {size}"
+            header = json.loads(fh.read(length))
+    except OSError as exc:
+        return f"unreadable ({exc.strerror or exc})"
+    except (ValueError, UnicodeDecodeError):
+        return "its header is not the JSON of a safetensors file"
+    if not isinstance(header, dict):
+        return "its header is not the JSON of a safetensors file"
+    ends = [v.get("data_offsets", [0, 0])[1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
+    expected = 8 + length + max(ends, default=0)
+    if size < expected:
+        return f"truncated: {size} bytes of the {expected} its header describes"
+    return None
+
+
+def weight_files(directory: Path) -> list[Path]:
+    """The `.safetensors` files a checkpoint directory's weights live in (its index's shards, or the single file)."""
+    index = directory / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = sorted(set(json.loads(index.read_text()).get("weight_map", {}).values()))
+        except (OSError, ValueError, AttributeError):
+            return [index]  # reported by check_weights as unreadable
+        return [directory / name for name in shards]
+    single = directory / "model.safetensors"
+    return [single] if single.is_file() else []
+
+
+def check_weights(spec: "ModelSpec", directory: Path) -> None:
+    """One-line error for a checkpoint whose safetensors weights are missing, truncated or unreadable,
+    checked from the files' headers and sizes only (cheap at planning, before any model loads)."""
+    for path in weight_files(directory):
+        if path.name.endswith(".index.json"):
+            problem = "unreadable index (not the JSON of a sharded checkpoint)"
+        elif not path.is_file():
+            problem = "missing (named by model.safetensors.index.json)"
+        else:
+            problem = safetensors_problem(path)
+        if problem:
+            raise KeyspaceError(f"--ks-models: {spec.name}: weight file {path}: {problem}; copy or download the checkpoint again")
+
+
+def check_cached_weights(spec: "ModelSpec") -> None:
+    """check_weights on the folder `spec`'s weights are read from, when it is on this machine (a local
+    directory, or a hub cache holding its revision); a hub model not cached fails at its capture instead."""
+    directory = cached_directory(spec)
+    if directory is not None:
+        check_weights(spec, directory)
+
+
+def cached_directory(spec: "ModelSpec") -> Path | None:
+    """The local folder a checkpoint's files are read from: the directory itself, or its snapshot in
+    the hub cache (None when not cached)."""
+    if spec.is_local:
+        return Path(spec.source)
+    if spec.is_tiny:
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    found = try_to_load_from_cache(spec.source, "config.json", revision=spec.revision)
+    return Path(found).parent if isinstance(found, str) else None
 
 
 def head_count(config, kind: str) -> int:

@@ -42,10 +42,12 @@ def load_results(path: Path) -> tuple[list[TripleResult], list[str]]:
 
 
 def report_command(results: Path | Sequence[Path], output: Path | None = None, *, meta: Path | None = None,
-                   tsne_cap: int = 600, interventions: Sequence[Path] = ()) -> tuple[Path, list[TripleResult], list[str]]:
+                   tsne_cap: int = 600, interventions: Sequence[Path] = (),
+                   baselines: Path | None = None) -> tuple[Path, list[TripleResult], list[str]]:
     """Render the report for `results` (one file; or several files or folders, merged by
     harness.results.merge), with a section for the intervention records in `interventions` (files, or
-    folders of *.jsonl); returns its path, the results and notes for the user."""
+    folders of *.jsonl), a failure stored in `baselines` reading as a known outcome; returns its path,
+    the results and notes for the user."""
     named = [results] if isinstance(results, Path) else list(results)
     files = results_files(named)
     if meta is not None and not meta.is_file():
@@ -63,7 +65,8 @@ def report_command(results: Path | Sequence[Path], output: Path | None = None, *
     inputs = [*files, *(meta_path(f) for f in files), *([meta] if meta else []), *interventions]
     check_distinct({"-o": out, **{f"the input {f}": f for f in inputs if f.is_file()}})
     try:
-        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap, interventions=records)
+        path = render_report(loaded, out, run_info=info, meta_note=meta_note, tsne_cap=tsne_cap, interventions=records,
+                             known=_known(records, baselines))
     except OSError as exc:
         raise KeyspaceError(f"cannot write the report to {out}: {exc.strerror or exc}; give a writable -o path") from None
     return path, loaded, notes
@@ -95,3 +98,22 @@ def _interventions(named: Sequence[Path]) -> list:
         raise KeyspaceError(f"no intervention records in {', '.join(map(str, named))}; give the .jsonl "
                             "suites/test_intervention.py wrote (by default reports/interventions.jsonl)")
     return records
+
+
+def _known(records: Sequence, baselines: Path | None) -> dict:
+    """harness.intervention.baselines.known_outcomes of `records` against the stored baselines in `baselines`."""
+    from harness.intervention.baselines import known_outcomes
+    from harness.results.baselines import BaselineStore
+
+    if baselines is None or not records:
+        return {}
+    return known_outcomes(records, BaselineStore(own=baselines, strict=False))
+
+
+def verdict_lines(results: Sequence[TripleResult], interventions: Sequence[Path] = (),
+                  baselines: Path | None = None) -> list[str]:
+    """The verdict sentences the console ends with: the triples', then the interventions'."""
+    from .verdicts import console_verdicts
+
+    records = _interventions(interventions)
+    return console_verdicts(results, records, _known(records, baselines))

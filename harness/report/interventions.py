@@ -9,9 +9,10 @@ compute nothing; every string is made here.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from harness.intervention.results import InterventionResult
 
@@ -28,6 +29,63 @@ FIGURES = (  # effects key, column title, plot title
 )
 COLOURS = {"before": "#000000", "mean": "#E69F00", "moments": "#0072B2", "random": "#999999",
            "text-mean": "#009E73", "text-moments": "#CC79A7"}
+
+
+# The checks that test a claim about the keys (harness.intervention.checks), by the interventions they
+# apply to; the map's fit to its own target is checked too, but a pass on it alone says only that the map
+# does what it says, so a record whose claim checks were all undecided reads "not checked", never "passed".
+CLAIM_CHECKS = {
+    "divergence_change": ("the MMD² falls", lambda name: name != "random"),
+    "divergence": ("reaches the intra-modal level", lambda name: name == "moments"),
+    "random_vs_mean_attention": ("random ≠ mean on attention", lambda name: name == "random"),
+}
+BEHAVIOUR = ("accuracy", "hint_following")  # answers, meaningless where the model answers at chance
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one intervention test says, for a reader."""
+
+    label: str  # "passed", "failed", "known outcome", "not checked", "error"
+    kind: str  # CSS class suffix, as the triples' verdicts: holds, bad, expected, unchecked, error
+    checked: tuple[str, ...]  # the claim checks decided on this record (CLAIM_CHECKS words)
+    unchecked: tuple[str, ...]  # the claim checks the data could not decide
+
+    @property
+    def detail(self) -> str:
+        parts = []
+        if self.checked:
+            parts.append("checked: " + ", ".join(self.checked))
+        if self.unchecked:
+            parts.append("not checked: " + ", ".join(self.unchecked))
+        return "; ".join(parts) or "the map's fit only"
+
+
+def outcome(r: InterventionResult, known: Mapping[tuple, str] = {}) -> Outcome:
+    """The record's outcome; `known`: record key → why its failure is the stored, expected outcome
+    (harness.intervention.baselines.expected_failure)."""
+    applicable = [key for key, (_, applies) in CLAIM_CHECKS.items() if applies(r.intervention)]
+    unchecked = tuple(CLAIM_CHECKS[k][0] for k in applicable if k in r.notes)
+    checked = tuple(CLAIM_CHECKS[k][0] for k in applicable if k not in r.notes)
+    if r.status == "error":
+        return Outcome("error", "error", (), ())
+    if r.status == "failed":
+        return Outcome("known outcome", "expected", checked, unchecked) if r.key in known else Outcome(
+            "failed", "bad", checked, unchecked)
+    if not checked:
+        return Outcome("not checked", "unchecked", checked, unchecked)
+    return Outcome("passed", "holds", checked, unchecked)
+
+
+def at_chance(r: InterventionResult) -> str:
+    """Why the behavioural figures of `r` say nothing (accuracy before: its interval includes chance), or ""."""
+    e = r.effects.get("accuracy")
+    if not e or "chance" not in e or _num(e.get("before_low")) is None or _num(e.get("before_high")) is None:
+        return ""
+    if e["before_low"] <= e["chance"] <= e["before_high"]:
+        return (f"accuracy {_span(e['before'], e['before_low'], e['before_high'])} includes chance ({_fmt(e['chance'])}): "
+                "the model answers at chance here, so accuracy and hint-following are not shown")
+    return ""
 
 
 def _fmt(x) -> str:
@@ -127,34 +185,44 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
 
 
-def interventions_view(records: Sequence[InterventionResult]) -> list[dict]:
-    """One entry per (model, benchmark): its rows (one per layer × intervention) and its plot."""
+def interventions_view(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> list[dict]:
+    """One entry per (model, benchmark): its summary rows and detail rows (one per layer × intervention),
+    and its plot. Behavioural cells are blanked, with the reason, where accuracy is at chance."""
     ordered = sorted(records, key=lambda r: (r.model, r.benchmark, r.layer, r.intervention))
     groups = []
     for n, ((model, bench), rs) in enumerate(groupby(ordered, key=lambda r: (r.model, r.benchmark))):
         rs = list(rs)
-        rows = []
+        rows, summary = [], []
         for r in rs:
-            div = divergence_cells(r)
-            cells = [effect_cells(r, k) for k, _, _ in FIGURES]
-            rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": r.status,
-                         "message": r.message, "divergence": div, "cells": cells,
-                         "notes": _undecided_note(r),
-                         "n": _sizes(r)})
+            o = outcome(r, known)
+            chance = at_chance(r)
+            cells = [("–", "at chance") if chance and k in BEHAVIOUR else effect_cells(r, k) for k, _, _ in FIGURES]
+            notes = "; ".join(x for x in (_undecided_note(r), chance) if x)
+            message = known.get(r.key, r.message) if o.label == "known outcome" else r.message
+            rows.append({"layer": r.layer, "intervention": r.intervention, "control": r.control, "status": o.label,
+                         "cls": f"v-{o.kind}", "message": message, "divergence": divergence_cells(r), "cells": cells,
+                         "notes": notes, "n": _sizes(r)})
+            summary.append({"layer": r.layer, "intervention": r.intervention + (" (control)" if r.control else ""),
+                            "outcome": o.label, "cls": f"v-{o.kind}", "checks": o.detail,
+                            "message": message if o.kind in ("bad", "error", "expected") else ""})
         measured = [r for r in rs if r.status != "error"]
-        groups.append({"model": model, "benchmark": bench, "rows": rows,
+        groups.append({"model": model, "benchmark": bench, "rows": rows, "summary": summary,
                        "plot": _plot(measured, f"iv{n}") if measured else ""})
     return groups
 
 
-def section_view(records: Sequence[InterventionResult]) -> dict:
-    """What the section's partial needs: `interventions` (interventions_view) and `figures` (column titles)."""
-    return {"interventions": interventions_view(records), "figures": [title for _, title, _ in FIGURES]}
+def section_view(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> dict:
+    """What the section's partial needs: `interventions` (interventions_view), `figures` (column titles)
+    and `intervention_verdicts` (one sentence per model, as in the Verdicts block)."""
+    from .verdicts import intervention_sentences
+
+    return {"interventions": interventions_view(records, known), "figures": [title for _, title, _ in FIGURES],
+            "intervention_verdicts": intervention_sentences(records, known)}
 
 
-def render_interventions(records: Sequence[InterventionResult], path: Path) -> Path:
-    """Write the interventions page for `records` to `path` and return the path."""
-    html = environment().get_template("interventions.html.j2").render(**section_view(records))
+def render_interventions(records: Sequence[InterventionResult], path: Path, known: Mapping[tuple, str] = {}) -> Path:
+    """Write the interventions page for `records` to `path` and return the path; `known` as in `outcome`."""
+    html = environment().get_template("interventions.html.j2").render(**section_view(records, known))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")

@@ -22,6 +22,7 @@ from .tiers import tier_tables
 from .table import control_table, fmt, triple_table
 from .verdicts import matrix, sentences
 
+SYNTHETIC = "synthetic"  # the model name of the synthetic-shift control's records: data, not a model
 TSNE_CAP = 600  # most points drawn per t-SNE map (keeps the report light)
 RUN_LABELS = {  # run-metadata keys in display order, with their labels
     "harness": "harness", "torch": "torch", "transformers": "transformers", "python": "python",
@@ -124,7 +125,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     return {
         "title": "keyspace report: image vs text attention keys",
         "summary": ", ".join(_count(n, what) for n, what in (
-            (len(real), "triple"), (len(controls), "control"), (len({r.model for r in ordered}), "model"),
+            (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),
             (len(by_benchmark), "benchmark"))),
         "run": _run_rows(run_info, results),
         "meta_note": meta_note if not run_info else "",

@@ -20,7 +20,7 @@ from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
-from harness.models.hub import check_checkpoint, checkpoint_config, head_count
+from harness.models.hub import check_cached_weights, check_checkpoint, checkpoint_config, head_count
 from harness.models.layers import attention_layers_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
@@ -106,6 +106,8 @@ class KeyspaceRun:
     _started: bool = False
     _cache_writable: bool | None = None  # worked out at the first capture
     report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
+    interventions: list = field(default_factory=list)  # this session's intervention records, given to `finish`
+    known: dict = field(default_factory=dict)  # their key → why a failure is the stored, expected outcome
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
@@ -125,6 +127,7 @@ class KeyspaceRun:
             self.check_heads(spec)
             words = self.cfg.layers or spec.default_layers
             layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))
+            check_cached_weights(spec)  # a truncated weight file: one line now, not a traceback at its capture
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
         return triples
@@ -470,10 +473,12 @@ class KeyspaceRun:
         return run_info(self.cfg, {b: [s.id for s in v] for b, v in self._samples.items()})
 
     # -- the end of the run ---------------------------------------------------------------------------
-    def finish(self, interventions: Sequence = ()) -> None:
+    def finish(self, interventions: Sequence = (), known: dict | None = None) -> None:
         """Everything the run does at its end, once, in the process that owns the results file (not a
         parallel worker): fold the workers' part files into it, write the run metadata beside it and
-        render the HTML report, with a section for `interventions` (harness.intervention.results records)."""
+        render the HTML report, with a section for `interventions` (harness.intervention.results records;
+        `known`: record key → why its failure is the stored, expected outcome)."""
+        self.interventions, self.known = list(interventions), dict(known or {})
         if part_paths(self.cfg.results):  # parallel (xdist) workers each wrote a part file
             self.results = merge_parts(self.cfg.results, keep_existing=self.cfg.resume)
         if not self.results:
@@ -482,7 +487,8 @@ class KeyspaceRun:
 
         info = self.info()
         write_run_info(self.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
-        self.report = render_report(read_results(self.cfg.results), self.cfg.report, run_info=info, interventions=interventions)
+        self.report = render_report(read_results(self.cfg.results), self.cfg.report, run_info=info,
+                                    interventions=self.interventions, known=self.known)
 
     def display(self, tr) -> None:
         """The run's lines at the end of the console output: the triples' table, notes, label warnings, where
@@ -492,7 +498,7 @@ class KeyspaceRun:
             return
         from harness.report import console_table
         from harness.report.extras import label_warnings
-        from harness.report.verdicts import sentences
+        from harness.report.verdicts import console_verdicts
 
         tr.write_sep("=", "keyspace triples")
         tr.write_line(console_table(self.results))
@@ -505,5 +511,5 @@ class KeyspaceRun:
         if self.report:
             tr.write_line(f"report: {self.report}")
         tr.write_sep("=", "keyspace verdict")
-        for line in sentences(self.results):
+        for line in console_verdicts(self.results, self.interventions, self.known):
             tr.write_line(line)

@@ -72,3 +72,15 @@ def test_plain_pyarrow_image_structs_without_hub_metadata(tmp_path):
 def test_hub_unreachable_offline_says_how_to_get_it():
     with pytest.raises(KeyspaceError, match="hf download lmms-lab/MMBench --repo-type dataset"):
         load([], None)
+
+
+def test_parquet_of_another_schema_is_one_line_naming_the_file_and_columns(tmp_path):
+    import datasets
+
+    shard = tmp_path / "lmms-lab" / "MMBench" / "cn" / "dev-00000-of-00001.parquet"
+    shard.parent.mkdir(parents=True)
+    datasets.Dataset.from_list([{"idx": 1, "question": "q"}]).to_parquet(str(shard))
+    with pytest.raises(KeyspaceError) as info:
+        load_benchmark("mmbench-cn", (), seed=0, options=LoadOptions(data_dir=tmp_path))
+    message = str(info.value)
+    assert "\n" not in message and str(shard) in message and "no column 'index', 'category'" in message

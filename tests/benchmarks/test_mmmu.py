@@ -135,3 +135,18 @@ def test_corrupt_parquet_is_one_line_naming_the_fix(tmp_path):
     message = str(info.value)
     assert "\n" not in message and "cannot read the local copy of MMMU/MMMU" in message
     assert "hf download MMMU/MMMU --repo-type dataset --local-dir" in message and "huggingface-cli" not in message
+
+
+def test_parquet_of_another_schema_is_one_line_naming_the_file_and_columns(tmp_path):
+    """A parquet file with other columns (another dataset saved under MMMU's path): the file and the
+    missing columns in one line, not `KeyError: 'id'` from the first row."""
+    import datasets
+
+    shard = tmp_path / "MMMU" / "MMMU" / "Art" / "validation-00000-of-00001.parquet"
+    shard.parent.mkdir(parents=True)
+    datasets.Dataset.from_list([{"text": "hello", "label": 1}]).to_parquet(str(shard))
+    with pytest.raises(KeyspaceError) as info:
+        load(["Art"], tmp_path)
+    message = str(info.value)
+    assert "\n" not in message and str(shard) in message
+    assert "no column 'id', 'question', 'options', 'answer', 'question_type'" in message and "text, label" in message

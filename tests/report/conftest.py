@@ -112,3 +112,65 @@ def synthetic_report(tmp_path_factory) -> tuple[list[TripleResult], str]:
     results = result_set()
     path = render_report(results, tmp_path_factory.mktemp("report") / "report.html", run_info=dict(RUN_INFO))
     return results, path
+
+
+# -- intervention records covering every outcome the report names ------------------------------------------
+from dataclasses import replace as _replace  # noqa: E402
+
+from harness.intervention.results import InterventionResult  # noqa: E402
+
+UNDECIDED = "before, the triple check does not find the gap here (p 0.3, ratio 0.8 [0.2, 2]): there is no gap beyond the intra-modal effects to close, so "
+
+
+def effect(before, after, low=None, high=None, **more) -> dict:
+    low = before - 0.05 if low is None else low
+    high = before + 0.05 if high is None else high
+    change = after - before
+    return {"before": before, "after": after, "change": change, "before_low": low, "before_high": high,
+            "after_low": after - 0.05, "after_high": after + 0.05, "change_low": change - 0.02,
+            "change_high": change + 0.02, "n_prompts": 40, "level": 0.9, "n_boot": 200, **more}
+
+
+def record(name="mean", *, model="organism-a", layer=2, benchmark="world", triple_passes=True, accuracy=0.9,
+           status="passed", failed=(), notes=None) -> InterventionResult:
+    div = {"before": {"mmd2": 0.1, "intra": 0.01, "ratio": 2.84, "low": 0.832, "high": 19.5, "sigma": 1.0, "units": 40,
+                      "p_value": 0.001, "triple_passes": triple_passes},
+           "after": {"mmd2": 0.01, "intra": 0.01, "ratio": 0.5, "low": 0.25, "high": 1.0, "sigma": 1.0, "units": 40},
+           "change": {"change": -0.09, "change_low": -0.1, "change_high": -0.08}}
+    r = InterventionResult(
+        model=model, layer=layer, benchmark=benchmark, intervention=name, control=name in ("random", "text-mean"),
+        divergence=div, n_fit_prompts=[20, 20], n_fit_units=[20, 20], n_held_prompts=40, n_held_units=40,
+        effects={"attention_share": effect(0.5, 0.8), "logit_gap": effect(-1.2, -0.4),
+                 "accuracy": effect(accuracy, accuracy, chance=0.25), "hint_following": effect(0.61, 0.35)},
+        notes=dict(notes or {}), settings={"threshold": 1.0}, map={"fit_error": {"mean": 1e-9}},
+    )
+    return _replace(r, status=status, failed_checks=list(failed), message="the check failed here" if failed else "")
+
+
+def outcome_set() -> list[InterventionResult]:
+    """organism-a: one of each outcome; organism-b: nothing decidable, answering at chance."""
+    return [
+        record("mean"),  # passed
+        record("moments", triple_passes=False, notes={"divergence_change": UNDECIDED + "whether the MMD² falls is not checked",
+                                                      "divergence": UNDECIDED + "reaching the level is not checked"}),
+        record("random", status="failed", failed=["random_vs_mean_attention"]),  # stored: a known outcome
+        record("text-mean", status="failed", failed=["divergence_change"]),  # not stored: failed
+        *[record(name, model="organism-b", benchmark="fixture", triple_passes=False, accuracy=0.26,
+                 notes={"divergence_change": UNDECIDED + "whether the MMD² falls is not checked"})
+          for name in ("mean", "text-mean")],
+    ]
+
+
+KNOWN = {("organism-a", 2, "world", "random"): "as in the stored baseline (random_vs_mean_attention failed there too)"}
+
+
+@pytest.fixture
+def iv_records() -> tuple[list[InterventionResult], dict]:
+    """outcome_set() and its stored, known outcomes."""
+    return outcome_set(), dict(KNOWN)
+
+
+@pytest.fixture
+def synthetic_inputs() -> tuple[list[TripleResult], dict]:
+    """The synthetic result set and its run metadata, to render with other arguments."""
+    return result_set(), dict(RUN_INFO)

@@ -115,3 +115,38 @@ def test_page_fits_a_phone(synthetic_report, tmp_path):
     assert width <= 390, f"the page is {width} px wide at 390"
     assert figure >= 300, f"a layer figure is drawn {figure} px wide at 390"
     shutil.copyfile(shot, SCREENSHOT.with_name("report-screenshot-390.png"))
+
+
+def page_width(page: Path, width: int, tmp_path: Path) -> tuple[int, int]:
+    """(the page's scroll width, its viewport width) when shown `width` px wide: in an iframe of that
+    width (headless windows are at least 500 px wide), a probe script posting the figures out. The probe's
+    copy lets inline scripts run (the interventions page's own policy forbids every script)."""
+    html = page.read_text(encoding="utf-8").replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1)
+    probe = ('<script>window.addEventListener("load", function () {'
+             ' parent.postMessage(document.documentElement.scrollWidth + "," + window.innerWidth, "*"); });</script></body>')
+    (tmp_path / "probe.html").write_text(html.replace("</body>", probe), encoding="utf-8")
+    (tmp_path / "frame.html").write_text(
+        f'<!DOCTYPE html><body style="margin:0"><iframe src="probe.html" style="width:{width}px;height:2000px;border:0">'
+        '</iframe><script>window.addEventListener("message", function (e) {'
+        ' document.body.setAttribute("data-probe", e.data); });</script></body>', encoding="utf-8")
+    proc = chromium((tmp_path / "frame.html").as_uri(), tmp_path / f"profile-{width}", "--dump-dom",
+                    f"--window-size={max(width + 50, 600)},2000", "--virtual-time-budget=5000")
+    scroll, viewport = (int(x) for x in re.search(r'data-probe="(\d+),(\d+)"', proc.stdout).groups())
+    return scroll, viewport
+
+
+@pytest.mark.parametrize("width", [390, 1366])
+@pytest.mark.parametrize("which", ["report", "interventions"])
+def test_no_page_overflows_sideways(iv_records, synthetic_inputs, tmp_path, which, width):
+    """The report with its interventions section, and the interventions page, at a phone's and a laptop's
+    width: nothing makes the page scroll sideways (wide tables scroll in their own box)."""
+    from harness.report import render_report
+    from harness.report.interventions import render_interventions
+
+    records, known = iv_records
+    triples, info = synthetic_inputs
+    page = (render_report(triples, tmp_path / "report.html", run_info=info, interventions=records, known=known)
+            if which == "report" else render_interventions(records, tmp_path / "interventions.html", known))
+    scroll, viewport = page_width(page, width, tmp_path)
+    assert viewport == width
+    assert scroll <= width, f"{which} is {scroll} px wide at {width}"
