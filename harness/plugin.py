@@ -61,6 +61,7 @@ def pytest_configure(config: pytest.Config) -> None:
         interventions = InterventionSession(run, icfg)
         interventions.plan()  # the interventions' layers and benchmarks too
         run.previous()  # --ks-resume with a results file of another configuration ends here too
+        run.store.claim()  # last: a results file another live run is writing ends the run here, deleting nothing
     except KeyspaceError as exc:
         raise pytest.UsageError(str(exc)) from None
     except Exception as exc:  # anything else found while planning is still one line, never an INTERNALERROR
@@ -111,6 +112,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     known = interventions.known(records)  # failures that are the stored, expected outcome
     interventions.finish(records, known)
     config.stash[RUN_KEY].finish(interventions=records, known=known)  # the report has their section and verdicts
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for key in (RUN_KEY, INTERVENTIONS_KEY):
+        if key in config.stash:
+            config.stash[key].store.release()
 
 
 def quiet_benchmark_table(config: pytest.Config, *, asked: bool) -> None:

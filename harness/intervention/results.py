@@ -10,7 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
-from harness.results.records import append_result, part_paths
+from harness.results.records import part_paths
 
 RECORD = "intervention"
 
@@ -70,11 +70,6 @@ class InterventionResult:
     def from_dict(cls, data: dict) -> "InterventionResult":
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})
-
-
-def append_intervention(path: Path, result: InterventionResult) -> None:
-    """Append one JSON line and flush it to disk before returning (as the triples' writer does)."""
-    append_result(path, result)  # writes `result.to_json()`, which is all it needs of a record
 
 
 def read_interventions(path: Path) -> list[InterventionResult]:

@@ -15,13 +15,13 @@ from typing import Sequence
 
 from harness.errors import KeyspaceError
 from harness.models.layers import resolve_layers
-from harness.results.records import part_path
+from harness.results.store import Store
 from harness.benchmarks import BenchmarkChoice, check_benchmark
 from harness.run.session import KeyspaceRun, Pair
 
 from .baselines import expected_failure, write_outcome
 from .options import InterventionConfig
-from .results import InterventionResult, append_intervention, read_interventions_since
+from .results import InterventionResult, read_interventions_since
 from .run import PairStudy, StudySettings
 
 
@@ -49,12 +49,10 @@ class InterventionSession:
     started: float = field(default_factory=time.time)  # wall clock at the session's start: records files older are another run's
     page: Path | None = None  # the interventions page `finish` wrote; None before it, or when no case ran
     _study: PairStudy | None = None
-    _started: bool = False
+    store: Store = field(init=False)  # the records file this session appends to (harness.results.store)
 
-    @property
-    def results_path(self) -> Path:
-        """This process's records file: the configured one, or a part file per parallel (xdist) worker."""
-        return part_path(self.icfg.results, self.run.worker) if self.run.worker else self.icfg.results
+    def __post_init__(self) -> None:
+        self.store = Store(self.icfg.results, "--ks-intervene-results", worker=self.run.worker)
 
     def plan(self) -> list[InterventionCase]:
         for bench in self.icfg.benchmarks or ():
@@ -113,11 +111,8 @@ class InterventionSession:
         return None if self.run.cfg.update_baselines else expected_failure(result, self.run.cfg.baselines)
 
     def record(self, result: InterventionResult) -> None:
-        if not self._started:
-            self._started = True
-            self.results_path.unlink(missing_ok=True)  # a new session starts a new records file
         self.results.append(result)
-        append_intervention(self.results_path, result)
+        self.store.append(result)  # the first record claims the file (a live run holding it: one line) and starts it anew
 
     # -- the end of the session -----------------------------------------------------------------------
     def session_records(self) -> list[InterventionResult]:

@@ -29,6 +29,7 @@ from harness.run.options import RunConfig
 from harness.results.records import TripleResult, append_result, merge_parts, part_path, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
+from harness.results.store import Store
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,11 @@ class KeyspaceRun:
     _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
     _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
-    _started: bool = False
     _cache_writable: bool | None = None  # worked out at the first capture
+    store: Store = field(init=False)  # the results file this run appends to (harness.results.store)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.cfg.results, "--ks-results", worker=self.worker, resume=self.cfg.resume)
     report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
     interventions: list = field(default_factory=list)  # this session's intervention records, given to `finish`
     known: dict = field(default_factory=dict)  # their key → why a failure is the stored, expected outcome
@@ -453,18 +457,9 @@ class KeyspaceRun:
         self.record(result)
         return result
 
-    @property
-    def results_path(self) -> Path:
-        """This process's results file: the run's, or a part file per parallel (xdist) worker."""
-        return part_path(self.cfg.results, self.worker) if self.worker else self.cfg.results
-
     def record(self, result: TripleResult) -> None:
-        if not self._started:
-            self._started = True
-            if not self.cfg.resume and self.results_path.exists():
-                self.results_path.unlink()  # a new session starts a new results file
         self.results.append(result)
-        repaired = append_result(self.results_path, result)
+        repaired = self.store.append(result)
         if repaired:
             self.notes.append(repaired)
 

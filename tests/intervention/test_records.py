@@ -18,7 +18,7 @@ from harness.errors import KeyspaceError
 from harness.intervention.fit import DEFAULT, parse_kinds, split_prompts
 from harness.intervention.measure import Answers, Condition
 from harness.report.interventions import render_interventions
-from harness.intervention.results import InterventionResult, append_intervention, read_interventions
+from harness.intervention.results import InterventionResult, read_interventions
 from harness.intervention.checks import checks
 from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect
 from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
@@ -208,8 +208,8 @@ def test_divergence_is_the_triple_checks_own_figures(shift):
 def test_records_are_apart_from_triples(tmp_path):
     path = tmp_path / "mixed.jsonl"
     append_result(path, TripleResult(model="m", layer=1, benchmark="b", status="passed"))
-    append_intervention(path, _record())
-    append_intervention(path, _record("moments"))
+    append_result(path, _record())
+    append_result(path, _record("moments"))
     path.open("a").write('{"torn": ')
     got = read_interventions(path)
     assert sorted(r.intervention for r in got) == ["mean", "moments"]
@@ -257,8 +257,8 @@ def test_session_reads_only_records_written_since_it_began(tmp_path):
     from harness.results.records import part_path
 
     path = tmp_path / "interventions.jsonl"
-    append_intervention(path, _record())
-    append_intervention(part_path(path, "gw0"), _record("moments"))
+    append_result(path, _record())
+    append_result(part_path(path, "gw0"), _record("moments"))
     old = path.stat().st_mtime - 100
     assert {r.intervention for r in read_interventions_since(path, old)} == {"mean", "moments"}
     os.utime(path, (old - 50, old - 50))  # another run's file
