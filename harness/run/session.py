@@ -26,7 +26,7 @@ from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
-from harness.results.records import TripleResult, append_result, merge_parts, part_path, part_paths, read_results
+from harness.results.records import TripleResult, merge_parts, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
 from harness.results.store import Store

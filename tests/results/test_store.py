@@ -9,14 +9,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.results.records import append_result, part_path
+from harness.results.records import part_path
 from harness.results.store import Store
 
 
