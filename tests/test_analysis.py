@@ -7,7 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata
+from harness.analysis.selection import AnalysisError, sample_strata
+from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.benchmarks.sample import Sample
 from harness.capture.keys import KeyBank, LayerBank
 from harness.run.controls import synthetic_bank, synthetic_strata

@@ -1,13 +1,13 @@
-"""Turn one layer of a KeyBank into a TripleResult: the one place where the finding is decided.
+"""Turn one layer of a KeyBank into a TripleResult: the one place where a triple's figures are made.
 
-Every figure treats the unit (a prompt, or prompts sharing an image) as the independent draw
-(``harness.stats.gap``). The verdict: the sign-flip p-value over units of the cross-modal
-between-prompt MMD² is under alpha, and the lower bound of the unit-bootstrap interval of
-ratio = cross-modal MMD² / strongest intra-modal MMD² (between real sub-populations of one
-modality: by language, by category; by position within the prompt when no label splits the
-data) reaches the threshold; with two benchmarks, the cross-modal MMD² must also reach threshold ×
-each by-benchmark MMD². JS divergence (two named estimators) and a linear-probe AUC, in the
-standardized PCA-50 space, and a t-SNE map are reported beside it.
+The tokens are selected once (``selection``: masks, seeded subsample, units and labels); every figure
+treats the unit (a prompt, or prompts sharing an image) as the independent draw (``harness.stats.gap``).
+The verdict is the one of ``verdict`` (the pre-registered kernel-mean tier, docs/statistics.md): the
+sign-flip p-value of the cross-modal between-prompt MMD² (mixture kernel) under alpha, and its ratio to
+every real intra-modal split (by language, by category) bounded above the threshold; with two
+benchmarks, the cross-modal MMD² must also reach threshold × each by-benchmark MMD². The other tiers
+(paper form, separability, out of support), JS and probe AUC in the standardized PCA-50 space, and a
+t-SNE map are reported beside it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,13 @@ import hashlib
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from harness.benchmarks.sample import Sample
 from harness.capture.keys import KeyBank, LayerBank
-from harness.models.labels import IMAGE, MODALITY_NAMES, SPECIAL, TEXT
+from harness.models.labels import MODALITY_NAMES
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
@@ -33,10 +31,9 @@ from harness.stats.folds import merge_sharing_rows
 from harness.stats.kernels import MIXTURE_SCALES, mixture_sigmas
 from harness.stats.tiers import all_tiers
 
+from .selection import AnalysisError, gather, kept_rows, modality_masks, select
 from .tiers import MIXTURE_NAME, kernel_figures, tiers_record, verdict_message
 from .verdict import decide
-
-STRATA = ("language", "category")  # Sample fields that name real sub-populations of a benchmark
 
 
 @dataclass(frozen=True)
@@ -58,58 +55,8 @@ class AnalysisSettings:
     device: str | None = None  # where the MMD statistics run (e.g. "cuda"); None: on the keys' own device
 
 
-class AnalysisError(Exception):
-    """A triple that cannot be judged (empty modality, non-finite keys); recorded as an error."""
-
-
 def samples_digest(sample_ids) -> str:
     return hashlib.sha256("\n".join(sample_ids).encode()).hexdigest()[:16]
-
-
-def sample_strata(samples: Sequence[Sample]) -> dict[str, dict[str, str]]:
-    """sample id -> {"unit": ..., "language": ..., "category": ...}.
-
-    The unit is the independent draw: samples that share an image (the fixture asks each question
-    in English and Chinese about one image) share its image tokens, so they form one unit."""
-    parent = list(range(len(samples)))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    seen: dict[str, int] = {}
-    for i, s in enumerate(samples):
-        for image in s.images:
-            digest = hashlib.sha256(image.tobytes() + repr((image.size, image.mode)).encode()).hexdigest()
-            if digest in seen:
-                parent[root(i)] = root(seen[digest])
-            seen.setdefault(digest, i)
-    return {s.id: {"unit": samples[root(i)].id, **{k: str(getattr(s, k)) for k in STRATA}} for i, s in enumerate(samples)}
-
-
-def _keep(n: int, cap: int, gen: torch.Generator) -> torch.Tensor | slice:
-    """Rows to keep of `n`: all of them, or a seeded sorted subsample of `cap`."""
-    return slice(None) if n <= cap else torch.randperm(n, generator=gen)[:cap].sort().values
-
-
-def _masks(layer: LayerBank, settings: AnalysisSettings) -> tuple[torch.Tensor, torch.Tensor]:
-    text = layer.modality == TEXT
-    if settings.special_as_text:
-        text |= layer.modality == SPECIAL
-    return layer.modality == IMAGE, text
-
-
-def _kept(mask: torch.Tensor, cap: int, gen: torch.Generator) -> torch.Tensor:
-    """Bank rows of `mask`'s seeded subsample (``_keep``), as indices: only they are copied, never a whole modality."""
-    at = torch.nonzero(mask.cpu(), as_tuple=True)[0]
-    return at[_keep(len(at), cap, gen)]
-
-
-def _gather(vectors: torch.Tensor, rows: torch.Tensor, device) -> torch.Tensor:
-    """vectors[rows] on `device` (None: the vectors' own device)."""
-    return vectors[rows.to(vectors.device)].to(device or vectors.device)
 
 
 def _check(layer_index: int, name: str, vectors: torch.Tensor, mask: torch.Tensor, finite: bool) -> None:
@@ -153,8 +100,8 @@ def by_benchmark_baselines(
         sides = []
         for tag, b in (("a", bank), ("b", other)):
             lb = b.layers[layer]
-            rows = _kept(_masks(lb, settings)[mask_index], settings.max_points, gen)
-            sides.append((_gather(lb.vectors, rows, settings.device), [f"{tag}{int(i)}" for i in lb.sample.cpu()[rows]]))
+            rows = kept_rows(modality_masks(lb, special_as_text=settings.special_as_text)[mask_index], settings.max_points, gen)
+            sides.append((gather(lb.vectors, rows, settings.device), [f"{tag}{int(i)}" for i in lb.sample.cpu()[rows]]))
         (a, ua), (b, ub) = sides
         if len(set(ua)) < 2 or len(set(ub)) < 2:
             continue
@@ -174,18 +121,6 @@ def _mechanism(bank: KeyBank, layer: int) -> dict:
     }
 
 
-def _token_labels(bank: KeyBank, sample: torch.Tensor, strata: dict[str, dict[str, str]] | None):
-    """(unit id per token, {label name: label per token}) from the tokens' sample indices."""
-    ids = np.asarray(bank.sample_ids, dtype=object)[sample.numpy()]
-    if not strata:
-        return ids.astype(str), {}
-    missing = sorted(set(ids) - set(strata))
-    if missing:
-        raise AnalysisError(f"no strata for {len(missing)} sample(s) of the bank (first: {missing[0]}); pass sample_strata(samples) of the captured samples")
-    units = np.array([strata[i].get("unit", i) for i in ids], dtype=str)
-    return units, {k: np.array([strata[i][k] for i in ids], dtype=str) for k in STRATA if all(k in strata[i] for i in ids)}
-
-
 def analyze_layer(
     bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None,
     strata: dict[str, dict[str, str]] | None = None,
@@ -194,41 +129,32 @@ def analyze_layer(
     `strata` (``sample_strata`` of the captured samples) gives the units and the real sub-populations."""
     start = time.perf_counter()
     lb = bank.layers[layer]
-    image_mask, text_mask = _masks(lb, settings)
+    image_mask, text_mask = modality_masks(lb, special_as_text=settings.special_as_text)
     finite = nonfinite_rows(lb.vectors) == 0  # one sum over the bank proves the usual case
     _check(layer, "image", lb.vectors, image_mask, finite)
     _check(layer, "text", lb.vectors, text_mask, finite)
 
-    gen = torch.Generator().manual_seed(settings.seed)
-    image_rows = _kept(image_mask, settings.max_points, gen)
-    text_rows = _kept(text_mask, settings.max_points, gen)
     # the statistics' vectors stay on (or go to) the analysis device; token labels are small host arrays
-    image, text = _gather(lb.vectors, image_rows, settings.device), _gather(lb.vectors, text_rows, settings.device)
-    sample, position = lb.sample.cpu(), lb.position.cpu()
-    image_sample, text_sample = sample[image_rows], sample[text_rows]
-    image_groups, image_labels = _token_labels(bank, image_sample, strata)
-    text_groups, text_labels = _token_labels(bank, text_sample, strata)
-    if len(set(image_groups) & set(text_groups)) < 2:
+    sel = select(lb, bank.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
+                 special_as_text=settings.special_as_text, device=settings.device)
+    image, text = sel.image, sel.text
+    if len(set(image.units) & set(text.units)) < 2:
         raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
 
-    gap = cross_modal_gap(
-        image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels, text_strata=text_labels,
-        image_position=position[image_rows].numpy(), text_position=position[text_rows].numpy(),
-        permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed, kernel_scales=MIXTURE_SCALES,
-    )
+    gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
+                          kernel_scales=MIXTURE_SCALES)
     intra = dict(gap.intra)
     by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
     intra.update(by_bench)
     # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
-    tiers = all_tiers(image, text, image_units=image_groups, text_units=text_groups, image_strata=image_labels,
-                      text_strata=text_labels, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
+    tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
                       level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap)
     verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
     # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
     # the map into js_space is fitted on each fold's training prompts
-    groups = merge_sharing_rows(image, (image_groups, text_groups), positions=position[image_rows].numpy())
+    groups = merge_sharing_rows(image.x, (image.units, text.units), positions=image.position)
     fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
-    classifier, knn, auc = probe_figures(image, text, **fit)  # one grouped cross-fit for JS and AUC
+    classifier, knn, auc = probe_figures(image.x, text.x, **fit)  # one grouped cross-fit for JS and AUC
     js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason} for r in (classifier, knn)}
 
     passed = verdict.passed

@@ -9,7 +9,7 @@ Each one is a per-KV-head affine map (harness.stats.recolour) applied to the pre
 - `text-mean`, `text-moments` (controls): the same two maps applied to text keys, toward the image statistics.
 
 The prompts are split once, by a seeded permutation of whole units (a prompt, or the prompts that
-share an image: harness.analysis.triple.sample_strata), into a fitting half (the maps are fitted on its
+share an image: harness.analysis.selection.sample_strata), into a fitting half (the maps are fitted on its
 keys) and a held-out half (every figure is measured on it), so no prompt is both fitted and measured,
 and no image is either: the English and Chinese prompts of one fixture image share its image
 tokens, and fitting on one while measuring the other would fit on the measured image keys.

@@ -1,7 +1,7 @@
 """Interventions on one (model, benchmark): cross-fitted on two halves of the prompts, measured
 before and after each intervention, and turned into an InterventionResult.
 
-The unit of sampling is the triple check's (harness.analysis.triple.sample_strata): a prompt, or the prompts
+The unit of sampling is the triple check's (harness.analysis.selection.sample_strata): a prompt, or the prompts
 that share an image. The units are split into two halves; each half is measured with the maps
 fitted on the other half (two folds), so every prompt is measured and none with a map fitted on its
 own keys or its own image. Every interval resamples the measured units.
@@ -29,14 +29,13 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-import torch
 
-from harness.analysis.triple import STRATA, _keep, sample_strata
+from harness.analysis.selection import Selection, sample_strata, select
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
 from harness.capture.keys import TokenCaps, capture_keys
 from harness.errors import KeyspaceError
-from harness.models.labels import IMAGE, MODALITY_NAMES, TEXT
+from harness.models.labels import MODALITY_NAMES
 from harness.models.adapter import LoadedModel
 from harness.analysis.tiers import kernel_figures
 from harness.analysis.verdict import decide_gap
@@ -94,7 +93,7 @@ class PairStudy:
     settings: StudySettings
     folds: tuple[Fold, Fold]  # fold f measures half 1 − f with the maps fitted on half f
     book: LabelBook
-    strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.triple.sample_strata)
+    strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.selection.sample_strata)
     interventions: dict[int, dict[str, tuple[Intervention, ...]]] = field(default_factory=dict)  # one per fold
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
@@ -180,8 +179,8 @@ class PairStudy:
         div_before = _figures(gap_before, s)
         sides_after = _sides(after, self.held, self.strata, s)
         for side in ("image", "text"):  # the change pairs each token with itself: the same rows must be kept
-            b, a = sides_before[side], sides_after[side]
-            if not (np.array_equal(b["sample"], a["sample"]) and np.array_equal(b["position"], a["position"])):
+            (b, b_sample), (a, a_sample) = (getattr(sides_before[0], side), sides_before[1][side]), (getattr(sides_after[0], side), sides_after[1][side])
+            if not (np.array_equal(b_sample, a_sample) and np.array_equal(b.position, a.position)):
                 raise KeyspaceError(f"intervention {name} at layer {layer}: the {side} tokens kept before and after differ; "
                                     "the token caps must keep the same tokens in both captures (use --ks-max-tokens none or balanced=N)")
         gap_after = _gap(sides_after, s, sigma=div_before["sigma"], blocks=self.blocks)
@@ -219,23 +218,12 @@ class PairStudy:
         return record.decided(checks(record))
 
 
-def _sides(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings) -> dict:
-    """Image and text keys of `cond` as the triple check keeps them (harness.analysis.triple.analyze_layer: the
-    same seeded subsample of ≤ max_points per modality, in the same order), with units and labels."""
-    bank = cond.keys
-    ids = np.array([x.id for x in held], dtype=object)
-    gen = torch.Generator().manual_seed(s.seed)
-    sides = {}
-    for name, code in (("image", IMAGE), ("text", TEXT)):
-        part = bank.select(code)
-        rows = _keep(len(part.sample), s.max_points, gen)
-        sample_ids = ids[part.sample[rows].numpy()]
-        sides[name] = dict(
-            x=part.vectors[rows], units=np.array([strata[i]["unit"] for i in sample_ids], dtype=str),
-            labels={k: np.array([strata[i][k] for i in sample_ids], dtype=str) for k in STRATA},
-            position=part.position[rows].numpy(), sample=part.sample[rows].numpy(),
-        )
-    return sides
+def _sides(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings) -> tuple[Selection, dict]:
+    """The keys of `cond` as the triple check keeps them (``analysis.selection.select``), and the kept tokens'
+    sample indices per side (so two captures can be shown to keep the same tokens)."""
+    sel = select(cond.keys, [x.id for x in held], strata, max_points=s.max_points, seed=s.seed)
+    sample = cond.keys.sample.cpu()
+    return sel, {"image": sample[sel.image_rows].numpy(), "text": sample[sel.text_rows].numpy()}
 
 
 def _divergence(cond: Condition, held: list[Sample], strata: dict[str, dict[str, str]], s: StudySettings, *,
@@ -245,14 +233,12 @@ def _divergence(cond: Condition, held: list[Sample], strata: dict[str, dict[str,
     return _figures(_gap(_sides(cond, held, strata, s), s, sigma=sigma, blocks=blocks), s)
 
 
-def _gap(sides: dict, s: StudySettings, *, sigma: float | None, blocks: dict | None) -> GapResult:
-    image, text = sides["image"], sides["text"]
-    if len(image["x"]) < 4 or len(text["x"]) < 4 or len(set(image["units"]) & set(text["units"])) < 2:
+def _gap(sides: tuple[Selection, dict], s: StudySettings, *, sigma: float | None, blocks: dict | None) -> GapResult:
+    image, text = sides[0].image, sides[0].text
+    if len(image.x) < 4 or len(text.x) < 4 or len(set(image.units) & set(text.units)) < 2:
         raise KeyspaceError("intervention: the measured prompts need image and text tokens (4 or more each) in at least 2 units holding both")
     return cross_modal_gap(
-        image["x"], text["x"], image_units=image["units"], text_units=text["units"], image_strata=image["labels"],
-        text_strata=text["labels"], image_position=image["position"], text_position=text["position"], sigma=sigma,
-        permutations=s.permutations, n_boot=s.ratio_boot, level=s.level, seed=s.seed, blocks=blocks,
+        image, text, sigma=sigma, permutations=s.permutations, n_boot=s.ratio_boot, level=s.level, seed=s.seed, blocks=blocks,
         kernel_scales=MIXTURE_SCALES,  # the verdict's kernel (harness.analysis.verdict)
     )
 

@@ -54,7 +54,8 @@ def keyspace(folder: Path, *, layers: Sequence[int] = (0, 1, 2, 3), benchmark: s
     """Layer → the harness's triple figures for the organism checkpoint at `folder` on `benchmark`."""
     import torch
 
-    from harness.analysis.triple import AnalysisSettings, analyze_layer, sample_strata
+    from harness.analysis.selection import sample_strata
+    from harness.analysis.triple import AnalysisSettings, analyze_layer
     from harness.benchmarks import LoadOptions, load_benchmark
     from harness.capture.keys import capture_keys
     from harness.capture.mechanism import mechanism_metrics

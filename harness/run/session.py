@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.analysis.triple import AnalysisError, AnalysisSettings, analyze_layer, sample_strata, samples_digest
+from harness.analysis.selection import AnalysisError, sample_strata
+from harness.analysis.triple import AnalysisSettings, analyze_layer, samples_digest
 from harness.results.baselines import check_baseline
 from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.capture.cache import fetch, writable

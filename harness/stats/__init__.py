@@ -4,7 +4,7 @@ from .kernels import BANDWIDTH_CONVENTION, median_bandwidth, pairwise_sq_dists, 
 from .attention import AttentionMetrics, aggregate_attention, attention_metrics
 from .between import CellGram, Comparison, sign_flip_test
 from .bootstrap import CAP, RatioInterval, ratio_interval
-from .gap import GapResult, cross_modal_gap, passes
+from .gap import GapResult, Side, cross_modal_gap
 from .kernel_mean import KernelMeanTier, SplitBound, kernel_mean_tier
 from .paper_form import PaperForm, paper_form
 from .separability import Separability, separability
@@ -21,7 +21,7 @@ __all__ = [
     "JSResult", "js_classifier", "js_knn", "probe_auc", "probe_figures",
     "SPACES", "to_space",
     "random_halves", "group_halves", "CAP", "RatioInterval", "ratio_interval",
-    "CellGram", "Comparison", "sign_flip_test", "GapResult", "cross_modal_gap", "passes",
+    "CellGram", "Comparison", "sign_flip_test", "GapResult", "Side", "cross_modal_gap",
     "KernelMeanTier", "SplitBound", "kernel_mean_tier", "PaperForm", "paper_form", "Separability", "separability",
     "SupportShare", "SupportTier", "support_tier", "Tiers", "all_tiers", "real_splits", "verdict",
     "Projection", "tsne_2d", "trustworthiness",

@@ -54,18 +54,17 @@ def run_one(setting: Setting, seed: int) -> dict:
     pop, sigma = population_at(setting.layout, setting.ratio)
     truth = P.truth(pop, sigma * setting.scale, MIXTURE_SCALES)
     k = P.sample(pop, prompts=setting.prompts, cap=CAP_TOKENS, seed=seed)
-    kw = dict(image_units=k.image_units, text_units=k.text_units, image_strata=k.image_strata, text_strata=k.text_strata,
-              sigma=sigma * setting.scale, permutations=PERMUTATIONS, n_boot=N_BOOT, seed=seed)
+    kw = dict(sigma=sigma * setting.scale, permutations=PERMUTATIONS, n_boot=N_BOOT, seed=seed)
     out = {**setting.__dict__, "seed": seed, "truth_ratio": truth.ratio if truth.strongest > 0 else float("inf")}
     if setting.tiers:
-        t = all_tiers(k.image, k.text, threshold=THRESHOLD, alpha=ALPHA, **kw)
+        t = all_tiers(*k.sides(), threshold=THRESHOLD, alpha=ALPHA, **kw)
         kernel, p_value, v = t.kernel, t.gap.p_value, t.verdict
         out.update(paper_ratio=t.paper.ratio, paper_low=t.paper.ratio_low, sep_delta=t.separability.delta,
                    sep_low=t.separability.delta_low, sep_cross=t.separability.cross, sup_delta=t.support.delta,
                    sup_low=t.support.delta_low, sup_excess=t.support.cross.excess)
     else:
         kw.pop("n_boot")
-        gap = cross_modal_gap(k.image, k.text, n_boot=1, kernel_scales=MIXTURE_SCALES, **kw)
+        gap = cross_modal_gap(*k.sides(), n_boot=1, kernel_scales=MIXTURE_SCALES, **kw)
         kernel = kernel_mean_tier(*gap.comparisons, n_boot=N_BOOT, seed=seed)
         p_value = gap.p_value
         v = verdict(kernel, p_value, threshold=THRESHOLD, alpha=ALPHA)

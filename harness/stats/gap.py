@@ -1,6 +1,6 @@
 """The cross-modal gap of one layer at the level of prompts: effect sizes, test, baselines, interval.
 
-Inputs are tokens with, per token, the unit it belongs to (a prompt, or prompts that share an image)
+Inputs are the two modalities' tokens as ``Side``s: the vectors with, per token, the unit it belongs to (a prompt, or prompts that share an image)
 and optionally labels of real sub-populations (language, category, ...). One pooled kernel matrix
 (RBF, median-heuristic σ on the pooled sample) gives a matrix of kernel sums over token cells
 (unit × modality × position half × labels), and every figure is read from it (``between``):
@@ -32,6 +32,20 @@ from .kernels import median_bandwidth, median_bandwidth_from, pooled_sq_dists
 from .splits import random_halves
 
 MODALITIES = ("image", "text")
+
+
+@dataclass(frozen=True)
+class Side:
+    """One modality's tokens as the gap reads them: vectors and, per token, its unit, labels and position."""
+
+    x: object  # [n, d] tensor or array
+    units: np.ndarray  # [n] unit id per token (equal ids on both sides = one unit)
+    strata: dict = field(default_factory=dict)  # label name -> [n] label per token (the same names on both sides)
+    position: np.ndarray | None = None  # [n] token position within its prompt (None: the order given)
+
+    def only(self, names) -> "Side":
+        """This side with only the labels in `names`."""
+        return Side(self.x, self.units, {n: self.strata[n] for n in names}, self.position)
 
 
 @dataclass(frozen=True)
@@ -73,34 +87,32 @@ def _halves(units: np.ndarray, position: np.ndarray) -> np.ndarray:
 
 
 def cross_modal_gap(
-    image, text, *, image_units, text_units, image_strata: dict | None = None, text_strata: dict | None = None,
-    image_position=None, text_position=None, sigma: float | None = None, permutations: int = 1000,
+    image: Side, text: Side, *, sigma: float | None = None, permutations: int = 1000,
     n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
     max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
     blocks: dict | None = None, kernel_scales: tuple[float, ...] | None = None,
 ) -> GapResult:
-    """image [n_i, d], text [n_t, d]; *_units [n]: unit id per token (equal ids in both = one unit);
-    *_strata: label name -> [n] label per token (same names for both); *_position [n]: token position
-    (default: order given); `blocks`: unit id -> block: only pairs of units within one block enter any
-    figure (every statistic is then the pair-weighted mean of its within-block values: used for the
-    measured halves of cross-fitting folds, each compared only with itself; default: one block);
-    `kernel_scales`: the kernel is the mean of RBF kernels at σ × each scale (e.g.
-    ``kernels.MIXTURE_SCALES``; default: the one RBF kernel at σ). See the module doc for every figure."""
+    """The image and text tokens (``Side``: vectors [n, d], unit id per token, labels, positions);
+    `blocks`: unit id -> block: only pairs of units within one block enter any figure (every statistic
+    is then the pair-weighted mean of its within-block values: used for the measured halves of
+    cross-fitting folds, each compared only with itself; default: one block); `kernel_scales`: the
+    kernel is the mean of RBF kernels at σ × each scale (e.g. ``kernels.MIXTURE_SCALES``; default: the
+    one RBF kernel at σ). See the module doc for every figure."""
     seed = check_seed(seed)
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 1:
         raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
-    xi, xt = as_pair(image, text, min_rows=2)
+    xi, xt = as_pair(image.x, text.x, min_rows=2)
     ni, nt = xi.shape[0], xt.shape[0]
-    ui, ut = np.asarray(image_units), np.asarray(text_units)
-    for arr, n, name in ((ui, ni, "image_units"), (ut, nt, "text_units")):
+    ui, ut = np.asarray(image.units), np.asarray(text.units)
+    for arr, n, name in ((ui, ni, "image"), (ut, nt, "text")):
         if arr.shape != (n,):
-            raise ValueError(f"{name} must have one unit id per token, shape ({n},), got {arr.shape}")
-    strata_i, strata_t = dict(image_strata or {}), dict(text_strata or {})
+            raise ValueError(f"{name} units must have one unit id per token, shape ({n},), got {arr.shape}")
+    strata_i, strata_t = dict(image.strata or {}), dict(text.strata or {})
     if set(strata_i) != set(strata_t):
         raise ValueError(f"image and text strata must name the same labels, got {sorted(strata_i)} and {sorted(strata_t)}")
     names = sorted(strata_i)
-    pos_i = np.arange(ni) if image_position is None else np.asarray(image_position)
-    pos_t = np.arange(nt) if text_position is None else np.asarray(text_position)
+    pos_i = np.arange(ni) if image.position is None else np.asarray(image.position)
+    pos_t = np.arange(nt) if text.position is None else np.asarray(text.position)
 
     units = np.concatenate([ui, ut])
     unit_code, first_of_unit = _codes(units)
@@ -168,7 +180,3 @@ def cross_modal_gap(
         comparisons=(cross, intra),
     )
 
-
-def passes(gap: GapResult, *, threshold: float, alpha: float) -> bool:
-    """The verdict's core: prompt-level p < alpha and the ratio's lower bound ≥ threshold."""
-    return bool(gap.p_value < alpha and gap.interval.low >= threshold)

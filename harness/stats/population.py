@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import brentq
 
+from .gap import Side
 from .simulate import NULLS
 
 IMAGE_TOKENS = (50, 600)  # tokens per prompt, inclusive range
@@ -63,6 +64,11 @@ class PopulationSample:
     text_units: np.ndarray  # [n_t]
     image_strata: dict  # {"category": [n_i], "language": [n_i]} labels as str
     text_strata: dict  # the same for the text tokens
+
+    def sides(self, strata: bool = True) -> tuple[Side, Side]:
+        """(image, text) as ``gap.cross_modal_gap`` reads them; `strata` False: without labels."""
+        return (Side(self.image, self.image_units, self.image_strata if strata else {}),
+                Side(self.text, self.text_units, self.text_strata if strata else {}))
 
 
 def population(*, d: int = 64, layout: str = "tight-image", shift: float = 0.0, categories: int = 4,

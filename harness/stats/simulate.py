@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .gap import Side
+
 NULLS = {
     # name: (shared prompt offset v_o, image-specific v_I, text-specific v_T, image noise v_e^I, text noise v_e^T)
     "shared-offset": (0.5, 0.0, 0.0, 0.5, 0.5),
@@ -40,6 +42,11 @@ class SimKeys:
     text_units: np.ndarray  # [n_t] prompt index
     image_category: np.ndarray  # [n_i] category label
     text_category: np.ndarray  # [n_t] category label
+
+    def sides(self, strata: bool = True) -> tuple[Side, Side]:
+        """(image, text) as ``gap.cross_modal_gap`` reads them, labelled by category (`strata` False: unlabelled)."""
+        return (Side(self.image, self.image_units, {"category": self.image_category} if strata else {}),
+                Side(self.text, self.text_units, {"category": self.text_category} if strata else {}))
 
 
 def simulate_keys(

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._validate import check_seed
 from .bootstrap import with_data_row
-from .gap import GapResult, cross_modal_gap
+from .gap import GapResult, Side, cross_modal_gap
 from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
 from .kernels import MIXTURE_SCALES, pairwise_sq_dists
 from .paper_form import PaperForm, paper_form
@@ -76,30 +76,28 @@ def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, see
 FOLDS = 5  # folds of units for the held-out tiers (separability, out of support)
 
 
-def all_tiers(image, text, *, image_units, text_units, image_strata: dict, text_strata: dict, sigma: float | None = None,
+def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
               seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
               gap: GapResult | None = None) -> Tiers:
-    """image [n_i, d], text [n_t, d] with unit ids and label strata (as ``gap.cross_modal_gap``);
+    """The image and text tokens with unit ids and label strata (``gap.Side``, as ``gap.cross_modal_gap``);
     `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
     the analysis' js_space); `gap`: the mixture-kernel gap of these very keys when the caller has it
     (the triple check computes it once for its own figures), else computed here."""
     seed = check_seed(seed)
     if gap is None:
-        names = sorted(set(image_strata) & set(text_strata))
-        gap = cross_modal_gap(image, text, image_units=image_units, text_units=text_units,
-                              image_strata={n: image_strata[n] for n in names}, text_strata={n: text_strata[n] for n in names},
-                              sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed,
+        names = sorted(set(image.strata) & set(text.strata))
+        gap = cross_modal_gap(image.only(names), text.only(names), sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed,
                               kernel_scales=MIXTURE_SCALES)
     cross = gap.comparisons[0]
     kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
-    ui, ut = np.asarray(image_units), np.asarray(text_units)
-    splits = real_splits({"image": ui, "text": ut}, {"image": image_strata, "text": text_strata})
+    ui, ut = np.asarray(image.units), np.asarray(text.units)
+    splits = real_splits({"image": ui, "text": ut}, {"image": image.strata, "text": text.strata})
     unit_names = np.unique(np.concatenate([ui, ut]))
     m = with_data_row(len(unit_names), n_boot, seed)
     sep = sup = None
-    z = np.concatenate([np.asarray(image, dtype=np.float64), np.asarray(text, dtype=np.float64)])  # [N, d] pooled
+    z = np.concatenate([np.asarray(image.x, dtype=np.float64), np.asarray(text.x, dtype=np.float64)])  # [N, d] pooled
     ni = len(ui)
     offset = {"image": 0, "text": ni}
     idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]

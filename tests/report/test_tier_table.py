@@ -13,9 +13,7 @@ from harness.stats.tiers import all_tiers
 
 def _record(layer: int, shift: float, strata: bool = True) -> TripleResult:
     k = P.sample(P.population(d=8, layout="shared-offset", shift=shift), prompts=16, cap=160, seed=layer)
-    t = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
-                  image_strata=k.image_strata if strata else {}, text_strata=k.text_strata if strata else {},
-                  permutations=100, n_boot=30)
+    t = all_tiers(*k.sides(strata), permutations=100, n_boot=30)
     return TripleResult(model="m", layer=layer, benchmark="b", status="passed", extra={"tiers": tiers_record(t)})
 
 

@@ -10,7 +10,7 @@ import pytest
 import scipy.stats
 
 from harness.stats.between import CellGram, Comparison, between_prompt_mmd2, sign_flip_test
-from harness.stats.gap import cross_modal_gap
+from harness.stats.gap import Side, cross_modal_gap
 from harness.stats.mmd import mmd_test
 from harness.stats.simulate import simulate_keys
 
@@ -43,7 +43,7 @@ def _clustered(units=7, seed=0):
 
 def test_between_prompt_mmd2_matches_brute_force():
     xi, ui, xt, ut = _clustered()
-    gap = cross_modal_gap(xi, xt, image_units=ui, text_units=ut, sigma=1.7, permutations=10, n_boot=5)
+    gap = cross_modal_gap(Side(xi, ui), Side(xt, ut), sigma=1.7, permutations=10, n_boot=5)
     assert gap.mmd2 == pytest.approx(_brute(xi, ui, xt, ut, 1.7), abs=1e-12)
     assert gap.interval.cross_mmd2 == pytest.approx(gap.mmd2, abs=1e-12)  # point of the interval = the tested statistic
     # disjoint unit sets (by-benchmark): every pair across the two sets counts
@@ -57,7 +57,7 @@ def test_same_unit_pairs_are_left_out_everywhere():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((6, 2))
     units = np.arange(6)
-    gap = cross_modal_gap(x, x, image_units=units, text_units=units, sigma=1.0, permutations=10, n_boot=5)
+    gap = cross_modal_gap(Side(x, units), Side(x, units), sigma=1.0, permutations=10, n_boot=5)
     assert gap.mmd2 == pytest.approx(0.0, abs=1e-12)
     assert mmd_test(x, x, permutations=0, bandwidth=1.0).mmd2 < -0.05  # the token U-statistic pairs them
 
@@ -118,7 +118,7 @@ def test_sign_flip_p_is_valid_where_the_token_permutation_is_not():
     for seed in range(40):
         k = simulate_keys(prompts=24, d=32, null="tight-image", cap_image=240, cap_text=120, seed=seed)
         token_p.append(mmd_test(k.image, k.text, permutations=200, seed=seed).p_value)
-        prompt_p.append(cross_modal_gap(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
+        prompt_p.append(cross_modal_gap(Side(k.image, k.image_units), Side(k.text, k.text_units),
                                         permutations=200, n_boot=1, seed=seed).p_value)
     assert np.mean(np.array(token_p) < 0.05) > 0.5
     assert np.mean(np.array(prompt_p) < 0.05) <= 0.15 and scipy.stats.kstest(prompt_p, "uniform").pvalue > 0.01
@@ -127,8 +127,8 @@ def test_sign_flip_p_is_valid_where_the_token_permutation_is_not():
 def test_too_few_units_is_one_line():
     xi, ui, xt, ut = _clustered(units=3)
     with pytest.raises(ValueError, match="at least 2 prompts holding both"):
-        cross_modal_gap(xi, xt, image_units=ui, text_units=ut + 10, permutations=10, n_boot=2)
+        cross_modal_gap(Side(xi, ui), Side(xt, ut + 10), permutations=10, n_boot=2)
     with pytest.raises(ValueError, match="one unit id per token"):
-        cross_modal_gap(xi, xt, image_units=ui[:-1], text_units=ut, permutations=10, n_boot=2)
+        cross_modal_gap(Side(xi, ui[:-1]), Side(xt, ut), permutations=10, n_boot=2)
     with pytest.raises(ValueError, match="same labels"):
-        cross_modal_gap(xi, xt, image_units=ui, text_units=ut, image_strata={"language": ui}, permutations=10)
+        cross_modal_gap(Side(xi, ui, {"language": ui}), Side(xt, ut), permutations=10)

@@ -42,9 +42,7 @@ def _gap(shift=2.0, prompts=40, seed=0, **kw):
                       cap_image=400, cap_text=300)
     strata = kw.pop("strata", True)
     return cross_modal_gap(
-        k.image, k.text, image_units=k.image_units, text_units=k.text_units,
-        image_strata={"category": k.image_category} if strata else None,
-        text_strata={"category": k.text_category} if strata else None, permutations=200, seed=seed, **kw,
+        *k.sides(strata), permutations=200, seed=seed, **kw,
     )
 
 

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from harness.stats.gap import cross_modal_gap, passes
+from harness.analysis.verdict import decide_gap
+from harness.stats.gap import cross_modal_gap
+from harness.stats.kernels import MIXTURE_SCALES
 from harness.stats.simulate import NULLS, simulate_keys
 
 THRESHOLD, ALPHA = 1.0, 0.01  # the harness defaults
@@ -25,10 +27,14 @@ NULL_DIMS = {"shared-offset": 64, "specific-offsets": 256, "tight-image": 512}
 def run(*, prompts, d, shift=0.0, null="tight-image", seed=0, permutations=200, n_boot=50, caps=(600, 300)):
     k = simulate_keys(prompts=prompts, d=d, shift=shift, null=null, seed=seed, cap_image=caps[0], cap_text=caps[1])
     return cross_modal_gap(
-        k.image, k.text, image_units=k.image_units, text_units=k.text_units,
-        image_strata={"category": k.image_category}, text_strata={"category": k.text_category},
-        permutations=permutations, n_boot=n_boot, seed=seed,
-    )
+        *k.sides(), permutations=permutations, n_boot=1, seed=seed, kernel_scales=MIXTURE_SCALES,
+    ), n_boot
+
+
+def passes(run_result, *, threshold: float, alpha: float) -> bool:
+    """The harness's one verdict (``analysis.verdict``) on a simulated gap."""
+    gap, n_boot = run_result
+    return decide_gap(gap, threshold=threshold, alpha=alpha, n_boot=n_boot, level=0.90, seed=0)[0].passed
 
 
 def false_pass(null: str, runs: int, prompts: int = 30, caps=(600, 300)) -> tuple[float, tuple[float, float], float, np.ndarray]:
@@ -41,7 +47,7 @@ def false_pass(null: str, runs: int, prompts: int = 30, caps=(600, 300)) -> tupl
     gaps = [run(prompts=prompts, d=NULL_DIMS[null], null=null, seed=s, caps=caps) for s in range(runs)]
     passed = sum(passes(g, threshold=THRESHOLD, alpha=ALPHA) for g in gaps)
     ci = scipy.stats.binomtest(passed, runs).proportion_ci(0.95, method="exact")
-    ps = np.array([g.p_value for g in gaps])
+    ps = np.array([g.p_value for g, _ in gaps])
     return passed / runs, (ci.low, ci.high), scipy.stats.kstest(ps, "uniform").pvalue, ps
 
 
@@ -59,7 +65,7 @@ def test_effect_size_does_not_grow_with_prompts():
     medians = {}
     for prompts in (20, 160):
         medians[prompts] = np.median([
-            run(prompts=prompts, d=128, shift=shift, seed=s, permutations=1, n_boot=1, caps=(800, 400)).mmd2
+            run(prompts=prompts, d=128, shift=shift, seed=s, permutations=1, n_boot=1, caps=(800, 400))[0].mmd2
             for s in range(24)
         ])
     print(f"median MMD²_bp at shift {shift}: {medians}")

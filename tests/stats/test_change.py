@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.stats import cross_modal_gap
+from harness.stats import Side, cross_modal_gap
 from harness.stats.between import between_prompt_mmd2, unit_comparison
 from harness.stats.change import mmd2_change
 
@@ -71,7 +71,7 @@ def test_blocks_pair_units_only_within_a_block():
     assert float(cmp.mmd2()[0]) == pytest.approx(np.mean(per_block), rel=1e-10)
     pooled = float(unit_comparison(x, xu, y, yu, sigma=SIGMA, paired=True)[0].mmd2()[0])
     assert abs(pooled - np.mean(per_block)) > 1e-3  # the pooled statistic pairs across blocks: it differs
-    gap = cross_modal_gap(x, y, image_units=xu, text_units=yu, sigma=SIGMA, permutations=99, n_boot=20, blocks=blocks)
+    gap = cross_modal_gap(Side(x, xu), Side(y, yu), sigma=SIGMA, permutations=99, n_boot=20, blocks=blocks)
     assert gap.mmd2 == pytest.approx(np.mean(per_block), rel=1e-10)
     assert mmd2_change((x, xu, y, yu), (x, xu, y, yu), sigma=SIGMA, blocks=blocks).before == pytest.approx(gap.mmd2)
 

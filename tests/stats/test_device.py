@@ -12,7 +12,7 @@ import torch
 
 from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.run.controls import synthetic_bank, synthetic_strata
-from harness.stats.gap import cross_modal_gap
+from harness.stats.gap import Side, cross_modal_gap
 from harness.stats.simulate import simulate_keys
 
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"))]
@@ -27,9 +27,12 @@ def _figures(gap) -> dict:
 
 def _keys(dtype=torch.float64):
     k = simulate_keys(prompts=12, d=16, shift=0.8, seed=4, cap_image=300, cap_text=200)
-    return (torch.from_numpy(k.image).to(dtype), torch.from_numpy(k.text).to(dtype),
-            {"image_units": k.image_units, "text_units": k.text_units,
-             "image_strata": {"category": k.image_category}, "text_strata": {"category": k.text_category}})
+    image, text = k.sides()
+    return Side(torch.from_numpy(k.image).to(dtype), image.units, image.strata), Side(torch.from_numpy(k.text).to(dtype), text.units, text.strata)
+
+
+def _to(side: Side, device) -> Side:
+    return Side(side.x.to(device), side.units, side.strata, side.position)
 
 
 def _rel(a: float, b: float) -> float:
@@ -39,9 +42,9 @@ def _rel(a: float, b: float) -> float:
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype,rtol", [(torch.float64, 1e-9), (torch.float32, 1e-4)])
 def test_cross_modal_gap_on_a_device_agrees_with_the_cpu(device, dtype, rtol):
-    image, text, labels = _keys(dtype)
-    on_cpu = _figures(cross_modal_gap(image, text, permutations=300, n_boot=60, seed=1, **labels))
-    there = _figures(cross_modal_gap(image.to(device), text.to(device), permutations=300, n_boot=60, seed=1, **labels))
+    image, text = _keys(dtype)
+    on_cpu = _figures(cross_modal_gap(image, text, permutations=300, n_boot=60, seed=1))
+    there = _figures(cross_modal_gap(_to(image, device), _to(text, device), permutations=300, n_boot=60, seed=1))
     assert on_cpu.keys() == there.keys()
     for name in on_cpu:
         assert _rel(on_cpu[name], there[name]) <= rtol, (name, on_cpu[name], there[name])
@@ -74,12 +77,13 @@ class _HostCopies:
 
 
 def test_the_mmd_statistics_send_no_key_or_kernel_sized_tensor_to_the_host(monkeypatch):
-    image, text, labels = _keys(torch.float32)
+    image, text = _keys(torch.float32)
     copies = _HostCopies(monkeypatch)
-    gap = cross_modal_gap(image, text, permutations=100, n_boot=30, seed=0, **labels)
-    n = len(image) + len(text)
+    gap = cross_modal_gap(image, text, permutations=100, n_boot=30, seed=0)
+    ni, nt = len(image.x), len(text.x)
+    n = ni + nt
     assert copies.shapes, "the [C, C] cell sums come back to the host: the recorder must see them"
-    too_big = [s for s in copies.shapes if (s and s[0] in (len(image), len(text), n)) or np.prod(s) >= n * n]
+    too_big = [s for s in copies.shapes if (s and s[0] in (ni, nt, n)) or np.prod(s) >= n * n]
     assert not too_big, f"host copies of key- or kernel-sized tensors: {too_big}"
     assert gap.units == 12
 

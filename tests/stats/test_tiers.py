@@ -66,8 +66,7 @@ def test_between_prompt_estimates_are_unbiased_for_the_closed_form():
     cross, cat = [], []
     for seed in range(10):
         k = P.sample(pop, prompts=30, cap=400, seed=seed)
-        g = cross_modal_gap(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
-                            image_strata=k.image_strata, text_strata=k.text_strata, sigma=sigma, permutations=1, n_boot=1)
+        g = cross_modal_gap(*k.sides(), sigma=sigma, permutations=1, n_boot=1)
         cross.append(g.mmd2)
         cat.append(g.intra["text/by-category"])
     for values, want in ((cross, truth.cross), (cat, truth.intra["text/by-category"])):
@@ -78,8 +77,7 @@ def test_between_prompt_estimates_are_unbiased_for_the_closed_form():
 def _comparisons(seed=0, prompts=60, ratio_shift=2.0):
     pop = P.population(d=32, layout="shared-offset", shift=ratio_shift)
     k = P.sample(pop, prompts=prompts, cap=600, seed=seed)
-    g = cross_modal_gap(k.image, k.text, image_units=k.image_units, text_units=k.text_units,
-                        image_strata=k.image_strata, text_strata=k.text_strata, permutations=1, n_boot=1)
+    g = cross_modal_gap(*k.sides(), permutations=1, n_boot=1)
     return g.comparisons
 
 
@@ -199,12 +197,10 @@ def test_weighted_auc_is_sklearns_with_sample_weights():
 def test_all_tiers_on_one_sample():
     pop = P.population(d=16, layout="shared-offset", shift=3.0)
     k = P.sample(pop, prompts=24, cap=300, seed=0)
-    t = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units, image_strata=k.image_strata,
-                  text_strata=k.text_strata, permutations=100, n_boot=50)
+    t = all_tiers(*k.sides(), permutations=100, n_boot=50)
     assert {b.name for b in t.kernel.splits} == set(t.separability.splits) == set(t.support.splits)
     assert t.verdict in ("holds", "absent", UNDECIDED_UNBOUNDED)
-    none = all_tiers(k.image, k.text, image_units=k.image_units, text_units=k.text_units, image_strata={}, text_strata={},
-                     permutations=100, n_boot=50, with_separability=False, with_support=False)
+    none = all_tiers(*k.sides(strata=False), permutations=100, n_boot=50, with_separability=False, with_support=False)
     assert none.verdict == UNDECIDED_NO_SPLIT and not none.kernel.splits
 
 
