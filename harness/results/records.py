@@ -49,7 +49,7 @@ class TripleResult:
     @property
     def tiers(self) -> TierFigures | None:
         """Every tier of the claim with the verdict's outcome (None in results written before the tiers)."""
-        return TierFigures.read(self.extra.get("tiers"))
+        return TierFigures.from_dict(self.extra.get("tiers"))
 
     # The typed sub-records kept in `extra` (harness.results.figures), read tolerantly: None (or {}) where
     # a record is missing or malformed, as in a results file written by an older or partial run.
