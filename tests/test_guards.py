@@ -7,18 +7,18 @@ import torch
 
 from harness.benchmarks import get_benchmark
 from harness.capture.keys import capture_keys
-from harness.analysis.label_check import LabelCheck, flag_labels, label_check
+from harness.analysis.label_check import flag_labels, label_check, label_problems
 from harness.models.labels import SPECIAL, TEXT
 from harness.models import adapter_for, get_model_spec
 from harness.results.records import TripleResult
 
 
 def test_the_counts_that_trip_each_guard():
-    assert LabelCheck(text=100, special=40, benchmark_text=100).problems() == []
-    assert LabelCheck(text=50, special=10, benchmark_text=100).problems() == []  # exactly half is not fewer
-    (few,) = LabelCheck(text=49, special=10, benchmark_text=100).problems()
+    assert label_problems(text=100, special=40, benchmark_text=100) == []
+    assert label_problems(text=50, special=10, benchmark_text=100) == []  # exactly half is not fewer
+    (few,) = label_problems(text=49, special=10, benchmark_text=100)
     assert "49" in few and "100" in few
-    (many,) = LabelCheck(text=100, special=101, benchmark_text=100).problems()
+    (many,) = label_problems(text=100, special=101, benchmark_text=100)
     assert "101" in many and "100" in many
 
 

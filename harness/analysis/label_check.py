@@ -16,40 +16,38 @@ names how the prompt was built (the chat template, or the processor's own format
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
+
+from harness.results.figures import LabelCheck
 
 if TYPE_CHECKING:
     from harness.capture.keys import KeyBank
     from harness.results.records import TripleResult
 
+__all__ = ["LabelCheck", "label_problems", "label_check", "flag_labels"]
 
-@dataclass(frozen=True)
-class LabelCheck:
-    """Token counts of one capture, over all its prompts (non-pad tokens, before caps)."""
 
-    text: int  # tokens labelled text
-    special: int  # tokens labelled special
-    benchmark_text: int  # tokens of the benchmark text tokenized alone
-
-    def problems(self) -> list[str]:
-        found = []
-        if self.text * 2 < self.benchmark_text:
-            found.append(
-                f"only {self.text} tokens are labelled text, fewer than half of the benchmark text's own "
-                f"{self.benchmark_text} tokens"
-            )
-        if self.special > self.text:
-            found.append(f"{self.special} special tokens outnumber the {self.text} text tokens")
-        return found
+def label_problems(text: int, special: int, benchmark_text: int) -> list[str]:
+    """One sentence per guard the counts trip (module doc); empty when the labels look sound."""
+    found = []
+    if text * 2 < benchmark_text:
+        found.append(f"only {text} tokens are labelled text, fewer than half of the benchmark text's own "
+                     f"{benchmark_text} tokens")
+    if special > text:
+        found.append(f"{special} special tokens outnumber the {text} text tokens")
+    return found
 
 
 def label_check(bank: "KeyBank") -> LabelCheck | None:
-    """The counts of `bank`'s capture, or None for a bank that does not know its benchmark text."""
+    """The counts of `bank`'s capture and the problems found in them, or None for a bank that does not
+    know its benchmark text."""
     if "benchmark_text_tokens" not in bank.label_source:
         return None
     seen = {name: bank.kept.get(name, 0) + bank.dropped.get(name, 0) for name in ("text", "special")}
-    return LabelCheck(seen["text"], seen["special"], bank.label_source["benchmark_text_tokens"])
+    benchmark_text = bank.label_source["benchmark_text_tokens"]
+    return LabelCheck(seen["text"], seen["special"], benchmark_text,
+                      tuple(label_problems(seen["text"], seen["special"], benchmark_text)))
 
 
 def flag_labels(result: "TripleResult", bank: "KeyBank") -> "TripleResult":
@@ -57,12 +55,8 @@ def flag_labels(result: "TripleResult", bank: "KeyBank") -> "TripleResult":
     check = label_check(bank)
     if check is None:
         return result
-    problems = check.problems()
-    extra = {
-        **result.extra, "prompt_format": bank.label_source.get("prompt_format"),
-        "label_check": {**asdict(check), "problems": problems},
-    }
-    if not problems:
+    extra = {**result.extra, "prompt_format": bank.label_source.get("prompt_format"), "label_check": check.to_dict()}
+    if not check.problems:
         return replace(result, extra=extra)
-    warning = "label warning: " + "; ".join(problems) + " (check the family's labels, see docs/families.md)"
+    warning = "label warning: " + "; ".join(check.problems) + " (check the family's labels, see docs/families.md)"
     return replace(result, extra=extra, message=f"{result.message}; {warning}" if result.message else warning)

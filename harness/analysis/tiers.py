@@ -7,6 +7,7 @@ and the report use them; every figure keeps its interval over units.
 
 from __future__ import annotations
 
+from harness.results.figures import RatioInterval
 from harness.stats.bootstrap import CAP
 from harness.stats.gap import GapResult
 from harness.stats.kernel_mean import KernelMeanTier
@@ -52,13 +53,13 @@ def kernel_figures(kernel: KernelMeanTier, gap: GapResult) -> dict:
         return {"ratio": gap.interval.ratio, "interval": None}
     high = min(b.high for b in kernel.splits)
     saturated = "high" if high >= CAP else ""
-    return {"ratio": kernel.point, "interval": {
-        "low": kernel.low, "high": high, "level": kernel.level, "n_boot": kernel.n_boot,
-        "method": "kernel-mean tier: Fieller bounds of cross / effect per real split over one unit bootstrap; "
-                  "low = min of the splits' lower bounds, high = min of their (Bonferroni) upper bounds",
-        "floored_fraction": 0.0, "saturated": saturated, "cap": CAP,
-        "note": "upper bound unbounded: every split's effect is indistinguishable from 0 at its upper end" if saturated else "",
-    }}
+    return {"ratio": kernel.point, "interval": RatioInterval(
+        low=kernel.low, high=high, level=kernel.level, n_boot=kernel.n_boot,
+        method="kernel-mean tier: Fieller bounds of cross / effect per real split over one unit bootstrap; "
+               "low = min of the splits' lower bounds, high = min of their (Bonferroni) upper bounds",
+        floored_fraction=0.0, saturated=saturated, cap=CAP,
+        note="upper bound unbounded: every split's effect is indistinguishable from 0 at its upper end" if saturated else "",
+    ).to_dict()}
 
 
 def verdict_message(verdict, kernel: KernelMeanTier, gap: GapResult, intra: dict, *, threshold: float, alpha: float) -> str:

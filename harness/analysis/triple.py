@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from harness.capture.keys import KeyBank, LayerBank
 from harness.models.labels import MODALITY_NAMES
+from harness.results.figures import JSEstimate, Mechanism, TSNEMap
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
@@ -81,13 +82,8 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
     # (openTSNE's sums are otherwise split over threads), and a 600-point map gains little from more
     with threadpool_limits(limits=1):
         proj = tsne_2d(layer.vectors, labels, seed=settings.seed, cap=settings.tsne_cap, n_iter=settings.tsne_iter)
-    return {
-        "points": [[round(float(a), 3), round(float(b), 3)] for a, b in proj.points],
-        "labels": list(proj.labels),
-        "cap": proj.cap,
-        "method": proj.method,
-        "iterations": proj.iterations,
-    }
+    return TSNEMap(tuple((round(float(a), 3), round(float(b), 3)) for a, b in proj.points), tuple(proj.labels),
+                   proj.cap, proj.method, proj.iterations).to_dict()
 
 
 def by_benchmark_baselines(
@@ -111,13 +107,13 @@ def by_benchmark_baselines(
 
 def _mechanism(bank: KeyBank, layer: int) -> dict:
     """Logit gap and attention share of the layer, when the bank carries them."""
-    metrics = bank.mechanism.get(layer) or {}
-    if not metrics:
+    metrics = Mechanism.from_dict(bank.mechanism.get(layer))
+    if metrics is None:
         return {}
     return {
-        "logit_gap": metrics["logit_gap"],
-        "attention_share": metrics["attention_share"],
-        "mechanism": metrics,  # also the last-token figures, image mass and share, counts
+        "logit_gap": metrics.logit_gap,
+        "attention_share": metrics.attention_share,
+        "mechanism": metrics.to_dict(),  # also the last-token figures, image mass and share, counts
     }
 
 
@@ -155,7 +151,7 @@ def analyze_layer(
     groups = merge_sharing_rows(image.x, (image.units, text.units), positions=image.position)
     fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
     classifier, knn, auc = probe_figures(image.x, text.x, **fit)  # one grouped cross-fit for JS and AUC
-    js = {r.estimator.split("-")[0]: {"bits": r.bits, "estimator": r.estimator, "reason": r.reason} for r in (classifier, knn)}
+    js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)

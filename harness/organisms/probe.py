@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from harness.results.figures import TextBias
+
 from . import data, evaluate
 
 SUITE_SCENES = 100  # of the probe's 300 held-out scenes (× 2 languages); the full probe is in each training.json
@@ -40,10 +42,10 @@ def _probe(seed: int) -> evaluate.Probe:
     return evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=seed + PROBE_SEED_OFFSET)
 
 
-def text_bias(model: Any, processor: Any, seed: int) -> dict:
+def text_bias(model: Any, processor: Any, seed: int) -> TextBias:
     """The probe's figures for a loaded organism: accuracy (image alone), hinted_accuracy (right despite a conflicting
     cue), follows_hint (names the cue's colour), text_reading (cue alone, no image), chance, n."""
     fig = evaluate.conflict_figures(model, processor, _probe(seed), ("image", "conflict", "text"))
-    return {"n": fig["n"], "accuracy": fig["accuracy"], "hinted_accuracy": fig["conflict_accuracy"],
-            "follows_hint": fig["follows_cue"], "text_reading": fig["text_reading"], "chance": fig["chance"],
-            "questions": "world held-out colour questions, alone, with a conflicting cue caption, and the cue without the image"}
+    return TextBias(n=fig["n"], accuracy=fig["accuracy"], hinted_accuracy=fig["conflict_accuracy"],
+                    follows_hint=fig["follows_cue"], text_reading=fig["text_reading"], chance=fig["chance"],
+                    questions="world held-out colour questions, alone, with a conflicting cue caption, and the cue without the image")

@@ -15,10 +15,8 @@ def text_bias_rows(real: Sequence[TripleResult]) -> list[dict]:
     """One row per model whose triples carry the probe: n and the figures (None where absent or malformed)."""
     rows: dict[str, dict] = {}
     for r in real:
-        probe = r.extra.get("text_bias")
-        if r.model in rows or not isinstance(probe, dict):
+        probe = r.text_bias
+        if r.model in rows or probe is None:
             continue
-        n = probe.get("n")
-        rows[r.model] = {"model": r.model, "n": n if isinstance(n, int) else None,
-                         **{k: finite(probe.get(k)) for k in FIGURES}}
+        rows[r.model] = {"model": r.model, "n": probe.n, **{k: finite(getattr(probe, k)) for k in FIGURES}}
     return [rows[m] for m in sorted(rows)]

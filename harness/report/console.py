@@ -15,7 +15,7 @@ from .verdicts import triple_verdict
 
 def _ratio(r: TripleResult) -> str:
     """The ratio, with its bootstrap interval in brackets when the result has one."""
-    ci = extras.ratio_interval(r)
+    ci = r.ratio_interval
     if ci is None:
         return fmt(r.ratio, 4)
     return capped(r.ratio, ci.cap, 4) + f" [{capped(ci.low, ci.cap)}, {capped(ci.high, ci.cap)}]"

@@ -60,7 +60,7 @@ def column(key: str, label: str, title: str, kind: str = "num", sub: str = "") -
 
 
 def _js_cell(r: TripleResult, which: str, shared: str | None) -> dict:
-    js = extras.js(r, which)
+    js = r.js.get(which)
     if js is None:
         return cell(None)
     if js.reason or extras.finite(js.bits) is None:
@@ -69,7 +69,7 @@ def _js_cell(r: TripleResult, which: str, shared: str | None) -> dict:
 
 
 def _ratio_cell(r: TripleResult) -> dict:
-    ci = extras.ratio_interval(r)
+    ci = r.ratio_interval
     if ci is None:
         return cell(r.ratio, fmt(r.ratio, 3))
     level = f"{ci.level:.0%}" if math.isfinite(ci.level) else "?"
@@ -83,7 +83,7 @@ def _verdict_cell(r: TripleResult) -> dict:
 
 
 def _drift_cell(r: TripleResult) -> dict:
-    d = extras.baseline_drift(r)
+    d = r.baseline_drift
     if d is None:
         return cell(None)
     detail = "; ".join(f"{k}: {v}" for k, v in d.figures.items())
@@ -91,7 +91,7 @@ def _drift_cell(r: TripleResult) -> dict:
 
 
 def _shared_estimator(results: Sequence[TripleResult], which: str) -> str | None:
-    names = {js.estimator for js in (extras.js(r, which) for r in results) if js is not None}
+    names = {js.estimator for js in (r.js.get(which) for r in results) if js is not None}
     return names.pop() if len(names) == 1 else None
 
 

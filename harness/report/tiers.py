@@ -52,8 +52,9 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
     """One table per (model, benchmark): rows = tiers (the asserted one marked), columns = layers."""
     by: dict[tuple[str, str], dict[int, dict]] = defaultdict(dict)
     for r in results:
-        if extras.control(r) is None and r.status != "error" and isinstance(r.extra.get("tiers"), dict):
-            by[(r.model, r.benchmark)][r.layer] = r.extra["tiers"]
+        tiers = r.tiers
+        if extras.control(r) is None and r.status != "error" and tiers is not None:
+            by[(r.model, r.benchmark)][r.layer] = tiers.to_dict()
     tables = []
     for (model, bench), layers in sorted(by.items()):
         order = sorted(layers)

@@ -44,7 +44,7 @@ def triple_verdict(r: TripleResult) -> Verdict:
         if want is None:
             return Verdict("holds" if got else "absent", "holds" if got else "expected", "?")
         return Verdict("as expected", "expected", "✓") if want == got else Verdict("UNEXPECTED", "bad", "✗")
-    drift = extras.baseline_drift(r)
+    drift = r.baseline_drift
     if drift is not None and drift.status == "drift":
         return Verdict(("holds" if r.passed else "absent") + ", drift", "bad", "✗")
     if r.passed:

@@ -62,8 +62,8 @@ def _label_warnings(results: Sequence[TripleResult]) -> list[str]:
 
 
 def _layer_point(r: TripleResult) -> LayerPoint:
-    ci = extras.ratio_interval(r)
-    js = {w: extras.js(r, w) for w in extras.JS_ESTIMATORS}
+    ci = r.ratio_interval
+    js = {w: r.js.get(w) for w in extras.JS_ESTIMATORS}
     return LayerPoint(
         layer=r.layer, mmd2=extras.finite(r.mmd2), max_intra=extras.max_intra(r), ratio=extras.finite(r.ratio),
         ratio_low=ci.low if ci else None, ratio_high=ci.high if ci else None,
@@ -95,7 +95,7 @@ def _curves(real: Sequence[TripleResult]) -> list[dict]:
 def _tsne_maps(real: Sequence[TripleResult], cap: int) -> list[dict]:
     out = []
     for i, r in enumerate(real):
-        t = extras.tsne(r)
+        t = r.tsne
         if t is None:
             continue
         keep = thin(len(t.points), cap)

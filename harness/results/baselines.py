@@ -16,12 +16,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import harness
 from harness.atomic import write_atomic
 from harness.filelock import locked
+from harness.results.figures import Drift
 from harness.results.records import TripleResult
 
 # figure → (relative tolerance, absolute tolerance). Counts must match exactly; statistics may move
@@ -34,34 +35,6 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "p_value": (0.0, 0.01),
     "passed": (0.0, 0.0),  # the verdict itself: a change either way is drift
 }
-
-
-@dataclass(frozen=True)
-class Drift:
-    """The outcome of comparing one triple with its stored baseline."""
-
-    # "ok", "drift", "created" (missing from a named store: fails), "new" (missing, created with a note),
-    # "updated", or "other-config" (stored under other options: not compared)
-    status: str
-    path: str  # the baseline file
-    figures: dict = field(default_factory=dict)  # figure → {"old", "new", "tolerance", "ok"}
-
-    @property
-    def fails(self) -> bool:
-        return self.status in ("drift", "created")
-
-    def message(self) -> str:
-        if self.status == "created":
-            return f"baseline created: {self.path}; rerun to compare against it"
-        if self.status == "new":
-            return f"no stored baseline: created {self.path} (a note, not a failure); later runs compare against it"
-        bad = {k: v for k, v in self.figures.items() if not v["ok"]}
-        return "baseline drift: " + "; ".join(
-            f"{k} {v['old']:.6g} → {v['new']:.6g} (tolerance {v['tolerance']})" for k, v in bad.items()
-        ) + f" [{self.path}; --ks-update-baselines rewrites it]"
-
-    def as_dict(self) -> dict:
-        return {"status": self.status, "path": self.path, "figures": self.figures}
 
 
 @dataclass(frozen=True)

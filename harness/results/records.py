@@ -14,7 +14,8 @@ from typing import Iterable
 
 from harness.atomic import write_atomic
 from harness.filelock import locked
-from harness.results.tiers import TierFigures
+from harness.results.figures import (Drift, JSEstimate, LabelCheck, Mechanism, RatioInterval, Sampling, TextBias,
+                                     TierFigures, TSNEMap, js_estimates)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,42 @@ class TripleResult:
     @property
     def tiers(self) -> TierFigures | None:
         """Every tier of the claim with the verdict's outcome (None in results written before the tiers)."""
-        return TierFigures.read(self.extra.get("tiers"))
+        return TierFigures.from_dict(self.extra.get("tiers"))
+
+    # The typed sub-records kept in `extra` (harness.results.figures), read tolerantly: None (or {}) where
+    # a record is missing or malformed, as in a results file written by an older or partial run.
+    @property
+    def js(self) -> dict[str, JSEstimate]:
+        """JS divergence image vs text by estimator short name ("classifier", "knn"); well-formed ones only."""
+        return js_estimates(self.extra.get("js"))
+
+    @property
+    def ratio_interval(self) -> RatioInterval | None:
+        return RatioInterval.from_dict(self.extra.get("ratio_interval"))
+
+    @property
+    def tsne(self) -> TSNEMap | None:
+        return TSNEMap.from_dict(self.extra.get("tsne"))
+
+    @property
+    def mechanism(self) -> Mechanism | None:
+        return Mechanism.from_dict(self.extra.get("mechanism"))
+
+    @property
+    def label_check(self) -> LabelCheck | None:
+        return LabelCheck.from_dict(self.extra.get("label_check"))
+
+    @property
+    def sampling(self) -> Sampling | None:
+        return Sampling.from_dict(self.extra.get("capture_sampling"))
+
+    @property
+    def text_bias(self) -> TextBias | None:
+        return TextBias.from_dict(self.extra.get("text_bias"))
+
+    @property
+    def baseline_drift(self) -> Drift | None:
+        return Drift.from_dict(self.extra.get("baseline_drift"))
 
     @property
     def key(self) -> tuple[str, int, str, str]:

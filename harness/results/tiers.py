@@ -13,17 +13,28 @@ class TierFigures:
     asserted: str  # the tier the verdict is read from ("kernel mean")
     verdict: str  # its outcome: "holds", "absent" or "undecided: ..." (the triple's verdict)
     tiers: dict  # tier name ("paper form", "separability", "out of support", "kernel mean") -> its figures
+    level: float | None = None  # two-sided coverage of every interval (None: not recorded)
 
-    def as_dict(self) -> dict:
-        return {"asserted": self.asserted, "verdict": self.verdict, **self.tiers}
+    def to_dict(self) -> dict:
+        """The record as harness.analysis.tiers.tiers_record writes it (the level after the kernel-mean tier)."""
+        out: dict = {"asserted": self.asserted, "verdict": self.verdict}
+        for name, figures in self.tiers.items():
+            out[name] = figures
+            if name == "kernel mean" and self.level is not None:
+                out["level"] = self.level
+        if self.level is not None:
+            out.setdefault("level", self.level)
+        return out
 
     @classmethod
-    def read(cls, d) -> "TierFigures | None":
+    def from_dict(cls, d) -> "TierFigures | None":
         """The tiers when the verdict and the asserted tier's figures are there, else None (results
-        written before the tiers were computed)."""
+        written before the tiers were computed, or a damaged record)."""
         if not isinstance(d, dict) or not isinstance(d.get("verdict"), str) or not isinstance(d.get("kernel mean"), dict):
             return None
-        return cls(str(d.get("asserted") or "kernel mean"), d["verdict"], {k: v for k, v in d.items() if isinstance(v, dict)})
+        level = d.get("level")
+        return cls(str(d.get("asserted") or "kernel mean"), d["verdict"], {k: v for k, v in d.items() if isinstance(v, dict)},
+                   level if isinstance(level, (int, float)) and not isinstance(level, bool) else None)
 
 
 # What the report needs to read the tiers, kept here (no torch) so that rendering a report loads no model

@@ -27,6 +27,7 @@ from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
+from harness.results.figures import Sampling, TextBias
 from harness.results.records import TripleResult, merge_parts, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
@@ -98,7 +99,7 @@ class KeyspaceRun:
     _samples: dict[str, list[Sample]] = field(default_factory=dict)
     _banks: dict[Pair, KeyBank] = field(default_factory=dict)
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
-    _text_bias: dict[str, dict | None] = field(default_factory=dict)  # per model: the organisms' hint probe
+    _text_bias: dict[str, TextBias | None] = field(default_factory=dict)  # per model: the organisms' hint probe
     _previous: dict | None = None
     _plan: list[Triple] | None = None
     _strata: dict = field(default_factory=dict)  # Pair -> sample_strata of its samples
@@ -368,23 +369,24 @@ class KeyspaceRun:
             strata = self.strata(triple.pair)
             result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
             result = flag_labels(result, bank)
-            result = replace(result, extra={**result.extra, "capture_sampling": bank.sampling})  # which tokens the bank kept
+            sampling = Sampling.from_dict(bank.sampling)  # which tokens the bank kept
+            result = replace(result, extra={**result.extra, "capture_sampling": sampling.to_dict()})
         except Exception as exc:  # recorded as this triple's error; the other triples still run
             result = self._error_result(triple.model, triple.layer, triple.benchmark, settings, exc)
         if triple.pair in self.capture_seconds:  # wall time of the capture this triple shares with its pair
             result = replace(result, extra={**result.extra, "capture_seconds": self.capture_seconds[triple.pair]})
         probe = self.text_bias(triple.model) if result.status != "error" else None
         if probe:  # behaviour beside geometry (organisms only): see harness.organisms.probe
-            result = replace(result, extra={**result.extra, "text_bias": probe})
+            result = replace(result, extra={**result.extra, "text_bias": probe.to_dict()})
         if self.cfg.baselines is not None and result.status != "error":
             drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
-            result = replace(result, extra={**result.extra, "baseline_drift": drift.as_dict()})
+            result = replace(result, extra={**result.extra, "baseline_drift": drift.to_dict()})
             if drift.status == "new" and (note := f"{triple.model}: {drift.message()}") not in self.notes:
                 self.notes.append(note)
         self.record(result)
         return result
 
-    def text_bias(self, model: str) -> dict | None:
+    def text_bias(self, model: str) -> TextBias | None:
         """The text-bias probe of an organism (once per model), None for other models."""
         if model not in self._text_bias:
             from harness.organisms.probe import organism_plan_seed, text_bias

@@ -178,7 +178,7 @@ def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     keep = labels != PAD
     check = label_check(bank)
     assert check.text == check.benchmark_text == sum(len(s.prompt.encode("utf-8")) for s in samples)
-    assert check.problems() == []
+    assert check.problems == ()
     assert bank.label_source["prompt_format"] == (PROCESSOR_PREFIX if family == "paligemma" else CHAT_TEMPLATE)
     for i in layers:
         assert torch.equal(bank.layers[i].modality, labels[keep])

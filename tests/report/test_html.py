@@ -132,9 +132,10 @@ def test_capped_and_invalid_numbers_read_as_such(make_triple):
 
 
 def test_label_warnings_are_visible(make_triple):
-    r = make_triple(extra={"label_warnings": ["2 text tokens matched no benchmark text"]})
+    r = make_triple(extra={"label_check": {"text": 2, "special": 9, "benchmark_text": 40,
+                                           "problems": ["9 special tokens outnumber the 2 text tokens"]}})
     html = render_html([r])
-    assert "label warning: tiny-llava · layer" in html and "2 text tokens matched no benchmark text" in html
+    assert "label warning: tiny-llava · layer" in html and "9 special tokens outnumber the 2 text tokens" in html
 
 
 def test_compact_table_fits_a_laptop_and_the_rest_is_behind_a_toggle(page):

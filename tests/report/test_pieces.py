@@ -1,4 +1,5 @@
-"""The report's parts on their own: extras readers, number formatting, SVG inlining, console table."""
+"""The report's parts on their own: the typed sub-records as the report reads them, display helpers, number
+formatting, SVG inlining, console table."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from harness.report.svg import inline_svg
 from harness.report.table import _sort_key, fmt
 
 
-def test_extras_read_every_named_figure(make_triple):
+def test_every_named_figure_reads_back(make_triple):
     r = make_triple(ratio=40.0)
-    assert extras.js(r, "classifier").estimator == "classifier-logloss" and 0 < extras.js(r, "knn").bits <= 1
-    ci = extras.ratio_interval(r)
+    assert r.js["classifier"].estimator == "classifier-logloss" and 0 < r.js["knn"].bits <= 1
+    ci = r.ratio_interval
     assert ci.low < r.ratio < ci.high and ci.level == 0.95 and ci.n_boot == 200
-    assert extras.baseline_drift(r).status == "ok"
-    assert len(extras.tsne(r).points) == 600 and extras.tsne(r).cap == 600
+    assert r.baseline_drift.status == "ok"
+    assert len(r.tsne.points) == 600 and r.tsne.cap == 600
     assert extras.control(r) is None and extras.control(make_triple(control="text-as-image")) == "text-as-image"
     assert extras.max_intra(r) == max(r.intra.values())
 
@@ -30,10 +31,10 @@ def test_extras_read_every_named_figure(make_triple):
     {"tsne": {"points": [[1, "a"]], "labels": ["image"]}}, {"tsne": {"points": [[1, 2]], "labels": []}},
     {"baseline_drift": {"figures": {}}}, {"auc": "0.9"}, {"control": ""},
 ], ids=lambda e: str(e)[:30])
-def test_extras_tolerate_missing_and_malformed(make_triple, extra):
+def test_missing_and_malformed_figures_read_as_none(make_triple, extra):
     r = replace(make_triple(), extra=extra)
-    for read in (lambda: extras.js(r, "knn"), lambda: extras.ratio_interval(r), lambda: extras.tsne(r),
-                 lambda: extras.baseline_drift(r), lambda: extras.auc(r), lambda: extras.control(r)):
+    for read in (lambda: r.js.get("knn"), lambda: r.ratio_interval, lambda: r.tsne,
+                 lambda: r.baseline_drift, lambda: extras.auc(r), lambda: extras.control(r)):
         assert read() is None
 
 
