@@ -38,7 +38,7 @@ import os
 import signal
 
 import harness.results.records
-import harness.run.session
+import harness.results.store
 
 _writes = 0
 
@@ -58,7 +58,7 @@ def _append_then_die(path, result):
 
 
 if os.environ.get("KS_TEAR_AT"):
-    harness.run.session.append_result = _append_then_die
+    harness.results.store.append_result = _append_then_die
 """
 
 
