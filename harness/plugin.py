@@ -130,6 +130,8 @@ def cache_line(cache: Path | None) -> str:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
     run = config.stash.get(RUN_KEY, None)
+    if run is not None and not _is_worker(config) and (note := run.finish_empty_shard()):
+        terminalreporter.write_line(f"note: {note}")
     if run is None or not run.results or _is_worker(config):
         return
     from harness.report import console_table

@@ -25,6 +25,8 @@ from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
+from harness.atomic import write_atomic
+from harness.results.meta import write_run_info
 from harness.results.records import TripleResult, append_result, part_path, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
@@ -463,6 +465,19 @@ class KeyspaceRun:
         repaired = append_result(self.results_path, result)
         if repaired:
             self.notes.append(repaired)
+
+    def finish_empty_shard(self) -> str | None:
+        """When this shard (--ks-shard) holds nothing of the run: an empty results file (kept as it is
+        with --ks-resume) and its run metadata, so a merge lists the shard as present rather than
+        missing; returns the line saying so. None for any other run, and in a parallel worker."""
+        self.plan()
+        note = self._sharding.empty_note()
+        if not note or self.worker or self.results:
+            return None
+        if not (self.cfg.resume and self.cfg.results.exists()):
+            write_atomic(self.cfg.results, b"")
+        write_run_info(self.cfg.results, self.info())
+        return f"{note}; wrote an empty {self.cfg.results} and its run metadata, so a merge lists this shard as present"
 
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""
