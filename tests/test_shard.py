@@ -227,7 +227,7 @@ def test_intervention_cases_follow_their_models_shard(tmp_path):
     from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 
     values = {o.name: o.default for o in INTERVENTION_OPTIONS} | {"intervene-benchmarks": "fixture,world"}
-    icfg = parse_intervention_config(values.__getitem__, tmp_path)
+    icfg = parse_intervention_config(values.__getitem__, tmp_path, run_results=tmp_path / "results.jsonl")
     whole = InterventionSession(run_with(), icfg).plan()
     parts = [(r, InterventionSession(r, icfg).plan()) for r in (run_with(shard=f"{k}/3") for k in (1, 2, 3))]
     assert sorted(c.id for _, cases in parts for c in cases) == sorted(c.id for c in whole)

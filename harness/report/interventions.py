@@ -1,7 +1,7 @@
 """The interventions' report section: per (model, benchmark), a before/after table and per-layer plots.
 
 The partial `templates/_interventions.html.j2` is a section of the main report (report.html, when the
-run measured interventions) and the body of their own page (default reports/interventions.html,
+run measured interventions) and the body of their own page (interventions.html
 beside the records). Both need only `interventions` and `figures` from `section_view`. Templates
 compute nothing; every string is made here.
 """
