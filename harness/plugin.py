@@ -54,7 +54,7 @@ def pytest_configure(config: pytest.Config) -> None:
         worker = config.workerinput["workerid"] if _is_worker(config) else None
         rootdir = Path(str(config.rootpath))
         run = KeyspaceRun(parse_config(get, rootdir, worker=worker), worker=worker)
-        icfg = parse_intervention_config(get, rootdir)
+        icfg = parse_intervention_config(get, rootdir, run_results=run.cfg.results)
         check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
         check_intervention_outputs(icfg)
         run.plan()  # cheap (no model, no data): bad names, layers, heads, checkpoints end the run here, in one line

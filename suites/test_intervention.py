@@ -10,7 +10,7 @@ where the triple check finds the gap, the cross-modal divergence falls and `mome
 intra-modal level; the random-direction control does not move attention as the mean shift does. A failure
 stored as this model's known outcome (harness.intervention.baselines) shows as xfail. Every effect is
 recorded with intervals over units in --ks-intervene-results; the main report has a section for them
-and reports/interventions.html shows them alone. The cases and the session (`ks_interventions`, a
+and interventions.html beside the records shows them alone. The cases and the session (`ks_interventions`, a
 harness.intervention.suite.InterventionSession) come from the plugin, as the keyspace suite's do.
 """
 

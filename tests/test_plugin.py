@@ -65,6 +65,8 @@ def checkpoints(tmp_path_factory):
         (["--ks-benchmarks=,"], "--ks-benchmarks: no benchmark given"),
         (["--ks-results", "out/x", "--ks-report", "out/./x"], "--ks-report and --ks-results are the same file"),
         (["--ks-intervene-results", "reports/results.jsonl"], "--ks-intervene-results and --ks-results are the same file"),
+        (["--ks-results", "out/interventions.jsonl"],
+         "--ks-intervene-results (auto: interventions.jsonl beside --ks-results) and --ks-results are the same file"),
         (["--ks-permutations", "100000000000"], "--ks-permutations: 100000000000 is too large"),
         (["-o", "ks_resume=ture"], "--ks-resume: 'ture' is not a yes/no value"),
         # the intervention suite's options are checked with the others, whichever suite runs

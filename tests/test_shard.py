@@ -125,6 +125,38 @@ def test_more_shards_than_pairs_leaves_some_empty():
     runs = [run_with(shard=f"{k}/5") for k in range(1, 6)]
     assert sorted(len(r.plan()) for r in runs) == [0, 0, 3, 3, 3]
     assert sum(len(r.control_plan()) for r in runs) == len(run_with().control_plan())
+    plan = [t for r in runs for t in r.plan()]
+    assert [Sharding(plan, Shard(k, 5)).empty_note() for k in range(1, 6)] == ["", "", ""] + [
+        f"shard {k}/5 holds no pair of this run: 3 pairs over 5 shards" for k in (4, 5)]
+    assert Sharding(plan, None).empty_note() == ""
+    two = Sharding(_plan(models=2, benchmarks=2), Shard(3, 3), benchmarks=2)
+    assert two.empty_note() == "shard 3/3 holds no model of this run: 2 models over 3 shards"
+
+
+def test_an_empty_shard_writes_an_empty_results_file_the_merge_counts_as_present(tmp_path):
+    """pytest says only "got empty parameter set" for a shard with no pair; the run says why in one line
+    and leaves an empty results file with its run metadata, so the merge lists the shard as present."""
+    from harness.report.cli import load_results
+    from harness.results.merge import merge_files
+    from harness.results.meta import read_run_info, write_run_info
+    from harness.results.records import TripleResult, append_result
+
+    empty = tmp_path / "results-5.jsonl"
+    args = [*COMMON, "--ks-shard", "5/5", "--ks-results", str(empty), "--ks-report", str(tmp_path / "report-5.html")]
+    proc = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    notes = [line for line in proc.stdout.splitlines() if "holds no pair" in line]
+    assert notes == [f"note: shard 5/5 holds no pair of this run: 3 pairs over 5 shards; wrote an empty {empty} "
+                     "and its run metadata, so a merge lists this shard as present"], proc.stdout
+    assert empty.read_bytes() == b"" and read_run_info(empty)["options"]["shard"] == "5/5"
+
+    full = tmp_path / "results-1.jsonl"
+    append_result(full, TripleResult(model="tiny-llava", layer=0, benchmark="fixture", status="passed"))
+    write_run_info(full, {**read_run_info(empty), "options": {"shard": "1/5"}})
+    results, _, notes = merge_files([full, empty], load_results)
+    assert len(results) == 1 and f"{empty} holds no results" in notes
+    assert "shards 1, 5 of 5 present; missing 2, 3, 4: the report covers part of the run" in notes
 
 
 COMMON = [
@@ -195,7 +227,7 @@ def test_intervention_cases_follow_their_models_shard(tmp_path):
     from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 
     values = {o.name: o.default for o in INTERVENTION_OPTIONS} | {"intervene-benchmarks": "fixture,world"}
-    icfg = parse_intervention_config(values.__getitem__, tmp_path)
+    icfg = parse_intervention_config(values.__getitem__, tmp_path, run_results=tmp_path / "results.jsonl")
     whole = InterventionSession(run_with(), icfg).plan()
     parts = [(r, InterventionSession(r, icfg).plan()) for r in (run_with(shard=f"{k}/3") for k in (1, 2, 3))]
     assert sorted(c.id for _, cases in parts for c in cases) == sorted(c.id for c in whole)

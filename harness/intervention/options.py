@@ -17,7 +17,8 @@ INTERVENTION_OPTIONS: tuple[Option, ...] = (
     Option("intervene", "all", "interventions of suites/test_intervention.py: all, or some of mean, moments, random, text-mean, text-moments"),
     Option("intervene-layers", "mid", "layers the interventions run at (words as --ks-layers); 'default' uses --ks-layers"),
     Option("intervene-benchmarks", "default", "benchmarks the interventions run on (names as --ks-benchmarks); 'default' uses --ks-benchmarks"),
-    Option("intervene-results", "reports/interventions.jsonl", "JSON-lines file of intervention records (apart from the triples' results)"),
+    Option("intervene-results", "auto", "JSON-lines file of intervention records (apart from the triples' results), its page "
+           "beside it as .html; auto: interventions.jsonl in the folder of --ks-results"),
     Option("intervene-shrinkage", "ledoit-wolf", "covariance of the `moments` target: ledoit-wolf (shrunk) or none (empirical)"),
 )
 
@@ -31,18 +32,22 @@ class InterventionConfig:
     benchmarks: tuple[BenchmarkChoice, ...] | None  # None: the run's (--ks-benchmarks)
     results: Path
     shrinkage: str
+    results_auto: bool = False  # `results` is interventions.jsonl beside --ks-results (the option said auto)
 
 
-def parse_intervention_config(get: Callable[[str], str], rootdir: Path) -> InterventionConfig:
-    """The --ks-intervene* options from `get(name)` (an empty value means the option's default)."""
+def parse_intervention_config(get: Callable[[str], str], rootdir: Path, *, run_results: Path) -> InterventionConfig:
+    """The --ks-intervene* options from `get(name)` (an empty value means the option's default);
+    `run_results` is the run's results file (--ks-results), beside which `auto` puts the records."""
     get = defaulting(get, INTERVENTION_OPTIONS)
     layers = get("intervene-layers").strip()
     benches = get("intervene-benchmarks").strip()
-    results = Path(get("intervene-results")).expanduser()
+    named = get("intervene-results").strip()
+    results = Path(run_results).parent / "interventions.jsonl" if named == "auto" else Path(named).expanduser()
     return InterventionConfig(
         names=parse_kinds(get("intervene")),
         layers=None if layers in ("", "default") else tuple(_split(layers)),
         benchmarks=None if benches in ("", "default") else parse_benchmarks(benches),
         results=results if results.is_absolute() else rootdir / results,
         shrinkage=_choice("intervene-shrinkage", get("intervene-shrinkage"), ("ledoit-wolf", "none")),
+        results_auto=named == "auto",
     )

@@ -1,5 +1,5 @@
 """InterventionResult: one record per (model, layer, benchmark, intervention), stored as JSON lines
-in its own file (default reports/interventions.jsonl), apart from the triples' TripleResult file.
+in its own file (default interventions.jsonl beside the results), apart from the triples' TripleResult file.
 
 Every record carries `record: "intervention"`, so a reader that meets one among triples can tell it apart.
 """

@@ -92,11 +92,11 @@ def _interventions(named: Sequence[Path]) -> list:
     for path in named:
         if not path.exists():
             raise KeyspaceError(f"intervention records not found: {path}; give the .jsonl suites/test_intervention.py "
-                                "wrote (by default reports/interventions.jsonl)")
+                                "wrote (by default interventions.jsonl beside the results)")
     records = read_intervention_files(f for path in named for f in (sorted(path.glob("*.jsonl")) if path.is_dir() else [path]))
     if named and not records:
         raise KeyspaceError(f"no intervention records in {', '.join(map(str, named))}; give the .jsonl "
-                            "suites/test_intervention.py wrote (by default reports/interventions.jsonl)")
+                            "suites/test_intervention.py wrote (by default interventions.jsonl beside the results)")
     return records
 
 

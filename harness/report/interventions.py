@@ -1,7 +1,7 @@
 """The interventions' report section: per (model, benchmark), a before/after table and per-layer plots.
 
 The partial `templates/_interventions.html.j2` is a section of the main report (report.html, when the
-run measured interventions) and the body of their own page (default reports/interventions.html,
+run measured interventions) and the body of their own page (interventions.html
 beside the records). Both need only `interventions` and `figures` from `section_view`. Templates
 compute nothing; every string is made here.
 """
@@ -141,7 +141,20 @@ def _sizes(r: InterventionResult) -> str:
 
 def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     import matplotlib
+
+    fig = _figure(records)
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
+        fig.savefig(buf, format="svg", metadata={"Date": None})  # no date: the same records give the same file
+    return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
+
+
+def _figure(records: Sequence[InterventionResult]):
+    """Before and after each intervention, per layer: one panel per figure, a point per layer with its
+    interval; lines join adjacent layers only, so none is drawn across a layer not measured."""
     from matplotlib.figure import Figure  # the object API draws without pyplot or a chosen backend
+
+    from .plots import broken_at_gaps
 
     panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
     cols = 3
@@ -167,10 +180,11 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
             pts = sorted((x, v) for x, v in series.get(name, {}).items() if all(_num(t) is not None for t in v))
             if not pts:
                 continue
-            xs = [x + 0.08 * (j - len(names) / 2) for x, _ in pts]
-            ys = [v[0] for _, v in pts]
-            err = [[max(v[0] - v[1], 0) for _, v in pts], [max(v[2] - v[0], 0) for _, v in pts]]
-            ax.errorbar(xs, ys, yerr=err, fmt="o-" if name == "before" else "s--", ms=3, lw=1, capsize=2,
+            layers, ys, below, above = broken_at_gaps([x for x, _ in pts], [v[0] for _, v in pts],
+                                                      [max(v[0] - v[1], 0) for _, v in pts],
+                                                      [max(v[2] - v[0], 0) for _, v in pts])
+            xs = [x + 0.08 * (j - len(names) / 2) for x in layers]
+            ax.errorbar(xs, ys, yerr=[below, above], fmt="o-" if name == "before" else "s--", ms=3, lw=1, capsize=2,
                         color=COLOURS.get(name, "#D55E00"), label=name)
         if key == "ratio":
             ax.set_yscale("symlog", linthresh=1.0)
@@ -179,10 +193,7 @@ def _plot(records: Sequence[InterventionResult], tag: str) -> str:
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})  # no date: the same records give the same file
-    return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
+    return fig
 
 
 def interventions_view(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> list[dict]:

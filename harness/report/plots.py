@@ -46,14 +46,31 @@ class LayerPoint:
     auc: float | None = None
 
 
-def _series(points: Sequence[LayerPoint], attr: str, *, positive: bool = False) -> tuple[list[int], list[float]]:
+def _series(points: Sequence[LayerPoint], attr: str, *, positive: bool = False) -> tuple[list[float], list[float]]:
     xs, ys = [], []
     for p in points:
         v = getattr(p, attr)
         if v is not None and math.isfinite(v) and (v > 0 or not positive):
             xs.append(p.layer)
             ys.append(v)
-    return xs, ys
+    return broken_at_gaps(xs, ys)
+
+
+def broken_at_gaps(layers: Sequence[float], *columns: Sequence[float]) -> tuple[list[float], ...]:
+    """`layers` (ascending) and the columns of values beside them, with a NaN row put between two
+    neighbours that are not adjacent layers: matplotlib ends a line (and a filled band) at a NaN, so
+    no curve is drawn across a layer that was not measured or has no value; each point keeps its marker.
+    """
+    out: tuple[list[float], ...] = ([],) + tuple([] for _ in columns)
+    for i, layer in enumerate(layers):
+        if i and layer - layers[i - 1] > 1:
+            out[0].append((layer + layers[i - 1]) / 2)
+            for col in out[1:]:
+                col.append(math.nan)
+        out[0].append(layer)
+        for col, values in zip(out[1:], columns):
+            col.append(values[i])
+    return out
 
 
 def _svg(fig: Figure) -> str:
@@ -68,7 +85,8 @@ def layer_curves_svg(points: Sequence[LayerPoint], threshold: float | None, tag:
 
     First: cross-modal MMD² and the strongest intra-modal baseline. Second: their ratio on a log
     axis with the bootstrap interval (band) and the threshold (dotted). Third, when present: JS in
-    bits (both estimators) and the probe AUC, on [0, 1].
+    bits (both estimators) and the probe AUC, on [0, 1]. Lines join adjacent layers only: across a
+    layer not measured (or without the figure) a curve breaks and its points stand alone.
     """
     points = sorted(points, key=lambda p: p.layer)
     has_prob = any(p.js_classifier is not None or p.js_knn is not None or p.auc is not None for p in points)
@@ -100,8 +118,12 @@ def _ratio_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> s
     band = [(p.layer, p.ratio_low, p.ratio_high) for p in points
             if p.ratio_low is not None and p.ratio_high is not None and p.ratio_low > 0 and p.ratio_high > 0]
     if band:
-        ax.fill_between([b[0] for b in band], [b[1] for b in band], [b[2] for b in band],
-                        color=GREEN, alpha=0.2, lw=0, label="bootstrap interval")
+        xs, lows, highs = broken_at_gaps(*zip(*band))
+        ax.fill_between(xs, lows, highs, color=GREEN, alpha=0.2, lw=0, label="bootstrap interval")
+        near = {b[0] for b in band}
+        lone = [b for b in band if b[0] - 1 not in near and b[0] + 1 not in near]  # a band of one layer has no width
+        if lone:
+            ax.vlines([b[0] for b in lone], [b[1] for b in lone], [b[2] for b in lone], color=GREEN, alpha=0.35, lw=4)
     ax.plot(*_series(points, "ratio", positive=True), "D-", color=GREEN, label="ratio")
     if threshold is not None and math.isfinite(threshold) and threshold > 0:
         ax.axhline(threshold, color=BLACK, ls=":", lw=1.2, label=f"threshold {threshold:g}")

@@ -10,6 +10,7 @@ those missing when the files were written with `--ks-shard K/N`.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -22,17 +23,30 @@ Loader = Callable[[Path], tuple[list[TripleResult], list[str]]]  # path → resu
 
 
 def results_files(paths: Sequence[Path]) -> list[Path]:
-    """The results files named: each file as given, each folder as its *.jsonl files in name order."""
+    """The results files named: each file as given, each folder as its *.jsonl files in name order,
+    less the intervention records a run writes beside its results (read with `--interventions`)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(path.glob("*.jsonl"))
+            found = [f for f in sorted(path.glob("*.jsonl")) if not holds_interventions(f)]
             if not found:
                 raise KeyspaceError(f"no results files (*.jsonl) in folder {path}; give the folder the shards' results were copied to")
             files += found
         else:
             files.append(path)
     return list(dict.fromkeys(files))
+
+
+def holds_interventions(path: Path) -> bool:
+    """Whether the first line of `path` is an intervention record (`"record": "intervention"`,
+    harness.intervention.results), not a triple's result."""
+    try:
+        with path.open(encoding="utf-8") as fh:
+            first = next((line for line in fh if line.strip()), "")
+        data = json.loads(first) if first else None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # not ours to judge here: the results loader names what is wrong with it
+    return isinstance(data, dict) and data.get("record") == "intervention"
 
 
 def merge_files(files: Sequence[Path], load: Loader) -> tuple[list[TripleResult], dict, list[str]]:

@@ -62,8 +62,8 @@ def check_outputs(cfg, icfg=None) -> None:
         check_directory(path.parent, option)
     files = {"--ks-results": cfg.results, "--ks-report": cfg.report, "the run metadata beside --ks-results": meta_path(cfg.results)}
     if icfg is not None:
-        files |= {"--ks-intervene-results": icfg.results, "the interventions page beside --ks-intervene-results":
-                  icfg.results.with_suffix(".html")}
+        option = "--ks-intervene-results" + (" (auto: interventions.jsonl beside --ks-results)" if icfg.results_auto else "")
+        files |= {option: icfg.results, f"the interventions page beside {option}": icfg.results.with_suffix(".html")}
     check_distinct(files)
     if cfg.baselines is not None:
         option = "--ks-baselines" + ("" if cfg.baselines.strict else " (auto: new baselines go beside --ks-results)")

@@ -27,7 +27,9 @@ from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
+from harness.atomic import write_atomic
 from harness.results.figures import Sampling, TextBias
+from harness.results.meta import write_run_info
 from harness.results.records import TripleResult, merge_parts, part_paths, read_results
 from harness.run.runinfo import run_info
 from harness.run.shard import Sharding
@@ -466,6 +468,19 @@ class KeyspaceRun:
         if repaired:
             self.notes.append(repaired)
 
+    def finish_empty_shard(self) -> str | None:
+        """When this shard (--ks-shard) holds nothing of the run: an empty results file (kept as it is
+        with --ks-resume) and its run metadata, so a merge lists the shard as present rather than
+        missing; returns the line saying so. None for any other run, and in a parallel worker."""
+        self.plan()
+        note = self._sharding.empty_note()
+        if not note or self.worker or self.results:
+            return None
+        if not (self.cfg.resume and self.cfg.results.exists()):
+            write_atomic(self.cfg.results, b"")
+        write_run_info(self.cfg.results, self.info())
+        return f"{note}; wrote an empty {self.cfg.results} and its run metadata, so a merge lists this shard as present"
+
     def info(self) -> dict:
         """Run metadata for the report: versions, device, options, samples."""
         return run_info(self.cfg, {b: [s.id for s in v] for b, v in self._samples.items()})
@@ -479,9 +494,12 @@ class KeyspaceRun:
         self.interventions, self.known = list(interventions), dict(known or {})
         if part_paths(self.cfg.results):  # parallel (xdist) workers each wrote a part file
             self.results = merge_parts(self.cfg.results, keep_existing=self.cfg.resume)
+        empty = self.finish_empty_shard()
+        if empty:
+            self.notes.append(empty)
         if not self.results:
             return
-        from harness.report import render_report, write_run_info
+        from harness.report import render_report
 
         info = self.info()
         write_run_info(self.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
@@ -493,6 +511,8 @@ class KeyspaceRun:
         the results and the report are, and the verdict sentences. `tr` writes lines (pytest's terminal
         reporter: `write_sep`, `write_line`)."""
         if not self.results:
+            for note in self.notes:  # e.g. an empty shard's
+                tr.write_line(f"note: {note}")
             return
         from harness.report import console_table
         from harness.report.extras import label_warnings

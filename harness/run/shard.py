@@ -121,3 +121,12 @@ class Sharding:
     def mine(self) -> list:
         """This shard's triples, in plan order."""
         return [t for t in self.triples if self.owns(t.pair)]
+
+    def empty_note(self) -> str:
+        """'' unless this shard owns none of the run's units; then the line saying so ("shard 3/4 holds
+        no pair of this run: 2 pairs over 4 shards"), since pytest says only "got empty parameter set"."""
+        if self.shard is None or self.mine():
+            return ""
+        what = "model" if self.by_model else "pair"
+        units = len(self.owner)
+        return f"shard {self.shard} holds no {what} of this run: {units} {what}{'s' * (units != 1)} over {self.shard.count} shards"

@@ -227,17 +227,33 @@ def test_report_page_shows_every_record_and_its_na_reason(tmp_path):
 
 def test_options_are_registered_and_parsed(tmp_path):
     values = {o.name: o.default for o in INTERVENTION_OPTIONS}
-    cfg = parse_intervention_config(values.get, tmp_path)
+    run_results = tmp_path / "reports" / "results.jsonl"
+
+    def parse(**changed):
+        return parse_intervention_config((values | changed).get, tmp_path, run_results=run_results)
+
+    cfg = parse()
     assert cfg.names == DEFAULT and cfg.layers == ("mid",) and cfg.shrinkage == "ledoit-wolf" and cfg.benchmarks is None
-    assert parse_intervention_config((values | {"intervene-benchmarks": "world, fixture:en"}).get, tmp_path).benchmarks == (
+    assert parse(**{"intervene-benchmarks": "world, fixture:en"}).benchmarks == (
         BenchmarkChoice("world"), BenchmarkChoice("fixture", ("en",)))
     assert cfg.results == tmp_path / "reports" / "interventions.jsonl"
     assert parse_kinds("moments, mean") == ("moments", "mean")
     with pytest.raises(KeyspaceError, match="unknown intervention 'shift'") as info:
-        parse_intervention_config((values | {"intervene": "mean,shift"}).get, tmp_path)
+        parse(intervene="mean,shift")
     assert "\n" not in str(info.value)
     with pytest.raises(KeyspaceError, match="--ks-intervene-shrinkage"):
-        parse_intervention_config((values | {"intervene-shrinkage": "oas"}).get, tmp_path)
+        parse(**{"intervene-shrinkage": "oas"})
+
+
+def test_intervention_records_go_beside_the_run_results_unless_named(tmp_path):
+    """`pytest suites/ --ks-results out/r.jsonl` keeps every output in out/, not reports/ under the rootdir."""
+    values = {o.name: o.default for o in INTERVENTION_OPTIONS}
+    elsewhere = tmp_path / "elsewhere" / "r.jsonl"
+    for named in ("auto", ""):  # an empty value means the default
+        cfg = parse_intervention_config((values | {"intervene-results": named}).get, tmp_path, run_results=elsewhere)
+        assert cfg.results == tmp_path / "elsewhere" / "interventions.jsonl"
+    cfg = parse_intervention_config((values | {"intervene-results": "iv/x.jsonl"}).get, tmp_path, run_results=elsewhere)
+    assert cfg.results == tmp_path / "iv" / "x.jsonl"  # named: wins, relative to the rootdir as every output is
 
 
 def test_main_report_has_the_interventions_section_only_when_given(tmp_path):
