@@ -33,7 +33,7 @@ def _positive_int(text: str) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from harness.report import console_table
+    from harness.report import console_table  # deferred: `python -m harness --help` answers before jinja2 and matplotlib load
     from harness.report.cli import report_command
 
     path, results, notes = report_command(args.results, args.output, meta=args.meta, tsne_cap=args.tsne_cap,
@@ -44,6 +44,7 @@ def _report(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(f"report: {path}")
     if not args.quiet:
+        # deferred: `python -m harness --help` answers before jinja2 and matplotlib load
         from harness.report.cli import verdict_lines
 
         print("\n".join(verdict_lines(results, args.interventions, args.baselines)))

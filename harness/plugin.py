@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.errors import KeyspaceError
+from harness.capture.cache import default_cache_dir
 from harness.run.paths import check_intervention_outputs, check_outputs
 from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
 from harness.intervention.suite import InterventionSession
@@ -137,8 +138,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def cache_line(cache: Path | None) -> str:
     """One line at the start of the run: where captured keys are kept, and who shares them."""
-    from harness.capture.cache import default_cache_dir
-
     if cache is None:
         return "keyspace key cache: off (--ks-no-cache): every pair is captured afresh, nothing stored"
     shared = ("the per-user default, shared by every checkout and run of this user on this machine"

@@ -130,7 +130,7 @@ class InterventionSession:
         parallel worker): the interventions page beside the records file (also a section of the main report),
         from this session's `records` (``session_records``) with the `known` outcomes."""
         if records:
-            from harness.report.interventions import render_interventions
+            from harness.report.interventions import render_interventions  # deferred: matplotlib only when the page is written
 
             self.page = render_interventions(records, self.icfg.results.with_suffix(".html"), known)
 

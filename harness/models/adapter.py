@@ -80,7 +80,7 @@ class ModelAdapter:
         trust_remote_code: bool = False,  # run a checkpoint's own modelling code (only when the user asked)
     ) -> LoadedModel:
         if spec.is_tiny:
-            from .tiny import build_tiny
+            from .tiny import build_tiny  # deferred: the twins' builders only for a tiny spec
 
             model, processor = build_tiny(spec.source.removeprefix("tiny:"), seed=seed)
             device_map = None
@@ -108,7 +108,7 @@ class ModelAdapter:
     ) -> tuple[nn.Module, Any]:
         from transformers import AutoModelForImageTextToText
 
-        from .processors import load_processor
+        from .processors import load_processor  # deferred: processor classes only when a checkpoint loads
 
         import transformers
 

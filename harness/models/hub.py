@@ -83,7 +83,7 @@ WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_mo
 def checkpoint_config(spec: "ModelSpec", *, trust_remote_code: bool = False):
     """The model's config, without its weights: a tiny twin's own, else the checkpoint's config.json."""
     if spec.is_tiny:
-        from harness.models.tiny import build_tiny
+        from harness.models.tiny import build_tiny  # deferred: checkpoint checks run at planning without torch
 
         return build_tiny(spec.source.removeprefix("tiny:"), seed=0)[0].config  # tiny: built in milliseconds
     if spec.is_local and not (Path(spec.source) / "config.json").is_file():
@@ -210,6 +210,6 @@ def cached_directory(spec: "ModelSpec") -> Path | None:
 
 def head_count(config, kind: str) -> int:
     """Heads in one captured vector of `kind`: query heads for queries, KV heads for keys and values."""
-    from harness.models.taps import heads_of
+    from harness.models.taps import heads_of  # deferred: checkpoint checks run at planning without torch
 
     return heads_of(kind, config.get_text_config())

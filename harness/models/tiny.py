@@ -140,7 +140,7 @@ def _tiny_qwen(model_class: type, config_class: type, processor_class: type, vis
     """A Qwen-VL twin: Qwen2 decoder (4 layers, 4 query / 2 KV heads of 16 dims, M-RoPE 2+3+3 = 16/2)."""
     from transformers import Qwen2VLImageProcessorPil
 
-    from .processors import image_only, torchvision_available
+    from .processors import image_only, torchvision_available  # deferred: processor classes only for the twin being built
 
     template = (TEMPLATES / "qwen2-vl.jinja").read_text()
     tokenizer = build_tokenizer(QWEN_TOKENS, template)

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     study.add_argument("--out", type=Path, required=True, help="folder for study.json")
     args = ap.parse_args(argv)
     if args.command == "study":
-        from .study import run_study
+        from .study import run_study  # deferred: arguments are parsed before torch loads
 
         run_study(args.root, args.out)
         return 0
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--seeds: {args.seeds!r} is not a list of seeds; give integers separated by commas, e.g. 0,1,2")
     from dataclasses import replace
 
-    from .build import QUICK, Plan, train_all
+    from .build import QUICK, Plan, train_all  # deferred: arguments are parsed before torch loads
 
     plan = QUICK if args.quick else Plan()
     args.out.mkdir(parents=True, exist_ok=True)

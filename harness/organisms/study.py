@@ -54,7 +54,7 @@ def keyspace(folder: Path, *, layers: Sequence[int] = (0, 1, 2, 3), benchmark: s
     """Layer → the harness's triple figures for the organism checkpoint at `folder` on `benchmark`."""
     import torch
 
-    from harness.analysis.selection import sample_strata
+    from harness.analysis.selection import sample_strata  # deferred: the study loads its models only when it runs
     from harness.analysis.triple import AnalysisSettings, analyze_layer
     from harness.benchmarks import LoadOptions, load_benchmark
     from harness.capture.keys import capture_keys
@@ -86,9 +86,9 @@ FIT_SCENES = 60  # held-out (not probe) scenes whose plain questions the maps ar
 
 def measure(root: Path, names: Sequence[str], *, world_seed: int, n_probe: int, probe_seed: int) -> dict:
     """Every organism's behaviour and key-space figures; the intervention arm for the INTERVENED histories."""
-    from .intervene import fitting_items, intervention_arm
+    from .intervene import fitting_items, intervention_arm  # deferred: the study loads its models only when it runs
 
-    from .build import _quiet
+    from .build import _quiet  # deferred: the study loads its models only when it runs
     from .checkpoint import load
 
     _quiet()
@@ -197,7 +197,7 @@ def decide(measured: dict, *, aligned_layers: Sequence[int], intervention: dict 
 
 def intervention_summary(measured: dict) -> dict | None:
     """The intervention arm over text-first's seeds: supports / refutes when ≥ 2 of 3 seeds do (pre-registered)."""
-    from .intervene import arm_verdict
+    from .intervene import arm_verdict  # deferred: the study loads its models only when it runs
 
     arms = [m["intervention"] for m in by_history(measured, "text-first") if "intervention" in m]
     if not arms:
@@ -234,7 +234,7 @@ def _is_built(folder: str, histories: Sequence[str]) -> bool:
 
 def run_study(root: Path, out: Path) -> dict:
     """Measure every organism under `root` (folders HISTORY-sK with a training.json), decide, write `out`/study.json."""
-    from .build import ALIGNED_LAYERS, HISTORIES
+    from .build import ALIGNED_LAYERS, HISTORIES  # deferred: the study loads its models only when it runs
     from .probe import PROBE_SEED_OFFSET
 
     names = sorted(p.parent.name for p in root.glob("*-s*/training.json") if _is_built(p.parent.name, HISTORIES))

@@ -118,7 +118,7 @@ def measure_verdict(
     kernel summed over token cells, the sign-flip test over prompts with `permutations` flips, the
     intra-modal comparisons, the noise floor), then its kernel-mean tier (`n_boot` prompt-bootstrap
     replicates) and the verdict (``harness.analysis.verdict.decide_gap``). Wall seconds of each and in all."""
-    from harness.analysis.verdict import decide_gap
+    from harness.analysis.verdict import decide_gap  # deferred: each measurement loads only what it times
     from harness.stats import cross_modal_gap
     from harness.stats.kernels import MIXTURE_SCALES
 

@@ -35,13 +35,13 @@ MODELS = {
 @functools.cache
 def loaded_model(name: str) -> LoadedModel:
     """One of MODELS on the CPU in float32, seeded."""
-    from harness.models import adapter_for, get_model_spec
+    from harness.models import adapter_for, get_model_spec  # deferred: each workload loads only what it times
 
     twin, hidden, layers = MODELS[name]
     spec = get_model_spec(twin)
     loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
     if hidden is not None:
-        from harness.models.tiny import tiny_llava
+        from harness.models.tiny import tiny_llava  # deferred: each workload loads only what it times
 
         torch.manual_seed(0)
         model, _ = tiny_llava(hidden=hidden, layers=layers)
@@ -57,7 +57,7 @@ def loaded_model(name: str) -> LoadedModel:
 @functools.cache
 def batch() -> tuple:
     """The first BATCH samples of the fixture benchmark."""
-    from harness.benchmarks import get_benchmark
+    from harness.benchmarks import get_benchmark  # deferred: each workload loads only what it times
 
     return tuple(get_benchmark("fixture")((), seed=0)[:BATCH])
 
@@ -71,7 +71,7 @@ def plain_forward(loaded: LoadedModel) -> None:
 
 def capture(loaded: LoadedModel, layers: list[int]) -> None:
     """The capture of `layers` over `batch()`, processor included."""
-    from harness.capture.keys import capture_keys
+    from harness.capture.keys import capture_keys  # deferred: each workload loads only what it times
 
     capture_keys(loaded, batch(), layers, benchmark="fixture", batch_size=BATCH)
 
@@ -112,7 +112,7 @@ def ratio_early_exit(name: str) -> float:
 def analysis_case():
     """(bank, layer, settings): tiny-llava's deepest layer over the fixture benchmark, the suite's default
     analysis settings; the triple the profile and the analysis-stage timings both time."""
-    from harness.analysis.triple import AnalysisSettings
+    from harness.analysis.triple import AnalysisSettings  # deferred: each workload loads only what it times
     from harness.benchmarks import get_benchmark
     from harness.capture.keys import capture_keys
 
@@ -132,7 +132,7 @@ N_JOBS = 2  # t-SNE threads
 @functools.cache
 def perm_data():
     """x, y [N_SIDE, DIM] float32 (y's mean shifted by 0.05) and their median-heuristic σ."""
-    from harness.stats.kernels import median_bandwidth
+    from harness.stats.kernels import median_bandwidth  # deferred: each workload loads only what it times
 
     g = torch.Generator().manual_seed(0)
     x = torch.randn(N_SIDE, DIM, generator=g)
@@ -142,7 +142,7 @@ def perm_data():
 
 def run_batched(perms: int = PERMS):
     """The batched permutation null (every permutation one matrix product against one kernel)."""
-    from harness.stats.mmd import mmd_permutation_null
+    from harness.stats.mmd import mmd_permutation_null  # deferred: each workload loads only what it times
 
     x, y, s = perm_data()
     return mmd_permutation_null(x, y, sigma=s, permutations=perms, seed=0)
@@ -150,7 +150,7 @@ def run_batched(perms: int = PERMS):
 
 def run_loop(perms: int = PERMS):
     """The reference: one Python iteration per permutation, same data and permutations."""
-    from harness.stats.mmd import mmd_permutation_loop
+    from harness.stats.mmd import mmd_permutation_loop  # deferred: each workload loads only what it times
 
     x, y, s = perm_data()
     return mmd_permutation_loop(x, y, sigma=s, permutations=perms, seed=0)
@@ -167,7 +167,7 @@ def tsne_data(n: int = TSNE_N):
 
 
 def run_tsne(backend: str, n: int = TSNE_N):
-    from harness.stats.projection import tsne_2d
+    from harness.stats.projection import tsne_2d  # deferred: each workload loads only what it times
 
     x, labels = tsne_data(n)
     return tsne_2d(x, labels, seed=0, cap=n, backend=backend, n_jobs=N_JOBS)
@@ -175,7 +175,7 @@ def run_tsne(backend: str, n: int = TSNE_N):
 
 def trust(proj) -> float:
     """Trustworthiness (TRUST_K neighbours) of a t-SNE map on a seeded TRUST_SUB-point subsample."""
-    from harness.stats.projection import trustworthiness
+    from harness.stats.projection import trustworthiness  # deferred: each workload loads only what it times
 
     x, _ = tsne_data(len(proj.kept_index))
     sub = np.random.default_rng(1).choice(len(proj.kept_index), min(TRUST_SUB, len(proj.kept_index)), replace=False)

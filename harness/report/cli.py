@@ -10,9 +10,13 @@ from pathlib import Path
 from typing import Sequence
 
 from harness.errors import KeyspaceError
+from harness.intervention.baselines import known_outcomes
+from harness.intervention.results import read_intervention_files
 from harness.results.records import TripleResult, parse_lines
+from harness.results.baselines import BaselineStore
 
 from .html import render_report
+from .verdicts import console_verdicts
 from harness.results.merge import check_one_configuration, merge_files, results_files
 from harness.results.meta import load_run_info, meta_path
 from harness.run.paths import check_distinct
@@ -87,8 +91,6 @@ def _load_one(results: Path, meta: Path | None) -> tuple[list[TripleResult], dic
 
 def _interventions(named: Sequence[Path]) -> list:
     """The intervention records in the files (or folders of *.jsonl) named; later records win per key."""
-    from harness.intervention.results import read_intervention_files
-
     for path in named:
         if not path.exists():
             raise KeyspaceError(f"intervention records not found: {path}; give the .jsonl suites/test_intervention.py "
@@ -102,9 +104,6 @@ def _interventions(named: Sequence[Path]) -> list:
 
 def _known(records: Sequence, baselines: Path | None) -> dict:
     """harness.intervention.baselines.known_outcomes of `records` against the stored baselines in `baselines`."""
-    from harness.intervention.baselines import known_outcomes
-    from harness.results.baselines import BaselineStore
-
     if baselines is None or not records:
         return {}
     return known_outcomes(records, BaselineStore(own=baselines, strict=False))
@@ -113,7 +112,5 @@ def _known(records: Sequence, baselines: Path | None) -> dict:
 def verdict_lines(results: Sequence[TripleResult], interventions: Sequence[Path] = (),
                   baselines: Path | None = None) -> list[str]:
     """The verdict sentences the console ends with: the triples', then the interventions'."""
-    from .verdicts import console_verdicts
-
     records = _interventions(interventions)
     return console_verdicts(results, records, _known(records, baselines))

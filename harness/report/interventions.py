@@ -9,6 +9,7 @@ compute nothing; every string is made here.
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
@@ -18,6 +19,7 @@ from harness.intervention.results import InterventionResult
 
 from .environment import environment
 from .extras import finite as _num
+from .plots import broken_at_gaps
 from .svg import inline_svg
 
 FIGURES = (  # effects key, column title, plot title
@@ -154,8 +156,6 @@ def _figure(records: Sequence[InterventionResult]):
     interval; lines join adjacent layers only, so none is drawn across a layer not measured."""
     from matplotlib.figure import Figure  # the object API draws without pyplot or a chosen backend
 
-    from .plots import broken_at_gaps
-
     panels = [("ratio", "cross-modal / intra-modal MMD² ratio (keys)")] + [(k, title) for k, _, title in FIGURES]
     cols = 3
     rows = -(-len(panels) // cols)
@@ -196,6 +196,36 @@ def _figure(records: Sequence[InterventionResult]):
     return fig
 
 
+OUTCOME_ORDER = ("passed", "failed", "known outcome", "not checked", "error")
+
+
+def intervention_sentences(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> list[str]:
+    """One sentence per model: how its intervention tests came out, with counts (report.interventions.outcome):
+    "passed" only where a claim check was decided and held; "not checked" where only the map's fit could be."""
+    by_model: dict[str, list[InterventionResult]] = defaultdict(list)
+    for r in records:
+        by_model[r.model].append(r)
+    out = []
+    for model, rs in sorted(by_model.items()):
+        counts = defaultdict(int)
+        failed = []
+        for r in sorted(rs, key=lambda r: (r.benchmark, r.layer, r.intervention)):
+            label = outcome(r, known).label
+            counts[label] += 1
+            if label in ("failed", "error"):
+                failed.append(f"L{r.layer} {r.benchmark} {r.intervention}")
+        where = ", ".join(sorted({r.benchmark for r in rs}))
+        layers = ", ".join(f"L{x}" for x in sorted({r.layer for r in rs}))
+        tally = ", ".join(f"{counts[k]} {k}" for k in OUTCOME_ORDER if counts[k] or k in ("passed", "failed"))
+        sentence = f"{model}: interventions {tally} (of {len(rs)} at {layers} on {where})"
+        if failed:
+            sentence += f"; failed or errored: {', '.join(failed)}"
+        if counts["not checked"]:
+            sentence += "; not checked: nothing for its claim checks to decide (no gap beyond the intra-modal effects before, or a mean shift that moves no attention)"
+        out.append(sentence + ".")
+    return out
+
+
 def interventions_view(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> list[dict]:
     """One entry per (model, benchmark): its summary rows and detail rows (one per layer × intervention),
     and its plot. Behavioural cells are blanked, with the reason, where accuracy is at chance."""
@@ -225,8 +255,6 @@ def interventions_view(records: Sequence[InterventionResult], known: Mapping[tup
 def section_view(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> dict:
     """What the section's partial needs: `interventions` (interventions_view), `figures` (column titles)
     and `intervention_verdicts` (one sentence per model, as in the Verdicts block)."""
-    from .verdicts import intervention_sentences
-
     return {"interventions": interventions_view(records, known), "figures": [title for _, title, _ in FIGURES],
             "intervention_verdicts": intervention_sentences(records, known)}
 

@@ -18,6 +18,7 @@ from harness.results.tiers import SHORT
 from harness.results.records import TripleResult
 
 from . import extras
+from .interventions import intervention_sentences
 
 CONTROL_EXPECTED = {  # control name → whether the finding's criterion should be met on it
     "shuffled-labels": False,  # image/text labels permuted: no real gap to find
@@ -151,38 +152,6 @@ def _cell(v: Verdict | None) -> dict:
     if v is None:
         return {"text": "", "symbol": "", "cls": ""}
     return {"text": v.label, "symbol": v.symbol, "cls": f"v-{v.kind}"}
-
-
-OUTCOME_ORDER = ("passed", "failed", "known outcome", "not checked", "error")
-
-
-def intervention_sentences(records: Sequence[InterventionResult], known: Mapping[tuple, str] = {}) -> list[str]:
-    """One sentence per model: how its intervention tests came out, with counts (report.interventions.outcome):
-    "passed" only where a claim check was decided and held; "not checked" where only the map's fit could be."""
-    from .interventions import outcome
-
-    by_model: dict[str, list[InterventionResult]] = defaultdict(list)
-    for r in records:
-        by_model[r.model].append(r)
-    out = []
-    for model, rs in sorted(by_model.items()):
-        counts = defaultdict(int)
-        failed = []
-        for r in sorted(rs, key=lambda r: (r.benchmark, r.layer, r.intervention)):
-            label = outcome(r, known).label
-            counts[label] += 1
-            if label in ("failed", "error"):
-                failed.append(f"L{r.layer} {r.benchmark} {r.intervention}")
-        where = ", ".join(sorted({r.benchmark for r in rs}))
-        layers = ", ".join(f"L{x}" for x in sorted({r.layer for r in rs}))
-        tally = ", ".join(f"{counts[k]} {k}" for k in OUTCOME_ORDER if counts[k] or k in ("passed", "failed"))
-        sentence = f"{model}: interventions {tally} (of {len(rs)} at {layers} on {where})"
-        if failed:
-            sentence += f"; failed or errored: {', '.join(failed)}"
-        if counts["not checked"]:
-            sentence += "; not checked: nothing for its claim checks to decide (no gap beyond the intra-modal effects before, or a mean shift that moves no attention)"
-        out.append(sentence + ".")
-    return out
 
 
 def console_verdicts(results: Sequence[TripleResult], records: Sequence[InterventionResult] = (),

@@ -391,6 +391,7 @@ class KeyspaceRun:
     def text_bias(self, model: str) -> TextBias | None:
         """The text-bias probe of an organism (once per model), None for other models."""
         if model not in self._text_bias:
+            # deferred: the probe's modules only for organisms
             from harness.organisms.probe import organism_plan_seed, text_bias
 
             spec = self.spec(model)
@@ -499,6 +500,7 @@ class KeyspaceRun:
             self.notes.append(empty)
         if not self.results:
             return
+        # deferred: jinja2 and matplotlib only at the run's end
         from harness.report import render_report
 
         info = self.info()
@@ -514,6 +516,7 @@ class KeyspaceRun:
             for note in self.notes:  # e.g. an empty shard's
                 tr.write_line(f"note: {note}")
             return
+        # deferred: jinja2 and matplotlib only at the run's end
         from harness.report import console_table
         from harness.report.extras import label_warnings
         from harness.report.verdicts import console_verdicts

@@ -7,7 +7,7 @@ import re
 
 from harness.report import render_html
 from harness.report.interventions import outcome, render_interventions
-from harness.report.verdicts import intervention_sentences
+from harness.report.interventions import intervention_sentences
 from harness.results.records import TripleResult
 
 
