@@ -146,8 +146,12 @@ def cache_line(cache: Path | None) -> str:
             "capture options, so sharing never mixes figures; --ks-cache DIR or --ks-no-cache to change)")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    if RUN_KEY not in config.stash or _is_worker(config):
-        return
-    config.stash[RUN_KEY].display(terminalreporter)
-    config.stash[INTERVENTIONS_KEY].display(terminalreporter)
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config):
+    """The sessions' lines after pytest's own summary (its short test summary included: an outer wrapper's
+    code after `yield` runs last), so the console ends with the verdict sentences."""
+    result = yield
+    if RUN_KEY in config.stash and not _is_worker(config):
+        config.stash[RUN_KEY].display(terminalreporter)
+        config.stash[INTERVENTIONS_KEY].display(terminalreporter)
+    return result

@@ -90,7 +90,7 @@ def test_suite_writes_results_and_report(suite):
     results, report = suite.path / "out" / "r.jsonl", suite.path / "out" / "r.html"
     run = suite.runpytest_subprocess(
         "--ks-models", "tiny-llava", "--ks-samples", "8", "--ks-layers", "0,-1", "--ks-permutations", "200",
-        "--ks-baselines", "none",
+        "--ks-baselines", "none", "-ra",
         "--ks-results", str(results), "--ks-report", str(report), "-p", "no:cacheprovider",
     )
     outcomes = run.parseoutcomes()
@@ -106,6 +106,11 @@ def test_suite_writes_results_and_report(suite):
             assert key in r
         assert r["permutations"] == 200 and r["p_value"] >= 1 / 201
     assert "<html" in report.read_text() and "tiny-llava" in report.read_text()
+    # the console ends with the verdict sentences: after pytest's short test summary, before its final count
+    out = run.outlines
+    verdict = max(i for i, line in enumerate(out) if "keyspace verdict" in line)
+    assert all(i < verdict for i, line in enumerate(out) if "short test summary info" in line), out[-20:]
+    assert out[verdict + 1].startswith("tiny-llava: ") and " in " in out[-1] and out[-1].startswith("="), out[-6:]
 
 
 def test_ids_are_readable(suite):
