@@ -30,13 +30,14 @@ def test_tiny_run_times_the_verdicts_test(tmp_path, capsys):
 
     # the figures are the verdict's own: the same keys through the analysis' calls give the same numbers
     data = verdict_keys(keys=120, dim=8, prompts=6)
-    gap = cross_modal_gap(**data, permutations=20, n_boot=1, level=0.90, seed=0, kernel_scales=MIXTURE_SCALES)
+    gap = cross_modal_gap(data["image"], data["text"], permutations=20, n_boot=1, level=0.90, seed=0, kernel_scales=MIXTURE_SCALES)
     verdict, kernel = decide_gap(gap, threshold=1.0, alpha=0.01, n_boot=10, level=0.90, seed=0)
     assert (v["mmd2"], v["p_value"], v["ratio_low"], v["verdict"]) == (gap.mmd2, gap.p_value, kernel.low, verdict.outcome)
 
 
 def test_keys_have_the_shape_of_a_triple():
     data = verdict_keys(keys=60, dim=4, prompts=6)
-    assert data["image"].shape == data["text"].shape == (60, 4) and data["image"].dtype == torch.float32
-    assert len(set(data["image_units"])) == 6 and list(data["image_units"]) == list(data["text_units"])
-    assert set(data["image_strata"]["category"]) == {"c0", "c1"}
+    image, text = data["image"], data["text"]
+    assert image.x.shape == text.x.shape == (60, 4) and image.x.dtype == torch.float32
+    assert len(set(image.units)) == 6 and list(image.units) == list(text.units)
+    assert set(image.strata["category"]) == {"c0", "c1"}

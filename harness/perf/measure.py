@@ -12,6 +12,8 @@ import time
 import numpy as np
 import torch
 
+from harness.stats.gap import Side
+
 from harness.capture.keys import capture_keys
 from harness.models.labels import PAD
 
@@ -95,7 +97,8 @@ def verdict_keys(*, keys: int, dim: int, prompts: int, seed: int = 0) -> dict:
     """Keys shaped as a triple's: `prompts` prompts holding keys // prompts image and as many text keys each,
     one offset per prompt shared by its tokens (sd 0.3), token noise sd 1, image keys shifted by 0.05 in every
     coordinate; each prompt has one of two categories (the real split the intra-modal effects compare).
-    The arguments of ``cross_modal_gap`` (float32 tensors on the CPU, unit ids, strata)."""
+    The two sides ``cross_modal_gap`` takes: {"image": Side, "text": Side} (float32 tensors on the CPU, unit
+    ids, the category stratum)."""
     per = max(keys // prompts, 1)
     g = torch.Generator().manual_seed(seed)
     offset = 0.3 * torch.randn(prompts, dim, generator=g)  # [prompts, d]
@@ -104,8 +107,7 @@ def verdict_keys(*, keys: int, dim: int, prompts: int, seed: int = 0) -> dict:
     text = offset[unit] + torch.randn(len(unit), dim, generator=g)
     units = np.array([f"p{u}" for u in unit])
     category = {"category": np.array([f"c{u % 2}" for u in unit])}
-    return {"image": image, "text": text, "image_units": units, "text_units": units,
-            "image_strata": category, "text_strata": dict(category)}
+    return {"image": Side(image, units, category), "text": Side(text, units, dict(category))}
 
 
 def measure_verdict(
@@ -125,8 +127,8 @@ def measure_verdict(
     blocks = {} if max_kernel_elements is None else {"max_kernel_elements": max_kernel_elements}
 
     def gap_of(data: dict, flips: int):
-        data = {**data, "image": data["image"].to(device), "text": data["text"].to(device)}
-        return cross_modal_gap(**data, permutations=flips, n_boot=1, level=level, seed=0, kernel_scales=MIXTURE_SCALES, **blocks)
+        on = {k: Side(s.x.to(device), s.units, s.strata, s.position) for k, s in data.items()}
+        return cross_modal_gap(on["image"], on["text"], permutations=flips, n_boot=1, level=level, seed=0, kernel_scales=MIXTURE_SCALES, **blocks)
 
     data = verdict_keys(keys=keys, dim=dim, prompts=prompts)
     if device.type == "cuda":
@@ -141,7 +143,7 @@ def measure_verdict(
     verdict, kernel = decide_gap(gap, threshold=1.0, alpha=0.01, n_boot=n_boot, level=level, seed=0)
     tier_s = time.perf_counter() - start
     return {
-        "device": _device_name(device), "keys_per_side": len(data["image_units"]), "dim": dim, "prompts": gap.units,
+        "device": _device_name(device), "keys_per_side": len(data["image"].units), "dim": dim, "prompts": gap.units,
         "permutations": permutations, "n_boot": n_boot, "kernel_scales": list(MIXTURE_SCALES),
         "max_kernel_elements": max_kernel_elements, "gap_s": gap_s, "tier_s": tier_s, "seconds": gap_s + tier_s,
         "mmd2": gap.mmd2, "p_value": gap.p_value, "ratio_low": kernel.low, "verdict": verdict.outcome,

@@ -118,10 +118,9 @@ def harness_mmd(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> 
 def harness_gap(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> tuple[float, float]:
     """(between-prompt MMD², p) of the whole `cross_modal_gap`: the test, the intra-modal baselines
     (position halves: no labels here), the noise floor and the BOOT-replicate bootstrap."""
-    from harness.stats import cross_modal_gap
+    from harness.stats import Side, cross_modal_gap
 
-    r = cross_modal_gap(x, y, image_units=prompts_x, text_units=prompts_y, sigma=sigma,
-                        permutations=permutations, n_boot=BOOT, seed=0)
+    r = cross_modal_gap(Side(x, prompts_x), Side(y, prompts_y), sigma=sigma, permutations=permutations, n_boot=BOOT, seed=0)
     return r.mmd2, r.p_value
 
 

@@ -115,9 +115,10 @@ def test_an_empty_shard_file_is_skipped_with_a_note(shards, capsys):
 def test_the_intervention_records_in_a_results_folder_are_not_taken_for_results(shards, capsys):
     """A run puts interventions.jsonl beside its results; the folder merges without it, and
     `--interventions` of the same folder finds the records."""
-    from harness.intervention.results import InterventionResult, append_intervention
+    from harness.intervention.results import InterventionResult
+    from harness.results.records import append_result
 
-    append_intervention(shards / "interventions.jsonl", InterventionResult(
+    append_result(shards / "interventions.jsonl", InterventionResult(
         model="tiny-llava", layer=0, benchmark="fixture", intervention="mean", status="error", message="boom"))
     assert main(["report", str(shards), "-q"]) == 0
     assert "interventions.jsonl" not in capsys.readouterr().err
