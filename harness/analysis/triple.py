@@ -153,6 +153,7 @@ def analyze_layer(
     classifier, knn, auc = probe_figures(image.x, text.x, **fit)  # one grouped cross-fit for JS and AUC
     js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
+    tsne = _tsne(lb, settings)  # before the clock is read: `seconds` is the whole analysis, the map included
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
@@ -178,7 +179,7 @@ def analyze_layer(
             "js": js,
             "js_space": settings.js_space,
             "auc": auc,
-            "tsne": _tsne(lb, settings),
+            "tsne": tsne,
             **_mechanism(bank, layer),
         },
     )

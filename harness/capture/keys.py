@@ -186,8 +186,11 @@ class _Reservoir:
             self.vectors[layer][slot_ix] = v[row_ix]
 
     def contents(self) -> tuple[torch.Tensor, torch.Tensor, dict[int, torch.Tensor]]:
+        """The sample (sample, position, layer → vectors), handed over: the reservoir keeps no reference, so
+        each layer's slots are freed as soon as the caller drops that layer (Collector.finish)."""
         n = min(self.seen, self.cap)
-        return self.meta[:n, 0], self.meta[:n, 1], {i: v[:n] for i, v in self.vectors.items()}
+        vectors, self.vectors = self.vectors, {}
+        return self.meta[:n, 0], self.meta[:n, 1], {i: v[:n] for i, v in vectors.items()}
 
 
 class Collector:

@@ -69,7 +69,7 @@ def definitions(spaces: list[str]) -> list[dict]:
         {"term": "t-SNE map", "text": "A two-dimensional openTSNE embedding of the keys (after PCA), image, text and "
          "special tokens coloured apart. Distances within a cluster mean more than distances between clusters; "
          "the axes have no units. At most the stated number of points is drawn."},
-        {"term": "Timings", "text": "analysis s: wall seconds of the statistics of one triple; capture s: wall seconds "
+        {"term": "Timings", "text": "analysis s: wall seconds of the whole analysis of one triple (every tier and the t-SNE map); capture s: wall seconds "
          "of the key capture (forward passes with hooks) it used."},
         {"term": "Baseline", "text": "Comparison of the figures with the stored expected values: ok (within "
          "tolerance), drift (outside: see the tooltip), created (no baseline existed; this run wrote it)."},

@@ -70,3 +70,24 @@ def test_reservoir_is_uniform():
     sigma = np.sqrt(trials * p * (1 - p))
     assert np.all(np.abs(hits - trials * p) < 6 * sigma)
     assert hits[-1] > 0 and hits[0] > 0  # neither end is starved (a broken draw keeps the first cap)
+
+
+def test_assembly_frees_each_reservoir_layer_as_it_goes():
+    """Collector.finish joins the bank one layer at a time; a reservoir hands its tensors over, so the slots
+    of a layer are freed once that layer is joined (the peak is the bank plus about two layers, not two banks)."""
+    import gc
+    import weakref
+
+    from harness.capture.keys import Collector
+    from harness.models.labels import IMAGE, TEXT
+
+    collector = Collector([0, 1, 2], TokenCaps(per_modality={"image": 8, "text": 8}), seed=0)
+    labels = torch.tensor([[IMAGE] * 12 + [TEXT] * 12])
+    read = {i: torch.randn(1, 24, 4) for i in (0, 1, 2)}
+    collector.take(labels, torch.ones(1, 24, dtype=torch.long), read, start=0, prompts=1)
+    slots = [weakref.ref(r.vectors[i]) for r in collector.reservoirs.values() for i in (0, 1, 2)]
+    banks, kept, _ = collector.finish()
+    gc.collect()
+    assert kept["image"] == kept["text"] == 8 and set(banks) == {0, 1, 2}
+    assert all(r.vectors == {} for r in collector.reservoirs.values())
+    assert all(ref() is None for ref in slots), "a reservoir still holds its vectors after the bank was assembled"
