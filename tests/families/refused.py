@@ -103,3 +103,27 @@ def idefics():
     )
     processor = IdeficsProcessor(image_processor=IdeficsImageProcessorPil(image_size=32), tokenizer=tok, image_size=32, chat_template=chat)
     return IdeficsForVisionText2Text(config), processor
+
+
+@refused("chameleon", r"has no chat template of its own .* plain prompt format was used; ChameleonProcessor takes no chat template .* "
+                      r"so this family is not measured")
+def chameleon():
+    """Early fusion: a VQ-GAN turns each 16 px image into 16 codes, written as the embeddings of 16 image-code tokens
+    (IMGIMG..Z in the vocabulary). Its processor takes no chat template: the one saved with it goes to the tokenizer, which
+    processor.apply_chat_template does not use, and the plain prompt format places no image."""
+    from transformers import ChameleonConfig, ChameleonForConditionalGeneration, ChameleonImageProcessorPil, ChameleonProcessor
+
+    digits = "ABCDEFGHIJ"  # Chameleon spells a code's decimal digits as letters
+    codes = tuple(f"IMGIMG{''.join(digits[int(c)] for c in str(i))}Z" for i in range(16))
+    specials = ("<s>", "</s>", "<pad>", "<reserved08706>", "<image>", "<racm3:break>", "<eoss>") + codes
+    chat = template("{{ bos_token }}", "", "<image>", "", "")
+    tok = tokenizer(specials, "<s>", "</s>", "<pad>", chat, sep_token="<reserved08706>")
+    config = ChameleonConfig(
+        **small_text(), vocabulary_map={t: tok.convert_tokens_to_ids(t) for t in ("<image>",) + codes},
+        vq_config=dict(embed_dim=8, num_embeddings=16, latent_channels=32, resolution=16, base_channels=32, channel_multiplier=[1, 1, 1],
+                       num_res_blocks=1),
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )
+    image_processor = ChameleonImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
+    processor = ChameleonProcessor(image_processor=image_processor, tokenizer=tok, image_seq_length=16)
+    return ChameleonForConditionalGeneration(config), processor
