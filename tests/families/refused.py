@@ -127,3 +127,28 @@ def chameleon():
     image_processor = ChameleonImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
     processor = ChameleonProcessor(image_processor=image_processor, tokenizer=tok, image_seq_length=16)
     return ChameleonForConditionalGeneration(config), processor
+
+
+@refused("shieldgemma2", r"ShieldGemma2Processor does not keep the benchmark text verbatim in its prompt")
+def shieldgemma2():
+    """An image classifier: its processor writes its own prompts (one per policy) around each image, so no token holds
+    the benchmark's text. Gemma3's decoder under the shieldgemma2 config."""
+    from transformers import Gemma3ForConditionalGeneration, Gemma3ImageProcessorPil, ShieldGemma2Config, ShieldGemma2Processor
+
+    from .zoo import GEMMA_SPECIALS, siglip
+
+    chat = template("{{ bos_token }}", "<start_of_turn>{role}\\n", "<start_of_image>", "<end_of_turn>\\n", "<start_of_turn>model\\n")
+    tok = tokenizer(
+        GEMMA_SPECIALS, "<bos>", "<eos>", "<pad>", chat,
+        image_token="<image_soft_token>", boi_token="<start_of_image>", eoi_token="<end_of_image>",
+    )
+    config = ShieldGemma2Config(
+        text_config=small_text(sliding_window=64, query_pre_attn_scalar=16), vision_config=siglip(32, 4), mm_tokens_per_image=16,
+        boi_token_index=tok.boi_token_id, eoi_token_index=tok.eoi_token_id, image_token_index=tok.image_token_id,
+    )
+    image_processor = Gemma3ImageProcessorPil(size={"height": 32, "width": 32})
+    processor = ShieldGemma2Processor(
+        image_processor=image_processor, tokenizer=tok, chat_template=chat, image_seq_length=16,
+        policy_definitions={"harm": "no harmful content"},
+    )
+    return Gemma3ForConditionalGeneration(config), processor
