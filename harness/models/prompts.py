@@ -28,6 +28,7 @@ tokenizer ran, or tokenizes in pieces, cannot be tied back: it gets a one-line e
 from __future__ import annotations
 
 import contextlib
+import inspect
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
@@ -142,12 +143,22 @@ def _run(processor: Any, rows: list, images: list[list], *, templated: bool) -> 
     return batch, texts[0], torch.tensor(encoding["offset_mapping"])
 
 
+def takes_chat_template(processor: Any) -> bool:
+    """Whether the processor's class can hold a chat template: one saved beside a processor whose constructor
+    takes none (Chameleon) is read back into its tokenizer alone."""
+    parameters = inspect.signature(type(processor).__init__).parameters.values()
+    return any(p.name == "chat_template" or p.kind is p.VAR_KEYWORD for p in parameters)
+
+
 def no_template(processor: Any) -> str:
-    """Why a processor's plain prompt format was used, and how to give it a template (one clause)."""
+    """Why a processor's plain prompt format was used, and how to give it a template, or that none can be given
+    (one clause)."""
+    name = type(processor).__name__
     held = " (one held by its tokenizer alone is not used by processor.apply_chat_template)" if getattr(
         processor.tokenizer, "chat_template", None) else ""
-    return (f"{type(processor).__name__} has no chat template of its own{held}, so its plain prompt format was used; "
-            "save the checkpoint with processor.chat_template set")
+    fix = ("save the checkpoint with processor.chat_template set" if takes_chat_template(processor) else
+           f"{name} takes no chat template (a saved one is read back into its tokenizer alone), so this family is not measured")
+    return f"{name} has no chat template of its own{held}, so its plain prompt format was used; {fix}"
 
 
 def _hint(processor: Any, templated: bool, rows: int) -> str:

@@ -103,3 +103,52 @@ def idefics():
     )
     processor = IdeficsProcessor(image_processor=IdeficsImageProcessorPil(image_size=32), tokenizer=tok, image_size=32, chat_template=chat)
     return IdeficsForVisionText2Text(config), processor
+
+
+@refused("chameleon", r"has no chat template of its own .* plain prompt format was used; ChameleonProcessor takes no chat template .* "
+                      r"so this family is not measured")
+def chameleon():
+    """Early fusion: a VQ-GAN turns each 16 px image into 16 codes, written as the embeddings of 16 image-code tokens
+    (IMGIMG..Z in the vocabulary). Its processor takes no chat template: the one saved with it goes to the tokenizer, which
+    processor.apply_chat_template does not use, and the plain prompt format places no image."""
+    from transformers import ChameleonConfig, ChameleonForConditionalGeneration, ChameleonImageProcessorPil, ChameleonProcessor
+
+    digits = "ABCDEFGHIJ"  # Chameleon spells a code's decimal digits as letters
+    codes = tuple(f"IMGIMG{''.join(digits[int(c)] for c in str(i))}Z" for i in range(16))
+    specials = ("<s>", "</s>", "<pad>", "<reserved08706>", "<image>", "<racm3:break>", "<eoss>") + codes
+    chat = template("{{ bos_token }}", "", "<image>", "", "")
+    tok = tokenizer(specials, "<s>", "</s>", "<pad>", chat, sep_token="<reserved08706>")
+    config = ChameleonConfig(
+        **small_text(), vocabulary_map={t: tok.convert_tokens_to_ids(t) for t in ("<image>",) + codes},
+        vq_config=dict(embed_dim=8, num_embeddings=16, latent_channels=32, resolution=16, base_channels=32, channel_multiplier=[1, 1, 1],
+                       num_res_blocks=1),
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )
+    image_processor = ChameleonImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
+    processor = ChameleonProcessor(image_processor=image_processor, tokenizer=tok, image_seq_length=16)
+    return ChameleonForConditionalGeneration(config), processor
+
+
+@refused("shieldgemma2", r"ShieldGemma2Processor does not keep the benchmark text verbatim in its prompt")
+def shieldgemma2():
+    """An image classifier: its processor writes its own prompts (one per policy) around each image, so no token holds
+    the benchmark's text. Gemma3's decoder under the shieldgemma2 config."""
+    from transformers import Gemma3ForConditionalGeneration, Gemma3ImageProcessorPil, ShieldGemma2Config, ShieldGemma2Processor
+
+    from .zoo import GEMMA_SPECIALS, siglip
+
+    chat = template("{{ bos_token }}", "<start_of_turn>{role}\\n", "<start_of_image>", "<end_of_turn>\\n", "<start_of_turn>model\\n")
+    tok = tokenizer(
+        GEMMA_SPECIALS, "<bos>", "<eos>", "<pad>", chat,
+        image_token="<image_soft_token>", boi_token="<start_of_image>", eoi_token="<end_of_image>",
+    )
+    config = ShieldGemma2Config(
+        text_config=small_text(sliding_window=64, query_pre_attn_scalar=16), vision_config=siglip(32, 4), mm_tokens_per_image=16,
+        boi_token_index=tok.boi_token_id, eoi_token_index=tok.eoi_token_id, image_token_index=tok.image_token_id,
+    )
+    image_processor = Gemma3ImageProcessorPil(size={"height": 32, "width": 32})
+    processor = ShieldGemma2Processor(
+        image_processor=image_processor, tokenizer=tok, chat_template=chat, image_seq_length=16,
+        policy_definitions={"harm": "no harmful content"},
+    )
+    return Gemma3ForConditionalGeneration(config), processor

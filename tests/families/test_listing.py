@@ -16,7 +16,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "families.md"
 
 def _listing() -> dict[str, str]:
     text = DOC.read_text(encoding="utf-8")
-    rows = re.findall(r"^\| (exact|refused[^|]*|untested) \| ([^|]+) \|$", text, flags=re.M)
+    rows = re.findall(r"^\| (exact|refused[^|]*|untested[^|]*) \| ([^|]+) \|$", text, flags=re.M)
     status: dict[str, str] = {}
     for kind, names in rows:
         for name in (n.strip() for n in names.split(",")):
