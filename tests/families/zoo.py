@@ -83,8 +83,6 @@ QWEN_TEMPLATE = template(
 
 
 def _qwen3_vl(config_class, model_class, **text):
-    from transformers import Qwen2VLImageProcessorPil, Qwen3VLProcessor
-
     tok = tokenizer(QWEN_SPECIALS, None, "<|im_end|>", "<|endoftext|>", QWEN_TEMPLATE)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
     config = config_class(
@@ -98,13 +96,18 @@ def _qwen3_vl(config_class, model_class, **text):
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
-    pixels = dict(min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
-    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, **pixels)
-    processor = image_only_if_needed(Qwen3VLProcessor)(
+    return model_class(config), _qwen3_processor(tok)
+
+
+def _qwen3_processor(tok):
+    """The Qwen3-VL processor (16-px patches merged 2 × 2) that Qwen3-VL and Qwen3.5 checkpoints share."""
+    from transformers import Qwen2VLImageProcessorPil, Qwen3VLProcessor
+
+    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
+    return image_only_if_needed(Qwen3VLProcessor)(
         image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE,
         video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
     )
-    return model_class(config), processor
 
 
 @family("qwen3_vl")
@@ -395,8 +398,6 @@ def glm46v():
 
 
 def _qwen3_5(config_class, model_class, **text):
-    from transformers import Qwen2VLImageProcessorPil, Qwen3VLProcessor
-
     tok = tokenizer(QWEN_SPECIALS, None, "<|im_end|>", "<|endoftext|>", QWEN_TEMPLATE)
     ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
     text = small_text(
@@ -415,12 +416,7 @@ def _qwen3_5(config_class, model_class, **text):
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
-    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
-    processor = image_only_if_needed(Qwen3VLProcessor)(
-        image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE,
-        video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
-    )
-    return model_class(config), processor
+    return model_class(config), _qwen3_processor(tok)
 
 
 @family("qwen3_5")
@@ -646,7 +642,6 @@ def lighton_ocr():
     image_processor = PixtralImageProcessorPil(size={"longest_edge": 64}, patch_size=16)
     processor = LightOnOcrProcessor(image_processor=image_processor, tokenizer=tok, patch_size=8, spatial_merge_size=2, chat_template=QWEN_TEMPLATE)
     return LightOnOcrForConditionalGeneration(config), processor
-
 
 
 @family("llava_next_video", torchvision=True)
