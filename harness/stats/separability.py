@@ -10,7 +10,10 @@ fold on the other folds' keys and shared by every comparison (one map per fold, 
 wide keys make the map the cost); each held-out fold is scored by its own model, and
 the AUC counts pairs (positive key, negative key) of one held-out fold only, each key weighted
 1 / (its unit's keys of its side), so every unit weighs 1 as in the between-prompt MMD² (a long
-prompt does not dominate). Folds are pooled pair-weighted. Sides are first subsampled to equal
+prompt does not dominate). A tie counts 1/2 (Mann–Whitney), so a probe that cannot tell the sides
+apart reads 0.5, never 0; scores are compared to 1e-9 (log-odds units), so keys that are equal but
+for rounding (the image keys of one image asked in two languages) tie at any BLAS thread count
+instead of reading a noise direction. Folds are pooled pair-weighted. Sides are first subsampled to equal
 numbers of units (seeded), so a split with few units on one level is not read at another size.
 AUC in [0, 1], 0.5 = chance; a learning curve: its expectation rises with the number of prompts.
 
@@ -98,7 +101,7 @@ def heldout_auc_replicates(maps: FoldMaps, x_rows: np.ndarray, y_rows: np.ndarra
         if len(np.unique(label[train])) < 2 or len(np.unique(label[test])) < 2:
             continue
         probe = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto", priors=[0.5, 0.5])
-        s = probe.fit(z[rows[train]], label[train]).decision_function(z[rows[test]])
+        s = probe.fit(z[rows[train]], label[train]).decision_function(z[rows[test]]).round(9)  # see the module doc
         fold_num, fold_den = weighted_auc_terms(s, label[test] == 1, m[:, col[test]] * inv[test][None, :])
         num, den = num + fold_num, den + fold_den
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -106,15 +109,17 @@ def heldout_auc_replicates(maps: FoldMaps, x_rows: np.ndarray, y_rows: np.ndarra
 
 
 def weighted_auc_terms(score: np.ndarray, positive: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(Σ_{i pos, j neg, s_i > s_j} w_i w_j, Σ_{i pos} w_i · Σ_{j neg} w_j) for scores [n], positive [n]
-    bool and weights w [R, n] (one row per replicate); their ratio is the weighted AUC (ties count 0)."""
+    """(Σ_{i pos, j neg} w_i w_j ([s_i > s_j] + ½ [s_i = s_j]), Σ_{i pos} w_i · Σ_{j neg} w_j) for scores [n],
+    positive [n] bool and weights w [R, n] (one row per replicate); their ratio is the weighted AUC with
+    a tie counting 1/2, as Mann–Whitney's and scikit-learn's ``roc_auc_score``."""
     order = np.argsort(score, kind="stable")
     s, pos, w = score[order], positive[order], w[:, order]
     below = np.cumsum(np.where(pos[None, :], 0.0, w), axis=1)  # [R, n] negative weight at or below each key
-    # a tie block's negatives must not count for the positives inside it: take the weight below the block
     first = np.searchsorted(s, s, side="left")  # index of each score's first tie
-    strictly = np.where(first[None, :] > 0, below[:, np.maximum(first - 1, 0)], 0.0)
-    return (w * np.where(pos[None, :], strictly, 0.0)).sum(1), w[:, pos].sum(1) * w[:, ~pos].sum(1)
+    last = np.searchsorted(s, s, side="right") - 1  # and of its last
+    strictly = np.where(first[None, :] > 0, below[:, np.maximum(first - 1, 0)], 0.0)  # negatives below the tie block
+    tied = below[:, last] - strictly  # negatives inside it
+    return (w * np.where(pos[None, :], strictly + 0.5 * tied, 0.0)).sum(1), w[:, pos].sum(1) * w[:, ~pos].sum(1)
 
 
 def separability(maps: FoldMaps, image_rows: np.ndarray, text_rows: np.ndarray, splits: dict[str, list[tuple[np.ndarray, np.ndarray]]],
