@@ -211,7 +211,6 @@ def merge_parts(path: Path, *, keep_existing: bool) -> list[TripleResult]:
     write_results(path, sorted(latest.values(), key=lambda r: r.key))
     for p in parts:
         p.unlink()
-        p.with_name(p.name + ".lock").unlink(missing_ok=True)
     return list(latest.values())
 
 

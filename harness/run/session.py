@@ -110,12 +110,12 @@ class KeyspaceRun:
     _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _cache_writable: bool | None = None  # worked out at the first capture
     store: Store = field(init=False)  # the results file this run appends to (harness.results.store)
-
-    def __post_init__(self) -> None:
-        self.store = Store(self.cfg.results, "--ks-results", worker=self.worker, resume=self.cfg.resume)
     report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
     interventions: list = field(default_factory=list)  # this session's intervention records, given to `finish`
     known: dict = field(default_factory=dict)  # their key → why a failure is the stored, expected outcome
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.cfg.results, "--ks-results", worker=self.worker, resume=self.cfg.resume)
 
     # -- planning (cheap: no model, no data) ------------------------------------------------------
     def plan(self) -> list[Triple]:
@@ -469,7 +469,7 @@ class KeyspaceRun:
         if repaired:
             self.notes.append(repaired)
 
-    def finish_empty_shard(self) -> str | None:
+    def _finish_empty_shard(self) -> str | None:
         """When this shard (--ks-shard) holds nothing of the run: an empty results file (kept as it is
         with --ks-resume) and its run metadata, so a merge lists the shard as present rather than
         missing; returns the line saying so. None for any other run, and in a parallel worker."""
@@ -495,7 +495,7 @@ class KeyspaceRun:
         self.interventions, self.known = list(interventions), dict(known or {})
         if part_paths(self.cfg.results):  # parallel (xdist) workers each wrote a part file
             self.results = merge_parts(self.cfg.results, keep_existing=self.cfg.resume)
-        empty = self.finish_empty_shard()
+        empty = self._finish_empty_shard()
         if empty:
             self.notes.append(empty)
         if not self.results:
