@@ -116,8 +116,9 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
     """({features: held-out log-odds per fold}, reason). On each fold the map into `space` and the
     standardization are fitted once on the training rows and shared by the probes of every feature
     set asked for (fit_transform as a pipeline would: the figures equal those of one pipeline per probe).
-    Where torch may use more than one thread, the folds are fitted that many at a time, each with one
-    BLAS thread (the same figures: a fold's arithmetic does not depend on which thread runs it)."""
+    Every fold is fitted with one BLAS thread; where torch may use more than one thread, that many
+    folds at a time (the same figures: a fold's arithmetic does not depend on which thread runs it,
+    while a BLAS reduction split over threads rounds differently)."""
     splits, reason = grouped_folds(r, folds, seed)
 
     def fit(split: tuple[np.ndarray, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -137,7 +138,7 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
         with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=workers) as pool:
             fitted = list(pool.map(fit_on_one_thread, splits))
     else:
-        fitted = [fit(split) for split in splits]
+        fitted = [fit_on_one_thread(split) for split in splits]  # the arithmetic of the parallel path, bit for bit
     return {f: [d[f] for d in fitted] for f in features}, reason
 
 
