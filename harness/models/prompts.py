@@ -224,9 +224,13 @@ def benchmark_text_tokens(tokenizer: Any, texts: Iterable[str]) -> int:
     for text in texts:
         key = (vocabulary, text)
         if key not in memo:
-            memo[key] = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+            memo[key] = _text_tokens(tokenizer, text)
         total += memo[key]
     return total
+
+
+def _text_tokens(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def label_source(processor: Any, samples: Iterable["Sample"]) -> dict[str, Any]:
