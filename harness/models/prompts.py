@@ -214,8 +214,23 @@ def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]],
 
 
 def benchmark_text_tokens(tokenizer: Any, texts: Iterable[str]) -> int:
-    """Tokens of the benchmark's texts tokenized alone (no template, no special tokens)."""
-    return sum(len(tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts)
+    """Tokens of the benchmark's texts tokenized alone (no template, no special tokens). Each distinct text is
+    tokenized once per tokenizer: its count is kept on the tokenizer (with its vocabulary size, so that added
+    tokens invalidate it), so the captures of one (model, benchmark) pair, whichever batches or subsets of its
+    samples they take, tokenize the benchmark's text once."""
+    memo = tokenizer.__dict__.setdefault("_keyspace_text_tokens", {})
+    vocabulary = len(tokenizer)
+    total = 0
+    for text in texts:
+        key = (vocabulary, text)
+        if key not in memo:
+            memo[key] = _text_tokens(tokenizer, text)
+        total += memo[key]
+    return total
+
+
+def _text_tokens(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def label_source(processor: Any, samples: Iterable["Sample"]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ at import; the pytest-benchmark modules and the plain scripts of `suites/perf` b
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import statistics
@@ -21,14 +22,18 @@ import torch
 
 from harness.models.adapter import LoadedModel
 
-# -- capture next to a plain forward pass (suites/perf/test_capture_perf.py, test_intervention_perf.py) --
+# -- capture next to a plain forward pass at equal work (suites/perf/test_capture_perf.py, test_intervention_perf.py) --
 BATCH = 4  # fixture samples per forward pass
-# name → (registry twin, decoder hidden size, decoder layers); "llava-1024x8" is big enough that
-# the decoder, not Python overhead, dominates a forward pass on a CPU.
+ROUNDS = 30  # interleaved rounds behind each capture ratio (their medians)
+# name → (registry name, decoder hidden size, decoder layers); "llava-1024x8" is big enough that
+# the decoder, not Python overhead, dominates a forward pass on a CPU; the organisms are the default suite's models.
 MODELS = {
     "tiny-llava": ("tiny-llava", None, None),
     "tiny-qwen2.5-vl": ("tiny-qwen2.5-vl", None, None),
     "llava-1024x8": ("tiny-llava", 1024, 8),
+    "organism-text-first": ("organism-text-first", None, None),
+    "organism-aligned": ("organism-aligned", None, None),
+    "organism-joint": ("organism-joint", None, None),
 }
 
 
@@ -37,8 +42,8 @@ def loaded_model(name: str) -> LoadedModel:
     """One of MODELS on the CPU in float32, seeded."""
     from harness.models import adapter_for, get_model_spec  # deferred: each workload loads only what it times
 
-    twin, hidden, layers = MODELS[name]
-    spec = get_model_spec(twin)
+    registered, hidden, layers = MODELS[name]
+    spec = get_model_spec(registered)
     loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
     if hidden is not None:
         from harness.models.tiny import tiny_llava  # deferred: each workload loads only what it times
@@ -46,11 +51,7 @@ def loaded_model(name: str) -> LoadedModel:
         torch.manual_seed(0)
         model, _ = tiny_llava(hidden=hidden, layers=layers)
         model = model.eval()
-        loaded = LoadedModel(
-            spec=spec, adapter=loaded.adapter, model=model, processor=loaded.processor,
-            layers=loaded.adapter.decoder_layers(model), image_token_id=loaded.image_token_id,
-            special_ids=loaded.special_ids, device=loaded.device,
-        )
+        loaded = dataclasses.replace(loaded, model=model, layers=loaded.adapter.decoder_layers(model))
     return loaded
 
 
@@ -62,35 +63,43 @@ def batch() -> tuple:
     return tuple(get_benchmark("fixture")((), seed=0)[:BATCH])
 
 
-def plain_forward(loaded: LoadedModel) -> None:
-    """One forward pass over `batch()`, processor included, no capture."""
+def plain_forward(loaded: LoadedModel, stop_after: int | None = None) -> None:
+    """One forward pass over `batch()`, processor included, no capture; with `stop_after`, ended where an
+    early-exit capture of that layer ends it (after the layer's k_proj, by the same StopForward)."""
+    from harness.models.taps import run_tapped, tap  # deferred: each workload loads only what it times
+
     inputs, _ = loaded.adapter.encode(loaded, batch())
     with torch.inference_mode():
-        loaded.model(**inputs, use_cache=False)
+        if stop_after is None:
+            loaded.model(**inputs, use_cache=False)
+            return
+        with tap(loaded.adapter, loaded.layers, [stop_after], "keys", lambda index, states: None, stop=True):
+            run_tapped(loaded, inputs, [], [stop_after], what="plain pass")
 
 
-def capture(loaded: LoadedModel, layers: list[int]) -> None:
+def capture(loaded: LoadedModel, layers: list[int], early_exit: bool = True) -> None:
     """The capture of `layers` over `batch()`, processor included."""
     from harness.capture.keys import capture_keys  # deferred: each workload loads only what it times
 
-    capture_keys(loaded, batch(), layers, benchmark="fixture", batch_size=BATCH)
+    capture_keys(loaded, batch(), layers, benchmark="fixture", batch_size=BATCH, early_exit=early_exit)
 
 
-def interleaved_ratio(loaded: LoadedModel, layers: list[int], rounds: int = 5) -> float:
-    """median(capture seconds) / median(plain forward seconds), the two run alternately so that a
-    busy machine slows both alike."""
-    plain_forward(loaded), capture(loaded, layers)  # warm-up
-    fwd, cap = [], []
+def interleaved_medians(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, float]:
+    """Median seconds of each call (name → (function, *args)), the calls run in turn in every round so that
+    a busy machine slows them alike; one warm-up round first."""
+    for fn, *args in calls.values():
+        fn(*args)
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(rounds):
-        for fn, args, out in ((plain_forward, (loaded,), fwd), (capture, (loaded, layers), cap)):
+        for name, (fn, *args) in calls.items():
             start = time.perf_counter()
             fn(*args)
-            out.append(time.perf_counter() - start)
-    return statistics.median(cap) / statistics.median(fwd)
+            seconds[name].append(time.perf_counter() - start)
+    return {name: statistics.median(s) for name, s in seconds.items()}
 
 
 def three_layers(n: int) -> list[int]:
-    """First, middle and last of `n` decoder layers: the last defeats any early exit."""
+    """First, middle and last of `n` decoder layers: the default triple layers."""
     return [0, n // 2, n - 1]
 
 
@@ -99,14 +108,29 @@ def exit_layer(n: int) -> int:
     return n // 4
 
 
-def ratio_three_layers(name: str) -> float:
+def capture_ratios(name: str, rounds: int = ROUNDS) -> dict:
+    """Capture against a plain pass at equal work, all in one interleaved run (medians of `rounds`):
+    - `early_exit`: capture of layer L (= exit_layer) with early exit / a plain pass stopped after layer L;
+    - `full`: capture of three_layers without early exit / a full plain pass;
+    - `saving`: capture of layer L with early exit / the same capture without it (what early exit saves).
+    The overhead ratios are near 1 when capture adds little to the pass it rides on."""
     loaded = loaded_model(name)
-    return interleaved_ratio(loaded, three_layers(loaded.num_layers))
-
-
-def ratio_early_exit(name: str) -> float:
-    loaded = loaded_model(name)
-    return interleaved_ratio(loaded, [exit_layer(loaded.num_layers)])
+    n = loaded.num_layers
+    layer, layers = exit_layer(n), three_layers(n)
+    medians = interleaved_medians({
+        "plain_stopped": (plain_forward, loaded, layer),
+        "capture_early": (capture, loaded, [layer], True),
+        "plain_full": (plain_forward, loaded),
+        "capture_full": (capture, loaded, layers, False),
+        "capture_layer_full": (capture, loaded, [layer], False),
+    }, rounds)
+    return {
+        "model": name, "layers": n, "exit_layer": layer, "three_layers": layers, "rounds": rounds, "batch": BATCH,
+        "seconds": medians,
+        "early_exit": medians["capture_early"] / medians["plain_stopped"],
+        "full": medians["capture_full"] / medians["plain_full"],
+        "saving": medians["capture_early"] / medians["capture_layer_full"],
+    }
 
 
 def analysis_case():

@@ -1,10 +1,12 @@
-"""What capture costs next to a plain forward pass of the same model on the same batch.
+"""What capture costs next to a plain forward pass of the same model on the same batch, at equal work.
 
-Ratios (capture seconds / plain forward seconds, both medians, both including the processor):
-- capture of 3 layers (first, mid, last): the hooks' and the bank's overhead; the last layer is
-  requested, so no early exit helps here. Near 1 is good.
-- early exit at layer L of N: capture of layer L alone, the pass stopped after it; ideally about
-  (L + 1) / N of the decoder plus the vision tower and the processor, which no exit saves.
+Ratios (medians of harness.perf.workloads.ROUNDS rounds, every call of a model interleaved in each round,
+all including the processor; harness.perf.workloads.capture_ratios):
+- early exit: capture of layer L (a quarter of the way down) with early exit / a plain pass stopped at the
+  same place (after layer L's k_proj, by the same StopForward). Near 1 is good.
+- full: capture of the first, middle and last layer without early exit / a full plain pass. Near 1 is good.
+- saving: capture of layer L with early exit / the same capture without it: what early exit saves (the
+  vision tower and the processor run in full either way).
 
     pytest suites/perf -m perf                 # pytest-benchmark tables, ratios in extra_info
     python -m suites.perf.test_capture_perf    # ratio lines only (from the repository root)
@@ -15,46 +17,38 @@ timed calls are harness.perf.workloads'.
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import torch
 
-from harness.perf.workloads import (
-    MODELS, capture, exit_layer, loaded_model, plain_forward, ratio_early_exit, ratio_three_layers, three_layers,
-)
+from harness.perf.workloads import MODELS, capture, capture_ratios, exit_layer, loaded_model
 
 pytestmark = pytest.mark.perf
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_plain_forward(benchmark, name):
+def test_capture_at_equal_work(benchmark, name):
     loaded = loaded_model(name)
-    benchmark.group = f"capture-vs-forward {name}"
-    benchmark.pedantic(plain_forward, args=(loaded,), rounds=5, warmup_rounds=1)
-
-
-@pytest.mark.parametrize("name", list(MODELS))
-def test_capture_three_layers(benchmark, name):
-    loaded = loaded_model(name)
-    benchmark.group = f"capture-vs-forward {name}"
-    benchmark.extra_info["ratio_to_forward"] = ratio_three_layers(name)
-    benchmark.pedantic(capture, args=(loaded, three_layers(loaded.num_layers)), rounds=5, warmup_rounds=1)
-
-
-@pytest.mark.parametrize("name", list(MODELS))
-def test_capture_early_exit(benchmark, name):
-    loaded = loaded_model(name)
-    benchmark.group = f"capture-vs-forward {name}"
-    benchmark.extra_info["ratio_to_forward"] = ratio_early_exit(name)
+    benchmark.group = f"capture {name}"
+    figures = capture_ratios(name)
+    benchmark.extra_info.update({k: figures[k] for k in ("early_exit", "full", "saving", "seconds")})
     benchmark.pedantic(capture, args=(loaded, [exit_layer(loaded.num_layers)]), rounds=5, warmup_rounds=1)
+
+
+def load_average() -> str:
+    return "{:.1f}".format(os.getloadavg()[0])
 
 
 def main() -> None:
     torch.set_grad_enabled(False)
     for name in MODELS:
-        loaded = loaded_model(name)
-        n = loaded.num_layers
-        print(f"{name}: capture of layers {three_layers(n)} / plain forward = {ratio_three_layers(name):.3f}")
-        print(f"{name}: early exit at layer {exit_layer(n)} of {n} / plain forward = {ratio_early_exit(name):.3f}")
+        start = load_average()
+        f = capture_ratios(name)
+        n, layer = f["layers"], f["exit_layer"]
+        print(f"{name} (load {start} → {load_average()}): capture of layer {layer} of {n} with early exit / plain pass "
+              f"stopped there = {f['early_exit']:.3f}; capture of {f['three_layers']} without early exit / full pass = "
+              f"{f['full']:.3f}; early exit / no early exit (layer {layer}) = {f['saving']:.3f}", flush=True)
 
 
 if __name__ == "__main__":

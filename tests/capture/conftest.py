@@ -36,3 +36,9 @@ def twin(request):
 @pytest.fixture(scope="session", params=TWINS)
 def eager_twin(request):
     return load(request.param, attn="eager")
+
+
+@pytest.fixture
+def fresh():
+    """`load` itself, for a test that needs a twin no other test has run (nothing memoised on it yet)."""
+    return load

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness.capture.keys import TokenCaps, _Reservoir, capture_keys, parse_max_tokens
+from harness.capture.collector import _Reservoir
+from harness.capture.keys import TokenCaps, capture_keys, parse_max_tokens
 from harness.errors import KeyspaceError
 from harness.models.labels import MODALITY_NAMES
 
@@ -78,16 +79,16 @@ def test_assembly_frees_each_reservoir_layer_as_it_goes():
     import gc
     import weakref
 
-    from harness.capture.keys import Collector
+    from harness.capture.collector import Collector
     from harness.models.labels import IMAGE, TEXT
 
-    collector = Collector([0, 1, 2], TokenCaps(per_modality={"image": 8, "text": 8}), seed=0)
+    collector = Collector([0, 1, 2], TokenCaps(per_modality={"image": 8, "text": 8}), seed=0, prompts=1)
     labels = torch.tensor([[IMAGE] * 12 + [TEXT] * 12])
     read = {i: torch.randn(1, 24, 4) for i in (0, 1, 2)}
-    collector.take(labels, torch.ones(1, 24, dtype=torch.long), read, start=0, prompts=1)
+    collector.take(labels, torch.ones(1, 24, dtype=torch.long), read, start=0)
     slots = [weakref.ref(r.vectors[i]) for r in collector.reservoirs.values() for i in (0, 1, 2)]
-    banks, kept, _ = collector.finish()
+    assembled = collector.finish()
     gc.collect()
-    assert kept["image"] == kept["text"] == 8 and set(banks) == {0, 1, 2}
+    assert assembled.kept["image"] == assembled.kept["text"] == 8 and set(assembled.vectors) == {0, 1, 2}
     assert all(r.vectors == {} for r in collector.reservoirs.values())
     assert all(ref() is None for ref in slots), "a reservoir still holds its vectors after the bank was assembled"
