@@ -1,0 +1,110 @@
+"""Scores of answers given in words: the summed log-probability of each option's " " + words + EOS after
+the prompt (harness.intervention.measure: `world` prompts, `meta["answer_by"] == "continuation"`).
+
+Two ways to the same figures (equal to float rounding, tests/intervention/test_continuation.py):
+- `cached_scores`: the prompts' own pass (a left-padded batch, run with the KV cache) gives the logits
+  at the last prompt token and the cache; one more call runs every option's tokens of every prompt of
+  the batch after its prompt's cache (rows repeated once per option), at the positions the prompt's
+  continue with. The prompt is run once, not once per option.
+- `full_scores`: the prompt repeated once per option with its tail, one full pass (no padding inside the
+  prompt); the reference, and the way for a batch that is not left-padded.
+Positions after a prompt continue from its largest position (1-D positions: the adapter's, counted
+from the first real token; multimodal RoPE: the model's own `get_rope_index`, whose text after the
+last image goes on from the largest position by one per token).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Sequence
+
+import torch
+
+from harness.benchmarks.sample import Sample
+from harness.models.adapter import LoadedModel
+
+
+def option_tails(loaded: LoadedModel, options: Sequence[str]) -> list[list[int]]:
+    """Token ids of " " + option, then EOS (when the tokenizer has one), per option."""
+    tok = loaded.processor.tokenizer
+    eos = [tok.eos_token_id] if tok.eos_token_id is not None else []
+    return [tok.encode(" " + o, add_special_tokens=False) + eos for o in options]
+
+
+def _padded(loaded: LoadedModel, tails: Sequence[list[int]], dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """([K, W] tail ids padded after each tail, [K, W] 1 on real tail tokens)."""
+    tok = loaded.processor.tokenizer
+    width = max(len(t) for t in tails)
+    tail = torch.full((len(tails), width), tok.pad_token_id if tok.pad_token_id is not None else 0, dtype=dtype)
+    mask = torch.zeros((len(tails), width), dtype=torch.long)
+    for j, t in enumerate(tails):
+        tail[j, : len(t)], mask[j, : len(t)] = torch.tensor(t), 1
+    return tail, mask
+
+
+def _summed(logits: torch.Tensor, tail: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """[K] summed log-probability of each tail; `logits` [K, W, V]: row j, column i predicts tail[j, i]."""
+    logp = torch.log_softmax(logits.float().cpu(), -1).gather(2, tail[:, :, None].cpu()).squeeze(2)  # [K, W]
+    return (logp * mask.cpu()).sum(1)
+
+
+def full_scores(loaded: LoadedModel, sample: Sample) -> torch.Tensor:
+    """[K] scores of `sample`'s options from one pass over the prompt repeated once per option (module doc)."""
+    tails = option_tails(loaded, sample.options)
+    with torch.inference_mode():
+        inputs, _ = loaded.adapter.encode(loaded, [sample] * len(tails))  # the prompt once per option (its images too)
+        prompt = inputs["input_ids"]  # [K, T], identical rows: no padding
+        tail, mask = _padded(loaded, tails, prompt.dtype)
+        k, width = tail.shape
+        for key, v in list(inputs.items()):  # other per-token inputs (Qwen-VL's mm_token_type_ids): 0 = text over the tail
+            if key not in ("input_ids", "attention_mask") and isinstance(v, torch.Tensor) and v.shape[:2] == prompt.shape:
+                inputs[key] = torch.cat([v, v.new_zeros((k, width, *v.shape[2:]))], 1)
+        inputs["input_ids"] = torch.cat([prompt, tail], 1)
+        inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask.to(inputs["attention_mask"].dtype)], 1)
+        if "position_ids" in inputs:  # the adapter's positions (harness.models.adapter), continued over the tail
+            inputs["position_ids"] = (inputs["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
+        if "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
+            inputs["logits_to_keep"] = width + 1  # positions T−1 .. T+width−1 predict the tail
+        inputs = {key: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for key, v in inputs.items()}
+        logits = loaded.model(**inputs, use_cache=False).logits[:, -(width + 1) : -1]  # [K, width, V]
+    return _summed(logits, tail, mask)
+
+
+def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, cache,
+                  options: Sequence[Sequence[str]]) -> list[torch.Tensor | None]:
+    """Per row of a left-padded batch, [K] scores of its `options` (None where it has none), from the
+    batch's own pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at the last
+    prompt token and `cache` its KV cache (module doc). The cache is reordered in place (rows repeated)."""
+    rows = [b for b, opts in enumerate(options) for _ in opts]
+    if not rows:
+        return [None] * len(options)
+    tails = [t for opts in options if opts for t in option_tails(loaded, opts)]
+    tail, mask = _padded(loaded, tails, inputs["input_ids"].dtype)
+    width = tail.shape[1]
+    index = torch.tensor(rows, device=loaded.device)
+    cache.reorder_cache(index)  # row r of the cache is now its prompt's, once per option
+    after = _next_positions(loaded, inputs, width)[..., index, :]  # [R, W] or [3, R, W]
+    call = {"input_ids": tail.to(loaded.device), "past_key_values": cache, "position_ids": after,
+            "attention_mask": torch.cat([inputs["attention_mask"][index], mask.to(loaded.device, inputs["attention_mask"].dtype)], 1)}
+    with torch.inference_mode():
+        logits = loaded.model(**call, use_cache=True).logits  # [R, W, V]: column i predicts tail column i + 1
+    predicting = torch.cat([last_logits[index][:, None], logits[:, :-1]], 1)  # [R, W, V]: column i predicts tail column i
+    scores = _summed(predicting, tail, mask)
+    out: list[torch.Tensor | None] = []
+    start = 0
+    for opts in options:
+        out.append(scores[start : start + len(opts)] if opts else None)
+        start += len(opts)
+    return out
+
+
+def _next_positions(loaded: LoadedModel, inputs: dict, width: int) -> torch.Tensor:
+    """Positions of `width` tokens after each prompt of the batch: [B, W] (1-D) or [3, B, W] (M-RoPE)."""
+    step = torch.arange(1, width + 1, device=loaded.device)
+    if "position_ids" in inputs:  # the adapter's own 1-D positions
+        return inputs["position_ids"].amax(1)[:, None] + step
+    model = loaded.model
+    rope = getattr(model, "get_rope_index", None) or model.model.get_rope_index
+    wanted = inspect.signature(rope).parameters
+    positions, _ = rope(**{k: v for k, v in inputs.items() if k in wanted})  # [3, B, T]; padding at 1
+    return (positions.amax(dim=(0, 2))[:, None] + step).expand(positions.shape[0], -1, -1)
