@@ -34,6 +34,7 @@ from harness.models.adapter import LoadedModel
 from .apply import LabelBook, intervene
 from .fit import Intervention
 from .passes import CONTINUATION, Batch, encode_batches, run_pass
+from .prefix import Prefixes
 
 HINT = {
     "en": "Hint: the answer is {letter}.",
@@ -93,16 +94,20 @@ def measure(
 
 def measure_batches(
     loaded: LoadedModel, prompts: Sequence[Batch], asked: Sequence[Batch], hinted_rows: Sequence[bool], layer: int,
-    book: LabelBook, intervention: Intervention | None, *, keys: Collector | None,
+    book: LabelBook, intervention: Intervention | None, *, keys: Collector | None, prefix: Prefixes | None = None,
 ) -> Condition:
     """The figures of one condition on encoded prompts: one pass over `prompts` (keys when `keys` collects
     them, attention, answers) and one over `asked`, the hinted forms of the prompts where `hinted_rows` is
-    true (answers). Without `keys` the condition's `keys` is None, for the caller to fill."""
+    true (answers). Without `keys` the condition's `keys` is None, for the caller to fill. `prefix`: the
+    states entering the layer, recorded without an intervention and resumed from with one
+    (harness.intervention.prefix)."""
     samples = [s for b in prompts for s in b.samples]
     options = any(s.options for s in samples)
     with intervene(loaded, book, [intervention] if intervention is not None else []):
-        plain = run_pass(loaded, prompts, layer, keys=keys, attention=True, answers=options)
-        hints = run_pass(loaded, asked, layer, answers=True).chosen if options and asked else np.zeros(0, dtype=np.int64)
+        resume = intervention is not None
+        plain = run_pass(loaded, prompts, layer, keys=keys, attention=True, answers=options, prefix=prefix, resume=resume)
+        hints = (run_pass(loaded, asked, layer, answers=True, prefix=prefix, resume=resume).chosen if options and asked
+                 else np.zeros(0, dtype=np.int64))
     got = iter(hints)
     answers = Answers(plain.chosen, np.array([next(got) if h else -1 for h in hinted_rows], dtype=np.int64)) if options else None
     figures = plain.figures

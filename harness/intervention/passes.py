@@ -33,6 +33,7 @@ from harness.models.taps import StopForward, tap
 from harness.stats.attention import attention_metrics
 
 from .continuation import cached_scores, full_scores
+from .prefix import Prefixes
 
 CONTINUATION = "continuation"  # Sample.meta["answer_by"] of prompts answered with an option's words
 
@@ -78,9 +79,12 @@ def by_words(sample: Sample) -> bool:
 
 
 def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys: Collector | None = None,
-             attention: bool = False, answers: bool = False) -> Pass:
+             attention: bool = False, answers: bool = False, prefix: Prefixes | None = None, resume: bool = False) -> Pass:
     """One forward pass per batch (module doc); `keys` collects the layer's pre-RoPE keys (the first batch's
-    image positions proved as a capture proves them), `attention` reads the rotated states at the layer."""
+    image positions proved as a capture proves them), `attention` reads the rotated states at the layer.
+    `prefix`: the pass records the states entering the layer in it, or with `resume` (a pass with an
+    intervention at the layer) starts there from them (harness.intervention.prefix); a pass that keeps
+    its KV cache for answers in words does neither."""
     n = sum(len(b.samples) for b in batches)
     out = Pass(np.full((n, 5), np.nan), np.full(n, -1, dtype=np.int64))
     letters = [s for b in batches for s in b.samples if s.options and not by_words(s)]
@@ -102,6 +106,8 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
             for kind in kinds:
                 stop = not answers and kind == ("rotated-queries" if attention else "keys")
                 stack.enter_context(tap(loaded.adapter, loaded.layers, [layer], kind, _sink(read[kind]), stop=stop))
+            if prefix is not None and not words:
+                stack.enter_context(prefix.resume(loaded, batch) if resume else prefix.record(loaded, batch))
             first = keys is not None and batch.start == 0
             seen = stack.enter_context(watch_inputs(loaded.model) if first else contextlib.nullcontext())
             try:

@@ -50,6 +50,7 @@ from .apply import LabelBook, mapped_bank
 from .fit import Intervention, fit_interventions, split_prompts
 from .measure import Condition, concat_conditions, hint_letter, hinted, measure_batches
 from .passes import Batch, encode_batches
+from .prefix import Prefixes
 from .checks import checks, undecided
 from .results import InterventionResult
 
@@ -112,6 +113,7 @@ class PairStudy:
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
     _before_keys: dict[int, tuple[LayerBank, LayerBank]] = field(default_factory=dict)  # layer → each fold's keys before
+    _prefixes: dict[int, Prefixes] = field(default_factory=dict)  # layer → states entering it, recorded before
     _before_divergence: dict[int, tuple[dict, GapResult]] = field(default_factory=dict)
 
     @classmethod
@@ -173,11 +175,12 @@ class PairStudy:
             maps = self.interventions[layer][name] if name else (None,) * len(self.folds)
             start = time.perf_counter()
             s = self.settings
+            prefix = self._prefixes.setdefault(layer, Prefixes(layer))
             parts = []
             for f, (enc, iv) in enumerate(zip(self.encoded, maps)):
                 keys = Collector([layer], s.caps or TokenCaps(), s.seed) if iv is None else None
                 part = measure_batches(self.loaded, enc.held, enc.asked, [p is not None for p in self.folds[f].probes],
-                                       layer, self.book, iv, keys=keys)
+                                       layer, self.book, iv, keys=keys, prefix=prefix)
                 if iv is not None:
                     part = replace(part, keys=mapped_bank(self._before_keys[layer][f], iv, self.loaded.model.dtype))
                 parts.append(part)

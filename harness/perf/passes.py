@@ -2,8 +2,9 @@
 
 `count_passes(loaded)` hooks the model while its block runs and adds up:
 - `calls`: forward calls of the whole model (a pass stopped early by a tap counts as one);
-- `layer_tokens`: tokens through decoder layers, summed over layers and calls ([B, T] of each layer
-  call: padding counts, as it costs); a pass stopped after layer L counts L + 1 layers;
+- `layer_tokens`: tokens through the decoder layers' attention modules, summed over layers and calls
+  ([B, T] of each call: padding counts, as it costs); a pass stopped at layer L counts L + 1 layers, a
+  pass that starts at layer L (harness.intervention.prefix) the layers from L on;
 - `encodes`: calls of the adapter's `encode` (the processor and the labeller), and `encoded`, the
   prompts they encoded.
 
@@ -26,7 +27,7 @@ from harness.models.adapter import LoadedModel
 @dataclass
 class PassCount:
     calls: int = 0  # forward calls of the model
-    layer_tokens: int = 0  # Σ over decoder layer calls of batch × sequence length
+    layer_tokens: int = 0  # Σ over the decoder layers' attention calls of batch × sequence length
     encodes: int = 0  # calls of the adapter's encode
     encoded: int = 0  # prompts those calls encoded
 
@@ -37,7 +38,7 @@ class PassCount:
 
 @contextmanager
 def count_passes(loaded: LoadedModel) -> Iterator[PassCount]:
-    """Counts of every forward call, decoder layer call and encode inside the block."""
+    """Counts of every forward call, decoder attention call and encode inside the block."""
     count = PassCount()
 
     def on_call(_module, _args, _kwargs):
@@ -57,7 +58,8 @@ def count_passes(loaded: LoadedModel) -> Iterator[PassCount]:
         return encode(loaded_, samples)
 
     handles = [loaded.model.register_forward_pre_hook(on_call, with_kwargs=True)]
-    handles += [layer.register_forward_pre_hook(on_layer, with_kwargs=True) for layer in loaded.layers]
+    handles += [adapter.attention(layer).register_forward_pre_hook(on_layer, with_kwargs=True)
+                for layer in loaded.layers if adapter.has_keys(layer)]
     adapter.encode = counted_encode  # an instance attribute over the method, removed on the way out
     try:
         yield count

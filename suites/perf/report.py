@@ -10,6 +10,7 @@ Scaled for a 2-core machine (< 10 min): the permutation loop runs 100 permutatio
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,6 +86,29 @@ def stats_figures() -> list[Figure]:
     ]
 
 
+# One layer's intervention study (suites/perf/test_intervention_perf.study_cost), goal per benchmark in plain passes.
+STUDY_GOALS = {"fixture": 12.0, "world": 15.0}
+STUDY_MODELS = ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned", "organism-joint")
+
+
+def intervention_figures() -> list[Figure]:
+    from suites.perf.test_intervention_perf import study_cost  # deferred: loads the organisms
+
+    out = []
+    for name in STUDY_MODELS:
+        for bench, goal in STUDY_GOALS.items():
+            load = os.getloadavg()[0]
+            c = study_cost(name, bench)
+            out.append(Figure(
+                f"intervention study of one layer ({name}, {bench}, {c['prompts']} prompts, 5 interventions)",
+                f"{c['passes']:.2f} plain passes of decoder work ({c['calls']} forward calls, {c['encoded']} prompts "
+                f"encoded); CPU {c['cpu_ratio']:.1f}× (load {load:.1f})",
+                f"plain forward over the same prompts, batches of 8, processor included ({c['plain_calls']} calls)",
+                c["passes"], f"≤ {goal:.0f} plain passes", c["passes"] <= goal, "python -m suites.perf.test_intervention_perf",
+            ))
+    return out
+
+
 def walltime_figure() -> Figure:
     f = w.suite_walltime(ROOT)
     return Figure(
@@ -155,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_grad_enabled(False)
     figures += capture_figures()
     figures += stats_figures()
+    figures += intervention_figures()
     fs = full_size_section()
     aw, arows = profile_hotspots.profile_analysis(top=20)
     cw, crows = profile_hotspots.profile_capture(top=12)

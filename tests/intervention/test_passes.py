@@ -1,0 +1,51 @@
+"""The work of one layer's study, counted (harness.perf.passes), not timed: each prompt is encoded once,
+and each condition is one pass over the prompts and one over their hinted forms (answers in words: one
+more call per batch for the options, after the pass's KV cache); the keys are read on the pass without
+intervention only, and the passes with an intervention at layer L start at L where they keep no cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from harness.benchmarks import get_benchmark
+from harness.intervention.continuation import option_tails
+from harness.intervention.fit import DEFAULT
+from harness.intervention.passes import by_words
+from harness.intervention.run import PairStudy, StudySettings
+from harness.perf.passes import count_passes
+
+from .conftest import load
+
+LAYER = 1
+
+
+@pytest.mark.parametrize("name, bench, calls_per_batch", [
+    pytest.param("tiny-llava", "fixture", 1, id="tiny-llava-fixture"),
+    pytest.param("tiny-qwen2.5-vl", "world", 2, id="tiny-qwen2.5-vl-world"),
+])
+def test_a_study_encodes_each_prompt_once_and_passes_once_per_condition(name, bench, calls_per_batch):
+    loaded = load(name)
+    samples = get_benchmark(bench)((), seed=0)[:12]
+    settings = StudySettings(names=DEFAULT, n_boot=50, ratio_boot=20, permutations=50)
+    with count_passes(loaded) as counted:
+        study = PairStudy.start(loaded, samples, bench, settings)
+        for intervention in DEFAULT:
+            study.result(LAYER, intervention)
+    batches = [b for enc in study.encoded for b in (*enc.held, *enc.asked)]
+    assert counted.encodes == len(batches)  # the processor runs once per batch of the study, never again
+    assert counted.encoded == len(samples) + sum(p is not None for p in study.probes) == 2 * len(samples)
+    conditions = 1 + len(DEFAULT)
+    assert counted.calls == conditions * calls_per_batch * len(batches)
+    with count_passes(loaded) as one, torch.inference_mode():  # one plain pass over the same batches
+        for b in batches:
+            loaded.model(**b.inputs, use_cache=False)
+    # the rest: each option's tokens once per condition (a batch's options padded to its longest), after the cache
+    per_batch = [[t for s in b.samples if by_words(s) for t in option_tails(loaded, s.options)] for b in batches]
+    options = sum(len(t) * max(map(len, t)) for t in per_batch if t) * len(loaded.layers)
+    assert bool(options) == (calls_per_batch == 2)
+    if options:  # a pass that keeps its KV cache runs every layer
+        assert counted.layer_tokens == conditions * (one.layer_tokens + options)
+    else:  # the first LAYER layers run on the pass without intervention only
+        n = len(loaded.layers)
+        assert counted.layer_tokens == one.layer_tokens + len(DEFAULT) * one.layer_tokens * (n - LAYER) // n
