@@ -48,7 +48,7 @@ def loaded_model(name: str) -> LoadedModel:
         model = model.eval()
         loaded = LoadedModel(
             spec=spec, adapter=loaded.adapter, model=model, processor=loaded.processor,
-            layers=loaded.adapter.decoder_layers(model), image_token_id=loaded.image_token_id,
+            layers=loaded.adapter.decoder_layers(model), image_token_id=loaded.image_token_id, marker_ids=loaded.marker_ids,
             special_ids=loaded.special_ids, device=loaded.device,
         )
     return loaded
