@@ -82,9 +82,9 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
              attention: bool = False, answers: bool = False, prefix: Prefixes | None = None, resume: bool = False) -> Pass:
     """One forward pass per batch (module doc); `keys` collects the layer's pre-RoPE keys (the first batch's
     image positions proved as a capture proves them), `attention` reads the rotated states at the layer.
-    `prefix`: the pass records the states entering the layer in it, or with `resume` (a pass with an
-    intervention at the layer) starts there from them (harness.intervention.prefix); a pass that keeps
-    its KV cache for answers in words does neither."""
+    `prefix`: the pass records the states entering the layer in it (and the KV cache before it, where it
+    keeps one), or with `resume` (a pass with an intervention at the layer) starts there from them
+    (harness.intervention.prefix)."""
     n = sum(len(b.samples) for b in batches)
     out = Pass(np.full((n, 5), np.nan), np.full(n, -1, dtype=np.int64))
     letters = [s for b in batches for s in b.samples if s.options and not by_words(s)]
@@ -106,14 +106,21 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
             for kind in kinds:
                 stop = not answers and kind == ("rotated-queries" if attention else "keys")
                 stack.enter_context(tap(loaded.adapter, loaded.layers, [layer], kind, _sink(read[kind]), stop=stop))
-            if prefix is not None and not words:
-                stack.enter_context(prefix.resume(loaded, batch) if resume else prefix.record(loaded, batch))
+            resumed = prefix is not None and resume and prefix.resumable(batch, cached=words)
+            if resumed:
+                stack.enter_context(prefix.resume(loaded, batch))
+            elif prefix is not None and not resume:
+                stack.enter_context(prefix.record(loaded, batch))
             first = keys is not None and batch.start == 0
             seen = stack.enter_context(watch_inputs(loaded.model) if first else contextlib.nullcontext())
             try:
                 output = loaded.model(**call, use_cache=words)
             except StopForward:
                 pass
+        if words and resumed:  # the cache entries of the layers the pass skipped
+            prefix.fill(batch, output.past_key_values)
+        elif words and prefix is not None and not resume:
+            prefix.keep(batch, output.past_key_values)
         if any(layer not in read[k] for k in kinds):
             raise KeyspaceError(f"intervention: layer {layer} of {loaded.spec.name} was never reached by the forward pass")
         if first:  # the image labels are proved once per capture, on what the model wrote

@@ -7,14 +7,14 @@ usual except that the decoder layers before L hand their input on untouched and 
 recorded states: the processor, the vision tower and the embeddings still run, the first L decoder
 layers do not. Every layer from L on, the logits and the taps see what a full pass computes.
 
-Only for passes without a KV cache (a layer that did not run writes no cache entry) and within a
-memory budget (`budget` bytes of recorded states, on the model's device): a batch left unrecorded is
-passed in full.
+A pass that keeps its KV cache (answers in words are scored after it) gets the cache entries of the
+layers before L from the pass without intervention too (`keep`, then `fill` after the resumed pass):
+they are the same for the same reason. All within a memory budget (`budget` bytes of recorded states,
+on the model's device): a batch left unrecorded is passed in full.
 """
 
 from __future__ import annotations
 
-import contextlib
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -31,6 +31,7 @@ class Prefixes:
     def __init__(self, layer: int, budget: int = BUDGET):
         self.layer, self.budget = layer, budget
         self.states: dict[int, torch.Tensor] = {}
+        self.caches: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # per batch: (keys, values) of layers < L
         self.used = 0
         self.plain = True  # whether the layers hand each other bare tensors (a layer returning a tuple: no resuming)
 
@@ -55,13 +56,30 @@ class Prefixes:
             for h in handles:
                 h.remove()
 
+    def keep(self, batch: object, cache) -> None:
+        """After the recording pass of `batch` kept its KV `cache`: keep the entries of the layers before the layer."""
+        layers = getattr(cache, "layers", None)
+        if id(batch) not in self.states or layers is None or len(layers) < self.layer:
+            return
+        entries = [(c.keys, c.values) for c in layers[: self.layer]]
+        size = sum(t.numel() * t.element_size() for pair in entries for t in pair)
+        if self.used + size <= self.budget:
+            self.caches[id(batch)] = entries
+            self.used += size
+
+    def resumable(self, batch: object, *, cached: bool) -> bool:
+        """Whether a pass over `batch` can start at the layer (`cached`: one that keeps its KV cache)."""
+        return (self.layer > 0 and self.plain and id(batch) in self.states
+                and (not cached or id(batch) in self.caches))
+
     def resume(self, loaded: LoadedModel, batch: object):
-        """A context in which the model's pass skips the layers before the layer for `batch` (module doc);
-        a null context for a batch without recorded states."""
-        hidden = self.states.get(id(batch))
-        if hidden is None or self.layer == 0 or not self.plain:
-            return contextlib.nullcontext()
-        return _resumed(loaded, self.layer, hidden)
+        """A context in which the model's pass over `batch` skips the layers before the layer (module doc)."""
+        return _resumed(loaded, self.layer, self.states[id(batch)])
+
+    def fill(self, batch: object, cache) -> None:
+        """After a resumed pass of `batch` kept its KV `cache`: the kept entries of the layers it skipped."""
+        for layer, (keys, values) in zip(cache.layers, self.caches[id(batch)]):
+            layer.update(keys, values)
 
 
 @contextmanager

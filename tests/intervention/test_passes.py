@@ -1,7 +1,7 @@
 """The work of one layer's study, counted (harness.perf.passes), not timed: each prompt is encoded once,
 and each condition is one pass over the prompts and one over their hinted forms (answers in words: one
 more call per batch for the options, after the pass's KV cache); the keys are read on the pass without
-intervention only, and the passes with an intervention at layer L start at L where they keep no cache."""
+intervention only, and the passes with an intervention at layer L start at L."""
 
 from __future__ import annotations
 
@@ -44,8 +44,5 @@ def test_a_study_encodes_each_prompt_once_and_passes_once_per_condition(name, be
     per_batch = [[t for s in b.samples if by_words(s) for t in option_tails(loaded, s.options)] for b in batches]
     options = sum(len(t) * max(map(len, t)) for t in per_batch if t) * len(loaded.layers)
     assert bool(options) == (calls_per_batch == 2)
-    if options:  # a pass that keeps its KV cache runs every layer
-        assert counted.layer_tokens == conditions * (one.layer_tokens + options)
-    else:  # the first LAYER layers run on the pass without intervention only
-        n = len(loaded.layers)
-        assert counted.layer_tokens == one.layer_tokens + len(DEFAULT) * one.layer_tokens * (n - LAYER) // n
+    n = len(loaded.layers)  # the first LAYER layers run on the pass without intervention only
+    assert counted.layer_tokens == one.layer_tokens + len(DEFAULT) * one.layer_tokens * (n - LAYER) // n + conditions * options

@@ -1,33 +1,52 @@
 """A pass with an intervention at layer L that starts at L from the states the pass without one recorded
-reads what the full pass reads: the layer's keys, attention and answers, to the bit."""
+reads what the full pass reads: the layer's keys, attention and answers, to the bit; with the KV cache
+of the layers before L filled in, it scores answers in words as the full pass does."""
 
 from __future__ import annotations
+
+import contextlib
 
 import numpy as np
 import pytest
 import torch
 
+from harness.benchmarks import get_benchmark
 from harness.capture.keys import Collector, TokenCaps
 from harness.intervention.apply import LabelBook, intervene
+from harness.intervention.continuation import cached_scores
 from harness.intervention.fit import fit_interventions
 from harness.intervention.passes import encode_batches, run_pass
 from harness.intervention.prefix import Prefixes
 from harness.perf.passes import count_passes
 
+from .conftest import TWINS, load
+
 LAYER = 2
 
 
-@pytest.mark.parametrize("name", ["moments", "text-mean"])
-def test_resuming_at_the_layer_reads_what_the_full_pass_reads(sharp_twin, prompts, name):
-    batches = encode_batches(sharp_twin, prompts, batch_size=3)
+@pytest.fixture(scope="module", params=TWINS)
+def words_twin(request):
+    """A sharpened twin and six `world` prompts (answered with words)."""
+    return load(request.param, sharpen=True), get_benchmark("world")((), seed=0)[:6]
+
+
+def _recorded(loaded, samples, name: str):
+    """(batches of 3, their label book, the states the pass without intervention recorded, the map `name`
+    fitted on that pass's keys)."""
+    batches = encode_batches(loaded, samples, batch_size=3)
     book = LabelBook()
     for b in batches:
         book.add_encoded(b.inputs, b.labels, [s.id for s in b.samples])
     prefix = Prefixes(LAYER)
     before = Collector([LAYER], TokenCaps(), 0)
-    run_pass(sharp_twin, batches, LAYER, keys=before, attention=True, answers=True, prefix=prefix)
-    heads = sharp_twin.model.config.get_text_config().num_key_value_heads
-    iv = fit_interventions(before.finish()[0][LAYER], LAYER, heads, [name])[name]
+    run_pass(loaded, batches, LAYER, keys=before, attention=True, answers=True, prefix=prefix)
+    heads = loaded.model.config.get_text_config().num_key_value_heads
+    return batches, book, prefix, fit_interventions(before.finish()[0][LAYER], LAYER, heads, [name])[name]
+
+
+@pytest.mark.parametrize("name", ["moments", "text-mean"])
+def test_resuming_at_the_layer_reads_what_the_full_pass_reads(sharp_twin, prompts, name):
+    batches, book, prefix, iv = _recorded(sharp_twin, prompts, name)
     read = {}
     with intervene(sharp_twin, book, [iv]):
         for resume in (False, True):
@@ -42,3 +61,23 @@ def test_resuming_at_the_layer_reads_what_the_full_pass_reads(sharp_twin, prompt
     assert torch.equal(resumed_keys.vectors, full_keys.vectors)
     n = len(sharp_twin.layers)
     assert resumed_work * n == full_work * (n - LAYER)  # the first LAYER layers did not run
+
+
+def test_resuming_a_pass_that_keeps_its_cache_scores_the_words_as_the_full_pass(words_twin):
+    loaded, samples = words_twin
+    batches, book, prefix, iv = _recorded(loaded, samples, "moments")
+    assert len(prefix.caches) == len(batches)
+    scores = {}
+    with intervene(loaded, book, [iv]), torch.inference_mode():
+        for resume in (False, True):
+            scores[resume] = []
+            for b in batches:
+                inputs = dict(b.inputs)
+                with prefix.resume(loaded, b) if resume else contextlib.nullcontext():
+                    out = loaded.model(**inputs, use_cache=True)
+                if resume:
+                    prefix.fill(b, out.past_key_values)
+                scores[resume] += cached_scores(loaded, inputs, out.logits[:, -1], out.past_key_values,
+                                                [s.options for s in b.samples])
+    for full, resumed in zip(scores[False], scores[True]):
+        assert torch.equal(full, resumed)
