@@ -2,12 +2,14 @@
 the prompt (harness.intervention.measure: `world` prompts, `meta["answer_by"] == "continuation"`).
 
 Two ways to the same figures (equal to float rounding, tests/intervention/test_continuation.py):
-- `cached_scores`: the prompts' own pass (a left-padded batch, run with the KV cache) gives the logits
-  at the last prompt token and the cache; one more call runs every option's tokens of every prompt of
-  the batch after its prompt's cache (rows repeated once per option), at the positions the prompt's
-  continue with. The prompt is run once, not once per option.
+- `cached_scores`: the prompts' own pass (a batch, run with the KV cache) gives the logits at each
+  prompt's last token and the cache; one more call runs every option's tokens of every prompt of the
+  batch after its prompt's cache (rows repeated once per option), at the positions the prompt's
+  continue with, the prompt's padding masked (left or right of it: a right-padded row's cache holds
+  its padding between the prompt and the answer, masked like the rest). The prompt is run once, not
+  once per option.
 - `full_scores`: the prompt repeated once per option with its tail, one full pass (no padding inside the
-  prompt); the reference, and the way for a batch that is not left-padded.
+  prompt); the reference the cached scores are tested against.
 Positions after a prompt continue from its largest position (1-D positions: the adapter's, counted
 from the first real token; multimodal RoPE: the model's own `get_rope_index`, whose text after the
 last image goes on from the largest position by one per token).
@@ -72,9 +74,9 @@ def full_scores(loaded: LoadedModel, sample: Sample) -> torch.Tensor:
 
 def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, cache,
                   options: Sequence[Sequence[str]]) -> list[torch.Tensor | None]:
-    """Per row of a left-padded batch, [K] scores of its `options` (None where it has none), from the
-    batch's own pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at the last
-    prompt token and `cache` its KV cache (module doc). The cache is reordered in place (rows repeated)."""
+    """Per row of a batch, [K] scores of its `options` (None where it has none), from the batch's own
+    pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at each row's last prompt
+    token and `cache` its KV cache (module doc). The cache is reordered in place (rows repeated)."""
     rows = [b for b, opts in enumerate(options) for _ in opts]
     if not rows:
         return [None] * len(options)

@@ -32,7 +32,7 @@ from harness.models.placement import check_image_positions, watch_inputs
 from harness.models.taps import StopForward, tap
 from harness.stats.attention import attention_metrics
 
-from .continuation import cached_scores, full_scores
+from .continuation import cached_scores
 from .prefix import Prefixes
 
 CONTINUATION = "continuation"  # Sample.meta["answer_by"] of prompts answered with an option's words
@@ -44,7 +44,7 @@ class Batch:
 
     start: int
     samples: list[Sample]
-    inputs: dict  # processor output (left-padded), on the CPU
+    inputs: dict  # processor output (padded on the tokenizer's side), on the CPU
     labels: torch.Tensor  # [B, T] int8 modality labels, PAD where padded
 
 
@@ -96,7 +96,7 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
         mask = inputs["attention_mask"]
         left = bool((mask[:, -1] == 1).all())  # every row ends on its last real token
         call = dict(inputs)
-        words = answers and left and any(by_words(s) for s in batch.samples)
+        words = answers and any(by_words(s) for s in batch.samples)
         if answers and left and "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
             call["logits_to_keep"] = 1  # only the last position's logits: [B, 1, V], not [B, T, V]
         output = None
@@ -160,10 +160,6 @@ def _answer(loaded: LoadedModel, batch: Batch, output, inputs: dict, left: bool,
     words = [s.options if by_words(s) else [] for s in batch.samples]
     if not any(words):
         return
-    if left:
-        scores = cached_scores(loaded, inputs, logits, output.past_key_values, words)
-    else:  # the cache of a right-padded batch has padding before the answers: each prompt alone, once per option
-        scores = [full_scores(loaded, s) if opts else None for s, opts in zip(batch.samples, words)]
-    for b, sc in enumerate(scores):
+    for b, sc in enumerate(cached_scores(loaded, inputs, logits, output.past_key_values, words)):
         if sc is not None:
             chosen[batch.start + b] = int(sc.argmax())

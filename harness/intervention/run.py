@@ -114,7 +114,7 @@ class PairStudy:
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
     _before_keys: dict[int, tuple[LayerBank, LayerBank]] = field(default_factory=dict)  # layer → each fold's keys before
     _prefixes: dict[int, Prefixes] = field(default_factory=dict)  # layer → states entering it, recorded before
-    _before_divergence: dict[int, tuple[dict, GapResult]] = field(default_factory=dict)
+    _before_divergence: dict[int, tuple[tuple, GapResult, dict]] = field(default_factory=dict)  # layer → sides, gap, figures
 
     @classmethod
     def start(cls, loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, settings: StudySettings) -> "PairStudy":
@@ -199,9 +199,10 @@ class PairStudy:
         s = self.settings
         if layer not in self._before_divergence:
             sides = _sides(before, self.held, self.strata, s)
-            self._before_divergence[layer] = (sides, _gap(sides, s, sigma=None, blocks=self.blocks))
-        sides_before, gap_before = self._before_divergence[layer]
-        div_before = _figures(gap_before, s)
+            gap = _gap(sides, s, sigma=None, blocks=self.blocks)
+            self._before_divergence[layer] = (sides, gap, _figures(gap, s))  # the layer's records share them
+        sides_before, gap_before, div_before = self._before_divergence[layer]
+        div_before = dict(div_before)
         sides_after = _sides(after, self.held, self.strata, s)
         for side in ("image", "text"):  # the change pairs each token with itself: the same rows must be kept
             (b, b_sample), (a, a_sample) = (getattr(sides_before[0], side), sides_before[1][side]), (getattr(sides_after[0], side), sides_after[1][side])

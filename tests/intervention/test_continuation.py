@@ -1,6 +1,6 @@
 """Answers in words scored after the prompt's own KV cache equal the full pass over the prompt once per
-option, on LLaVA (1-D positions) and Qwen2.5-VL (M-RoPE) twins, with and without an intervention; and
-the keys a study maps equal the keys an intervened pass reads."""
+option, on LLaVA (1-D positions) and Qwen2.5-VL (M-RoPE) twins, left- or right-padded, with and without
+an intervention; and the keys a study maps equal the keys an intervened pass reads."""
 
 from __future__ import annotations
 
@@ -34,14 +34,19 @@ def sharp(request):
 def _cached(loaded, samples):
     (batch,) = encode_batches(loaded, samples, batch_size=len(samples))
     inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in batch.inputs.items()}
-    assert bool((inputs["attention_mask"][:, -1] == 1).all()) and not bool(inputs["attention_mask"].all())  # left-padded
+    mask = inputs["attention_mask"]
+    assert not bool(mask.all())  # padded
     with torch.inference_mode():
         out = loaded.model(**inputs, use_cache=True)
-    return cached_scores(loaded, inputs, out.logits[:, -1], out.past_key_values, [s.options for s in samples])
+    last = out.logits[torch.arange(len(samples)), mask.cumsum(1).argmax(1)]  # [B, V] at each row's last real token
+    return cached_scores(loaded, inputs, last, out.past_key_values, [s.options for s in samples])
 
 
+@pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("with_map", [False, True], ids=["plain", "moments"])
-def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map):
+def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map, side):
+    """Left padding (the twins' processors) and right padding (as a tokenizer saved with save_pretrained,
+    the organisms', may pad): the padding sits before or after the prompt in the cache, masked either way."""
     book = LabelBook().add(sharp, words)
     ivs = []
     if with_map:
@@ -50,9 +55,14 @@ def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map):
         run_pass(sharp, [batch], LAYER, keys=keys)
         bank = keys.finish()[0][LAYER]
         ivs = [fit_interventions(bank, LAYER, sharp.model.config.get_text_config().num_key_value_heads, ["moments"])["moments"]]
-    with intervene(sharp, book, ivs):
-        cached = _cached(sharp, words)
-        full = [full_scores(sharp, s) for s in words]
+    tok = sharp.processor.tokenizer
+    was, tok.padding_side = tok.padding_side, side
+    try:
+        with intervene(sharp, book, ivs):
+            cached = _cached(sharp, words)
+            full = [full_scores(sharp, s) for s in words]
+    finally:
+        tok.padding_side = was
     for c, f, s in zip(cached, full, words):
         assert len(c) == len(s.options) >= 2
         torch.testing.assert_close(c, f, rtol=1e-5, atol=1e-4)  # summed log-probabilities, nats
