@@ -19,6 +19,7 @@ No assertion on time: machines differ; the figures are for reading.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -118,10 +119,11 @@ def main() -> None:
     names = ["tiny-llava", "tiny-qwen2.5-vl", *(f"organism-{o}" for o in ("text-first", "aligned", "joint"))]
     for name in names:
         for bench in ("fixture", "world"):
+            load = os.getloadavg()[0]
             c = study_cost(name, bench)
             print(f"{name} on {bench}: study of one layer = {c['passes']:.2f} plain passes of decoder work "
                   f"({c['calls']} forward calls against {c['plain_calls']}; {c['encoded']} prompts encoded for "
-                  f"{c['prompts']}), CPU seconds {c['cpu_ratio']:.1f}× a plain pass", flush=True)
+                  f"{c['prompts']}), CPU seconds {c['cpu_ratio']:.1f}× a plain pass (load {load:.1f})", flush=True)
 
 
 if __name__ == "__main__":
