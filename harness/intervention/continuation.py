@@ -3,9 +3,9 @@ the prompt (harness.intervention.measure: `world` prompts, `meta["answer_by"] ==
 
 Two ways to the same figures (equal to float rounding, tests/intervention/test_continuation.py):
 - `cached_scores`: the prompts' own pass (a batch, run with the KV cache) gives the logits at each
-  prompt's last token and the cache; one more call runs every option's tokens of every prompt of the
-  batch after its prompt's cache (rows repeated once per option), at the positions the prompt's
-  continue with, the prompt's padding masked (left or right of it: a right-padded row's cache holds
+  prompt's last token and the cache; then each option's tokens run after its prompt's cache (the cache's
+  rows repeated once per option, a few prompts per call so that no call holds more rows than the batch),
+  at the positions the prompt's continue with, the prompt's padding masked (left or right of it: a right-padded row's cache holds
   its padding between the prompt and the answer, masked like the rest). The prompt is run once, not
   once per option.
 - `full_scores`: the prompt repeated once per option with its tail, one full pass (no padding inside the
@@ -17,6 +17,7 @@ last image goes on from the largest position by one per token).
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Sequence
 
@@ -76,28 +77,63 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
                   options: Sequence[Sequence[str]]) -> list[torch.Tensor | None]:
     """Per row of a batch, [K] scores of its `options` (None where it has none), from the batch's own
     pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at each row's last prompt
-    token and `cache` its KV cache (module doc). The cache is reordered in place (rows repeated)."""
-    rows = [b for b, opts in enumerate(options) for _ in opts]
-    if not rows:
-        return [None] * len(options)
-    tails = [t for opts in options if opts for t in option_tails(loaded, opts)]
+    token and `cache` its KV cache (module doc), one call per group of `option_groups`. The cache is
+    left as it was, or, where it cannot be copied by layer, reordered in place for one call."""
+    out: list[torch.Tensor | None] = [None] * len(options)
+    groups = option_groups(options)
+    copies = hasattr(cache, "layers")
+    if not copies:  # a cache without per-layer entries: one call, the cache reordered in place
+        groups = [[b for g in groups for b in g]] if groups else []
+    for group in groups:
+        rows = [b for b in group for _ in options[b]]
+        own = _copy(cache) if copies else cache
+        scores = _scored(loaded, inputs, last_logits, own, rows, [t for b in group for t in option_tails(loaded, options[b])])
+        start = 0
+        for b in group:
+            out[b], start = scores[start : start + len(options[b])], start + len(options[b])
+    return out
+
+
+def option_groups(options: Sequence[Sequence[str]]) -> list[list[int]]:
+    """The rows with options in groups of consecutive rows whose options number at most the batch's rows
+    (or one row's options): one call each, so a call's copy of the cache holds no more rows than the
+    batch's own cache, or than one prompt's options."""
+    cap = max(len(options), max((len(o) for o in options), default=0))
+    groups: list[list[int]] = []
+    taken = cap
+    for b, opts in enumerate(options):
+        if not opts:
+            continue
+        if taken + len(opts) > cap:
+            groups.append([])
+            taken = 0
+        groups[-1].append(b)
+        taken += len(opts)
+    return groups
+
+
+def _copy(cache):
+    """A copy of `cache` whose layers can be reordered without touching the original's (tensors shared)."""
+    out = copy.copy(cache)
+    out.layers = [copy.copy(layer) for layer in cache.layers]
+    return out
+
+
+def _scored(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, cache, rows: list[int],
+            tails: list[list[int]]) -> torch.Tensor:
+    """[R] summed log-probability of tail r after prompt rows[r] of the batch, from one call after `cache`
+    (reordered in place: row r of it becomes prompt rows[r]'s)."""
     tail, mask = _padded(loaded, tails, inputs["input_ids"].dtype)
     width = tail.shape[1]
     index = torch.tensor(rows, device=loaded.device)
-    cache.reorder_cache(index)  # row r of the cache is now its prompt's, once per option
+    cache.reorder_cache(index)
     after = _next_positions(loaded, inputs, width)[..., index, :]  # [R, W] or [3, R, W]
     call = {"input_ids": tail.to(loaded.device), "past_key_values": cache, "position_ids": after,
             "attention_mask": torch.cat([inputs["attention_mask"][index], mask.to(loaded.device, inputs["attention_mask"].dtype)], 1)}
     with torch.inference_mode():
         logits = loaded.model(**call, use_cache=True).logits  # [R, W, V]: column i predicts tail column i + 1
     predicting = torch.cat([last_logits[index][:, None], logits[:, :-1]], 1)  # [R, W, V]: column i predicts tail column i
-    scores = _summed(predicting, tail, mask)
-    out: list[torch.Tensor | None] = []
-    start = 0
-    for opts in options:
-        out.append(scores[start : start + len(opts)] if opts else None)
-        start += len(opts)
-    return out
+    return _summed(predicting, tail, mask)
 
 
 def _next_positions(loaded: LoadedModel, inputs: dict, width: int) -> torch.Tensor:
