@@ -4,7 +4,7 @@ the prompt (harness.intervention.measure: `world` prompts, `meta["answer_by"] ==
 Two ways to the same figures (equal to float rounding, tests/intervention/test_continuation.py):
 - `cached_scores`: the prompts' own pass (a batch, run with the KV cache) gives the logits at each
   prompt's last token and the cache; then each option's tokens run after its prompt's cache (the cache's
-  rows repeated once per option, a few prompts per call so that no call holds more rows than the batch),
+  rows repeated once per option; a few prompts per call where the copies would outgrow the batch's cache),
   at the positions the prompt's continue with, the prompt's padding masked (left or right of it: a right-padded row's cache holds
   its padding between the prompt and the answer, masked like the rest). The prompt is run once, not
   once per option.
@@ -25,6 +25,11 @@ import torch
 
 from harness.benchmarks.sample import Sample
 from harness.models.adapter import LoadedModel
+
+# Bytes of KV cache rows one call of option tokens may copy beyond the batch's own number of rows: a tiny
+# model's whole batch of options fits in one call; a 7B model's (~370 MB a row of 700 tokens) runs as
+# many rows per call as the batch has prompts, so its copies never outgrow the batch's own cache.
+COPY_BUDGET = 2**30
 
 
 def option_tails(loaded: LoadedModel, options: Sequence[str]) -> list[list[int]]:
@@ -77,11 +82,13 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
                   options: Sequence[Sequence[str]]) -> list[torch.Tensor | None]:
     """Per row of a batch, [K] scores of its `options` (None where it has none), from the batch's own
     pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at each row's last prompt
-    token and `cache` its KV cache (module doc), one call per group of `option_groups`. The cache is
+    token and `cache` its KV cache (module doc), one call per group of `option_groups`: as many option rows
+    as the batch has prompts, or more while their copies of the cache stay within COPY_BUDGET. The cache is
     left as it was, or, where it cannot be copied by layer, reordered in place for one call."""
     out: list[torch.Tensor | None] = [None] * len(options)
-    groups = option_groups(options)
     copies = hasattr(cache, "layers")
+    row = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)) / len(options) if copies else 0
+    groups = option_groups(options, max(len(options), int(COPY_BUDGET // max(row, 1))))
     if not copies:  # a cache without per-layer entries: one call, the cache reordered in place
         groups = [[b for g in groups for b in g]] if groups else []
     for group in groups:
@@ -94,11 +101,9 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
     return out
 
 
-def option_groups(options: Sequence[Sequence[str]]) -> list[list[int]]:
-    """The rows with options in groups of consecutive rows whose options number at most the batch's rows
-    (or one row's options): one call each, so a call's copy of the cache holds no more rows than the
-    batch's own cache, or than one prompt's options."""
-    cap = max(len(options), max((len(o) for o in options), default=0))
+def option_groups(options: Sequence[Sequence[str]], cap: int) -> list[list[int]]:
+    """The rows with options in groups of consecutive rows whose options number at most `cap` (or one row's
+    options, where more): one call each."""
     groups: list[list[int]] = []
     taken = cap
     for b, opts in enumerate(options):

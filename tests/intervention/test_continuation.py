@@ -9,8 +9,9 @@ import torch
 
 from harness.benchmarks import get_benchmark
 from harness.capture.keys import Collector, TokenCaps
+from harness.intervention import continuation
 from harness.intervention.apply import LabelBook, intervene, mapped_bank
-from harness.intervention.continuation import cached_scores, full_scores
+from harness.intervention.continuation import cached_scores, full_scores, option_groups
 from harness.intervention.fit import fit_interventions
 from harness.intervention.passes import encode_batches, run_pass
 
@@ -42,11 +43,14 @@ def _cached(loaded, samples):
     return cached_scores(loaded, inputs, last, out.past_key_values, [s.options for s in samples])
 
 
+@pytest.mark.parametrize("budget", [continuation.COPY_BUDGET, 0], ids=["one-call", "grouped"])
 @pytest.mark.parametrize("side", ["left", "right"])
 @pytest.mark.parametrize("with_map", [False, True], ids=["plain", "moments"])
-def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map, side):
+def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map, side, budget, monkeypatch):
     """Left padding (the twins' processors) and right padding (as a tokenizer saved with save_pretrained,
-    the organisms', may pad): the padding sits before or after the prompt in the cache, masked either way."""
+    the organisms', may pad): the padding sits before or after the prompt in the cache, masked either way.
+    With no budget for copies, the options run a few prompts per call, each on its own copy of the cache."""
+    monkeypatch.setattr(continuation, "COPY_BUDGET", budget)
     book = LabelBook().add(sharp, words)
     ivs = []
     if with_map:
@@ -87,3 +91,11 @@ def test_mapped_keys_equal_the_keys_an_intervened_pass_reads(sharp, words):
         assert torch.equal(read.sample, mapped.sample) and torch.equal(read.position, mapped.position)
         torch.testing.assert_close(mapped.vectors, read.vectors, rtol=1e-5, atol=1e-5)
         assert not torch.allclose(mapped.vectors, bank.vectors), name
+
+
+def test_options_run_in_groups_of_consecutive_prompts_up_to_the_cap():
+    options = [["a", "b", "c"], [], ["d", "e"], ["f", "g", "h", "i", "j"], ["k"]]
+    assert option_groups(options, 5) == [[0, 2], [3], [4]]
+    assert option_groups(options, 3) == [[0], [2], [3], [4]]  # a prompt with more options than the cap: alone
+    assert option_groups(options, 100) == [[0, 2, 3, 4]]
+    assert option_groups([[], []], 4) == []

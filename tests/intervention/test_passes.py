@@ -35,10 +35,10 @@ def test_a_study_encodes_each_prompt_once_and_passes_once_per_condition(name, be
     batches = [b for enc in study.encoded for b in (*enc.held, *enc.asked)]
     assert counted.encodes == len(batches)  # the processor runs once per batch of the study, never again
     assert counted.encoded == len(samples) + sum(p is not None for p in study.probes) == 2 * len(samples)
-    # answers in words: after each batch's pass, one call per group of its prompts' options, each option's
-    # tokens padded to the group's longest
+    # answers in words: after each batch's pass, one call for its prompts' options (a tiny model's copies of
+    # the cache fit in one), each option's tokens padded to the longest
     options = [[s.options if by_words(s) else [] for s in b.samples] for b in batches]
-    groups = [[[t for i in g for t in option_tails(loaded, opts[i])] for g in option_groups(opts)] for opts in options]
+    groups = [[[t for i in g for t in option_tails(loaded, opts[i])] for g in option_groups(opts, 10**9)] for opts in options]
     tail_tokens = sum(len(g) * max(map(len, g)) for per in groups for g in per) * len(loaded.layers)
     assert bool(tail_tokens) == (bench == "world")
     conditions = 1 + len(DEFAULT)
