@@ -113,7 +113,7 @@ class PairStudy:
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
     _before_keys: dict[int, tuple[LayerBank, LayerBank]] = field(default_factory=dict)  # layer → each fold's keys before
-    _prefixes: dict[int, Prefixes] = field(default_factory=dict)  # layer → states entering it, recorded before
+    _prefixes: dict[int, Prefixes] = field(default_factory=dict)  # the latest layer → states entering it, recorded before
     _before_divergence: dict[int, tuple[tuple, GapResult, dict]] = field(default_factory=dict)  # layer → sides, gap, figures
 
     @classmethod
@@ -175,12 +175,13 @@ class PairStudy:
             maps = self.interventions[layer][name] if name else (None,) * len(self.folds)
             start = time.perf_counter()
             s = self.settings
-            prefix = self._prefixes.setdefault(layer, Prefixes(layer))
+            if layer not in self._prefixes:  # one layer's states at a time (the session asks for a layer's records together);
+                self._prefixes = {layer: Prefixes(layer)}  # a layer asked for again is passed in full
             parts = []
             for f, (enc, iv) in enumerate(zip(self.encoded, maps)):
                 keys = Collector([layer], s.caps or TokenCaps(), s.seed) if iv is None else None
                 part = measure_batches(self.loaded, enc.held, enc.asked, [p is not None for p in self.folds[f].probes],
-                                       layer, self.book, iv, keys=keys, prefix=prefix)
+                                       layer, self.book, iv, keys=keys, prefix=self._prefixes[layer])
                 if iv is not None:
                     part = replace(part, keys=mapped_bank(self._before_keys[layer][f], iv, self.loaded.model.dtype))
                 parts.append(part)

@@ -5,6 +5,8 @@ of the layers before L filled in, it scores answers in words as the full pass do
 from __future__ import annotations
 
 import contextlib
+import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -17,6 +19,7 @@ from harness.intervention.continuation import cached_scores
 from harness.intervention.fit import fit_interventions
 from harness.intervention.passes import encode_batches, run_pass
 from harness.intervention.prefix import Prefixes
+from harness.intervention.run import PairStudy, StudySettings
 from harness.perf.passes import count_passes
 
 from .conftest import TWINS, load
@@ -81,3 +84,20 @@ def test_resuming_a_pass_that_keeps_its_cache_scores_the_words_as_the_full_pass(
                                                 [s.options for s in b.samples])
     for full, resumed in zip(scores[False], scores[True]):
         assert torch.equal(full, resumed)
+
+
+def test_a_layer_asked_for_again_after_another_gives_the_same_record():
+    """A study keeps one layer's recorded states; a layer asked for again after another is passed in
+    full, and its record is the one a study of that layer alone writes."""
+    loaded = load("tiny-llava")
+    samples = get_benchmark("fixture")((), seed=0)[:12]
+    settings = StudySettings(names=("mean", "moments"), n_boot=50, ratio_boot=20, permutations=50)
+    mixed = PairStudy.start(loaded, samples, "fixture", settings)
+    mixed.result(1, "mean"), mixed.result(2, "mean")
+    assert list(mixed._prefixes) == [2]
+    again = mixed.result(1, "moments")
+    alone = PairStudy.start(loaded, samples, "fixture", settings).result(1, "moments")
+    def text(record):  # nan figures compare equal as text
+        return json.dumps(asdict(replace(record, seconds={})), sort_keys=True)
+
+    assert text(again) == text(alone)
