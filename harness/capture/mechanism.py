@@ -37,7 +37,7 @@ from harness.models.adapter import LoadedModel
 from harness.models.taps import run_tapped, tap
 from harness.stats.attention import AttentionMetrics, aggregate_attention, attention_metrics
 
-__all__ = ["SequenceStates", "attention_states", "mechanism_metrics"]
+__all__ = ["SequenceStates", "attention_states", "mechanism_metrics", "sequence_states"]
 
 
 @dataclass
@@ -63,29 +63,35 @@ def attention_states(
     layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="mechanism", attention=loaded.attention_layers)
     if batch_size < 1:
         raise KeyspaceError(f"mechanism: batch size must be at least 1, got {batch_size}")
-    adapter = loaded.adapter
+    for start in range(0, len(samples), batch_size):
+        chunk = samples[start : start + batch_size]
+        inputs, labels = loaded.adapter.encode(loaded, chunk)
+        queries, keys = _forward(loaded, inputs, layers)
+        for b in range(len(chunk)):
+            yield start + b, sequence_states(loaded, labels[b], {i: queries[i][b] for i in layers}, {i: keys[i][b] for i in layers})
+
+
+def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int, torch.Tensor],
+                    keys: dict[int, torch.Tensor]) -> dict[int, SequenceStates]:
+    """Layer → the states of one padded row: `labels` [T] (PAD where padded), `queries` and `keys` layer →
+    [T, heads * head_dim] as the rotated taps read them (harness.models.taps)."""
     config = loaded.model.config.get_text_config()
     heads = config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    for start in range(0, len(samples), batch_size):
-        chunk = samples[start : start + batch_size]
-        inputs, labels = adapter.encode(loaded, chunk)
-        queries, keys = _forward(loaded, inputs, layers)
-        for b in range(len(chunk)):
-            real = labels[b] != PAD  # left padding: the real tokens, in order
-            t = int(real.sum())
-            per_layer = {}
-            for i in layers:
-                q = queries[i][b][real.to(queries[i].device)]  # [T, heads * head_dim]
-                k = keys[i][b][real.to(keys[i].device)]
-                d = q.shape[1] // heads
-                per_layer[i] = SequenceStates(
-                    query=q.view(t, heads, d).transpose(0, 1),
-                    key=k.view(t, kv_heads, d).transpose(0, 1),
-                    labels=labels[b][real],
-                    scale=_scale(adapter.attention(loaded.layers[i]), d),
-                )
-            yield start + b, per_layer
+    real = labels != PAD  # left padding: the real tokens, in order
+    t = int(real.sum())
+    per_layer = {}
+    for i, q in queries.items():
+        q = q[real.to(q.device)]  # [T, heads * head_dim]
+        k = keys[i][real.to(keys[i].device)]
+        d = q.shape[1] // heads
+        per_layer[i] = SequenceStates(
+            query=q.view(t, heads, d).transpose(0, 1),
+            key=k.view(t, kv_heads, d).transpose(0, 1),
+            labels=labels[real],
+            scale=_scale(loaded.adapter.attention(loaded.layers[i]), d),
+        )
+    return per_layer
 
 
 def _forward(loaded: LoadedModel, inputs: dict, layers: list[int]) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:

@@ -14,11 +14,13 @@ changed keys.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Iterator, Mapping, Sequence
 
 import torch
 
 from harness.benchmarks.sample import Sample
+from harness.capture.keys import LayerBank
 from harness.errors import KeyspaceError
 from harness.models.labels import PAD, SPECIAL
 from harness.models.adapter import LoadedModel
@@ -34,12 +36,19 @@ class LabelBook:
 
     def add(self, loaded: LoadedModel, samples: Sequence[Sample]) -> "LabelBook":
         for s in samples:
-            inputs, labels = loaded.adapter.encode(loaded, [s])
-            key = _key(inputs["input_ids"][0])
+            self.add_encoded(*loaded.adapter.encode(loaded, [s]), [s.id])
+        return self
+
+    def add_encoded(self, inputs: Mapping[str, torch.Tensor], labels: torch.Tensor, ids: Sequence[str]) -> "LabelBook":
+        """The prompts of one encoded batch (`labels` [B, T], PAD where padded; `ids` name its rows),
+        so that a study that encodes each prompt once need not encode it again for the book."""
+        for b, name in enumerate(ids):
+            real = labels[b] != PAD
+            key = _key(inputs["input_ids"][b][real])
             known = self._rows.get(key)
-            if known is not None and not torch.equal(known, labels[0]):
-                raise KeyspaceError(f"prompt {s.id}: the same token ids were labelled two ways; labels must follow from the ids")
-            self._rows[key] = labels[0]
+            if known is not None and not torch.equal(known, labels[b][real]):
+                raise KeyspaceError(f"prompt {name}: the same token ids were labelled two ways; labels must follow from the ids")
+            self._rows[key] = labels[b][real]
         return self
 
     def labels(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None) -> torch.Tensor:
@@ -90,7 +99,13 @@ def intervene(loaded: LoadedModel, book: LabelBook, interventions: Mapping[int, 
         ids = kwargs.get("input_ids", args[0] if args else None)
         if ids is None:
             raise KeyspaceError("intervention: the model was called without input_ids; the label book needs them")
-        state["labels"] = book.labels(ids, kwargs.get("attention_mask"))
+        cache = kwargs.get("past_key_values")
+        if cache is not None and cache.get_seq_length() > 0:
+            # tokens after a cached prompt: an answer scored after it (harness.intervention.continuation),
+            # labelled special, as the book labels the tokens after a known prompt
+            state["labels"] = torch.full(ids.shape, SPECIAL, dtype=torch.int8)
+        else:
+            state["labels"] = book.labels(ids, kwargs.get("attention_mask"))
 
     handles = [loaded.model.register_forward_pre_hook(remember, with_kwargs=True)]
     try:
@@ -104,7 +119,7 @@ def intervene(loaded: LoadedModel, book: LabelBook, interventions: Mapping[int, 
 
 
 def _hook(iv: Intervention, state: dict):
-    cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+    cache: dict[torch.device, tuple[torch.Tensor, torch.Tensor]] = {}
 
     def hook(_module, _inputs, output: torch.Tensor) -> torch.Tensor:
         where = (state["labels"] == iv.kind.modality).to(output.device)  # [B, T]
@@ -112,19 +127,37 @@ def _hook(iv: Intervention, state: dict):
             raise KeyspaceError(f"intervention at layer {iv.layer}: labels {tuple(where.shape)} do not match keys {tuple(output.shape[:2])}")
         if not bool(where.any()):
             return output
-        key = (output.device, output.dtype)
-        if key not in cache:
-            a = torch.as_tensor(iv.map.matrix, dtype=torch.float32, device=output.device)  # [H, d, d]
-            b = torch.as_tensor(iv.map.offset, dtype=torch.float32, device=output.device)  # [H, d]
-            cache[key] = a, b
-        a, b = cache[key]
-        heads, d = a.shape[0], a.shape[1]
-        if output.shape[-1] != heads * d:
-            raise KeyspaceError(f"intervention at layer {iv.layer}: keys have width {output.shape[-1]}, the map expects {heads} × {d}")
-        x = output[where].float().view(-1, heads, d)  # [n, H, d]
-        y = torch.einsum("hij,nhj->nhi", a, x) + b
         output = output.clone()
-        output[where] = y.reshape(len(x), -1).to(output.dtype)
+        output[where] = map_keys(iv, output[where], cache)
         return output
 
     return hook
+
+
+def map_keys(iv: Intervention, keys: torch.Tensor, cache: dict | None = None) -> torch.Tensor:
+    """[n, kv_heads · head_dim] keys of `iv`'s modality after its map, in their own dtype and device:
+    what the hook writes into the layer's k_proj output (computed in float32). `cache` keeps the map's
+    tensors per device between calls."""
+    cache = {} if cache is None else cache
+    if keys.device not in cache:
+        a = torch.as_tensor(iv.map.matrix, dtype=torch.float32, device=keys.device)  # [H, d, d]
+        b = torch.as_tensor(iv.map.offset, dtype=torch.float32, device=keys.device)  # [H, d]
+        cache[keys.device] = a, b
+    a, b = cache[keys.device]
+    heads, d = a.shape[0], a.shape[1]
+    if keys.shape[-1] != heads * d:
+        raise KeyspaceError(f"intervention at layer {iv.layer}: keys have width {keys.shape[-1]}, the map expects {heads} × {d}")
+    x = keys.float().view(-1, heads, d)  # [n, H, d]
+    y = torch.einsum("hij,nhj->nhi", a, x) + b
+    return y.reshape(len(x), -1).to(keys.dtype)
+
+
+def mapped_bank(bank: LayerBank, iv: Intervention, dtype: torch.dtype) -> LayerBank:
+    """`bank` (pre-RoPE keys of `iv`'s layer, captured without intervention from a model computing in
+    `dtype`) as a capture under `iv` reads it: the keys of `iv`'s modality through its map, the others as
+    they are. Equal because nothing upstream of the layer's k_proj output changes and the same tokens
+    are kept (the token caps draw on labels and positions, not on values); keys of later layers do change."""
+    rows = bank.modality == iv.kind.modality
+    vectors = bank.vectors.clone()
+    vectors[rows] = map_keys(iv, bank.vectors[rows].to(dtype)).float()  # the bank's float32 holds `dtype` exactly
+    return replace(bank, vectors=vectors)

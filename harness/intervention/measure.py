@@ -1,23 +1,25 @@
-"""The figures of one condition (no intervention, or one intervention) on the held-out prompts, per prompt.
+"""The figures of one condition (no intervention, or one intervention) on the held-out prompts, per prompt,
+read from one forward pass over the prompts and one over their hinted forms (harness.intervention.passes):
 
-- keys: the layer's pre-RoPE keys of every held-out token (harness.capture.keys, through the same tap),
-  for the cross-modal divergence;
+- keys: the layer's pre-RoPE keys of every held-out token (through the capture's tap and token caps),
+  for the cross-modal divergence; a study reads them on the condition without intervention only and
+  maps them for the others (harness.intervention.apply.mapped_bank: the map is all that changes them);
 - attention: per prompt, from the post-RoPE queries and keys as the attention function gets them
-  (harness.capture.mechanism.attention_states → harness.stats.attention.attention_metrics, text tokens as
+  (harness.capture.mechanism.sequence_states → harness.stats.attention.attention_metrics, text tokens as
   queries): attention share of image keys from text queries (mass / share, mean over the prompt's
   text-query × head pairs, with their count as the prompt's weight), the logit gap, and both at
   the last prompt token;
 - answers: per prompt, the chosen option, on the prompt as is and on the prompt with a hint that names
   a wrong option (the text-bias probe). Multiple-choice prompts (MMBench, MMMU, the fixture): the option
-  letter with the highest next-token logit at the last prompt token (a full forward pass). Prompts whose
-  sample says `meta["answer_by"] == "continuation"` (the `world` benchmark, answered with a word): the
-  option whose text, as the whole answer (" " + option, then the tokenizer's EOS), has the highest
-  summed log-probability after the prompt (one forward pass over the prompt repeated once per option).
+  letter with the highest next-token logit at the last prompt token. Prompts whose sample says
+  `meta["answer_by"] == "continuation"` (the `world` benchmark, answered with a word): the option whose
+  text, as the whole answer (" " + option, then the tokenizer's EOS), has the highest summed
+  log-probability after the prompt (scored after the prompt's own pass, with its KV cache:
+  harness.intervention.continuation).
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, replace
 from typing import Sequence
 
@@ -26,20 +28,18 @@ import torch
 
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
-from harness.capture.keys import LayerBank, TokenCaps, capture_keys
-from harness.models.labels import IMAGE, TEXT
-from harness.capture.mechanism import attention_states
+from harness.capture.keys import Collector, LayerBank, TokenCaps
 from harness.models.adapter import LoadedModel
-from harness.stats.attention import attention_metrics
 
 from .apply import LabelBook, intervene
 from .fit import Intervention
+from .passes import CONTINUATION, Batch, encode_batches, run_pass
+from .prefix import Prefixes
 
 HINT = {
     "en": "Hint: the answer is {letter}.",
     "zh": "提示：答案是{letter}。",
 }
-CONTINUATION = "continuation"  # Sample.meta["answer_by"] of prompts answered with an option's words
 
 
 @dataclass
@@ -54,7 +54,7 @@ class Answers:
 class Condition:
     """Per-prompt figures of one condition on the held-out prompts (arrays in prompt order)."""
 
-    keys: LayerBank  # pre-RoPE keys at the layer, every token of every held-out prompt
+    keys: LayerBank | None  # pre-RoPE keys at the layer, every token of every held-out prompt (kept within the caps)
     share: np.ndarray  # [P] attention share of image keys from text queries (1 = uniform), mean over (query, head)
     share_weight: np.ndarray  # [P] text-query × head pairs behind `share` (0: none sees an image key)
     logit_gap: np.ndarray  # [P] mean logit to image keys − to text keys from text queries, logit units
@@ -80,105 +80,48 @@ def hinted(sample: Sample, letter: str) -> Sample:
     return replace(sample, id=f"{sample.id}+hint", prompt=f"{hint}\n{sample.prompt}", meta={**sample.meta, "hint_letter": letter})
 
 
-def letter_ids(loaded: LoadedModel, n: int) -> list[int] | None:
-    """Token id of each option letter A.. as the tokenizer writes it alone; None when a letter is not one token."""
-    tok = loaded.processor.tokenizer
-    ids = [tok.encode(c, add_special_tokens=False) for c in LETTERS[:n]]
-    if any(len(i) != 1 for i in ids) or len({i[0] for i in ids}) != n:
-        return None
-    return [i[0] for i in ids]
+def measure(
+    loaded: LoadedModel, samples: Sequence[Sample], probes: Sequence[Sample | None], layer: int, book: LabelBook,
+    intervention: Intervention | None, *, batch_size: int, caps: TokenCaps | None, seed: int,
+) -> Condition:
+    """The figures of one condition, keys read from the intervened pass; `probes[i]` is the hinted form of
+    `samples[i]` (None: no hint)."""
+    prompts = encode_batches(loaded, samples, batch_size=batch_size)
+    asked = encode_batches(loaded, [p for p in probes if p is not None], batch_size=batch_size)
+    return measure_batches(loaded, prompts, asked, [p is not None for p in probes], layer, book, intervention,
+                           keys=Collector([layer], caps or TokenCaps(), seed))
+
+
+def measure_batches(
+    loaded: LoadedModel, prompts: Sequence[Batch], asked: Sequence[Batch], hinted_rows: Sequence[bool], layer: int,
+    book: LabelBook, intervention: Intervention | None, *, keys: Collector | None, prefix: Prefixes | None = None,
+) -> Condition:
+    """The figures of one condition on encoded prompts: one pass over `prompts` (keys when `keys` collects
+    them, attention, answers) and one over `asked`, the hinted forms of the prompts where `hinted_rows` is
+    true (answers). Without `keys` the condition's `keys` is None, for the caller to fill. `prefix`: the
+    states entering the layer, recorded without an intervention and resumed from with one
+    (harness.intervention.prefix)."""
+    samples = [s for b in prompts for s in b.samples]
+    options = any(s.options for s in samples)
+    with intervene(loaded, book, [intervention] if intervention is not None else []):
+        resume = intervention is not None
+        plain = run_pass(loaded, prompts, layer, keys=keys, attention=True, answers=options, prefix=prefix, resume=resume)
+        hints = (run_pass(loaded, asked, layer, answers=True, prefix=prefix, resume=resume).chosen if options and asked
+                 else np.zeros(0, dtype=np.int64))
+    got = iter(hints)
+    answers = Answers(plain.chosen, np.array([next(got) if h else -1 for h in hinted_rows], dtype=np.int64)) if options else None
+    figures = plain.figures
+    return Condition(
+        keys=keys.finish()[0][layer] if keys is not None else None, share=figures[:, 0],
+        share_weight=np.nan_to_num(figures[:, 1]), logit_gap=figures[:, 2], last_share=figures[:, 3],
+        last_logit_gap=figures[:, 4], answers=answers,
+    )
 
 
 def choose(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -> np.ndarray:
-    """[P] index of the chosen option (-1 where a prompt has no options): by letter, or by continuation
-    for prompts whose meta says so (module doc)."""
-    out = np.full(len(samples), -1, dtype=np.int64)
-    by_words = [i for i, s in enumerate(samples) if s.options and s.meta.get("answer_by") == CONTINUATION]
-    by_letter = [i for i, s in enumerate(samples) if s.options and s.meta.get("answer_by") != CONTINUATION]
-    if by_letter:
-        out[by_letter] = _by_letter(loaded, [samples[i] for i in by_letter], batch_size=batch_size)
-    for i in by_words:
-        out[i] = _by_continuation(loaded, samples[i])
-    return out
-
-
-def _by_letter(loaded: LoadedModel, samples: Sequence[Sample], *, batch_size: int) -> np.ndarray:
-    out = np.full(len(samples), -1, dtype=np.int64)
-    n_max = max((len(s.options) for s in samples), default=0)
-    ids = letter_ids(loaded, n_max) if n_max else None
-    if ids is None:
-        return out
-    with torch.inference_mode():
-        for start in range(0, len(samples), batch_size):
-            chunk = samples[start : start + batch_size]
-            inputs, _ = loaded.adapter.encode(loaded, chunk)
-            inputs = {k: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for k, v in inputs.items()}
-            last = inputs["attention_mask"].cumsum(1).argmax(1)  # [B] each row's last real token, whatever the padding side
-            left_padded = bool((last == last.new_tensor(inputs["attention_mask"].shape[1] - 1)).all())
-            if left_padded and "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
-                inputs["logits_to_keep"] = 1  # only the last position's logits: [B, 1, V], not [B, T, V]
-            logits = loaded.model(**inputs, use_cache=False).logits
-            rows = torch.arange(len(chunk), device=logits.device)
-            logits = (logits[:, -1] if left_padded else logits[rows, last.to(logits.device)]).float().cpu()  # [B, V]
-            for b, s in enumerate(chunk):
-                if s.options:
-                    out[start + b] = int(logits[b, ids[: len(s.options)]].argmax())
-    return out
-
-
-def _by_continuation(loaded: LoadedModel, sample: Sample) -> int:
-    """Index of the option whose " " + words + EOS is likeliest after the prompt (summed log-probability)."""
-    tok = loaded.processor.tokenizer
-    tails = [tok.encode(" " + o, add_special_tokens=False) + ([tok.eos_token_id] if tok.eos_token_id is not None else [])
-             for o in sample.options]
-    k, width = len(tails), max(len(t) for t in tails)
-    with torch.inference_mode():
-        inputs, _ = loaded.adapter.encode(loaded, [sample] * k)  # the prompt once per option (its images too)
-        prompt = inputs["input_ids"]  # [K, T], identical rows: no padding
-        tail = torch.full((k, width), tok.pad_token_id if tok.pad_token_id is not None else 0, dtype=prompt.dtype)
-        mask = torch.zeros((k, width), dtype=inputs["attention_mask"].dtype)
-        for j, t in enumerate(tails):
-            tail[j, : len(t)], mask[j, : len(t)] = torch.tensor(t), 1
-        for key, v in list(inputs.items()):  # other per-token inputs (Qwen-VL's mm_token_type_ids): 0 = text over the tail
-            if key not in ("input_ids", "attention_mask") and isinstance(v, torch.Tensor) and v.shape[:2] == prompt.shape:
-                inputs[key] = torch.cat([v, v.new_zeros((k, width, *v.shape[2:]))], 1)
-        inputs["input_ids"] = torch.cat([prompt, tail], 1)
-        inputs["attention_mask"] = torch.cat([inputs["attention_mask"], mask], 1)  # the padding after each tail is masked
-        if "position_ids" in inputs:  # the adapter's positions (harness.models.adapter), continued over the tail
-            inputs["position_ids"] = (inputs["attention_mask"].cumsum(dim=1) - 1).clamp(min=0)
-        if "logits_to_keep" in inspect.signature(loaded.model.forward).parameters:
-            inputs["logits_to_keep"] = width + 1  # positions T−1 .. T+width−1 predict the tail
-        inputs = {key: v.to(loaded.device) if isinstance(v, torch.Tensor) else v for key, v in inputs.items()}
-        logits = loaded.model(**inputs, use_cache=False).logits[:, -(width + 1) : -1].float().cpu()  # [K, width, V]
-    logp = torch.log_softmax(logits, -1).gather(2, tail[:, :, None]).squeeze(2) * mask  # [K, width]
-    return int(logp.sum(1).argmax())
-
-
-def measure(
-    loaded: LoadedModel, samples: Sequence[Sample], probes: Sequence[Sample | None], layer: int, book: LabelBook,
-    intervention: Intervention | None, *, batch_size: int, caps: TokenCaps | None, seed: int, benchmark: str,
-) -> Condition:
-    """The figures of one condition; `probes[i]` is the hinted form of `samples[i]` (None: no hint)."""
-    chosen = [intervention] if intervention is not None else []
-    with intervene(loaded, book, chosen):
-        bank = capture_keys(loaded, samples, [layer], benchmark=benchmark, batch_size=batch_size, kind="keys",
-                            max_tokens=caps, seed=seed).layers[layer]
-        figures = np.full((len(samples), 5), np.nan)
-        for i, states in attention_states(loaded, samples, [layer], batch_size=batch_size):
-            s = states[layer]
-            m = attention_metrics(s.query, s.key, s.labels == IMAGE, s.labels == TEXT, causal=True,
-                                  is_text=s.labels == TEXT, scale=s.scale)
-            figures[i] = (m.image_mass_ratio, m.n_queries * m.n_heads, m.logit_gap, m.last_image_mass_ratio, m.last_logit_gap)
-        answers = None
-        if any(s.options for s in samples):
-            plain = choose(loaded, samples, batch_size=batch_size)
-            asked = [p for p in probes if p is not None]
-            got = iter(choose(loaded, asked, batch_size=batch_size)) if asked else iter(())
-            answers = Answers(plain, np.array([next(got) if p is not None else -1 for p in probes], dtype=np.int64))
-    return Condition(
-        keys=bank, share=figures[:, 0], share_weight=np.nan_to_num(figures[:, 1]), logit_gap=figures[:, 2],
-        last_share=figures[:, 3], last_logit_gap=figures[:, 4], answers=answers,
-    )
+    """[P] index of the chosen option (-1 where a prompt has no options): by letter, or by words for
+    prompts whose meta says so (module doc)."""
+    return run_pass(loaded, encode_batches(loaded, samples, batch_size=batch_size), 0, answers=True).chosen
 
 
 def concat_conditions(parts: Sequence[Condition]) -> Condition:

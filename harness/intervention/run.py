@@ -25,7 +25,7 @@ Figures:
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -33,7 +33,7 @@ import numpy as np
 from harness.analysis.selection import Selection, sample_strata, select
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
-from harness.capture.keys import TokenCaps, capture_keys
+from harness.capture.keys import Collector, LayerBank, TokenCaps
 from harness.errors import KeyspaceError
 from harness.models.labels import MODALITY_NAMES
 from harness.models.adapter import LoadedModel
@@ -46,9 +46,11 @@ from harness.stats.gap import GapResult
 from harness.stats.change import comparison_change
 from harness.stats.paired import paired_effect
 
-from .apply import LabelBook
+from .apply import LabelBook, mapped_bank
 from .fit import Intervention, fit_interventions, split_prompts
-from .measure import Condition, concat_conditions, hint_letter, hinted, measure
+from .measure import Condition, concat_conditions, hint_letter, hinted, measure_batches
+from .passes import Batch, encode_batches
+from .prefix import Prefixes
 from .checks import checks, undecided
 from .results import InterventionResult
 
@@ -84,32 +86,50 @@ class Fold:
     probes: list[Sample | None]
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """One fold's measured prompts and their hinted forms (those built), in batches encoded once per study."""
+
+    held: list[Batch]
+    asked: list[Batch]
+
+
 @dataclass
 class PairStudy:
-    """Fitted interventions and measured conditions of one (model, benchmark), filled layer by layer."""
+    """Fitted interventions and measured conditions of one (model, benchmark), filled layer by layer.
+
+    Each prompt is encoded once (`encoded`); the keys are read once per layer, on the condition without
+    intervention, and serve both the fits (fold f fits on the keys fold 1 − f measures) and, through each
+    map, the conditions with one (harness.intervention.apply.mapped_bank)."""
 
     loaded: LoadedModel
     benchmark: str
     settings: StudySettings
     folds: tuple[Fold, Fold]  # fold f measures half 1 − f with the maps fitted on half f
+    encoded: tuple[Encoded, Encoded]  # per fold
     book: LabelBook
     strata: dict[str, dict[str, str]]  # sample id -> unit, language, category (harness.analysis.selection.sample_strata)
     interventions: dict[int, dict[str, tuple[Intervention, ...]]] = field(default_factory=dict)  # one per fold
     conditions: dict[tuple[int, str], Condition] = field(default_factory=dict)  # (layer, name or "") → figures
     seconds: dict[tuple[int, str], float] = field(default_factory=dict)
-    _before_divergence: dict[int, tuple[dict, GapResult]] = field(default_factory=dict)
+    _before_keys: dict[int, tuple[LayerBank, LayerBank]] = field(default_factory=dict)  # layer → each fold's keys before
+    _prefixes: dict[int, Prefixes] = field(default_factory=dict)  # the latest layer → states entering it, recorded before
+    _before_divergence: dict[int, tuple[tuple, GapResult, dict]] = field(default_factory=dict)  # layer → sides, gap, figures
 
     @classmethod
     def start(cls, loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, settings: StudySettings) -> "PairStudy":
         strata = sample_strata(samples)
         halves = split_prompts(list(samples), seed=settings.seed, units=[strata[s.id]["unit"] for s in samples])
-        folds = []
+        folds, encoded, book = [], [], LabelBook()
         for f in (0, 1):
             held = halves[1 - f]
             probes = [hinted(s, c) if (c := hint_letter(s, seed=settings.seed)) else None for s in held]
             folds.append(Fold(halves[f], held, probes))
-        book = LabelBook().add(loaded, [*samples, *[p for fold in folds for p in fold.probes if p is not None]])
-        return cls(loaded, benchmark, settings, tuple(folds), book, strata)
+            encoded.append(Encoded(*(encode_batches(loaded, prompts, batch_size=settings.batch_size)
+                                     for prompts in (held, [p for p in probes if p is not None]))))
+            for batch in (*encoded[-1].held, *encoded[-1].asked):
+                book.add_encoded(batch.inputs, batch.labels, [s.id for s in batch.samples])
+        return cls(loaded, benchmark, settings, tuple(folds), tuple(encoded), book, strata)
 
     @property
     def held(self) -> list[Sample]:
@@ -132,36 +152,42 @@ class PairStudy:
         return np.unique([self.strata[x.id]["unit"] for x in self.held], return_inverse=True)[1].ravel()
 
     def fit_layers(self, layers: Sequence[int]) -> None:
-        """Fit every intervention at `layers` on each fold's fitting half (one capture per half)."""
+        """Fit every intervention at `layers` on each fold's fitting half, from the keys the condition without
+        intervention read (fold f's fitting half is the half fold 1 − f measures)."""
         todo = sorted(set(layers) - set(self.interventions))
-        if not todo:
-            return
-        start = time.perf_counter()
-        fitted: dict[int, list[dict[str, Intervention]]] = {layer: [] for layer in todo}
-        for fold in self.folds:
-            bank = capture_keys(self.loaded, fold.fit, todo, benchmark=self.benchmark, batch_size=self.settings.batch_size,
-                                kind="keys", max_tokens=self.settings.caps, seed=self.settings.seed)
-            for layer in todo:
-                fitted[layer].append(fit_interventions(
-                    bank.layers[layer], layer, bank.num_key_value_heads, self.settings.names,
-                    shrinkage=self.settings.shrinkage, seed=self.settings.seed,
-                ))
-        for layer, per_fold in fitted.items():
-            self.interventions[layer] = {name: tuple(f[name] for f in per_fold) for name in self.settings.names}
-        self.seconds[(-1, "fit")] = self.seconds.get((-1, "fit"), 0.0) + time.perf_counter() - start
+        heads = self.loaded.model.config.get_text_config().num_key_value_heads
+        for layer in todo:
+            self.condition(layer)
+            start = time.perf_counter()
+            fitted = [fit_interventions(self._before_keys[layer][1 - f], layer, heads, self.settings.names,
+                                        shrinkage=self.settings.shrinkage, seed=self.settings.seed)
+                      for f in range(len(self.folds))]
+            self.interventions[layer] = {name: tuple(f[name] for f in fitted) for name in self.settings.names}
+            self.seconds[(-1, "fit")] = self.seconds.get((-1, "fit"), 0.0) + time.perf_counter() - start
 
     def condition(self, layer: int, name: str = "") -> Condition:
         """Figures at `layer` with intervention `name` ('' = none), measured once: each fold's held-out
-        half with that fold's map (the same calls with no map for '')."""
+        half with that fold's map (no map for ''). The keys are read without intervention only; with one,
+        they are the keys before through the fold's map (harness.intervention.apply.mapped_bank)."""
         if (layer, name) not in self.conditions:
-            self.fit_layers([layer])
+            if name:
+                self.fit_layers([layer])
             maps = self.interventions[layer][name] if name else (None,) * len(self.folds)
             start = time.perf_counter()
-            self.conditions[(layer, name)] = concat_conditions([
-                measure(self.loaded, fold.held, fold.probes, layer, self.book, iv, batch_size=self.settings.batch_size,
-                        caps=self.settings.caps, seed=self.settings.seed, benchmark=self.benchmark)
-                for fold, iv in zip(self.folds, maps)
-            ])
+            s = self.settings
+            if layer not in self._prefixes:  # one layer's states at a time (the session asks for a layer's records together);
+                self._prefixes = {layer: Prefixes(layer)}  # a layer asked for again is passed in full
+            parts = []
+            for f, (enc, iv) in enumerate(zip(self.encoded, maps)):
+                keys = Collector([layer], s.caps or TokenCaps(), s.seed) if iv is None else None
+                part = measure_batches(self.loaded, enc.held, enc.asked, [p is not None for p in self.folds[f].probes],
+                                       layer, self.book, iv, keys=keys, prefix=self._prefixes[layer])
+                if iv is not None:
+                    part = replace(part, keys=mapped_bank(self._before_keys[layer][f], iv, self.loaded.model.dtype))
+                parts.append(part)
+            if not name:
+                self._before_keys[layer] = tuple(p.keys for p in parts)
+            self.conditions[(layer, name)] = concat_conditions(parts)
             self.seconds[(layer, name)] = time.perf_counter() - start
         return self.conditions[(layer, name)]
 
@@ -174,9 +200,10 @@ class PairStudy:
         s = self.settings
         if layer not in self._before_divergence:
             sides = _sides(before, self.held, self.strata, s)
-            self._before_divergence[layer] = (sides, _gap(sides, s, sigma=None, blocks=self.blocks))
-        sides_before, gap_before = self._before_divergence[layer]
-        div_before = _figures(gap_before, s)
+            gap = _gap(sides, s, sigma=None, blocks=self.blocks)
+            self._before_divergence[layer] = (sides, gap, _figures(gap, s))  # the layer's records share them
+        sides_before, gap_before, div_before = self._before_divergence[layer]
+        div_before = dict(div_before)
         sides_after = _sides(after, self.held, self.strata, s)
         for side in ("image", "text"):  # the change pairs each token with itself: the same rows must be kept
             (b, b_sample), (a, a_sample) = (getattr(sides_before[0], side), sides_before[1][side]), (getattr(sides_after[0], side), sides_after[1][side])

@@ -38,7 +38,14 @@ OPTIMISATIONS = (
     "one batched matrix product over a kernel built once: 17× at 100 permutations and 54–93× at 1000 "
     "permutations (2 × 2000 × 128, identical null statistics).\n"
     "- **t-SNE**: openTSNE instead of scikit-learn: 1.4× at 5,000 points, 3.4× at 10,000, trustworthiness "
-    "equal within 0.001."
+    "equal within 0.001.\n"
+    "- **Intervention study** (`harness.intervention`): each prompt encoded once per study, one pass per condition for "
+    "keys, attention and answers, the keys after a map derived from the keys before, passes with a map resumed at its "
+    "layer from the states the pass without one recorded, answers in words scored after the prompt's KV cache: per "
+    "layer's study 250 → 120 forward calls and 22.1–22.5 → 7.3–7.4 plain passes on the fixture, 1,308 → 288 calls "
+    "and 74.4–76.1 → 10.7–12.3 plain passes on `world`; CPU 24–37× → 11.5–14.6× (fixture) and 82–106× → 19–25× "
+    "(`world`), the former measured once at load 4–7, the new as medians of 3 interleaved runs at load 1.0–1.3. "
+    "The 50 records of the default run and the twins are equal field by field."
 )
 
 
@@ -88,6 +95,29 @@ def stats_figures() -> list[Figure]:
             "python -m suites.perf.test_stats_perf",
         ),
     ]
+
+
+# One layer's intervention study (suites/perf/test_intervention_perf.study_cost), goal per benchmark in plain passes.
+STUDY_GOALS = {"fixture": 12.0, "world": 15.0}
+STUDY_MODELS = ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned", "organism-joint")
+
+
+def intervention_figures() -> list[Figure]:
+    from suites.perf.test_intervention_perf import study_cost  # deferred: loads the organisms
+
+    out = []
+    for name in STUDY_MODELS:
+        for bench, goal in STUDY_GOALS.items():
+            load = os.getloadavg()[0]
+            c = study_cost(name, bench)
+            out.append(Figure(
+                f"intervention study of one layer ({name}, {bench}, {c['prompts']} prompts, 5 interventions)",
+                f"{c['passes']:.2f} plain passes of decoder work ({c['calls']} forward calls, {c['encoded']} prompts "
+                f"encoded); CPU {c['cpu_ratio']:.1f}× (load {load:.1f})",
+                f"plain forward over the same prompts, batches of 8, processor included ({c['plain_calls']} calls)",
+                c["passes"], f"≤ {goal:.0f} plain passes", c["passes"] <= goal, "python -m suites.perf.test_intervention_perf",
+            ))
+    return out
 
 
 def walltime_figure() -> Figure:
@@ -151,10 +181,13 @@ Reading (what would remove each; none of these lies in `suites/perf` or `harness
   parallel on 2 threads), a hashed duplicate-row check, σ from the kernel's own distance product, a t-SNE
   map of 250 iterations, finiteness proved by one sum. Left at one thread: five PCA-50 fits of
   ~2,400 × 4,096 (~1.8 s of the real-size triple; float32 would halve it and move the JS figures' last digits).
-- **The intervention suite** is about half of the default suite's time (30 tests: 6 (model, benchmark)
-  studies of a layer, each ~26 forward passes over its prompts, 28–87× a plain pass; docs/interventions.md
-  "Cost"). One pass per condition for keys, attention and letter answers, and a shared prompt cache for
-  the options of an answer in words, would remove most of it.
+- **The intervention suite**: a layer's study now costs 7.3–7.4 plain passes of decoder work on the fixture
+  and 10.7–12.3 on `world` (rows above; docs/interventions.md "Cost"); what is left of its passes is
+  inherent (2 per condition, the first L layers once). Its CPU time beyond them (11–15× a plain pass on the
+  fixture, 19–25× on `world`) is the figures: the divergence's kernel sums, sign flips and bootstrap
+  intervals of 6 gaps (~40 % on tiny-llava's fixture study), the attention metrics (~10 %), and on `world`
+  the options' tokens (the twins' tokenizer spells words by character). The 5 gaps after a map recompute the
+  kernel block of the modality the map leaves alone; sharing it would take the next share.
 - **Capture** of a decoder-dominated model is ~93 % in the model's own forward (Linear layers ~55 %, attention
   ~40 % of which RoPE `apply_rotary_pos_emb`/`rotate_half` ~12 %); the harness's hooks and bank cost the rest.
   Nothing of the harness's own is worth removing there; on a GPU the same holds with sdpa/flash attention.
@@ -171,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_grad_enabled(False)
     figures += capture_figures()
     figures += stats_figures()
+    figures += intervention_figures()
     fs = full_size_section()
     aw, arows = profile_hotspots.profile_analysis(top=20)
     cw, crows = profile_hotspots.profile_capture(top=12)
@@ -186,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         ("How each figure is measured", CAPTURE_MEASURED + " Permutation test: "
          "`mmd_permutation_null` vs `mmd_permutation_loop` (same permutations, float64). t-SNE: "
          "`harness.stats.projection.tsne_2d` with each backend, trustworthiness k = 10 on 2,000 points. Suite: "
-         "a fresh `--ks-cache` so capture is included."),
+         "a fresh `--ks-cache` so capture is included. Intervention study (`suites.perf.test_intervention_perf."
+         "study_cost`): the mid layer's study with all five interventions against a plain forward pass over the same "
+         "prompts in batches of 8 with the processor; the passes are counted (tokens through the decoder layers' "
+         "attention, `harness.perf.passes`), the CPU ratio is the median of 3 interleaved runs of each, the load "
+         "is the 1-minute load average when each started."),
     ]
     # Sections measured by their own scripts (capture_memory.py, peers.py in its benchmark venv,
     # analysis_stages.py): carried over as they stand; each names the command that regenerates it.

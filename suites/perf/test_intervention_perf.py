@@ -4,10 +4,12 @@ Ratios (medians, run alternately so a busy machine slows both alike; both includ
 - intervened forward / plain forward: one full pass with `moments` applied at the mid layer (the
   label-book lookup of each prompt plus one per-head affine map on the image keys of one layer).
   Near 1 is good.
-- study of one layer / plain forward of all its prompts: cross-fitting on the fixture prompts (maps
-  fitted on each half, each half measured with the other half's maps) before and after all five
-  interventions (keys, attention, answers and hinted answers, bootstrap intervals), in units of one
-  plain forward pass over every prompt; on the tiny twins and on the trained organisms of the default run.
+- study of one layer / plain forward of all its prompts: cross-fitting (maps fitted on each half, each
+  half measured with the other half's maps) before and after all five interventions (one pass per
+  condition for keys, attention and answers, one for the hinted answers; bootstrap intervals), in
+  plain forward passes over every prompt: the decoder work counted (harness.perf.passes, independent
+  of the machine's load) and the CPU seconds; on fixture and world, the tiny twins and the trained
+  organisms of the default run.
 
     pytest suites/perf/test_intervention_perf.py -m perf     # pytest-benchmark tables, ratios in extra_info
     python -m suites.perf.test_intervention_perf             # ratio lines only (from the repository root)
@@ -17,6 +19,7 @@ No assertion on time: machines differ; the figures are for reading.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -29,6 +32,7 @@ from harness.intervention.apply import LabelBook, intervene
 from harness.intervention.fit import DEFAULT, fit_interventions
 from harness.intervention.run import PairStudy, StudySettings
 from harness.models import adapter_for, get_model_spec
+from harness.perf.passes import count_passes
 from harness.perf.workloads import MODELS, batch, loaded_model, plain_forward
 
 pytestmark = pytest.mark.perf
@@ -59,25 +63,45 @@ def ratio_intervened(name: str, rounds: int = 5) -> float:
     return statistics.median(ivd) / statistics.median(fwd)
 
 
-def ratio_study(name: str, benchmark: str = "fixture") -> float:
-    """Seconds of one layer's full study / seconds of plain forward passes over the same prompts."""
+def _load(name: str):
     if name in MODELS:
-        loaded = loaded_model(name)
-    else:  # a registered checkpoint (the organisms), in float32 on the CPU
-        spec = get_model_spec(name)
-        loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+        return loaded_model(name)
+    spec = get_model_spec(name)  # a registered checkpoint (the organisms), in float32 on the CPU
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+
+
+def study_cost(name: str, benchmark: str = "fixture", rounds: int = 3) -> dict:
+    """One layer's study (the mid layer, every intervention) next to a plain forward pass over the same
+    prompts in batches of 8, processor included: the decoder work counted in plain passes
+    (harness.perf.passes), the forward calls and prompts encoded of each, and the ratio of CPU seconds
+    (medians of `rounds` interleaved runs of each)."""
+    loaded = _load(name)
     samples = get_benchmark(benchmark)((), seed=0)
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for i in range(0, len(samples), 8):
-            inputs, _ = loaded.adapter.encode(loaded, samples[i : i + 8])
-            loaded.model(**inputs, use_cache=False)
-    plain = time.perf_counter() - start
-    start = time.perf_counter()
-    study = PairStudy.start(loaded, samples, benchmark, StudySettings(names=DEFAULT))
-    for name_ in DEFAULT:
-        study.result(loaded.num_layers // 2, name_)
-    return (time.perf_counter() - start) / plain
+
+    def plain() -> None:
+        with torch.inference_mode():
+            for i in range(0, len(samples), 8):
+                inputs, _ = loaded.adapter.encode(loaded, samples[i : i + 8])
+                loaded.model(**inputs, use_cache=False)
+
+    def study() -> None:
+        run = PairStudy.start(loaded, samples, benchmark, StudySettings(names=DEFAULT))
+        for intervention in DEFAULT:
+            run.result(loaded.num_layers // 2, intervention)
+
+    with count_passes(loaded) as one:
+        plain()
+    with count_passes(loaded) as counted:
+        study()
+    seconds: dict = {plain: [], study: []}
+    for _ in range(rounds):
+        for fn in (plain, study):
+            start = time.process_time()
+            fn()
+            seconds[fn].append(time.process_time() - start)
+    return {"passes": counted.plain_passes(one), "calls": counted.calls, "plain_calls": one.calls,
+            "encoded": counted.encoded, "prompts": len(samples),
+            "cpu_ratio": statistics.median(seconds[study]) / statistics.median(seconds[plain])}
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -92,11 +116,14 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for name in MODELS:
         print(f"{name}: forward with `moments` at the mid layer / plain forward = {ratio_intervened(name):.3f}")
-    cases = [("tiny-llava", "fixture"), ("tiny-qwen2.5-vl", "fixture")]
-    cases += [(f"organism-{o}", b) for o in ("text-first", "aligned", "joint") for b in ("fixture", "world")]
-    for name, bench in cases:
-        print(f"{name} on {bench}: study of one layer (maps fitted on each half, 6 conditions on every prompt, "
-              f"5 records) / plain forward of the same prompts = {ratio_study(name, bench):.1f}")
+    names = ["tiny-llava", "tiny-qwen2.5-vl", *(f"organism-{o}" for o in ("text-first", "aligned", "joint"))]
+    for name in names:
+        for bench in ("fixture", "world"):
+            load = os.getloadavg()[0]
+            c = study_cost(name, bench)
+            print(f"{name} on {bench}: study of one layer = {c['passes']:.2f} plain passes of decoder work "
+                  f"({c['calls']} forward calls against {c['plain_calls']}; {c['encoded']} prompts encoded for "
+                  f"{c['prompts']}), CPU seconds {c['cpu_ratio']:.1f}× a plain pass (load {load:.1f})", flush=True)
 
 
 if __name__ == "__main__":

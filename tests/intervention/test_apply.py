@@ -126,8 +126,7 @@ def test_attention_share_agrees_with_the_models_own_attention(sharp_twin, prompt
     _, ivs = _fitted(sharp_twin, prompts, ["mean", "moments"])
     iv = ivs[name] if name else None
     book = LabelBook().add(sharp_twin, prompts)
-    cond = measure(sharp_twin, prompts, [None] * len(prompts), LAYER, book, iv, batch_size=3, caps=None, seed=0,
-                   benchmark="fixture")
+    cond = measure(sharp_twin, prompts, [None] * len(prompts), LAYER, book, iv, batch_size=3, caps=None, seed=0)
     share = float((cond.share * cond.share_weight).sum() / cond.share_weight.sum())
     ref, ref_last = _reference_share(sharp_twin, prompts, book, iv)
     assert share == pytest.approx(ref, abs=1e-5)
