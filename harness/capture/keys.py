@@ -29,7 +29,7 @@ import torch
 
 from harness.benchmarks.sample import Sample
 from harness.capture.caps import TokenCaps, parse_max_tokens, share
-from harness.capture.collector import Collector
+from harness.capture.collector import Assembled, Collector
 from harness.errors import KeyspaceError
 from harness.models.labels import IMAGE, MODALITY_NAMES
 from harness.models.layers import checked_indices
@@ -56,6 +56,11 @@ class LayerBank:
 
     def count(self, modality: int) -> int:
         return int((self.modality == modality).sum())
+
+
+def layer_banks(assembled: Assembled) -> dict[int, LayerBank]:
+    """Each layer's bank of an assembled capture (the token metadata shared, no copy)."""
+    return {i: LayerBank(v, assembled.modality, assembled.sample, assembled.position) for i, v in assembled.vectors.items()}
 
 
 @dataclass
@@ -153,7 +158,7 @@ def capture_keys(
             collector.take(labels, inputs["attention_mask"], read, start=start)
 
     assembled = collector.finish()
-    banks = {i: LayerBank(v, assembled.modality, assembled.sample, assembled.position) for i, v in assembled.vectors.items()}
+    banks = layer_banks(assembled)
     config = loaded.model.config.get_text_config()
     attn = adapter.attention(loaded.layers[layers[0]])  # a hybrid decoder's first layer may have no attention
     return KeyBank(

@@ -28,7 +28,7 @@ import torch
 
 from harness.benchmarks.prompt import LETTERS
 from harness.benchmarks.sample import Sample
-from harness.capture.keys import Collector, LayerBank, TokenCaps
+from harness.capture.keys import Collector, LayerBank, TokenCaps, layer_banks
 from harness.models.adapter import LoadedModel
 
 from .apply import LabelBook, intervene
@@ -89,7 +89,7 @@ def measure(
     prompts = encode_batches(loaded, samples, batch_size=batch_size)
     asked = encode_batches(loaded, [p for p in probes if p is not None], batch_size=batch_size)
     return measure_batches(loaded, prompts, asked, [p is not None for p in probes], layer, book, intervention,
-                           keys=Collector([layer], caps or TokenCaps(), seed))
+                           keys=Collector([layer], caps or TokenCaps(), seed, prompts=len(samples)))
 
 
 def measure_batches(
@@ -112,7 +112,7 @@ def measure_batches(
     answers = Answers(plain.chosen, np.array([next(got) if h else -1 for h in hinted_rows], dtype=np.int64)) if options else None
     figures = plain.figures
     return Condition(
-        keys=keys.finish()[0][layer] if keys is not None else None, share=figures[:, 0],
+        keys=layer_banks(keys.finish())[layer] if keys is not None else None, share=figures[:, 0],
         share_weight=np.nan_to_num(figures[:, 1]), logit_gap=figures[:, 2], last_share=figures[:, 3],
         last_logit_gap=figures[:, 4], answers=answers,
     )

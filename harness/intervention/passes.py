@@ -126,7 +126,7 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
         if first:  # the image labels are proved once per capture, on what the model wrote
             check_image_positions(loaded, inputs, batch.labels, seen, image=IMAGE)
         if keys is not None:
-            keys.take(batch.labels, mask, read["keys"], start=batch.start, prompts=n)
+            keys.take(batch.labels, mask, read["keys"], start=batch.start)
         for b in range(len(batch.samples)) if attention else ():
             s = sequence_states(loaded, batch.labels[b], {layer: read["rotated-queries"][layer][b]},
                                 {layer: read["rotated-keys"][layer][b]})[layer]

@@ -179,7 +179,7 @@ class PairStudy:
                 self._prefixes = {layer: Prefixes(layer)}  # a layer asked for again is passed in full
             parts = []
             for f, (enc, iv) in enumerate(zip(self.encoded, maps)):
-                keys = Collector([layer], s.caps or TokenCaps(), s.seed) if iv is None else None
+                keys = Collector([layer], s.caps or TokenCaps(), s.seed, prompts=len(self.folds[f].held)) if iv is None else None
                 part = measure_batches(self.loaded, enc.held, enc.asked, [p is not None for p in self.folds[f].probes],
                                        layer, self.book, iv, keys=keys, prefix=self._prefixes[layer])
                 if iv is not None:

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
-from harness.capture.keys import Collector, TokenCaps
+from harness.capture.keys import Collector, TokenCaps, layer_banks
 from harness.intervention import continuation
 from harness.intervention.apply import LabelBook, intervene, mapped_bank
 from harness.intervention.continuation import cached_scores, full_scores, option_groups
@@ -55,9 +55,9 @@ def test_cached_option_scores_equal_the_full_pass(sharp, words, with_map, side, 
     ivs = []
     if with_map:
         (batch,) = encode_batches(sharp, words, batch_size=len(words))
-        keys = Collector([LAYER], TokenCaps(), 0)
+        keys = Collector([LAYER], TokenCaps(), 0, prompts=len(words))
         run_pass(sharp, [batch], LAYER, keys=keys)
-        bank = keys.finish()[0][LAYER]
+        bank = layer_banks(keys.finish())[LAYER]
         ivs = [fit_interventions(bank, LAYER, sharp.model.config.get_text_config().num_key_value_heads, ["moments"])["moments"]]
     tok = sharp.processor.tokenizer
     was, tok.padding_side = tok.padding_side, side
@@ -79,15 +79,15 @@ def test_mapped_keys_equal_the_keys_an_intervened_pass_reads(sharp, words):
     book = LabelBook()
     for b in batches:
         book.add_encoded(b.inputs, b.labels, [s.id for s in b.samples])
-    before = Collector([LAYER], TokenCaps(balanced=60), 0)
+    before = Collector([LAYER], TokenCaps(balanced=60), 0, prompts=len(words))
     run_pass(sharp, batches, LAYER, keys=before)
-    bank = before.finish()[0][LAYER]
+    bank = layer_banks(before.finish())[LAYER]
     heads = sharp.model.config.get_text_config().num_key_value_heads
     for name, iv in fit_interventions(bank, LAYER, heads, ["moments", "text-mean"]).items():
-        after = Collector([LAYER], TokenCaps(balanced=60), 0)
+        after = Collector([LAYER], TokenCaps(balanced=60), 0, prompts=len(words))
         with intervene(sharp, book, [iv]):
             run_pass(sharp, batches, LAYER, keys=after)
-        read, mapped = after.finish()[0][LAYER], mapped_bank(bank, iv, sharp.model.dtype)
+        read, mapped = layer_banks(after.finish())[LAYER], mapped_bank(bank, iv, sharp.model.dtype)
         assert torch.equal(read.sample, mapped.sample) and torch.equal(read.position, mapped.position)
         torch.testing.assert_close(mapped.vectors, read.vectors, rtol=1e-5, atol=1e-5)
         assert not torch.allclose(mapped.vectors, bank.vectors), name

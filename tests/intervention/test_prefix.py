@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from harness.benchmarks import get_benchmark
-from harness.capture.keys import Collector, TokenCaps
+from harness.capture.keys import Collector, TokenCaps, layer_banks
 from harness.intervention.apply import LabelBook, intervene
 from harness.intervention.continuation import cached_scores
 from harness.intervention.fit import fit_interventions
@@ -41,10 +41,10 @@ def _recorded(loaded, samples, name: str):
     for b in batches:
         book.add_encoded(b.inputs, b.labels, [s.id for s in b.samples])
     prefix = Prefixes(LAYER)
-    before = Collector([LAYER], TokenCaps(), 0)
+    before = Collector([LAYER], TokenCaps(), 0, prompts=len(samples))
     run_pass(loaded, batches, LAYER, keys=before, attention=True, answers=True, prefix=prefix)
     heads = loaded.model.config.get_text_config().num_key_value_heads
-    return batches, book, prefix, fit_interventions(before.finish()[0][LAYER], LAYER, heads, [name])[name]
+    return batches, book, prefix, fit_interventions(layer_banks(before.finish())[LAYER], LAYER, heads, [name])[name]
 
 
 @pytest.mark.parametrize("name", ["moments", "text-mean"])
@@ -53,11 +53,11 @@ def test_resuming_at_the_layer_reads_what_the_full_pass_reads(sharp_twin, prompt
     read = {}
     with intervene(sharp_twin, book, [iv]):
         for resume in (False, True):
-            keys = Collector([LAYER], TokenCaps(), 0)
+            keys = Collector([LAYER], TokenCaps(), 0, prompts=len(prompts))
             with count_passes(sharp_twin) as counted:
                 got = run_pass(sharp_twin, batches, LAYER, keys=keys, attention=True, answers=True,
                                prefix=prefix if resume else None, resume=resume)
-            read[resume] = got, keys.finish()[0][LAYER], counted.layer_tokens
+            read[resume] = got, layer_banks(keys.finish())[LAYER], counted.layer_tokens
     (full, full_keys, full_work), (resumed, resumed_keys, resumed_work) = read[False], read[True]
     np.testing.assert_array_equal(resumed.figures, full.figures)
     np.testing.assert_array_equal(resumed.chosen, full.chosen)
