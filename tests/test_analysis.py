@@ -1,6 +1,7 @@
 """The verdict on known answers: planted shift passes, no shift fails, guards turn bad keys into errors."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,6 +9,7 @@ import torch
 from PIL import Image
 
 from harness.analysis.selection import AnalysisError, sample_strata
+from harness.analysis import triple
 from harness.analysis.triple import AnalysisSettings, analyze_layer
 from harness.benchmarks.sample import Sample
 from harness.capture.keys import KeyBank, LayerBank
@@ -55,6 +57,21 @@ def test_by_benchmark_baseline_can_overturn_the_verdict():
     assert "by-benchmark baseline" in result.message
     calm = analyze_layer(bank, 0, SETTINGS, other=other, **labelled(bank))
     assert calm.passed and calm.intra["text/by-benchmark"] < result.intra["text/by-benchmark"]
+
+
+def test_seconds_cover_the_whole_analysis_the_t_sne_map_included(monkeypatch):
+    # the triple's clock only moves while the map is drawn: `seconds` sees those 100 s only if the map is inside it
+    clock = SimpleNamespace(now=0.0)
+    monkeypatch.setattr(triple, "time", SimpleNamespace(perf_counter=lambda: clock.now))
+    drawn = triple.tsne_2d
+
+    def slow_map(*args, **kwargs):
+        clock.now += 100.0
+        return drawn(*args, **kwargs)
+
+    monkeypatch.setattr(triple, "tsne_2d", slow_map)
+    result = analyze_layer(synthetic_bank(seed=0, shift=1.0), 0, replace(SETTINGS, tsne_cap=40, tsne_iter=10))
+    assert result.extra["tsne"]["points"] and result.seconds == 100.0
 
 
 def test_non_finite_keys_are_an_error_not_a_pass():

@@ -39,7 +39,7 @@ class TripleResult:
     threshold: float = float("nan")  # the ratio the test requires
     alpha: float = float("nan")  # the p-value the test requires to be under
     passed: bool = False  # the verdict holds: the kernel-mean tier's lower bound ≥ threshold against every real split and p_value < alpha
-    seconds: float = 0.0  # wall time of the whole analysis of this triple, its t-SNE map included (capture is timed per model/benchmark)
+    seconds: float = 0.0  # wall seconds of the whole analysis of this triple on one clock: selection, every tier, JS/AUC and the t-SNE map (capture is timed per model/benchmark)
     counts: dict = field(default_factory=dict)  # vectors captured per modality before the cap
     config_id: str = ""  # digest of the options that shape the figures (for --ks-resume)
     samples_digest: str = ""  # digest of the sample ids used
