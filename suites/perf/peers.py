@@ -8,16 +8,17 @@
    between-prompt MMD² and its prompt-level sign-flip test, `harness.stats.between`; see
    `harness_mmd` below: the one place to change when its signature changes), and, in a row of its
    own, the whole `harness.stats.cross_modal_gap` (the same test plus the intra-modal baselines, the
-   noise floor and the 200-replicate bootstrap); alibi-detect's PyTorch `MMDDrift` (1000 permutations
-   and its default 100) and torch-two-sample's `MMDStatistic` + `pval`, at 2 × 2000 × 128 and
+   noise floor and the 200-replicate bootstrap); the harness's token-level `mmd_test` (100 and 1000
+   permutations: the peers' own work, the like-with-like baseline); alibi-detect's PyTorch `MMDDrift`
+   (1000 permutations and its default 100) and torch-two-sample's `MMDStatistic` + `pval`, at 2 × 2000 × 128 and
    2 × 10000 × 128. The data: prompts holding 50 image (x) and 50 text (y) tokens each (40 prompts
    at 2000 tokens per side, 200 at 10000), one offset per prompt shared by its image and text tokens
    (sd 0.3), token noise sd 1, y shifted by 0.05 in every coordinate. The peers test tokens as if
    independent and compute the token-level U-statistic; their MMD² is compared with the harness's
    token-level `mmd2_unbiased` on the same data (computed outside the timed call), while the
    harness's reported figure is the between-prompt MMD² (a different estimand when prompts matter).
-2. t-SNE: openTSNE (the harness's backend) against scikit-learn's TSNE, at 600, 5000 and 20000
-   points, both single-threaded from the same StandardScaler → PCA-50 input (the harness's pipeline),
+2. t-SNE: openTSNE against scikit-learn's TSNE, at 600, 5000 and 20000 points, both single-threaded,
+   750 iterations each (250 with early exaggeration), from the same StandardScaler → PCA-50 input (the harness's pipeline),
    with trustworthiness (10 neighbours; exact up to 5000 points, above that the mean over 2000
    seeded query points of the same sum).
 
@@ -26,7 +27,9 @@ the child's peak resident set minus its resident set just before the timed call.
 measurement over --timeout seconds (default 300; the harness, the baseline of every ratio, gets 4×)
 is killed and recorded as a timeout with that bound; a test with more permutations is then not
 started either, and is recorded with the same bound.
-Ratios are each peer's seconds over the harness's in the same run.
+Ratios are each peer's seconds over the harness's in the same run, in two comparisons kept apart
+(suites/perf/peers_table.py): the same work (token-level against the harness's token-level test) and
+different work (token-level against the harness's prompt-level test).
 
 The peers are installed only in a separate benchmark environment, never as project dependencies,
 and without touching the shared torch or numpy:
@@ -51,15 +54,13 @@ import time
 from pathlib import Path
 
 from harness.perf.document import replace_section
+from suites.perf.peers_setup import (
+    BOOT, DIM, HARNESS_TESTS, MMD_PEERS, MMD_SIZES, PERMS, SHIFT, TOKENS_PER_PROMPT, TSNE_ITER, TSNE_PEERS, TSNE_SIZES,
+    TSNE_TOKENS_PER_PROMPT,
+)
+from suites.perf.peers_table import TITLE, section
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout: the children run `python -m suites.perf.peers` from it
-
-DIM, TOKENS_PER_PROMPT, SHIFT, PERMS, BOOT = 128, 50, 0.05, 1000, 200
-TSNE_TOKENS_PER_PROMPT = 20
-MMD_SIZES = (2000, 10000)
-TSNE_SIZES = (600, 5000, 20000)
-MMD_PEERS = ("harness", "harness-gap", "alibi-100", "alibi-1000", "tts-1000")  # 100 before 1000: a timeout at 100 spares the 1000 run
-TSNE_PEERS = ("openTSNE", "sklearn")
 
 
 # -- data (the same in every child) -------------------------------------------------------------
@@ -124,6 +125,14 @@ def harness_gap(x, y, prompts_x, prompts_y, sigma: float, permutations: int) -> 
     return r.mmd2, r.p_value
 
 
+def harness_token_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
+    """(token-level MMD², p) of the harness's `mmd_test`: the peers' own work (tokens permuted as if independent)."""
+    from harness.stats import mmd_test
+
+    r = mmd_test(x, y, permutations=permutations, seed=0, bandwidth=sigma)
+    return r.mmd2, r.p_value
+
+
 def alibi_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
     import numpy as np
     from alibi_detect.cd import MMDDrift
@@ -146,7 +155,7 @@ def tts_mmd(x, y, sigma: float, permutations: int) -> tuple[float, float]:
 
 def run_mmd(peer: str, n: int, sigma: float) -> dict:
     import torch  # noqa: F401  imports stay out of the timed call
-    if peer.startswith("harness"):
+    if peer in HARNESS_TESTS:
         import harness.stats  # noqa: F401
     elif peer.startswith("alibi"):
         import alibi_detect.cd  # noqa: F401
@@ -156,6 +165,8 @@ def run_mmd(peer: str, n: int, sigma: float) -> dict:
     if peer.startswith("harness"):
         run = harness_mmd if peer == "harness" else harness_gap
         call = lambda: run(x, y, prompts, prompts, sigma, PERMS)  # noqa: E731
+    elif peer.startswith("token"):
+        call = lambda: harness_token_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
     elif peer.startswith("alibi"):
         call = lambda: alibi_mmd(x, y, sigma, int(peer.split("-")[1]))  # noqa: E731
     else:
@@ -175,11 +186,14 @@ def run_tsne(peer: str, n: int) -> dict:
     if peer == "openTSNE":
         from openTSNE import TSNE
 
-        call = lambda: np.asarray(TSNE(n_components=2, perplexity=30, random_state=0, n_jobs=1, verbose=False).fit(z))  # noqa: E731
+        call = lambda: np.asarray(TSNE(n_components=2, perplexity=30, random_state=0, n_jobs=1, verbose=False,  # noqa: E731
+                                       early_exaggeration_iter=250, n_iter=TSNE_ITER - 250).fit(z))
     else:
         from sklearn.manifold import TSNE
 
-        call = lambda: TSNE(n_components=2, perplexity=30, random_state=0, init="pca", n_jobs=1).fit_transform(z)  # noqa: E731
+        # max_iter counts the early-exaggeration iterations too; its default (1000) would be unequal work
+        call = lambda: TSNE(n_components=2, perplexity=30, random_state=0, init="pca", n_jobs=1,  # noqa: E731
+                            max_iter=TSNE_ITER).fit_transform(z)
     figures = _timed(lambda: (call(),), ("points",))
     figures["trustworthiness"] = trust(z, figures.pop("points"))
     return figures
@@ -221,98 +235,6 @@ def trust(x, points, k: int = 10, queries: int = 2000, exact_up_to: int = 5000) 
     return float(1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty)
 
 
-# -- the PERFORMANCE.md section ----------------------------------------------------------------------
-TITLE = "Peers"
-LABELS = {"harness": ("harness sign-flip test (between-prompt MMD²)", 1000),
-          "harness-gap": (f"harness `cross_modal_gap` (test + baselines + noise floor + {BOOT}-replicate bootstrap)", 1000),
-          "alibi-1000": ("alibi-detect `MMDDrift` (pytorch)", 1000),
-          "alibi-100": ("alibi-detect `MMDDrift` (pytorch)", 100), "tts-1000": ("torch-two-sample `MMDStatistic`", 1000)}
-
-
-def _secs(m: dict) -> str:
-    if "not_run" in m:
-        return f"> {m['timeout_s']:.0f} s (not started: {m['not_run']})"
-    if "timeout_s" in m:
-        return f"> {m['timeout_s']:.0f} s (timeout)"
-    if "error" in m:
-        return "error: " + m["error"]
-    return f"{m['seconds']:.2f} s" if "seconds" in m else "not run"
-
-
-def _ratio(m: dict, base: dict) -> str:
-    if "seconds" not in base:
-        return "n/a"
-    if "timeout_s" in m:
-        return f"> {m['timeout_s'] / base['seconds']:.0f}×"
-    return f"{m['seconds'] / base['seconds']:.1f}×" if "seconds" in m else "n/a"
-
-
-def _memory(gb: float) -> str:
-    return f"{gb:.2f} GB" if gb >= 1 else f"{gb * 1000:.0f} MB"
-
-
-def section(figures: dict) -> str:
-    """The figures as the markdown of PERFORMANCE.md's Peers section."""
-    lines = [
-        "Side by side in one run, each measurement in its own child process, one thread each "
-        f"(OMP_NUM_THREADS={figures.get('threads')}); ratios are a peer's seconds over the harness's in the same run. "
-        f"The machine was shared (load average {figures.get('load_average_start', float('nan')):.1f} at the start, "
-        f"{figures.get('load_average_end', float('nan')):.1f} at the end, on 2 cores), so seconds are inflated and "
-        "only the ratios carry over. Peak memory: the child's peak resident set over its resident set before the call "
-        "(an upper bound of the call's own where preparing the data peaked higher, as for the small t-SNE runs).",
-        "",
-        "**MMD two-sample test** (RBF kernel at the harness's median-heuristic σ, given to every peer; "
-        f"{TOKENS_PER_PROMPT} image and {TOKENS_PER_PROMPT} text tokens per prompt sharing the prompt's offset, a small "
-        "mean shift). The harness tests at the level of prompts: its figure is the between-prompt MMD² and its null "
-        "flips the image/text sides of whole prompts; the peers treat tokens as independent and compute the token-level "
-        "U-statistic, which is checked against the harness's `mmd2_unbiased` on the same data (outside the timed call). "
-        "Ratios are over the harness's test (statistic + 1000-draw null):",
-        "",
-        "| keys | test | permutations | seconds | × harness test | peak memory | MMD² reported | token-level MMD² | "
-        "\|token-level − harness's\| | p | load average after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for n, row in figures.get("mmd", {}).items():
-        base = row.get("harness", {})
-        for peer, (label, perms) in LABELS.items():
-            m = row.get(peer, {})
-            head = f"| 2 × {int(n):,} × {DIM} | {label} | {perms} | {_secs(m)} | {'1' if peer == 'harness' else _ratio(m, base)} |"
-            load = f" {m['load_average']:.1f} |" if "load_average" in m else " – |"
-            if "seconds" not in m:
-                lines.append(head + " – | – | – | – | – |" + load)
-                continue
-            if peer.startswith("harness"):
-                token = m.get("token_mmd2")
-                rest = f" between-prompt {m['mmd2']:.5f} | " + (f"{token:.5f} | 0 |" if token is not None else "– | – |")
-            else:
-                diff = f"{abs(m['mmd2'] - base['token_mmd2']):.1e}" if "token_mmd2" in base else "–"
-                rest = f" token-level {m['mmd2']:.5f} | {m['mmd2']:.5f} | {diff} |"
-            lines.append(f"{head} {_memory(m['peak_GB'])} |{rest} {m['p']:.4f} |{load}")
-    lines += [
-        "",
-        "**t-SNE** (same StandardScaler → PCA-50 input as the harness's maps; 1 thread each; trustworthiness with 10 "
-        "neighbours, exact up to 5,000 points, above that estimated over 2,000 seeded query points"
-        + (f"; {figures['tsne_note']}" if figures.get("tsne_note") else "") + "):",
-        "",
-        "| points | backend | seconds | × openTSNE | peak memory | trustworthiness |",
-        "|---|---|---|---|---|---|",
-    ]
-    for n, row in figures.get("tsne", {}).items():
-        base = row.get("openTSNE", {})
-        for peer in TSNE_PEERS:
-            m = row.get(peer, {})
-            done = "seconds" in m
-            lines.append(
-                f"| {int(n):,} | {peer} | {_secs(m)} | {_ratio(m, base) if peer != 'openTSNE' else '1'} | "
-                + (f"{_memory(m['peak_GB'])} | {m['trustworthiness']:.4f} |" if done else "– | – |")
-            )
-    lines += ["", "Regenerate (peers in a separate venv, $PEERS_VENV; recipe in the script's docstring):", "",
-              "    nice -n 10 $PEERS_VENV/bin/python -m suites.perf.peers --update PERFORMANCE.md",
-              "", "or only the MMD part, keeping the t-SNE figures of an earlier `--json` run:", "",
-              "    nice -n 5 $PEERS_VENV/bin/python -m suites.perf.peers --only mmd --tsne-from earlier.json --update PERFORMANCE.md"]
-    return "\n".join(lines)
-
-
 # -- driver ---------------------------------------------------------------------------------------
 def _child(args: list[str], timeout: float) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
@@ -335,6 +257,7 @@ def sigma_for(n: int) -> float:
 
 def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
     figures: dict = {"mmd": {}, "tsne": {}, "timeout_s": timeout, "threads": os.environ.get("OMP_NUM_THREADS"),
+                     "tsne_iterations": {peer: TSNE_ITER for peer in TSNE_PEERS},
                      "load_average_start": os.getloadavg()[0]}
     if only in ("all", "mmd"):
         for n in mmd_sizes:
@@ -345,7 +268,7 @@ def drive(only: str, mmd_sizes, tsne_sizes, timeout: float) -> dict:
                     row[peer] = {"timeout_s": timeout, "not_run": "100 permutations already exceeded the bound"}
                     continue
                 # the harness is the baseline of every ratio: it gets 4× the bound, so a loaded machine still measures it
-                row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer.startswith("harness") else 1))
+                row[peer] = _child(["--child", "mmd", peer, str(n), repr(sigma)], timeout * (4 if peer in HARNESS_TESTS else 1))
                 row[peer]["load_average"] = os.getloadavg()[0]
                 print(f"mmd {n} {peer}: {row[peer]}", file=sys.stderr, flush=True)
     if only in ("all", "tsne"):
