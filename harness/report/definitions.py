@@ -66,7 +66,8 @@ def definitions(spaces: list[str]) -> list[dict]:
          "than text keys by the same queries. Also reported for the last prompt token alone."},
         {"term": "Attention share", "text": "Attention mass that text queries put on image tokens divided by the share of "
          "image tokens in the context: 1 means image tokens get their fair share, below 1 they are under-attended."},
-        {"term": "t-SNE map", "text": "A two-dimensional openTSNE embedding of the keys (after PCA), image, text and "
+        {"term": "t-SNE map", "text": "A two-dimensional t-SNE embedding of the keys (after PCA; by openTSNE or "
+         "scikit-learn, whichever is faster at the map's size, and the map names which), image, text and "
          "special tokens coloured apart. Distances within a cluster mean more than distances between clusters; "
          "the axes have no units. At most the stated number of points is drawn."},
         {"term": "Timings", "text": "analysis s: wall seconds of the whole analysis of one triple (every tier and the t-SNE map); capture s: wall seconds "

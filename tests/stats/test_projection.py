@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from harness.stats.projection import stratified_subsample, trustworthiness, tsne_2d
+from harness.stats.projection import SKLEARN_FROM, auto_backend, stratified_subsample, trustworthiness, tsne_2d
 
 
 def _blobs(n_per=150, d=20, seed=0):
@@ -44,6 +44,15 @@ def test_sklearn_backend_and_small_inputs():
     assert p.method == "sklearn" and p.points.shape == (30, 2) and p.perplexity == pytest.approx(29 / 3)
 
 
+def test_auto_backend_goes_by_the_maps_size():
+    x, labels = _blobs(n_per=10)  # 30 points
+    assert tsne_2d(x, labels, seed=0, n_iter=50, sklearn_from=30).method == "sklearn"
+    assert tsne_2d(x, labels, seed=0, n_iter=50, sklearn_from=31).method == "openTSNE"
+    assert tsne_2d(x, labels, seed=0, n_iter=50, sklearn_from=30, backend="openTSNE").method == "openTSNE"  # a name wins
+    assert auto_backend(SKLEARN_FROM - 1) == "openTSNE" and auto_backend(SKLEARN_FROM) == "sklearn"
+    assert auto_backend(600) == "openTSNE"  # the harness's own maps (tsne_cap 600) keep their backend
+
+
 def test_bad_input():
     x, labels = _blobs(n_per=10)
     with pytest.raises(ValueError, match="one entry per row"):
@@ -52,6 +61,10 @@ def test_bad_input():
         tsne_2d(x, labels, backend="umap")
     with pytest.raises(ValueError, match="n_iter must be an int >= 1"):
         tsne_2d(x, labels, n_iter=0)
+    with pytest.raises(ValueError, match="sklearn_from must be an int >= 0"):
+        tsne_2d(x, labels, sklearn_from=-1)
+    with pytest.raises(ValueError, match="n_jobs must be an int >= 1"):
+        tsne_2d(x, labels, n_jobs=0)
 
 
 def test_fewer_iterations_are_stated_and_keep_the_map_trustworthy():
