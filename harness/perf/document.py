@@ -102,6 +102,16 @@ def replace_section(text: str, title: str, body: str) -> str:
     return text[:start] + f"{head}\n{body.strip()}\n" + rest
 
 
+NOTES = "<!-- notes below this line are written by hand and kept when the section is regenerated -->"
+
+
+def update_section(text: str, title: str, body: str) -> str:
+    """`replace_section`, keeping what the old section held below its NOTES line (hand-written notes)."""
+    old = read_section(text, title) or ""
+    notes = NOTES + old.split(NOTES, 1)[1] if NOTES in old else ""
+    return replace_section(text, title, body + ("\n\n" + notes if notes else ""))
+
+
 def read_section(text: str, title: str) -> str | None:
     """The body of `## title` in `text`, or None."""
     head = f"## {title}\n"

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.perf.document import read_section, replace_section
+from harness.perf.document import update_section
 from harness.perf.workloads import analysis_case
 
 POINTS = (1500, 3000, 6000)
@@ -45,7 +45,6 @@ DIMS = (128, 4096)
 PROMPTS, IMAGE_PER_PROMPT, TEXT_PER_PROMPT = 200, 60, 40
 STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "bootstrap", "noise floor", "JS/AUC", "t-SNE", "rest")
 TITLE = "Analysis stages"
-NOTES = "<!-- notes below this line are written by hand and kept when the section is regenerated -->"
 TARGETS = (("twin", "a twin's triple (tiny-llava, deepest layer)", 1.0), ("real", "real-size triple (d = 4096, 1,500 points)", 3.0))
 
 
@@ -236,10 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     if args.update:
-        text = args.update.read_text(encoding="utf-8")
-        old = read_section(text, TITLE) or ""
-        notes = NOTES + old.split(NOTES, 1)[1] if NOTES in old else ""
-        args.update.write_text(replace_section(text, TITLE, section(figures) + ("\n\n" + notes if notes else "")), encoding="utf-8")
+        args.update.write_text(update_section(args.update.read_text(encoding="utf-8"), TITLE, section(figures)), encoding="utf-8")
     return 0
 
 

@@ -22,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.perf.document import replace_section
+from harness.perf.document import update_section
 
 TITLE = "t-SNE backends"
 SIZES, N_ITER, ROUNDS, THREADS, TRUST_K = (500, 1000, 1500, 2500, 3500, 5000), 500, 3, 1, 10
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-iter", type=int, default=N_ITER, help=f"iterations after early exaggeration, both backends (default: {N_ITER})")
     p.add_argument("--rounds", type=int, default=ROUNDS, help=f"rounds per size; the median is reported (default: {ROUNDS})")
     p.add_argument("--threads", type=int, default=THREADS, help=f"threads of each backend (default: {THREADS})")
-    p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the table into this file's section")
+    p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md",
+                   help="write the table into this file's section (its hand-written notes are kept)")
     args = p.parse_args(argv)
     try:
         sizes = tuple(int(s) for s in args.sizes.split(","))
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     body = section(measure(sizes, n_iter=args.n_iter, rounds=args.rounds, threads=args.threads))
     print(body)
     if args.update:
-        args.update.write_text(replace_section(args.update.read_text(encoding="utf-8"), TITLE, body), encoding="utf-8")
+        args.update.write_text(update_section(args.update.read_text(encoding="utf-8"), TITLE, body), encoding="utf-8")
     return 0
 
 
