@@ -1,7 +1,7 @@
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.models.layers import resolve_layers
+from harness.models.layers import default_words, resolve_layers
 
 
 @pytest.mark.parametrize(
@@ -55,3 +55,12 @@ def test_attention_layers_come_from_the_config():
     dsa = SimpleNamespace(num_hidden_layers=2, layer_types=["indexed_attention", "linear_attention"])
     configs = (qwen35, lfm2, mllama, gemma3, nemotron, dsa)
     assert [attention_layers_of(c) for c in configs] == [[1, 3], [2], [0, 2], None, [2], [0]]
+
+
+def test_a_small_decoder_is_measured_at_every_layer_by_default():
+    assert default_words(("first", "mid", "last"), 4) == ("all",)
+    assert resolve_layers(default_words(("first", "mid", "last"), 4), 4, model="m") == [0, 1, 2, 3]
+    assert default_words(("0", "mid", "last"), 32) == ("0", "mid", "last")
+    # a hybrid decoder counts its self-attention layers: 3 of 12 is small
+    assert default_words(("first", "mid", "last"), 12, attention=[3, 7, 11]) == ("all",)
+    assert default_words(("first", "mid", "last"), 12, attention=[1, 3, 5, 7, 9]) == ("first", "mid", "last")

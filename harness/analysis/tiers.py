@@ -25,9 +25,10 @@ def tiers_record(t: Tiers) -> dict:
                        "halves": dict(t.paper.halves), "ratio": t.paper.ratio, "low": t.paper.ratio_low,
                        "high": t.paper.ratio_high},
         "kernel mean": {"cross": t.kernel.cross, "cross_low": t.kernel.cross_low, "cross_high": t.kernel.cross_high,
-                        "point": t.kernel.point, "low": t.kernel.low, "binding": t.kernel.binding,
-                        "splits": {b.name: {"effect": b.effect, "point": b.point, "low": b.low, "high": b.high}
-                                   for b in t.kernel.splits},
+                        "point": t.kernel.point, "estimable": t.kernel.estimable, "low": t.kernel.low,
+                        "binding": t.kernel.binding,
+                        "splits": {b.name: {"effect": b.effect, "point": b.point, "low": b.low, "high": b.high,
+                                            "measured": b.measured} for b in t.kernel.splits},
                         "kernel": MIXTURE_NAME, "p_value": t.gap.p_value},
         "level": t.kernel.level,
     }
@@ -45,28 +46,41 @@ def tiers_record(t: Tiers) -> dict:
 
 
 def kernel_figures(kernel: KernelMeanTier, gap: GapResult) -> dict:
-    """The record's `ratio` and `ratio_interval` (dimensionless): the kernel-mean tier's median-unbiased
-    ratio M = min over real splits, its lower bound L = min of the splits' lower bounds (the verdict's)
-    and upper bound min of the splits' upper bounds (Bonferroni), at CAP where unbounded. Without a
-    real split: the gap's point ratio to its by-position split (a figure only) and no interval."""
+    """The record's `ratio` and `ratio_interval` (dimensionless): the kernel-mean tier's ratio M = min over
+    real splits of cross / effect (`estimable` False when the split that sets it has no effect bounded
+    above 0: M is then set by noise and the interval, not M, is the figure), its lower bound L = min of
+    the splits' lower bounds (the verdict's) and upper bound min of the splits' upper bounds
+    (Bonferroni), at CAP where unbounded. Without a real split: the gap's point ratio to its
+    by-position split (a figure only) and no interval."""
     if not kernel.splits:
         return {"ratio": gap.interval.ratio, "interval": None}
     high = min(b.high for b in kernel.splits)
     saturated = "high" if high >= CAP else ""
     return {"ratio": kernel.point, "interval": RatioInterval(
         low=kernel.low, high=high, level=kernel.level, n_boot=kernel.n_boot,
-        method="kernel-mean tier: Fieller bounds of cross / effect per real split over one unit bootstrap; "
-               "low = min of the splits' lower bounds, high = min of their (Bonferroni) upper bounds",
+        method="kernel-mean tier: normal Fieller bounds of cross / effect per real split from the unbiased "
+               "U-statistic variance over units; low = min of the splits' lower bounds, high = min of their "
+               "(Bonferroni) upper bounds",
         floored_fraction=0.0, saturated=saturated, cap=CAP,
-        note="upper bound unbounded: every split's effect is indistinguishable from 0 at its upper end" if saturated else "",
+        note="; ".join(n for n in (
+            "upper bound unbounded: every split's effect is indistinguishable from 0 at its upper end" if saturated else "",
+            "" if kernel.estimable else f"ratio not estimable: {kernel_setter(kernel)}'s effect is not bounded above 0, "
+                                        "so the ratio is set by noise; read the interval") if n),
     ).to_dict()}
+
+
+def kernel_setter(kernel: KernelMeanTier) -> str:
+    """The split whose ratio sets the tier's M ("" when none)."""
+    defined = [b for b in kernel.splits if b.point == b.point]
+    return min(defined, key=lambda b: b.point).name if defined else ""
 
 
 def verdict_message(verdict, kernel: KernelMeanTier, gap: GapResult, intra: dict, *, threshold: float, alpha: float) -> str:
     """One line saying why a triple does not pass: the tier, its outcome and the figures behind it."""
     parts = [f"{verdict.tier} tier: {verdict.outcome}"]
     if kernel.splits:
-        parts.append(f"ratio {kernel.point:.3g} ≥ {kernel.low:.3g} (binding {kernel.binding or 'none'}; every real split's "
+        ratio = f"{kernel.point:.3g}" if kernel.estimable else f"{kernel.point:.3g} (not estimable)"
+        parts.append(f"ratio {ratio} ≥ {kernel.low:.3g} (binding {kernel.binding or 'none'}; every real split's "
                      f"lower bound must be ≥ {threshold:g}): " + ", ".join(f"{b.name} [{b.low:.3g}, {b.high:.3g}]" for b in kernel.splits))
     parts.append(f"p {gap.p_value:.3g} over {gap.units} units (need < {alpha:g}); MMD² {gap.mmd2:.4g}; intra "
                  + ", ".join(f"{k} {v:.3g}" for k, v in intra.items()))

@@ -40,6 +40,16 @@ def _attention_phrase(attention: Sequence[int]) -> str:
     return f"its self-attention layers are {', '.join(map(str, attention))}" if attention else "it has no self-attention layer"
 
 
+SMALL_DECODER = 4  # a decoder with at most this many self-attention layers is measured at every one by default
+
+
+def default_words(words: Sequence[str], num_layers: int, attention: Sequence[int] | None = None) -> tuple[str, ...]:
+    """The layer words a model is measured at without --ks-layers: its spec's `words`, or "all" where the
+    decoder has at most SMALL_DECODER self-attention layers (first, mid and last would leave one out)."""
+    over = num_layers if attention is None else len(attention)
+    return ("all",) if over <= SMALL_DECODER else tuple(words)
+
+
 def resolve_layers(
     tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None, option: str = "--ks-layers"
 ) -> list[int]:

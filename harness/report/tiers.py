@@ -32,7 +32,8 @@ def _headline(name: str, t: dict) -> tuple[str, str]:
         return f"AUC {fmt(t['cross'], 3)}, Δ {fmt(t['delta'], 2)}", f"Δ ≥ {fmt(t['delta_low'], 2)}"
     if name == "out of support":
         return f"{fmt(t['image_outside'], 2)} vs {fmt(t['text_outside'], 2)}", f"Δ {fmt(t['delta'], 2)} ≥ {fmt(t['delta_low'], 2)}"
-    return f"ratio {fmt(t['point'], 3)}", f"≥ {fmt(t['low'], 3)} ({t['binding'] or 'no split'})"
+    ratio = f"ratio {fmt(t['point'], 3)}" if t.get("estimable", True) else f"ratio {fmt(t['point'], 3)} (not estimable)"
+    return ratio, f"≥ {fmt(t['low'], 3)} ({t['binding'] or 'no split'})"
 
 
 def _cell(name: str, record: dict | None) -> dict:

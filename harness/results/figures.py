@@ -97,7 +97,7 @@ class RatioInterval:
     floored_fraction: float | None = None  # share of resamples whose denominator was floored
     saturated: str = ""  # "high" when the upper bound reached the cap, else ""
     cap: float = 1000.0  # the ratio's ceiling; a bound ≥ cap reads "≥ cap"
-    note: str = ""  # what a saturated bound means, else ""
+    note: str = ""  # what a saturated bound or a ratio that is not estimable means, else ""
 
     def to_dict(self) -> dict:
         return {"low": self.low, "high": self.high, "level": self.level, "n_boot": self.n_boot, "method": self.method,

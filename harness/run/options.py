@@ -36,7 +36,7 @@ class Option:
 
 OPTIONS: tuple[Option, ...] = (
     Option("models", "tiny-llava,tiny-qwen2.5-vl,tiny-qwen2-vl", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
-    Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's"),
+    Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's (all of a decoder with at most 4 attention layers)"),
     Option("benchmarks", "fixture", "comma-separated benchmarks (fixture, world, mmmu, mmbench-cn), with subsets after a colon: mmmu:Art,Biology"),
     Option("samples", "all", "samples per benchmark, picked by seed and stratified by category; 'all' uses every one"),
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),

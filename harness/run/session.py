@@ -22,7 +22,7 @@ from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synt
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
 from harness.models.hub import check_cached_weights, check_checkpoint, checkpoint_config, head_count
-from harness.models.layers import attention_layers_of, resolve_layers
+from harness.models.layers import attention_layers_of, default_words, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
@@ -133,8 +133,9 @@ class KeyspaceRun:
         for model in self.cfg.models:
             spec = self.spec(model)
             self.check_heads(spec)
-            words = self.cfg.layers or spec.default_layers
-            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))
+            attention = self.attention_layers(spec)
+            words = self.cfg.layers or default_words(spec.default_layers, self.num_layers(spec), attention)
+            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=attention)
             check_cached_weights(spec)  # a truncated weight file: one line now, not a traceback at its capture
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)

@@ -95,6 +95,12 @@ def fieller_bounds(cross: np.ndarray, intra: np.ndarray, level: float) -> tuple[
     alpha = (1.0 - level) / 2.0
     contrast = cross[ok][None, :] - GRID[:, None] * intra[ok][None, :]  # [T, R]
     q_low, q_high = np.quantile(contrast, [alpha, 1.0 - alpha], axis=1)  # [T] each
+    return walk_bounds(q_low, q_high)
+
+
+def walk_bounds(q_low: np.ndarray, q_high: np.ndarray) -> tuple[float, float]:
+    """(low, high) of a ratio from the lower and upper bounds [T] of the contrast cross − t·intra at each
+    GRID value t (Fieller's inversion; see the module doc); ±CAP when unbounded."""
     zero = len(GRID) // 2  # GRID[zero] == 0
     if q_low[zero] >= 0:  # cross − 0·intra holds: walk up while the bound keeps holding
         fails = np.flatnonzero(q_low[zero:] < 0)

@@ -5,9 +5,12 @@
 prints the tables of docs/statistics.md "Calibration of the tiers" (markdown). Populations:
 ``population.py`` (per-prompt offsets in three layouts, 50-600 image and 20-200 text tokens per
 prompt, 1000 kept per modality, d = 64, 4 categories about 0.7 sd apart shared by both modalities,
-2 languages with no effect: 4 real splits, 2 of them null). σ is fixed at the population's median
-heuristic, so the mixture kernel's truth is exact (``population.truth``). Each run is one JSON line
-in `--out` (appended as it finishes), so a partial study can be summarised (``--summarise``).
+2 languages with no effect: 4 real splits, 2 of them null; the "dominant" part: category offsets on
+image keys only and one language, so image/by-category is the one real effect and text/by-category a
+null split, the configuration where the intersection-union bound's level is attained). σ is fixed at
+the population's median heuristic, so the mixture kernel's truth is exact (``population.truth``). Each
+run is one JSON line in `--out` (appended as it finishes), so a partial study can be summarised
+(``--summarise``). Seeds start at SEED0 = 1000 (amendment 1: seeds no earlier study used).
 """
 
 from __future__ import annotations
@@ -22,36 +25,42 @@ import scipy.stats
 
 from . import population as P
 from .gap import cross_modal_gap
-from .kernel_mean import kernel_mean_tier
+from .kernel_mean import kernel_mean_tier, readings
 from .kernels import MIXTURE_SCALES
 from .tiers import all_tiers, verdict
 
 D, CAP_TOKENS, PERMUTATIONS, N_BOOT = 64, 1000, 200, 200
 THRESHOLD, ALPHA = 1.0, 0.01
+PARTS = ("null", "drift", "dominant", "measured", "bandwidth", "power", "tiers")
+SEED0 = 1000  # amendment 1's study: seeds no earlier run of this study used (those ran from 0)
 
 
 @dataclass(frozen=True)
 class Setting:
-    part: str  # "null", "drift", "bandwidth", "power", "tiers"
+    part: str  # "null", "drift", "dominant", "bandwidth", "power", "tiers"
     layout: str
     ratio: float  # population cross / strongest split (0: a null)
     prompts: int
     scale: float = 1.0  # σ of the mixture ladder over the population's median σ
     tiers: bool = False  # also the separability and out-of-support tiers (slower)
+    dominant: bool = False  # one real split: category offsets on image keys only, one language
+    category_sd: float = 0.5  # the categories' spread (population.population); 2.0: a split measured at S ≥ 40
 
 
-def population_at(layout: str, ratio: float) -> tuple[P.Population, float]:
-    """(population, its median σ) with the given population ratio (0: shift 0, a null)."""
-    base = P.population(d=D, layout=layout)
+def population_at(layout: str, ratio: float, dominant: bool = False, category_sd: float = 0.5) -> tuple[P.Population, float]:
+    """(population, its median σ) with the given population ratio (0: shift 0, a null); `dominant`: one
+    real split (module doc)."""
+    kw = dict(d=D, layout=layout, category_sd=category_sd, **({"text_categories": False, "languages": 1} if dominant else {}))
+    base = P.population(**kw)
     sigma = P.median_sigma(base)
     if ratio == 0:
         return base, sigma
-    return P.population(d=D, layout=layout, shift=P.shift_for_ratio(ratio, sigma=sigma, scales=MIXTURE_SCALES, d=D, layout=layout)), sigma
+    return P.population(shift=P.shift_for_ratio(ratio, sigma=sigma, scales=MIXTURE_SCALES, **kw), **kw), sigma
 
 
 def run_one(setting: Setting, seed: int) -> dict:
     """One simulated triple: the kernel-mean tier's figures (and the others with `tiers`) and its truth."""
-    pop, sigma = population_at(setting.layout, setting.ratio)
+    pop, sigma = population_at(setting.layout, setting.ratio, setting.dominant, setting.category_sd)
     truth = P.truth(pop, sigma * setting.scale, MIXTURE_SCALES)
     k = P.sample(pop, prompts=setting.prompts, cap=CAP_TOKENS, seed=seed)
     kw = dict(sigma=sigma * setting.scale, permutations=PERMUTATIONS, n_boot=N_BOOT, seed=seed)
@@ -68,7 +77,9 @@ def run_one(setting: Setting, seed: int) -> dict:
         kernel = kernel_mean_tier(*gap.comparisons, n_boot=N_BOOT, seed=seed)
         p_value = gap.p_value
         v = verdict(kernel, p_value, threshold=THRESHOLD, alpha=ALPHA)
-    out.update(point=kernel.point, low=kernel.low, p=p_value, verdict=v, binding=kernel.binding)
+        out.update({f"low_{name}": value for name, value in readings(*gap.comparisons, n_boot=N_BOOT, seed=seed).items()})
+    out.update(point=kernel.point, low=kernel.low, p=p_value, verdict=v, binding=kernel.binding, estimable=kernel.estimable,
+               split_low={b.name: b.low for b in kernel.splits})
     return out
 
 
@@ -80,13 +91,17 @@ def settings(runs: int) -> list[tuple[Setting, int]]:
     for layout in ("shared-offset", "tight-image"):
         for s in (20, 40, 80, 160):
             plan.append((Setting("drift", layout, 10.0, s), runs))
+    for s in (20, 40, 80, 160):
+        plan.append((Setting("dominant", "shared-offset", 10.0, s, dominant=True), runs))
+    for s in (40, 80, 160):  # added after amendment 1's figures were seen: a dominant split that is measured
+        plan.append((Setting("measured", "shared-offset", 10.0, s, dominant=True, category_sd=2.0), runs))
     for scale in (0.5, 2.0):
         plan.append((Setting("bandwidth", "shared-offset", 10.0, 80, scale=scale), runs))
     for ratio in (3.0, 30.0):
         for s in (40, 100):
             plan.append((Setting("power", "shared-offset", ratio, s), max(4, runs // 2)))
     for layout, ratio in (("shared-offset", 0.0), ("tight-image", 0.0), ("shared-offset", 10.0)):
-        plan.append((Setting("tiers", layout, ratio, 40, tiers=True), max(4, runs // 3)))
+        plan.append((Setting("tiers", layout, ratio, 40, tiers=True), max(4, min(runs // 3, 12))))  # seconds a run
     return plan
 
 
@@ -109,23 +124,34 @@ def summarise(rows: list[dict]) -> str:
             verdicts = ", ".join(f"{v.split(':')[0]} {sum(r['verdict'] == v for r in rs)}" for v in sorted({r["verdict"] for r in rs}))
             out.append(f"| {layout} | {len(rs)} | {_ci(sum(r['verdict'] == 'holds' for r in rs), len(rs))} | "
                        f"{np.mean(ps < 0.01):.3f} | {np.mean(ps < 0.05):.3f} | {verdicts} |")
-    out += ["", "Population ratio exactly 10 (mixture kernel): drift with S, coverage of the lower bound L (nominal 5 %):", "",
-            "| layout | S | runs | median M | median L | non-coverage P(L > 10) | holds (t = 1) | holds (t = 10) | undecided |",
-            "|---|---|---|---|---|---|---|---|---|"]
-    for layout in ("shared-offset", "tight-image"):
+    out += ["", "Population ratio exactly 10 (mixture kernel): drift with S, non-coverage of the lower bound L (nominal 5 %) "
+            "and of the two older readings of L in the same runs (bootstrap percentiles; bootstrap rescaled to the unbiased "
+            "variance); M's median over all runs and over the runs where M is estimable:", "",
+            "| part | layout | S | runs | median M | estimable | median M (estimable) | median L | non-coverage P(L > 10) | "
+            "bootstrap reading | rescaled reading | holds (t = 1) | holds (t = 10) | undecided |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for part, layout in (("drift", "shared-offset"), ("drift", "tight-image"), ("dominant", "shared-offset"),
+                         ("measured", "shared-offset")):
         med = {}
         for s in (20, 40, 80, 160):
-            rs = pick(part="drift", layout=layout, prompts=s)
+            rs = pick(part=part, layout=layout, prompts=s)
             if not rs:
                 continue
+            truth = rs[0]["truth_ratio"]
             pts, lows = np.array([r["point"] for r in rs]), np.array([r["low"] for r in rs])
+            est = np.array([bool(r.get("estimable", True)) for r in rs])
             med[s] = np.median(pts)
-            out.append(f"| {layout} | {s} | {len(rs)} | {med[s]:.3g} | {np.median(lows):.3g} | "
-                       f"{_ci(int((lows > rs[0]['truth_ratio']).sum()), len(rs))} | {np.mean([r['verdict'] == 'holds' for r in rs]):.2f} | "
+
+            def miss(key):
+                v = np.array([r.get(key, np.nan) for r in rs])
+                return _ci(int((v > truth).sum()), int(np.isfinite(v).sum()))
+            out.append(f"| {part} | {layout} | {s} | {len(rs)} | {med[s]:.3g} | {est.mean():.2f} | "
+                       f"{np.median(pts[est]) if est.any() else float('nan'):.3g} | {np.median(lows):.3g} | "
+                       f"{miss('low')} | {miss('low_bootstrap')} | {miss('low_rescaled')} | {np.mean([r['verdict'] == 'holds' for r in rs]):.2f} | "
                        f"{np.mean((lows >= 10) & (np.array([r['p'] for r in rs]) < ALPHA)):.2f} | "
                        f"{np.mean([r['verdict'].startswith('undecided') for r in rs]):.2f} |")
         if 20 in med and 160 in med:
-            out.append(f"| {layout} | 160 / 20 | | {med[160] / med[20]:.2f} | | | | | |")
+            out.append(f"| {part} | {layout} | 160 / 20 | | {med[160] / med[20]:.2f} | | | | | | | | | |")
     rs1 = pick(part="drift", layout="shared-offset", prompts=80)
     if rs1:
         out += ["", "Bandwidth (shared-offset, S = 80, ratio 10 at σ_med; the mixture ladder moved by the scale):", "",
@@ -164,11 +190,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", type=int, default=20, help="runs per setting (power and tiers use fewer); default 20")
     ap.add_argument("--out", default="calibration.jsonl", help="JSON lines of every run (appended); default calibration.jsonl")
     ap.add_argument("--summarise", action="store_true", help="only print the tables of an existing --out")
+    ap.add_argument("--parts", default="", help=f"comma-separated parts to run (default: all of {', '.join(PARTS)})")
     args = ap.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()] or list(PARTS)
+    if unknown := sorted(set(parts) - set(PARTS)):
+        ap.error(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     if not args.summarise:
         with open(args.out, "a", encoding="utf-8") as fh:
-            for setting, runs in settings(args.runs):
-                for seed in range(runs):
+            for setting, runs in (x for x in settings(args.runs) if x[0].part in parts):
+                for seed in range(SEED0, SEED0 + runs):
                     fh.write(json.dumps(run_one(setting, seed)) + "\n")
                     fh.flush()
                 print(f"done: {setting}", file=sys.stderr, flush=True)

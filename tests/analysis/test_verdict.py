@@ -13,7 +13,7 @@ def _tier(*bounds, cross=0.5):
     splits = tuple(SplitBound(f"split{i}", 0.01, (lo + hi) / 2, lo, hi) for i, (lo, hi) in enumerate(bounds))
     low = min((b.low for b in splits), default=float("nan"))
     return KernelMeanTier(cross=cross, cross_low=cross / 2, cross_high=cross * 2, splits=splits,
-                          point=min((b.point for b in splits), default=float("nan")), low=low,
+                          point=min((b.point for b in splits), default=float("nan")), estimable=True, low=low,
                           binding=min(splits, key=lambda b: b.low).name if splits else "", level=0.9, n_boot=200, units=40)
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.stats
 import torch
 
 from harness.stats import population as P
+from harness.stats import ustat
 from harness.stats.between import unit_comparison
-from harness.stats.bootstrap import fieller_bounds, intra_effects, with_data_row
+from harness.stats.bootstrap import CAP, GRID
 from harness.stats.gap import cross_modal_gap
 from harness.stats.kernel_mean import KernelMeanTier, SplitBound, holds, kernel_mean_tier
 from harness.stats.kernels import MIXTURE_SCALES
@@ -82,16 +84,43 @@ def _comparisons(seed=0, prompts=60, ratio_shift=2.0):
 
 
 def test_kernel_tier_bounds_every_split_on_its_own():
+    """Each split's L is the last grid t from 0 up to which cross − t·effect ≥ z·sd(t), sd from the
+    unbiased variance of the linearised contrast kernel A_c − t·A_s (floored at its degenerate part)."""
     cross, intra = _comparisons()
     tier = kernel_mean_tier(cross, intra, n_boot=100, seed=3)
-    m = with_data_row(len(cross.has_a), 100, 3)
-    c, eff = cross.mmd2(m), intra_effects(intra, m)
-    lows = {n: fieller_bounds(c[1:], e[1:], 0.90)[0] for n, e in eff.items()}
-    assert {b.name: b.low for b in tier.splits} == pytest.approx(lows)
-    assert tier.low == min(lows.values()) and tier.binding == min(lows, key=lows.get)
+    n, z = len(cross.has_a), scipy.stats.norm.ppf(0.95)
+    a_c = ustat.pair_kernel(cross)
+
+    def clears(name, t):
+        k = a_c - t * ustat.split_kernel(intra[name])
+        v = max(ustat.covariance(k, k), 2.0 * ustat.degenerate(k, k) / (n * (n - 1.0)), 0.0)
+        return tier.cross - t * next(b.effect for b in tier.splits if b.name == name) >= z * np.sqrt(v) - 1e-15
+    interior = [b for b in tier.splits if 0 < b.low < CAP]
+    assert interior
+    for b in interior:
+        i = int(np.argmin(np.abs(GRID - b.low)))
+        assert GRID[i] == pytest.approx(b.low) and clears(b.name, GRID[i]) and not clears(b.name, GRID[i + 1])
+    assert tier.low == min(b.low for b in tier.splits) and tier.binding == min(tier.splits, key=lambda b: b.low).name
     one = kernel_mean_tier(cross, {tier.binding: intra[tier.binding]}, n_boot=100, seed=3)
     assert one.low == tier.low  # the other splits do not move the bound of the binding one
     assert all(b.low <= b.point <= b.high for b in tier.splits)
+    assert all(b.point == pytest.approx(tier.cross / b.effect, rel=0.03) for b in tier.splits if b.effect > 0 and b.point < CAP)
+
+
+def test_a_ratio_is_estimable_only_where_its_split_is_measured():
+    """One real effect (image categories, 2.8 sd apart) and a null split (text categories) at 80
+    prompts, 10 draws: the real split is measured (its effect bounded above 0) in every draw, the null
+    one about as often as its one-sided 5 % allows, and M, set by the real split, is estimable where it is."""
+    pop = P.population(d=32, layout="shared-offset", shift=2.0, category_sd=2.0, text_categories=False, languages=1)
+    real = null = 0
+    for seed in range(10):
+        cross, intra = cross_modal_gap(*P.sample(pop, prompts=80, cap=600, seed=seed).sides(), permutations=1, n_boot=1).comparisons
+        tier = kernel_mean_tier(cross, intra, n_boot=20)
+        b = {x.name: x for x in tier.splits}
+        real += b["image/by-category"].measured
+        null += b["text/by-category"].measured
+        assert tier.estimable == min(tier.splits, key=lambda x: x.point).measured
+    assert real == 10 and null <= 1
 
 
 def test_the_old_maximum_sits_below_every_split_bound():
@@ -104,7 +133,7 @@ def test_the_old_maximum_sits_below_every_split_bound():
 
 
 def _tier(splits, low=2.0):
-    return KernelMeanTier(1.0, 0.8, 1.2, tuple(splits), 3.0, low, "x", 0.9, 100, 40)
+    return KernelMeanTier(1.0, 0.8, 1.2, tuple(splits), 3.0, True, low, "x", 0.9, 100, 40)
 
 
 def test_verdict_needs_a_real_split_and_says_why_not():
