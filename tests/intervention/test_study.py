@@ -33,10 +33,6 @@ def test_every_prompt_is_measured_once_with_a_map_fitted_on_the_other_half(study
     assert set(study.blocks.values()) == {0, 1} and len(study.blocks) == len(units(study.held))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "under the kernel-mean verdict (docs/statistics.md) the held-out half of the fixture (18 units) leaves "
-    "organism-text-first L2 'undecided', so checks 2-3 are not decided on this study; the control needs a "
-    "study where the verdict holds on a held-out half"))
 def test_moments_passes_with_its_own_maps_and_fails_with_a_map_that_does_not_align(study):
     real = study.result(LAYER, "moments")
     before, after = real.divergence["before"], real.divergence["after"]

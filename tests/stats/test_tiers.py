@@ -13,7 +13,7 @@ import torch
 from harness.stats import population as P
 from harness.stats import ustat
 from harness.stats.between import unit_comparison
-from harness.stats.bootstrap import CAP, GRID
+from harness.stats.bootstrap import CAP, GRID, with_data_row
 from harness.stats.gap import cross_modal_gap
 from harness.stats.kernel_mean import KernelMeanTier, SplitBound, holds, kernel_mean_tier
 from harness.stats.kernels import MIXTURE_SCALES
