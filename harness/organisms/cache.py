@@ -2,7 +2,8 @@
 changes only what comes after it (stage 1, stage 2, the cue mix; amendment 2's ladder, docs/organisms.md).
 
 An entry is keyed by every `Plan` field but those of the later stages (`LATER_STAGES`), the organism seed and the
-torch version, and holds the whole model's state (vision tower, initial projector, text-trained decoder), the
+torch and transformers versions (a new transformers changed the text-pretrained model of one seed and plan:
+docs/organisms.md, "Pilot of amendment 2"), and holds the whole model's state (vision tower, initial projector, text-trained decoder), the
 text stage's record and the digest of the model it started from. An entry whose start differs from the caller's
 (a stale or mis-keyed entry) is not used. Loading restores the weights bit for bit.
 """
@@ -32,8 +33,11 @@ def default_dir() -> Path:
 
 def entry_key(plan: Any, k: int) -> str:
     """The hex key of seed `k`'s text-pretrained model under `plan`."""
+    import transformers
+
     fields = {n: v for n, v in asdict(plan).items() if n not in LATER_STAGES}
-    text = json.dumps({"plan": fields, "seed": k, "torch": torch.__version__}, sort_keys=True, default=str)
+    text = json.dumps({"plan": fields, "seed": k, "torch": torch.__version__, "transformers": transformers.__version__},
+                      sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
