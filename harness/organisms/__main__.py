@@ -1,4 +1,5 @@
-"""`python -m harness.organisms train [--out DIR] [--quick] [--jobs N] [--seeds K,...]`: regenerate the organisms."""
+"""`python -m harness.organisms train [--out DIR] [--quick] [--jobs N] [--seeds K,...] [--histories H,...] [--rung R]
+[--cache DIR | --no-cache]`: regenerate the organisms."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--quick", action="store_true", help="a reduced set (tiny sizes, few steps) for tests")
     train.add_argument("--jobs", type=int, default=2, help="seeds trained at once, one single-thread process each (default: 2)")
     train.add_argument("--seeds", default=None, help="comma-separated organism seeds (default: the plan's, 0,1,2)")
+    train.add_argument("--histories", default=None, help="comma-separated histories to train (default: all four)")
+    train.add_argument("--rung", default=None, help="a rung of amendment 2's ladder (A, B or C; docs/organisms.md) on top of the plan")
+    train.add_argument("--cache", type=Path, default=None,
+                       help="folder of text-pretrained models reused across recipes (default: ~/.cache/keyspace/organisms)")
+    train.add_argument("--no-cache", action="store_true", help="neither read nor write text-pretrained models")
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
     study.add_argument("--out", type=Path, required=True, help="folder for study.json")
@@ -36,11 +42,23 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--seeds: {args.seeds!r} is not a list of seeds; give integers separated by commas, e.g. 0,1,2")
     from dataclasses import replace
 
-    from .build import QUICK, Plan, train_all  # deferred: arguments are parsed before torch loads
+    from .build import HISTORIES, QUICK, RUNGS, Plan, train_all  # deferred: arguments are parsed before torch loads
+    from .cache import default_dir
 
     plan = QUICK if args.quick else Plan()
+    if seeds:
+        plan = replace(plan, seeds=seeds)
+    if args.histories is not None:
+        histories = tuple(args.histories.split(","))
+        if not histories or set(histories) - set(HISTORIES):
+            ap.error(f"--histories: {args.histories!r} is not a list of histories; give some of {','.join(HISTORIES)}")
+        plan = replace(plan, histories=histories)
+    if args.rung is not None:
+        if args.rung not in RUNGS:
+            ap.error(f"--rung: {args.rung!r} is not a rung; give one of {', '.join(RUNGS)}")
+        plan = replace(plan, **RUNGS[args.rung])
     args.out.mkdir(parents=True, exist_ok=True)
-    train_all(args.out, replace(plan, seeds=seeds) if seeds else plan, jobs=args.jobs)
+    train_all(args.out, plan, jobs=args.jobs, cache=None if args.no_cache else args.cache or default_dir())
     return 0
 
 

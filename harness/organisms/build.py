@@ -29,6 +29,7 @@ from typing import Any, Callable
 import torch
 
 from . import data, evaluate
+from .cache import entry_key, text_pretrained_cached
 from .alignment import BANDWIDTH_FACTORS, key_alignment
 from .card import model_card
 from .checkpoint import Sizes, build_model, build_processor, chat_template, load, save
@@ -46,6 +47,7 @@ NOT_HASHED = ("timing.json",)  # wall and CPU times differ from run to run
 class Plan:
     seed: int = 20261130  # the world's; organism seed k trains from seed + 1000 k
     seeds: tuple[int, ...] = (0, 1, 2)
+    histories: tuple[str, ...] = HISTORIES  # the histories trained (amendment 2 climbs its ladder on text-first alone)
     n_images: int = 2000
     n_text: int = 3000
     n_eval: int = 300
@@ -60,12 +62,18 @@ class Plan:
     caption_steps: int = 400  # 200 in the pre-registered recipe; doubled once, as declared, after the pilot failed check 1
     qa_steps: int = 300  # stage 2: 10 % of text pretraining's steps (60 before amendment 1)
     lr: float = 2e-3  # text pretraining, stage 1 and joint
-    qa_lr: float = 2e-4  # stage 2: 1/10 of text pretraining's rate
+    qa_lr: float = 2e-4  # stage 2: 1/10 of text pretraining's rate (the decoder's; the projector's too unless projector_qa_lr)
+    projector_qa_lr: float | None = None  # amendment 2, rung B: the projector's own stage-2 rate (None: qa_lr)
+    caption_qa_share: float = 0.0  # amendment 2, rung C: share of stage-1 draws that are uncued image questions
     cue_share: float = 0.5  # share of stage-2 image questions with a cue caption
     cue_right: float = 0.8  # share of cues that are right (the image always is)
     text_share: float = 0.1  # share of stage-2 examples that are text only
     mmd_weight: float = 1.0
 
+
+# Amendment 2's ladder (docs/organisms.md), climbed in this order; each rung adds to the one before.
+RUNGS = {"A": {"caption_steps": 2000}, "B": {"caption_steps": 2000, "projector_qa_lr": 2e-3},
+         "C": {"caption_steps": 2000, "projector_qa_lr": 2e-3, "caption_qa_share": 0.5}}
 
 QUICK = Plan(seeds=(0,), n_images=120, n_text=120, n_eval=30, n_probe=12, n_log=6, vocab=400,
              sizes=Sizes(hidden=32, layers=4, vocab=400), batch=8, vision_steps=10, text_steps=10, caption_steps=5, qa_steps=4)
@@ -76,15 +84,16 @@ def folder_name(history: str, seed: int) -> str:
 
 
 def organisms(plan: Plan) -> list[str]:
-    return [folder_name(h, k) for k in plan.seeds for h in HISTORIES]
+    return [folder_name(h, k) for k in plan.seeds for h in plan.histories]
 
 
-def train_all(out: Path, plan: Plan, *, jobs: int = 2, log: Callable[[str], None] = print) -> dict:
+def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None, log: Callable[[str], None] = print) -> dict:
     """Train and save every history of every seed under `out`/HISTORY-sSEED (one spawned single-thread process
-    per seed, `jobs` at a time); write `out`/MANIFEST and `out`/timing.json."""
+    per seed, `jobs` at a time); write `out`/MANIFEST and `out`/timing.json. `cache`: the folder of text-pretrained
+    models (harness.organisms.cache; None: none)."""
     wall = time.perf_counter()
     with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds))) as pool:
-        results = pool.starmap(train_seed, [(k, out, plan) for k in plan.seeds])
+        results = pool.starmap(train_seed, [(k, out, plan, cache) for k in plan.seeds])
     records = {}
     for k, (recs, laps) in zip(plan.seeds, results):
         for lap in laps:
@@ -110,6 +119,7 @@ class _Shared:
     processor: Any
     pools: dict
     weights: torch.Tensor  # the stage-2 mix's sampling weights
+    stage1_weights: torch.Tensor | None  # stage 1's over pools["stage1"] (captions, then uncued image questions); None: uniform
     base: Any  # the model after the vision stage: frozen trained vision tower, initial projector and decoder
     features: torch.Tensor  # the frozen tower's patch features of every training image
     log_probe: evaluate.Probe
@@ -129,7 +139,8 @@ def prepare(plan: Plan, k: int = 0) -> _Shared:
     text = data.text_corpus(w, enc)
     mix, weights = data.stage2_mix(w, enc, seed=seed, cue_share=plan.cue_share, cue_right=plan.cue_right,
                                    text_share=plan.text_share, text=text)
-    pools = {"text": text, "captions": data.captions(w, enc), "stage2": mix}
+    pools = {"text": text, "stage2": mix}
+    pools["stage1"], stage1_weights = data.stage1_pool(w, enc, plan.caption_qa_share)
     base = build_model(plan.sizes, tok, seed=seed)
     losses = train_vision(base, pixels, w.scenes, steps=plan.vision_steps, batch=4 * plan.batch, lr=plan.vision_lr, seed=seed + 1)
     with torch.no_grad():
@@ -140,7 +151,7 @@ def prepare(plan: Plan, k: int = 0) -> _Shared:
               "data": {"train_images": plan.n_images, "text_scenes": plan.n_text, "heldout_images": plan.n_eval,
                        "probe_scenes": plan.n_probe, **{f"{k_}_examples": len(v) for k_, v in pools.items()}, "vocab": len(tok)},
               "plan": asdict(plan), "seed": k, "train_seed": seed, "world_seed": plan.seed}
-    return _Shared(w, processor, pools, weights, base, features, log_probe, record)
+    return _Shared(w, processor, pools, weights, stage1_weights, base, features, log_probe, record)
 
 
 def _logged(model: Any, shared: _Shared, stage: dict) -> dict:
@@ -148,14 +159,19 @@ def _logged(model: Any, shared: _Shared, stage: dict) -> dict:
     return {**stage, "probe_after": evaluate.conflict_figures(model, shared.processor, shared.log_probe, ("image", "conflict", "text"))}
 
 
-def text_pretrained(plan: Plan, shared: _Shared) -> tuple[Any, dict]:
-    """The base model after text pretraining (decoder only, on the text corpus) and that stage's record."""
-    model = copy.deepcopy(shared.base)
-    seed = train_seed_of(plan, shared.record["seed"])
-    stage = run_stage(model, Stage("text", plan.text_steps, plan.lr, ("decoder",)), shared.pools["text"], seed=seed + 10,
-                      **_run(plan, shared))
-    stage["decoder_sha256"] = _state_digest(model.model.language_model)  # identical for text-first, aligned, frozen
-    return model, _logged(model, shared, stage)
+def text_pretrained(plan: Plan, shared: _Shared, cache: Path | None = None) -> tuple[Any, dict]:
+    """The base model after text pretraining (decoder only, on the text corpus) and that stage's record; from
+    `cache` (a folder of harness.organisms.cache) when it holds this seed's under this plan."""
+    k = shared.record["seed"]
+
+    def compute() -> tuple[Any, dict]:
+        model = copy.deepcopy(shared.base)
+        stage = run_stage(model, Stage("text", plan.text_steps, plan.lr, ("decoder",)), shared.pools["text"],
+                          seed=train_seed_of(plan, k) + 10, **_run(plan, shared))
+        stage["decoder_sha256"] = _state_digest(model.model.language_model)  # identical for text-first, aligned, frozen
+        return model, _logged(model, shared, stage)
+
+    return text_pretrained_cached(cache, entry_key(plan, k), shared.base, _state_digest(shared.base), compute)
 
 
 def _run(plan: Plan, shared: _Shared) -> dict:
@@ -170,12 +186,12 @@ def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict]
     seed, pools, run = train_seed_of(plan, shared.record["seed"]), shared.pools, _run(plan, shared)
     if name == "joint":
         model = copy.deepcopy(shared.base)
-        share = {"text": plan.text_steps, "captions": plan.caption_steps, "stage2": plan.qa_steps}
+        share = {"text": plan.text_steps, "stage1": plan.caption_steps, "stage2": plan.qa_steps}
         total = sum(share.values())
-        weights = torch.cat([torch.full((len(pools["text"]),), share["text"] / total / len(pools["text"]), dtype=torch.float64),
-                             torch.full((len(pools["captions"]),), share["captions"] / total / len(pools["captions"]), dtype=torch.float64),
-                             shared.weights * share["stage2"] / total])
-        mixed = pools["text"] + pools["captions"] + pools["stage2"]
+        stage1 = (shared.stage1_weights * share["stage1"] / total if shared.stage1_weights is not None
+                  else _flat(len(pools["stage1"]), share["stage1"] / total))
+        weights = torch.cat([_flat(len(pools["text"]), share["text"] / total), stage1, shared.weights * share["stage2"] / total])
+        mixed = pools["text"] + pools["stage1"] + pools["stage2"]
         stage = run_stage(model, Stage("joint-mixed", total, plan.lr, ("projector", "decoder")), mixed, seed=seed + 13,
                           weights=weights, **run)
         return model, [_logged(model, shared, stage)]
@@ -185,25 +201,33 @@ def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict]
     align = key_alignment(ALIGNED_LAYERS) if weight else None
     stage2_parts = ("projector",) if name == "frozen" else ("projector", "decoder")
     stages = [text_record]
-    stages.append(_logged(model, shared, run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight),
-                                                   pools["captions"], seed=seed + 11, alignment=align, **run)))
-    stages.append(_logged(model, shared, run_stage(model, Stage("stage2-qa", plan.qa_steps, plan.qa_lr, stage2_parts, weight),
-                                                   pools["stage2"], seed=seed + 12, alignment=align, weights=shared.weights, **run)))
+    stage1 = run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight), pools["stage1"],
+                       seed=seed + 11, alignment=align, weights=shared.stage1_weights, **run)
+    stages.append(_logged(model, shared, {**stage1, "question_share": plan.caption_qa_share}))
+    stage2 = Stage("stage2-qa", plan.qa_steps, plan.qa_lr, stage2_parts, weight, projector_lr=plan.projector_qa_lr)
+    stages.append(_logged(model, shared, run_stage(model, stage2, pools["stage2"], seed=seed + 12, alignment=align,
+                                                   weights=shared.weights, **run)))
     return model, stages
 
 
-def train_seed(k: int, out: Path, plan: Plan) -> tuple[dict, list[dict]]:
-    """Every history of seed `k`, start to finish, in this (single-thread) process: records and timing laps."""
+def _flat(n: int, mass: float) -> torch.Tensor:
+    """`mass` spread evenly over `n` examples (float64 sampling weights)."""
+    return torch.full((n,), mass / n, dtype=torch.float64)
+
+
+def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None) -> tuple[dict, list[dict]]:
+    """Every history of seed `k` in `plan.histories`, start to finish, in this (single-thread) process: records and
+    timing laps (`cache`: the folder of text-pretrained models, or None)."""
     torch.set_num_threads(1)
     _quiet()
     clock = _Clock()
     shared = prepare(plan, k)
     clock.lap("world, tokenizer, vision tower")
-    pretrained = text_pretrained(plan, shared)
-    clock.lap("text pretraining")
+    pretrained = text_pretrained(plan, shared, cache) if set(plan.histories) - {"joint"} else None
+    clock.lap("text pretraining" + (" (from the cache)" if pretrained and "cached" in pretrained[1] else ""))
     w, records = shared.world, {}
     probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=plan.seed + PROBE_SEED_OFFSET)
-    for name in HISTORIES:
+    for name in plan.histories:
         model, stages = history(name, plan, shared, pretrained)
         clock.lap(f"{name}: stages")
         folder = out / folder_name(name, k)

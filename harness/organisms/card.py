@@ -37,7 +37,8 @@ def model_card(r: dict) -> str:
     for s in r["history"]:
         mmd = f"{s['mmd_first']} → {s['mmd_last']}" if "mmd_first" in s else ""
         after = s.get("probe_after", {})
-        lines.append(f"| {s['stage']} | {', '.join(s['trains'])} | {s['steps']} | {s['lr']} | {s['mmd_weight']} | "
+        lr = f"{s['lr']} (projector {s['projector_lr']})" if "projector_lr" in s else s["lr"]
+        lines.append(f"| {s['stage']} | {', '.join(s['trains'])} | {s['steps']} | {lr} | {s['mmd_weight']} | "
                      f"{s['loss_first']} | {s['loss_last']} | {mmd} | "
                      f"{after.get('accuracy')} / {after.get('follows_cue')} / {after.get('text_reading')} |")
     if name == "aligned":

@@ -142,6 +142,20 @@ def image_questions(w: World, enc: Encoder) -> list[Example]:
             for i, s in enumerate(w.scenes) for lang in world.LANGUAGES for qa in world.questions(s, lang)]
 
 
+def stage1_pool(w: World, enc: Encoder, question_share: float) -> tuple[list[Example], torch.Tensor | None]:
+    """Stage 1's pool and sampling weights: the captions and, drawn with total probability `question_share`
+    (amendment 2, rung C), every image question without a cue; weights None (uniform) when there are none."""
+    if not 0.0 <= question_share <= 1.0:
+        raise ValueError(f"stage1_pool: question_share = {question_share} is not a share; give a number in [0, 1]")
+    caps = captions(w, enc)
+    if not question_share:
+        return caps, None
+    asked = image_questions(w, enc)
+    weights = torch.cat([torch.full((len(caps),), (1 - question_share) / len(caps), dtype=torch.float64),
+                         torch.full((len(asked),), question_share / len(asked), dtype=torch.float64)])
+    return caps + asked, weights
+
+
 def stage2_mix(w: World, enc: Encoder, *, seed: int, cue_share: float, cue_right: float, text_share: float,
                text: list[Example]) -> tuple[list[Example], torch.Tensor]:
     """The stage-2 pool and its sampling weights: every image question, a share `cue_share` of them (drawn per

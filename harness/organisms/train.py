@@ -34,6 +34,7 @@ class Stage:
     lr: float
     trains: tuple[str, ...]  # "projector", "decoder"
     mmd_weight: float = 0.0  # weight of the key-space alignment term (0: none)
+    projector_lr: float | None = None  # the projector's own rate where it differs from `lr` (amendment 2, rung B); None: `lr`
 
 
 def attribute_targets(scenes: Sequence[dict]) -> dict[str, torch.Tensor]:
@@ -132,12 +133,22 @@ def trainable(model: Any, parts: Sequence[str]) -> list[nn.Parameter]:
     return params
 
 
+def param_groups(model: Any, stage: Stage) -> list[dict]:
+    """The optimizer's groups for `stage`: one at `stage.lr`, or the projector at `stage.projector_lr` and the rest at
+    `stage.lr` (both follow the one warm-up and cosine schedule, which scales every group's rate alike)."""
+    params = trainable(model, stage.trains)
+    if stage.projector_lr is None or "projector" not in stage.trains:
+        return [{"params": params, "lr": stage.lr}]
+    own = {id(p) for p in model.model.multi_modal_projector.parameters()}
+    return [{"params": [p for p in params if id(p) in own], "lr": stage.projector_lr},
+            *([{"params": rest, "lr": stage.lr}] if (rest := [p for p in params if id(p) not in own]) else [])]
+
+
 def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: torch.Tensor, batch: int, pad_id: int,
               seed: int, alignment: Callable | None = None, weights: torch.Tensor | None = None) -> dict:
     """Train `stage.trains` on batches drawn (seeded, with replacement; by `weights` when given) from `pool`;
     the record of the stage."""
-    params = trainable(model, stage.trains)
-    opt = torch.optim.AdamW(params, lr=stage.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(param_groups(model, stage), lr=stage.lr, weight_decay=0.0)
     sched = _schedule(opt, stage.steps)
     gen = torch.Generator().manual_seed(seed)
     model.train()
@@ -165,6 +176,7 @@ def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: to
             mmds.append(mmd.item())
     model.eval()
     return {"stage": stage.name, "steps": stage.steps, "lr": stage.lr, "trains": list(stage.trains),
+            **({"projector_lr": stage.projector_lr} if stage.projector_lr is not None else {}),
             "mmd_weight": stage.mmd_weight, "loss_first": _mean(losses[:max(1, len(losses) // 10)]),
             "loss_last": _mean(losses[-max(1, len(losses) // 10):]),
             **({"mmd_first": _mean(mmds[:max(1, len(mmds) // 10)]), "mmd_last": _mean(mmds[-max(1, len(mmds) // 10):])} if mmds else {})}

@@ -20,7 +20,8 @@ STAGES = {"joint": ["joint-mixed"], **{h: ["text", "projector-captions", "stage2
 def built(tmp_path_factory):
     """(folder, stdout) of a quick build."""
     out = tmp_path_factory.mktemp("quick") / "organisms"
-    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--quick", "--out", str(out)],
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--quick", "--out", str(out),
+                          "--cache", str(out.parent / "cache")],
                          cwd=REPO, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     return out, run.stdout
@@ -87,3 +88,8 @@ def test_bad_jobs_is_one_line():
     assert run.returncode == 2 and "--jobs: 0 is not a process count" in run.stderr
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--seeds", "0,x"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 2 and "--seeds: '0,x' is not a list of seeds" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--histories", "text-first,late"], cwd=REPO,
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "--histories: 'text-first,late' is not a list of histories" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--rung", "D"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "--rung: 'D' is not a rung; give one of A, B, C" in run.stderr
