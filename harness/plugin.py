@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
 from harness.errors import KeyspaceError
 from harness.capture.cache import default_cache_dir
@@ -19,8 +20,10 @@ from harness.intervention.options import INTERVENTION_OPTIONS, parse_interventio
 from harness.intervention.suite import InterventionSession
 from harness.run.options import OPTIONS, ini_name, parse_config, parse_flag
 from harness.run.session import KeyspaceRun
+from harness.run.threads import choose as choose_threads
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()  # the keyspace suites' session (test_keyspace.py, test_keyspace_controls.py)
+THREADS_KEY = pytest.StashKey[str]()  # the torch thread count chosen for this process, and why
 INTERVENTIONS_KEY = pytest.StashKey[InterventionSession]()  # the intervention suite's session (test_intervention.py)
 
 
@@ -55,6 +58,9 @@ def pytest_configure(config: pytest.Config) -> None:
         worker = config.workerinput["workerid"] if _is_worker(config) else None
         rootdir = Path(str(config.rootpath))
         run = KeyspaceRun(parse_config(get, rootdir, worker=worker), worker=worker)
+        threads, why = choose_threads(run.cfg.threads, workers=_workers(config))
+        torch.set_num_threads(threads)
+        config.stash[THREADS_KEY] = why
         icfg = parse_intervention_config(get, rootdir, run_results=run.cfg.results)
         check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
         check_intervention_outputs(icfg)
@@ -100,6 +106,13 @@ def ks_interventions(request: pytest.FixtureRequest) -> InterventionSession:
     return request.config.stash[INTERVENTIONS_KEY]
 
 
+def _workers(config: pytest.Config) -> int:
+    """Processes of this run sharing the machine (pytest-xdist workers; 1 without)."""
+    if _is_worker(config):
+        return int(config.workerinput.get("workercount", 1))
+    return 1
+
+
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
@@ -133,7 +146,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN_KEY, None)
     if run is None or _is_worker(config):
         return []
-    return [cache_line(run.cfg.cache)]
+    return [cache_line(run.cfg.cache), f"keyspace torch threads: {config.stash.get(THREADS_KEY, '?')}; --ks-threads N to fix"]
 
 
 def cache_line(cache: Path | None) -> str:

@@ -30,6 +30,7 @@ from harness.stats.between import between_prompt_mmd2
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 from harness.stats.kernels import MIXTURE_SCALES, mixture_sigmas
+from harness.stats.per_head import MAX_HEADS, per_head, per_head_record
 from harness.stats.tiers import all_tiers
 
 from .selection import AnalysisError, gather, kept_rows, modality_masks, select
@@ -50,6 +51,7 @@ class AnalysisSettings:
     n_boot: int = 200  # bootstrap replicates of the ratio interval (resampling samples)
     level: float = 0.90  # two-sided coverage of the ratio interval: its lower bound is a one-sided 95 % bound
     js_space: str = "pca50"  # space of JS and AUC: raw, standardized or pca50
+    per_head: int = MAX_HEADS  # figures per head when the vector has at most this many heads (0: never)
     tsne_cap: int = 600  # points in the t-SNE map of a triple (0: no map)
     tsne_iter: int = 250  # openTSNE iterations of the map after its 250 early-exaggeration ones (openTSNE's default: 500);
     # a picture, not a statistic: trustworthiness within 0.005 of 500 iterations (PERFORMANCE.md "Analysis stages")
@@ -71,6 +73,16 @@ def _check(layer_index: int, name: str, vectors: torch.Tensor, mask: torch.Tenso
             f"layer {layer_index}: {bad} of {n} {name} vectors are not finite (overflow in low precision?); "
             "rerun with --ks-dtype float32"
         )
+
+
+def _per_head(bank: KeyBank, image, text, settings: AnalysisSettings) -> dict:
+    """The record's "per head" figures (harness.stats.per_head), or why they were not computed."""
+    heads = 1 if bank.head_index is not None else bank.vector_heads
+    figures = []
+    if 1 < heads <= settings.per_head:
+        figures = per_head(image, text, heads, threshold=settings.threshold, alpha=settings.alpha,
+                           permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed)
+    return per_head_record(figures, heads, bank.kind, settings.per_head)
 
 
 def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
@@ -153,6 +165,7 @@ def analyze_layer(
     classifier, knn, auc = probe_figures(image.x, text.x, **fit)  # one grouped cross-fit for JS and AUC
     js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
+    heads = _per_head(bank, image, text, settings)
     tsne = _tsne(lb, settings)  # before the clock is read: `seconds` is the whole analysis, the map included
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
@@ -175,7 +188,7 @@ def analyze_layer(
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},
             "mmd2_interval": {"low": tiers.kernel.cross_low, "high": tiers.kernel.cross_high, "level": tiers.kernel.level},
             **({"ratio_interval": figures["interval"]} if figures["interval"] else {}),
-            "tiers": {**tiers_record(tiers), "verdict": verdict.outcome},
+            "tiers": {**tiers_record(tiers), "verdict": verdict.outcome, "per head": heads},
             "js": js,
             "js_space": settings.js_space,
             "auc": auc,

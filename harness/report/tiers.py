@@ -21,6 +21,8 @@ QUESTIONS = {
     "separability": "held-out AUC image vs text, minus the strongest real split's",
     "out of support": "share of image keys outside the text keys' support, minus the same for held-out text keys",
     "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
+    "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
+                "(figures: with H heads about H × alpha read 'holds' by chance)",
 }
 
 
@@ -49,6 +51,16 @@ def _cell(name: str, record: dict | None) -> dict:
     return {"text": text, "note": note, "mark": "–" if met is None else ("●" if met else "○"), "cls": ""}
 
 
+def _head_cell(record: dict | None) -> dict:
+    t = (record or {}).get("per head") or {}
+    heads = t.get("by_head") or []
+    if not heads:
+        return {"text": "–", "note": t.get("note", ""), "mark": "–", "cls": ""}
+    text = "; ".join(f"h{h['head']} {fmt(h['ratio'], 3)} ≥ {fmt(h['ratio_low'], 3)}" for h in heads)
+    held = sum(h["verdict"] == "holds" for h in heads)
+    return {"text": text, "note": f"holds at {held} of {len(heads)} {t.get('kind', '')} heads", "mark": f"{held}/{len(heads)}", "cls": ""}
+
+
 def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
     """One table per (model, benchmark): rows = tiers (the asserted one marked), columns = layers."""
     by: dict[tuple[str, str], dict[int, dict]] = defaultdict(dict)
@@ -61,6 +73,9 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
         order = sorted(layers)
         rows = [{"tier": name, "asserted": name == ASSERTED, "question": QUESTIONS[name],
                  "cells": [_cell(name, layers[layer]) for layer in order]} for name in ORDER]
+        if any((layers[layer].get("per head") or {}).get("by_head") for layer in order):
+            rows.append({"tier": "per head", "asserted": False, "question": QUESTIONS["per head"],
+                         "cells": [_head_cell(layers[layer]) for layer in order]})
         tables.append({"model": model, "benchmark": bench, "layers": [f"L{layer}" for layer in order], "rows": rows,
                        "sentence": sentence(model, bench, layers)})
     return tables
@@ -79,7 +94,11 @@ def sentence(model: str, bench: str, layers: dict[int, dict]) -> str:
     for layer, rec in sorted(layers.items()):
         verdicts[SHORT.get(rec["verdict"], rec["verdict"])].append(f"L{layer}")
     said = "; ".join(f"{v} at {', '.join(ls)}" for v, ls in sorted(verdicts.items()))
+    heads = [f"L{layer} h{h['head']}" for layer, rec in sorted(layers.items())
+             for h in (rec.get("per head") or {}).get("by_head") or [] if h["verdict"] == "holds"]
+    per_head = f"; per head, the rule holds at {', '.join(heads) if heads else 'no head'} (figures)" if any(
+        (rec.get("per head") or {}).get("by_head") for rec in layers.values()) else ""
     return (f"{model} on {bench}: kernel mean (the verdict) {said}; separable beyond every real split at "
             f"{_where(layers, met('separability'))}; out of the text keys' support beyond every split at "
             f"{_where(layers, met('out of support'))}; the paper's token-level form exceeds its random halves at "
-            f"{_where(layers, met('paper form'))} (a replication, not evidence).")
+            f"{_where(layers, met('paper form'))} (a replication, not evidence){per_head}.")

@@ -24,6 +24,7 @@ from harness.errors import KeyspaceError
 from harness.models.taps import check_kind
 from harness.results.baselines import BaselineStore, default_store
 from harness.run.shard import Shard, parse_shard
+from harness.run.threads import parse_threads
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("alpha", "model", "significance level of the permutation test; 'model' uses each model's (default 0.01)"),
     Option("permutations", "1000", "sign-flip draws of the prompt-level MMD test (each draw swaps the image and text sides of random whole prompts)"),
     Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
+    Option("threads", "auto", "torch threads of the forward passes: auto (the cores free when the run starts, by the load average; OMP_NUM_THREADS wins) or a number"),
+    Option("per-head", "8", "figures per head (kernel-mean tier, paper form) when the captured vector has at most this many heads; 0: never"),
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),
@@ -80,7 +83,7 @@ def _split(value: str) -> list[str]:
 # Upper bounds of the numeric options: what one machine can hold, with room to spare. A sign-flip
 # draw keeps one sign per prompt, a seed seeds numpy's and torch's generators (32 bits fit both, as
 # do the offsets added to it), and the statistics build kernels over up to 2 × max-points vectors.
-MAXIMA = {"seed": 2**32 - 1, "permutations": 1_000_000, "max-points": 50_000, "batch-size": 4096, "samples": 1_000_000}
+MAXIMA = {"seed": 2**32 - 1, "permutations": 1_000_000, "max-points": 50_000, "per-head": 128, "batch-size": 4096, "samples": 1_000_000}
 
 
 def _int(name: str, value: str, *, minimum: int) -> int:
@@ -145,7 +148,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 # Fields that choose what runs or where outputs go, not what a triple's figures are.
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
-    "cache", "data_dir", "device_map", "trust_remote_code",
+    "cache", "data_dir", "device_map", "trust_remote_code", "threads",
     "shard",
 )
 
@@ -172,6 +175,8 @@ class RunConfig:
     baselines: BaselineStore | None  # None: no baseline comparison
     update_baselines: bool
     resume: bool
+    threads: int | None = None  # torch threads of the forward passes; None: auto (harness.run.threads)
+    per_head: int = 8  # heads reported one by one when the vector has at most this many (harness.stats.per_head)
     cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
     data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache
     open_questions: str = "keep"  # MMMU open questions: keep or skip
@@ -258,6 +263,8 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         alpha=None if get("alpha").strip() == "model" else _float("alpha", get("alpha"), low=0.0, high=1.0),
         permutations=_int("permutations", get("permutations"), minimum=1),
         max_points=_int("max-points", get("max-points"), minimum=8),
+        per_head=_int("per-head", get("per-head"), minimum=0),
+        threads=parse_threads(get("threads")),
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),

@@ -223,6 +223,7 @@ class KeyspaceRun:
             seed=self.cfg.seed,
             permutations=self.cfg.permutations,
             max_points=self.cfg.max_points,
+            per_head=self.cfg.per_head,
             special_as_text=self.cfg.special_as_text,
             device=self.cfg.device if self.cfg.device.startswith("cuda") else None,  # keys captured to the host are analysed on the GPU
         )

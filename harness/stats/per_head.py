@@ -1,0 +1,93 @@
+"""The kernel-mean tier and the paper form per head (issue 23: "per KV head and over all layers").
+
+A key vector of a layer is the concatenation of its KV heads' keys, and each query head reads one
+KV head only; a gap carried by one head can be diluted by the others in the pooled vector, and a gap
+the pooled vector shows can sit in one head. So every triple also reports, for each head's slice of
+the captured vectors (KV heads for keys, attention heads for queries):
+
+- the between-prompt MMD² of image vs text keys (mixture kernel at that head's own median σ) with its
+  unit-bootstrap interval, and the kernel-mean ratio against every real split with its lower bound
+  (one-sided 95 %), exactly as the asserted tier computes them on the pooled vector;
+- the head's sign-flip p-value and the asserted rule applied to the head ("holds", "absent",
+  "undecided: ..."): a figure only. The triple's verdict is the pooled vector's; with H heads, about
+  H × alpha heads of a model without any gap read "holds" by chance where its splits are tight, so a
+  head's word is not a finding on its own (no correction across heads is applied to it);
+- the paper's token-level ratio to random halves (a replication, never evidence).
+
+Population: the same units, labels and tokens as the triple's pooled figures; only the coordinates
+differ. Bias and sample-size dependence are the pooled estimators' (docs/statistics.md).
+Cost: one mixture-kernel gap per head, so heads × the pooled kernel work; `MAX_HEADS` bounds it by
+default (a 7B model has 8-32 KV heads: the figures are then computed only when asked for).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .gap import Side, cross_modal_gap
+from .kernels import MIXTURE_SCALES
+from .paper_form import paper_form
+from .tiers import asserted_tier, verdict
+
+MAX_HEADS = 8  # default: heads reported when the vector has at most this many (0: never)
+
+
+@dataclass(frozen=True)
+class HeadFigures:
+    head: int
+    mmd2: float  # between-prompt MMD², kernel units of this head's σ
+    mmd2_low: float
+    mmd2_high: float
+    ratio: float  # kernel-mean ratio (its setter split's point)
+    ratio_low: float  # min over real splits of the one-sided lower bound
+    estimable: bool
+    binding: str
+    p_value: float
+    verdict: str  # the asserted rule on this head alone (a figure, not the triple's verdict)
+    paper_ratio: float
+    paper_low: float
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def head_slices(dim: int, heads: int) -> list[slice]:
+    """Column slices of each head in a [N, heads × head_dim] vector."""
+    if heads < 1 or dim % heads:
+        raise ValueError(f"a vector of {dim} columns does not split into {heads} equal heads")
+    w = dim // heads
+    return [slice(h * w, (h + 1) * w) for h in range(heads)]
+
+
+def per_head(image: Side, text: Side, heads: int, *, threshold: float, alpha: float, permutations: int,
+             n_boot: int, level: float, seed: int) -> list[HeadFigures]:
+    """Each head's figures (see the module doc); `image`/`text` as ``gap.cross_modal_gap`` takes them,
+    their vectors [n, heads × head_dim]."""
+    names = sorted(set(image.strata) & set(text.strata))
+    out = []
+    for h, cut in enumerate(head_slices(int(image.x.shape[1]), heads)):
+        img = Side(image.x[:, cut], image.units, {n: image.strata[n] for n in names}, image.position)
+        txt = Side(text.x[:, cut], text.units, {n: text.strata[n] for n in names}, text.position)
+        gap = cross_modal_gap(img, txt, permutations=permutations, n_boot=1, level=level, seed=seed, kernel_scales=MIXTURE_SCALES)
+        kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
+        paper = paper_form(gap.comparisons[0], n_boot=n_boot, level=level, seed=seed)
+        out.append(HeadFigures(
+            head=h, mmd2=kernel.cross, mmd2_low=kernel.cross_low, mmd2_high=kernel.cross_high,
+            ratio=kernel.point, ratio_low=kernel.low, estimable=kernel.estimable, binding=kernel.binding,
+            p_value=gap.p_value, verdict=verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha),
+            paper_ratio=paper.ratio, paper_low=paper.ratio_low))
+    return out
+
+
+def per_head_record(figures: list[HeadFigures], heads: int, kind: str, limit: int) -> dict:
+    """The record's "per head" entry; where the heads were not computed, the reason instead."""
+    if not figures:
+        why = (f"{heads} heads of {kind} > --ks-per-head {limit}: not computed (cost: one gap per head)"
+               if heads > 1 else "one head: the pooled figures are the head's")
+        return {"heads": heads, "kind": kind, "by_head": [], "note": why}
+    holds = [f.head for f in figures if f.verdict == "holds"]
+    lows = np.array([f.ratio_low for f in figures], dtype=float)
+    return {"heads": heads, "kind": kind, "by_head": [f.to_dict() for f in figures],
+            "holds_at": holds, "ratio_low_range": [float(np.nanmin(lows)), float(np.nanmax(lows))], "note": ""}
