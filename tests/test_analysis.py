@@ -106,12 +106,16 @@ def sim_bank(*, prompts=24, shift=1.0, seed=0, category_sd=1.0):
 
 
 def test_the_verdict_uses_the_lower_bound_not_the_point_ratio():
-    # Few prompts, a shift that beats the category effect about three times on the point: the lower bound does not reach 1.
-    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)  # kernel-mean point 2.95
-    result = analyze_layer(bank, 0, SETTINGS, strata=strata)
-    assert result.ratio > 2.5 and result.p_value < 0.01 and result.status == "undecided"
-    assert result.extra["ratio_interval"]["low"] < 1
-    assert not result.passed and "lower bound must be ≥ 1" in result.message
+    # Few prompts, a shift that beats the category effect about three times on the point. The same figures
+    # judged at a threshold between the lower bound and the point: undecided; just under the bound: holds.
+    bank, strata = sim_bank(prompts=16, shift=2.5, seed=1)
+    first = analyze_layer(bank, 0, SETTINGS, strata=strata)
+    low, point = first.extra["ratio_interval"]["low"], first.ratio
+    assert first.p_value < 0.01 and 0 < low < point and point > 2.5
+    result = analyze_layer(bank, 0, replace(SETTINGS, threshold=(low + point) / 2), strata=strata)
+    assert result.ratio == pytest.approx(point) and result.status == "undecided"
+    assert not result.passed and "lower bound must be ≥" in result.message
+    assert analyze_layer(bank, 0, replace(SETTINGS, threshold=0.9 * low), strata=strata).status == "passed"
     assert set(result.intra) == {"image/by-category", "text/by-category"}  # one language: no language split
     assert result.extra["intra_basis"] == "labels: category"
 

@@ -88,4 +88,4 @@ def test_plan_rejects_an_unknown_subject_before_loading_anything(tmp_path):
         KeyspaceRun(config(tmp_path, benchmarks="mmmu:Art,Arts")).plan()
     with pytest.raises(KeyspaceError, match=r"^unknown fixture subset\(s\) fr; valid subsets: en, zh$"):
         KeyspaceRun(config(tmp_path, benchmarks="fixture:fr")).plan()
-    assert len(KeyspaceRun(config(tmp_path, benchmarks="mmmu:art,Biology")).plan()) == 9  # 3 tiny twins × 3 layers
+    assert len(KeyspaceRun(config(tmp_path, benchmarks="mmmu:art,Biology")).plan()) == 12  # 3 tiny twins × all 4 layers (models.layers.default_words)
