@@ -1,9 +1,9 @@
 """How many threads torch runs the forward passes with (`--ks-threads`).
 
 On a machine whose cores are taken by other jobs, a second torch thread waits on a core it does not
-get, and every parallel operation pays for it: measured on the default suite's intervention tests on
-2 cores with one core busy, 2 threads took 1.26× the wall time of 1 thread (34.2 s vs 27.0 s), and on
-an idle machine 0.95× (15.3 s vs 16.1 s). So `auto` takes the cores that are free when the run starts:
+get, and every parallel operation pays for it: measured on five of the default suite's intervention
+tests (whole command) on 2 cores with one core busy, 2 threads took 1.27× the wall time of 1 thread
+(34.2 s vs 27.0 s), and on an idle machine 0.96× (26.9 s vs 27.9 s; PERFORMANCE.md). So `auto` takes the cores that are free when the run starts:
 the cores this process may use minus the 1-minute load average (rounded), at least 1, divided among
 pytest-xdist workers; `OMP_NUM_THREADS`, when set, wins over `auto`. The statistics always run on one
 thread (harness.analysis.triple), so the choice moves only the capture and intervention passes, and

@@ -17,7 +17,9 @@ the captured vectors (KV heads for keys, attention heads for queries):
 Population: the same units, labels and tokens as the triple's pooled figures; only the coordinates
 differ. Bias and sample-size dependence are the pooled estimators' (docs/statistics.md).
 Cost: one mixture-kernel gap per head, so heads × the pooled kernel work; `MAX_HEADS` bounds it by
-default (a 7B model has 8-32 KV heads: the figures are then computed only when asked for).
+default (a 7B model has 4-32 KV heads: above 8 the figures are computed only when asked for). Measured
+on one thread, 1,500 keys per modality, 4 heads of 128 (a Qwen2.5-VL-7B layer's width): the whole
+triple 5.1-6.4 s without them, 8.0-8.4 s with them.
 """
 
 from __future__ import annotations
@@ -89,5 +91,6 @@ def per_head_record(figures: list[HeadFigures], heads: int, kind: str, limit: in
         return {"heads": heads, "kind": kind, "by_head": [], "note": why}
     holds = [f.head for f in figures if f.verdict == "holds"]
     lows = np.array([f.ratio_low for f in figures], dtype=float)
-    return {"heads": heads, "kind": kind, "by_head": [f.to_dict() for f in figures],
-            "holds_at": holds, "ratio_low_range": [float(np.nanmin(lows)), float(np.nanmax(lows))], "note": ""}
+    lows = lows[np.isfinite(lows)]  # no real split: no bound (the verdict says why)
+    return {"heads": heads, "kind": kind, "by_head": [f.to_dict() for f in figures], "holds_at": holds,
+            "ratio_low_range": [float(lows.min()), float(lows.max())] if len(lows) else None, "note": ""}

@@ -43,3 +43,10 @@ def test_head_slices_and_the_record_say_why_heads_were_not_computed():
     rec = per_head_record([], 32, "keys", 8)
     assert rec["by_head"] == [] and "32 heads of keys > --ks-per-head 8" in rec["note"]
     assert "one head" in per_head_record([], 1, "keys", 8)["note"]
+
+
+def test_heads_without_a_real_split_record_no_bound_range():
+    image, text = _two_heads(shift=3.0)
+    image, text = image.only(()), text.only(())  # no labels: no real split, no bound
+    rec = per_head_record(per_head(image, text, 2, **KW), 2, "keys", 8)
+    assert rec["ratio_low_range"] is None and all(h["verdict"].startswith("undecided: no real") for h in rec["by_head"])
