@@ -81,7 +81,8 @@ def _per_head(bank: KeyBank, image, text, settings: AnalysisSettings) -> dict:
     figures = []
     if 1 < heads <= settings.per_head:
         figures = per_head(image, text, heads, threshold=settings.threshold, alpha=settings.alpha,
-                           permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed)
+                           permutations=settings.permutations, n_boot=settings.n_boot, level=settings.level, seed=settings.seed,
+                           probe_space=settings.js_space)
     return per_head_record(figures, heads, bank.kind, settings.per_head)
 
 

@@ -23,7 +23,11 @@ QUESTIONS = {
     "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
     "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
                 "(figures: with H heads about H × alpha read 'holds' by chance)",
+    "per head: separability": "each head's held-out AUC image vs text, and its difference from the strongest real split [lower bound]",
+    "per head: out of support": "each head's share of image keys outside the text keys' support vs held-out text keys, "
+                                "and its excess over the strongest real split's [lower bound]",
 }
+HEAD_ROWS = ("per head", "per head: separability", "per head: out of support")
 
 
 def _headline(name: str, t: dict) -> tuple[str, str]:
@@ -51,14 +55,29 @@ def _cell(name: str, record: dict | None) -> dict:
     return {"text": text, "note": note, "mark": "–" if met is None else ("●" if met else "○"), "cls": ""}
 
 
-def _head_cell(record: dict | None) -> dict:
+def _head_text(row: str, h: dict) -> tuple[str, bool]:
+    """(a head's figure in a `row` cell, whether the row's claim is met on it)."""
+    nan = float("nan")
+    if row == "per head":
+        return f"h{h['head']} {fmt(h['ratio'], 3)} ≥ {fmt(h['ratio_low'], 3)}", h["verdict"] == "holds"
+    if row == "per head: separability":
+        low = h.get("auc_delta_low", nan)
+        return f"h{h['head']} AUC {fmt(h.get('auc', nan), 3)}, Δ ≥ {fmt(low, 2)}", bool(h.get("splits")) and low > 0.0
+    low = h.get("outside_delta_low", nan)
+    return (f"h{h['head']} {fmt(h.get('image_outside', nan), 2)} vs {fmt(h.get('text_outside', nan), 2)}, Δ ≥ {fmt(low, 2)}",
+            bool(h.get("splits")) and low > 0.0)
+
+
+def _head_cell(row: str, record: dict | None) -> dict:
     t = (record or {}).get("per head") or {}
     heads = t.get("by_head") or []
     if not heads:
         return {"text": "–", "note": t.get("note", ""), "mark": "–", "cls": ""}
-    text = "; ".join(f"h{h['head']} {fmt(h['ratio'], 3)} ≥ {fmt(h['ratio_low'], 3)}" for h in heads)
-    held = sum(h["verdict"] == "holds" for h in heads)
-    return {"text": text, "note": f"holds at {held} of {len(heads)} {t.get('kind', '')} heads", "mark": f"{held}/{len(heads)}", "cls": ""}
+    cells = [_head_text(row, h) for h in heads]
+    met = sum(ok for _, ok in cells)
+    claim = "the rule holds" if row == "per head" else "the claim beyond every split is met"
+    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} {t.get('kind', '')} heads",
+            "mark": f"{met}/{len(heads)}", "cls": ""}
 
 
 def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
@@ -74,8 +93,8 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
         rows = [{"tier": name, "asserted": name == ASSERTED, "question": QUESTIONS[name],
                  "cells": [_cell(name, layers[layer]) for layer in order]} for name in ORDER]
         if any((layers[layer].get("per head") or {}).get("by_head") for layer in order):
-            rows.append({"tier": "per head", "asserted": False, "question": QUESTIONS["per head"],
-                         "cells": [_head_cell(layers[layer]) for layer in order]})
+            rows += [{"tier": row, "asserted": False, "question": QUESTIONS[row],
+                      "cells": [_head_cell(row, layers[layer]) for layer in order]} for row in HEAD_ROWS]
         tables.append({"model": model, "benchmark": bench, "layers": [f"L{layer}" for layer in order], "rows": rows,
                        "sentence": sentence(model, bench, layers)})
     return tables
@@ -86,6 +105,15 @@ def _where(layers: dict[int, dict], test) -> str:
     return ", ".join(hit) if hit else "no layer"
 
 
+def _heads(layers: dict[int, dict]) -> str:
+    """Where the per-head figures meet each claim: "the rule holds at L1 h0; separable ... at ...; outside ... at ..."."""
+    def at(key: str) -> str:
+        hit = [f"L{layer} h{h}" for layer, rec in sorted(layers.items()) for h in (rec.get("per head") or {}).get(key) or []]
+        return ", ".join(hit) if hit else "no head"
+    return (f"the rule holds at {at('holds_at')}, separable beyond every split at {at('separable_at')}, "
+            f"outside the text keys' support beyond every split at {at('outside_at')}")
+
+
 def sentence(model: str, bench: str, layers: dict[int, dict]) -> str:
     """What holds in which tier, for one model on one benchmark."""
     def met(name):
@@ -94,9 +122,7 @@ def sentence(model: str, bench: str, layers: dict[int, dict]) -> str:
     for layer, rec in sorted(layers.items()):
         verdicts[SHORT.get(rec["verdict"], rec["verdict"])].append(f"L{layer}")
     said = "; ".join(f"{v} at {', '.join(ls)}" for v, ls in sorted(verdicts.items()))
-    heads = [f"L{layer} h{h['head']}" for layer, rec in sorted(layers.items())
-             for h in (rec.get("per head") or {}).get("by_head") or [] if h["verdict"] == "holds"]
-    per_head = f"; per head, the rule holds at {', '.join(heads) if heads else 'no head'} (figures)" if any(
+    per_head = f"; per head (figures), {_heads(layers)}" if any(
         (rec.get("per head") or {}).get("by_head") for rec in layers.values()) else ""
     return (f"{model} on {bench}: kernel mean (the verdict) {said}; separable beyond every real split at "
             f"{_where(layers, met('separability'))}; out of the text keys' support beyond every split at "

@@ -48,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("permutations", "1000", "sign-flip draws of the prompt-level MMD test (each draw swaps the image and text sides of random whole prompts)"),
     Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
     Option("threads", "auto", "torch threads of the forward passes: auto (the cores free when the run starts, by the load average; OMP_NUM_THREADS wins) or a number"),
-    Option("per-head", "8", "figures per head (kernel-mean tier, paper form) when the captured vector has at most this many heads; 0: never"),
+    Option("per-head", "8", "figures per head (every tier) when the captured vector has at most this many heads; 0: never"),
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
     Option("report", "reports/report.html", "HTML report written at the end of the session"),

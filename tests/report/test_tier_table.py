@@ -40,3 +40,24 @@ def test_the_report_shows_the_tiers_after_the_verdicts_with_the_verdict_row_name
     tiers = body[body.index('id="tiers"'):body.index('id="triples"')]
     assert "kernel mean — the verdict" in tiers and 'class="asserted"' in tiers
     assert "a replication, never evidence" in tiers and "m on b: kernel mean (the verdict)" in tiers
+
+
+def test_per_head_rows_show_every_held_out_tier_and_the_sentence_names_the_heads():
+    from harness.stats.gap import Side
+    from harness.stats.per_head import per_head, per_head_record
+
+    a = P.sample(P.population(d=8, layout="shared-offset", shift=8.0), prompts=16, cap=160, seed=0)
+    b = P.sample(P.population(d=8, layout="shared-offset", shift=0.0), prompts=16, cap=160, seed=0)
+    (ia, ta), (ib, tb) = a.sides(), b.sides()
+    image = Side(np.concatenate([ia.x, ib.x], axis=1), ia.units, ia.strata)  # head 0 shifted, head 1 not
+    text = Side(np.concatenate([ta.x, tb.x], axis=1), ta.units, ta.strata)
+    heads = per_head(image, text, 2, threshold=1.0, alpha=0.01, permutations=100, n_boot=30, level=0.9, seed=0)
+    rec = _record(0, 8.0)
+    rec.extra["tiers"]["per head"] = per_head_record(heads, 2, "keys", 8)
+    (table,) = tier_tables([rec])
+    rows = {row["tier"]: row["cells"][0] for row in table["rows"]}
+    assert "per head: separability" in rows and "per head: out of support" in rows
+    assert rows["per head: separability"]["text"].startswith("h0 AUC") and "; h1 AUC" in rows["per head: separability"]["text"]
+    sep_at = rec.extra["tiers"]["per head"]["separable_at"]
+    assert rows["per head: separability"]["mark"] == f"{len(sep_at)}/2" and 1 not in sep_at
+    assert "per head (figures), the rule holds at" in table["sentence"] and "separable beyond every split at" in table["sentence"]

@@ -29,11 +29,21 @@ def test_a_gap_in_one_head_shows_in_that_head_only():
     assert h0.verdict == "holds" and h0.ratio_low >= 1.0 and h0.mmd2_low > 0 and h0.p_value < 0.01
     assert h1.verdict != "holds" and h1.p_value > 0.01 and h1.mmd2_low < 0 < h1.mmd2_high
     assert h0.paper_ratio > h1.paper_ratio
+    # the held-out tiers, by the pooled estimators on each head's slice: separable and outside the text
+    # keys' support beyond every real split in head 0, at chance in head 1
+    assert h0.splits == h1.splits > 0
+    assert h0.auc > 0.9 and h0.auc_delta_low > 0 and h0.outside_delta_low > 0 and h0.image_outside > h0.text_outside
+    assert abs(h1.auc - 0.5) < 0.1 and not h1.auc_delta_low > 0 and not h1.outside_delta_low > 0
+    rec = per_head_record([h0, h1], 2, "keys", 8)
+    assert rec["holds_at"] == rec["separable_at"] == rec["outside_at"] == [0]
 
 
 def test_control_no_gap_in_either_head():
     image, text = _two_heads(shift=0.0)
-    assert all(h.verdict != "holds" for h in per_head(image, text, 2, **KW))
+    heads = per_head(image, text, 2, **KW)
+    assert all(h.verdict != "holds" for h in heads)
+    rec = per_head_record(heads, 2, "keys", 8)
+    assert rec["holds_at"] == rec["separable_at"] == rec["outside_at"] == []
 
 
 def test_head_slices_and_the_record_say_why_heads_were_not_computed():
