@@ -25,7 +25,8 @@ import scipy.stats
 
 from . import population as P
 from .gap import cross_modal_gap
-from .kernel_mean import kernel_mean_tier, readings
+from .bootstrap import CAP
+from .kernel_mean import crossfit_point, kernel_mean_tier, readings
 from .kernels import MIXTURE_SCALES
 from .tiers import all_tiers, verdict
 
@@ -75,6 +76,7 @@ def run_one(setting: Setting, seed: int) -> dict:
         kw.pop("n_boot")
         gap = cross_modal_gap(*k.sides(), n_boot=1, kernel_scales=MIXTURE_SCALES, **kw)
         kernel = kernel_mean_tier(*gap.comparisons, n_boot=N_BOOT, seed=seed)
+        out["point_cf"] = crossfit_point(*gap.comparisons, seed=seed)  # amendment 2's candidate point
         p_value = gap.p_value
         v = verdict(kernel, p_value, threshold=THRESHOLD, alpha=ALPHA)
         out.update({f"low_{name}": value for name, value in readings(*gap.comparisons, n_boot=N_BOOT, seed=seed).items()})
@@ -93,7 +95,7 @@ def settings(runs: int) -> list[tuple[Setting, int]]:
             plan.append((Setting("drift", layout, 10.0, s), runs))
     for s in (20, 40, 80, 160):
         plan.append((Setting("dominant", "shared-offset", 10.0, s, dominant=True), runs))
-    for s in (40, 80, 160):  # added after amendment 1's figures were seen: a dominant split that is measured
+    for s in (20, 40, 80, 160):  # added after amendment 1's figures were seen (S = 20 by amendment 2): a dominant split that is measured
         plan.append((Setting("measured", "shared-offset", 10.0, s, dominant=True, category_sd=2.0), runs))
     for scale in (0.5, 2.0):
         plan.append((Setting("bandwidth", "shared-offset", 10.0, 80, scale=scale), runs))
@@ -152,6 +154,26 @@ def summarise(rows: list[dict]) -> str:
                        f"{np.mean([r['verdict'].startswith('undecided') for r in rs]):.2f} |")
         if 20 in med and 160 in med:
             out.append(f"| {part} | {layout} | 160 / 20 | | {med[160] / med[20]:.2f} | | | | | | | | | |")
+    cf = [r for r in rows if "point_cf" in r]
+    if cf:
+        out += ["", "Amendment 2: the plug-in point M and the cross-fitted point M_cf in the same runs (median; share of runs at "
+                "CAP, i.e. the held-out split effect ≤ 0; median over the truth):", "",
+                "| part | layout | S | runs | truth | median M | median M_cf | M_cf at CAP | M / truth | M_cf / truth |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
+        for part, layout in (("drift", "shared-offset"), ("drift", "tight-image"), ("dominant", "shared-offset"),
+                             ("measured", "shared-offset")):
+            med = {}
+            for s in (20, 40, 80, 160):
+                rs = [r for r in cf if r["part"] == part and r["layout"] == layout and r["prompts"] == s]
+                if not rs:
+                    continue
+                truth = rs[0]["truth_ratio"]
+                m, mc = np.array([r["point"] for r in rs]), np.array([r["point_cf"] for r in rs], dtype=float)
+                med[s] = (np.median(m), np.nanmedian(mc))
+                out.append(f"| {part} | {layout} | {s} | {len(rs)} | {truth:.3g} | {med[s][0]:.3g} | {med[s][1]:.3g} | "
+                           f"{np.mean(mc >= CAP):.2f} | {med[s][0] / truth:.2f} | {med[s][1] / truth:.2f} |")
+            if 20 in med and 160 in med:
+                out.append(f"| {part} | {layout} | 160 / 20 | | | {med[160][0] / med[20][0]:.2f} | {med[160][1] / med[20][1]:.2f} | | | |")
     rs1 = pick(part="drift", layout="shared-offset", prompts=80)
     if rs1:
         out += ["", "Bandwidth (shared-offset, S = 80, ratio 10 at σ_med; the mixture ladder moved by the scale):", "",

@@ -39,7 +39,7 @@ import scipy.stats
 
 from . import ustat
 from .between import Comparison
-from .bootstrap import GRID, fieller_bounds, intra_effects, walk_bounds, with_data_row
+from .bootstrap import CAP, GRID, fieller_bounds, intra_effects, walk_bounds, with_data_row
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,48 @@ def readings(cross: Comparison, splits: dict[str, list[Comparison]], *, n_boot: 
         rescaled.append(walk_bounds(q_low, q_high)[0])
     return {"bootstrap": float(min(boot)) if boot else float("nan"),
             "rescaled": float(min(rescaled)) if rescaled else float("nan")}
+
+
+HALVINGS = 10  # seeded halvings the cross-fitted point averages over (docs/statistics.md, amendment 2)
+
+
+def crossfit_point(cross: Comparison, splits: dict[str, list[Comparison]], *, halvings: int = HALVINGS, seed: int = 0) -> float:
+    """M_cf = cross / e_cf (docs/statistics.md "Amendment 2 to the kernel-mean tier"): e_cf is the mean over
+    `halvings` seeded halvings of the units of ½(effect of the split chosen on half A, read on half B + the
+    same with the halves swapped), a split chosen where its effect on that half is largest; each held-out
+    term is a U-statistic on the other half's units, so it carries no selection. CAP where e_cf ≤ 0, 0
+    where cross ≤ 0 (a decreasing function of e_cf: its median is cross / median(e_cf)); nan without a
+    split defined on both halves of any halving."""
+    units = len(cross.has_a)
+    c = float(cross.mmd2()[0])
+    if not splits or not np.isfinite(c):
+        return float("nan")
+    rng = np.random.default_rng([int(seed), 2])
+    rows = []
+    for _ in range(int(halvings)):
+        a = np.zeros(units)
+        a[rng.permutation(units)[: units // 2]] = 1.0
+        rows += [a, 1.0 - a]
+    m = np.stack(rows)  # [2H, U]: half A, half B of each halving
+    effects = intra_effects(splits, m)  # name -> [2H]
+    names = list(effects)
+    e = np.stack([effects[n] for n in names])  # [splits, 2H]
+    held = []
+    for h in range(int(halvings)):
+        terms = []
+        for chose, read in ((2 * h, 2 * h + 1), (2 * h + 1, 2 * h)):
+            ok = np.isfinite(e[:, chose]) & np.isfinite(e[:, read])
+            if ok.any():
+                s = np.flatnonzero(ok)[np.argmax(e[ok, chose])]
+                terms.append(e[s, read])
+        if terms:
+            held.append(float(np.mean(terms)))
+    if not held:
+        return float("nan")
+    e_cf = float(np.mean(held))
+    if c <= 0:
+        return 0.0
+    return float(CAP) if e_cf <= 0 else float(min(c / e_cf, CAP))
 
 
 def holds(tier: KernelMeanTier, threshold: float) -> bool:
