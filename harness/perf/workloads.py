@@ -63,12 +63,20 @@ def batch() -> tuple:
     return tuple(get_benchmark("fixture")((), seed=0)[:BATCH])
 
 
-def plain_forward(loaded: LoadedModel, stop_after: int | None = None) -> None:
-    """One forward pass over `batch()`, processor included, no capture; with `stop_after`, ended where an
-    early-exit capture of that layer ends it (after the layer's k_proj, by the same StopForward)."""
+@functools.cache
+def benchmark_samples() -> tuple:
+    """Every sample of the fixture benchmark (72 prompts): a whole capture as the default suite runs it."""
+    from harness.benchmarks import get_benchmark  # deferred: each workload loads only what it times
+
+    return tuple(get_benchmark("fixture")((), seed=0))
+
+
+def plain_forward(loaded: LoadedModel, stop_after: int | None = None, samples: tuple | None = None) -> None:
+    """One forward pass over `samples` (default `batch()`), processor included, no capture; with `stop_after`,
+    ended where an early-exit capture of that layer ends it (after the layer's k_proj, by the same StopForward)."""
     from harness.models.taps import run_tapped, tap  # deferred: each workload loads only what it times
 
-    inputs, _ = loaded.adapter.encode(loaded, batch())
+    inputs, _ = loaded.adapter.encode(loaded, batch() if samples is None else samples)
     with torch.inference_mode():
         if stop_after is None:
             loaded.model(**inputs, use_cache=False)
@@ -77,11 +85,45 @@ def plain_forward(loaded: LoadedModel, stop_after: int | None = None) -> None:
             run_tapped(loaded, inputs, [], [stop_after], what="plain pass")
 
 
-def capture(loaded: LoadedModel, layers: list[int], early_exit: bool = True) -> None:
-    """The capture of `layers` over `batch()`, processor included."""
+def capture(loaded: LoadedModel, layers: list[int], early_exit: bool = True, samples: tuple | None = None,
+            batch_size: int = BATCH) -> None:
+    """The capture of `layers` over `samples` (default `batch()`), processor included."""
     from harness.capture.keys import capture_keys  # deferred: each workload loads only what it times
 
-    capture_keys(loaded, batch(), layers, benchmark="fixture", batch_size=BATCH, early_exit=early_exit)
+    capture_keys(loaded, batch() if samples is None else samples, layers, benchmark="fixture", batch_size=batch_size,
+                 early_exit=early_exit)
+
+
+SUITE_BATCH = 8  # the default suite's capture batch size
+WHOLE_ROUNDS = 7  # interleaved rounds of the whole-benchmark comparison (each call is 9 forward passes)
+
+
+def plain_passes(loaded: LoadedModel, stop_after: int | None = None) -> None:
+    """Plain forward passes over every sample of the fixture in batches of SUITE_BATCH (what a capture of the
+    whole benchmark runs, without capturing)."""
+    samples = benchmark_samples()
+    for i in range(0, len(samples), SUITE_BATCH):
+        plain_forward(loaded, stop_after, samples[i : i + SUITE_BATCH])
+
+
+def capture_ratios_whole(name: str, rounds: int = WHOLE_ROUNDS) -> dict:
+    """``capture_ratios``' two overhead ratios over a whole capture (the fixture's 72 prompts in batches of
+    SUITE_BATCH, as the default suite captures), where the work done once per capture (the image-position
+    proof on the first batch, the bank's assembly) is spread over its batches as in a real run."""
+    loaded = loaded_model(name)
+    n = loaded.num_layers
+    layer, layers = exit_layer(n), three_layers(n)
+    samples = benchmark_samples()
+    medians = interleaved_medians({
+        "plain_stopped": (plain_passes, loaded, layer),
+        "capture_early": (capture, loaded, [layer], True, samples, SUITE_BATCH),
+        "plain_full": (plain_passes, loaded),
+        "capture_full": (capture, loaded, layers, False, samples, SUITE_BATCH),
+    }, rounds)
+    return {"model": name, "layers": n, "exit_layer": layer, "three_layers": layers, "rounds": rounds,
+            "prompts": len(samples), "batch": SUITE_BATCH, "seconds": medians,
+            "early_exit": medians["capture_early"] / medians["plain_stopped"],
+            "full": medians["capture_full"] / medians["plain_full"]}
 
 
 def interleaved_medians(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, float]:
