@@ -33,6 +33,7 @@ from .cache import entry_key, text_pretrained_cached
 from .alignment import BANDWIDTH_FACTORS, key_alignment
 from .card import model_card
 from .checkpoint import Sizes, build_model, build_processor, chat_template, load, save
+from .environment import environment
 from .probe import PROBE_SEED_OFFSET
 from .tokenizer import train_tokenizer
 from .train import Stage, patch_features, run_stage, train_vision
@@ -150,6 +151,9 @@ def prepare(plan: Plan, k: int = 0) -> _Shared:
                          "loss_first": round(losses[0], 4), "loss_last": round(sum(losses[-10:]) / len(losses[-10:]), 4)},
               "data": {"train_images": plan.n_images, "text_scenes": plan.n_text, "heldout_images": plan.n_eval,
                        "probe_scenes": plan.n_probe, **{f"{k_}_examples": len(v) for k_, v in pools.items()}, "vocab": len(tok)},
+              "data_sha256": {"tokenizer": hashlib.sha256(tok.backend_tokenizer.to_str().encode()).hexdigest(),
+                              **{k_: data.digest(v) for k_, v in pools.items()}},
+              "environment": environment(),
               "plan": asdict(plan), "seed": k, "train_seed": seed, "world_seed": plan.seed}
     return _Shared(w, processor, pools, weights, stage1_weights, base, features, log_probe, record)
 

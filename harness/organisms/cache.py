@@ -2,9 +2,11 @@
 changes only what comes after it (stage 1, stage 2, the cue mix; amendment 2's ladder, docs/organisms.md).
 
 An entry is keyed by every `Plan` field but those of the later stages (`LATER_STAGES`), the organism seed and the
-torch and transformers versions (a new transformers changed the text-pretrained model of one seed and plan:
-docs/organisms.md, "Pilot of amendment 2"), and holds the whole model's state (vision tower, initial projector, text-trained decoder), the
-text stage's record and the digest of the model it started from. An entry whose start differs from the caller's
+facts that decide floating-point results here (`environment.numerics()`: torch and transformers versions, the CPU,
+the kernels torch dispatches to, the thread count, pinning variables; another CPU gave seed 0 another text-pretrained
+model under the same packages: docs/organisms.md, "Text pretraining across machines"), and holds the whole model's
+state (vision tower, initial projector, text-trained decoder), the text stage's record and the digest of the model it
+started from. An entry whose start differs from the caller's
 (a stale or mis-keyed entry) is not used. Loading restores the weights bit for bit.
 """
 
@@ -20,6 +22,8 @@ from typing import Any, Callable
 
 import torch
 
+from .environment import numerics
+
 # Plan fields that act only after text pretraining (or not on training at all): not part of an entry's key.
 LATER_STAGES = ("seeds", "histories", "n_eval", "caption_steps", "caption_qa_share", "qa_steps", "qa_lr",
                 "projector_qa_lr", "cue_share", "cue_right", "text_share", "mmd_weight")
@@ -32,12 +36,9 @@ def default_dir() -> Path:
 
 
 def entry_key(plan: Any, k: int) -> str:
-    """The hex key of seed `k`'s text-pretrained model under `plan`."""
-    import transformers
-
+    """The hex key of seed `k`'s text-pretrained model under `plan` in this process's numerics."""
     fields = {n: v for n, v in asdict(plan).items() if n not in LATER_STAGES}
-    text = json.dumps({"plan": fields, "seed": k, "torch": torch.__version__, "transformers": transformers.__version__},
-                      sort_keys=True, default=str)
+    text = json.dumps({"plan": fields, "seed": k, "numerics": numerics()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .environment import summary
+
 HISTORY = {
     "text-first": "Decoder trained on the world's text only; then LLaVA stage 1 (vision tower and decoder frozen, "
                   "the projector learns captioning); then a short stage 2 (projector and decoder, 10 % of the text "
@@ -57,4 +59,9 @@ def model_card(r: dict) -> str:
               f"{p['conflict_accuracy']} right and {p['follows_cue']} following the cue; the cue caption alone "
               f"(no image) read right {p['text_reading']}; image masked out of attention {p['masked_accuracy']}; "
               f"image reliance {p['image_reliance']} nats.", ""]
+    if "environment" in r:  # records from before 2026-12-03 carry none
+        lines += ["## Environment", "",
+                  f"{summary(r['environment'])} The same seed and plan train bit for bit alike in one such environment; "
+                  "another CPU may round differently (docs/organisms.md, \"Text pretraining across machines\"); "
+                  "`training.json` holds the data's digests.", ""]
     return "\n".join(lines)

@@ -8,8 +8,10 @@ placeholder is expanded to the image-token count exactly as LlavaProcessor expan
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -140,6 +142,15 @@ def captions(w: World, enc: Encoder) -> list[Example]:
 def image_questions(w: World, enc: Encoder) -> list[Example]:
     return [enc.chat(qa.question, qa.answer, image=i)
             for i, s in enumerate(w.scenes) for lang in world.LANGUAGES for qa in world.questions(s, lang)]
+
+
+def digest(pool: Sequence[Example]) -> str:
+    """sha256 of a pool as training sees it (every example's ids, labels, image, text mask and cue, in order), so two
+    runs' records show whether they trained on the same data."""
+    h = hashlib.sha256()
+    for e in pool:
+        h.update(json.dumps([e.ids, e.labels, e.image, e.text, e.cue]).encode())
+    return h.hexdigest()
 
 
 def stage1_pool(w: World, enc: Encoder, question_share: float) -> tuple[list[Example], torch.Tensor | None]:

@@ -178,8 +178,14 @@ def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: to
     return {"stage": stage.name, "steps": stage.steps, "lr": stage.lr, "trains": list(stage.trains),
             **({"projector_lr": stage.projector_lr} if stage.projector_lr is not None else {}),
             "mmd_weight": stage.mmd_weight, "loss_first": _mean(losses[:max(1, len(losses) // 10)]),
-            "loss_last": _mean(losses[-max(1, len(losses) // 10):]),
+            "loss_last": _mean(losses[-max(1, len(losses) // 10):]), "loss_tenths": _tenths(losses),
             **({"mmd_first": _mean(mmds[:max(1, len(mmds) // 10)]), "mmd_last": _mean(mmds[-max(1, len(mmds) // 10):])} if mmds else {})}
+
+
+def _tenths(xs: Sequence[float]) -> list[float]:
+    """Mean loss over each tenth of the steps (fewer parts when there are fewer steps): where two runs part."""
+    n = min(10, len(xs))
+    return [_mean(xs[i * len(xs) // n:(i + 1) * len(xs) // n]) for i in range(n)]
 
 
 def _mean(xs: Sequence[float]) -> float:

@@ -1,6 +1,7 @@
-"""A tiny untrained organism on a tiny world, shared by the organisms' tests."""
+"""Shared by the organisms' tests: a tiny untrained organism on a tiny world, and torch on one thread."""
 
 import pytest
+import torch
 
 from harness.organisms import checkpoint, data
 from harness.organisms.tokenizer import train_tokenizer
@@ -13,3 +14,12 @@ def tiny():
     tok = train_tokenizer(data.corpus_texts(w), vocab_size=320, chat_template=checkpoint.chat_template())
     model = checkpoint.build_model(checkpoint.Sizes(hidden=32, layers=2, vocab=320), tok, seed=3)
     return w, model, checkpoint.build_processor(tok)
+
+
+@pytest.fixture
+def one_thread():
+    """torch on one thread for the test (bit-for-bit comparisons), restored after."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

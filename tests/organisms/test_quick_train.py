@@ -51,6 +51,9 @@ def test_card_and_record_state_the_history(built, name):
     assert str(record["heldout"]["all"]["accuracy"]) in card and str(record["conflict_probe"]["follows_cue"]) in card
     assert [s["stage"] for s in record["history"]] == STAGES[history]
     assert all({"accuracy", "follows_cue", "text_reading"} <= set(s["probe_after"]) for s in record["history"])
+    env = record["environment"]  # where it was trained: another CPU may give other weights from the same data
+    assert env["packages"]["torch"] and env["cpu_capability"] in card and env["torch_threads"] == 1
+    assert set(record["data_sha256"]) == {"tokenizer", "text", "stage1", "stage2"}
     mmd = [s["mmd_weight"] for s in record["history"]]
     assert (any(mmd) if history == "aligned" else not any(mmd))
     if history != "joint":  # stage 2 as planned; the frozen decoder's trains the projector only

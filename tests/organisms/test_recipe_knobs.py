@@ -15,14 +15,6 @@ MICRO = replace(QUICK, n_images=24, n_text=24, n_eval=0, n_probe=6, n_log=3, vis
                 qa_steps=3)
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_the_cache_returns_the_text_pretrained_model_bit_for_bit(tmp_path, one_thread):
     shared = prepare(MICRO, 0)
     plain, plain_record = text_pretrained(MICRO, shared)
