@@ -279,3 +279,32 @@ def test_the_report_side_names_the_same_outcomes_as_the_statistics():
 
     assert shown.ASSERTED == computed.ASSERTED
     assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED}
+
+
+def test_crossfit_point_reads_the_truth_where_the_split_is_measured_and_cap_where_it_is_noise():
+    """Amendment 2's candidate point (a study reading, never a record's figure), against a known answer:
+    with one real split measured (categories 2.8 sd apart) the cross-fitted ratio is near the population
+    ratio 10; with only null splits it reads CAP (the held-out effect ≤ 0) or far from any finite truth."""
+    from harness.stats.bootstrap import CAP
+    from harness.stats.calibrate import population_at
+    from harness.stats.gap import cross_modal_gap
+    from harness.stats.kernel_mean import crossfit_point
+    from harness.stats.kernels import MIXTURE_SCALES
+
+    pop, sigma = population_at("shared-offset", 10.0, dominant=True, category_sd=2.0)
+    points = []
+    for seed in range(3):
+        k = P.sample(pop, prompts=60, cap=400, seed=seed)
+        gap = cross_modal_gap(*k.sides(), sigma=sigma, permutations=10, n_boot=1, kernel_scales=MIXTURE_SCALES, seed=seed)
+        points.append(crossfit_point(*gap.comparisons, seed=seed))
+    assert 6.0 < float(np.median(points)) < 16.0
+    # a cross-modal shift and no category effect at all: the population ratio is infinite
+    null = P.population(d=64, layout="shared-offset", shift=2.0, category_sd=0.0, text_categories=False, languages=1)
+    reads = []
+    for seed in range(3):
+        k = P.sample(null, prompts=60, cap=400, seed=seed)
+        gap = cross_modal_gap(*k.sides(), sigma=P.median_sigma(null), permutations=10, n_boot=1, kernel_scales=MIXTURE_SCALES,
+                              seed=seed)
+        assert gap.mmd2 > 0.002 and gap.p_value < 0.2
+        reads.append(crossfit_point(*gap.comparisons, seed=seed))
+    assert float(np.median(reads)) > 50.0 and max(reads) <= CAP
