@@ -43,7 +43,8 @@ from harness.perf.workloads import analysis_case
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)
 PROMPTS, IMAGE_PER_PROMPT, TEXT_PER_PROMPT = 200, 60, 40
-STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "bootstrap", "noise floor", "JS/AUC", "t-SNE", "rest")
+STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "tiers (bounds, separability, support)",
+          "  of which probe maps (PCA per fold)", "  of which support distances", "JS/AUC", "per head", "t-SNE", "rest")
 TITLE = "Analysis stages"
 TARGETS = (("twin", "a twin's triple (tiny-llava, deepest layer)", 1.0), ("real", "real-size triple (d = 4096, 1,500 points)", 3.0))
 
@@ -71,6 +72,7 @@ def stage_clock():
     """While active, the functions analyze_layer calls record (name, start, end); yields the list."""
     import harness.analysis.triple as analysis
     import harness.stats.gap as gap
+    import harness.stats.tiers as tiers
 
     marks: list[tuple[str, float, float]] = []
 
@@ -86,8 +88,9 @@ def stage_clock():
 
         return inner, timed
 
-    targets = [(analysis, "cross_modal_gap", "gap"), (analysis, "probe_figures", "js"),
-               (analysis, "_tsne", "tsne"), (gap, "ratio_interval", "boot"),
+    targets = [(analysis, "cross_modal_gap", "gap"), (analysis, "all_tiers", "tiers"), (analysis, "probe_figures", "js"),
+               (analysis, "_per_head", "heads"), (analysis, "_tsne", "tsne"),
+               (tiers, "fold_maps", "maps"), (tiers, "pairwise_sq_dists", "support"),
                (gap, "pooled_sq_dists", "kernel"), (gap, "median_bandwidth", "kernel"),
                (gap, "median_bandwidth_from", "kernel"), (gap, "CellGram", "kernel")]
     saved = []
@@ -103,13 +106,18 @@ def stage_clock():
 
 
 def split(marks, total: float) -> dict[str, float]:
-    """Stage seconds of one analyze_layer call from its marks."""
-    spent = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "js", "tsne", "boot", "kernel")}
-    (_, g0, g1), = [m for m in marks if m[0] == "gap"]
-    (_, b0, b1), = [m for m in marks if m[0] == "boot"]
-    out = {"gap statistic + test": b0 - g0, "  of which kernel (σ + cell sums)": spent["kernel"], "bootstrap": b1 - b0,
-           "noise floor": g1 - b1, "JS/AUC": spent["js"], "t-SNE": spent["tsne"]}
-    out["rest"] = total - spent["gap"] - spent["js"] - spent["tsne"]
+    """Stage seconds of one analyze_layer call from its marks; a sub-stage counts only inside its stage's
+    own call (the per-head figures run the same functions once per head, counted under "per head")."""
+    def within(name, outer):
+        (_, o0, o1), = [m for m in marks if m[0] == outer]
+        return sum(e - s for m, s, e in marks if m == name and o0 <= s and e <= o1)
+
+    top = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "tiers", "js", "heads", "tsne")}
+    out = {"gap statistic + test": top["gap"], "  of which kernel (σ + cell sums)": within("kernel", "gap"),
+           "tiers (bounds, separability, support)": top["tiers"], "  of which probe maps (PCA per fold)": within("maps", "tiers"),
+           "  of which support distances": within("support", "tiers"), "JS/AUC": top["js"], "per head": top["heads"],
+           "t-SNE": top["tsne"]}
+    out["rest"] = total - sum(top.values())
     out["total"] = total
     return out
 
