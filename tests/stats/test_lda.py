@@ -41,7 +41,18 @@ def test_replica_equals_the_estimator_bit_for_bit(seed):
     (np.arange(12, dtype=float).reshape(6, 2) ** 1.5, np.array([1, 2, 1, 2, 1, 2])),  # labels other than 0 and 1
     (np.linspace(0, 1, 6)[:, None], np.array([0, 1, 0, 1, 0, 1])),  # one feature
     (np.arange(12, dtype=np.float32).reshape(6, 2) ** 1.5, np.array([0, 1, 0, 1, 0, 1])),  # float32
+    (np.arange(12, dtype=float).reshape(6, 2) ** 1.5, np.array([0, 0, 0, 1, 0, 0])),  # one key of a class
 ])
 def test_other_cases_go_through_the_estimator(x, y):
     t = x[:3]
     assert np.array_equal(lda_scores(x, y, t), _estimator(x, y, t))
+
+
+@pytest.mark.skipif(not lda._REPLICA, reason="this scikit-learn release is served by its own estimator (lda.CHECKED)")
+def test_the_tiers_case_does_not_build_the_estimator(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("the estimator was built")
+
+    monkeypatch.setattr(lda, "_estimator_scores", refuse)
+    x, y, t = _case(1)
+    assert lda_scores(x, y, t).shape == (len(t),)
