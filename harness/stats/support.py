@@ -100,31 +100,64 @@ def _quantiles(score: np.ndarray, weight: np.ndarray, m: np.ndarray, units: np.n
     return np.where(total[:, 0] > 0, out, np.nan)
 
 
-def share_replicates(s: SupportSetup, ref: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(test_share [1 + B], ref_share [1 + B]) for reference keys `ref` and test keys `test` (index
-    arrays into the pooled keys); nan where a half holds no reference or test unit."""
-    ref, test = np.asarray(ref), np.asarray(test)
-    s_ref, s_test = _scores(s, ref, ref), _scores(s, test, ref)
-    w_ref, w_test = _unit_weights(s, ref), _unit_weights(s, test)
-    half_ref, half_test = s.fold[s.unit[ref]] % 2, s.fold[s.unit[test]] % 2
-    sums = np.zeros((4, len(s.m)))  # test outside, test units, ref outside, ref units
+@dataclass(frozen=True)
+class _Reference:
+    """What a share needs of its reference keys alone: each half's τ replicates, and the reference's own
+    outside-share sums read on the other half (the same whatever keys are tested against it)."""
+
+    taus: tuple | None  # per half h: [R] τ fitted on half h; None when a half holds no reference unit
+    sums: np.ndarray  # [2, R] reference keys outside, reference units held (both halves read)
+
+
+def _reference(s: SupportSetup, ref: np.ndarray) -> _Reference:
+    s_ref, w_ref = _scores(s, ref, ref), _unit_weights(s, ref)
+    half_ref = s.fold[s.unit[ref]] % 2
+    sums = np.zeros((2, len(s.m)))
+    taus = []
     for h in (0, 1):
         cal = half_ref == h
         if not cal.any():
-            return np.full(len(s.m), np.nan), np.full(len(s.m), np.nan)
-        tau = _quantiles(s_ref[cal], w_ref[cal], s.m, s.unit[ref[cal]], s.q)  # [R] fitted on half h
-        for i, (sc, w, rows, half) in enumerate(((s_test, w_test, test, half_test), (s_ref, w_ref, ref, half_ref))):
-            read = half == 1 - h
-            outside = sc[read][None, :] > tau[:, None]  # [R, n]
-            units = s.unit[rows[read]]
-            spread = np.zeros((len(units), len(s.fold)))  # [n, U] each key's weight in its unit's share
-            spread[np.arange(len(units)), units] = w[read]
-            per_unit = outside @ spread  # [R, U] share of each unit's keys outside
-            held = (np.bincount(units, minlength=len(s.fold)) > 0).astype(float)
-            sums[2 * i] += (s.m * per_unit).sum(1)
-            sums[2 * i + 1] += s.m @ held
+            return _Reference(None, sums)
+        taus.append(_quantiles(s_ref[cal], w_ref[cal], s.m, s.unit[ref[cal]], s.q))  # [R] fitted on half h
+        _add_outside(s, sums, taus[-1], s_ref, w_ref, ref, half_ref == 1 - h)
+    return _Reference(tuple(taus), sums)
+
+
+def _add_outside(s: SupportSetup, sums: np.ndarray, tau: np.ndarray, sc: np.ndarray, w: np.ndarray, rows: np.ndarray,
+                 read: np.ndarray) -> None:
+    """Add to sums [2, R] the keys `rows[read]` outside τ (unit-weighted) and the units they hold, per replicate."""
+    outside = sc[read][None, :] > tau[:, None]  # [R, n]
+    units = s.unit[rows[read]]
+    spread = np.zeros((len(units), len(s.fold)))  # [n, U] each key's weight in its unit's share
+    spread[np.arange(len(units)), units] = w[read]
+    per_unit = outside @ spread  # [R, U] share of each unit's keys outside
+    held = (np.bincount(units, minlength=len(s.fold)) > 0).astype(float)
+    sums[0] += (s.m * per_unit).sum(1)
+    sums[1] += s.m @ held
+
+
+def share_replicates(s: SupportSetup, ref: np.ndarray, test: np.ndarray, *,
+                     references: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(test_share [1 + B], ref_share [1 + B]) for reference keys `ref` and test keys `test` (index
+    arrays into the pooled keys); nan where a half holds no reference or test unit. `references`: a dict
+    kept across calls on one setup, so a reference set met again (a level of a split against each
+    other level) reuses its scores, τ and own share instead of computing them again."""
+    ref, test = np.asarray(ref), np.asarray(test)
+    key = (ref.dtype.str, ref.tobytes())
+    r = references.get(key) if references is not None else None
+    if r is None:
+        r = _reference(s, ref)
+        if references is not None:
+            references[key] = r
+    if r.taus is None:
+        return np.full(len(s.m), np.nan), np.full(len(s.m), np.nan)
+    s_test, w_test = _scores(s, test, ref), _unit_weights(s, test)
+    half_test = s.fold[s.unit[test]] % 2
+    sums = np.zeros((2, len(s.m)))  # test outside, test units
+    for h in (0, 1):
+        _add_outside(s, sums, r.taus[h], s_test, w_test, test, half_test == 1 - h)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return sums[0] / sums[1], sums[2] / sums[3]
+        return sums[0] / sums[1], r.sums[0] / r.sums[1]
 
 
 def summarize(test: np.ndarray, ref: np.ndarray, level: float) -> SupportShare:
@@ -155,11 +188,12 @@ def support_tier(s: SupportSetup, image: np.ndarray, text: np.ndarray, splits: d
     cross = summarize(test, ref, level)
     alpha = (1.0 - level) / 2.0
     excess, lows = {}, []
+    references: dict = {}  # each level of a split is the reference of every other level: worked out once
     for name, pairs in splits.items():
         runs = []
         for a, b in pairs:
             for r_, t_ in ((a, b), (b, a)):
-                t_share, r_share = share_replicates(s, r_, t_)
+                t_share, r_share = share_replicates(s, r_, t_, references=references)
                 runs.append(t_share - r_share)
         with warnings.catch_warnings():  # a replicate where no pair of levels is defined stays nan
             warnings.simplefilter("ignore", RuntimeWarning)

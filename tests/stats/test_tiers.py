@@ -197,6 +197,19 @@ def test_out_of_support_reads_zero_on_a_clustered_null_and_all_on_disjoint_laws(
     assert far.test_share > 0.95 and far.excess > 0.9
 
 
+def test_a_reference_met_again_gives_the_shares_computed_afresh():
+    k = P.sample(P.population(d=16, layout="specific-offsets"), prompts=30, cap=300, seed=1)
+    z = torch.tensor(np.concatenate([k.image, k.text]))
+    s = setup(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1), np.concatenate([k.image_units, k.text_units]), n_boot=50)
+    thirds = np.array_split(np.arange(len(z)), 3)
+    references: dict = {}
+    for ref, test in ((0, 1), (0, 2), (1, 0), (0, 1), (2, 1)):  # level 0 as the reference thrice, one pair twice
+        kept = share_replicates(s, thirds[ref], thirds[test], references=references)
+        fresh = share_replicates(s, thirds[ref], thirds[test])
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(kept, fresh))
+    assert len(references) == 3
+
+
 def test_heldout_auc_weights_units_and_reads_chance_and_separation():
     from harness.stats.separability import fold_maps
     rng = np.random.default_rng(0)
