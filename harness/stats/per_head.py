@@ -34,9 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .gap import Side, cross_modal_gap
-from .kernels import MIXTURE_SCALES
-from .paper_form import paper_form
+from .gap import Side
 from .tiers import all_tiers
 
 MAX_HEADS = 8  # default: heads reported when the vector has at most this many (0: never)
@@ -88,9 +86,9 @@ def per_head(image: Side, text: Side, heads: int, *, threshold: float, alpha: fl
     for h, cut in enumerate(head_slices(int(image.x.shape[1]), heads)):
         img = Side(image.x[:, cut], image.units, {n: image.strata[n] for n in names}, image.position)
         txt = Side(text.x[:, cut], text.units, {n: text.strata[n] for n in names}, text.position)
-        gap = cross_modal_gap(img, txt, permutations=permutations, n_boot=1, level=level, seed=seed, kernel_scales=MIXTURE_SCALES)
+        # the head's own mixture-kernel gap (its median σ), computed inside as for the pooled vector
         t = all_tiers(img, txt, threshold=threshold, alpha=alpha, permutations=permutations, n_boot=n_boot, level=level,
-                      seed=seed, probe_space=probe_space, gap=gap)
+                      seed=seed, probe_space=probe_space)
         kernel, sep, sup = t.kernel, t.separability, t.support
         held_out = {}
         if sep is not None:
@@ -102,7 +100,7 @@ def per_head(image: Side, text: Side, heads: int, *, threshold: float, alpha: fl
         out.append(HeadFigures(
             head=h, mmd2=kernel.cross, mmd2_low=kernel.cross_low, mmd2_high=kernel.cross_high,
             ratio=kernel.point, ratio_low=kernel.low, estimable=kernel.estimable, binding=kernel.binding,
-            p_value=gap.p_value, verdict=t.verdict, paper_ratio=t.paper.ratio, paper_low=t.paper.ratio_low,
+            p_value=t.gap.p_value, verdict=t.verdict, paper_ratio=t.paper.ratio, paper_low=t.paper.ratio_low,
             splits=len(kernel.splits), **{k: float(v) for k, v in held_out.items()}))
     return out
 
