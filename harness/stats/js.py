@@ -57,7 +57,7 @@ from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
 from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
-from .space import space_steps
+from .space import fit_dtype, space_steps
 
 _LOGIT_CLIP = float(np.log(1e6 - 1))  # D clipped to [1e-6, 1 - 1e-6]: one confident mistake costs ≤ log2(1e6) ≈ 20 bits / n
 FEATURES: tuple[str, ...] = ("linear", "quadratic")
@@ -123,9 +123,14 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
 
     def fit(split: tuple[np.ndarray, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         train, test = split
-        shared = make_pipeline(*_shared_steps(space, len(train), r.z.shape[1], seed))
-        z_train = shared.fit_transform(r.z[train])
-        z_test = shared.transform(r.z[test])
+        *maps, scaler = _shared_steps(space, len(train), r.z.shape[1], seed)
+        zin = r.z.astype(fit_dtype(space, r.z.shape[1]), copy=False)  # float32 maps of wide keys (space.FLOAT32_FROM)
+        z_train, z_test = zin[train], zin[test]
+        if maps:
+            mapped = make_pipeline(*maps)
+            z_train, z_test = mapped.fit_transform(z_train), mapped.transform(z_test)
+        z_train = scaler.fit_transform(z_train.astype(np.float64, copy=False))
+        z_test = scaler.transform(z_test.astype(np.float64, copy=False))
         return {f: (test, make_pipeline(*_head_steps(f)).fit(z_train, r.label[train]).decision_function(z_test)) for f in features}
 
     def fit_on_one_thread(split):

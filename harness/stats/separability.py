@@ -32,7 +32,7 @@ from sklearn.pipeline import make_pipeline
 
 from ._validate import check_seed
 from .lda import lda_scores
-from .space import space_steps
+from .space import fit_dtype, space_steps
 
 
 @dataclass(frozen=True)
@@ -75,11 +75,11 @@ def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: 
     of_unit = np.empty(len(names), np.int64)
     of_unit[np.random.default_rng(seed).permutation(len(names))] = np.arange(len(names)) % folds
     fold = of_unit[code.ravel()]
-    maps = []
+    maps, zin = [], z.astype(fit_dtype(space, z.shape[1]), copy=False)
     for f in range(folds):
         train = fold != f
         steps = space_steps(space, int(train.sum()), z.shape[1], seed)
-        maps.append(make_pipeline(*steps).fit(z[train]).transform(z) if steps else z)
+        maps.append(make_pipeline(*steps).fit(zin[train]).transform(zin).astype(np.float64, copy=False) if steps else z)
     return FoldMaps(fold, tuple(maps))
 
 

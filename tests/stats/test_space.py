@@ -46,3 +46,23 @@ def test_numpy_in_numpy_out_and_bad_space():
     with pytest.raises(ValueError, match="space must be one of"):
         to_space(x, y, "umap")
     assert SPACES == ("raw", "standardized", "pca50")
+
+
+def test_wide_held_out_maps_run_in_float32_with_the_float64_subspace():
+    """pca50 maps of keys at least FLOAT32_FROM wide are fitted in float32 (randomized SVD there); the fitted
+    subspace is float64's to principal-angle cosines of 1 - 1e-5 on clustered keys, and narrower keys or
+    other spaces stay float64."""
+    from sklearn.pipeline import make_pipeline
+
+    from harness.stats.space import FLOAT32_FROM, fit_dtype, space_steps
+
+    assert fit_dtype("pca50", FLOAT32_FROM) is np.float32
+    assert fit_dtype("pca50", FLOAT32_FROM - 1) is np.float64 and fit_dtype("standardized", 4096) is np.float64
+    rng = np.random.default_rng(0)
+    offsets = 0.3 * rng.standard_normal((60, FLOAT32_FROM))
+    z = offsets[np.repeat(np.arange(60), 20)] + rng.standard_normal((1200, FLOAT32_FROM))  # 20 keys per prompt
+    fitted = {dt: make_pipeline(*space_steps("pca50", len(z), z.shape[1], seed=0)).fit(z.astype(dt)) for dt in (np.float64, np.float32)}
+    assert fitted[np.float32][-1].components_.dtype == np.float32
+    a, b = (fitted[dt][-1].components_.astype(np.float64) for dt in (np.float64, np.float32))
+    cosines = np.linalg.svd(a @ b.T, compute_uv=False)
+    assert cosines.min() > 1 - 1e-5, cosines.min()
