@@ -163,7 +163,8 @@ def analyze_layer(
     # the map into js_space is fitted on each fold's training prompts
     groups = merge_sharing_rows(image.x, (image.units, text.units), positions=image.position)
     fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
-    classifier, knn, auc = probe_figures(image.x, text.x, **fit)  # one grouped cross-fit for JS and AUC
+    # one cross-fit for JS and AUC, on the separability tier's folds and maps of these keys where it has them
+    classifier, knn, auc = probe_figures(image.x, text.x, **fit, maps=tiers.maps)
     js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
     heads = _per_head(bank, image, text, settings)

@@ -10,7 +10,9 @@ sides, folds.py) and held-out figures are computed fold by fold; kNN neighbours 
 prompts only. Any map into a reduced space (``space="pca50"``) is fitted inside each fold on its
 training prompts: a PCA fitted on every prompt takes the sample's own prompt offsets as its top
 components and leaks them (0.63-0.82 bits on a clustered null). Without groups every row is its
-own prompt (iid data). A reading describes the
+own prompt (iid data). ``probe_figures`` can instead take the separability tier's fold maps of the
+same rows (``separability.fold_maps``: folds of units, one map per fold), which a triple fits once
+for every held-out figure. A reading describes the
 marginal law of each modality over prompts; its uncertainty is over prompts, not tokens.
 
 Estimators (bias against exact JS of Gaussian pairs: tests/stats/test_js_known.py; clustered
@@ -57,6 +59,7 @@ from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
 from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
+from .separability import FoldMaps
 from .space import fit_dtype, space_steps
 
 _LOGIT_CLIP = float(np.log(1e6 - 1))  # D clipped to [1e-6, 1 - 1e-6]: one confident mistake costs ≤ log2(1e6) ≈ 20 bits / n
@@ -112,23 +115,29 @@ def _heldout(r: Rows, folds: int, seed: int, features: str, space: str) -> tuple
     return scored.get(features, []), reason
 
 
-def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], space: str) -> tuple[dict[str, Scored], str]:
+def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], space: str,
+                 maps: FoldMaps | None = None) -> tuple[dict[str, Scored], str]:
     """({features: held-out log-odds per fold}, reason). On each fold the map into `space` and the
     standardization are fitted once on the training rows and shared by the probes of every feature
     set asked for (fit_transform as a pipeline would: the figures equal those of one pipeline per probe).
     Every fold is fitted with one BLAS thread; where torch may use more than one thread, that many
     folds at a time (the same figures: a fold's arithmetic does not depend on which thread runs it,
-    while a BLAS reduction split over threads rounds differently)."""
-    splits, reason = grouped_folds(r, folds, seed)
+    while a BLAS reduction split over threads rounds differently). `maps`: the folds and per-fold maps of
+    these very rows already fitted (``separability.fold_maps``, space `space`): used instead of grouped
+    folds and a map of their own, so a triple fits its maps once for every held-out figure."""
+    splits, reason = _map_folds(r, maps) if maps is not None else grouped_folds(r, folds, seed)
 
-    def fit(split: tuple[np.ndarray, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        train, test = split
-        *maps, scaler = _shared_steps(space, len(train), r.z.shape[1], seed)
-        zin = r.z.astype(fit_dtype(space, r.z.shape[1]), copy=False)  # float32 maps of wide keys (space.FLOAT32_FROM)
-        z_train, z_test = zin[train], zin[test]
-        if maps:
-            mapped = make_pipeline(*maps)
-            z_train, z_test = mapped.fit_transform(z_train), mapped.transform(z_test)
+    def fit(split: tuple) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        train, test, *fold = split
+        *steps, scaler = _shared_steps(space, len(train), r.z.shape[1], seed)
+        if fold:  # the fold's map, fitted on its training units' keys: these training rows
+            z_train, z_test = maps.z[fold[0]][train], maps.z[fold[0]][test]
+        else:
+            zin = r.z.astype(fit_dtype(space, r.z.shape[1]), copy=False)  # float32 maps of wide keys (space.FLOAT32_FROM)
+            z_train, z_test = zin[train], zin[test]
+            if steps:
+                mapped = make_pipeline(*steps)
+                z_train, z_test = mapped.fit_transform(z_train), mapped.transform(z_test)
         z_train = scaler.fit_transform(z_train.astype(np.float64, copy=False))
         z_test = scaler.transform(z_test.astype(np.float64, copy=False))
         return {f: (test, make_pipeline(*_head_steps(f)).fit(z_train, r.label[train]).decision_function(z_test)) for f in features}
@@ -145,6 +154,21 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
     else:
         fitted = [fit_on_one_thread(split) for split in splits]  # the arithmetic of the parallel path, bit for bit
     return {f: [d[f] for d in fitted] for f in features}, reason
+
+
+def _map_folds(r: Rows, maps: FoldMaps) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], str]:
+    """(train, test, fold) per fold of `maps` whose held-out side holds both samples, and '' — or ([], reason)
+    under grouped_folds' rules. The maps' folds deal units, which keep a prompt's rows together."""
+    out = []
+    for f in range(len(maps.z)):
+        test = maps.fold == f
+        if len(np.unique(r.label[~test])) < 2:
+            return [], "n/a: too few prompts for grouped folds (a training fold has one modality only)"
+        if len(np.unique(r.label[test])) == 2:
+            out.append((np.flatnonzero(~test), np.flatnonzero(test), f))
+    if not out:
+        return [], "n/a: too few prompts for grouped folds (no held-out fold has both modalities)"
+    return out, ""
 
 
 def _calibrate(r: Rows, scored: list[tuple[np.ndarray, np.ndarray]], i: int) -> np.ndarray:
@@ -196,15 +220,21 @@ def _classifier_bits(r: Rows, scored: Scored, reason: str, features: str) -> JSR
     return JSResult(value, name, r.n_x, r.n_y, r.n_groups, len(scored))
 
 
-def probe_figures(x, y, *, groups=None, seed: int = 0, folds: int = 5, k: int = 5, space: str = "raw") -> tuple[JSResult, JSResult, float]:
+def probe_figures(x, y, *, groups=None, seed: int = 0, folds: int = 5, k: int = 5, space: str = "raw",
+                  maps: FoldMaps | None = None) -> tuple[JSResult, JSResult, float]:
     """(js_classifier, js_knn, probe_auc) at their defaults (quadratic features; kNN on the score),
     equal to the three calls, from one set of grouped folds: the rows are checked and converted once,
     and on each fold the map into `space` is fitted once and shared by the quadratic and the linear
-    probe. Needs at least k + 1 rows a side (as js_knn does)."""
+    probe. Needs at least k + 1 rows a side (as js_knn does). `maps`: the folds and maps the separability
+    tier fitted on these rows (x's, then y's), reused instead of grouped folds and maps of their own."""
     seed = check_seed(seed)
     k = check_int("k", k, 1)
     r = rows(x, y, groups, min_rows=k + 1)
-    fits, reason = _fit_heldout(r, folds, seed, FEATURES, space)
+    if maps is not None and len(maps.fold) != len(r.z):
+        raise ValueError(f"maps must cover the {len(r.z)} rows (x's, then y's), got {len(maps.fold)}")
+    if maps is not None and len(np.unique(np.stack([r.group, maps.fold], axis=1), axis=0)) != r.n_groups:
+        maps = None  # its folds would part the rows of one group (prompts that share keys): grouped folds of their own
+    fits, reason = _fit_heldout(r, folds, seed, FEATURES, space, maps)
     scored = fits["quadratic"]
     knn_reason = unique_reason(r, MIN_UNIQUE_FRACTION) or reason
     return (_classifier_bits(r, scored, reason, "quadratic"), _knn_score_bits(r, scored, knn_reason, k, seed),

@@ -22,7 +22,7 @@ from .gap import GapResult, Side, cross_modal_gap
 from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
 from .kernels import MIXTURE_SCALES, pairwise_sq_dists
 from .paper_form import PaperForm, paper_form
-from .separability import Separability, fold_maps, separability
+from .separability import FoldMaps, Separability, fold_maps, separability
 from .support import SupportTier, setup, support_tier
 
 ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
@@ -38,6 +38,7 @@ class Tiers:
     kernel: KernelMeanTier  # the asserted tier
     gap: GapResult  # the mixture-kernel gap behind it (p-value, units, comparisons)
     verdict: str  # "holds", "absent" or one of the UNDECIDED_* sentences
+    maps: FoldMaps | None = None  # the held-out folds' maps of the pooled keys (image rows, then text), when computed
 
 
 def real_splits(units: dict, strata: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
@@ -96,7 +97,7 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     splits = real_splits({"image": ui, "text": ut}, {"image": image.strata, "text": text.strata})
     unit_names = np.unique(np.concatenate([ui, ut]))
     m = with_data_row(len(unit_names), n_boot, seed)
-    sep = sup = None
+    sep = sup = maps = None
     z = np.concatenate([np.asarray(image.x, dtype=np.float64), np.asarray(text.x, dtype=np.float64)])  # [N, d] pooled
     ni = len(ui)
     offset = {"image": 0, "text": ni}
@@ -113,4 +114,4 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     if with_support and enough:
         s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
-    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha))
+    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps)

@@ -143,3 +143,31 @@ def test_folds_fitted_in_parallel_give_the_figures_of_one_thread():
         torch.set_num_threads(before)
     assert all(_same(a, b) for a, b in zip(one, several))
     assert 0.0 < one[0].bits
+
+
+def test_probe_figures_on_the_tiers_fold_maps_equal_grouped_folds_dealt_the_same_way(monkeypatch):
+    """Given the separability tier's fold maps of the same rows, JS and AUC are those of the plain cross-fit
+    on the maps' folds (each fold's map fitted on its training rows), to rounding; groups the maps' folds would
+    part fall back to grouped folds of their own; maps of other rows are an error."""
+    from harness.stats.separability import fold_maps
+
+    k = simulate_keys(prompts=16, d=80, shift=1.5, seed=4, cap_image=320, cap_text=200)
+    x, y = np.asarray(k.image, dtype=np.float64), np.asarray(k.text, dtype=np.float64)
+    groups = (k.image_units, k.text_units)
+    unit = np.concatenate([np.asarray(g) for g in groups])
+    maps = fold_maps(np.concatenate([x, y]).astype(np.float64), unit, folds=5, space="pca50", seed=1)
+    shared = probe_figures(x, y, groups=groups, seed=1, space="pca50", maps=maps)
+
+    def maps_folds(r, n, seed):  # the maps' folds, as (train, test) pairs
+        return [(np.flatnonzero(maps.fold != f), np.flatnonzero(maps.fold == f)) for f in range(n)], ""
+
+    monkeypatch.setattr("harness.stats.js.grouped_folds", maps_folds)
+    plain = probe_figures(x, y, groups=groups, seed=1, space="pca50")
+    assert shared[0].bits == pytest.approx(plain[0].bits, abs=1e-9) and shared[1].bits == pytest.approx(plain[1].bits, abs=1e-9)
+    assert shared[2] == pytest.approx(plain[2], abs=1e-9) and 0.5 < shared[2]
+    monkeypatch.undo()
+    coarse = (np.asarray(groups[0]) // 2, np.asarray(groups[1]) // 2)  # pairs of prompts: the maps' folds part some
+    assert all(_same(a, b) for a, b in zip(probe_figures(x, y, groups=coarse, seed=1, space="pca50", maps=maps),
+                                           probe_figures(x, y, groups=coarse, seed=1, space="pca50")))
+    with pytest.raises(ValueError, match="maps must cover"):
+        probe_figures(x[:-1], y, groups=(groups[0][:-1], groups[1]), seed=1, space="pca50", maps=maps)
