@@ -25,7 +25,8 @@ from PIL import Image
 from . import world
 from .data import Encoder
 
-BATCH = 64
+BATCH = 64  # rows of a full_scores pass
+PROMPTS = 32  # prompts of a scores pass (each with its candidates after it)
 
 
 @dataclass(frozen=True)
@@ -40,42 +41,85 @@ class Item:
 
 
 def scores(model: Any, processor: Any, items: Sequence[Item]) -> list[np.ndarray]:
-    """Per item, the log-likelihood (nats) of each candidate's answer tokens after the prompt."""
+    """Per item, the log-likelihood (nats) of each candidate's answer tokens after the prompt. Each prompt runs
+    once, keeping its KV cache; its candidates' tokens then run after it, at the positions that follow the prompt,
+    the prompt's padding (and a masked image) masked: equal to `full_scores`, which runs the prompt once per
+    candidate, to float rounding (tests/organisms/test_conflict_probe.py)."""
     enc = Encoder(processor.tokenizer)
-    with_image = [i for i, it in enumerate(items) if it.image is not None]
-    pixels = (processor.image_processor([items[i].image for i in with_image], return_tensors="pt")["pixel_values"]
-              if with_image else None)
-    pixel_row = {i: r for r, i in enumerate(with_image)}
-    rows = []  # (item, ids, answer length)
-    for i, it in enumerate(items):
-        prompt = enc.prompt_ids(it.text, image=it.image is not None)
-        for c in it.candidates:
-            answer = enc.answer_ids(c)
-            rows.append((i, prompt + answer, len(answer)))
+    pixels, pixel_row = _pixels(processor, items)
+    out: list[np.ndarray] = [np.zeros(0)] * len(items)
+    for group in (False, True):  # text-only items and image items go in separate batches
+        idx = [i for i, it in enumerate(items) if (it.image is not None) == group]
+        for start in range(0, len(idx), PROMPTS):
+            chunk = idx[start : start + PROMPTS]
+            prompts = [enc.prompt_ids(items[i].text, image=group) for i in chunk]
+            ids, mask = _padded(model, processor, prompts, [items[i].masked for i in chunk])
+            extra = {"pixel_values": pixels[[pixel_row[i] for i in chunk]]} if group else {}
+            tails = [[enc.answer_ids(c) for c in items[i].candidates] for i in chunk]
+            row_of = torch.tensor([j for j, t in enumerate(tails) for _ in t])  # the prompt row of each candidate
+            flat = [a for t in tails for a in t]
+            tail, tail_mask = _padded(model, processor, flat, [False] * len(flat))
+            lengths = torch.tensor([len(q) for q in prompts])
+            with torch.no_grad():
+                first = model(input_ids=ids, attention_mask=mask, use_cache=True, **extra)
+                last = torch.log_softmax(first.logits[torch.arange(len(chunk)), lengths - 1].float(), -1)  # [B, V]
+                cache = first.past_key_values
+                cache.reorder_cache(row_of)  # one copy of its prompt's cache per candidate
+                positions = lengths[row_of, None] + torch.arange(tail.shape[1])[None, :]
+                logits = model(input_ids=tail, attention_mask=torch.cat([mask[row_of], tail_mask], 1), position_ids=positions,
+                               past_key_values=cache, use_cache=True).logits
+            logp = torch.log_softmax(logits.float(), -1)  # [R, W, V]: column t predicts tail[:, t + 1]
+            summed = last[row_of].gather(1, tail[:, :1]).squeeze(1)
+            summed += (logp[:, :-1].gather(2, tail[:, 1:, None]).squeeze(2) * tail_mask[:, 1:]).sum(1)
+            at = 0
+            for i, t in zip(chunk, tails):
+                out[i], at = summed[at : at + len(t)].numpy().astype(np.float64), at + len(t)
+    return out
+
+
+def full_scores(model: Any, processor: Any, items: Sequence[Item]) -> list[np.ndarray]:
+    """`scores` the plain way, the reference it is tested against: the prompt and one candidate's tokens per row."""
+    enc = Encoder(processor.tokenizer)
+    pixels, pixel_row = _pixels(processor, items)
+    rows = [(i, enc.prompt_ids(it.text, image=it.image is not None) + enc.answer_ids(c), len(enc.answer_ids(c)))
+            for i, it in enumerate(items) for c in it.candidates]  # (item, ids, answer length)
     out: list[float] = [0.0] * len(rows)
-    pad = processor.tokenizer.pad_token_id
-    for group in (False, True):  # text-only rows and image rows go in separate batches
+    for group in (False, True):
         idx = [k for k, r in enumerate(rows) if (items[r[0]].image is not None) == group]
         for start in range(0, len(idx), BATCH):
             chunk = [rows[k] for k in idx[start : start + BATCH]]
-            width = max(len(r[1]) for r in chunk)
-            ids = torch.full((len(chunk), width), pad)
-            mask = torch.zeros_like(ids)
-            for j, r in enumerate(chunk):
-                ids[j, : len(r[1])], mask[j, : len(r[1])] = torch.tensor(r[1]), 1
-                if items[r[0]].masked:
-                    mask[j][ids[j] == model.config.image_token_id] = 0
+            ids, mask = _padded(model, processor, [r[1] for r in chunk], [items[r[0]].masked for r in chunk])
             extra = {"pixel_values": pixels[[pixel_row[r[0]] for r in chunk]]} if group else {}
             with torch.no_grad():
-                logits = model(input_ids=ids, attention_mask=mask, **extra).logits
-            logp = torch.log_softmax(logits.float(), dim=-1)
+                logp = torch.log_softmax(model(input_ids=ids, attention_mask=mask, **extra).logits.float(), dim=-1)
             for j, (k, r) in enumerate(zip(idx[start : start + BATCH], chunk)):
                 n, end = r[2], len(r[1])
                 out[k] = logp[j, end - n - 1 : end - 1].gather(1, ids[j, end - n : end, None]).sum().item()
     per_item: dict[int, list[float]] = defaultdict(list)
-    for (i, _, _), s in zip(rows, out):
-        per_item[i].append(s)
+    for (i, _, _), s_ in zip(rows, out):
+        per_item[i].append(s_)
     return [np.array(per_item[i]) for i in range(len(items))]
+
+
+def _pixels(processor: Any, items: Sequence[Item]) -> tuple[torch.Tensor | None, dict[int, int]]:
+    """The images' pixel values (one row per item with an image) and each such item's row."""
+    with_image = [i for i, it in enumerate(items) if it.image is not None]
+    pixels = (processor.image_processor([items[i].image for i in with_image], return_tensors="pt")["pixel_values"]
+              if with_image else None)
+    return pixels, {i: r for r, i in enumerate(with_image)}
+
+
+def _padded(model: Any, processor: Any, seqs: Sequence[list[int]], masked: Sequence[bool]) -> tuple[torch.Tensor, torch.Tensor]:
+    """([B, W] ids padded on the right, [B, W] attention mask: 1 on real tokens, 0 on padding and on the image
+    tokens of a `masked` row)."""
+    width = max(len(q) for q in seqs)
+    ids = torch.full((len(seqs), width), processor.tokenizer.pad_token_id)
+    mask = torch.zeros_like(ids)
+    for j, q in enumerate(seqs):
+        ids[j, : len(q)], mask[j, : len(q)] = torch.tensor(q), 1
+        if masked[j]:
+            mask[j][ids[j] == model.config.image_token_id] = 0
+    return ids, mask
 
 
 def choose(model: Any, processor: Any, items: Sequence[Item]) -> list[str]:

@@ -457,6 +457,7 @@ class KeyspaceRun:
                     max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
                 ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
         strata = synthetic_strata(bank) if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
+        settings = replace(settings, tsne_cap=0)  # no t-SNE map: the report draws the real triples' maps only
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,

@@ -45,6 +45,20 @@ def test_text_only_scores_equal_the_models_own_text_forward(tiny):
     assert got == pytest.approx(want, abs=1e-4)
 
 
+def test_scores_after_the_prompts_cache_equal_the_prompt_run_once_per_candidate(tiny):
+    """Every condition (image, cue and image, cue alone, image masked) and questions with other numbers of
+    candidates: the cached scores are the full passes' to float rounding, in batches that pad the prompts."""
+    w, model, processor = tiny
+    probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=1)
+    items = [it for c in ("image", "conflict", "text", "masked") for it in probe.items(c)]
+    items += [evaluate.Item(img, qa.question, qa.candidates) for s, img in zip(w.probe_scenes[:3], w.probe_images)
+              for qa in world.questions(s, "zh")]
+    assert len({len(it.candidates) for it in items}) > 1 and len({len(it.text) for it in items}) > 1
+    got, want = evaluate.scores(model, processor, items), evaluate.full_scores(model, processor, items)
+    for g, f in zip(got, want):
+        np.testing.assert_allclose(g, f, rtol=1e-5, atol=1e-5)
+
+
 def test_difference_is_the_pooled_t_interval():
     a, b = [0.5, 0.6, 0.7], [0.1, 0.2, 0.4]
     d = difference(a, b)
