@@ -74,6 +74,34 @@ def test_seconds_cover_the_whole_analysis_the_t_sne_map_included(monkeypatch):
     assert result.extra["tsne"]["points"] and result.seconds == 100.0
 
 
+def test_the_map_beside_the_statistics_gives_the_record_of_one_after_the_other(monkeypatch):
+    """The t-SNE map runs on its own thread while the statistics are computed: every figure and the map's points
+    are those of a run that draws the map after them."""
+    from concurrent.futures import Future
+
+    class OneAfterTheOther:  # the executor's interface, running each job when it is submitted
+        def __init__(self, max_workers=1):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, fn, *args, **kwargs):
+            done = Future()
+            done.set_result(fn(*args, **kwargs))
+            return done
+
+    bank, settings = synthetic_bank(seed=0, shift=1.0), replace(SETTINGS, tsne_cap=60, tsne_iter=20)
+    beside = analyze_layer(bank, 0, settings, **labelled(bank))
+    monkeypatch.setattr(triple, "ThreadPoolExecutor", OneAfterTheOther)
+    after = analyze_layer(bank, 0, settings, **labelled(bank))
+    assert beside.extra["tsne"]["points"] and beside.extra == after.extra
+    assert (beside.mmd2, beside.p_value, beside.ratio, beside.intra) == (after.mmd2, after.p_value, after.ratio, after.intra)
+
+
 def test_non_finite_keys_are_an_error_not_a_pass():
     bank = synthetic_bank(seed=0, shift=3.0)
     vectors = bank.layers[0].vectors.clone()

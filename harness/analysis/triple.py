@@ -12,6 +12,8 @@ t-SNE map are reported beside it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import hashlib
 import math
 import time
@@ -143,32 +145,36 @@ def analyze_layer(
     _check(layer, "image", lb.vectors, image_mask, finite)
     _check(layer, "text", lb.vectors, text_mask, finite)
 
-    # the statistics' vectors stay on (or go to) the analysis device; token labels are small host arrays
-    sel = select(lb, bank.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
-                 special_as_text=settings.special_as_text, device=settings.device)
-    image, text = sel.image, sel.text
-    if len(set(image.units) & set(text.units)) < 2:
-        raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
+    # The t-SNE map runs on a thread of its own beside the statistics (a second core where one is free; it
+    # needs nothing they compute), both on one BLAS/OpenMP thread: the same figures and points as one after the other.
+    with threadpool_limits(limits=1), ThreadPoolExecutor(max_workers=1) as pool:
+        map_job = pool.submit(_tsne, lb, settings)
+        # the statistics' vectors stay on (or go to) the analysis device; token labels are small host arrays
+        sel = select(lb, bank.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
+                     special_as_text=settings.special_as_text, device=settings.device)
+        image, text = sel.image, sel.text
+        if len(set(image.units) & set(text.units)) < 2:
+            raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
 
-    gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
-                          kernel_scales=MIXTURE_SCALES)
-    intra = dict(gap.intra)
-    by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
-    intra.update(by_bench)
-    # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
-    tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
-                      level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap)
-    verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
-    # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
-    # the map into js_space is fitted on each fold's training prompts
-    groups = merge_sharing_rows(image.x, (image.units, text.units), positions=image.position)
-    fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
-    # one cross-fit for JS and AUC, on the separability tier's folds and maps of these keys where it has them
-    classifier, knn, auc = probe_figures(image.x, text.x, **fit, maps=tiers.maps)
-    js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
+        gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
+                              kernel_scales=MIXTURE_SCALES)
+        intra = dict(gap.intra)
+        by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
+        intra.update(by_bench)
+        # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
+        tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
+                          level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap)
+        verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
+        # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
+        # the map into js_space is fitted on each fold's training prompts
+        groups = merge_sharing_rows(image.x, (image.units, text.units), positions=image.position)
+        fit = {"groups": groups, "seed": settings.seed, "space": settings.js_space}
+        # one cross-fit for JS and AUC, on the separability tier's folds and maps of these keys where it has them
+        classifier, knn, auc = probe_figures(image.x, text.x, **fit, maps=tiers.maps)
+        js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
-    heads = _per_head(bank, image, text, settings)
-    tsne = _tsne(lb, settings)  # before the clock is read: `seconds` is the whole analysis, the map included
+        heads = _per_head(bank, image, text, settings)
+        tsne = map_job.result()  # before the clock is read: `seconds` is the whole analysis, the map included
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
