@@ -70,6 +70,7 @@ class Plan:
     cue_right: float = 0.8  # share of cues that are right (the image always is)
     text_share: float = 0.1  # share of stage-2 examples that are text only
     mmd_weight: float = 1.0
+    text_gate: float | None = None  # amendment 3: a seed whose text-pretrained decoder reads the cue caption below this is left out
 
 
 # Amendment 2's ladder (docs/organisms.md), climbed in this order; each rung adds to the one before.
@@ -227,8 +228,13 @@ def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None) -> tupl
     clock = _Clock()
     shared = prepare(plan, k)
     clock.lap("world, tokenizer, vision tower")
-    pretrained = text_pretrained(plan, shared, cache) if set(plan.histories) - {"joint"} else None
+    gated = plan.text_gate is not None
+    pretrained = text_pretrained(plan, shared, cache) if set(plan.histories) - {"joint"} or gated else None
     clock.lap("text pretraining" + (" (from the cache)" if pretrained and "cached" in pretrained[1] else ""))
+    reading = pretrained[1]["probe_after"]["text_reading"] if gated else None
+    if gated and reading < plan.text_gate:  # amendment 3's gate, read before any image is trained
+        clock.lap(f"left out by the text-stage gate: text reading {reading} < {plan.text_gate}")
+        return {}, clock.laps
     w, records = shared.world, {}
     probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=plan.seed + PROBE_SEED_OFFSET)
     for name in plan.histories:

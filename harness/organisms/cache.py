@@ -26,7 +26,7 @@ from .environment import numerics
 
 # Plan fields that act only after text pretraining (or not on training at all): not part of an entry's key.
 LATER_STAGES = ("seeds", "histories", "n_eval", "caption_steps", "caption_qa_share", "qa_steps", "qa_lr",
-                "projector_qa_lr", "cue_share", "cue_right", "text_share", "mmd_weight")
+                "projector_qa_lr", "cue_share", "cue_right", "text_share", "mmd_weight", "text_gate")
 
 
 def default_dir() -> Path:

@@ -96,3 +96,20 @@ def test_bad_jobs_is_one_line():
     assert run.returncode == 2 and "--histories: 'text-first,late' is not a list of histories" in run.stderr
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--rung", "D"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 2 and "--rung: 'D' is not a rung; give one of A, B, C" in run.stderr
+
+
+def test_the_text_stage_gate_leaves_out_a_seed_before_any_image_is_trained(tmp_path):
+    """Amendment 3: a seed whose text-pretrained decoder reads the cue caption below the gate writes nothing and
+    says why (its text stage runs even for joint alone, which has none of its own); at or above it, it trains."""
+    from dataclasses import replace
+
+    from harness.organisms.build import train_seed
+
+    plan = replace(QUICK, histories=("joint",))
+    records, laps = train_seed(0, tmp_path / "out", replace(plan, text_gate=1.01), None)
+    assert records == {} and not (tmp_path / "out").exists()
+    assert "left out by the text-stage gate: text reading" in laps[-1]["part"] and "< 1.01" in laps[-1]["part"]
+    records, _ = train_seed(0, tmp_path / "out", replace(plan, text_gate=0.0), None)
+    assert list(records) == ["joint-s0"] and (tmp_path / "out" / "joint-s0" / "model.safetensors").is_file()
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--text-gate", "2"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "--text-gate: 2.0 is not a share; give a number from 0 to 1" in run.stderr
