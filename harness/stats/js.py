@@ -132,12 +132,12 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
         *steps, scaler = _shared_steps(space, len(train), r.z.shape[1], seed)
         if fold:  # the fold's map, fitted on its training units' keys: these training rows
             z_train, z_test = maps.z[fold[0]][train], maps.z[fold[0]][test]
-        else:
+        elif steps:
             zin = r.z.astype(fit_dtype(space, r.z.shape[1]), copy=False)  # float32 maps of wide keys (space.FLOAT32_FROM)
-            z_train, z_test = zin[train], zin[test]
-            if steps:
-                mapped = make_pipeline(*steps)
-                z_train, z_test = mapped.fit_transform(z_train), mapped.transform(z_test)
+            mapped = make_pipeline(*steps)
+            z_train, z_test = mapped.fit_transform(zin[train]), mapped.transform(zin[test])
+        else:
+            z_train, z_test = r.z[train], r.z[test]
         z_train = scaler.fit_transform(z_train.astype(np.float64, copy=False))
         z_test = scaler.transform(z_test.astype(np.float64, copy=False))
         return {f: (test, make_pipeline(*_head_steps(f)).fit(z_train, r.label[train]).decision_function(z_test)) for f in features}
