@@ -41,6 +41,11 @@ class Rows:
         return int(len(np.unique(self.group)))
 
 
+# why grouped folds (or folds given from elsewhere) cannot give a held-out figure
+ONE_MODALITY_TRAINING = "n/a: too few prompts for grouped folds (a training fold has one modality only)"
+NO_HELD_OUT_PAIR = "n/a: too few prompts for grouped folds (no held-out fold has both modalities)"
+
+
 def check_int(name: str, value, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -125,11 +130,11 @@ def grouped_folds(r: Rows, folds: int, seed: int) -> tuple[list[tuple[np.ndarray
     out = []
     for train, test in cv.split(r.z, r.label, r.group):
         if len(np.unique(r.label[train])) < 2:
-            return [], "n/a: too few prompts for grouped folds (a training fold has one modality only)"
+            return [], ONE_MODALITY_TRAINING
         if len(np.unique(r.label[test])) == 2:
             out.append((train, test))
     if not out:
-        return [], "n/a: too few prompts for grouped folds (no held-out fold has both modalities)"
+        return [], NO_HELD_OUT_PAIR
     return out, ""
 
 

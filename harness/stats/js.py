@@ -58,7 +58,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
-from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason
+from .folds import MIN_UNIQUE_FRACTION, NO_HELD_OUT_PAIR, ONE_MODALITY_TRAINING, Rows, balanced, check_int, grouped_folds, rows, unique_reason
 from .separability import FoldMaps
 from .space import fit_dtype, space_steps
 
@@ -163,11 +163,11 @@ def _map_folds(r: Rows, maps: FoldMaps) -> tuple[list[tuple[np.ndarray, np.ndarr
     for f in range(len(maps.z)):
         test = maps.fold == f
         if len(np.unique(r.label[~test])) < 2:
-            return [], "n/a: too few prompts for grouped folds (a training fold has one modality only)"
+            return [], ONE_MODALITY_TRAINING
         if len(np.unique(r.label[test])) == 2:
             out.append((np.flatnonzero(~test), np.flatnonzero(test), f))
     if not out:
-        return [], "n/a: too few prompts for grouped folds (no held-out fold has both modalities)"
+        return [], NO_HELD_OUT_PAIR
     return out, ""
 
 
