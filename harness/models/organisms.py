@@ -1,12 +1,11 @@
 """The organisms: miniature LLaVA-1.5 checkpoints trained offline with known histories (fixtures/organisms/).
 
-What is committed, and what the default run measures, are the first recipe's three organisms, one seed
-each: `organism-text-first`, `organism-aligned`, `organism-joint` (folders `text-first/`, `aligned/`,
-`joint/`). `python -m harness.organisms train` builds the pre-registered four histories × seeds
-(docs/organisms.md) as `HISTORY-sK/` folders; their pilot seed failed its acceptance checks, so none is
-committed. Once built, `organism-HISTORY-sK` names seed K of a history and `organism-HISTORY` its seed 0
-(in place of the first recipe's folder); before that, such a name is a one-line error naming the command.
-They load through the LLaVA family adapter like any local save_pretrained directory.
+Committed: amendment 3's twelve (docs/organisms.md), four histories × the three seeds its text-stage gate let
+in (1, 2, 3), as `HISTORY-sK/` folders built by `python -m harness.organisms train`. `organism-HISTORY-sK`
+names seed K of a history; `organism-HISTORY` names the lowest seed of it that is built (seed 1 of the
+committed set: amendment 3's pilot), all 4 layers by default. A name whose folder is missing (e.g.
+`organism-joint-s0`) is a one-line error naming the build command. They load through the LLaVA family
+adapter like any local save_pretrained directory.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ from .registry import ModelSpec, register_model
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures" / "organisms"
 HISTORIES = ("text-first", "aligned", "frozen", "joint")  # harness.organisms.build.HISTORIES (not imported: no torch here)
-SEEDS = (0, 1, 2)
-FIRST_RECIPE = ("text-first", "aligned", "joint")  # the committed folders (the first recipe, one seed each)
+SEEDS = (0, 1, 2, 3)  # build.Plan().seeds: the candidates amendment 3's gate draws from
 BUILD = "python -m harness.organisms train"
 
 
@@ -28,9 +26,9 @@ def _spec(name: str, folders: tuple[str, ...]) -> ModelSpec:
     """The spec of the first of `folders` that exists under ROOT; a one-line error naming the build if none does."""
     for folder in folders:
         if (ROOT / folder).is_dir():
-            layers = ("first", "mid", "last") if folder in FIRST_RECIPE else ("all",)
-            return ModelSpec(name=name, family="llava", source=str(ROOT / folder), num_layers=4, default_layers=layers)
-    raise KeyspaceError(f"--ks-models: {name} is not built (no {ROOT / folders[0]}); build it with `{BUILD}`")
+            return ModelSpec(name=name, family="llava", source=str(ROOT / folder), num_layers=4, default_layers=("all",))
+    missing = ROOT / folders[0] if len(folders) == 1 else ROOT / f"{name.removeprefix('organism-')}-sK"
+    raise KeyspaceError(f"--ks-models: {name} is not built (no {missing}); build it with `{BUILD}`")
 
 
 def _register(name: str, folders: tuple[str, ...]) -> None:
@@ -42,5 +40,4 @@ def _register(name: str, folders: tuple[str, ...]) -> None:
 for _history in HISTORIES:
     for _k in SEEDS:
         _register(f"organism-{_history}-s{_k}", (f"{_history}-s{_k}",))
-    # seed 0 of the pre-registered recipe once built; until then the first recipe's committed organism
-    _register(f"organism-{_history}", (f"{_history}-s0", _history) if _history in FIRST_RECIPE else (f"{_history}-s0",))
+    _register(f"organism-{_history}", tuple(f"{_history}-s{k}" for k in SEEDS))  # its lowest built seed

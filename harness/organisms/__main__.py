@@ -17,12 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default: {DEFAULT_OUT})")
     train.add_argument("--quick", action="store_true", help="a reduced set (tiny sizes, few steps) for tests")
     train.add_argument("--jobs", type=int, default=2, help="seeds trained at once, one single-thread process each (default: 2)")
-    train.add_argument("--seeds", default=None, help="comma-separated organism seeds (default: the plan's, 0,1,2)")
+    train.add_argument("--seeds", default=None, help="comma-separated organism seeds, taken in order (default: the plan's, 0,1,2,3)")
     train.add_argument("--histories", default=None, help="comma-separated histories to train (default: all four)")
-    train.add_argument("--rung", default=None, help="a rung of amendment 2's ladder (A, B or C; docs/organisms.md) on top of the plan")
+    train.add_argument("--rung", default=None, help="a rung of amendment 2's ladder (A, B or C; docs/organisms.md) on top of the plan (whose default is rung B)")
     train.add_argument("--text-gate", type=float, default=None, metavar="G",
                        help="amendment 3: leave out a seed whose text-pretrained decoder reads the cue caption below G (0-1; "
-                            "read before any image is trained)")
+                            "read before any image is trained; default: the plan's, 0.8; 0 lets every seed in)")
     train.add_argument("--cache", type=Path, default=None,
                        help="folder of text-pretrained models reused across recipes (default: ~/.cache/keyspace/organisms)")
     train.add_argument("--no-cache", action="store_true", help="neither read nor write text-pretrained models")

@@ -47,7 +47,7 @@ NOT_HASHED = ("timing.json",)  # wall and CPU times differ from run to run
 @dataclass(frozen=True)
 class Plan:
     seed: int = 20261130  # the world's; organism seed k trains from seed + 1000 k
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = (0, 1, 2, 3)  # candidates in order; amendment 3's gate lets in 1, 2, 3 on the reference machine
     histories: tuple[str, ...] = HISTORIES  # the histories trained (amendment 2 climbs its ladder on text-first alone)
     n_images: int = 2000
     n_text: int = 3000
@@ -60,24 +60,26 @@ class Plan:
     vision_steps: int = 400
     vision_lr: float = 2e-3
     text_steps: int = 3000  # 600 in the pre-registered recipe; 3,000 by amendment 1 (docs/organisms.md), before training on it
-    caption_steps: int = 400  # 200 in the pre-registered recipe; doubled once, as declared, after the pilot failed check 1
+    caption_steps: int = 2000  # 200 pre-registered; 400 after the pilot failed check 1; 2,000 by amendment 3 (rung B)
     qa_steps: int = 300  # stage 2: 10 % of text pretraining's steps (60 before amendment 1)
     lr: float = 2e-3  # text pretraining, stage 1 and joint
     qa_lr: float = 2e-4  # stage 2: 1/10 of text pretraining's rate (the decoder's; the projector's too unless projector_qa_lr)
-    projector_qa_lr: float | None = None  # amendment 2, rung B: the projector's own stage-2 rate (None: qa_lr)
+    projector_qa_lr: float | None = 2e-3  # amendment 2's rung B, adopted by amendment 3: the projector's own stage-2 rate (None: qa_lr)
     caption_qa_share: float = 0.0  # amendment 2, rung C: share of stage-1 draws that are uncued image questions
     cue_share: float = 0.5  # share of stage-2 image questions with a cue caption
     cue_right: float = 0.8  # share of cues that are right (the image always is)
     text_share: float = 0.1  # share of stage-2 examples that are text only
     mmd_weight: float = 1.0
-    text_gate: float | None = None  # amendment 3: a seed whose text-pretrained decoder reads the cue caption below this is left out
+    text_gate: float | None = 0.8  # amendment 3: a seed whose text-pretrained decoder reads the cue caption below this is left out
 
 
 # Amendment 2's ladder (docs/organisms.md), climbed in this order; each rung adds to the one before.
-RUNGS = {"A": {"caption_steps": 2000}, "B": {"caption_steps": 2000, "projector_qa_lr": 2e-3},
+# Each rung names all three fields, so a rung means the same on top of any plan (the default plan is rung B).
+RUNGS = {"A": {"caption_steps": 2000, "projector_qa_lr": None, "caption_qa_share": 0.0},
+         "B": {"caption_steps": 2000, "projector_qa_lr": 2e-3, "caption_qa_share": 0.0},
          "C": {"caption_steps": 2000, "projector_qa_lr": 2e-3, "caption_qa_share": 0.5}}
 
-QUICK = Plan(seeds=(0,), n_images=120, n_text=120, n_eval=30, n_probe=12, n_log=6, vocab=400,
+QUICK = Plan(seeds=(0,), text_gate=None, n_images=120, n_text=120, n_eval=30, n_probe=12, n_log=6, vocab=400,
              sizes=Sizes(hidden=32, layers=4, vocab=400), batch=8, vision_steps=10, text_steps=10, caption_steps=5, qa_steps=4)
 
 

@@ -33,6 +33,7 @@ MODELS = {
     "llava-1024x8": ("tiny-llava", 1024, 8),
     "organism-text-first": ("organism-text-first", None, None),
     "organism-aligned": ("organism-aligned", None, None),
+    "organism-frozen": ("organism-frozen", None, None),
     "organism-joint": ("organism-joint", None, None),
 }
 

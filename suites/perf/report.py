@@ -125,7 +125,8 @@ def stats_figures() -> list[Figure]:
 
 # One layer's intervention study (suites/perf/test_intervention_perf.study_cost), goal per benchmark in plain passes.
 STUDY_GOALS = {"fixture": 12.0, "world": 15.0}
-STUDY_MODELS = ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned", "organism-joint")
+STUDY_MODELS = ("tiny-llava", "tiny-qwen2.5-vl", "organism-text-first", "organism-aligned",
+                "organism-frozen", "organism-joint")
 
 
 def intervention_figures() -> list[Figure]:

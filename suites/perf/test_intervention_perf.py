@@ -116,7 +116,7 @@ def main() -> None:
     torch.set_grad_enabled(False)
     for name in MODELS:
         print(f"{name}: forward with `moments` at the mid layer / plain forward = {ratio_intervened(name):.3f}")
-    names = ["tiny-llava", "tiny-qwen2.5-vl", *(f"organism-{o}" for o in ("text-first", "aligned", "joint"))]
+    names = ["tiny-llava", "tiny-qwen2.5-vl", *(f"organism-{o}" for o in ("text-first", "aligned", "frozen", "joint"))]
     for name in names:
         for bench in ("fixture", "world"):
             load = os.getloadavg()[0]

@@ -84,7 +84,7 @@ def test_a_local_checkpoint_is_keyed_by_its_files_wherever_it_lies(tmp_path):
 
     first, second = tmp_path / "one" / "joint", tmp_path / "two" / "joint"
     for copy in (first, second):
-        shutil.copytree(ROOT / "joint", copy)
+        shutil.copytree(ROOT / "joint-s1", copy)  # organism-joint: its lowest built seed
     options = make_config(tmp_path).capture_options
     keys = [key_for(get_model_spec(f"hf:{d}"), options, "fixture", ["a"], [0]) for d in (first, second)]
     # the same key but for the name given (an hf:/dir name holds its path; the organisms' do not)
