@@ -28,12 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--no-cache", action="store_true", help="neither read nor write text-pretrained models")
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
-    study.add_argument("--out", type=Path, required=True, help="folder for study.json")
+    study.add_argument("--out", type=Path, default=None, help="folder for study.json (default: --root, where the report finds it)")
     args = ap.parse_args(argv)
     if args.command == "study":
         from .study import run_study  # deferred: arguments are parsed before torch loads
 
-        run_study(args.root, args.out)
+        run_study(args.root, args.out or args.root)
         return 0
     if args.jobs < 1:
         ap.error(f"--jobs: {args.jobs} is not a process count; give 1 or more")

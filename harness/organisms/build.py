@@ -41,7 +41,7 @@ from .train import Stage, patch_features, run_stage, train_vision
 HISTORIES = ("text-first", "aligned", "frozen", "joint")
 ALIGNED_LAYERS = (0, 1, 3)  # the alignment term's layers; HELD_OUT_LAYER shows whether it carries over
 HELD_OUT_LAYER = 2
-NOT_HASHED = ("timing.json",)  # wall and CPU times differ from run to run
+NOT_HASHED = ("timing.json", "study.json")  # wall and CPU times differ from run to run; the study is made from the hashed files
 
 
 @dataclass(frozen=True)
@@ -278,8 +278,17 @@ def manifest_lines(root: Path) -> list[str]:
     return [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.relative_to(root).as_posix()}" for p in files]
 
 
+def manifest_text(root: Path) -> str:
+    return "\n".join(manifest_lines(root)) + "\n"
+
+
+def manifest_digest(root: Path) -> str:
+    """sha256 of the manifest `root`'s files have now: what a study of them records, to be matched later."""
+    return hashlib.sha256(manifest_text(root).encode()).hexdigest()
+
+
 def write_manifest(root: Path) -> None:
-    (root / "MANIFEST").write_text("\n".join(manifest_lines(root)) + "\n", encoding="utf-8")
+    (root / "MANIFEST").write_text(manifest_text(root), encoding="utf-8")
 
 
 class _Clock:

@@ -233,8 +233,9 @@ def _is_built(folder: str, histories: Sequence[str]) -> bool:
 
 
 def run_study(root: Path, out: Path) -> dict:
-    """Measure every organism under `root` (folders HISTORY-sK with a training.json), decide, write `out`/study.json."""
-    from .build import ALIGNED_LAYERS, HISTORIES  # deferred: the study loads its models only when it runs
+    """Measure every organism under `root` (folders HISTORY-sK with a training.json), decide, write `out`/study.json
+    with the digest of the files measured (`manifest_sha256`), so a report can tell whether it is still theirs."""
+    from .build import ALIGNED_LAYERS, HISTORIES, manifest_digest  # deferred: the study loads its models only when it runs
     from .probe import PROBE_SEED_OFFSET
 
     names = sorted(p.parent.name for p in root.glob("*-s*/training.json") if _is_built(p.parent.name, HISTORIES))
@@ -243,7 +244,7 @@ def run_study(root: Path, out: Path) -> dict:
     record = json.loads((root / names[0] / "training.json").read_text(encoding="utf-8"))
     world_seed, n_probe = record["world_seed"], record["plan"]["n_probe"]
     measured = measure(root, names, world_seed=world_seed, n_probe=n_probe, probe_seed=world_seed + PROBE_SEED_OFFSET)
-    result = {"organisms": measured, "histories": history_table(measured, HISTORIES)}
+    result = {"manifest_sha256": manifest_digest(root), "organisms": measured, "histories": history_table(measured, HISTORIES)}
     if all(len(by_history(measured, h)) >= 2 for h in ("text-first", "joint", "aligned")):
         result["decision"] = decide(measured, aligned_layers=ALIGNED_LAYERS, intervention=intervention_summary(measured))
     out.mkdir(parents=True, exist_ok=True)

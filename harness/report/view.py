@@ -16,6 +16,7 @@ from harness.results.records import TripleResult
 
 from . import extras
 from .behaviour import text_bias_rows
+from .study import sentence as study_sentence, study_view
 from .definitions import definitions
 from .plots import LayerPoint, layer_curves_svg, thin, tsne_svg
 from .tiers import tier_tables
@@ -122,6 +123,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     for r in real:
         by_benchmark[r.benchmark].append(r)
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
+    study = run_info.get("organisms_study") if isinstance(run_info.get("organisms_study"), dict) else None
     return {
         "title": "keyspace report: image vs text attention keys",
         "summary": ", ".join(_count(n, what) for n, what in (
@@ -132,7 +134,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],
         "options_label": f"Options ({len(options)})",
         "samples": _samples(run_info, results),
-        "answer": sentences(ordered),
+        "answer": [*sentences(ordered), *filter(None, [study_sentence(study)])],
         "matrix": matrix(ordered),
         "tiers": tier_tables(real),
         "label_warnings": _label_warnings(ordered),
@@ -140,6 +142,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
                         "full": {"id": f"bench-{i}-all", **triple_table(rs)}}
                        for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],
         "text_bias": text_bias_rows(real),
+        "study": study_view(study),
         "curves": _curves(real),
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,

@@ -11,6 +11,8 @@ import transformers
 
 import harness
 from harness.analysis.triple import samples_digest
+from harness.models.organisms import ROOT as ORGANISMS
+from harness.results.study import summary as organisms_study
 from harness.run.options import RunConfig
 
 
@@ -29,6 +31,8 @@ def device_name(device: str) -> str:
 
 
 def run_info(cfg: RunConfig, samples: dict[str, list[str]]) -> dict:
+    """Run metadata; where the run measures a committed organism, the organisms study's answer beside it."""
+    study = organisms_study(ORGANISMS) if any(m.startswith("organism-") for m in cfg.models) else None
     return {
         "harness": harness.__version__,
         "torch": torch.__version__,
@@ -41,4 +45,5 @@ def run_info(cfg: RunConfig, samples: dict[str, list[str]]) -> dict:
         "config_id": cfg.config_id(),
         "options": cfg.as_text(),
         "samples": {b: {"count": len(ids), "digest": samples_digest(ids), "ids": ids} for b, ids in samples.items()},
+        **({"organisms_study": study} if study else {}),
     }

@@ -1,0 +1,67 @@
+"""The organisms study's section of the report: the pre-registered answers (docs/organisms.md) with the figures
+they rest on, from the summary the run recorded (harness.results.study; run metadata "organisms_study").
+Everything is formatted here; the template only places it."""
+
+from __future__ import annotations
+
+QUESTIONS = {"q1": "Does the key-space gap track history (text-first's image–text MMD² above joint's)?",
+             "q2": "Is excess text reliance caused by where image keys lie?"}
+FIGURE_NAMES = {"mmd2": "MMD² image–text", "auc": "held-out AUC image vs text",
+                "attention_share": "image attention share (text queries)", "last_attention_share": "image attention share (answer position)"}
+
+
+def _g(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}g}"
+
+
+def _ci(d: dict, digits: int = 3) -> str:
+    return f"{_g(d['value'], digits)} [{_g(d['low'], digits)}, {_g(d['high'], digits)}]"
+
+
+def sentence(study: dict | None) -> str | None:
+    """The one line the report's answer block carries; None without a study."""
+    if not study:
+        return None
+    if "problem" in study:
+        return f"organisms study: {study['source']} {study['problem']}."
+    where = "" if study["matches"] else " (WARNING: of other files than the organisms' folder holds now)"
+    return (f"organisms study{where}, {len(study['organisms'])} organisms, pre-registered rule: "
+            f"key-space gap tracks history: {study['q1']['answer']}; text reliance caused by where image keys lie: "
+            f"{study['q2']['answer']} (section \"Causal study\").")
+
+
+def study_view(study: dict | None) -> dict | None:
+    """What the "Causal study" section shows; None without a study."""
+    if not study:
+        return None
+    if "problem" in study:
+        return {"problem": f"{study['source']}: {study['problem']}"}
+    q1, q2 = study["q1"], study["q2"]
+    arms = q2["intervention"]
+    return {
+        "source": study["source"], "matches": study["matches"], "n": len(study["organisms"]),
+        "answers": [
+            {"question": QUESTIONS["q1"], "answer": q1["answer"],
+             "because": f"text-first above joint at {q1['layers_above']} of {len(q1['per_layer'])} layers (supported needs 3); "
+                        f"relative difference, layer mean, {_ci(q1['relative'], 2)} (refuted as stated when its upper bound < +0.10)"},
+            {"question": QUESTIONS["q2"], "answer": q2["answer"],
+             "because": f"premise (text-first − joint cue-following) {_ci(q2['premise'], 2)}; "
+                        f"ρ(MMD², cue-following) {_ci(q2['correlations']['mmd2'], 2)} (supports needs it above 0); "
+                        f"aligned − text-first: MMD² {_ci(q2['aligned_mmd2'], 2)}, cue-following {_ci(q2['aligned_follows'], 2)}; "
+                        f"intervention arm per text-first seed: {', '.join(arms) if isinstance(arms, list) else arms}"
+                        + ("; at the floor (cue-following < 0.05)" if q2["at_floor"] else "")},
+        ],
+        "layers": [f"L{d['layer']}" for d in q1["per_layer"]],
+        "q1_rows": [{"layer": f"L{d['layer']}", "text_first": _g(d["text_first"]), "joint": _g(d["joint"]), "diff": _ci(d)}
+                    for d in q1["per_layer"]],
+        "histories": [{"history": h["history"], "seeds": h["seeds"], "mmd2_layers": [_g(x) for x in h["mmd2_layers"]],
+                       "mmd2": _g(h["mmd2"]), "auc": _g(h["auc"]),
+                       "follows": f"{_g(h['follows_cue'], 2)} ({_g(h['follows_range'][0], 2)}–{_g(h['follows_range'][1], 2)})",
+                       "accuracy": _g(h["accuracy"], 2), "text_reading": _g(h["text_reading"], 2),
+                       "image_reliance": _g(h["image_reliance"], 2)} for h in study["histories"]],
+        "correlations": [{"figure": FIGURE_NAMES.get(f, f), "rho": _ci(d, 2)} for f, d in q2["correlations"].items()],
+        "arms": [{"organism": a["organism"], "before": _g(a["before"], 2), "ot": _ci(a["ot"], 2),
+                  "accuracy": _g(a["ot_accuracy"], 2), "beyond_random": _ci(a["beyond_random"], 2),
+                  "beyond_logit": _ci(a["beyond_logit"], 2), "reversed": _g(a["reversed"], 2),
+                  "early": _g(a["early"], 2), "late": _g(a["late"], 2), "floor": a["floor"]} for a in study["arms"]],
+    }

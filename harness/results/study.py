@@ -1,0 +1,78 @@
+"""The organisms study's answer, carried beside a run that measures the organisms (run metadata → report).
+
+`python -m harness.organisms study` writes `study.json` into the organisms' folder with the digest of their
+manifest (`manifest_sha256`). `summary` reads it back in the few figures the report shows: the pre-registered
+answers to Q1 and Q2 (docs/organisms.md) with the figures they rest on, the histories' means over seeds and the
+intervention arm per seed, and whether the study is of the files the folder holds now (its digest against the
+folder's MANIFEST). Nothing here recomputes a figure: a study of other files is shown as such, never as theirs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+STUDY = "study.json"
+FIGURES = ("mmd2", "auc", "attention_share", "last_attention_share")
+
+
+def _interval(d: dict) -> dict:
+    """{value, low, high} of a study difference (keys diff/interval) or correlation (rho/interval)."""
+    value = d["diff"] if "diff" in d else d["rho"]
+    return {"value": value, "low": d["interval"][0], "high": d["interval"][1]}
+
+
+def _arm(name: str, organism: dict) -> dict | None:
+    iv = organism.get("intervention")
+    if not iv:
+        return None
+    runs = iv["runs"]
+    ot = runs["ot@all"]["follows_cue"]
+    return {"organism": name, "before": iv["before"]["follows_cue"], "floor": bool(iv.get("floor")),
+            "ot": _interval({"diff": ot["delta"], "interval": ot["interval"]}),
+            "ot_accuracy": runs["ot@all"].get("accuracy", {}).get("delta"),
+            "beyond_random": _interval({"diff": iv["ot_minus_random"]["delta"], "interval": iv["ot_minus_random"]["interval"]}),
+            "beyond_logit": _interval({"diff": iv["ot_minus_logit"]["delta"], "interval": iv["ot_minus_logit"]["interval"]}),
+            "reversed": runs.get("ot@all,alpha=-1", {}).get("follows_cue", {}).get("delta"),
+            "early": runs.get("ot@early", {}).get("follows_cue", {}).get("delta"),
+            "late": runs.get("ot@late", {}).get("follows_cue", {}).get("delta")}
+
+
+def summary(folder: Path) -> dict | None:
+    """The study of the organisms in `folder`, as the report shows it; None where no study was written there.
+    A study.json that cannot be read is a summary with its `problem`, not an exception (the run goes on)."""
+    path = Path(folder) / STUDY
+    if not path.is_file():
+        return None
+    shown = f"{path.parent.parent.name}/{path.parent.name}/{STUDY}"  # e.g. fixtures/organisms/study.json, not this machine's path
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+        decision = study["decision"]
+        q1, q2 = decision["q1"], decision["q2"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return {"source": shown, "problem": f"unreadable ({type(err).__name__}: {err}); rerun python -m harness.organisms study"}
+    manifest = Path(folder) / "MANIFEST"
+    now = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+    organisms = study.get("organisms", {})
+    return {
+        "source": shown,
+        "matches": now is not None and study.get("manifest_sha256") == now,
+        "organisms": sorted(organisms),
+        "q1": {"answer": q1["answer"], "layers_above": q1["layers_text_first_above_joint"],
+               "per_layer": [{"layer": int(k), "text_first": d["a"], "joint": d["b"], **_interval(d)}
+                             for k, d in sorted(q1["per_layer"].items(), key=lambda kv: int(kv[0]))],
+               "relative": _interval(q1["relative"])},
+        "q2": {"answer": q2["answer"], "premise": _interval(q2["premise_text_first_minus_joint_follows"]),
+               "at_floor": q2["at_floor"],
+               "correlations": {f: _interval(q2["correlation_with_follows_cue"][f]) for f in FIGURES
+                                if f in q2["correlation_with_follows_cue"]},
+               "aligned_mmd2": _interval(q2["aligned_minus_text_first"]["mmd2_aligned_layers"]),
+               "aligned_follows": _interval(q2["aligned_minus_text_first"]["follows_cue"]),
+               "intervention": q2["intervention"] if isinstance(q2["intervention"], str) else q2["intervention"]["seeds"]},
+        "histories": [{"history": h["history"], "seeds": h["seeds"],
+                       "mmd2_layers": [h[k] for k in sorted(h) if k.startswith("mmd2_L")],
+                       **{k: h[k][0] for k in ("mmd2", "auc", "follows_cue", "accuracy", "text_reading", "image_reliance")},
+                       "follows_range": h["follows_cue"][1:]} for h in study.get("histories", [])],
+        "arms": [a for a in (_arm(n, organisms[n]) for n in sorted(organisms)) if a is not None],
+    }
