@@ -29,6 +29,7 @@ import torch
 
 from . import evaluate, world
 from .alignment import mk_mmd2
+from .attention_bias import biased
 from .data import Encoder
 
 MAPS = ("ot", "mean", "random", "logit")
@@ -173,6 +174,7 @@ def paired(before: np.ndarray, after: np.ndarray, *, seed: int = 0, n_boot: int 
 
 DOSES = (-1.0, 0.5, 2.0)  # beside α = 1, for the `ot` map at all layers
 BANDS = {"early": (0, 1), "late": (2, 3)}  # the `ot` map on part of the decoder
+BIASES = (-2.0, -1.0, 1.0, 2.0)  # attention-logit bias on image keys at all layers (attention_bias), no map
 
 
 def follows(model: Any, processor: Any, probe: evaluate.Probe, condition: str = "conflict") -> np.ndarray:
@@ -183,8 +185,9 @@ def follows(model: Any, processor: Any, probe: evaluate.Probe, condition: str = 
 
 
 def intervention_arm(model: Any, processor: Any, fit_items: Sequence[evaluate.Item], probe: evaluate.Probe) -> dict:
-    """Conflict-following and accuracy under each map at every layer (α = 1), under doses and bands of `ot`, against
-    the unmapped model and the image-masked positive control; effects as paired item intervals with their MDE."""
+    """Conflict-following and accuracy under each map at every layer (α = 1), under doses and bands of `ot`, and under
+    the attention-bias knob on image keys (BIASES, no map), against the unmapped model and the image-masked positive
+    control; effects as paired item intervals with their MDE."""
     layers = list(range(model.config.get_text_config().num_hidden_layers))
     keys = collect(model, processor, fit_items, layers)
     maps = fit_maps(keys, kv_heads=model.config.get_text_config().num_key_value_heads)
@@ -203,9 +206,13 @@ def intervention_arm(model: Any, processor: Any, fit_items: Sequence[evaluate.It
         run(f"ot@all,alpha={alpha:g}", maps["ot"], alpha, False)
     for band, lays in BANDS.items():
         run(f"ot@{band}", {i: maps["ot"][i] for i in lays}, 1.0, False)
+    for b in BIASES:  # image attention raised or lowered, the keys where they are
+        with biased(model, b):
+            runs[f"bias@all,b={b:+g}"] = {"follows": follows(model, processor, probe), "keys": None,
+                                          "accuracy": follows(model, processor, probe, "image")}
     out = {"before": {"follows_cue": float(base_f.mean()), "accuracy": float(base_a.mean())}, "runs": {}}
     for name, r in runs.items():
-        rec = {"follows_cue": paired(base_f, r["follows"]), "keys": r["keys"]}
+        rec = {"follows_cue": paired(base_f, r["follows"]), **({"keys": r["keys"]} if r["keys"] is not None else {})}
         if r["accuracy"] is not None:
             rec["accuracy"] = paired(base_a, r["accuracy"])
         out["runs"][name] = rec

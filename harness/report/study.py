@@ -63,5 +63,6 @@ def study_view(study: dict | None) -> dict | None:
         "arms": [{"organism": a["organism"], "before": _g(a["before"], 2), "ot": _ci(a["ot"], 2),
                   "accuracy": _g(a["ot_accuracy"], 2), "beyond_random": _ci(a["beyond_random"], 2),
                   "beyond_logit": _ci(a["beyond_logit"], 2), "reversed": _g(a["reversed"], 2),
-                  "early": _g(a["early"], 2), "late": _g(a["late"], 2), "floor": a["floor"]} for a in study["arms"]],
+                  "early": _g(a["early"], 2), "late": _g(a["late"], 2), "floor": a["floor"],
+                  "bias": "; ".join(f"{b}: {_ci(d, 2)}" for b, d in a.get("bias", {}).items()) or "not run"} for a in study["arms"]],
     }

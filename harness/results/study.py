@@ -36,7 +36,9 @@ def _arm(name: str, organism: dict) -> dict | None:
             "beyond_logit": _interval({"diff": iv["ot_minus_logit"]["delta"], "interval": iv["ot_minus_logit"]["interval"]}),
             "reversed": runs.get("ot@all,alpha=-1", {}).get("follows_cue", {}).get("delta"),
             "early": runs.get("ot@early", {}).get("follows_cue", {}).get("delta"),
-            "late": runs.get("ot@late", {}).get("follows_cue", {}).get("delta")}
+            "late": runs.get("ot@late", {}).get("follows_cue", {}).get("delta"),
+            "bias": {name.split("b=")[1]: _interval({"diff": r["follows_cue"]["delta"], "interval": r["follows_cue"]["interval"]})
+                     for name, r in runs.items() if name.startswith("bias@")}}
 
 
 def summary(folder: Path) -> dict | None:
