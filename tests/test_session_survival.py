@@ -153,3 +153,24 @@ def test_append_after_a_torn_line_keeps_both_results(tmp_path):
     results, problems = parse_lines(path.read_text().splitlines())
     assert problems == [] and {r.layer for r in results} == {0, 1}
     assert (tmp_path / "r.jsonl.torn").read_text() == second.to_json()[:30] + "\n"
+
+
+def test_parallel_interventions_are_merged_into_one_records_file(tmp):
+    """Under xdist each worker appends its intervention records to a part file; the run ends with them in the
+    records file (what `python -m harness report --interventions` reads), equal to a serial run's, and no parts."""
+    shutil.copy(ROOT / "suites" / "test_intervention.py", tmp / "test_intervention.py")
+    records = tmp / "iv.jsonl"
+    options = ["--ks-intervene", "mean,random", "--ks-intervene-benchmarks", "fixture", "--ks-intervene-results", str(records),
+               str(tmp / "test_intervention.py")]
+
+    def outcomes() -> dict:
+        rows = [json.loads(line) for line in records.read_text().splitlines()]
+        return {(r["model"], r["layer"], r["intervention"]): (r["status"], r["divergence"]) for r in rows}
+
+    serial = run_suite(tmp, "-p", "no:xdist", *options)
+    assert serial.returncode in (0, 1), serial.stdout[-2000:]
+    first = outcomes()
+    parallel = run_suite(tmp, "-n", "2", *options)
+    assert parallel.returncode in (0, 1), parallel.stdout[-2000:]
+    assert not list(tmp.glob("iv.jsonl.*.part")), "worker part files are merged away"
+    assert outcomes() == first and len(first) == 2

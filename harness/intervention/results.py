@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
+from harness.atomic import write_atomic
 from harness.results.records import part_paths
 
 RECORD = "intervention"
@@ -95,6 +96,18 @@ def read_intervention_files(paths) -> list[InterventionResult]:
     for p in paths:
         latest.update((r.key, r) for r in read_interventions(p))
     return list(latest.values())
+
+
+def merge_intervention_parts(path: Path, since: float) -> None:
+    """Fold the parallel (xdist) workers' part files of `path` written at or after `since` into `path` (this
+    session's records, later records winning per key, sorted by key) and remove them; nothing without parts."""
+    parts = [p for p in part_paths(Path(path)) if p.stat().st_mtime >= since]
+    if not parts:
+        return
+    records = read_interventions_since(path, since)
+    write_atomic(Path(path), "".join(r.to_json() + "\n" for r in sorted(records, key=lambda r: r.key)).encode("utf-8"))
+    for p in parts:
+        p.unlink()
 
 
 def read_interventions_since(path: Path, since: float) -> list[InterventionResult]:

@@ -21,7 +21,7 @@ from harness.run.session import KeyspaceRun, Pair
 
 from .baselines import expected_failure, write_outcome
 from .options import InterventionConfig
-from .results import InterventionResult, read_interventions_since
+from .results import InterventionResult, merge_intervention_parts, read_interventions_since
 from .run import PairStudy, StudySettings
 
 
@@ -128,7 +128,9 @@ class InterventionSession:
     def finish(self, records: Sequence[InterventionResult], known: dict[tuple, str]) -> None:
         """Everything the session does at its end, once, in the process that owns the records (not a
         parallel worker): the interventions page beside the records file (also a section of the main report),
-        from this session's `records` (``session_records``) with the `known` outcomes."""
+        from this session's `records` (``session_records``) with the `known` outcomes; under xdist, the workers'
+        part files folded into the records file first."""
+        merge_intervention_parts(self.icfg.results, self.started)
         if records:
             from harness.report.interventions import render_interventions  # deferred: matplotlib only when the page is written
 
