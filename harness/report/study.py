@@ -6,12 +6,17 @@ from __future__ import annotations
 
 QUESTIONS = {"q1": "Does the key-space gap track history (text-first's image–text MMD² above joint's)?",
              "q2": "Is excess text reliance caused by where image keys lie?"}
+ANSWERS = {"refuted": "refuted as stated"}  # the rule's own words (docs/organisms.md)
 FIGURE_NAMES = {"mmd2": "MMD² image–text", "auc": "held-out AUC image vs text",
                 "attention_share": "image attention share (text queries)", "last_attention_share": "image attention share (answer position)"}
 
 
 def _g(x: float | None, digits: int = 3) -> str:
     return "–" if x is None else f"{x:.{digits}g}"
+
+
+def _answer(q: dict) -> str:
+    return ANSWERS.get(q["answer"], q["answer"])
 
 
 def _ci(d: dict, digits: int = 3) -> str:
@@ -26,8 +31,8 @@ def sentence(study: dict | None) -> str | None:
         return f"organisms study: {study['source']} {study['problem']}."
     where = "" if study["matches"] else " (WARNING: of other files than the organisms' folder holds now)"
     return (f"organisms study{where}, {len(study['organisms'])} organisms, pre-registered rule: "
-            f"key-space gap tracks history: {study['q1']['answer']}; text reliance caused by where image keys lie: "
-            f"{study['q2']['answer']} (section \"Causal study\").")
+            f"key-space gap tracks history: {_answer(study['q1'])}; text reliance caused by where image keys lie: "
+            f"{_answer(study['q2'])} (section \"Causal study\").")
 
 
 def study_view(study: dict | None) -> dict | None:
@@ -41,10 +46,10 @@ def study_view(study: dict | None) -> dict | None:
     return {
         "source": study["source"], "matches": study["matches"], "n": len(study["organisms"]),
         "answers": [
-            {"question": QUESTIONS["q1"], "answer": q1["answer"],
+            {"question": QUESTIONS["q1"], "answer": _answer(q1),
              "because": f"text-first above joint at {q1['layers_above']} of {len(q1['per_layer'])} layers (supported needs 3); "
                         f"relative difference, layer mean, {_ci(q1['relative'], 2)} (refuted as stated when its upper bound < +0.10)"},
-            {"question": QUESTIONS["q2"], "answer": q2["answer"],
+            {"question": QUESTIONS["q2"], "answer": _answer(q2),
              "because": f"premise (text-first − joint cue-following) {_ci(q2['premise'], 2)}; "
                         f"ρ(MMD², cue-following) {_ci(q2['correlations']['mmd2'], 2)} (supports needs it above 0); "
                         f"aligned − text-first: MMD² {_ci(q2['aligned_mmd2'], 2)}, cue-following {_ci(q2['aligned_follows'], 2)}; "
