@@ -111,6 +111,20 @@ def test_suite_writes_results_and_report(suite):
     verdict = max(i for i, line in enumerate(out) if "keyspace verdict" in line)
     assert all(i < verdict for i, line in enumerate(out) if "short test summary info" in line), out[-20:]
     assert out[verdict + 1].startswith("tiny-llava: ") and " in " in out[-1] and out[-1].startswith("="), out[-6:]
+    assert not any("organisms study" in line for line in out), "the study's line only where organisms ran"
+
+
+def test_an_organism_run_ends_with_the_studys_answer(suite):
+    """The console's verdict block carries the organisms study's answer when the run measured an organism."""
+    out = suite.path / "out"
+    run = suite.runpytest_subprocess(
+        "--ks-models", "organism-joint", "--ks-samples", "8", "--ks-layers", "0", "--ks-permutations", "200",
+        "--ks-baselines", "none", "--ks-results", str(out / "r.jsonl"), "--ks-report", str(out / "r.html"), "-p", "no:cacheprovider",
+    )
+    verdict = max(i for i, line in enumerate(run.outlines) if "keyspace verdict" in line)
+    study = [line for line in run.outlines[verdict:] if line.startswith("organisms study")]
+    assert len(study) == 1 and "key-space gap tracks history: " in study[0], run.outlines[-8:]
+    assert 'id="study"' in (out / "r.html").read_text()
 
 
 def test_ids_are_readable(suite):

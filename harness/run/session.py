@@ -522,6 +522,7 @@ class KeyspaceRun:
         # deferred: jinja2 and matplotlib only at the run's end
         from harness.report import console_table
         from harness.report.extras import label_warnings
+        from harness.report.study import sentence as study_sentence
         from harness.report.verdicts import console_verdicts
 
         tr.write_sep("=", "keyspace triples")
@@ -537,3 +538,6 @@ class KeyspaceRun:
         tr.write_sep("=", "keyspace verdict")
         for line in console_verdicts(self.results, self.interventions, self.known):
             tr.write_line(line)
+        study = study_sentence(self.info().get("organisms_study"))  # the organisms study's answer, when they ran
+        if study:
+            tr.write_line(study)
