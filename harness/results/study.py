@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 
 STUDY = "study.json"
-FIGURES = ("mmd2", "auc", "attention_share", "last_attention_share")
 
 
 def _interval(d: dict) -> dict:
@@ -67,8 +66,7 @@ def summary(folder: Path) -> dict | None:
                "relative": _interval(q1["relative"])},
         "q2": {"answer": q2["answer"], "premise": _interval(q2["premise_text_first_minus_joint_follows"]),
                "at_floor": q2["at_floor"],
-               "correlations": {f: _interval(q2["correlation_with_follows_cue"][f]) for f in FIGURES
-                                if f in q2["correlation_with_follows_cue"]},
+               "correlations": {f: _interval(d) for f, d in q2["correlation_with_follows_cue"].items()},
                "aligned_mmd2": _interval(q2["aligned_minus_text_first"]["mmd2_aligned_layers"]),
                "aligned_follows": _interval(q2["aligned_minus_text_first"]["follows_cue"]),
                "intervention": q2["intervention"] if isinstance(q2["intervention"], str) else q2["intervention"]["seeds"]},

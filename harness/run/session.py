@@ -111,6 +111,7 @@ class KeyspaceRun:
     _cache_writable: bool | None = None  # worked out at the first capture
     store: Store = field(init=False)  # the results file this run appends to (harness.results.store)
     report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
+    written_info: dict = field(default_factory=dict)  # the run metadata `finish` wrote beside the results
     interventions: list = field(default_factory=list)  # this session's intervention records, given to `finish`
     known: dict = field(default_factory=dict)  # their key → why a failure is the stored, expected outcome
 
@@ -506,7 +507,7 @@ class KeyspaceRun:
         # deferred: jinja2 and matplotlib only at the run's end
         from harness.report import render_report
 
-        info = self.info()
+        info = self.written_info = self.info()
         write_run_info(self.cfg.results, info)  # beside the results, so `python -m harness report` can re-render
         self.report = render_report(read_results(self.cfg.results), self.cfg.report, run_info=info,
                                     interventions=self.interventions, known=self.known)
@@ -538,6 +539,6 @@ class KeyspaceRun:
         tr.write_sep("=", "keyspace verdict")
         for line in console_verdicts(self.results, self.interventions, self.known):
             tr.write_line(line)
-        study = study_sentence(self.info().get("organisms_study"))  # the organisms study's answer, when they ran
+        study = study_sentence(self.written_info.get("organisms_study"))  # the organisms study's answer, when they ran
         if study:
             tr.write_line(study)
