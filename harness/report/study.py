@@ -4,6 +4,8 @@ Everything is formatted here; the template only places it."""
 
 from __future__ import annotations
 
+from .table import fmt
+
 QUESTIONS = {"q1": "Does the key-space gap track history (text-first's image–text MMD² above joint's)?",
              "q2": "Is excess text reliance caused by where image keys lie?"}
 ANSWERS = {"refuted": "refuted as stated"}  # the rule's own words (docs/organisms.md)
@@ -11,16 +13,12 @@ FIGURE_NAMES = {"mmd2": "MMD² image–text", "auc": "held-out AUC image vs text
                 "attention_share": "image attention share (text queries)", "last_attention_share": "image attention share (answer position)"}
 
 
-def _g(x: float | None, digits: int = 3) -> str:
-    return "–" if x is None else f"{x:.{digits}g}"
-
-
 def _answer(q: dict) -> str:
     return ANSWERS.get(q["answer"], q["answer"])
 
 
 def _ci(d: dict, digits: int = 3) -> str:
-    return f"{_g(d['value'], digits)} [{_g(d['low'], digits)}, {_g(d['high'], digits)}]"
+    return f"{fmt(d['value'], digits)} [{fmt(d['low'], digits)}, {fmt(d['high'], digits)}]"
 
 
 def sentence(study: dict | None) -> str | None:
@@ -57,17 +55,17 @@ def study_view(study: dict | None) -> dict | None:
                         + ("; at the floor (cue-following < 0.05)" if q2["at_floor"] else "")},
         ],
         "layers": [f"L{d['layer']}" for d in q1["per_layer"]],
-        "q1_rows": [{"layer": f"L{d['layer']}", "text_first": _g(d["text_first"]), "joint": _g(d["joint"]), "diff": _ci(d)}
+        "q1_rows": [{"layer": f"L{d['layer']}", "text_first": fmt(d["text_first"], 3), "joint": fmt(d["joint"], 3), "diff": _ci(d)}
                     for d in q1["per_layer"]],
-        "histories": [{"history": h["history"], "seeds": h["seeds"], "mmd2_layers": [_g(x) for x in h["mmd2_layers"]],
-                       "mmd2": _g(h["mmd2"]), "auc": _g(h["auc"]),
-                       "follows": f"{_g(h['follows_cue'], 2)} ({_g(h['follows_range'][0], 2)}–{_g(h['follows_range'][1], 2)})",
-                       "accuracy": _g(h["accuracy"], 2), "text_reading": _g(h["text_reading"], 2),
-                       "image_reliance": _g(h["image_reliance"], 2)} for h in study["histories"]],
+        "histories": [{"history": h["history"], "seeds": h["seeds"], "mmd2_layers": [fmt(x, 3) for x in h["mmd2_layers"]],
+                       "mmd2": fmt(h["mmd2"], 3), "auc": fmt(h["auc"], 3),
+                       "follows": f"{fmt(h['follows_cue'], 2)} ({fmt(h['follows_range'][0], 2)}–{fmt(h['follows_range'][1], 2)})",
+                       "accuracy": fmt(h["accuracy"], 2), "text_reading": fmt(h["text_reading"], 2),
+                       "image_reliance": fmt(h["image_reliance"], 2)} for h in study["histories"]],
         "correlations": [{"figure": FIGURE_NAMES.get(f, f), "rho": _ci(d, 2)} for f, d in q2["correlations"].items()],
-        "arms": [{"organism": a["organism"], "before": _g(a["before"], 2), "ot": _ci(a["ot"], 2),
-                  "accuracy": _g(a["ot_accuracy"], 2), "beyond_random": _ci(a["beyond_random"], 2),
-                  "beyond_logit": _ci(a["beyond_logit"], 2), "reversed": _g(a["reversed"], 2),
-                  "early": _g(a["early"], 2), "late": _g(a["late"], 2), "floor": a["floor"],
+        "arms": [{"organism": a["organism"], "before": fmt(a["before"], 2), "ot": _ci(a["ot"], 2),
+                  "accuracy": fmt(a["ot_accuracy"], 2), "beyond_random": _ci(a["beyond_random"], 2),
+                  "beyond_logit": _ci(a["beyond_logit"], 2), "reversed": fmt(a["reversed"], 2),
+                  "early": fmt(a["early"], 2), "late": fmt(a["late"], 2), "floor": a["floor"],
                   "bias": "; ".join(f"{b}: {_ci(d, 2)}" for b, d in a.get("bias", {}).items()) or "not run"} for a in study["arms"]],
     }

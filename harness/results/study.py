@@ -17,8 +17,8 @@ STUDY = "study.json"
 
 
 def _interval(d: dict) -> dict:
-    """{value, low, high} of a study difference (keys diff/interval) or correlation (rho/interval)."""
-    value = d["diff"] if "diff" in d else d["rho"]
+    """{value, low, high} of a study difference (diff), correlation (rho) or paired effect (delta), with its interval."""
+    value = next(d[k] for k in ("diff", "rho", "delta") if k in d)
     return {"value": value, "low": d["interval"][0], "high": d["interval"][1]}
 
 
@@ -27,17 +27,14 @@ def _arm(name: str, organism: dict) -> dict | None:
     if not iv:
         return None
     runs = iv["runs"]
-    ot = runs["ot@all"]["follows_cue"]
     return {"organism": name, "before": iv["before"]["follows_cue"], "floor": bool(iv.get("floor")),
-            "ot": _interval({"diff": ot["delta"], "interval": ot["interval"]}),
+            "ot": _interval(runs["ot@all"]["follows_cue"]),
             "ot_accuracy": runs["ot@all"].get("accuracy", {}).get("delta"),
-            "beyond_random": _interval({"diff": iv["ot_minus_random"]["delta"], "interval": iv["ot_minus_random"]["interval"]}),
-            "beyond_logit": _interval({"diff": iv["ot_minus_logit"]["delta"], "interval": iv["ot_minus_logit"]["interval"]}),
+            "beyond_random": _interval(iv["ot_minus_random"]), "beyond_logit": _interval(iv["ot_minus_logit"]),
             "reversed": runs.get("ot@all,alpha=-1", {}).get("follows_cue", {}).get("delta"),
             "early": runs.get("ot@early", {}).get("follows_cue", {}).get("delta"),
             "late": runs.get("ot@late", {}).get("follows_cue", {}).get("delta"),
-            "bias": {name.split("b=")[1]: _interval({"diff": r["follows_cue"]["delta"], "interval": r["follows_cue"]["interval"]})
-                     for name, r in runs.items() if name.startswith("bias@")}}
+            "bias": {name.split("b=")[1]: _interval(r["follows_cue"]) for name, r in runs.items() if name.startswith("bias@")}}
 
 
 def summary(folder: Path) -> dict | None:

@@ -127,12 +127,19 @@ def grouped_folds(r: Rows, folds: int, seed: int) -> tuple[list[tuple[np.ndarray
     if r.n_groups < folds:
         return [], f"n/a: too few prompts for grouped folds ({r.n_groups} prompts, need ≥ {folds})"
     cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=check_seed(seed))
+    return usable_splits(r.label, cv.split(r.z, r.label, r.group))
+
+
+def usable_splits(label: np.ndarray, splits) -> tuple[list[tuple], str]:
+    """The (train, test, ...) splits whose held-out rows hold both modalities, or none with the reason: a training
+    fold of one modality (ONE_MODALITY_TRAINING) or no usable held-out fold (NO_HELD_OUT_PAIR)."""
     out = []
-    for train, test in cv.split(r.z, r.label, r.group):
-        if len(np.unique(r.label[train])) < 2:
+    for split in splits:
+        train, test = split[0], split[1]
+        if len(np.unique(label[train])) < 2:
             return [], ONE_MODALITY_TRAINING
-        if len(np.unique(r.label[test])) == 2:
-            out.append((train, test))
+        if len(np.unique(label[test])) == 2:
+            out.append(tuple(split))
     if not out:
         return [], NO_HELD_OUT_PAIR
     return out, ""

@@ -58,7 +58,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from ._validate import check_seed
-from .folds import MIN_UNIQUE_FRACTION, NO_HELD_OUT_PAIR, ONE_MODALITY_TRAINING, Rows, balanced, check_int, grouped_folds, rows, unique_reason
+from .folds import MIN_UNIQUE_FRACTION, Rows, balanced, check_int, grouped_folds, rows, unique_reason, usable_splits
 from .separability import FoldMaps
 from .space import fit_dtype, space_steps
 
@@ -158,17 +158,8 @@ def _fit_heldout(r: Rows, folds: int, seed: int, features: tuple[str, ...], spac
 
 def _map_folds(r: Rows, maps: FoldMaps) -> tuple[list[tuple[np.ndarray, np.ndarray, int]], str]:
     """(train, test, fold) per fold of `maps` whose held-out side holds both samples, and '' — or ([], reason)
-    under grouped_folds' rules. The maps' folds deal units, which keep a prompt's rows together."""
-    out = []
-    for f in range(len(maps.z)):
-        test = maps.fold == f
-        if len(np.unique(r.label[~test])) < 2:
-            return [], ONE_MODALITY_TRAINING
-        if len(np.unique(r.label[test])) == 2:
-            out.append((np.flatnonzero(~test), np.flatnonzero(test), f))
-    if not out:
-        return [], NO_HELD_OUT_PAIR
-    return out, ""
+    under grouped_folds' rules (folds.usable_splits). The maps' folds deal units, which keep a prompt's rows together."""
+    return usable_splits(r.label, ((np.flatnonzero(maps.fold != f), np.flatnonzero(maps.fold == f), f) for f in range(len(maps.z))))
 
 
 def _calibrate(r: Rows, scored: list[tuple[np.ndarray, np.ndarray]], i: int) -> np.ndarray:
