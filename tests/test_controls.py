@@ -112,3 +112,24 @@ def test_a_control_that_cannot_run_is_recorded_as_its_error(tmp_path, monkeypatc
     assert sentences(run.results) == [
         "tiny-llava control(s): NOT as expected: text-as-image control errored: tiny-llava: the decoder was not called with inputs_embeds."
     ]
+
+
+def test_a_control_records_neither_a_map_nor_per_head_figures(tmp_path):
+    """A control is decided by the same tiers as a triple; the figures only shown for a finding (the t-SNE map,
+    each head's tiers) are not computed for it, and the record says why."""
+    from harness.benchmarks import BenchmarkChoice
+    from harness.run.options import OPTIONS, parse_config
+    from harness.run.session import ControlCase, KeyspaceRun, Triple
+
+    values = {o.name: o.default for o in OPTIONS} | {
+        "models": "tiny-llava", "results": str(tmp_path / "r.jsonl"), "report": str(tmp_path / "r.html"),
+        "cache": str(tmp_path / "cache"),
+    }
+    run = KeyspaceRun(parse_config(values.__getitem__, tmp_path))
+    triple = Triple("tiny-llava", 0, BenchmarkChoice.parse("fixture"))
+    control = run.run_control(ControlCase("shuffled-labels", triple))
+    assert control.extra["tsne"] is None
+    heads = control.extra["tiers"]["per head"]
+    assert heads["heads"] > 1 and heads["by_head"] == [] and "per-head figures off" in heads["note"]
+    real = run.judge(triple)  # the triple itself still carries both
+    assert real.extra["tiers"]["per head"]["by_head"] and real.extra["tsne"] is not None

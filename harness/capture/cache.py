@@ -6,6 +6,7 @@ Layout of a cache directory:
     <root>/<model>-<benchmark>-<digest16>/      one entry per CacheKey digest (layers excluded)
         layer-<L>-<sha8>.safetensors            every tensor field of LayerBank for layer L
         manifest.json                           key, bank metadata, per-shard sha256 (written last)
+    <root>/text-bias-<digest16>.json            an organism's text-bias probe (harness.organisms.probe), its key inside
 
 Nothing is trusted blindly: an entry is used only when its manifest parses, names the same key,
 holds every asked layer, and every shard it needs matches the sha256 the manifest records. The

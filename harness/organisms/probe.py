@@ -9,17 +9,21 @@ answer scoring assume the world's vocabulary and the organisms' prompt format.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from harness.atomic import write_atomic
+from harness.capture.cache import read_plain
 from harness.results.figures import TextBias
 
 from . import data, evaluate
 
 SUITE_SCENES = 100  # of the probe's 300 held-out scenes (× 2 languages); the full probe is in each training.json
 PROBE_SEED_OFFSET = 21  # the cue colours' draw: world seed + 21, as build.py draws them
+PROBE_VERSION = 1  # of the questions and their scoring; bump when either changes (a cached result is then not served)
 
 
 def organism_plan_seed(source: str) -> int | None:
@@ -49,3 +53,37 @@ def text_bias(model: Any, processor: Any, seed: int) -> TextBias:
     return TextBias(n=fig["n"], accuracy=fig["accuracy"], hinted_accuracy=fig["conflict_accuracy"],
                     follows_hint=fig["follows_cue"], text_reading=fig["text_reading"], chance=fig["chance"],
                     questions="world held-out colour questions, alone, with a conflicting cue caption, and the cue without the image")
+
+
+def probe_key(checkpoint: dict, seed: int, *, dtype: str, device: str) -> str:
+    """The sha256 a probe result is cached under: the checkpoint's files (`cache_key.checkpoint_identity`), the
+    questions (world seed, scenes, the cues' draw, PROBE_VERSION), the precision and device the model ran in, and
+    the versions of the code that computes the answers."""
+    import torch
+    import transformers
+
+    import harness
+
+    text = json.dumps({"checkpoint": checkpoint, "seed": seed, "scenes": SUITE_SCENES, "cue_offset": PROBE_SEED_OFFSET,
+                       "probe": PROBE_VERSION, "dtype": dtype, "device": device, "harness": harness.__version__,
+                       "torch": torch.__version__, "transformers": transformers.__version__}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def cached_text_bias(root: Path | None, key: str, compute: Callable[[], TextBias], *, write: bool = True) -> TextBias:
+    """`compute()`, or its result from the key cache's folder `root` (file text-bias-KEY16.json, a regular file
+    naming the whole `key`); a computed result is stored there when `write`. No cache when `root` is None."""
+    if root is None:
+        return compute()
+    path = Path(root) / f"text-bias-{key[:16]}.json"
+    try:
+        stored = json.loads(read_plain(path))
+        figures = TextBias.from_dict(stored.get("figures")) if stored.get("key") == key else None
+    except (OSError, ValueError, AttributeError):  # missing, not a regular file, or not the JSON written here
+        figures = None
+    if figures is not None:
+        return figures
+    figures = compute()
+    if write:
+        write_atomic(path, (json.dumps({"key": key, "figures": figures.to_dict()}, indent=1) + "\n").encode())
+    return figures

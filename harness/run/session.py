@@ -16,7 +16,7 @@ from harness.analysis.triple import AnalysisSettings, analyze_layer, samples_dig
 from harness.results.baselines import check_baseline
 from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
 from harness.capture.cache import fetch, writable
-from harness.capture.cache_key import key_for
+from harness.capture.cache_key import checkpoint_identity, key_for
 from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
@@ -395,12 +395,19 @@ class KeyspaceRun:
         """The text-bias probe of an organism (once per model), None for other models."""
         if model not in self._text_bias:
             # deferred: the probe's modules only for organisms
-            from harness.organisms.probe import organism_plan_seed, text_bias
+            from harness.organisms.probe import cached_text_bias, organism_plan_seed, probe_key, text_bias
 
             spec = self.spec(model)
             seed = organism_plan_seed(spec.source) if spec.is_local else None
-            loaded = self.loaded(model) if seed is not None else None
-            self._text_bias[model] = text_bias(loaded.model, loaded.processor, seed) if loaded else None
+            if seed is None:
+                self._text_bias[model] = None
+            else:  # a warm key cache serves the probe too (the same checkpoint files, questions, precision, code)
+                def compute() -> TextBias:
+                    loaded = self.loaded(model)
+                    return text_bias(loaded.model, loaded.processor, seed)
+
+                key = probe_key(checkpoint_identity(spec), seed, dtype=self.cfg.dtype, device=str(self.cfg.torch_device))
+                self._text_bias[model] = cached_text_bias(self.cfg.cache, key, compute, write=self.cache_writable())
         return self._text_bias[model]
 
     def _other_bank(self, triple: Triple) -> KeyBank | None:
@@ -458,7 +465,9 @@ class KeyspaceRun:
                     max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
                 ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
         strata = synthetic_strata(bank) if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
-        settings = replace(settings, tsne_cap=0)  # no t-SNE map: the report draws the real triples' maps only
+        # Neither a t-SNE map nor per-head figures: both are shown figures of a finding (the report draws the real
+        # triples' only); the control's verdict comes from the same tiers as a triple's.
+        settings = replace(settings, tsne_cap=0, per_head=0)
         result = flag_labels(analyze_layer(bank, layer, settings, config_id=self.cfg.config_id(), strata=strata), bank)
         result = replace(
             result, extra={**result.extra, "control": control.name, "expect_pass": control.expect_pass,

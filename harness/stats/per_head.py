@@ -108,8 +108,9 @@ def per_head(image: Side, text: Side, heads: int, *, threshold: float, alpha: fl
 def per_head_record(figures: list[HeadFigures], heads: int, kind: str, limit: int) -> dict:
     """The record's "per head" entry; where the heads were not computed, the reason instead."""
     if not figures:
-        why = (f"{heads} heads of {kind} > --ks-per-head {limit}: not computed (cost: one gap per head)"
-               if heads > 1 else "one head: the pooled figures are the head's")
+        why = ("one head: the pooled figures are the head's" if heads <= 1
+               else f"{heads} heads of {kind}: per-head figures off (--ks-per-head 0, or a control)" if limit <= 0
+               else f"{heads} heads of {kind} > --ks-per-head {limit}: not computed (cost: one gap per head)")
         return {"heads": heads, "kind": kind, "by_head": [], "note": why}
     holds = [f.head for f in figures if f.verdict == "holds"]
     separable = [f.head for f in figures if f.splits and f.auc_delta_low > 0.0]  # nan compares False

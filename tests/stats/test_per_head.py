@@ -53,6 +53,7 @@ def test_head_slices_and_the_record_say_why_heads_were_not_computed():
     rec = per_head_record([], 32, "keys", 8)
     assert rec["by_head"] == [] and "32 heads of keys > --ks-per-head 8" in rec["note"]
     assert "one head" in per_head_record([], 1, "keys", 8)["note"]
+    assert "per-head figures off" in per_head_record([], 2, "keys", 0)["note"]
 
 
 def test_heads_without_a_real_split_record_no_bound_range():
