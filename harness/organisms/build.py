@@ -185,9 +185,12 @@ def _run(plan: Plan, shared: _Shared) -> dict:
     return dict(features=shared.features, batch=plan.batch, pad_id=shared.processor.tokenizer.pad_token_id)
 
 
-def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict] | None = None) -> tuple[Any, list[dict]]:
+def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict] | None = None,
+            stage1_memo: dict | None = None) -> tuple[Any, list[dict]]:
     """Train history `name` from the shared start (`pretrained`: the text-pretrained model and its record, reused
-    by the histories that share it); the model and its stage records."""
+    by the histories that share it); the model and its stage records. `stage1_memo`: a dict that keeps stage 1's
+    model and record for the next history whose stage 1 is the same computation (text-first and frozen: no
+    alignment term; the same pool, seed and steps), which starts from a copy of it instead of recomputing it."""
     if name not in HISTORIES:
         raise ValueError(f"history: {name!r} is not a history; give one of {HISTORIES}")
     seed, pools, run = train_seed_of(plan, shared.record["seed"]), shared.pools, _run(plan, shared)
@@ -208,9 +211,15 @@ def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict]
     align = key_alignment(ALIGNED_LAYERS) if weight else None
     stage2_parts = ("projector",) if name == "frozen" else ("projector", "decoder")
     stages = [text_record]
-    stage1 = run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight), pools["stage1"],
-                       seed=seed + 11, alignment=align, weights=shared.stage1_weights, **run)
-    stages.append(_logged(model, shared, {**stage1, "question_share": plan.caption_qa_share}))
+    memo = stage1_memo if stage1_memo is not None and not weight else {}  # the alignment term makes stage 1 its own
+    if "model" in memo:
+        model = copy.deepcopy(memo["model"])
+        stages.append(memo["record"])
+    else:
+        stage1 = run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight),
+                           pools["stage1"], seed=seed + 11, alignment=align, weights=shared.stage1_weights, **run)
+        stages.append(_logged(model, shared, {**stage1, "question_share": plan.caption_qa_share}))
+        memo.update(model=copy.deepcopy(model), record=stages[-1])
     stage2 = Stage("stage2-qa", plan.qa_steps, plan.qa_lr, stage2_parts, weight, projector_lr=plan.projector_qa_lr)
     stages.append(_logged(model, shared, run_stage(model, stage2, pools["stage2"], seed=seed + 12, alignment=align,
                                                    weights=shared.weights, **run)))
@@ -239,8 +248,9 @@ def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None) -> tupl
         return {}, clock.laps
     w, records = shared.world, {}
     probe = evaluate.conflict_probe(w.probe_scenes, w.probe_images, seed=plan.seed + PROBE_SEED_OFFSET)
+    stage1_memo: dict = {}
     for name in plan.histories:
-        model, stages = history(name, plan, shared, pretrained)
+        model, stages = history(name, plan, shared, pretrained, stage1_memo)
         clock.lap(f"{name}: stages")
         folder = out / folder_name(name, k)
         record = {"organism": name, "history": stages, **shared.record,
