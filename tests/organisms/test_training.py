@@ -89,6 +89,30 @@ def test_a_history_is_deterministic_given_its_seed():
     assert digests[0] == digests[1] != other
 
 
+def test_frozen_from_the_shared_stage_1_equals_frozen_alone():
+    """text-first and frozen share stage 1 (one computation): frozen trained after text-first from the kept stage 1
+    has the weights and stage records of frozen trained on its own; aligned (its own stage 1) does not use it."""
+    from dataclasses import replace
+
+    from harness.organisms.build import QUICK, _state_digest, history, prepare
+
+    plan = replace(QUICK, n_images=24, n_text=24, n_eval=0, n_probe=6, n_log=3, vision_steps=3, text_steps=3, caption_steps=4, qa_steps=3)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        shared = prepare(plan, 0)
+        alone = history("frozen", plan, shared)
+        memo: dict = {}
+        text_first = history("text-first", plan, shared, stage1_memo=memo)
+        aligned = history("aligned", plan, shared, stage1_memo=memo)
+        after = history("frozen", plan, shared, stage1_memo=memo)
+    finally:
+        torch.set_num_threads(threads)
+    assert _state_digest(after[0]) == _state_digest(alone[0]) != _state_digest(text_first[0])
+    assert after[1] == alone[1] and after[1][1] == text_first[1][1]  # the same stage-1 record
+    assert aligned[1][1]["mmd_weight"] > 0 and aligned[1][1] != text_first[1][1]
+
+
 def test_the_alignment_term_sees_the_tokens_the_harness_labels_text(tiny):
     """The training mask is the harness's own `text` label: the user's text, never the template, BOS or image."""
     w, _, processor = tiny
