@@ -8,9 +8,11 @@ compute nothing; every string is made here.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -141,14 +143,25 @@ def _sizes(r: InterventionResult) -> str:
     return f"{each(r.n_fit_prompts)} ({each(r.n_fit_units)}) / {r.n_held_prompts} ({r.n_held_units})"
 
 
+_PLOTS: dict[str, str] = {}  # drawn plots by their records and tag: a suite run draws each once for its two pages
+_PLOTS_KEPT = 64
+
+
 def _plot(records: Sequence[InterventionResult], tag: str) -> str:
+    """The inline SVG of `records`' plot (the same records and tag give the same bytes, so it is drawn once per
+    process: the run's interventions.html and report.html show the same plots)."""
     import matplotlib
 
-    fig = _figure(records)
-    buf = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
-        fig.savefig(buf, format="svg", metadata={"Date": None})  # no date: the same records give the same file
-    return inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
+    key = hashlib.sha256(json.dumps([tag, *(asdict(r) for r in records)], sort_keys=True, default=str).encode()).hexdigest()
+    if key not in _PLOTS:
+        fig = _figure(records)
+        buf = io.StringIO()
+        with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "keyspace-interventions", "font.size": 7}):
+            fig.savefig(buf, format="svg", metadata={"Date": None})  # no date: the same records give the same file
+        if len(_PLOTS) >= _PLOTS_KEPT:
+            _PLOTS.pop(next(iter(_PLOTS)))
+        _PLOTS[key] = inline_svg(buf.getvalue(), tag, label="before and after each intervention, per layer")
+    return _PLOTS[key]
 
 
 def _figure(records: Sequence[InterventionResult]):

@@ -225,6 +225,23 @@ def test_report_page_shows_every_record_and_its_na_reason(tmp_path):
     assert html.count("<svg") == 1 and "no options here" in html and "boom" in html
 
 
+def test_the_run_draws_each_plot_once_for_its_two_pages(tmp_path, monkeypatch):
+    """interventions.html and report.html show the same plots: equal records (also read back from the records
+    file) and tag are drawn once; other records are drawn anew."""
+    import harness.report.interventions as page
+
+    drawn = []
+    figure = page._figure
+    monkeypatch.setattr(page, "_figure", lambda records: drawn.append(len(records)) or figure(records))
+    records = [_record(), _record("random")]
+    path = tmp_path / "iv.jsonl"
+    path.write_text("".join(r.to_json() + "\n" for r in records), encoding="utf-8")
+    first = page._plot(records, "iv0")
+    assert page._plot(read_interventions(path), "iv0") == first and drawn == [2]
+    assert page._plot(records[:1], "iv0") != first and drawn == [2, 1]
+    assert page._plot(records, "iv1") != first and len(drawn) == 3
+
+
 def test_options_are_registered_and_parsed(tmp_path):
     values = {o.name: o.default for o in INTERVENTION_OPTIONS}
     run_results = tmp_path / "reports" / "results.jsonl"
