@@ -96,7 +96,7 @@ def capture(loaded: LoadedModel, layers: list[int], early_exit: bool = True, sam
 
 
 SUITE_BATCH = 8  # the default suite's capture batch size
-WHOLE_ROUNDS = 7  # interleaved rounds of the whole-benchmark comparison (each call is 9 forward passes)
+WHOLE_ROUNDS = 25  # interleaved rounds of the whole-benchmark comparison (each call is 9 forward passes); 7 read ±5 %
 
 
 def plain_passes(loaded: LoadedModel, stop_after: int | None = None) -> None:
@@ -115,21 +115,37 @@ def capture_ratios_whole(name: str, rounds: int = WHOLE_ROUNDS) -> dict:
     n = loaded.num_layers
     layer, layers = exit_layer(n), three_layers(n)
     samples = benchmark_samples()
-    medians = interleaved_medians({
+    times = interleaved_seconds({
         "plain_stopped": (plain_passes, loaded, layer),
         "capture_early": (capture, loaded, [layer], True, samples, SUITE_BATCH),
         "plain_full": (plain_passes, loaded),
         "capture_full": (capture, loaded, layers, False, samples, SUITE_BATCH),
     }, rounds)
+    medians = {k: statistics.median(v) for k, v in times.items()}
     return {"model": name, "layers": n, "exit_layer": layer, "three_layers": layers, "rounds": rounds,
             "prompts": len(samples), "batch": SUITE_BATCH, "seconds": medians,
             "early_exit": medians["capture_early"] / medians["plain_stopped"],
-            "full": medians["capture_full"] / medians["plain_full"]}
+            "full": medians["capture_full"] / medians["plain_full"],
+            "early_exit_paired": paired_ratio(times["capture_early"], times["plain_stopped"]),
+            "full_paired": paired_ratio(times["capture_full"], times["plain_full"])}
 
 
-def interleaved_medians(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, float]:
-    """Median seconds of each call (name → (function, *args)), the calls run in turn in every round so that
-    a busy machine slows them alike; one warm-up round first."""
+def paired_ratio(a: list[float], b: list[float], level: float = 0.95) -> tuple[float, float, float]:
+    """(median, low, high) of the per-round ratios a_i / b_i (each pair timed side by side in one round, so a
+    slower moment slows both): the median and its distribution-free interval at `level` (order statistics,
+    scipy.stats.quantile_test); (median, nan, nan) where too few rounds give no interval at that level."""
+    import numpy as np
+    from scipy.stats import quantile_test
+
+    r = np.asarray(a, dtype=float) / np.asarray(b, dtype=float)
+    mid = float(np.median(r))
+    ci = quantile_test(r, q=mid, p=0.5).confidence_interval(level)
+    return mid, float(ci.low), float(ci.high)
+
+
+def interleaved_seconds(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, list[float]]:
+    """Seconds of each call (name → (function, *args)) in every round, the calls run in turn in each round so
+    that a busy machine slows them alike; one warm-up round first."""
     for fn, *args in calls.values():
         fn(*args)
     seconds: dict[str, list[float]] = {name: [] for name in calls}
@@ -138,7 +154,12 @@ def interleaved_medians(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[s
             start = time.perf_counter()
             fn(*args)
             seconds[name].append(time.perf_counter() - start)
-    return {name: statistics.median(s) for name, s in seconds.items()}
+    return seconds
+
+
+def interleaved_medians(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, float]:
+    """Median seconds of each call of ``interleaved_seconds``."""
+    return {name: statistics.median(s) for name, s in interleaved_seconds(calls, rounds).items()}
 
 
 def three_layers(n: int) -> list[int]:

@@ -86,13 +86,20 @@ def whole_capture_figures(name: str) -> list[Figure]:
     load = os.getloadavg()[0]
     f = w.capture_ratios_whole(name)
     n, layer, s = f["layers"], f["exit_layer"], f["seconds"]
-    where = (f"{name}, whole fixture: {f['prompts']} prompts in batches of {f['batch']}, CPU, median of {f['rounds']} "
-             f"interleaved, load {load:.1f} → {os.getloadavg()[0]:.1f}")
+    where = (f"{name}, whole fixture: {f['prompts']} prompts in batches of {f['batch']}, CPU, {f['rounds']} interleaved "
+             f"rounds, load {load:.1f} → {os.getloadavg()[0]:.1f}")
+
+    def paired(key: str) -> str:
+        mid, low, high = f[key]
+        return f"; per-round ratio median {mid:.3f} [{low:.3f}, {high:.3f}] (95 %, order statistics)"
+
     return [
-        Figure(f"whole capture of layer {layer} of {n}, early exit ({where})", f"{s['capture_early'] * 1e3:.0f} ms",
+        Figure(f"whole capture of layer {layer} of {n}, early exit ({where}{paired('early_exit_paired')})",
+               f"{s['capture_early'] * 1e3:.0f} ms",
                f"plain passes over the same batches, each stopped after layer {layer}'s k_proj: {s['plain_stopped'] * 1e3:.0f} ms",
                f["early_exit"], "≤ 1.05", f["early_exit"] <= 1.05, "python -m suites.perf.test_capture_perf"),
-        Figure(f"whole capture of layers {f['three_layers']}, no early exit ({where})", f"{s['capture_full'] * 1e3:.0f} ms",
+        Figure(f"whole capture of layers {f['three_layers']}, no early exit ({where}{paired('full_paired')})",
+               f"{s['capture_full'] * 1e3:.0f} ms",
                f"full plain passes over the same batches: {s['plain_full'] * 1e3:.0f} ms", f["full"], "≤ 1.05", f["full"] <= 1.05,
                "python -m suites.perf.test_capture_perf"),
     ]

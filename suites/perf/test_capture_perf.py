@@ -38,7 +38,7 @@ def test_capture_at_equal_work(benchmark, name):
     figures = capture_ratios(name)
     benchmark.extra_info.update({k: figures[k] for k in ("early_exit", "full", "saving", "seconds")})
     whole = capture_ratios_whole(name)
-    benchmark.extra_info.update({"whole_early_exit": whole["early_exit"], "whole_full": whole["full"]})
+    benchmark.extra_info.update({f"whole_{k}": whole[k] for k in ("early_exit", "full", "early_exit_paired", "full_paired")})
     benchmark.pedantic(capture, args=(loaded, [exit_layer(loaded.num_layers)]), rounds=5, warmup_rounds=1)
 
 
@@ -56,8 +56,10 @@ def main() -> None:
               f"stopped there = {f['early_exit']:.3f}; capture of {f['three_layers']} without early exit / full pass = "
               f"{f['full']:.3f}; early exit / no early exit (layer {layer}) = {f['saving']:.3f}", flush=True)
         whole = capture_ratios_whole(name)
-        print(f"{name} whole fixture ({whole['prompts']} prompts, batches of {whole['batch']}, load {load_average()}): "
-              f"early exit {whole['early_exit']:.3f}, full {whole['full']:.3f}", flush=True)
+        e, u = whole["early_exit_paired"], whole["full_paired"]
+        print(f"{name} whole fixture ({whole['prompts']} prompts, batches of {whole['batch']}, {whole['rounds']} rounds, "
+              f"load {load_average()}): early exit {whole['early_exit']:.3f} (per round {e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}]), "
+              f"full {whole['full']:.3f} (per round {u[0]:.3f} [{u[1]:.3f}, {u[2]:.3f}])", flush=True)
 
 
 if __name__ == "__main__":
