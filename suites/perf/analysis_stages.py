@@ -208,7 +208,8 @@ def section(figures: dict) -> str:
         for stage in (*STAGES, "total"):
             secs = [rows[str(p)][stage] for p in pts]
             name = f"&nbsp;&nbsp;{stage.strip()}" if stage.startswith("  ") else (f"**{stage}**" if stage == "total" else stage)
-            exponent = f"{slope(pts, secs):.2f}" if len(pts) > 1 else "–"
+            # a stage under 10 ms at some size (e.g. no wait for the map) has no meaningful growth
+            exponent = f"{slope(pts, secs):.2f}" if len(pts) > 1 and min(secs) >= 0.01 else "–"
             lines.append(f"| {name} | " + " | ".join(f"{s:.2f} s" for s in secs) + f" | {exponent} |")
     lines += ["", "Regenerate:", "", "    nice -n 5 python -m suites.perf.analysis_stages --update PERFORMANCE.md"]
     return "\n".join(lines)
