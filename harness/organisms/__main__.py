@@ -1,5 +1,5 @@
 """`python -m harness.organisms train [--out DIR] [--quick] [--jobs N] [--seeds K,...] [--histories H,...] [--rung R] [--text-gate G]
-[--cache DIR | --no-cache]`: regenerate the organisms."""
+[--cache DIR | --no-cache] [--device cpu|cuda]`: regenerate the organisms."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--cache", type=Path, default=None,
                        help="folder of text-pretrained models reused across recipes (default: ~/.cache/keyspace/organisms)")
     train.add_argument("--no-cache", action="store_true", help="neither read nor write text-pretrained models")
+    train.add_argument("--device", default="cpu",
+                       help="where the training steps run: cpu (default; the committed organisms' weights) or cuda (the "
+                            "--jobs processes share the GPU; reproducible on one GPU, other weights than the CPU's)")
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
     study.add_argument("--out", type=Path, default=None, help="folder for study.json (default: --root, where the report finds it)")
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--seeds: {args.seeds!r} is not a list of seeds; give integers separated by commas, e.g. 0,1,2")
     from dataclasses import replace
 
+    if args.device not in ("cpu", "cuda"):
+        ap.error(f"--device: {args.device!r} is not a device; give cpu or cuda")
     from .build import HISTORIES, QUICK, RUNGS, Plan, train_all  # deferred: arguments are parsed before torch loads
     from .cache import default_dir
 
@@ -64,8 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.rung not in RUNGS:
             ap.error(f"--rung: {args.rung!r} is not a rung; give one of {', '.join(RUNGS)}")
         plan = replace(plan, **RUNGS[args.rung])
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            ap.error("--device cuda: no CUDA device is visible to torch here; train with --device cpu")
     args.out.mkdir(parents=True, exist_ok=True)
-    train_all(args.out, plan, jobs=args.jobs, cache=None if args.no_cache else args.cache or default_dir())
+    train_all(args.out, plan, jobs=args.jobs, cache=None if args.no_cache else args.cache or default_dir(), device=args.device)
     return 0
 
 

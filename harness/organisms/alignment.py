@@ -23,7 +23,7 @@ def mk_mmd2(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     z = torch.cat([x, y])
     d2 = torch.cdist(z, z).pow(2)  # [n+m, n+m]
     with torch.no_grad():
-        med = d2[~torch.eye(len(z), dtype=torch.bool)].median().clamp_min(1e-8)
+        med = d2[~torch.eye(len(z), dtype=torch.bool, device=z.device)].median().clamp_min(1e-8)
     n = len(x)
     total = z.new_zeros(())
     for f in BANDWIDTH_FACTORS:

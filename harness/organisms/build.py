@@ -21,6 +21,7 @@ import copy
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -91,13 +92,15 @@ def organisms(plan: Plan) -> list[str]:
     return [folder_name(h, k) for k in plan.seeds for h in plan.histories]
 
 
-def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None, log: Callable[[str], None] = print) -> dict:
+def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None, log: Callable[[str], None] = print,
+              device: str = "cpu") -> dict:
     """Train and save every history of every seed under `out`/HISTORY-sSEED (one spawned single-thread process
     per seed, `jobs` at a time); write `out`/MANIFEST and `out`/timing.json. `cache`: the folder of text-pretrained
-    models (harness.organisms.cache; None: none)."""
+    models (harness.organisms.cache; None: none). `device`: where the training steps run ("cpu", or "cuda": every
+    process on the one GPU; evaluation and saving stay on the CPU)."""
     wall = time.perf_counter()
     with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds))) as pool:
-        results = pool.starmap(train_seed, [(k, out, plan, cache) for k in plan.seeds])
+        results = pool.starmap(train_seed, [(k, out, plan, cache, device) for k in plan.seeds])
     records = {}
     for k, (recs, laps) in zip(plan.seeds, results):
         for lap in laps:
@@ -106,7 +109,7 @@ def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None
             log(f"{name}: held-out accuracy {r['heldout']['all']['accuracy']} (chance {r['heldout']['all']['chance']}); "
                 f"conflict probe {r['conflict_probe']}")
         records.update(recs)
-    timing = {"jobs": jobs, "threads_per_job": 1, "wall_s": round(time.perf_counter() - wall, 1),
+    timing = {"jobs": jobs, "threads_per_job": 1, **({"device": device} if device != "cpu" else {}), "wall_s": round(time.perf_counter() - wall, 1),
               "cpu_s": round(sum(lap["cpu_s"] for _, laps in results for lap in laps), 1),
               "seeds": {str(k): laps for k, (_, laps) in zip(plan.seeds, results)}}
     log(f"all organisms: wall {timing['wall_s']} s, cpu {timing['cpu_s']} s")
@@ -128,13 +131,14 @@ class _Shared:
     features: torch.Tensor  # the frozen tower's patch features of every training image
     log_probe: evaluate.Probe
     record: dict
+    device: str = "cpu"  # where the training steps run
 
 
 def train_seed_of(plan: Plan, k: int) -> int:
     return plan.seed + 1000 * k
 
 
-def prepare(plan: Plan, k: int = 0) -> _Shared:
+def prepare(plan: Plan, k: int = 0, device: str = "cpu") -> _Shared:
     seed = train_seed_of(plan, k)
     w = data.make_world(plan.seed, n_images=plan.n_images, n_text=plan.n_text, n_eval=plan.n_eval, n_probe=plan.n_probe)
     tok = train_tokenizer(data.corpus_texts(w), vocab_size=plan.vocab, chat_template=chat_template())
@@ -146,7 +150,8 @@ def prepare(plan: Plan, k: int = 0) -> _Shared:
     pools = {"text": text, "stage2": mix}
     pools["stage1"], stage1_weights = data.stage1_pool(w, enc, plan.caption_qa_share)
     base = build_model(plan.sizes, tok, seed=seed)
-    losses = train_vision(base, pixels, w.scenes, steps=plan.vision_steps, batch=4 * plan.batch, lr=plan.vision_lr, seed=seed + 1)
+    losses = train_vision(base, pixels, w.scenes, steps=plan.vision_steps, batch=4 * plan.batch, lr=plan.vision_lr, seed=seed + 1,
+                          device=device)
     with torch.no_grad():
         features = torch.cat([patch_features(base, pixels[i : i + 256]) for i in range(0, len(pixels), 256)])
     log_probe = evaluate.conflict_probe(w.probe_scenes[: plan.n_log], w.probe_images[: plan.n_log], seed=plan.seed + PROBE_SEED_OFFSET)
@@ -156,9 +161,9 @@ def prepare(plan: Plan, k: int = 0) -> _Shared:
                        "probe_scenes": plan.n_probe, **{f"{k_}_examples": len(v) for k_, v in pools.items()}, "vocab": len(tok)},
               "data_sha256": {"tokenizer": hashlib.sha256(tok.backend_tokenizer.to_str().encode()).hexdigest(),
                               **{k_: data.digest(v) for k_, v in pools.items()}},
-              "environment": environment(),
+              "environment": environment(device),
               "plan": asdict(plan), "seed": k, "train_seed": seed, "world_seed": plan.seed}
-    return _Shared(w, processor, pools, weights, stage1_weights, base, features, log_probe, record)
+    return _Shared(w, processor, pools, weights, stage1_weights, base, features, log_probe, record, device)
 
 
 def _logged(model: Any, shared: _Shared, stage: dict) -> dict:
@@ -178,11 +183,11 @@ def text_pretrained(plan: Plan, shared: _Shared, cache: Path | None = None) -> t
         stage["decoder_sha256"] = _state_digest(model.model.language_model)  # identical for text-first, aligned, frozen
         return model, _logged(model, shared, stage)
 
-    return text_pretrained_cached(cache, entry_key(plan, k), shared.base, _state_digest(shared.base), compute)
+    return text_pretrained_cached(cache, entry_key(plan, k, shared.device), shared.base, _state_digest(shared.base), compute)
 
 
 def _run(plan: Plan, shared: _Shared) -> dict:
-    return dict(features=shared.features, batch=plan.batch, pad_id=shared.processor.tokenizer.pad_token_id)
+    return dict(features=shared.features, batch=plan.batch, pad_id=shared.processor.tokenizer.pad_token_id, device=shared.device)
 
 
 def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict] | None = None,
@@ -231,13 +236,15 @@ def _flat(n: int, mass: float) -> torch.Tensor:
     return torch.full((n,), mass / n, dtype=torch.float64)
 
 
-def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None) -> tuple[dict, list[dict]]:
+def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None, device: str = "cpu") -> tuple[dict, list[dict]]:
     """Every history of seed `k` in `plan.histories`, start to finish, in this (single-thread) process: records and
-    timing laps (`cache`: the folder of text-pretrained models, or None)."""
+    timing laps (`cache`: the folder of text-pretrained models, or None; `device`: where the training steps run)."""
     torch.set_num_threads(1)
     _quiet()
+    if device != "cpu":
+        _deterministic_gpu()
     clock = _Clock()
-    shared = prepare(plan, k)
+    shared = prepare(plan, k, device)
     clock.lap("world, tokenizer, vision tower")
     gated = plan.text_gate is not None
     pretrained = text_pretrained(plan, shared, cache) if set(plan.histories) - {"joint"} or gated else None
@@ -265,6 +272,17 @@ def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None) -> tupl
         records[folder.name] = record
         clock.lap(f"{name}: save and evaluate")
     return records, clock.laps
+
+
+def _deterministic_gpu() -> None:
+    """Reproducible steps on a GPU (the same weights from run to run on one GPU and software stack; not the CPU's
+    weights): deterministic cuBLAS workspaces, deterministic kernels where torch has them (a warning where it has
+    none), no TF32."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # before the first cuBLAS call of this process
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = False
 
 
 def _state_digest(module: Any) -> str:

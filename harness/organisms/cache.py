@@ -35,10 +35,10 @@ def default_dir() -> Path:
     return default_cache_dir() / "organisms"
 
 
-def entry_key(plan: Any, k: int) -> str:
-    """The hex key of seed `k`'s text-pretrained model under `plan` in this process's numerics."""
+def entry_key(plan: Any, k: int, device: str = "cpu") -> str:
+    """The hex key of seed `k`'s text-pretrained model under `plan` in this process's numerics (trained on `device`)."""
     fields = {n: v for n, v in asdict(plan).items() if n not in LATER_STAGES}
-    text = json.dumps({"plan": fields, "seed": k, "numerics": numerics()}, sort_keys=True, default=str)
+    text = json.dumps({"plan": fields, "seed": k, "numerics": numerics(device)}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

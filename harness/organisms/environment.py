@@ -53,28 +53,33 @@ def _built_with(config: str, pattern: str) -> str | None:
     return m.group(1) if m else None
 
 
-def numerics() -> dict:
+def numerics(device: str = "cpu") -> dict:
     """The facts that decide floating-point results on a CPU: torch and transformers versions, the CPU, the kernel
     capability torch dispatches to (e.g. "AVX512", "AVX2"), its MKL and oneDNN builds, the torch thread count and the
-    variables that pin kernels (`PINS`, where set)."""
+    variables that pin kernels (`PINS`, where set); for training on a GPU (`device` other than "cpu") also the device,
+    its name and the CUDA and cuDNN builds (the CPU facts then decide only the evaluation)."""
     import torch
     import transformers
 
     config = torch.__config__.show()
-    return {"torch": torch.__version__, "transformers": transformers.__version__, "cpu": cpu_model(),
-            "machine": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "mkl": _built_with(config, r"Math Kernel Library Version ([\d.]+)"), "onednn": _built_with(config, r"MKL-DNN (v\S+)"),
-            "torch_threads": torch.get_num_threads(),
-            "pins": {k: os.environ[k] for k in PINS if k in os.environ}}
+    out = {"torch": torch.__version__, "transformers": transformers.__version__, "cpu": cpu_model(),
+           "machine": platform.machine(), "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+           "mkl": _built_with(config, r"Math Kernel Library Version ([\d.]+)"), "onednn": _built_with(config, r"MKL-DNN (v\S+)"),
+           "torch_threads": torch.get_num_threads(),
+           "pins": {k: os.environ[k] for k in PINS if k in os.environ}}
+    if device != "cpu":  # the CPU path's dict stays as it was, so its cache keys and records do not change
+        out["training_device"] = {"device": device, "name": torch.cuda.get_device_name(torch.device(device)),
+                                  "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
+    return out
 
 
-def environment() -> dict:
+def environment(device: str = "cpu") -> dict:
     """`numerics()`, the Python and package versions, the thread variables where set, and how Python hashes strings
     in this process (`hash_seed`: PYTHONHASHSEED as set, or "random" when unset; the organisms' data and tokenizer do
     not depend on it, tested)."""
     return {"python": platform.python_version(), "packages": {p: _version(p) for p in PACKAGES},
             "hash_randomization": bool(sys.flags.hash_randomization), "hash_seed": os.environ.get("PYTHONHASHSEED", "random"),
-            "thread_variables": {k: os.environ[k] for k in THREADS if k in os.environ}, **numerics()}
+            "thread_variables": {k: os.environ[k] for k in THREADS if k in os.environ}, **numerics(device)}
 
 
 def summary(env: dict) -> str:

@@ -52,15 +52,17 @@ def patch_features(model: Any, pixel_values: torch.Tensor) -> torch.Tensor:
 
 
 def train_vision(model: Any, pixel_values: torch.Tensor, scenes: Sequence[dict], *, steps: int, batch: int, lr: float,
-                 seed: int) -> list[float]:
+                 seed: int, device: str = "cpu") -> list[float]:
     """Train the vision tower to tell every attribute of the scene from its patch features (linear heads,
-    discarded afterwards), then freeze it."""
+    discarded afterwards), then freeze it. On `device` (the tower is back on the CPU afterwards); the draws of
+    images come from a CPU generator, so they are the same on any device."""
     torch.manual_seed(seed)
-    tower = model.model.vision_tower
+    tower = model.model.vision_tower.to(device)
+    pixel_values = pixel_values.to(device)
     n_patch, width = patch_features(model, pixel_values[:1]).shape[1:]
     heads = nn.ModuleDict({k: nn.Sequential(nn.Flatten(), nn.LayerNorm(n_patch * width), nn.Linear(n_patch * width, len(v)))
-                           for k, v in ATTRIBUTES.items()})
-    targets = attribute_targets(scenes)
+                           for k, v in ATTRIBUTES.items()}).to(device)
+    targets = {k: v.to(device) for k, v in attribute_targets(scenes).items()}
     params = list(tower.parameters()) + list(heads.parameters())
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     sched = _schedule(opt, steps)
@@ -76,7 +78,7 @@ def train_vision(model: Any, pixel_values: torch.Tensor, scenes: Sequence[dict],
         opt.step()
         sched.step()
         losses.append(loss.item() / len(ATTRIBUTES))
-    tower.eval()
+    tower.eval().to("cpu")
     for p in tower.parameters():
         p.requires_grad_(False)
     return losses
@@ -145,9 +147,12 @@ def param_groups(model: Any, stage: Stage) -> list[dict]:
 
 
 def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: torch.Tensor, batch: int, pad_id: int,
-              seed: int, alignment: Callable | None = None, weights: torch.Tensor | None = None) -> dict:
+              seed: int, alignment: Callable | None = None, weights: torch.Tensor | None = None, device: str = "cpu") -> dict:
     """Train `stage.trains` on batches drawn (seeded, with replacement; by `weights` when given) from `pool`;
-    the record of the stage."""
+    the record of the stage. On `device` (the model is back on the CPU afterwards, where it is evaluated and saved);
+    the draws come from a CPU generator, so the batches are the same on any device."""
+    model.to(device)
+    features = features.to(device)
     opt = torch.optim.AdamW(param_groups(model, stage), lr=stage.lr, weight_decay=0.0)
     sched = _schedule(opt, stage.steps)
     gen = torch.Generator().manual_seed(seed)
@@ -158,7 +163,7 @@ def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: to
             idx = torch.randint(len(pool), (batch,), generator=gen).tolist()
         else:
             idx = torch.multinomial(weights, batch, replacement=True, generator=gen).tolist()
-        b = collate([pool[i] for i in idx], pad_id)
+        b = {k: v.to(device) for k, v in collate([pool[i] for i in idx], pad_id).items()}
         if alignment is not None and stage.mmd_weight:
             with alignment(model, b, gen) as term:
                 logits = forward(model, b, features)
@@ -174,7 +179,7 @@ def run_stage(model: Any, stage: Stage, pool: Sequence[Example], *, features: to
         losses.append(loss.item())
         if mmd is not None:
             mmds.append(mmd.item())
-    model.eval()
+    model.eval().to("cpu")
     return {"stage": stage.name, "steps": stage.steps, "lr": stage.lr, "trains": list(stage.trains),
             **({"projector_lr": stage.projector_lr} if stage.projector_lr is not None else {}),
             "mmd_weight": stage.mmd_weight, "loss_first": _mean(losses[:max(1, len(losses) // 10)]),

@@ -96,6 +96,41 @@ def test_bad_jobs_is_one_line():
     assert run.returncode == 2 and "--histories: 'text-first,late' is not a list of histories" in run.stderr
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--rung", "D"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 2 and "--rung: 'D' is not a rung; give one of A, B, C" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--device", "tpu"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "--device: 'tpu' is not a device; give cpu or cuda" in run.stderr
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA device is visible")
+def test_cuda_without_a_gpu_is_one_line(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--quick", "--device", "cuda", "--out", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "--device cuda: no CUDA device is visible to torch here" in run.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_cpu_records_and_cache_keys_do_not_name_a_training_device():
+    from harness.organisms.cache import entry_key
+    from harness.organisms.environment import numerics
+
+    assert "training_device" not in numerics() and numerics("cpu") == numerics()
+    assert entry_key(Plan(), 1) == entry_key(Plan(), 1, "cpu")
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA device")
+def test_quick_train_on_the_gpu_is_reproducible(tmp_path):
+    """On a GPU machine: the quick plan trained twice on the GPU gives the same weights (MANIFEST) and records the
+    device; it need not equal the CPU's weights."""
+    from harness.organisms.build import train_all
+
+    manifests = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        out.mkdir()
+        train_all(out, QUICK, jobs=1, cache=None, log=lambda _: None, device="cuda")
+        manifests.append((out / "MANIFEST").read_text())
+        record = json.loads((out / "text-first-s0" / "training.json").read_text())
+        assert record["environment"]["training_device"]["device"] == "cuda"
+    assert manifests[0] == manifests[1]
 
 
 def test_the_text_stage_gate_leaves_out_a_seed_before_any_image_is_trained(tmp_path):
