@@ -171,6 +171,9 @@ def full_size_section() -> str:
         "",
         "    python -m suites.perf.full_size --json full_size.json",
         "",
+        "(or, in a session lent the GPU machine, `bash suites/perf/gpu_session.sh`, which runs it as its third step after "
+        "a GPU smoke test of organism training and the organism seeds trained on the GPU, each under its own time limit.)",
+        "",
         "It builds both models from the real configs in `harness/models/configs/` (random bf16 weights created on "
         "the GPU), feeds one 336 px image per sample to LLaVA (576 image tokens) and one 448 px image to "
         "Qwen2.5-VL (256 merged tokens), batch 8, and reports tokens/s, achieved TFLOP/s, MFU against the dense "
@@ -203,7 +206,9 @@ CAPTURE_MEASURED = (
     "the batch (the benchmark text's token count) is done once per (model, benchmark) pair, in the warm-up."
 )
 
-CARRIED = ("Capture at equal work", "Capture memory at real scale", PEERS, "Analysis stages", TSNE_BACKENDS)
+# Sections measured by their own scripts or written by hand: carried over as they stand (each names how it was made).
+CARRIED = ("Capture at equal work", "Capture memory at real scale", PEERS, "Analysis stages", TSNE_BACKENDS,
+           "Per-head figures and the thread count", "Organisms: training and the study", "The default suite's time")
 
 HOTSPOT_READING = """
 Reading (what would remove each; none of these lies in `suites/perf` or `harness/perf`, so nothing was changed here):
