@@ -216,15 +216,16 @@ def history(name: str, plan: Plan, shared: _Shared, pretrained: tuple[Any, dict]
     align = key_alignment(ALIGNED_LAYERS) if weight else None
     stage2_parts = ("projector",) if name == "frozen" else ("projector", "decoder")
     stages = [text_record]
-    memo = stage1_memo if stage1_memo is not None and not weight else {}  # the alignment term makes stage 1 its own
-    if "model" in memo:
-        model = copy.deepcopy(memo["model"])
-        stages.append(memo["record"])
+    shares = stage1_memo is not None and not weight  # the alignment term makes stage 1 its own
+    if shares and "model" in stage1_memo:
+        model = copy.deepcopy(stage1_memo["model"])
+        stages.append(stage1_memo["record"])
     else:
         stage1 = run_stage(model, Stage("projector-captions", plan.caption_steps, plan.lr, ("projector",), weight),
                            pools["stage1"], seed=seed + 11, alignment=align, weights=shared.stage1_weights, **run)
         stages.append(_logged(model, shared, {**stage1, "question_share": plan.caption_qa_share}))
-        memo.update(model=copy.deepcopy(model), record=stages[-1])
+        if shares:
+            stage1_memo.update(model=copy.deepcopy(model), record=stages[-1])
     stage2 = Stage("stage2-qa", plan.qa_steps, plan.qa_lr, stage2_parts, weight, projector_lr=plan.projector_qa_lr)
     stages.append(_logged(model, shared, run_stage(model, stage2, pools["stage2"], seed=seed + 12, alignment=align,
                                                    weights=shared.weights, **run)))

@@ -143,6 +143,12 @@ def paired_ratio(a: list[float], b: list[float], level: float = 0.95) -> tuple[f
     return mid, float(ci.low), float(ci.high)
 
 
+def paired_text(ratio: tuple[float, float, float]) -> str:
+    """`paired_ratio`'s (median, low, high) as "1.023 [0.994, 1.078]"."""
+    mid, low, high = ratio
+    return f"{mid:.3f} [{low:.3f}, {high:.3f}]"
+
+
 def interleaved_seconds(calls: dict[str, tuple], rounds: int = ROUNDS) -> dict[str, list[float]]:
     """Seconds of each call (name → (function, *args)) in every round, the calls run in turn in each round so
     that a busy machine slows them alike; one warm-up round first."""

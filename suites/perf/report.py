@@ -90,8 +90,7 @@ def whole_capture_figures(name: str) -> list[Figure]:
              f"rounds, load {load:.1f} → {os.getloadavg()[0]:.1f}")
 
     def paired(key: str) -> str:
-        mid, low, high = f[key]
-        return f"; per-round ratio median {mid:.3f} [{low:.3f}, {high:.3f}] (95 %, order statistics)"
+        return f"; per-round ratio median {w.paired_text(f[key])} (95 %, order statistics)"
 
     return [
         Figure(f"whole capture of layer {layer} of {n}, early exit ({where}{paired('early_exit_paired')})",

@@ -26,7 +26,7 @@ import os
 import pytest
 import torch
 
-from harness.perf.workloads import MODELS, capture, capture_ratios, capture_ratios_whole, exit_layer, loaded_model
+from harness.perf.workloads import MODELS, capture, capture_ratios, capture_ratios_whole, exit_layer, loaded_model, paired_text
 
 pytestmark = pytest.mark.perf
 
@@ -56,10 +56,9 @@ def main() -> None:
               f"stopped there = {f['early_exit']:.3f}; capture of {f['three_layers']} without early exit / full pass = "
               f"{f['full']:.3f}; early exit / no early exit (layer {layer}) = {f['saving']:.3f}", flush=True)
         whole = capture_ratios_whole(name)
-        e, u = whole["early_exit_paired"], whole["full_paired"]
         print(f"{name} whole fixture ({whole['prompts']} prompts, batches of {whole['batch']}, {whole['rounds']} rounds, "
-              f"load {load_average()}): early exit {whole['early_exit']:.3f} (per round {e[0]:.3f} [{e[1]:.3f}, {e[2]:.3f}]), "
-              f"full {whole['full']:.3f} (per round {u[0]:.3f} [{u[1]:.3f}, {u[2]:.3f}])", flush=True)
+              f"load {load_average()}): early exit {whole['early_exit']:.3f} (per round {paired_text(whole['early_exit_paired'])}), "
+              f"full {whole['full']:.3f} (per round {paired_text(whole['full_paired'])})", flush=True)
 
 
 if __name__ == "__main__":
