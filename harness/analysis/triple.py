@@ -31,6 +31,7 @@ from harness.stats import cross_modal_gap, probe_figures, tsne_2d
 from harness.stats.between import between_prompt_mmd2
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
+from harness.stats.gap import pooled_distances
 from harness.stats.kernels import MIXTURE_SCALES, mixture_sigmas
 from harness.stats.per_head import MAX_HEADS, per_head, per_head_record
 from harness.stats.tiers import all_tiers
@@ -156,14 +157,16 @@ def analyze_layer(
         if len(set(image.units) & set(text.units)) < 2:
             raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
 
+        d2 = pooled_distances(image, text)  # one product for the gap's kernel and the support tier's neighbours
         gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
-                              kernel_scales=MIXTURE_SCALES)
+                              kernel_scales=MIXTURE_SCALES, sq_dists=d2)
         intra = dict(gap.intra)
         by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
         intra.update(by_bench)
         # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
         tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
-                          level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap)
+                          level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap, sq_dists=d2)
+        del d2
         verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
         # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
         # the map into js_space is fitted on each fold's training prompts

@@ -69,6 +69,14 @@ class GapResult:
     comparisons: tuple | None = field(default=None, repr=False, compare=False)
 
 
+def pooled_distances(image: Side, text: Side, max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS) -> torch.Tensor | None:
+    """The pooled squared distances [N, N] of cat([image.x, text.x]) in the keys' dtype and on their device, or
+    None when they do not fit in one kernel block (``kernels.pooled_sq_dists``): one matrix product that the
+    gap (σ and kernel sums) and the support tier (neighbour distances) can share."""
+    xi, xt = as_pair(image.x, text.x, min_rows=2)
+    return pooled_sq_dists(torch.cat([xi, xt]), max_kernel_elements)
+
+
 def _codes(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(code per row, first row of each code) for the distinct combinations of the columns."""
     stacked = np.stack([np.unique(np.asarray(c), return_inverse=True)[1].ravel() for c in columns], axis=1)
@@ -90,14 +98,16 @@ def cross_modal_gap(
     image: Side, text: Side, *, sigma: float | None = None, permutations: int = 1000,
     n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
     max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
-    blocks: dict | None = None, kernel_scales: tuple[float, ...] | None = None,
+    blocks: dict | None = None, kernel_scales: tuple[float, ...] | None = None, sq_dists: torch.Tensor | None = None,
 ) -> GapResult:
     """The image and text tokens (``Side``: vectors [n, d], unit id per token, labels, positions);
     `blocks`: unit id -> block: only pairs of units within one block enter any figure (every statistic
     is then the pair-weighted mean of its within-block values: used for the measured halves of
     cross-fitting folds, each compared only with itself; default: one block); `kernel_scales`: the
     kernel is the mean of RBF kernels at σ × each scale (e.g. ``kernels.MIXTURE_SCALES``; default: the
-    one RBF kernel at σ). See the module doc for every figure."""
+    one RBF kernel at σ); `sq_dists`: the pooled squared distances of cat([image.x, text.x]) when the caller
+    has them (``pooled_distances``, shared with the support tier), else computed here. See the module doc
+    for every figure."""
     seed = check_seed(seed)
     if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)) or permutations < 1:
         raise ValueError(f"permutations must be an int >= 1, got {permutations!r}")
@@ -129,7 +139,10 @@ def cross_modal_gap(
     lab_of = {n: lab[first] for n, lab in zip(names, labels)}
 
     z = torch.cat([xi, xt])  # [N, d] pooled, on the inputs' device
-    d2 = pooled_sq_dists(z, max_kernel_elements)  # [N, N] or None: one product for σ and the kernel sums
+    if sq_dists is not None and tuple(sq_dists.shape) != (z.shape[0], z.shape[0]):
+        raise ValueError(f"sq_dists must be [N, N] for the N = {z.shape[0]} pooled tokens, got {tuple(sq_dists.shape)}")
+    # [N, N] or None: one product for σ and the kernel sums
+    d2 = sq_dists if sq_dists is not None else pooled_sq_dists(z, max_kernel_elements)
     if sigma is None:
         sigma = median_bandwidth(xi, xt, seed=seed) if d2 is None else median_bandwidth_from(d2, seed=seed)
     widths = float(sigma) if kernel_scales is None else tuple(float(sigma) * float(c) for c in kernel_scales)

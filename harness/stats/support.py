@@ -57,7 +57,8 @@ class SupportSetup:
 
 
 def setup(sq_dists, unit, *, k: int = 5, q: float = 0.95, folds: int = 5, n_boot: int = 200, seed: int = 0) -> SupportSetup:
-    """sq_dists [N, N] pooled squared distances (numpy or torch), unit [N] unit id of each key."""
+    """sq_dists [N, N] pooled squared distances (numpy or torch; the gap's own product of the keys, in their
+    dtype, where ``tiers.all_tiers`` shares it), unit [N] unit id of each key."""
     seed = check_seed(seed)
     if not 0.0 < q < 1.0:
         raise ValueError(f"q must be in (0, 1), got {q!r}")

@@ -18,7 +18,7 @@ import numpy as np
 
 from ._validate import check_seed
 from .bootstrap import with_data_row
-from .gap import GapResult, Side, cross_modal_gap
+from .gap import GapResult, Side, cross_modal_gap, pooled_distances
 from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
 from .kernels import MIXTURE_SCALES, pairwise_sq_dists
 from .paper_form import PaperForm, paper_form
@@ -80,16 +80,20 @@ FOLDS = 5  # folds of units for the held-out tiers (separability, out of support
 def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
               seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
-              gap: GapResult | None = None) -> Tiers:
+              gap: GapResult | None = None, sq_dists=None) -> Tiers:
     """The image and text tokens with unit ids and label strata (``gap.Side``, as ``gap.cross_modal_gap``);
     `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
     the analysis' js_space); `gap`: the mixture-kernel gap of these very keys when the caller has it
-    (the triple check computes it once for its own figures), else computed here."""
+    (the triple check computes it once for its own figures), else computed here; `sq_dists`: the pooled
+    squared distances of these keys (``gap.pooled_distances``) when the caller has them: the gap's σ and kernel
+    sums and the support tier's neighbour distances read the one product (else made here, once)."""
     seed = check_seed(seed)
+    if sq_dists is None and (gap is None or with_support):
+        sq_dists = pooled_distances(image, text)  # None when too large for one block: each part then makes its own
     if gap is None:
         names = sorted(set(image.strata) & set(text.strata))
         gap = cross_modal_gap(image.only(names), text.only(names), sigma=sigma, permutations=permutations, n_boot=1, level=level, seed=seed,
-                              kernel_scales=MIXTURE_SCALES)
+                              kernel_scales=MIXTURE_SCALES, sq_dists=sq_dists)
     cross = gap.comparisons[0]
     kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
@@ -112,6 +116,6 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
         maps = fold_maps(z, unit_col, folds=FOLDS, space=probe_space, seed=seed)
         sep = separability(maps, image_rows, text_rows, idx, unit_col=unit_col, m=m, level=level, seed=seed)
     if with_support and enough:
-        s = setup(pairwise_sq_dists(z, z), np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
+        s = setup(pairwise_sq_dists(z, z) if sq_dists is None else sq_dists, np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
     return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps)

@@ -321,3 +321,28 @@ def test_crossfit_point_reads_the_truth_where_the_split_is_measured_and_cap_wher
         assert gap.mmd2 > 0.002 and gap.p_value < 0.2
         reads.append(crossfit_point(*gap.comparisons, seed=seed))
     assert float(np.median(reads)) > 50.0 and max(reads) <= CAP
+
+
+def test_the_gap_and_the_support_tier_read_one_product_of_the_keys(monkeypatch):
+    """all_tiers makes the pooled squared distances once for the gap's kernel and the support tier's neighbours;
+    given them, it makes none; its figures equal those of the support tier on its own float64 distances."""
+    import harness.stats.gap as gap_module
+    import harness.stats.tiers as tiers_module
+    from harness.stats.gap import pooled_distances
+
+    k = P.sample(P.population(d=16, layout="shared-offset", shift=1.0), prompts=24, cap=300, seed=2)
+    image, text = k.sides()
+    made = []
+    real = gap_module.pooled_sq_dists
+    monkeypatch.setattr(gap_module, "pooled_sq_dists", lambda *a, **kw: made.append(1) or real(*a, **kw))
+    monkeypatch.setattr(tiers_module, "pairwise_sq_dists", lambda *a: pytest.fail("the support tier made its own distances"))
+    shared = all_tiers(image, text, permutations=100, n_boot=50)
+    assert made == [1]
+    d2 = pooled_distances(image, text)
+    assert all_tiers(image, text, permutations=100, n_boot=50, sq_dists=d2).support == shared.support and made == [1, 1]
+    z = torch.tensor(np.concatenate([np.asarray(image.x), np.asarray(text.x)]), dtype=torch.float64)
+    s = setup(((z[:, None, :] - z[None, :, :]) ** 2).sum(-1), np.concatenate([image.units, text.units]), folds=5, n_boot=50)
+    own = summarize(*share_replicates(s, np.arange(len(image.units), len(z)), np.arange(len(image.units))), 0.9)
+    assert shared.support.cross == own
+    with pytest.raises(ValueError, match=r"sq_dists must be \[N, N\]"):
+        cross_modal_gap(image, text, permutations=10, sq_dists=d2[1:])
