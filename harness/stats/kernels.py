@@ -104,8 +104,10 @@ def rbf_kernel(d2: torch.Tensor, sigma: float | Sequence[float]) -> torch.Tensor
     if not sigmas or any(not (s > 0.0) or s != s or s == float("inf") for s in sigmas):
         raise ValueError(f"sigma must be finite and > 0, got {sigma!r}")
     out = torch.div(d2, -2.0 * sigmas[0] ** 2).exp_()  # d2 itself is left as it is
-    for s in sigmas[1:]:
-        out += torch.exp(d2 / (-2.0 * s**2))
+    buf = torch.empty_like(out) if len(sigmas) > 1 else None  # one scratch [shape of d2] for every further σ
+    for s in sigmas[1:]:  # the same operations as out += exp(d2 / c), without two new [N, N] tensors per σ
+        torch.div(d2, -2.0 * s**2, out=buf)
+        out += buf.exp_()
     if len(sigmas) > 1:
         out /= len(sigmas)
     return out

@@ -71,7 +71,8 @@ def setup(sq_dists, unit, *, k: int = 5, q: float = 0.95, folds: int = 5, n_boot
     rng = np.random.default_rng(seed)
     fold = np.empty(len(names), np.int64)
     fold[rng.permutation(len(names))] = np.arange(len(names)) % folds
-    return SupportSetup(np.sqrt(np.maximum(d2, 0.0)), code.ravel(), fold, with_data_row(len(names), int(n_boot), seed), k, q)
+    dist = np.maximum(d2, 0.0)  # a new array (the caller's distances stay as they are), then rooted in place
+    return SupportSetup(np.sqrt(dist, out=dist), code.ravel(), fold, with_data_row(len(names), int(n_boot), seed), k, q)
 
 
 def _scores(s: SupportSetup, rows: np.ndarray, ref: np.ndarray) -> np.ndarray:
