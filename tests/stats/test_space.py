@@ -66,3 +66,21 @@ def test_wide_held_out_maps_run_in_float32_with_the_float64_subspace():
     a, b = (fitted[dt][-1].components_.astype(np.float64) for dt in (np.float64, np.float32))
     cosines = np.linalg.svd(a @ b.T, compute_uv=False)
     assert cosines.min() > 1 - 1e-5, cosines.min()
+
+
+def test_wide_maps_take_the_checked_power_iterations_and_move_the_figures_little():
+    """Keys at least FLOAT32_FROM wide get WIDE_POWER_ITERATIONS (4, docs/statistics.md "The held-out maps of wide
+    keys"), narrower ones scikit-learn's default; the CI-sized part of the check: on one triple of the pre-registered
+    kind (d = 1,024, the modality shift just outside the 50 kept directions) every compared figure moves by <= 0.02."""
+    from suites.perf.map_iterations import basis, figures, triple
+
+    from harness.stats.space import FLOAT32_FROM, WIDE_POWER_ITERATIONS, space_steps
+
+    assert WIDE_POWER_ITERATIONS == 4
+    assert space_steps("pca50", 500, FLOAT32_FROM)[-1].iterated_power == 4
+    assert space_steps("pca50", 500, FLOAT32_FROM - 1)[-1].iterated_power == "auto"
+    image, text = triple(1.0, "60th", 0, basis(FLOAT32_FROM))
+    default, fewer = figures(image, text, "auto"), figures(image, text, WIDE_POWER_ITERATIONS)
+    moves = {k: abs(fewer[k] - default[k]) for k in default}
+    assert max(moves.values()) <= 0.02, moves
+    assert default["cross AUC"] > 0.6  # the shift is seen: the comparison is not of two chance readings
