@@ -20,10 +20,12 @@ from harness.intervention.options import INTERVENTION_OPTIONS, parse_interventio
 from harness.intervention.suite import InterventionSession
 from harness.run.options import OPTIONS, ini_name, parse_config, parse_flag
 from harness.run.session import KeyspaceRun
+from harness.run.allocator import apply as apply_malloc
 from harness.run.threads import choose as choose_threads
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()  # the keyspace suites' session (test_keyspace.py, test_keyspace_controls.py)
 THREADS_KEY = pytest.StashKey[str]()  # the torch thread count chosen for this process, and why
+MALLOC_KEY = pytest.StashKey[str]()  # where this process's freed blocks go, in the header's words
 INTERVENTIONS_KEY = pytest.StashKey[InterventionSession]()  # the intervention suite's session (test_intervention.py)
 
 
@@ -61,6 +63,7 @@ def pytest_configure(config: pytest.Config) -> None:
         threads, why = choose_threads(run.cfg.threads, workers=_workers(config))
         torch.set_num_threads(threads)
         config.stash[THREADS_KEY] = why
+        config.stash[MALLOC_KEY] = apply_malloc(run.cfg.malloc)
         icfg = parse_intervention_config(get, rootdir, run_results=run.cfg.results)
         check_outputs(run.cfg, icfg)  # every output path and directory, before anything runs
         check_intervention_outputs(icfg)
@@ -146,7 +149,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN_KEY, None)
     if run is None or _is_worker(config):
         return []
-    return [cache_line(run.cfg.cache), f"keyspace torch threads: {config.stash.get(THREADS_KEY, '?')}; --ks-threads N to fix"]
+    return [cache_line(run.cfg.cache), f"keyspace torch threads: {config.stash.get(THREADS_KEY, '?')}; --ks-threads N to fix",
+            f"keyspace freed memory: {config.stash.get(MALLOC_KEY, '?')}"]
 
 
 def cache_line(cache: Path | None) -> str:

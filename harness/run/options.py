@@ -24,6 +24,7 @@ from harness.errors import KeyspaceError
 from harness.models.taps import check_kind
 from harness.results.baselines import BaselineStore, default_store
 from harness.run.shard import Shard, parse_shard
+from harness.run.allocator import parse_malloc
 from harness.run.threads import parse_threads
 
 
@@ -48,6 +49,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("permutations", "1000", "sign-flip draws of the prompt-level MMD test (each draw swaps the image and text sides of random whole prompts)"),
     Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
     Option("threads", "auto", "torch threads of the forward passes: auto (the cores free when the run starts, by the load average; OMP_NUM_THREADS wins) or a number"),
+    Option("malloc", "keep", "freed blocks of memory: keep (glibc keeps blocks under 1 GiB for reuse instead of faulting fresh pages in; the statistics' [N, N] tensors) or system (glibc's defaults)"),
     Option("per-head", "8", "figures per head (every tier) when the captured vector has at most this many heads; 0: never"),
     Option("batch-size", "8", "samples per forward pass during capture"),
     Option("results", "reports/results.jsonl", "JSON-lines results file, one line per finished triple"),
@@ -148,7 +150,7 @@ def parse_dtype(value: str, device: torch.device) -> torch.dtype:
 # Fields that choose what runs or where outputs go, not what a triple's figures are.
 OUTPUT_FIELDS = (
     "results", "report", "models", "layers", "benchmarks", "baselines", "update_baselines", "resume", "batch_size",
-    "cache", "data_dir", "device_map", "trust_remote_code", "threads",
+    "cache", "data_dir", "device_map", "trust_remote_code", "threads", "malloc",
     "shard",
 )
 
@@ -176,6 +178,7 @@ class RunConfig:
     update_baselines: bool
     resume: bool
     threads: int | None = None  # torch threads of the forward passes; None: auto (harness.run.threads)
+    malloc: str = "keep"  # where freed blocks go: keep or system (harness.run.allocator)
     per_head: int = 8  # heads reported one by one when the vector has at most this many (harness.stats.per_head)
     cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
     data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache
@@ -265,6 +268,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         max_points=_int("max-points", get("max-points"), minimum=8),
         per_head=_int("per-head", get("per-head"), minimum=0),
         threads=parse_threads(get("threads")),
+        malloc=parse_malloc(get("malloc")),
         batch_size=_int("batch-size", get("batch-size"), minimum=1),
         results=path("results"),
         report=path("report"),

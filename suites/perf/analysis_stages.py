@@ -40,6 +40,7 @@ import torch
 
 from harness.perf.document import update_section
 from harness.perf.workloads import analysis_case
+from harness.run.allocator import apply as apply_malloc
 
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)
@@ -182,7 +183,8 @@ def section(figures: dict) -> str:
         f"`analyze_layer` with the suite's settings on a synthetic bank of {PROMPTS} prompts ({IMAGE_PER_PROMPT} image + "
         f"{TEXT_PER_PROMPT} text tokens each), `max_points` = points per modality; median of {figures['repeats']} calls "
         f"after a warm-up, one thread (OMP_NUM_THREADS={figures['threads']}), load average {figures['load_start']:.1f} "
-        f"at the start and {figures['load_end']:.1f} at the end on 2 shared cores. Exponent: slope of log seconds on "
+        f"at the start and {figures['load_end']:.1f} at the end on 2 shared cores; freed memory: "
+        f"{figures.get('malloc', 'system (before --malloc existed)')} (`--ks-malloc`, as the suite). Exponent: slope of log seconds on "
         "log points (1 = linear, 2 = quadratic).",
     ]
     targets = figures.get("targets")
@@ -222,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-twin", action="store_true", help="leave out the tiny-llava twin's triple")
     p.add_argument("--threads", default="1,2", help="thread counts the two target triples are timed at (default: 1,2; '' for none)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case (median reported; default: 3)")
+    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc: keep (default) or system")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--from-json", type=Path, default=None, help="render figures a previous --json run wrote")
     p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the section into this file")
@@ -230,8 +233,9 @@ def main(argv: list[str] | None = None) -> int:
         figures = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:
         torch.set_grad_enabled(False)
+        malloc = apply_malloc(args.malloc).split(" (")[0]
         figures = {"threads": os.environ.get("OMP_NUM_THREADS"), "repeats": args.repeats, "load_start": os.getloadavg()[0],
-                   "dims": {}}
+                   "malloc": malloc, "dims": {}}
         if not args.no_twin:
             figures["twin"] = measure_twin(args.repeats)
             print(f"twin: {figures['twin']}", file=sys.stderr, flush=True)

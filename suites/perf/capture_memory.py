@@ -30,6 +30,8 @@ from pathlib import Path
 
 import torch
 
+from harness.run.allocator import apply as apply_malloc
+
 SHAPE = {"image": 576, "text": 150, "special": 20}  # tokens per prompt (LLaVA-1.5: one 336 px image)
 
 
@@ -91,16 +93,24 @@ def bank_alone(shapes: dict[int, tuple[int, int]]) -> dict:
     return {"bank_peak_GB": peak / 1e9}
 
 
-def _in_child(fn, *args) -> dict:
-    """`fn(*args)` in a fresh process, so that nothing this process did weighs on its resident set."""
+def _with_malloc(malloc: str, fn, args) -> dict:
+    apply_malloc(malloc)
+    return fn(*args)
+
+
+def _in_child(malloc: str, fn, *args) -> dict:
+    """`fn(*args)` in a fresh process with freed memory handled as `malloc` says (``--ks-malloc``), so that
+    nothing this process did weighs on its resident set."""
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(fn, args)
+        return pool.apply(_with_malloc, (malloc, fn, args))
 
 
-def measure(layers: int, prompts: int, dim: int, max_tokens: str, max_points: int, batch: int, seed: int) -> dict:
+def measure(layers: int, prompts: int, dim: int, max_tokens: str, max_points: int, batch: int, seed: int,
+            malloc: str = "keep") -> dict:
     """Both sides, each in its own child process, and the capture's peak over the bank's."""
-    figures = _in_child(stream, layers, prompts, dim, max_tokens, max_points, batch, seed)
-    figures.update(_in_child(bank_alone, figures.pop("shapes")))
+    figures = _in_child(malloc, stream, layers, prompts, dim, max_tokens, max_points, batch, seed)
+    figures.update(_in_child(malloc, bank_alone, figures.pop("shapes")))
+    figures["malloc"] = malloc
     figures["peak_over_bank"] = figures["capture_peak_GB"] / figures["bank_peak_GB"]
     return figures
 
@@ -114,9 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-points", type=int, default=1500, help="as --ks-max-points (default: 1500)")
     p.add_argument("--batch", type=int, default=8, help="prompts per simulated forward pass (default: 8)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc: keep (default) or system")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
-    figures = measure(args.layers, args.prompts, args.dim, args.max_tokens, args.max_points, args.batch, args.seed)
+    figures = measure(args.layers, args.prompts, args.dim, args.max_tokens, args.max_points, args.batch, args.seed, args.malloc)
     print(json.dumps(figures, indent=2))
     print(f"capture peak {figures['capture_peak_GB']:.2f} GB / bank alone {figures['bank_peak_GB']:.2f} GB "
           f"= {figures['peak_over_bank']:.3f} (bank's own bytes {figures['bank_GB']:.2f} GB)")
