@@ -346,3 +346,14 @@ def test_the_gap_and_the_support_tier_read_one_product_of_the_keys(monkeypatch):
     assert shared.support.cross == own
     with pytest.raises(ValueError, match=r"sq_dists must be \[N, N\]"):
         cross_modal_gap(image, text, permutations=10, sq_dists=d2[1:])
+
+
+def test_fold_maps_refuse_non_finite_keys_in_one_line():
+    """The maps fit with scikit-learn's own finiteness checks off (checked once instead): a nan still ends in one line."""
+    from harness.stats.separability import fold_maps
+
+    z = np.random.default_rng(0).standard_normal((100, 4))
+    z[7, 2] = np.nan
+    for space in ("raw", "pca50"):
+        with pytest.raises(ValueError, match="separability needs finite keys"):
+            fold_maps(z, np.repeat(np.arange(10), 10), space=space)
