@@ -171,3 +171,9 @@ def test_probe_figures_on_the_tiers_fold_maps_equal_grouped_folds_dealt_the_same
                                            probe_figures(x, y, groups=coarse, seed=1, space="pca50")))
     with pytest.raises(ValueError, match="maps must cover"):
         probe_figures(x[:-1], y, groups=(groups[0][:-1], groups[1]), seed=1, space="pca50", maps=maps)
+
+
+@pytest.mark.parametrize("n,d", [(3000, 4096), (1501, 64), (9, 3)])
+def test_the_pooled_product_from_its_upper_blocks_is_the_whole_product_to_the_bit(n, d):
+    z = torch.randn(n, d, generator=torch.Generator().manual_seed(d))
+    assert torch.equal(pooled_sq_dists(z, DEFAULT_MAX_KERNEL_ELEMENTS), _sq_dists(z, z))
