@@ -7,6 +7,8 @@ with `max_points` = 1500, 3000 and 6000 vectors per modality, at d = 128 and d =
 LLaVA-shaped key width). Each stage is timed inside the real call, by wrapping the functions that
 `analyze_layer` and `cross_modal_gap` call (restored afterwards):
 
+- pooled squared distances: `gap.pooled_distances`, the one product of the pooled keys that the gap's σ
+  and kernel sums and the support tier's neighbour distances read;
 - gap statistic + test: `cross_modal_gap` from its start to the bootstrap (median-heuristic σ, the
   pooled kernel summed over token cells, the per-unit Grams, the sign-flip test, the intra-modal
   comparisons); the kernel (σ + `CellGram`) is also shown on its own;
@@ -45,8 +47,9 @@ from harness.run.allocator import apply as apply_malloc
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)
 PROMPTS, IMAGE_PER_PROMPT, TEXT_PER_PROMPT = 200, 60, 40
-STAGES = ("gap statistic + test", "  of which kernel (σ + cell sums)", "tiers (bounds, separability, support)",
-          "  of which probe maps (PCA per fold)", "  of which support distances", "JS/AUC", "per head", "t-SNE (its own thread, beside the statistics)",
+STAGES = ("pooled squared distances (shared by the gap and the support tier)", "gap statistic + test",
+          "  of which kernel (σ + cell sums)", "tiers (bounds, separability, support)",
+          "  of which probe maps (PCA per fold)", "JS/AUC", "per head", "t-SNE (its own thread, beside the statistics)",
           "  waiting for the map after the statistics", "rest")
 TITLE = "Analysis stages"
 TARGETS = (("twin", "a twin's triple (tiny-llava, deepest layer)", 1.0), ("real", "real-size triple (d = 4096, 1,500 points)", 3.0))
@@ -91,9 +94,9 @@ def stage_clock():
 
         return inner, timed
 
-    targets = [(analysis, "cross_modal_gap", "gap"), (analysis, "all_tiers", "tiers"), (analysis, "probe_figures", "js"),
+    targets = [(analysis, "pooled_distances", "pooled"), (analysis, "cross_modal_gap", "gap"), (analysis, "all_tiers", "tiers"), (analysis, "probe_figures", "js"),
                (analysis, "_per_head", "heads"), (analysis, "_tsne", "tsne"),
-               (tiers, "fold_maps", "maps"), (tiers, "pairwise_sq_dists", "support"),
+               (tiers, "fold_maps", "maps"),
                (gap, "pooled_sq_dists", "kernel"), (gap, "median_bandwidth", "kernel"),
                (gap, "median_bandwidth_from", "kernel"), (gap, "CellGram", "kernel")]
     saved = []
@@ -115,13 +118,13 @@ def split(marks, total: float) -> dict[str, float]:
         (_, o0, o1), = [m for m in marks if m[0] == outer]
         return sum(e - s for m, s, e in marks if m == name and o0 <= s and e <= o1)
 
-    top = {n: sum(e - s for m, s, e in marks if m == n) for n in ("gap", "tiers", "js", "heads", "tsne")}
-    out = {"gap statistic + test": top["gap"], "  of which kernel (σ + cell sums)": within("kernel", "gap"),
+    top = {n: sum(e - s for m, s, e in marks if m == n) for n in ("pooled", "gap", "tiers", "js", "heads", "tsne")}
+    out = {STAGES[0]: top["pooled"], "gap statistic + test": top["gap"], "  of which kernel (σ + cell sums)": within("kernel", "gap"),
            "tiers (bounds, separability, support)": top["tiers"], "  of which probe maps (PCA per fold)": within("maps", "tiers"),
-           "  of which support distances": within("support", "tiers"), "JS/AUC": top["js"], "per head": top["heads"],
+           "JS/AUC": top["js"], "per head": top["heads"],
            "t-SNE (its own thread, beside the statistics)": top["tsne"]}
     # the map runs beside the statistics: what it adds is the wait for it after the last of them
-    stats_end = max((e for m, _, e in marks if m in ("gap", "tiers", "js", "heads")), default=0.0)
+    stats_end = max((e for m, _, e in marks if m in ("pooled", "gap", "tiers", "js", "heads")), default=0.0)
     out["  waiting for the map after the statistics"] = max(0.0, max((e for m, _, e in marks if m == "tsne"), default=0.0) - stats_end)
     out["rest"] = total - sum(v for n, v in top.items() if n != "tsne") - out["  waiting for the map after the statistics"]
     out["total"] = total
