@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from harness.allocator import apply as apply_malloc
 from harness.errors import KeyspaceError
 from harness.capture.cache import default_cache_dir
 from harness.run.paths import check_intervention_outputs, check_outputs
@@ -20,7 +21,6 @@ from harness.intervention.options import INTERVENTION_OPTIONS, parse_interventio
 from harness.intervention.suite import InterventionSession
 from harness.run.options import OPTIONS, ini_name, parse_config, parse_flag
 from harness.run.session import KeyspaceRun
-from harness.run.allocator import apply as apply_malloc
 from harness.run.threads import choose as choose_threads
 
 RUN_KEY = pytest.StashKey[KeyspaceRun]()  # the keyspace suites' session (test_keyspace.py, test_keyspace_controls.py)

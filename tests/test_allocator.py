@@ -1,4 +1,4 @@
-"""--ks-malloc: where freed blocks of memory go (harness.run.allocator)."""
+"""--ks-malloc: where freed blocks of memory go (harness.allocator)."""
 
 import ctypes.util
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from harness.errors import KeyspaceError
-from harness.run.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD, apply, parse_malloc
+from harness.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD, apply, parse_malloc
 
 
 def test_keep_sets_both_thresholds_and_system_sets_nothing():
@@ -42,7 +42,7 @@ def test_keep_serves_a_large_block_from_the_heap_and_keeps_it_on_glibc():
     code = """
 import ctypes, json, sys
 import numpy as np
-from harness.run.allocator import apply
+from harness.allocator import apply
 apply(sys.argv[1])
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]

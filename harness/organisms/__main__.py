@@ -1,5 +1,5 @@
 """`python -m harness.organisms train [--out DIR] [--quick] [--jobs N] [--seeds K,...] [--histories H,...] [--rung R] [--text-gate G]
-[--cache DIR | --no-cache] [--device cpu|cuda]`: regenerate the organisms."""
+[--cache DIR | --no-cache] [--device cpu|cuda] [--malloc keep|system]`: regenerate the organisms."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--device", default="cpu",
                        help="where the training steps run: cpu (default; the committed organisms' weights) or cuda (the "
                             "--jobs processes share the GPU; reproducible on one GPU, other weights than the CPU's)")
+    train.add_argument("--malloc", default="keep", choices=("keep", "system"),
+                       help="freed blocks of memory, as the suite's --ks-malloc: keep (default; reused instead of faulted in "
+                            "afresh; the same weights either way) or system (glibc's defaults)")
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
     study.add_argument("--out", type=Path, default=None, help="folder for study.json (default: --root, where the report finds it)")
@@ -75,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         if not torch.cuda.is_available():
             ap.error("--device cuda: no CUDA device is visible to torch here; train with --device cpu")
     args.out.mkdir(parents=True, exist_ok=True)
-    train_all(args.out, plan, jobs=args.jobs, cache=None if args.no_cache else args.cache or default_dir(), device=args.device)
+    train_all(args.out, plan, jobs=args.jobs, cache=None if args.no_cache else args.cache or default_dir(), device=args.device,
+              malloc=args.malloc)
     return 0
 
 

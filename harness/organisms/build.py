@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..allocator import apply as apply_malloc
 from . import data, evaluate
 from .cache import entry_key, text_pretrained_cached
 from .alignment import BANDWIDTH_FACTORS, key_alignment
@@ -93,13 +94,14 @@ def organisms(plan: Plan) -> list[str]:
 
 
 def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None, log: Callable[[str], None] = print,
-              device: str = "cpu") -> dict:
+              device: str = "cpu", malloc: str = "keep") -> dict:
     """Train and save every history of every seed under `out`/HISTORY-sSEED (one spawned single-thread process
     per seed, `jobs` at a time); write `out`/MANIFEST and `out`/timing.json. `cache`: the folder of text-pretrained
     models (harness.organisms.cache; None: none). `device`: where the training steps run ("cpu", or "cuda": every
-    process on the one GPU; evaluation and saving stay on the CPU)."""
+    process on the one GPU; evaluation and saving stay on the CPU). `malloc`: where each process's freed blocks go
+    (harness.allocator: keep or system; the weights are the same either way)."""
     wall = time.perf_counter()
-    with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds))) as pool:
+    with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds)), initializer=apply_malloc, initargs=(malloc,)) as pool:
         results = pool.starmap(train_seed, [(k, out, plan, cache, device) for k in plan.seeds])
     records = {}
     for k, (recs, laps) in zip(plan.seeds, results):
@@ -109,7 +111,7 @@ def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None
             log(f"{name}: held-out accuracy {r['heldout']['all']['accuracy']} (chance {r['heldout']['all']['chance']}); "
                 f"conflict probe {r['conflict_probe']}")
         records.update(recs)
-    timing = {"jobs": jobs, "threads_per_job": 1, **({"device": device} if device != "cpu" else {}), "wall_s": round(time.perf_counter() - wall, 1),
+    timing = {"jobs": jobs, "threads_per_job": 1, "malloc": malloc, **({"device": device} if device != "cpu" else {}), "wall_s": round(time.perf_counter() - wall, 1),
               "cpu_s": round(sum(lap["cpu_s"] for _, laps in results for lap in laps), 1),
               "seeds": {str(k): laps for k, (_, laps) in zip(plan.seeds, results)}}
     log(f"all organisms: wall {timing['wall_s']} s, cpu {timing['cpu_s']} s")

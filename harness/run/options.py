@@ -16,6 +16,7 @@ from typing import Callable
 
 import torch
 
+from harness.allocator import parse_malloc
 from harness.benchmarks import BenchmarkChoice, parse_benchmarks
 from harness.capture.cache import default_cache_dir
 from harness.capture.keys import TokenCaps, parse_max_tokens
@@ -24,7 +25,6 @@ from harness.errors import KeyspaceError
 from harness.models.taps import check_kind
 from harness.results.baselines import BaselineStore, default_store
 from harness.run.shard import Shard, parse_shard
-from harness.run.allocator import parse_malloc
 from harness.run.threads import parse_threads
 
 
@@ -178,7 +178,7 @@ class RunConfig:
     update_baselines: bool
     resume: bool
     threads: int | None = None  # torch threads of the forward passes; None: auto (harness.run.threads)
-    malloc: str = "keep"  # where freed blocks go: keep or system (harness.run.allocator)
+    malloc: str = "keep"  # where freed blocks go: keep or system (harness.allocator)
     per_head: int = 8  # heads reported one by one when the vector has at most this many (harness.stats.per_head)
     cache: Path | None = None  # key cache directory; None: --ks-no-cache (capture afresh, store nothing)
     data_dir: str | None = None  # local copy of hub benchmarks; None: env KS_DATA_DIR, else the hub cache

@@ -42,7 +42,7 @@ import torch
 
 from harness.perf.document import update_section
 from harness.perf.workloads import analysis_case
-from harness.run.allocator import apply as apply_malloc
+from harness.allocator import apply as apply_malloc
 
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from harness.run.allocator import apply as apply_malloc
+from harness.allocator import apply as apply_malloc
 
 SHAPE = {"image": 576, "text": 150, "special": 20}  # tokens per prompt (LLaVA-1.5: one 336 px image)
 
