@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from harness.errors import KeyspaceError
 from harness.allocator import M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, MMAP_THRESHOLD, TRIM_THRESHOLD, apply, parse_malloc
+from harness.errors import KeyspaceError
 
 
 def test_keep_sets_both_thresholds_and_system_sets_nothing():
