@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import torch
 
-from ..allocator import apply as apply_malloc
+from ..allocator import apply as apply_malloc, parse_malloc
 from . import data, evaluate
 from .cache import entry_key, text_pretrained_cached
 from .alignment import BANDWIDTH_FACTORS, key_alignment
@@ -100,6 +100,7 @@ def train_all(out: Path, plan: Plan, *, jobs: int = 2, cache: Path | None = None
     models (harness.organisms.cache; None: none). `device`: where the training steps run ("cpu", or "cuda": every
     process on the one GPU; evaluation and saving stay on the CPU). `malloc`: where each process's freed blocks go
     (harness.allocator: keep or system; the weights are the same either way)."""
+    malloc = parse_malloc(malloc)  # here, not in the workers: a pool whose initializer raises restarts it for ever
     wall = time.perf_counter()
     with mp.get_context("spawn").Pool(min(jobs, len(plan.seeds)), initializer=apply_malloc, initargs=(malloc,)) as pool:
         results = pool.starmap(train_seed, [(k, out, plan, cache, device) for k in plan.seeds])
