@@ -26,6 +26,7 @@ import os
 import pytest
 import torch
 
+from harness.allocator import apply as apply_malloc
 from harness.perf.workloads import MODELS, capture, capture_ratios, capture_ratios_whole, exit_layer, loaded_model, paired_text
 
 pytestmark = pytest.mark.perf
@@ -46,9 +47,19 @@ def load_average() -> str:
     return "{:.1f}".format(os.getloadavg()[0])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m suites.perf.test_capture_perf", description=__doc__.splitlines()[0])
+    p.add_argument("models", nargs="*", default=list(MODELS), help=f"models (default: all of {', '.join(MODELS)})")
+    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc (default: keep, as the suite)")
+    args = p.parse_args(argv)
+    unknown = sorted(set(args.models) - set(MODELS))
+    if unknown:
+        p.error(f"unknown model(s) {', '.join(unknown)}; give some of {', '.join(MODELS)}")
+    print(f"freed memory: {apply_malloc(args.malloc)}", flush=True)
     torch.set_grad_enabled(False)
-    for name in MODELS:
+    for name in args.models:
         start = load_average()
         f = capture_ratios(name)
         n, layer = f["layers"], f["exit_layer"]
