@@ -37,6 +37,14 @@ def parse_malloc(value: str) -> str:
     return v
 
 
+def add_option(parser) -> None:
+    """`--malloc keep|system` on an argparse parser (a command of its own: the organisms' build, the perf scripts),
+    as the suite's `--ks-malloc`."""
+    parser.add_argument("--malloc", default="keep", choices=CHOICES,
+                        help="freed blocks of memory, as the suite's --ks-malloc: keep (default; reused instead of "
+                             "faulted in afresh; the same figures either way) or system (glibc's defaults)")
+
+
 def _mallopt():
     """glibc's mallopt, or None where the C library has none."""
     try:

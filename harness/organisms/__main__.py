@@ -7,6 +7,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..allocator import add_option as add_malloc_option
+
 DEFAULT_OUT = Path(__file__).resolve().parents[2] / "fixtures" / "organisms"
 
 
@@ -29,9 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--device", default="cpu",
                        help="where the training steps run: cpu (default; the committed organisms' weights) or cuda (the "
                             "--jobs processes share the GPU; reproducible on one GPU, other weights than the CPU's)")
-    train.add_argument("--malloc", default="keep", choices=("keep", "system"),
-                       help="freed blocks of memory, as the suite's --ks-malloc: keep (default; reused instead of faulted in "
-                            "afresh; the same weights either way) or system (glibc's defaults)")
+    add_malloc_option(train)
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
     study.add_argument("--out", type=Path, default=None, help="folder for study.json (default: --root, where the report finds it)")

@@ -42,7 +42,7 @@ import torch
 
 from harness.perf.document import update_section
 from harness.perf.workloads import analysis_case
-from harness.allocator import apply as apply_malloc
+from harness.allocator import add_option as add_malloc_option, apply as apply_malloc
 
 POINTS = (1500, 3000, 6000)
 DIMS = (128, 4096)
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-twin", action="store_true", help="leave out the tiny-llava twin's triple")
     p.add_argument("--threads", default="1,2", help="thread counts the two target triples are timed at (default: 1,2; '' for none)")
     p.add_argument("--repeats", type=int, default=3, help="timed calls per case (median reported; default: 3)")
-    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc: keep (default) or system")
+    add_malloc_option(p)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.add_argument("--from-json", type=Path, default=None, help="render figures a previous --json run wrote")
     p.add_argument("--update", type=Path, default=None, metavar="PERFORMANCE.md", help="write the section into this file")

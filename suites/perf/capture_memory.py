@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from harness.allocator import apply as apply_malloc
+from harness.allocator import add_option as add_malloc_option, apply as apply_malloc
 
 SHAPE = {"image": 576, "text": 150, "special": 20}  # tokens per prompt (LLaVA-1.5: one 336 px image)
 
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-points", type=int, default=1500, help="as --ks-max-points (default: 1500)")
     p.add_argument("--batch", type=int, default=8, help="prompts per simulated forward pass (default: 8)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc: keep (default) or system")
+    add_malloc_option(p)
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = p.parse_args(argv)
     figures = measure(args.layers, args.prompts, args.dim, args.max_tokens, args.max_points, args.batch, args.seed, args.malloc)

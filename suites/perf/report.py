@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from harness.allocator import apply as apply_malloc
+from harness.allocator import add_option as add_malloc_option, apply as apply_malloc
 from harness.perf import workloads as w
 from harness.perf.document import Figure, machine, profile_table, read_section, render
 from harness.stats.projection import auto_backend
@@ -236,7 +236,7 @@ Reading (what would remove each; none of these lies in `suites/perf` or `harness
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m suites.perf.report", description=__doc__.split("\n")[0])
     p.add_argument("--out", type=Path, default=ROOT / "PERFORMANCE.md", help="file to write (default: PERFORMANCE.md)")
-    p.add_argument("--malloc", default="keep", help="where freed blocks go in this process, as the suite's --ks-malloc (default: keep)")
+    add_malloc_option(p)
     args = p.parse_args(argv)
     apply_malloc(args.malloc)  # the in-process figures (capture, statistics, interventions) run as the suite does
     start = time.perf_counter()

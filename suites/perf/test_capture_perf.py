@@ -26,7 +26,7 @@ import os
 import pytest
 import torch
 
-from harness.allocator import apply as apply_malloc
+from harness.allocator import add_option as add_malloc_option, apply as apply_malloc
 from harness.perf.workloads import MODELS, capture, capture_ratios, capture_ratios_whole, exit_layer, loaded_model, paired_text
 
 pytestmark = pytest.mark.perf
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(prog="python -m suites.perf.test_capture_perf", description=__doc__.splitlines()[0])
     p.add_argument("models", nargs="*", default=list(MODELS), help=f"models (default: all of {', '.join(MODELS)})")
-    p.add_argument("--malloc", default="keep", help="where freed blocks go, as the suite's --ks-malloc (default: keep, as the suite)")
+    add_malloc_option(p)
     args = p.parse_args(argv)
     unknown = sorted(set(args.models) - set(MODELS))
     if unknown:
