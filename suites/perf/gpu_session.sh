@@ -1,38 +1,76 @@
 #!/usr/bin/env bash
 # The prepared script for a session lent the GPU machine (one GPU, 16 cores, no network; 10 min a command,
-# 15 min in all): run it as ONE command from the repository root, results under $OUT (default ./gpu-session).
+# 15 min in all): run it as ONE command from the repository root; results under $OUT (default ./gpu-session).
 #
-#   1. smoke: the quick organisms trained twice on the GPU must give the same weights (about a minute);
-#   2. organisms on the GPU: the seeds in $SEEDS (default 1,2,3, the committed CPU set's), four at a time, into
-#      $OUT/organisms-gpu, each process a single CPU thread beside the GPU (a set of its own: GPU weights are not
-#      the CPU's; docs/organisms.md "On a GPU"), with its timing.json;
-#   3. full size: python -m suites.perf.full_size --json $OUT/full_size.json (PERFORMANCE.md "Full size (GPU)").
+#   0. wheels: where ./.whl holds wheels (the project's pinned transformers and tokenizers, which that machine's
+#      image lacks), they are installed under /tmp/site and put first on PYTHONPATH;
+#   1. organisms (docs/organisms.md, amendment 4): the candidate seeds in $SEEDS (default 4-9), each in two
+#      single-thread processes beside the GPU (text-first, aligned and frozen, which share the text-pretrained
+#      decoder; joint), all at once, each `python -m harness.organisms train --device cuda` into a folder of its own
+#      under $OUT/work; a GPU smoke test (the quick organisms trained twice on the GPU give the same weights) runs
+#      beside them. Limit ORGANISMS_S for all of it;
+#   2. full size: python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
+#   3. packing: the organisms' folders as organisms.tar in 15 MiB parts, every log and JSON in logs.tgz (the tool
+#      brings back at most 8 files). Rebuild here: `python -m harness.organisms gather` (see docs/organisms.md).
 #
-# Each step has its own time limit (STEP1_S, STEP2_S, STEP3_S seconds) so that a slow one leaves time for the
-# next; a step that fails or runs out is logged and the script goes on. Exit status: 0 when every step passed.
-# Organisms finished before a limit keep their folders (each is saved when trained); MANIFEST and timing.json
-# are written only when every seed finished.
+# A step that fails or runs out is logged (steps.log) and the script goes on; exit status 0 when every step passed.
+# Every organism is saved as soon as it is trained, so a limit that cuts a process keeps what it finished.
+# DEVICE=cpu QUICK=1 runs the same plumbing on the quick plan on a machine without a GPU (a dry run of the script).
 set -uo pipefail
 OUT=${OUT:-gpu-session}
-SEEDS=${SEEDS:-1,2,3}
-STEP1_S=${STEP1_S:-90}   # the three limits sum to 570 s: one command may run at most 600 s there
-STEP2_S=${STEP2_S:-330}
-STEP3_S=${STEP3_S:-150}
-mkdir -p "$OUT"
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+SEEDS=${SEEDS:-4,5,6,7,8,9}
+DEVICE=${DEVICE:-cuda}
+ORGANISMS_S=${ORGANISMS_S:-390}
+FULL_S=${FULL_S:-150}
+QUICK=${QUICK:-}
+mkdir -p "$OUT/work"
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
 status=0
-step() {  # step NAME LIMIT COMMAND...: run it under its limit, log its output and wall time
-    local name=$1 limit=$2
-    shift 2
-    local start=$SECONDS
-    timeout "$limit" "$@" > "$OUT/$name.log" 2>&1
-    local rc=$?
-    echo "$name: rc $rc, $((SECONDS - start)) s (limit $limit s)" | tee -a "$OUT/steps.log"
+log() { echo "$*" | tee -a "$OUT/steps.log"; }
+if compgen -G ".whl/*.whl" > /dev/null; then
+    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+        > "$OUT/wheels.log" 2>&1 && export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH} || { log "wheels: install failed"; status=1; }
+fi
+{ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; nproc;
+  python3 -c "import torch, transformers, tokenizers; print('torch', torch.__version__, 'transformers', transformers.__version__, 'tokenizers', tokenizers.__version__, 'cuda', torch.cuda.is_available())"; } \
+    > "$OUT/machine.txt" 2>&1
+cat "$OUT/machine.txt"
+
+start=$SECONDS
+pids=()
+quick=${QUICK:+--quick}
+for k in ${SEEDS//,/ }; do
+    for group in text-first,aligned,frozen joint; do
+        name="s$k-${group%%,*}"
+        timeout "$ORGANISMS_S" python3 -m harness.organisms train $quick --device "$DEVICE" --jobs 1 --seeds "$k" \
+            --histories "$group" --no-cache --out "$OUT/work/$name" > "$OUT/work/$name.log" 2>&1 &
+        pids+=("$!:$name")
+    done
+done
+if [ "$DEVICE" = cuda ]; then
+    timeout "$ORGANISMS_S" python3 -m pytest tests/organisms/test_quick_train.py -k gpu -p no:cacheprovider -q -rs \
+        > "$OUT/smoke.log" 2>&1 &
+    pids+=("$!:smoke")
+fi
+for entry in "${pids[@]}"; do
+    wait "${entry%%:*}"
+    rc=$?
+    log "${entry#*:}: rc $rc at $((SECONDS - start)) s (limit $ORGANISMS_S s)"
     [ "$rc" = 0 ] || status=1
-}
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv > "$OUT/gpu.csv" 2>&1
-step smoke "$STEP1_S" python3 -m pytest tests/organisms/test_quick_train.py -k "gpu" -p no:cacheprovider -q -rs
-step organisms "$STEP2_S" python3 -m harness.organisms train --device cuda --jobs 4 --seeds "$SEEDS" --no-cache \
-    --out "$OUT/organisms-gpu"
-step full_size "$STEP3_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json"
+done
+log "organisms: all processes ended at $((SECONDS - start)) s"
+
+if [ "$DEVICE" = cuda ]; then
+    start=$SECONDS
+    timeout "$FULL_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json" > "$OUT/full_size.log" 2>&1
+    rc=$?
+    log "full_size: rc $rc, $((SECONDS - start)) s (limit $FULL_S s)"
+    [ "$rc" = 0 ] || status=1
+fi
+
+tar -cf - -C "$OUT/work" . | split -b 15M -d - "$OUT/organisms.tar.part-"
+tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json wheels.log 2>/dev/null) \
+    -C work $(cd "$OUT/work" && ls *.log)
+rm -rf "$OUT/work" "$OUT"/*.log "$OUT/full_size.json" "$OUT/machine.txt"
+ls -la "$OUT"
 exit $status
