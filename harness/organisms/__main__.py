@@ -22,9 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     train.add_argument("--seeds", default=None, help="comma-separated organism seeds, taken in order (default: the plan's, 0,1,2,3)")
     train.add_argument("--histories", default=None, help="comma-separated histories to train (default: all four)")
     train.add_argument("--rung", default=None, help="a rung of amendment 2's ladder (A, B or C; docs/organisms.md) on top of the plan (whose default is rung B)")
-    train.add_argument("--text-gate", type=float, default=None, metavar="G",
+    train.add_argument("--text-gate", default=None, metavar="G",
                        help="amendment 3: leave out a seed whose text-pretrained decoder reads the cue caption below G (0-1; "
-                            "read before any image is trained; default: the plan's, 0.8; 0 lets every seed in)")
+                            "read before any image is trained; default: the plan's, 0.8; 0 lets every seed in; off: no gate, "
+                            "so joint alone skips the text stage it would train only to read the gate)")
     train.add_argument("--cache", type=Path, default=None,
                        help="folder of text-pretrained models reused across recipes (default: ~/.cache/keyspace/organisms)")
     train.add_argument("--no-cache", action="store_true", help="neither read nor write text-pretrained models")
@@ -64,10 +65,16 @@ def main(argv: list[str] | None = None) -> int:
         if not histories or set(histories) - set(HISTORIES):
             ap.error(f"--histories: {args.histories!r} is not a list of histories; give some of {','.join(HISTORIES)}")
         plan = replace(plan, histories=histories)
-    if args.text_gate is not None:
-        if not 0.0 <= args.text_gate <= 1.0:
-            ap.error(f"--text-gate: {args.text_gate} is not a share; give a number from 0 to 1, e.g. 0.8")
-        plan = replace(plan, text_gate=args.text_gate)
+    if args.text_gate == "off":
+        plan = replace(plan, text_gate=None)
+    elif args.text_gate is not None:
+        try:
+            gate = float(args.text_gate)
+        except ValueError:
+            ap.error(f"--text-gate: {args.text_gate!r} is not a share; give a number from 0 to 1, e.g. 0.8, or off")
+        if not 0.0 <= gate <= 1.0:
+            ap.error(f"--text-gate: {gate} is not a share; give a number from 0 to 1, e.g. 0.8, or off")
+        plan = replace(plan, text_gate=gate)
     if args.rung is not None:
         if args.rung not in RUNGS:
             ap.error(f"--rung: {args.rung!r} is not a rung; give one of {', '.join(RUNGS)}")

@@ -10,19 +10,23 @@
 #      under $OUT/work; a GPU smoke test (the quick organisms trained twice on the GPU give the same weights) runs
 #      beside them. Limit ORGANISMS_S for all of it;
 #   2. full size: python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
-#   3. packing: the organisms' folders as organisms.tar in 15 MiB parts, every log and JSON in logs.tgz (the tool
-#      brings back at most 8 files). Rebuild here: `python -m harness.organisms gather` (see docs/organisms.md).
+#   3. packing: each process's folder, as it ends, into organisms-sK.tar (one per seed, so at most 7 seeds: the tool
+#      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end.
 #
 # A step that fails or runs out is logged (steps.log) and the script goes on; exit status 0 when every step passed.
 # Every organism is saved as soon as it is trained, so a limit that cuts a process keeps what it finished.
 # DEVICE=cpu QUICK=1 runs the same plumbing on the quick plan on a machine without a GPU (a dry run of the script).
 set -uo pipefail
 OUT=${OUT:-gpu-session}
-SEEDS=${SEEDS:-4,5,6,7,8,9}
+SEEDS=${SEEDS:-4,5,6,7,8,9}  # at most 7 (one tar each)
 DEVICE=${DEVICE:-cuda}
 ORGANISMS_S=${ORGANISMS_S:-390}
 FULL_S=${FULL_S:-150}
 QUICK=${QUICK:-}
+PROCESSES=${PROCESSES:-"text-first,aligned,frozen joint"}  # one process per group per seed, all at once
+JOINT_GATE=${JOINT_GATE:-}  # off: joint does not train the text stage only to read the gate (its seed's text-first did)
+SMOKE=${SMOKE:-1}
+FULL=${FULL:-1}
 mkdir -p "$OUT/work"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1
 status=0
@@ -40,14 +44,16 @@ start=$SECONDS
 pids=()
 quick=${QUICK:+--quick}
 for k in ${SEEDS//,/ }; do
-    for group in text-first,aligned,frozen joint; do
+    for group in $PROCESSES; do
         name="s$k-${group%%,*}"
+        gate=()
+        [ "$group" = joint ] && [ -n "$JOINT_GATE" ] && gate=(--text-gate "$JOINT_GATE")
         timeout "$ORGANISMS_S" python3 -m harness.organisms train $quick --device "$DEVICE" --jobs 1 --seeds "$k" \
-            --histories "$group" --no-cache --out "$OUT/work/$name" > "$OUT/work/$name.log" 2>&1 &
+            --histories "$group" "${gate[@]}" --no-cache --out "$OUT/work/$name" > "$OUT/work/$name.log" 2>&1 &
         pids+=("$!:$name")
     done
 done
-if [ "$DEVICE" = cuda ]; then
+if [ "$DEVICE" = cuda ] && [ "$SMOKE" = 1 ]; then
     timeout "$ORGANISMS_S" python3 -m pytest tests/organisms/test_quick_train.py -k gpu -p no:cacheprovider -q -rs \
         > "$OUT/smoke.log" 2>&1 &
     pids+=("$!:smoke")
@@ -55,12 +61,15 @@ fi
 for entry in "${pids[@]}"; do
     wait "${entry%%:*}"
     rc=$?
-    log "${entry#*:}: rc $rc at $((SECONDS - start)) s (limit $ORGANISMS_S s)"
+    name=${entry#*:}
+    log "$name: rc $rc at $((SECONDS - start)) s (limit $ORGANISMS_S s)"
     [ "$rc" = 0 ] || status=1
+    # packed as it ends, one tar per seed under $OUT: what comes back even if the command itself is cut
+    [ -d "$OUT/work/$name" ] && tar -rf "$OUT/organisms-${name%%-*}.tar" -C "$OUT/work" "$name" "$name.log"
 done
 log "organisms: all processes ended at $((SECONDS - start)) s"
 
-if [ "$DEVICE" = cuda ]; then
+if [ "$DEVICE" = cuda ] && [ "$FULL" = 1 ]; then
     start=$SECONDS
     timeout "$FULL_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json" > "$OUT/full_size.log" 2>&1
     rc=$?
@@ -68,7 +77,6 @@ if [ "$DEVICE" = cuda ]; then
     [ "$rc" = 0 ] || status=1
 fi
 
-tar -cf - -C "$OUT/work" . | split -b 15M -d - "$OUT/organisms.tar.part-"
 tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json wheels.log 2>/dev/null) \
     -C work $(cd "$OUT/work" && ls *.log)
 rm -rf "$OUT/work" "$OUT"/*.log "$OUT/full_size.json" "$OUT/machine.txt"
