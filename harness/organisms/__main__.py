@@ -1,5 +1,7 @@
 """`python -m harness.organisms train [--out DIR] [--quick] [--jobs N] [--seeds K,...] [--histories H,...] [--rung R] [--text-gate G]
-[--cache DIR | --no-cache] [--device cpu|cuda] [--malloc keep|system]`: regenerate the organisms."""
+[--cache DIR | --no-cache] [--device cpu|cuda] [--malloc keep|system]`: regenerate the organisms;
+`python -m harness.organisms study [--root DIR] [--out DIR]`: the pre-registered study;
+`python -m harness.organisms gather PART [PART ...] --out DIR`: one folder from several train processes' folders."""
 
 from __future__ import annotations
 
@@ -36,7 +38,15 @@ def main(argv: list[str] | None = None) -> int:
     study = sub.add_parser("study", help="measure every organism and apply the pre-registered decision (docs/organisms.md)")
     study.add_argument("--root", type=Path, default=DEFAULT_OUT, help=f"organisms folder (default: {DEFAULT_OUT})")
     study.add_argument("--out", type=Path, default=None, help="folder for study.json (default: --root, where the report finds it)")
+    gather = sub.add_parser("gather", help="one organisms folder from the --out folders of several train processes (amendment 4)")
+    gather.add_argument("parts", type=Path, nargs="+", help="the train processes' --out folders")
+    gather.add_argument("--out", type=Path, required=True, help="the folder to fill (new or empty)")
     args = ap.parse_args(argv)
+    if args.command == "gather":
+        from .gather import gather as gather_parts  # deferred: arguments are parsed before torch loads
+
+        gather_parts(args.parts, args.out)
+        return 0
     if args.command == "study":
         from .study import run_study  # deferred: arguments are parsed before torch loads
 

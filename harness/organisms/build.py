@@ -34,7 +34,7 @@ from . import data, evaluate
 from .cache import entry_key, text_pretrained_cached
 from .alignment import BANDWIDTH_FACTORS, key_alignment
 from .card import model_card
-from .checkpoint import Sizes, build_model, build_processor, chat_template, load, save
+from .checkpoint import Sizes, build_model, build_processor, chat_template, load, save, write_record
 from .environment import environment
 from .probe import PROBE_SEED_OFFSET
 from .tokenizer import train_tokenizer
@@ -269,13 +269,19 @@ def train_seed(k: int, out: Path, plan: Plan, cache: Path | None = None, device:
                   "alignment_held_out_layer": HELD_OUT_LAYER if name == "aligned" else None,
                   "alignment_bandwidth_factors": list(BANDWIDTH_FACTORS)}
         save(model, shared.processor, folder, "", record)
-        saved, saved_processor = load(folder)
-        record["heldout"] = evaluate.heldout_accuracy(saved, saved_processor, w.eval_scenes, w.eval_images)
-        record["conflict_probe"] = evaluate.conflict_figures(saved, saved_processor, probe)
-        save(model, shared.processor, folder, model_card(record), record)
-        records[folder.name] = record
+        records[folder.name] = evaluate_saved(folder, record, w, probe)
         clock.lap(f"{name}: save and evaluate")
     return records, clock.laps
+
+
+def evaluate_saved(folder: Path, record: dict, world: data.World, probe: evaluate.Probe) -> dict:
+    """Evaluate the organism saved in `folder` as it loads (held-out accuracy on `world`'s held-out scenes, the
+    conflict probe), then write those figures into its record and its card (the weights stay as saved); the record."""
+    saved, saved_processor = load(folder)
+    record["heldout"] = evaluate.heldout_accuracy(saved, saved_processor, world.eval_scenes, world.eval_images)
+    record["conflict_probe"] = evaluate.conflict_figures(saved, saved_processor, probe)
+    write_record(folder, model_card(record), record)
+    return record
 
 
 def _deterministic_gpu() -> None:

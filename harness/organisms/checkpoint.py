@@ -84,6 +84,11 @@ def save(model: Any, processor: Any, out: Path, card: str, record: dict) -> None
     model.to(DTYPE).save_pretrained(out)
     model.to(torch.float32)
     processor.save_pretrained(out)
+    write_record(out, card, record)
+
+
+def write_record(out: Path, card: str, record: dict) -> None:
+    """The model card and training record of the organism saved in `out` (its weights and processor untouched)."""
     (out / "README.md").write_text(card, encoding="utf-8")
     (out / "training.json").write_text(json.dumps(record, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 

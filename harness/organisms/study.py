@@ -177,33 +177,39 @@ def decide(measured: dict, *, aligned_layers: Sequence[int], intervention: dict 
     premise = difference(follows(tf), follows(joint))
     everyone = list(measured.values())
     correlations = {f: spearman([layer_mean(m, f) for m in everyone], follows(everyone)) for f in FIGURES}
-    align_mmd = difference([layer_mean(m, "mmd2", aligned_layers) for m in aligned], [layer_mean(m, "mmd2", aligned_layers) for m in tf])
-    align_follow = difference(follows(aligned), follows(tf))
+    if len(aligned) >= 2:
+        align_mmd = difference([layer_mean(m, "mmd2", aligned_layers) for m in aligned], [layer_mean(m, "mmd2", aligned_layers) for m in tf])
+        align_follow = difference(follows(aligned), follows(tf))
+        arm = {"mmd2_aligned_layers": align_mmd.as_dict(), "follows_cue": align_follow.as_dict()}
+        align_supports, align_refutes = align_mmd.high < 0 and align_follow.high < 0, align_mmd.high < 0 and align_follow.low > -0.05
+    else:  # amendment 4: a set without two aligned seeds reads the rule with the alignment arm not run
+        arm, align_supports, align_refutes = f"not run ({len(aligned)} aligned seeds; it needs 2)", False, False
     floor = float(np.mean(follows(tf))) < 0.05
     iv = intervention or {}
-    supports = (premise.low > 0 and correlations["mmd2"]["interval"][0] > 0
-                and ((align_mmd.high < 0 and align_follow.high < 0) or iv.get("supports", False)))
-    refutes = (align_mmd.high < 0 and align_follow.low > -0.05) or iv.get("refutes", False)
+    supports = (premise.low > 0 and correlations["mmd2"]["interval"][0] > 0 and (align_supports or iv.get("supports", False)))
+    refutes = align_refutes or iv.get("refutes", False)
     q2 = "undecided" if floor or supports == refutes else "supported" if supports else "refuted"
     return {
         "q1": {"answer": q1, "layers_text_first_above_joint": above, "per_layer": {lay: d.as_dict() for lay, d in per_layer.items()},
                "layer_mean": avg.as_dict(), "relative": relative},
         "q2": {"answer": q2, "premise_text_first_minus_joint_follows": premise.as_dict(), "at_floor": floor,
                "correlation_with_follows_cue": correlations,
-               "aligned_minus_text_first": {"mmd2_aligned_layers": align_mmd.as_dict(), "follows_cue": align_follow.as_dict()},
+               "aligned_minus_text_first": arm,
                "intervention": iv or "not run", "supports": supports, "refutes": refutes},
     }
 
 
 def intervention_summary(measured: dict) -> dict | None:
-    """The intervention arm over text-first's seeds: supports / refutes when ≥ 2 of 3 seeds do (pre-registered)."""
+    """The intervention arm over text-first's seeds: supports / refutes when more than half of the seeds do (pre-registered
+    as "at least 2 of 3 seeds"; amendment 4 reads it so for any number of seeds, the same at three)."""
     from .intervene import arm_verdict  # deferred: the study loads its models only when it runs
 
     arms = [m["intervention"] for m in by_history(measured, "text-first") if "intervention" in m]
     if not arms:
         return None
     verdicts = [arm_verdict(a) for a in arms]
-    return {"seeds": verdicts, "supports": verdicts.count("supports") >= 2, "refutes": verdicts.count("refutes") >= 2}
+    return {"seeds": verdicts, "supports": 2 * verdicts.count("supports") > len(verdicts),
+            "refutes": 2 * verdicts.count("refutes") > len(verdicts)}
 
 
 def history_table(measured: dict, histories: Sequence[str]) -> list[dict]:
@@ -226,6 +232,25 @@ def history_table(measured: dict, histories: Sequence[str]) -> list[dict]:
     return rows
 
 
+def decisions(measured: dict, aligned_layers: Sequence[int]) -> dict:
+    """`decision` over every organism measured, and where they were trained on more than one device,
+    `decision_by_device` over each device's own (amendment 4: reported side by side); a set without two seeds of
+    text-first and of joint has none."""
+    def one(ms: dict) -> dict | None:
+        if all(len(by_history(ms, h)) >= 2 for h in ("text-first", "joint")):
+            return decide(ms, aligned_layers=aligned_layers, intervention=intervention_summary(ms))
+        return None
+
+    out = {}
+    if (pooled := one(measured)) is not None:
+        out["decision"] = pooled
+    devices = sorted({m.get("training_device", "cpu") for m in measured.values()})
+    if len(devices) > 1:
+        out["decision_by_device"] = {d: one({n: m for n, m in measured.items() if m.get("training_device", "cpu") == d})
+                                     for d in devices}
+    return out
+
+
 def _is_built(folder: str, histories: Sequence[str]) -> bool:
     """Whether `folder` is a HISTORY-sK organism of the pre-registered recipe (the first recipe's folders are not)."""
     history, _, seed = folder.rpartition("-s")
@@ -244,9 +269,11 @@ def run_study(root: Path, out: Path) -> dict:
     record = json.loads((root / names[0] / "training.json").read_text(encoding="utf-8"))
     world_seed, n_probe = record["world_seed"], record["plan"]["n_probe"]
     measured = measure(root, names, world_seed=world_seed, n_probe=n_probe, probe_seed=world_seed + PROBE_SEED_OFFSET)
+    for name in names:  # the device its training steps ran on (amendment 4: a set may pool CPU- and GPU-trained seeds)
+        env = json.loads((root / name / "training.json").read_text(encoding="utf-8"))["environment"]
+        measured[name]["training_device"] = env.get("training_device", {}).get("device", "cpu")
     result = {"manifest_sha256": manifest_digest(root), "organisms": measured, "histories": history_table(measured, HISTORIES)}
-    if all(len(by_history(measured, h)) >= 2 for h in ("text-first", "joint", "aligned")):
-        result["decision"] = decide(measured, aligned_layers=ALIGNED_LAYERS, intervention=intervention_summary(measured))
+    result.update(decisions(measured, ALIGNED_LAYERS))
     out.mkdir(parents=True, exist_ok=True)
     (out / "study.json").write_text(json.dumps(result, indent=1, default=_plain) + "\n", encoding="utf-8")
     print(json.dumps(result["histories"], indent=1, default=_plain))
