@@ -11,7 +11,9 @@
 #      beside them. Limit ORGANISMS_S for all of it;
 #   2. full size: python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
 #   3. packing: each process's folder, as it ends, into organisms-sK.tar (one per seed, so at most 7 seeds: the tool
-#      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end.
+#      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end. Here: untar them,
+#      then `python -m harness.organisms gather s4-text-first s4-joint ... --out DIR` makes one organisms folder
+#      (and evaluates any organism whose process was cut after saving its weights).
 #
 # A step that fails or runs out is logged (steps.log) and the script goes on; exit status 0 when every step passed.
 # Every organism is saved as soon as it is trained, so a limit that cuts a process keeps what it finished.

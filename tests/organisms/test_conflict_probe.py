@@ -1,5 +1,7 @@
 """The conflict probe's conditions mean what they say, and the study's decision follows its pre-registered rule."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -110,3 +112,42 @@ def test_decide_supports_refutes_and_leaves_undecided_as_registered():
                      [(0.3, 0.3, 0.2), (0.1, 0.2, 0.3), (0.2, 0.1, 0.1)], [(0.3, 0.5)] * 3)
     d = decide(wide, aligned_layers=(0, 1, 3))
     assert d["q1"]["answer"] == "undecided" and d["q2"]["answer"] == "undecided"
+
+
+def test_a_set_without_two_aligned_seeds_reads_the_rule_with_the_alignment_arm_not_run():
+    """Amendment 4: no alignment arm, so supports needs the intervention arm and only the intervention arm refutes."""
+    from harness.organisms.study import decisions
+
+    jitter = (0.0, 0.01, -0.01)
+    full = _measured([(0.30 + j, 0.40 + j) for j in jitter], [(0.10 + j, 0.10 + j) for j in jitter],
+                     [(0.30 + j, 0.41 + j, 0.15 + j) for j in jitter], [(0.40 + j, 0.70 + j) for j in jitter])
+    assert decide(full, aligned_layers=(0, 1, 3))["q2"]["answer"] == "refuted"  # by the alignment arm
+    without = {n: m for n, m in full.items() if not n.startswith("aligned-")}
+    d = decide(without, aligned_layers=(0, 1, 3))
+    assert d["q2"]["aligned_minus_text_first"].startswith("not run (0 aligned seeds")
+    assert d["q2"]["answer"] == "undecided" and not d["q2"]["supports"] and not d["q2"]["refutes"]
+    assert decide(without, aligned_layers=(0, 1, 3), intervention={"supports": True})["q2"]["answer"] == "supported"
+    assert decide(without, aligned_layers=(0, 1, 3), intervention={"refutes": True})["q2"]["answer"] == "refuted"
+    # per device beside the pooled set: each device's own decision; one device alone gives none
+    for name in full:
+        full[name]["training_device"] = "cuda" if name.endswith("-s2") else "cpu"
+    both = decisions(full, (0, 1, 3))
+    assert set(both["decision_by_device"]) == {"cpu", "cuda"} and both["decision_by_device"]["cuda"] is None
+    assert json.dumps(both["decision"], sort_keys=True) == json.dumps(decide(full, aligned_layers=(0, 1, 3)), sort_keys=True)
+    cpu_only = {n: m for n, m in full.items() if m["training_device"] == "cpu"}
+    assert set(decisions(cpu_only, (0, 1, 3))) == {"decision"}
+
+
+def test_the_intervention_arm_needs_more_than_half_of_the_seeds(monkeypatch):
+    import harness.organisms.intervene as intervene
+    from harness.organisms.study import intervention_summary
+
+    monkeypatch.setattr(intervene, "arm_verdict", lambda arm: arm)  # each seed's arm stands for its verdict
+
+    def arms(*verdicts):
+        return {f"text-first-s{k}": {"intervention": v} for k, v in enumerate(verdicts)}
+
+    assert intervention_summary(arms("supports", "supports", "undecided"))["supports"]  # 2 of 3, as registered
+    assert not intervention_summary(arms("supports", "undecided", "undecided"))["supports"]
+    assert not intervention_summary(arms(*["supports"] * 3, *["undecided"] * 3))["supports"]  # 3 of 6: half, not more
+    assert intervention_summary(arms(*["refutes"] * 4, *["undecided"] * 2))["refutes"]
