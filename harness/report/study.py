@@ -50,8 +50,9 @@ def study_view(study: dict | None) -> dict | None:
             {"question": QUESTIONS["q2"], "answer": _answer(q2),
              "because": f"premise (text-first − joint cue-following) {_ci(q2['premise'], 2)}; "
                         f"ρ(MMD², cue-following) {_ci(q2['correlations']['mmd2'], 2)} (supports needs it above 0); "
-                        f"aligned − text-first: MMD² {_ci(q2['aligned_mmd2'], 2)}, cue-following {_ci(q2['aligned_follows'], 2)}; "
-                        f"intervention arm per text-first seed: {', '.join(arms) if isinstance(arms, list) else arms}"
+                        + (f"aligned − text-first: MMD² {_ci(q2['aligned_mmd2'], 2)}, cue-following {_ci(q2['aligned_follows'], 2)}; "
+                           if "aligned_mmd2" in q2 else f"alignment arm {q2['aligned_not_run']}; ")
+                        + f"intervention arm per text-first seed: {', '.join(arms) if isinstance(arms, list) else arms}"
                         + ("; at the floor (cue-following < 0.05)" if q2["at_floor"] else "")},
         ],
         "layers": [f"L{d['layer']}" for d in q1["per_layer"]],

@@ -37,6 +37,13 @@ def _arm(name: str, organism: dict) -> dict | None:
             "bias": {name.split("b=")[1]: _interval(r["follows_cue"]) for name, r in runs.items() if name.startswith("bias@")}}
 
 
+def _alignment_arm(arm: dict | str) -> dict:
+    """The alignment arm's two differences, or the reason it was not run (amendment 4: fewer than 2 aligned seeds)."""
+    if isinstance(arm, str):
+        return {"aligned_not_run": arm}
+    return {"aligned_mmd2": _interval(arm["mmd2_aligned_layers"]), "aligned_follows": _interval(arm["follows_cue"])}
+
+
 def summary(folder: Path) -> dict | None:
     """The study of the organisms in `folder`, as the report shows it; None where no study was written there.
     A study.json that cannot be read is a summary with its `problem`, not an exception (the run goes on)."""
@@ -64,8 +71,7 @@ def summary(folder: Path) -> dict | None:
         "q2": {"answer": q2["answer"], "premise": _interval(q2["premise_text_first_minus_joint_follows"]),
                "at_floor": q2["at_floor"],
                "correlations": {f: _interval(d) for f, d in q2["correlation_with_follows_cue"].items()},
-               "aligned_mmd2": _interval(q2["aligned_minus_text_first"]["mmd2_aligned_layers"]),
-               "aligned_follows": _interval(q2["aligned_minus_text_first"]["follows_cue"]),
+               **_alignment_arm(q2["aligned_minus_text_first"]),
                "intervention": q2["intervention"] if isinstance(q2["intervention"], str) else q2["intervention"]["seeds"]},
         "histories": [{"history": h["history"], "seeds": h["seeds"],
                        "mmd2_layers": [h[k] for k in sorted(h) if k.startswith("mmd2_L")],

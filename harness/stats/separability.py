@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn import config_context
-from sklearn.pipeline import make_pipeline
 
 from ._validate import check_seed
 from .lda import lda_scores
@@ -85,8 +84,20 @@ def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: 
         for f in range(folds):
             train = fold != f
             steps = space_steps(space, int(train.sum()), z.shape[1], seed)
-            maps.append(make_pipeline(*steps).fit(zin[train]).transform(zin).astype(np.float64, copy=False) if steps else z)
+            maps.append(_fit_then_map(steps, train, zin).astype(np.float64, copy=False) if steps else z)
     return FoldMaps(fold, tuple(maps))
+
+
+def _fit_then_map(steps: list, train: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Every row of z through `steps`, each fitted on the training rows as the previous steps map them: what
+    make_pipeline(*steps).fit(z[train]).transform(z) gives, to the bit (an intermediate step's fit_transform of the
+    training rows is its transform of them), with each intermediate step applied once to all rows instead of once
+    to the training rows and again to all."""
+    out = z
+    for step in steps:
+        step.fit(out[train])
+        out = step.transform(out)
+    return out
 
 
 def heldout_auc_replicates(maps: FoldMaps, x_rows: np.ndarray, y_rows: np.ndarray, unit_col: np.ndarray,

@@ -86,3 +86,15 @@ def test_run_metadata_carries_the_study_for_organism_runs_only(tmp_path):
     organisms, twins = _config(tmp_path, "organism-joint"), _config(tmp_path, "tiny-llava")
     assert info_of(organisms, {})["organisms_study"]["matches"]
     assert "organisms_study" not in info_of(twins, {})
+
+
+def test_a_study_without_the_alignment_arm_says_so(copy, results, run_info):
+    """Amendment 4: a set with fewer than two aligned seeds reads the rule without the alignment arm; the report
+    names the reason where the arm's figures would stand."""
+    study = json.loads((copy / STUDY).read_text(encoding="utf-8"))
+    study["decision"]["q2"]["aligned_minus_text_first"] = "not run (0 aligned seeds; it needs 2)"
+    (copy / STUDY).write_text(json.dumps(study), encoding="utf-8")
+    s = summary(copy)
+    assert "problem" not in s and s["q2"]["aligned_not_run"].startswith("not run (0 aligned seeds")
+    html = render_html(results, run_info={**run_info, "organisms_study": s})
+    assert "alignment arm not run (0 aligned seeds; it needs 2)" in html
