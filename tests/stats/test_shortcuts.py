@@ -177,3 +177,22 @@ def test_probe_figures_on_the_tiers_fold_maps_equal_grouped_folds_dealt_the_same
 def test_the_pooled_product_from_its_upper_blocks_is_the_whole_product_to_the_bit(n, d):
     z = torch.randn(n, d, generator=torch.Generator().manual_seed(d))
     assert torch.equal(pooled_sq_dists(z, DEFAULT_MAX_KERNEL_ELEMENTS), _sq_dists(z, z))
+
+
+@pytest.mark.parametrize("dim", [48, 1024])  # float64 maps, and float32 ones (space.FLOAT32_FROM)
+def test_fold_maps_equal_the_pipelines_fitted_on_each_folds_training_rows(dim):
+    """fold_maps applies each intermediate step once to all rows; its maps are make_pipeline's to the bit."""
+    from sklearn.pipeline import make_pipeline
+
+    from harness.stats.separability import fold_maps
+    from harness.stats.space import fit_dtype, space_steps
+
+    rng = np.random.default_rng(dim)
+    unit = np.repeat(np.arange(30), 8)
+    z = rng.standard_normal((len(unit), dim)) * np.linspace(0.2, 3.0, dim) + rng.standard_normal((30, dim))[unit]
+    maps = fold_maps(z, unit, folds=5, space="pca50", seed=3)
+    zin = z.astype(fit_dtype("pca50", dim))
+    for f, got in enumerate(maps.z):
+        train = maps.fold != f
+        want = make_pipeline(*space_steps("pca50", int(train.sum()), dim, 3)).fit(zin[train]).transform(zin)
+        assert np.array_equal(got, want.astype(np.float64))
