@@ -30,7 +30,35 @@ def sentence(study: dict | None) -> str | None:
     where = "" if study["matches"] else " (WARNING: of other files than the organisms' folder holds now)"
     return (f"organisms study{where}, {len(study['organisms'])} organisms, pre-registered rule: "
             f"key-space gap tracks history: {_answer(study['q1'])}; text reliance caused by where image keys lie: "
-            f"{_answer(study['q2'])} (section \"Causal study\").")
+            f"{_answer(study['q2'])}{_amended_clause(study.get('amended'))} (section \"Causal study\").")
+
+
+def _amended_clause(amended: dict | None) -> str:
+    if not amended:
+        return ""
+    if "problem" in amended:
+        return f"; amendment 4's study {amended['source']} {amended['problem']}"
+    pooled = amended["readings"][0] if amended["readings"] else None
+    if pooled is None:
+        return ""
+    where = "" if amended["matches"] else " (WARNING: of other files than its manifest)"
+    return (f"; with amendment 4's seeds{where} ({amended['n']} organisms): gap tracks history: {_answer({'answer': pooled['q1']})}, "
+            f"text reliance caused by where image keys lie: {_answer({'answer': pooled['q2']})}")
+
+
+def amended_view(amended: dict | None) -> dict | None:
+    """Amendment 4's readings side by side, as the section shows them; None without them."""
+    if not amended:
+        return None
+    if "problem" in amended:
+        return {"problem": f"{amended['source']}: {amended['problem']}"}
+    return {"source": amended["source"], "matches": amended["matches"], "n": amended["n"],
+            "rows": [{"reading": r["reading"], "seeds": r["seeds"], "q1": _answer({"answer": r["q1"]}),
+                      "q2": _answer({"answer": r["q2"]}), "relative": _ci(r["relative"], 2), "layers_above": r["layers_above"],
+                      "premise": _ci(r["premise"], 2), "rho_mmd2": _ci(r["rho_mmd2"], 2), "rho_attention": _ci(r["rho_attention"], 2),
+                      "alignment": (_ci(r["aligned_follows"], 2) if "aligned_follows" in r else r["aligned_not_run"]),
+                      "intervention": ", ".join(r["intervention"]) if isinstance(r["intervention"], list) else r["intervention"]}
+                     for r in amended["readings"]]}
 
 
 def study_view(study: dict | None) -> dict | None:
@@ -43,6 +71,7 @@ def study_view(study: dict | None) -> dict | None:
     arms = q2["intervention"]
     return {
         "source": study["source"], "matches": study["matches"], "n": len(study["organisms"]),
+        "amended": amended_view(study.get("amended")),
         "answers": [
             {"question": QUESTIONS["q1"], "answer": _answer(q1),
              "because": f"text-first above joint at {q1['layers_above']} of {len(q1['per_layer'])} layers (supported needs 3); "

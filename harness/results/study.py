@@ -14,6 +14,9 @@ import json
 from pathlib import Path
 
 STUDY = "study.json"
+AMENDED = ("organisms-gpu", "study-pooled.json", "MANIFEST-pooled")  # amendment 4: beside the organisms' folder
+READINGS = (("decision", None, "pooled (the amended answer)"), ("decision_by_device", "cpu", "CPU-trained seeds (as committed)"),
+            ("decision_by_device", "cuda", "GPU-trained seeds alone"))
 
 
 def _interval(d: dict) -> dict:
@@ -42,6 +45,48 @@ def _alignment_arm(arm: dict | str) -> dict:
     if isinstance(arm, str):
         return {"aligned_not_run": arm}
     return {"aligned_mmd2": _interval(arm["mmd2_aligned_layers"]), "aligned_follows": _interval(arm["follows_cue"])}
+
+
+def _seeds(study: dict, device: str | None) -> str:
+    counts: dict[str, int] = {}
+    for name, m in study.get("organisms", {}).items():
+        if device is None or m.get("training_device", "cpu") == device:
+            history = name.rsplit("-s", 1)[0]
+            counts[history] = counts.get(history, 0) + 1
+    return ", ".join(f"{h} {counts[h]}" for h in ("text-first", "joint", "aligned", "frozen") if h in counts)
+
+
+def amended(folder: Path) -> dict | None:
+    """Amendment 4's readings (docs/organisms.md), from the pooled study beside the organisms' folder
+    (organisms-gpu/study-pooled.json); None where there is none. Each reading: its answers and the figures they
+    rest on. `matches`: the study is of the pooled manifest committed beside it."""
+    where = Path(folder).parent / AMENDED[0]
+    path = where / AMENDED[1]
+    if not path.is_file():
+        return None
+    shown = f"{where.parent.name}/{where.name}/{AMENDED[1]}"
+    try:
+        study = json.loads(path.read_text(encoding="utf-8"))
+        readings = []
+        for key, device, label in READINGS:
+            d = study[key] if device is None else study.get(key, {}).get(device)
+            if not d:
+                continue
+            q1, q2 = d["q1"], d["q2"]
+            iv = q2["intervention"]
+            readings.append({"reading": label, "seeds": _seeds(study, device), "q1": q1["answer"], "q2": q2["answer"],
+                             "relative": _interval(q1["relative"]), "layers_above": q1["layers_text_first_above_joint"],
+                             "premise": _interval(q2["premise_text_first_minus_joint_follows"]),
+                             "rho_mmd2": _interval(q2["correlation_with_follows_cue"]["mmd2"]),
+                             "rho_attention": _interval(q2["correlation_with_follows_cue"]["attention_share"]),
+                             **_alignment_arm(q2["aligned_minus_text_first"]),
+                             "intervention": iv if isinstance(iv, str) else iv["seeds"]})
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return {"source": shown, "problem": f"unreadable ({type(err).__name__}: {err})"}
+    manifest = where / AMENDED[2]
+    now = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
+    return {"source": shown, "matches": now is not None and study.get("manifest_sha256") == now,
+            "n": len(study.get("organisms", {})), "readings": readings}
 
 
 def summary(folder: Path) -> dict | None:
@@ -78,4 +123,5 @@ def summary(folder: Path) -> dict | None:
                        **{k: h[k][0] for k in ("mmd2", "auc", "follows_cue", "accuracy", "text_reading", "image_reliance")},
                        "follows_range": h["follows_cue"][1:]} for h in study.get("histories", [])],
         "arms": [a for a in (_arm(n, organisms[n]) for n in sorted(organisms)) if a is not None],
+        **({"amended": a} if (a := amended(folder)) else {}),
     }

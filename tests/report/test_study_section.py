@@ -98,3 +98,33 @@ def test_a_study_without_the_alignment_arm_says_so(copy, results, run_info):
     assert "problem" not in s and s["q2"]["aligned_not_run"].startswith("not run (0 aligned seeds")
     html = render_html(results, run_info={**run_info, "organisms_study": s})
     assert "alignment arm not run (0 aligned seeds; it needs 2)" in html
+
+
+@pytest.mark.skipif(not (ROOT.parent / "organisms-gpu" / "study-pooled.json").is_file(), reason="no amended study committed")
+def test_amendment_4s_readings_stand_beside_the_committed_answer(tmp_path, results, run_info):
+    """The pooled study beside the organisms' folder: its three readings side by side, the pooled one first; a
+    pooled study of other files than its manifest is flagged; a folder with none beside it shows none."""
+    s = summary(ROOT)
+    pooled = json.loads((ROOT.parent / "organisms-gpu" / "study-pooled.json").read_text(encoding="utf-8"))
+    a = s["amended"]
+    assert a["matches"] and a["n"] == len(pooled["organisms"])
+    assert [r["reading"] for r in a["readings"]][0] == "pooled (the amended answer)"
+    assert a["readings"][0]["q1"] == pooled["decision"]["q1"]["answer"] and a["readings"][0]["q2"] == pooled["decision"]["q2"]["answer"]
+    assert any("aligned_not_run" in r for r in a["readings"])  # the GPU seeds alone have no aligned history
+    html = render_html(results, run_info={**run_info, "organisms_study": s})
+    assert "Amendment 4" in html and "pooled (the amended answer)" in html and "GPU-trained seeds alone" in html
+    assert "with amendment 4" in html and f"({a['n']} organisms)" in html and "made from other files than its committed manifest" not in html
+    # a tampered pooled manifest: flagged
+    folder = tmp_path / "fixtures" / "organisms"
+    gpu = tmp_path / "fixtures" / "organisms-gpu"
+    shutil.copytree(ROOT.parent / "organisms-gpu", gpu)
+    folder.mkdir(parents=True)
+    for name in (STUDY, "MANIFEST"):
+        shutil.copy(ROOT / name, folder / name)
+    assert summary(folder)["amended"]["matches"]
+    (gpu / "MANIFEST-pooled").write_text((gpu / "MANIFEST-pooled").read_text() + "0" * 64 + "  extra/file\n")
+    flagged = summary(folder)
+    assert not flagged["amended"]["matches"]
+    assert "made from other files than its committed manifest" in render_html(results, run_info={**run_info, "organisms_study": flagged})
+    shutil.rmtree(gpu)
+    assert "amended" not in summary(folder)
