@@ -41,12 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     gather = sub.add_parser("gather", help="one organisms folder from the --out folders of several train processes (amendment 4)")
     gather.add_argument("parts", type=Path, nargs="+", help="the train processes' --out folders")
     gather.add_argument("--out", type=Path, required=True, help="the folder to fill (new or empty)")
+    gather.add_argument("--expect", type=Path, default=None, metavar="MANIFEST",
+                        help="a manifest written earlier: say per organism whether its weights are the ones it names "
+                             "(exit 1 if any differs)")
     args = ap.parse_args(argv)
     if args.command == "gather":
-        from .gather import gather as gather_parts  # deferred: arguments are parsed before torch loads
+        from .gather import check_weights, gather as gather_parts  # deferred: arguments are parsed before torch loads
 
+        if args.expect is not None and not args.expect.is_file():
+            ap.error(f"--expect: {args.expect} is not a file; give a MANIFEST, e.g. fixtures/organisms-gpu/MANIFEST")
         gather_parts(args.parts, args.out)
-        return 0
+        if args.expect is None:
+            return 0
+        verdicts = check_weights(args.out, args.expect)
+        for name, verdict in verdicts.items():
+            print(f"{name}: weights {verdict}" + {"same": f" as {args.expect} names", "different": f" from what {args.expect} names",
+                                                   "new": f" (not in {args.expect})"}[verdict])
+        return 1 if "different" in verdicts.values() else 0
     if args.command == "study":
         from .study import run_study  # deferred: arguments are parsed before torch loads
 

@@ -6,18 +6,23 @@ every organism it finds into one folder, evaluates on this CPU any organism whos
 process was cut before its evaluation (held-out accuracy and the conflict probe run on the CPU in any case; the
 record says where and why), and writes the folder's MANIFEST and a timing.json that keeps each process's laps.
 
-    python -m harness.organisms gather PART [PART ...] --out DIR
+    python -m harness.organisms gather PART [PART ...] --out DIR [--expect MANIFEST]
+
+`--expect` holds the gathered weights against a manifest written earlier (a rebuild of fixtures/organisms-gpu's
+seeds against its MANIFEST): per organism, whether its model.safetensors is the one the manifest names (records
+and cards name the machine and are not compared).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Callable
 
 from . import data, evaluate
-from .build import HISTORIES, evaluate_saved, write_manifest
+from .build import HISTORIES, _quiet, evaluate_saved, write_manifest
 from .environment import environment
 from .probe import PROBE_SEED_OFFSET
 
@@ -48,6 +53,7 @@ def gather(parts: list[Path], out: Path, log: Callable[[str], None] = print) -> 
     if not sources:
         raise SystemExit(f"gather: no organism (HISTORY-sK with model.safetensors and training.json) under {', '.join(map(str, parts))}")
     out.mkdir(parents=True, exist_ok=True)
+    _quiet()
     evaluated, worlds = [], {}
     for name, folder in sorted(sources.items()):
         target = out / name
@@ -74,3 +80,24 @@ def gather(parts: list[Path], out: Path, log: Callable[[str], None] = print) -> 
     (out / "timing.json").write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
     write_manifest(out)
     return {"organisms": sorted(sources), "evaluated_here": evaluated}
+
+
+WEIGHTS = "model.safetensors"
+
+
+def check_weights(out: Path, expected: Path) -> dict[str, str]:
+    """Organism → "same" / "different" / "new" (not named in `expected`): its weights in `out` against the
+    sha256 `expected` (a MANIFEST) names for them."""
+    named = {}
+    for line in expected.read_text(encoding="utf-8").splitlines():
+        digest, _, rel = line.partition("  ")
+        if rel.endswith("/" + WEIGHTS):
+            named[rel.split("/")[0]] = digest
+    verdicts = {}
+    for folder in organisms_in(out):
+        if folder.name not in named:
+            verdicts[folder.name] = "new"
+        else:
+            same = hashlib.sha256((folder / WEIGHTS).read_bytes()).hexdigest() == named[folder.name]
+            verdicts[folder.name] = "same" if same else "different"
+    return verdicts

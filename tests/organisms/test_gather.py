@@ -41,6 +41,14 @@ def test_gather_merges_the_parts_and_evaluates_what_a_cut_process_saved(tmp_path
     assert (out / "MANIFEST").read_text() == manifest_text(out)
     assert json.loads((out / "timing.json").read_text())["parts"] == {str(a): {"wall_s": 1.0}, str(b): None}
     assert any("joint-s0: evaluated here" in line for line in said)
+    # weights held against a manifest: the gathered one names them; a changed digest is "different"
+    from harness.organisms.gather import check_weights
+
+    assert check_weights(out, out / "MANIFEST") == {"joint-s0": "same", "text-first-s0": "same"}
+    lines = [line for line in (out / "MANIFEST").read_text().splitlines() if "  text-first-s0/" not in line]
+    edited = tmp_path / "EDITED"
+    edited.write_text("\n".join("0" * 64 + line[64:] if line.endswith("joint-s0/model.safetensors") else line for line in lines) + "\n")
+    assert check_weights(out, edited) == {"joint-s0": "different", "text-first-s0": "new"}
     # the same organism twice, nothing to gather, a filled --out: one line each
     with pytest.raises(SystemExit, match="joint-s0 is in both"):
         gather([b, b], tmp_path / "o2")
@@ -55,5 +63,8 @@ def test_gather_and_the_gate_switch_are_one_line_on_bad_input(tmp_path):
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "gather", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")],
                          cwd=REPO, capture_output=True, text=True)
     assert run.returncode != 0 and run.stderr.strip().splitlines()[-1].startswith("gather: ") and "is not a folder" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "harness.organisms", "gather", str(tmp_path), "--out", str(tmp_path / "o"),
+                          "--expect", str(tmp_path / "NOPE")], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "--expect: " in run.stderr and "is not a file; give a MANIFEST" in run.stderr
     run = subprocess.run([sys.executable, "-m", "harness.organisms", "train", "--text-gate", "none"], cwd=REPO, capture_output=True, text=True)
     assert run.returncode == 2 and "--text-gate: 'none' is not a share; give a number from 0 to 1, e.g. 0.8, or off" in run.stderr
