@@ -2,14 +2,18 @@
 # The prepared script for a session lent the GPU machine (one GPU, 16 cores, no network; 10 min a command,
 # 15 min in all): run it as ONE command from the repository root; results under $OUT (default ./gpu-session).
 #
-#   0. wheels: where ./.whl holds wheels (the project's pinned transformers and tokenizers, which that machine's
-#      image lacks), they are installed under /tmp/site and put first on PYTHONPATH;
-#   1. organisms (docs/organisms.md, amendment 4): the candidate seeds in $SEEDS (default 4-9), each in two
-#      single-thread processes beside the GPU (text-first, aligned and frozen, which share the text-pretrained
-#      decoder; joint), all at once, each `python -m harness.organisms train --device cuda` into a folder of its own
-#      under $OUT/work; a GPU smoke test (the quick organisms trained twice on the GPU give the same weights) runs
-#      beside them. Limit ORGANISMS_S for all of it;
-#   2. full size: python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
+#   0. wheels: where ./.whl holds wheels (the project's pinned transformers and tokenizers; that machine's image
+#      has other versions), they are installed under /tmp/site and put first on PYTHONPATH. Make them here first
+#      and name .whl in the tool's carry (it is ignored by git):
+#        python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#          --platform manylinux2014_x86_64 -d .whl transformers==5.23.0 tokenizers==0.23.3
+#   1. organisms (docs/organisms.md, amendment 4): the seeds in $SEEDS (default 4-9), each in one single-thread
+#      process per group of $PROCESSES (default: text-first, aligned and frozen, which share the text-pretrained
+#      decoder; and joint), all at once beside the GPU, each `python -m harness.organisms train --device cuda` into
+#      a folder of its own under $OUT/work; a GPU smoke test (the quick organisms trained twice on the GPU give the
+#      same weights) runs beside them unless SMOKE=0. Limit ORGANISMS_S for all of it (with 9-12 processes a
+#      training step took about 50 ms: docs/organisms.md "On a GPU");
+#   2. full size (unless FULL=0): python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
 #   3. packing: each process's folder, as it ends, into organisms-sK.tar (one per seed, so at most 7 seeds: the tool
 #      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end. Here: untar them,
 #      then `python -m harness.organisms gather s4-text-first s4-joint ... --out DIR` makes one organisms folder
