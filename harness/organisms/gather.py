@@ -27,6 +27,7 @@ from .environment import environment
 from .probe import PROBE_SEED_OFFSET
 
 CUT = "its weights were saved when training ended; the process was cut by a time limit before evaluating them"
+WEIGHTS = "model.safetensors"
 
 
 def organisms_in(part: Path) -> list[Path]:
@@ -34,7 +35,7 @@ def organisms_in(part: Path) -> list[Path]:
     found = []
     for folder in sorted(p for p in part.iterdir() if p.is_dir()):
         history, _, seed = folder.name.rpartition("-s")
-        if history in HISTORIES and seed.isdigit() and (folder / "training.json").is_file() and (folder / "model.safetensors").is_file():
+        if history in HISTORIES and seed.isdigit() and (folder / "training.json").is_file() and (folder / WEIGHTS).is_file():
             found.append(folder)
     return found
 
@@ -80,9 +81,6 @@ def gather(parts: list[Path], out: Path, log: Callable[[str], None] = print) -> 
     (out / "timing.json").write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
     write_manifest(out)
     return {"organisms": sorted(sources), "evaluated_here": evaluated}
-
-
-WEIGHTS = "model.safetensors"
 
 
 def check_weights(out: Path, expected: Path) -> dict[str, str]:

@@ -14,7 +14,11 @@ FIGURE_NAMES = {"mmd2": "MMD² image–text", "auc": "held-out AUC image vs text
 
 
 def _answer(q: dict) -> str:
-    return ANSWERS.get(q["answer"], q["answer"])
+    return _word(q["answer"])
+
+
+def _word(answer: str) -> str:
+    return ANSWERS.get(answer, answer)
 
 
 def _ci(d: dict, digits: int = 3) -> str:
@@ -42,8 +46,8 @@ def _amended_clause(amended: dict | None) -> str:
     if pooled is None:
         return ""
     where = "" if amended["matches"] else " (WARNING: of other files than its manifest)"
-    return (f"; with amendment 4's seeds{where} ({amended['n']} organisms): gap tracks history: {_answer({'answer': pooled['q1']})}, "
-            f"text reliance caused by where image keys lie: {_answer({'answer': pooled['q2']})}")
+    return (f"; with amendment 4's seeds{where} ({amended['n']} organisms): gap tracks history: {_word(pooled['q1'])}, "
+            f"text reliance caused by where image keys lie: {_word(pooled['q2'])}")
 
 
 def amended_view(amended: dict | None) -> dict | None:
@@ -53,8 +57,8 @@ def amended_view(amended: dict | None) -> dict | None:
     if "problem" in amended:
         return {"problem": f"{amended['source']}: {amended['problem']}"}
     return {"source": amended["source"], "matches": amended["matches"], "n": amended["n"],
-            "rows": [{"reading": r["reading"], "seeds": r["seeds"], "q1": _answer({"answer": r["q1"]}),
-                      "q2": _answer({"answer": r["q2"]}), "relative": _ci(r["relative"], 2), "layers_above": r["layers_above"],
+            "rows": [{"reading": r["reading"], "seeds": r["seeds"], "q1": _word(r["q1"]),
+                      "q2": _word(r["q2"]), "relative": _ci(r["relative"], 2), "layers_above": r["layers_above"],
                       "premise": _ci(r["premise"], 2), "rho_mmd2": _ci(r["rho_mmd2"], 2), "rho_attention": _ci(r["rho_attention"], 2),
                       "alignment": (_ci(r["aligned_follows"], 2) if "aligned_follows" in r else r["aligned_not_run"]),
                       "intervention": ", ".join(r["intervention"]) if isinstance(r["intervention"], list) else r["intervention"]}
