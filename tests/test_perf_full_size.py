@@ -41,3 +41,24 @@ def test_keys_have_the_shape_of_a_triple():
     assert image.x.shape == text.x.shape == (60, 4) and image.x.dtype == torch.float32
     assert len(set(image.units)) == 6 and list(image.units) == list(text.units)
     assert set(image.strata["category"]) == {"c0", "c1"}
+
+
+def test_the_committed_gpu_figures_are_what_perf_md_shows(monkeypatch, tmp_path):
+    """PERFORMANCE.md's full-size section is made from suites/perf/measured/full_size_gpu.json when a GPU session
+    committed one (each model's row and the verdict's seconds from its figures), and says nothing was measured
+    where there is none, so regenerating the file never drops a GPU session's figures."""
+    from pathlib import Path
+
+    from suites.perf import report
+
+    record = json.loads(report.GPU_MEASURED.read_text(encoding="utf-8"))
+    text = "\n".join(report.gpu_part(record))
+    for c in record["figures"]["capture"]:
+        assert f"| {c['model']} |" in text and f"{c['tokens_per_s']:,.0f}" in text and f"{c['peak_memory_gib']:.1f} GiB" in text
+    assert f"**{record['figures']['verdict']['seconds']:.2f} s**" in text
+    performance = (Path(report.__file__).parents[2] / "PERFORMANCE.md").read_text(encoding="utf-8")
+    assert text.split("\n\n", 1)[1].split("\n\nRandom")[0] in performance  # the table as committed
+    monkeypatch.setattr(full_size, "run", lambda args: {"capture": [], "verdict": record["figures"]["verdict"]})
+    assert "| llava-1.5-7b |" in report.full_size_section()
+    monkeypatch.setattr(report, "GPU_MEASURED", tmp_path / "none.json")
+    assert "are not recorded" in report.full_size_section()

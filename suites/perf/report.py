@@ -10,6 +10,7 @@ Scaled for a 2-core machine (< 10 min): the permutation loop runs 100 permutatio
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -163,16 +164,50 @@ def walltime_figure() -> Figure:
     )
 
 
+GPU_MEASURED = Path(__file__).with_name("measured") / "full_size_gpu.json"  # a GPU session's run, committed
+
+
+def gpu_part(record: dict) -> list[str]:
+    """The full-size figures a GPU session measured (GPU_MEASURED: its date, machine, software and full_size's JSON)."""
+    f = record["figures"]
+    lines = [f"Measured {record['date']} on {record['machine']} ({record['software']}), {record['how']}:", "",
+             f"    {record['command']}", "",
+             "| model | decoder layers / vision blocks | params | batch × tokens (image tokens each) | captured layers | tokens/s "
+             "| TFLOP/s | MFU (of the datasheet's dense bf16 peak) | peak GPU memory |", "|---|---|---|---|---|---|---|---|---|"]
+    for c in f["capture"]:
+        lines.append(f"| {c['model']} | {c['decoder_layers']} / {c['vision_blocks']} | {c['params_b']:.2f} B | {c['batch']} × "
+                     f"{c['padded_length']} ({c['image_tokens_per_batch'] // c['batch']}) | {', '.join(map(str, c['layers_captured']))} | "
+                     f"{c['tokens_per_s']:,.0f} | {c['achieved_tflop_s']:.1f} | {100 * c['mfu']:.1f} % of {c['peak_used']} | "
+                     f"{c['peak_memory_gib']:.1f} GiB |")
+    v = f["verdict"]
+    lines += ["", f"Random {f['settings']['dtype']} weights from the real configs, {f['settings']['rounds']} timed rounds of one "
+              "batch after a warm-up; FLOPs analytic (`harness/perf/flops.py`). The capture stops after the last captured layer "
+              "(the language-model head is not run), so these are whole decoder passes with three layers' keys copied out.", "",
+              f"The verdict's own test (`harness.perf.measure.measure_verdict`) on 2 × {v['keys_per_side']:,} keys of dim {v['dim']} "
+              f"from {v['prompts']} prompts, {v['permutations']} sign flips, {v['n_boot']} bootstrap replicates: **{v['seconds']:.2f} s** "
+              f"(gap {v['gap_s']:.2f} s, tier and verdict {v['tier_s']:.2f} s), peak GPU memory {v['peak_memory_gib']:.1f} GiB; "
+              f"goal ≤ {full_size.VERDICT_GOAL_S:g} s, no out-of-memory: {'met' if v['seconds'] <= full_size.VERDICT_GOAL_S else 'not met'}. "
+              f"On these random keys: MMD² {v['mmd2']:.2g}, p {v['p_value']:.3g}, tier lower bound {v['ratio_low']:.3g}, "
+              f"\"{v['verdict']}\".", ""]
+    return lines
+
+
+NOT_MEASURED = [
+    "No GPU was lent to the session that wrote this file, so **the full-size figures (tokens/s, MFU, peak GPU "
+    "memory of LLaVA-1.5-7B and Qwen2.5-VL-7B in bf16, and the verdict's own test at 2 × 20,000 keys of dim 4096) "
+    "are not recorded.** On a CUDA machine they come from:",
+    "",
+    "    python -m suites.perf.full_size --json full_size.json",
+    "",
+]
+
+
 def full_size_section() -> str:
-    lines = [
-        "No GPU was lent to the session that wrote this file, so **the full-size figures (tokens/s, MFU, peak GPU "
-        "memory of LLaVA-1.5-7B and Qwen2.5-VL-7B in bf16, and the verdict's own test at 2 × 20,000 keys of dim 4096) "
-        "are not recorded.** On a CUDA machine they come from:",
-        "",
-        "    python -m suites.perf.full_size --json full_size.json",
-        "",
-        "(or, in a session lent the GPU machine, `bash suites/perf/gpu_session.sh`, which runs it as its third step after "
-        "a GPU smoke test of organism training and the organism seeds trained on the GPU, each under its own time limit.)",
+    lines = gpu_part(json.loads(GPU_MEASURED.read_text(encoding="utf-8"))) if GPU_MEASURED.is_file() else list(NOT_MEASURED)
+    lines += [
+        "(In a session lent the GPU machine, `bash suites/perf/gpu_session.sh` runs it after the organism seeds trained "
+        "on the GPU, each step under its own time limit; the figures above are kept in "
+        "`suites/perf/measured/full_size_gpu.json`.)",
         "",
         "It builds both models from the real configs in `harness/models/configs/` (random bf16 weights created on "
         "the GPU), feeds one 336 px image per sample to LLaVA (576 image tokens) and one 448 px image to "
