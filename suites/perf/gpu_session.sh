@@ -14,6 +14,8 @@
 #      same weights) runs beside them unless SMOKE=0. Limit ORGANISMS_S for all of it (with 9-12 processes a
 #      training step took about 50 ms: docs/organisms.md "On a GPU");
 #   2. full size (unless FULL=0): python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
+#      its figures with the date, machine and software as full_size_gpu.json, which is committed as
+#      suites/perf/measured/full_size_gpu.json for suites.perf.report to write PERFORMANCE.md's section from;
 #   3. packing: each process's folder, as it ends, into organisms-sK.tar (one per seed, so at most 7 seeds: the tool
 #      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end. Here: untar them,
 #      then `python -m harness.organisms gather s4-text-first s4-joint ... --out DIR` makes one organisms folder
@@ -81,10 +83,27 @@ if [ "$DEVICE" = cuda ] && [ "$FULL" = 1 ]; then
     rc=$?
     log "full_size: rc $rc, $((SECONDS - start)) s (limit $FULL_S s)"
     [ "$rc" = 0 ] || status=1
+    # what suites.perf.report reads (PERFORMANCE.md "Full size (GPU)"): commit it as suites/perf/measured/full_size_gpu.json
+    [ "$rc" = 0 ] && FULL_WALL=$((SECONDS - start)) python3 - "$OUT" <<'PY' >> "$OUT/full_size.log" 2>&1
+import datetime, json, os, subprocess, sys, torch, transformers, tokenizers
+out = sys.argv[1]
+try:
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+except OSError:
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU named"
+record = {"date": datetime.date.today().isoformat(),
+          "machine": f"the GPU machine lent to that session: {gpu}, {os.cpu_count()} cores",
+          "software": f"torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
+          "how": f"a step of `bash suites/perf/gpu_session.sh` (whole command {os.environ['FULL_WALL']} s)",
+          "command": "python -m suites.perf.full_size --json full_size.json",
+          "figures": json.load(open(f"{out}/full_size.json"))}
+json.dump(record, open(f"{out}/full_size_gpu.json", "w"), indent=1)
+PY
 fi
 
-tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json wheels.log 2>/dev/null) \
+tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json full_size_gpu.json wheels.log 2>/dev/null) \
     -C work $(cd "$OUT/work" && ls *.log)
-rm -rf "$OUT/work" "$OUT"/*.log "$OUT/full_size.json" "$OUT/machine.txt"
+rm -rf "$OUT/work" "$OUT"/*.log "$OUT"/full_size*.json "$OUT/machine.txt"
 ls -la "$OUT"
 exit $status
