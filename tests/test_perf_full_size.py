@@ -62,3 +62,12 @@ def test_the_committed_gpu_figures_are_what_perf_md_shows(monkeypatch, tmp_path)
     assert "| llava-1.5-7b |" in report.full_size_section()
     monkeypatch.setattr(report, "GPU_MEASURED", tmp_path / "none.json")
     assert "are not recorded" in report.full_size_section()
+
+
+def test_record_carries_the_figures_with_date_machine_and_software(tmp_path):
+    """--record: the form suites/perf/measured/full_size_gpu.json keeps (what gpu_session.sh asks for)."""
+    out, rec = tmp_path / "fs.json", tmp_path / "record.json"
+    assert full_size.main([*TINY, "--json", str(out), "--record", str(rec)]) == 0
+    record = json.loads(rec.read_text())
+    assert record["figures"] == json.loads(out.read_text())
+    assert {"date", "machine", "software", "how", "command"} <= set(record) and "torch " in record["software"]

@@ -47,6 +47,11 @@ def _alignment_arm(arm: dict | str) -> dict:
     return {"aligned_mmd2": _interval(arm["mmd2_aligned_layers"]), "aligned_follows": _interval(arm["follows_cue"])}
 
 
+def _is_of(study: dict, manifest: Path) -> bool:
+    """Whether `study` was made from the files `manifest` names now (its recorded digest is the manifest's)."""
+    return manifest.is_file() and study.get("manifest_sha256") == hashlib.sha256(manifest.read_bytes()).hexdigest()
+
+
 def _seeds(study: dict, device: str | None) -> str:
     counts: dict[str, int] = {}
     for name, m in study.get("organisms", {}).items():
@@ -83,9 +88,7 @@ def amended(folder: Path) -> dict | None:
                              "intervention": iv if isinstance(iv, str) else iv["seeds"]})
     except (OSError, ValueError, KeyError, TypeError) as err:
         return {"source": shown, "problem": f"unreadable ({type(err).__name__}: {err})"}
-    manifest = where / AMENDED[2]
-    now = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
-    return {"source": shown, "matches": now is not None and study.get("manifest_sha256") == now,
+    return {"source": shown, "matches": _is_of(study, where / AMENDED[2]),
             "n": len(study.get("organisms", {})), "readings": readings}
 
 
@@ -102,12 +105,10 @@ def summary(folder: Path) -> dict | None:
         q1, q2 = decision["q1"], decision["q2"]
     except (OSError, ValueError, KeyError, TypeError) as err:
         return {"source": shown, "problem": f"unreadable ({type(err).__name__}: {err}); rerun python -m harness.organisms study"}
-    manifest = Path(folder) / "MANIFEST"
-    now = hashlib.sha256(manifest.read_bytes()).hexdigest() if manifest.is_file() else None
     organisms = study.get("organisms", {})
     return {
         "source": shown,
-        "matches": now is not None and study.get("manifest_sha256") == now,
+        "matches": _is_of(study, Path(folder) / "MANIFEST"),
         "organisms": sorted(organisms),
         "q1": {"answer": q1["answer"], "layers_above": q1["layers_text_first_above_joint"],
                "per_layer": [{"layer": int(k), "text_first": d["a"], "joint": d["b"], **_interval(d)}

@@ -48,6 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-boot", type=int, default=200, help="prompt-bootstrap replicates of its kernel-mean tier (default: 200)")
     p.add_argument("--max-kernel-elements", type=int, default=None, help="kernel block bound of cross_modal_gap (default: its own, 64e6)")
     p.add_argument("--json", type=Path, default=None, help="write the figures to this JSON file (default: none)")
+    p.add_argument("--record", type=Path, default=None,
+                   help="also write them with the date, machine and software, as suites/perf/measured/full_size_gpu.json "
+                        "keeps them for suites.perf.report (default: none)")
     return p.parse_args(argv)
 
 
@@ -113,7 +116,32 @@ def verdict_line(v: dict) -> str:
     )
 
 
+def record(figures: dict, wall_s: float) -> dict:
+    """The figures with what a reader needs beside them (date, machine, software, how they were made): the form
+    suites/perf/measured/full_size_gpu.json keeps and suites.perf.report renders."""
+    import datetime
+    import os
+    import subprocess
+
+    import tokenizers
+    import transformers
+
+    try:
+        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                             capture_output=True, text=True).stdout.strip()
+    except OSError:
+        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU named"
+    return {"date": datetime.date.today().isoformat(),
+            "machine": f"the GPU machine lent to that session: {gpu or 'no GPU named'}, {os.cpu_count()} cores",
+            "software": f"torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
+            "how": f"a step of `bash suites/perf/gpu_session.sh` (whole command {wall_s:.0f} s)",
+            "command": "python -m suites.perf.full_size --json full_size.json", "figures": figures}
+
+
 def main(argv: list[str] | None = None) -> int:
+    import time
+
+    start = time.perf_counter()
     args = parse_args(argv)
     figures = run(args)
     if figures is None:
@@ -121,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
+    if args.record:
+        args.record.write_text(json.dumps(record(figures, time.perf_counter() - start), indent=1) + "\n")
     return 0
 
 

@@ -79,27 +79,12 @@ log "organisms: all processes ended at $((SECONDS - start)) s"
 
 if [ "$DEVICE" = cuda ] && [ "$FULL" = 1 ]; then
     start=$SECONDS
-    timeout "$FULL_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json" > "$OUT/full_size.log" 2>&1
+    # --record: what suites.perf.report reads (PERFORMANCE.md "Full size (GPU)"); commit it as suites/perf/measured/full_size_gpu.json
+    timeout "$FULL_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json" --record "$OUT/full_size_gpu.json" \
+        > "$OUT/full_size.log" 2>&1
     rc=$?
     log "full_size: rc $rc, $((SECONDS - start)) s (limit $FULL_S s)"
     [ "$rc" = 0 ] || status=1
-    # what suites.perf.report reads (PERFORMANCE.md "Full size (GPU)"): commit it as suites/perf/measured/full_size_gpu.json
-    [ "$rc" = 0 ] && FULL_WALL=$((SECONDS - start)) python3 - "$OUT" <<'PY' >> "$OUT/full_size.log" 2>&1
-import datetime, json, os, subprocess, sys, torch, transformers, tokenizers
-out = sys.argv[1]
-try:
-    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout.strip()
-except OSError:
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU named"
-record = {"date": datetime.date.today().isoformat(),
-          "machine": f"the GPU machine lent to that session: {gpu}, {os.cpu_count()} cores",
-          "software": f"torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
-          "how": f"a step of `bash suites/perf/gpu_session.sh` (whole command {os.environ['FULL_WALL']} s)",
-          "command": "python -m suites.perf.full_size --json full_size.json",
-          "figures": json.load(open(f"{out}/full_size.json"))}
-json.dump(record, open(f"{out}/full_size_gpu.json", "w"), indent=1)
-PY
 fi
 
 tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json full_size_gpu.json wheels.log 2>/dev/null) \
