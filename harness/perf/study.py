@@ -1,0 +1,79 @@
+"""One layer's intervention study next to plain forward passes over the same prompts: its cost at equal work.
+
+The study is the intervention suite's own (``PairStudy`` with every default intervention at one layer, the
+records decided); the plain side is a forward pass over every prompt in batches of the study's size, processor
+included. Both are counted (``harness.perf.passes``: decoder work in plain passes, forward calls, prompts
+encoded; independent of the machine's load) and timed, on the CPU by process time, on a GPU by wall time
+with the device synchronized. ``suites/perf/test_intervention_perf`` (the twins and the organisms, CPU) and
+``suites/perf/full_size`` (the full-size models, GPU) both measure through ``study_cost``.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable, Sequence
+
+import torch
+
+from harness.benchmarks.sample import Sample
+from harness.intervention.fit import DEFAULT
+from harness.intervention.run import PairStudy, StudySettings
+from harness.models.adapter import LoadedModel
+
+from .passes import count_passes
+
+BATCH = 8  # prompts per forward pass on both sides (the study's default batch)
+
+
+def plain_passes(loaded: LoadedModel, samples: Sequence[Sample], batch_size: int = BATCH) -> None:
+    """A full plain forward pass over every prompt, in batches, processor included."""
+    with torch.inference_mode():
+        for i in range(0, len(samples), batch_size):
+            inputs, _ = loaded.adapter.encode(loaded, samples[i : i + batch_size])
+            loaded.model(**inputs, use_cache=False)
+
+
+def study(loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, layer: int, batch_size: int = BATCH) -> list:
+    """The intervention suite's study of `layer` with every default intervention: its decided records."""
+    run = PairStudy.start(loaded, samples, benchmark, StudySettings(names=DEFAULT, batch_size=batch_size))
+    return [run.result(layer, name) for name in DEFAULT]
+
+
+def _clock(device: torch.device) -> Callable[[], float]:
+    if device.type != "cuda":
+        return time.process_time
+
+    def wall() -> float:
+        torch.cuda.synchronize(device)
+        return time.perf_counter()
+
+    return wall
+
+
+def study_cost(loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, *, rounds: int = 3,
+               layer: int | None = None, batch_size: int = BATCH) -> dict:
+    """The study of `layer` (default: the mid layer) next to plain passes over the same `samples`: the decoder
+    work counted in plain passes, forward calls and prompts encoded of each (one counted run of each, which is
+    also the warm-up), then `rounds` interleaved timed runs of each (medians; CPU seconds on the CPU, wall
+    seconds on a GPU: `clock`)."""
+    layer = loaded.num_layers // 2 if layer is None else layer
+    plain = (plain_passes, loaded, samples, batch_size)
+    studied = (study, loaded, samples, benchmark, layer, batch_size)
+    with count_passes(loaded) as one:
+        plain[0](*plain[1:])
+    with count_passes(loaded) as counted:
+        studied[0](*studied[1:])
+    clock = _clock(loaded.device)
+    seconds: dict[str, list[float]] = {"plain": [], "study": []}
+    for _ in range(rounds):
+        for name, (fn, *args) in (("plain", plain), ("study", studied)):
+            start = clock()
+            fn(*args)
+            seconds[name].append(clock() - start)
+    medians = {k: statistics.median(v) for k, v in seconds.items()}
+    return {"layer": layer, "interventions": list(DEFAULT), "prompts": len(samples), "batch": batch_size,
+            "passes": counted.plain_passes(one), "calls": counted.calls, "plain_calls": one.calls,
+            "encoded": counted.encoded, "rounds": rounds,
+            "clock": "wall, device synchronized" if loaded.device.type == "cuda" else "CPU (process time)",
+            "study_s": medians["study"], "plain_s": medians["plain"], "time_ratio": medians["study"] / medians["plain"]}
