@@ -1,4 +1,5 @@
-"""Full-size measurements: capture throughput, MFU and peak memory; the verdict's own test at scale.
+"""Full-size measurements: capture throughput, MFU and peak memory; one layer's intervention study; the verdict's
+own test at scale.
 
 Each function returns a plain dict of figures (units in the key names) so the CLI can print it
 and the PERFORMANCE.md writer can record it.
@@ -21,6 +22,7 @@ from .configs import full_size_spec, parameter_count
 from .flops import forward_flops
 from .gpu import bf16_peak
 from .loaded import full_size_loaded, realistic_samples
+from .study import study_cost
 
 
 def _sync(device: torch.device) -> None:
@@ -78,6 +80,25 @@ def measure_capture(
     out["peak_used"] = peak[1] if peak else None
     out["mfu"] = flops.total / seconds / peak[0] if peak else None
     out["peak_memory_gib"] = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    del loaded
+    return out
+
+
+def measure_study(
+    name: str, *, device: torch.device, dtype: torch.dtype, prompts: int, rounds: int = 1,
+    layers: int | None = None, vision_layers: int | None = None,
+) -> dict:
+    """One layer's intervention study of `name` (the mid layer, every default intervention, as the intervention
+    suite runs it) on `prompts` realistic fixture prompts, next to plain passes over the same prompts
+    (``harness.perf.study.study_cost``: decoder work counted in plain passes, then `rounds` timed runs of
+    each), with the peak device memory of the whole measurement (weights included)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    loaded = full_size_loaded(name, device=device, dtype=dtype, layers=layers, vision_layers=vision_layers)
+    cost = study_cost(loaded, realistic_samples(name, prompts), "fixture", rounds=rounds)
+    out = {"model": name, "device": _device_name(device), "dtype": str(dtype).removeprefix("torch."),
+           "decoder_layers": loaded.num_layers, **cost,
+           "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None}
     del loaded
     return out
 

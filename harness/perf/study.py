@@ -56,24 +56,32 @@ def study_cost(loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, *
     """The study of `layer` (default: the mid layer) next to plain passes over the same `samples`: the decoder
     work counted in plain passes, forward calls and prompts encoded of each (one counted run of each, which is
     also the warm-up), then `rounds` interleaved timed runs of each (medians; CPU seconds on the CPU, wall
-    seconds on a GPU: `clock`)."""
+    seconds on a GPU). With `rounds` 0 the counted runs are the timed ones, after a warm-up plain pass over the
+    first batch (half the time, where one run of a study is long: the full-size models on a GPU)."""
     layer = loaded.num_layers // 2 if layer is None else layer
     plain = (plain_passes, loaded, samples, batch_size)
     studied = (study, loaded, samples, benchmark, layer, batch_size)
-    with count_passes(loaded) as one:
-        plain[0](*plain[1:])
-    with count_passes(loaded) as counted:
-        studied[0](*studied[1:])
     clock = _clock(loaded.device)
-    seconds: dict[str, list[float]] = {"plain": [], "study": []}
+    if not rounds:
+        plain_passes(loaded, samples[:batch_size], batch_size)
+    counts, first = {}, {}
+    for name, (fn, *args) in (("plain", plain), ("study", studied)):
+        with count_passes(loaded) as counts[name]:
+            start = clock()
+            fn(*args)
+            first[name] = [clock() - start]
+    seconds: dict[str, list[float]] = {"plain": [], "study": []} if rounds else first
     for _ in range(rounds):
         for name, (fn, *args) in (("plain", plain), ("study", studied)):
             start = clock()
             fn(*args)
             seconds[name].append(clock() - start)
     medians = {k: statistics.median(v) for k, v in seconds.items()}
+    one, counted = counts["plain"], counts["study"]
     return {"layer": layer, "interventions": list(DEFAULT), "prompts": len(samples), "batch": batch_size,
             "passes": counted.plain_passes(one), "calls": counted.calls, "plain_calls": one.calls,
             "encoded": counted.encoded, "rounds": rounds,
             "clock": "wall, device synchronized" if loaded.device.type == "cuda" else "CPU (process time)",
+            "timed": f"median of {rounds} interleaved runs after a counted one" if rounds
+                     else "the counted runs, after a warm-up pass over one batch",
             "study_s": medians["study"], "plain_s": medians["plain"], "time_ratio": medians["study"] / medians["plain"]}

@@ -8,12 +8,16 @@ Per model: capture of layers (0, mid, last) on a batch of realistic inputs (one 
 576 image tokens for LLaVA; one 448 px image → 256 merged tokens for Qwen2.5-VL), reported as
 tokens/s (real, non-pad tokens), achieved TFLOP/s and model FLOPs utilisation against the GPU's
 dense bf16 peak (analytic FLOPs, see harness.perf.flops), and peak GPU memory
-(torch.cuda.max_memory_allocated, which includes the weights). Then the verdict's own test, as
+(torch.cuda.max_memory_allocated, which includes the weights); then one layer's intervention study (the
+mid layer, every default intervention, as the intervention suite runs it) on the fixture's 72 questions
+with images at the checkpoint's size, next to plain passes over the same prompts (decoder work counted in
+plain passes, wall seconds of each; harness.perf.study). Then the verdict's own test, as
 harness.analysis.triple.analyze_layer runs it (harness.perf.measure.measure_verdict): the
 between-prompt mixture-kernel gap with its sign-flip test over prompts (1000 flips, blocked kernel),
 the intra-modal comparisons and the noise floor, then the kernel-mean tier (200 prompt-bootstrap
-replicates) and the verdict, on 2 × 20,000 keys of dim 4096 from 200 prompts; its goal (the one the
-token-level permutation test it replaces had) is ≤ 5 s without running out of memory.
+replicates) and the verdict, on 2 × 20,000 and 2 × 50,000 keys of dim 4096 from 200 prompts; its goal (the
+one the token-level permutation test it replaces had) is ≤ 5 s at 2 × 20,000 without running out of memory.
+With --json the file is rewritten after each measurement, so a run cut by a time limit keeps what finished.
 
 Without CUDA and without --cpu-reduced it says so in one line and exits 0.
 """
@@ -24,15 +28,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from harness.atomic import write_atomic
 from harness.perf.configs import FULL_SIZE
 
 VERDICT_GOAL_S = 5.0  # the verdict's test at 2 × 20,000 keys of dim 4096 on one GPU
 # --cpu-reduced: the real widths, vocabularies and image sizes, only the depth cut, float32, batch 1
-REDUCED = dict(layers=2, vision_layers=2, dtype="float32", batch=1, rounds=1, verdict_keys=2000, verdict_dim=512, prompts=40)
-FULL = dict(layers=None, vision_layers=None, dtype="bfloat16", batch=8, rounds=5, verdict_keys=20_000, verdict_dim=4096, prompts=200)
+# (no study: at real width a CPU pass over one prompt takes seconds, the study ~10 passes over each prompt)
+REDUCED = dict(layers=2, vision_layers=2, dtype="float32", batch=1, rounds=1, study_prompts=0, study_rounds=1,
+               verdict_keys=(2000,), verdict_dim=512, prompts=40)
+FULL = dict(layers=None, vision_layers=None, dtype="bfloat16", batch=8, rounds=5, study_prompts=72, study_rounds=0,
+            verdict_keys=(20_000, 50_000), verdict_dim=4096, prompts=200)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -41,8 +50,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--cpu-reduced", action="store_true", help="run on the CPU at reduced depth (2 decoder layers, 2 vision blocks, float32)")
     p.add_argument("--models", default=",".join(FULL_SIZE),
                    help=f"comma-separated, from {', '.join(FULL_SIZE)}; empty: the verdict's test alone (default: all)")
-    for name in ("layers", "vision_layers", "batch", "rounds", "verdict_keys", "verdict_dim", "prompts"):
+    for name in ("layers", "vision_layers", "batch", "rounds", "study_rounds", "verdict_dim", "prompts"):
         p.add_argument(f"--{name.replace('_', '-')}", type=int, default=None, help="override the preset (default: preset)")
+    p.add_argument("--study-prompts", type=int, default=None,
+                   help="fixture questions of each model's intervention study; 0: no study (default: preset, 72 on a GPU)")
+    p.add_argument("--verdict-keys", type=_sizes, default=None,
+                   help="keys per side of the verdict's test, comma-separated sizes (default: preset, 20000,50000 on a GPU)")
     p.add_argument("--dtype", choices=("bfloat16", "float16", "float32"), default=None, help="weights dtype (default: preset)")
     p.add_argument("--permutations", type=int, default=1000, help="sign flips of the verdict's test (default: 1000)")
     p.add_argument("--n-boot", type=int, default=200, help="prompt-bootstrap replicates of its kernel-mean tier (default: 200)")
@@ -54,6 +67,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give positive whole numbers separated by commas, e.g. 20000,50000")
+    return sizes
+
+
 def settings(args: argparse.Namespace) -> dict:
     preset = dict(REDUCED if args.cpu_reduced else FULL)
     for key in preset:
@@ -63,9 +86,10 @@ def settings(args: argparse.Namespace) -> dict:
     return preset
 
 
-def run(args: argparse.Namespace) -> dict | None:
-    """The figures, or None when there is no CUDA device and no reduced run was asked for."""
-    from harness.perf.measure import measure_capture, measure_verdict
+def run(args: argparse.Namespace, progress: Callable[[dict], None] = lambda figures: None) -> dict | None:
+    """The figures, or None when there is no CUDA device and no reduced run was asked for; `progress` is
+    called with the figures so far after each measurement."""
+    from harness.perf.measure import measure_capture, measure_study, measure_verdict
 
     if args.cpu_reduced:
         device, label = torch.device("cpu"), "CPU, REDUCED SCALE (real widths, depth cut) — not the full-size figures"
@@ -76,23 +100,39 @@ def run(args: argparse.Namespace) -> dict | None:
     s = settings(args)
     dtype = getattr(torch, s["dtype"])
     torch.set_grad_enabled(False)
-    figures = {"label": label, "settings": s, "capture": [], "verdict": None}
-    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+    figures = {"label": label, "settings": s, "capture": [], "study": [], "verdicts": []}
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for name in models:
         fig = measure_capture(
             name, device=device, dtype=dtype, batch=s["batch"], rounds=s["rounds"],
             layers=s["layers"], vision_layers=s["vision_layers"],
         )
         figures["capture"].append(fig)
         print(capture_line(fig), flush=True)
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    verdict = measure_verdict(
-        keys=s["verdict_keys"], dim=s["verdict_dim"], prompts=s["prompts"], permutations=args.permutations,
-        n_boot=args.n_boot, device=device, max_kernel_elements=args.max_kernel_elements,
-    )
-    figures["verdict"] = verdict
-    print(verdict_line(verdict), flush=True)
+        progress(figures)
+        _free(device)
+    for keys in s["verdict_keys"]:
+        verdict = measure_verdict(
+            keys=keys, dim=s["verdict_dim"], prompts=s["prompts"], permutations=args.permutations,
+            n_boot=args.n_boot, device=device, max_kernel_elements=args.max_kernel_elements,
+        )
+        figures["verdicts"].append(verdict)
+        print(verdict_line(verdict), flush=True)
+        progress(figures)
+        _free(device)
+    for name in models if s["study_prompts"] else ():
+        fig = measure_study(name, device=device, dtype=dtype, prompts=s["study_prompts"], rounds=s["study_rounds"],
+                            layers=s["layers"], vision_layers=s["vision_layers"])
+        figures["study"].append(fig)
+        print(study_line(fig), flush=True)
+        progress(figures)
+        _free(device)
     return figures
+
+
+def _free(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def capture_line(f: dict) -> str:
@@ -103,6 +143,16 @@ def capture_line(f: dict) -> str:
         f"{f['dtype']}, {f['device']}]: capture of layers {f['layers_captured']}, batch {f['batch']} × {f['padded_length']} tokens "
         f"({f['image_tokens_per_batch'] // f['batch']} image tokens each): {f['tokens_per_s']:.0f} tokens/s, "
         f"{f['achieved_tflop_s']:.2f} TFLOP/s, MFU {mfu}, peak memory {mem}"
+    )
+
+
+def study_line(f: dict) -> str:
+    mem = f", peak memory {f['peak_memory_gib']:.1f} GiB" if f["peak_memory_gib"] is not None else ""
+    return (
+        f"{f['model']} [{f['dtype']}, {f['device']}]: intervention study of layer {f['layer']} ({', '.join(f['interventions'])}) "
+        f"on {f['prompts']} fixture prompts = {f['passes']:.2f} plain passes of decoder work ({f['calls']} forward calls against "
+        f"{f['plain_calls']}; {f['encoded']} prompts encoded), {f['study_s']:.1f} s against {f['plain_s']:.2f} s for the plain "
+        f"passes ({f['time_ratio']:.1f}×; {f['clock']}, {f['timed']}){mem}"
     )
 
 
@@ -143,14 +193,18 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     args = parse_args(argv)
-    figures = run(args)
+
+    def write(figures: dict) -> None:  # after each measurement: a run cut by a time limit keeps what finished
+        if args.json:
+            write_atomic(args.json, json.dumps(figures, indent=2).encode())
+        if args.record:
+            write_atomic(args.record, (json.dumps(record(figures, time.perf_counter() - start), indent=1) + "\n").encode())
+
+    figures = run(args, progress=write)
     if figures is None:
         print("full-size mode: no CUDA device here, nothing measured (add --cpu-reduced for a scaled-down CPU run)")
         return 0
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=2))
-    if args.record:
-        args.record.write_text(json.dumps(record(figures, time.perf_counter() - start), indent=1) + "\n")
+    write(figures)
     return 0
 
 

@@ -16,6 +16,10 @@
 #   2. full size (unless FULL=0): python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
 #      its figures with the date, machine and software as full_size_gpu.json, which is committed as
 #      suites/perf/measured/full_size_gpu.json for suites.perf.report to write PERFORMANCE.md's section from;
+#      in turn: capture of both models (~25 s with the start), the verdict's test at 2 x 20,000 and 2 x 50,000 keys,
+#      then each model's intervention study on STUDY_PROMPTS fixture questions (default 72; 0: none; one counted
+#      and timed run of the study and of plain passes, estimated 1-2 min a model, not yet measured there); both
+#      JSON files are rewritten after each measurement, so the limit cuts only what had not finished;
 #   3. packing: each process's folder, as it ends, into organisms-sK.tar (one per seed, so at most 7 seeds: the tool
 #      brings back at most 8 files, 16 MiB each), every log and JSON into logs.tgz at the end. Here: untar them,
 #      then `python -m harness.organisms gather s4-text-first s4-joint ... --out DIR` makes one organisms folder
@@ -23,13 +27,15 @@
 #
 # A step that fails or runs out is logged (steps.log) and the script goes on; exit status 0 when every step passed.
 # Every organism is saved as soon as it is trained, so a limit that cuts a process keeps what it finished.
+# SEEDS= SMOKE=0 runs the full-size step alone (its own call, e.g. after a call that trained organisms with FULL=0).
 # DEVICE=cpu QUICK=1 runs the same plumbing on the quick plan on a machine without a GPU (a dry run of the script).
 set -uo pipefail
 OUT=${OUT:-gpu-session}
-SEEDS=${SEEDS:-4,5,6,7,8,9}  # at most 7 (one tar each)
+SEEDS=${SEEDS-4,5,6,7,8,9}  # at most 7 (one tar each); empty (SEEDS=): no organisms, e.g. for the full-size step alone
 DEVICE=${DEVICE:-cuda}
 ORGANISMS_S=${ORGANISMS_S:-390}
-FULL_S=${FULL_S:-150}
+FULL_S=${FULL_S:-420}
+STUDY_PROMPTS=${STUDY_PROMPTS:-72}
 QUICK=${QUICK:-}
 PROCESSES=${PROCESSES:-"text-first,aligned,frozen joint"}  # one process per group per seed, all at once
 JOINT_GATE=${JOINT_GATE:-}  # off: joint does not train the text stage only to read the gate (its seed's text-first did)
@@ -80,15 +86,17 @@ log "organisms: all processes ended at $((SECONDS - start)) s"
 if [ "$DEVICE" = cuda ] && [ "$FULL" = 1 ]; then
     start=$SECONDS
     # --record: what suites.perf.report reads (PERFORMANCE.md "Full size (GPU)"); commit it as suites/perf/measured/full_size_gpu.json
-    timeout "$FULL_S" python3 -m suites.perf.full_size --json "$OUT/full_size.json" --record "$OUT/full_size_gpu.json" \
+    timeout "$FULL_S" python3 -m suites.perf.full_size --study-prompts "$STUDY_PROMPTS" \
+        --json "$OUT/full_size.json" --record "$OUT/full_size_gpu.json" \
         > "$OUT/full_size.log" 2>&1
     rc=$?
     log "full_size: rc $rc, $((SECONDS - start)) s (limit $FULL_S s)"
     [ "$rc" = 0 ] || status=1
 fi
 
+work_logs=$(cd "$OUT/work" && ls *.log 2>/dev/null)  # none where SEEDS is empty
 tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json full_size_gpu.json wheels.log 2>/dev/null) \
-    -C work $(cd "$OUT/work" && ls *.log)
+    ${work_logs:+-C work $work_logs}
 rm -rf "$OUT/work" "$OUT"/*.log "$OUT"/full_size*.json "$OUT/machine.txt"
 ls -la "$OUT"
 exit $status

@@ -29,10 +29,9 @@ import torch
 from harness.benchmarks import get_benchmark
 from harness.capture.keys import capture_keys
 from harness.intervention.apply import LabelBook, intervene
-from harness.intervention.fit import DEFAULT, fit_interventions
-from harness.intervention.run import PairStudy, StudySettings
+from harness.intervention.fit import fit_interventions
 from harness.models import adapter_for, get_model_spec
-from harness.perf.passes import count_passes
+from harness.perf.study import study_cost as cost_of_study
 from harness.perf.workloads import MODELS, batch, loaded_model, plain_forward
 
 pytestmark = pytest.mark.perf
@@ -72,36 +71,11 @@ def _load(name: str):
 
 def study_cost(name: str, benchmark: str = "fixture", rounds: int = 3) -> dict:
     """One layer's study (the mid layer, every intervention) next to a plain forward pass over the same
-    prompts in batches of 8, processor included: the decoder work counted in plain passes
-    (harness.perf.passes), the forward calls and prompts encoded of each, and the ratio of CPU seconds
-    (medians of `rounds` interleaved runs of each)."""
-    loaded = _load(name)
-    samples = get_benchmark(benchmark)((), seed=0)
-
-    def plain() -> None:
-        with torch.inference_mode():
-            for i in range(0, len(samples), 8):
-                inputs, _ = loaded.adapter.encode(loaded, samples[i : i + 8])
-                loaded.model(**inputs, use_cache=False)
-
-    def study() -> None:
-        run = PairStudy.start(loaded, samples, benchmark, StudySettings(names=DEFAULT))
-        for intervention in DEFAULT:
-            run.result(loaded.num_layers // 2, intervention)
-
-    with count_passes(loaded) as one:
-        plain()
-    with count_passes(loaded) as counted:
-        study()
-    seconds: dict = {plain: [], study: []}
-    for _ in range(rounds):
-        for fn in (plain, study):
-            start = time.process_time()
-            fn()
-            seconds[fn].append(time.process_time() - start)
-    return {"passes": counted.plain_passes(one), "calls": counted.calls, "plain_calls": one.calls,
-            "encoded": counted.encoded, "prompts": len(samples),
-            "cpu_ratio": statistics.median(seconds[study]) / statistics.median(seconds[plain])}
+    prompts in batches of 8, processor included (harness.perf.study.study_cost): the decoder work counted in
+    plain passes (harness.perf.passes), the forward calls and prompts encoded of each, and the ratio of CPU
+    seconds (medians of `rounds` interleaved runs of each)."""
+    c = cost_of_study(_load(name), get_benchmark(benchmark)((), seed=0), benchmark, rounds=rounds)
+    return {**c, "cpu_ratio": c["time_ratio"]}
 
 
 @pytest.mark.parametrize("name", list(MODELS))

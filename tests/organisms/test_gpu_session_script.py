@@ -36,3 +36,14 @@ def test_the_dry_run_packs_each_seed_and_gather_reads_it_back(tmp_path):
     result = gather([parts / "s0-text-first", parts / "s0-joint"], tmp_path / "one", log=lambda _: None)
     assert result == {"organisms": ["joint-s0", "text-first-s0"], "evaluated_here": []}
     assert (tmp_path / "one" / "MANIFEST").is_file()
+
+
+def test_an_empty_seed_list_trains_nothing_and_still_packs_its_logs(tmp_path):
+    """SEEDS= (empty, not unset): no organisms, e.g. a call for the full-size step alone; the logs come back."""
+    out = tmp_path / "session"
+    env = {**os.environ, "OUT": str(out), "DEVICE": "cpu", "SEEDS": "", "SMOKE": "0"}
+    run = subprocess.run(["bash", "suites/perf/gpu_session.sh"], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["logs.tgz"]
+    with tarfile.open(out / "logs.tgz") as logs:
+        assert "steps.log" in logs.getnames()
