@@ -31,6 +31,9 @@ def checkpoints(tmp_path_factory):
     from transformers import Pix2StructConfig
 
     Pix2StructConfig().save_pretrained(root / "pix2struct")  # an encoder-decoder: refused from its config alone
+    from transformers import Mistral4Config
+
+    Mistral4Config().save_pretrained(root / "mistral4")  # text-only, though listed for image-text-to-text
     model, processor = build_tiny("llava", seed=0)
     model.save_pretrained(root / "truncated")
     processor.save_pretrained(root / "truncated")
@@ -54,6 +57,7 @@ def checkpoints(tmp_path_factory):
         (["--ks-models", "hf:{ckpt}/bert"], "is a 'bert' checkpoint, not an image-text-to-text model"),
         (["--ks-models", "hf:{ckpt}/no-weights"], "has a config but no weights"),
         (["--ks-models", "hf:{ckpt}/pix2struct"], "is an encoder-decoder ('pix2struct'): its decoder sees the image only through cross-attention"),
+        (["--ks-models", "hf:{ckpt}/mistral4"], "is a 'mistral4' checkpoint whose model is text-only (its config has no vision side)"),
         (["--ks-models", "hf:{ckpt}/truncated"], "truncated/model.safetensors: truncated: "),
         (["--ks-models", "nope"], "unknown model 'nope'; valid models:"),
         (["--ks-benchmarks", "nope"], "unknown benchmark 'nope'; valid benchmarks: fixture"),

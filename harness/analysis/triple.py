@@ -78,9 +78,10 @@ def _check(layer_index: int, name: str, vectors: torch.Tensor, mask: torch.Tenso
         )
 
 
-def _per_head(bank: KeyBank, image, text, settings: AnalysisSettings) -> dict:
-    """The record's "per head" figures (harness.stats.per_head), or why they were not computed."""
-    heads = 1 if bank.head_index is not None else bank.vector_heads
+def _per_head(bank: KeyBank, layer: int, image, text, settings: AnalysisSettings) -> dict:
+    """The record's "per head" figures (harness.stats.per_head) at `layer` (its own heads: the layers of one
+    decoder may differ), or why they were not computed."""
+    heads = 1 if bank.head_index is not None else bank.layout(layer)[0]
     figures = []
     if 1 < heads <= settings.per_head:
         figures = per_head(image, text, heads, threshold=settings.threshold, alpha=settings.alpha,
@@ -176,7 +177,7 @@ def analyze_layer(
         classifier, knn, auc = probe_figures(image.x, text.x, **fit, maps=tiers.maps)
         js = {e.name: e.to_dict() for e in (JSEstimate(r.bits, r.estimator, r.reason) for r in (classifier, knn))}
 
-        heads = _per_head(bank, image, text, settings)
+        heads = _per_head(bank, layer, image, text, settings)
         tsne = map_job.result()  # before the clock is read: `seconds` is the whole analysis, the map included
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)

@@ -36,7 +36,7 @@ from harness.models.layers import checked_indices
 from harness.models.placement import check_image_positions, watch_inputs
 from harness.models.adapter import LoadedModel
 from harness.models.prompts import label_source
-from harness.models.taps import KINDS, check_kind, heads_of, run_tapped, tap
+from harness.models.taps import KINDS, check_kind, layer_layout, run_tapped, tap
 
 __all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "balance", "capture_keys", "parse_max_tokens"]
 
@@ -45,14 +45,19 @@ __all__ = ["KINDS", "KeyBank", "LayerBank", "TokenCaps", "balance", "capture_key
 class LayerBank:
     """Every kept vector of one layer, with its labels (row i of each tensor is one token)."""
 
-    vectors: torch.Tensor  # [N, D] float32 on the CPU, D = heads * head_dim (see KeyBank.heads)
+    vectors: torch.Tensor  # [N, D] float32 on the CPU, D = heads * head_dim (see KeyBank.layout)
     modality: torch.Tensor  # [N] int8: 0 text, 1 image, 2 special (harness.models.labels)
     sample: torch.Tensor  # [N] int32 index into KeyBank.sample_ids
     position: torch.Tensor  # [N] int32 position of the token in its unpadded sequence
+    # this layer's heads in one vector and head size, as read from its attention module (harness.models.taps.
+    # layer_layout); None: the bank's (a bank from before they were recorded, or made without a model)
+    heads: int | None = None
+    head_dim: int | None = None
 
     def select(self, modality: int) -> "LayerBank":
         keep = self.modality == modality
-        return LayerBank(self.vectors[keep], self.modality[keep], self.sample[keep], self.position[keep])
+        return replace(self, vectors=self.vectors[keep], modality=self.modality[keep], sample=self.sample[keep],
+                       position=self.position[keep])
 
     def count(self, modality: int) -> int:
         return int((self.modality == modality).sum())
@@ -91,14 +96,22 @@ class KeyBank:
         bank = self.layers[layer]
         return {name: bank.count(code) for code, name in MODALITY_NAMES.items()}
 
+    def layout(self, layer: int) -> tuple[int, int]:
+        """(heads in one vector, head size) at `layer`: the layer's own where recorded (the layers of one decoder
+        may differ: Gemma 4's global layers have wider heads), else the bank's."""
+        bank = self.layers[layer]
+        return (bank.heads or self.vector_heads, bank.head_dim or self.head_dim)
+
     def head(self, index: int) -> "KeyBank":
-        """The bank seen through one head: each vector is that head's head_dim slice."""
+        """The bank seen through one head: each vector is that head's slice of its layer's vector."""
         if self.head_index is not None:
             raise KeyspaceError(f"this bank is already head {self.head_index}'s view; take heads of the full bank")
-        if not 0 <= index < self.vector_heads:
-            raise KeyspaceError(f"head {index} is outside 0..{self.vector_heads - 1} for captured {self.kind}")
-        cut = slice(index * self.head_dim, (index + 1) * self.head_dim)
-        layers = {i: replace(b, vectors=b.vectors[:, cut]) for i, b in self.layers.items()}
+        layers = {}
+        for i, b in self.layers.items():
+            heads, size = self.layout(i)
+            if not 0 <= index < heads:
+                raise KeyspaceError(f"head {index} is outside 0..{heads - 1} for captured {self.kind} at layer {i}")
+            layers[i] = replace(b, vectors=b.vectors[:, index * size:(index + 1) * size], heads=1, head_dim=size)
         return replace(self, layers=layers, heads=1, head_index=index)
 
 
@@ -114,7 +127,8 @@ def balance(bank: KeyBank, balanced: int, seed: int) -> KeyBank:
                 where = ((lb.sample == s) & (lb.modality == code)).nonzero().squeeze(1)  # stream order = position order
                 rows.append(where[torch.from_numpy(share(len(where), per_prompt, seed, s, code))])
         keep = torch.cat(rows).sort().values
-        layers[index] = LayerBank(lb.vectors[keep], lb.modality[keep], lb.sample[keep], lb.position[keep])
+        layers[index] = replace(lb, vectors=lb.vectors[keep], modality=lb.modality[keep], sample=lb.sample[keep],
+                                position=lb.position[keep])
     first = layers[min(layers)] if layers else None
     kept = {name: first.count(code) if first else 0 for code, name in MODALITY_NAMES.items()}
     dropped = {name: bank.dropped.get(name, 0) + bank.kept.get(name, 0) - kept[name] for name in kept}
@@ -158,18 +172,20 @@ def capture_keys(
             collector.take(labels, inputs["attention_mask"], read, start=start)
 
     assembled = collector.finish()
-    banks = layer_banks(assembled)
     config = loaded.model.config.get_text_config()
-    attn = adapter.attention(loaded.layers[layers[0]])  # a hybrid decoder's first layer may have no attention
+    # each layer's heads and head size from its own attention module (the layers of one decoder may differ);
+    # the bank's are its first captured layer's (a hybrid decoder's first layer may have no attention)
+    layouts = {i: layer_layout(adapter, loaded.layers[i], kind, config) for i in layers}
+    banks = {i: replace(b, heads=layouts[i][0], head_dim=layouts[i][1]) for i, b in layer_banks(assembled).items()}
     return KeyBank(
         model=loaded.spec.name,
         benchmark=benchmark,
         kind=kind,
         sample_ids=tuple(s.id for s in samples),
         layers=banks,
-        num_key_value_heads=config.num_key_value_heads,
-        head_dim=getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads,
-        heads=heads_of(kind, config),
+        num_key_value_heads=layer_layout(adapter, loaded.layers[layers[0]], "keys", config)[0],
+        head_dim=layouts[layers[0]][1],
+        heads=layouts[layers[0]][0],
         sampling=caps.describe(len(samples), seed),
         kept=assembled.kept,
         dropped=assembled.dropped,

@@ -75,9 +75,7 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
                     keys: dict[int, torch.Tensor]) -> dict[int, SequenceStates]:
     """Layer → the states of one padded row: `labels` [T] (PAD where padded), `queries` and `keys` layer →
     [T, heads * head_dim] as the rotated taps read them (harness.models.taps)."""
-    config = loaded.model.config.get_text_config()
-    heads = config.num_attention_heads
-    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    heads = loaded.model.config.get_text_config().num_attention_heads  # the KV heads: each layer's own, from its keys' width
     real = labels != PAD  # left padding: the real tokens, in order
     t = int(real.sum())
     per_layer = {}
@@ -87,7 +85,7 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
         d = q.shape[1] // heads
         per_layer[i] = SequenceStates(
             query=q.view(t, heads, d).transpose(0, 1),
-            key=k.view(t, kv_heads, d).transpose(0, 1),
+            key=k.view(t, k.shape[1] // d, d).transpose(0, 1),
             labels=labels[real],
             scale=_scale(loaded.adapter.attention(loaded.layers[i]), d),
         )

@@ -9,7 +9,9 @@ Two ways to the same figures (equal to float rounding, tests/intervention/test_c
   its padding between the prompt and the answer, masked like the rest). The prompt is run once, not
   once per option.
 - `full_scores`: the prompt repeated once per option with its tail, one full pass (no padding inside the
-  prompt); the reference the cached scores are tested against.
+  prompt); the reference the cached scores are tested against, and the scores of a hybrid decoder, whose
+  linear-attention or convolution states (unlike keys and values) run on over a right-padded row's padding
+  and cannot be masked after it (harness.intervention.passes).
 Positions after a prompt continue from its largest position (1-D positions: the adapter's, counted
 from the first real token; multimodal RoPE: the model's own `get_rope_index`, whose text after the
 last image goes on from the largest position by one per token).
@@ -25,6 +27,8 @@ import torch
 
 from harness.benchmarks.sample import Sample
 from harness.models.adapter import LoadedModel
+
+from .prefix import kv_layers
 
 # Bytes of KV cache rows one call of option tokens may copy beyond the batch's own number of rows: a tiny
 # model's whole batch of options fits in one call; a 7B model's (~370 MB a row of 700 tokens) runs as
@@ -84,9 +88,10 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
     pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at each row's last prompt
     token and `cache` its KV cache (module doc), one call per group of `option_groups`: as many option rows
     as the batch has prompts, or more while their copies of the cache stay within COPY_BUDGET. The cache is
-    left as it was, or, where it cannot be copied by layer, reordered in place for one call."""
+    left as it was, or, where it cannot be copied by layer (no per-layer entries, or a hybrid decoder's
+    linear-attention states, which a copy would share), reordered in place for one call."""
     out: list[torch.Tensor | None] = [None] * len(options)
-    copies = hasattr(cache, "layers")
+    copies = hasattr(cache, "layers") and kv_layers(cache.layers)  # a hybrid's linear-attention states: reordered in place
     row = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)) / len(options) if copies else 0
     groups = option_groups(options, max(len(options), int(COPY_BUDGET // max(row, 1))))
     if not copies:  # a cache without per-layer entries: one call, the cache reordered in place

@@ -59,8 +59,8 @@ class Prefixes:
     def keep(self, batch: object, cache) -> None:
         """After the recording pass of `batch` kept its KV `cache`: keep the entries of the layers before the layer."""
         layers = getattr(cache, "layers", None)
-        if id(batch) not in self.states or layers is None or len(layers) < self.layer:
-            return
+        if id(batch) not in self.states or layers is None or len(layers) < self.layer or not kv_layers(layers[: self.layer]):
+            return  # a hybrid decoder's linear-attention states are not kept: its cached passes run in full
         entries = [(c.keys, c.values) for c in layers[: self.layer]]
         size = sum(t.numel() * t.element_size() for pair in entries for t in pair)
         if self.used + size <= self.budget:
@@ -80,6 +80,13 @@ class Prefixes:
         """After a resumed pass of `batch` kept its KV `cache`: the kept entries of the layers it skipped."""
         for layer, (keys, values) in zip(cache.layers, self.caches[id(batch)]):
             layer.update(keys, values)
+
+
+def kv_layers(layers) -> bool:
+    """Whether every cache layer holds keys and values as tensors it replaces when reordered (a plain KV
+    layer); a linear-attention layer of a hybrid decoder holds lists of states it reorders in place."""
+    return all(isinstance(getattr(c, "keys", None), torch.Tensor) and isinstance(getattr(c, "values", None), torch.Tensor)
+               and not hasattr(c, "conv_states") for c in layers)
 
 
 @contextmanager

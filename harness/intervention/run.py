@@ -37,6 +37,7 @@ from harness.capture.keys import Collector, LayerBank, TokenCaps
 from harness.errors import KeyspaceError
 from harness.models.labels import MODALITY_NAMES
 from harness.models.adapter import LoadedModel
+from harness.models.taps import layer_layout
 from harness.analysis.tiers import kernel_figures
 from harness.analysis.verdict import decide_gap
 from harness.stats import cross_modal_gap
@@ -155,10 +156,11 @@ class PairStudy:
         """Fit every intervention at `layers` on each fold's fitting half, from the keys the condition without
         intervention read (fold f's fitting half is the half fold 1 − f measures)."""
         todo = sorted(set(layers) - set(self.interventions))
-        heads = self.loaded.model.config.get_text_config().num_key_value_heads
+        config = self.loaded.model.config.get_text_config()
         for layer in todo:
             self.condition(layer)
             start = time.perf_counter()
+            heads = layer_layout(self.loaded.adapter, self.loaded.layers[layer], "keys", config)[0]  # the layer's own KV heads
             fitted = [fit_interventions(self._before_keys[layer][1 - f], layer, heads, self.settings.names,
                                         shrinkage=self.settings.shrinkage, seed=self.settings.seed)
                       for f in range(len(self.folds))]

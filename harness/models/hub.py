@@ -116,6 +116,12 @@ def check_checkpoint(spec: "ModelSpec", config, *, trust_remote_code: bool = Fal
             f"--ks-models: {spec.name} is a {kind!r} checkpoint, not an image-text-to-text model; give a vision-language "
             f"checkpoint that AutoModelForImageTextToText loads (e.g. llava, llava_next, qwen2_vl, qwen2_5_vl)"
         )
+    if _text_only(config):
+        raise KeyspaceError(
+            f"--ks-models: {spec.name} is a {kind!r} checkpoint whose model is text-only (its config has no vision side), "
+            "though transformers lists the type for image-text-to-text; it has no image tokens to measure; this family "
+            "is not measured"
+        )
     if config.is_encoder_decoder or getattr(config.get_text_config(), "is_encoder_decoder", False):
         raise KeyspaceError(
             f"--ks-models: {spec.name} is an encoder-decoder ({kind!r}): its decoder sees the image only through "
@@ -127,6 +133,16 @@ def check_checkpoint(spec: "ModelSpec", config, *, trust_remote_code: bool = Fal
             f"--ks-models: {spec.name}: {spec.source} has a config but no weights ({' or '.join(WEIGHT_FILES[::2])}); "
             "give a directory written by save_pretrained with the model's weights"
         )
+
+
+def _text_only(config) -> bool:
+    """A config with nothing of a vision side: no sub-config (its text config is itself) and no field naming a
+    vision tower, image tokens, patches or an image tokenizer (Mistral 4's, listed for image-text-to-text)."""
+    if config.get_text_config() is not config:
+        return False
+    fields = config.to_dict()
+    return not any(name.endswith("_config") or any(w in name for w in ("vision", "visual", "image", "patch", "vq"))
+                   for name in fields)
 
 
 def safetensors_problem(path: Path) -> str | None:

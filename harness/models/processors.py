@@ -25,13 +25,24 @@ def image_only(processor_class: type) -> type:
     """`processor_class` without its video processor (given `video_processor=None`; videos unusable).
 
     ProcessorMixin takes its sub-processors from `get_attributes()`; leaving the video processor out
-    there makes construction, `__call__` on images and `save_pretrained` all skip it."""
+    there makes construction, `__call__` on images and `save_pretrained` all skip it. A family whose
+    `__init__` hands its sub-processors on positionally with the video processor before others (the
+    Qwen-Omni processors: image, video, feature extractor, tokenizer) has them named here in its own
+    order first, so that none shifts into the place of the one left out."""
+    from transformers.processing_utils import ProcessorMixin
 
     @classmethod
     def get_attributes(cls) -> list[str]:
         return [a for a in processor_class.get_attributes() if a != "video_processor"]
 
-    return type(processor_class.__name__, (processor_class,), {
+    def by_name(self, *args, **kwargs):
+        named = dict(zip(processor_class.get_attributes(), args), **kwargs)
+        named.pop("video_processor", None)
+        ProcessorMixin.__init__(self, **named)
+
+    # placed after the family's own classes in the MRO, just before ProcessorMixin: the family's __init__ runs as written
+    positional = type("ImageOnlyPositional", (ProcessorMixin,), {"__init__": by_name, "__module__": __name__})
+    return type(processor_class.__name__, (processor_class, positional), {
         "get_attributes": get_attributes,
         # What some processors read from their video processor even for images (SmolVLM's chat template
         # defaults: frames and fps); None leaves video sampling off, as for a prompt without video.
@@ -112,10 +123,13 @@ def _image_only_from_pretrained(source: str, *, revision: str | None, trust_remo
     fields, _ = cls.get_processor_dict(source, revision=revision)
     chat_template = fields.pop("chat_template", None)  # the processor's own, as AutoProcessor would load it
     accepted = inspect.signature(cls.__init__).parameters
-    fields = {k: v for k, v in fields.items() if k in accepted and k not in ("image_processor", "tokenizer", "video_processor")}
-    return image_only(cls)(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=None, chat_template=chat_template, **fields
-    )
+    loaded = {"image_processor": image_processor, "tokenizer": tokenizer, "video_processor": None}
+    if "feature_extractor" in accepted:  # the Qwen-Omni processors' audio side, built as AutoProcessor would
+        from transformers import AutoFeatureExtractor
+
+        loaded["feature_extractor"] = AutoFeatureExtractor.from_pretrained(source, revision=revision)
+    fields = {k: v for k, v in fields.items() if k in accepted and k not in loaded}
+    return image_only(cls)(**loaded, chat_template=chat_template, **fields)
 
 
 def missing_package(error: ImportError) -> str:

@@ -55,10 +55,39 @@ def check_kind(kind: str) -> str:
 
 
 def heads_of(kind: str, config) -> int:
-    """Heads in one captured vector: query heads for queries, KV heads (GQA: fewer) for keys and values."""
+    """Heads in one captured vector: query heads for queries, KV heads (GQA: fewer) for keys and values. Where
+    the decoder's layers differ in KV heads (a per-layer config: Gemma 4's global layers), the fewest: the
+    heads every layer has."""
     if kind in ("queries", "rotated-queries"):
         return config.num_attention_heads
+    per_layer = _per_layer_values(config, "num_key_value_heads")
+    if per_layer:
+        return min(per_layer)
     return getattr(config, "num_key_value_heads", None) or config.num_attention_heads
+
+
+def _per_layer_values(config, name: str) -> list:
+    """`name` of each layer of a config whose layers differ (transformers' per-layer configs, where reading
+    the attribute on the whole config is an error); [] for a config whose layers are alike."""
+    layers = getattr(config, "per_layer_config", None)
+    if not layers:
+        return []
+    values = [getattr(layer, name, None) for layer in (layers.values() if isinstance(layers, dict) else layers)]
+    return [v for v in values if v is not None]
+
+
+def layer_layout(adapter, layer: nn.Module, kind: str, config) -> tuple[int, int]:
+    """(heads in one captured `kind` vector, head size) at `layer`, read from its attention module: its head
+    size, and the width of its query projection (queries) or key projection (keys, values: KV heads) over
+    it. A decoder whose layers differ (Gemma 4: global layers with wider heads and other KV heads) has no
+    one value for either in its config; elsewhere the module agrees with the config."""
+    attn = adapter.attention(layer)
+    head_dim = getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    try:
+        width = adapter.projection(layer, "q" if kind in ("queries", "rotated-queries") else "k").out_features
+    except (KeyspaceError, AttributeError):  # no such projection module (a family adapter's own layout)
+        return heads_of(kind, config), head_dim
+    return width // head_dim, head_dim
 
 
 @contextmanager

@@ -95,6 +95,10 @@ def synthetic_strata(bank: KeyBank) -> dict[str, dict[str, str]]:
     return {sid: {"unit": sid, "category": "ab"[i % 2]} for i, sid in enumerate(bank.sample_ids)}
 
 
+# the decoder's arguments through which a family adds image features inside it, at chosen layers
+DEEPSTACK = ("deepstack_visual_embeds", "deepstack_features")
+
+
 @contextlib.contextmanager
 def text_as_image(loaded: LoadedModel, *, seed: int):
     """While active, the decoder sees text-token embeddings at every image position.
@@ -102,7 +106,10 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     The replacement happens on the decoder's `inputs_embeds`, after the family's own code merged
     the image features in, so it works for every family whose decoder takes `inputs_embeds`. The
     embeddings are drawn from the prompt's tokens labelled text (the adapter's own labels), so that on
-    trained weights, where template tokens have keys of their own, the control stays a null.
+    trained weights, where template tokens have keys of their own, the control stays a null. Image
+    features a family adds inside the decoder (DEEPSTACK: Qwen3-VL's and Qwen3-Omni's after its first
+    layers, Granite 4 Vision's before them) are withheld too: else the image positions would carry
+    the image again from that layer on.
     """
     decoder = loaded.model.get_decoder()
     embed = loaded.model.get_input_embeddings()
@@ -134,6 +141,8 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
             draw = text_ids[torch.randint(len(text_ids), (len(image_pos),), generator=gen).to(ids.device)]
             embeds[row, image_pos] = embed(draw).to(embeds.dtype)
         kwargs["inputs_embeds"] = embeds
+        for name in DEEPSTACK:
+            kwargs.pop(name, None)  # each decoder defaults it to None: nothing added inside it
         return args, kwargs
 
     loaded.adapter.encode = encode_remembering_labels  # this instance only, restored below

@@ -20,7 +20,8 @@ def make_bank(layers=(0, 2, 5), *, rows=40, heads=2, head_dim=4, seed=0, dtype=t
     sample = torch.sort(torch.randint(0, 5, (rows,), generator=g)).values.to(torch.int32)
     position = torch.arange(rows, dtype=torch.int32)
     banks = {  # each layer's vectors drawn from (seed, layer), so a bank of fewer layers is a part of a fuller one
-        layer: LayerBank(_vectors(rows, heads * head_dim, 1000 * seed + layer).to(dtype), modality, sample, position)
+        layer: LayerBank(_vectors(rows, heads * head_dim, 1000 * seed + layer).to(dtype), modality, sample, position,
+                         heads=heads, head_dim=head_dim)  # each layer's own layout, as a capture records it
         for layer in layers
     }
     return KeyBank(

@@ -85,10 +85,11 @@ def test_shards_are_safetensors_and_manifest_is_json(tmp_path):
     bank = make_bank()
     entry = KeyCache(tmp_path).store(make_key(), bank)
     manifest = json.loads((entry / MANIFEST).read_text())
-    tensor_fields = {f.name for f in dataclasses.fields(LayerBank)}  # every field of LayerBank is a tensor today
+    tensor_fields = {f.name for f in dataclasses.fields(LayerBank) if f.type == "torch.Tensor"}
     for layer, shard in manifest["layers"].items():
         tensors = load_file(entry / shard["file"])  # safetensors only: no pickle involved in reading
         assert set(tensors) == tensor_fields
+        assert shard["meta"] == {"heads": 2, "head_dim": 4}  # the rest of the layer's fields: its layout, in the JSON
         assert torch.equal(tensors["vectors"], bank.layers[int(layer)].vectors)
 
 

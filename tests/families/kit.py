@@ -64,3 +64,16 @@ def video_processor(name: str, **kw):
     import transformers
 
     return getattr(transformers, name)(**kw)
+
+
+def loaded_checkpoint(model: Any, processor: Any, directory) -> Any:
+    """`model` and `processor` saved to `directory` and loaded back through `hf:DIR`, as a user runs a checkpoint
+    (float32, on the CPU)."""
+    import torch
+
+    from harness.models import adapter_for, get_model_spec
+
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    spec = get_model_spec(f"hf:{directory}")
+    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)

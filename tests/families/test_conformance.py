@@ -23,10 +23,10 @@ from harness.benchmarks import get_benchmark
 from harness.capture.keys import capture_keys
 from harness.analysis.label_check import label_check
 from harness.models.labels import IMAGE, PAD, SPECIAL, TEXT
-from harness.models import adapter_for, get_model_spec
 from harness.models.processors import torchvision_available
 from harness.models.prompts import CHAT_TEMPLATE, PROCESSOR_PREFIX
 
+from .kit import loaded_checkpoint
 from .zoo import BUILDERS, NEEDS_TORCHVISION
 
 MISSING = {"smolvlm": "num2words"}  # family → package its processor imports
@@ -53,13 +53,7 @@ def checkpoint(request, tmp_path_factory):
     reason = _skip_reason(request.param)
     if reason:
         pytest.skip(reason)
-    model, processor = BUILDERS[request.param]()
-    directory = tmp_path_factory.mktemp(request.param)
-    model.save_pretrained(directory)
-    processor.save_pretrained(directory)
-    spec = get_model_spec(f"hf:{directory}")
-    loaded = adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
-    return request.param, loaded
+    return request.param, loaded_checkpoint(*BUILDERS[request.param](), tmp_path_factory.mktemp(request.param))
 
 
 def _image_ids(config) -> set[int]:

@@ -11,15 +11,9 @@ from harness.capture.keys import capture_keys
 from harness.errors import KeyspaceError
 from harness.models import adapter_for, get_model_spec
 
+from .kit import loaded_checkpoint
 from .refused import REFUSED
 from .zoo import BUILDERS
-
-
-def _load(tmp_path, model, processor):
-    model.save_pretrained(tmp_path)
-    processor.save_pretrained(tmp_path)
-    spec = get_model_spec(f"hf:{tmp_path}")
-    return adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +25,7 @@ def samples():
 @pytest.mark.parametrize("family", sorted(REFUSED))
 def test_family_is_refused_in_one_line_saying_why(family, samples, tmp_path):
     build, reason = REFUSED[family]
-    loaded = _load(tmp_path, *build())
+    loaded = loaded_checkpoint(*build(), tmp_path)
     layers = loaded.attention_layers or list(range(loaded.num_layers))
     with pytest.raises(KeyspaceError, match=reason) as caught:
         capture_keys(loaded, samples, [layers[0]], benchmark="t", batch_size=len(samples))
@@ -39,7 +33,7 @@ def test_family_is_refused_in_one_line_saying_why(family, samples, tmp_path):
 
 
 def test_hybrid_layers_without_keys_are_refused_naming_the_attention_layers(samples, tmp_path):
-    loaded = _load(tmp_path, *BUILDERS["qwen3_5"]())
+    loaded = loaded_checkpoint(*BUILDERS["qwen3_5"](), tmp_path)
     assert loaded.attention_layers == [1, 3]
     with pytest.raises(KeyspaceError, match=r"layer 0 of .* is not a self-attention layer.*self-attention layers are 1, 3"):
         capture_keys(loaded, samples, [0, 1], benchmark="t", batch_size=len(samples))

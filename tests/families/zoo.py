@@ -588,10 +588,11 @@ def lighton_ocr():
     return LightOnOcrForConditionalGeneration(config), processor
 
 
-@family("llava_next_video", torchvision=True)
+@family("llava_next_video")
 def llava_next_video():
-    """LLaVA-NeXT's image path (any-resolution tiles of the tiny CLIP) in LLaVA-NeXT-Video; the video path is unused, but the
-    processor passes its video processor first, positionally, so it cannot be built without one (torchvision)."""
+    """LLaVA-NeXT's image path (any-resolution tiles of the tiny CLIP) in LLaVA-NeXT-Video; the video path is unused. The
+    processor hands its video processor on first, positionally; without torchvision it is built without one
+    (harness.models.processors.image_only passes the other parts by name)."""
     from transformers import LlavaNextImageProcessorPil, LlavaNextVideoConfig, LlavaNextVideoForConditionalGeneration, LlavaNextVideoProcessor
 
     from harness.models.tiny import LLAVA_TOKENS, TINY_CLIP_TOKENS, _tiny_clip
@@ -606,16 +607,16 @@ def llava_next_video():
         vision_feature_layer=-2, vision_feature_select_strategy="default", image_grid_pinpoints=pinpoints,
     )
     image_processor = LlavaNextImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_grid_pinpoints=pinpoints)
-    processor = LlavaNextVideoProcessor(
+    processor = image_only_if_needed(LlavaNextVideoProcessor)(
         image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("LlavaNextVideoVideoProcessor"),
         **TINY_CLIP_TOKENS,
     )
     return LlavaNextVideoForConditionalGeneration(config), processor
 
 
-@family("video_llava", torchvision=True)
+@family("video_llava")
 def video_llava():
-    """Images through the tiny CLIP; like LLaVA-NeXT-Video, the processor cannot be built without its video processor."""
+    """Images through the tiny CLIP; like LLaVA-NeXT-Video, built without its video processor where torchvision is missing."""
     from transformers import VideoLlavaConfig, VideoLlavaForConditionalGeneration, VideoLlavaImageProcessor, VideoLlavaProcessor
 
     from harness.models.tiny import LLAVA_TOKENS, TINY_CLIP_TOKENS, _tiny_clip
@@ -628,7 +629,7 @@ def video_llava():
         vision_feature_layer=-2, vision_feature_select_strategy="default", image_seq_length=64,
     )
     image_processor = VideoLlavaImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
-    processor = VideoLlavaProcessor(
+    processor = image_only_if_needed(VideoLlavaProcessor)(
         image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("VideoLlavaVideoProcessor"),
         **TINY_CLIP_TOKENS,
     )
@@ -665,3 +666,7 @@ def emu3():
     processor = Emu3Processor(image_processor=image_processor, tokenizer=tok, chat_template=chat)
     return Emu3ForConditionalGeneration(config), processor
 
+
+
+# families whose builders live in rooms of their own (each imports only .kit)
+from . import zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_omni  # noqa: E402,F401
