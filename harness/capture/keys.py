@@ -154,6 +154,10 @@ def capture_keys(
     layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture", attention=loaded.attention_layers)
     caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
+    config = loaded.model.config.get_text_config()
+    # each layer's heads and head size from its own attention module (the layers of one decoder may differ);
+    # the bank's are its first captured layer's (a hybrid decoder's first layer may have no attention)
+    layouts = {i: layer_layout(adapter, loaded.layers[i], kind, config) for i in layers}
     read: dict[int, torch.Tensor] = {}
     collector = Collector(layers, caps, seed, prompts=len(samples))
 
@@ -172,10 +176,6 @@ def capture_keys(
             collector.take(labels, inputs["attention_mask"], read, start=start)
 
     assembled = collector.finish()
-    config = loaded.model.config.get_text_config()
-    # each layer's heads and head size from its own attention module (the layers of one decoder may differ);
-    # the bank's are its first captured layer's (a hybrid decoder's first layer may have no attention)
-    layouts = {i: layer_layout(adapter, loaded.layers[i], kind, config) for i in layers}
     banks = {i: replace(b, heads=layouts[i][0], head_dim=layouts[i][1]) for i, b in layer_banks(assembled).items()}
     return KeyBank(
         model=loaded.spec.name,

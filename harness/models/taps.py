@@ -78,13 +78,24 @@ def _per_layer_values(config, name: str) -> list:
 
 def layer_layout(adapter, layer: nn.Module, kind: str, config) -> tuple[int, int]:
     """(heads in one captured `kind` vector, head size) at `layer`, read from its attention module: its head
-    size, and the width of its query projection (queries) or key projection (keys, values: KV heads) over
-    it. A decoder whose layers differ (Gemma 4: global layers with wider heads and other KV heads) has no
-    one value for either in its config; elsewhere the module agrees with the config."""
+    size, and for keys and values the width of its key projection over it (KV heads); queries: the config's
+    attention heads (alike in every layer). A decoder whose layers differ (Gemma 4: global layers with wider
+    heads and other KV heads) has no one head size or KV head count in its config; elsewhere the module
+    agrees with the config. A query projection that writes more than heads × head size (a gated attention's
+    query and gate, Qwen3.5) cannot be cut into heads: `queries` there is an error naming `rotated-queries`."""
     attn = adapter.attention(layer)
     head_dim = getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    if kind in ("queries", "rotated-queries"):
+        heads = config.num_attention_heads
+        width = getattr(getattr(attn, "q_proj", None), "out_features", heads * head_dim)
+        if kind == "queries" and width != heads * head_dim:
+            raise KeyspaceError(
+                f"--ks-capture queries: {type(attn).__name__}'s q_proj writes {width} numbers per token, not {heads} heads × "
+                f"{head_dim} (a gated attention's query and gate); capture rotated-queries, the queries the attention uses"
+            )
+        return heads, head_dim
     try:
-        width = adapter.projection(layer, "q" if kind in ("queries", "rotated-queries") else "k").out_features
+        width = adapter.projection(layer, "k").out_features
     except (KeyspaceError, AttributeError):  # no such projection module (a family adapter's own layout)
         return heads_of(kind, config), head_dim
     return width // head_dim, head_dim

@@ -39,6 +39,15 @@ def test_hybrid_layers_without_keys_are_refused_naming_the_attention_layers(samp
         capture_keys(loaded, samples, [0, 1], benchmark="t", batch_size=len(samples))
 
 
+def test_queries_of_a_gated_attention_are_refused_naming_the_rotated_ones(samples, tmp_path):
+    """Qwen3.5's q_proj writes each head's query and its output gate: it cannot be cut into query heads."""
+    loaded = loaded_checkpoint(*BUILDERS["qwen3_5"](), tmp_path)
+    with pytest.raises(KeyspaceError, match=r"q_proj writes 128 numbers per token, not 4 heads × 16 .*capture rotated-queries"):
+        capture_keys(loaded, samples, [1], benchmark="t", kind="queries", batch_size=len(samples))
+    bank = capture_keys(loaded, samples, [1], benchmark="t", kind="rotated-queries", batch_size=len(samples))
+    assert bank.layout(1) == (4, 16) and bank.layers[1].vectors.shape[1] == 64
+
+
 def test_labels_that_differ_from_the_written_positions_stop_the_capture_with_the_counts(samples, monkeypatch):
     """One special token relabelled image: the proof on the first batch sees one more label than writes."""
     from harness.models.labels import IMAGE, SPECIAL
