@@ -11,7 +11,7 @@ Two ways to the same figures (equal to float rounding, tests/intervention/test_c
 - `full_scores`: the prompt repeated once per option with its tail, one full pass (no padding inside the
   prompt); the reference the cached scores are tested against, and the scores of a hybrid decoder, whose
   linear-attention or convolution states (unlike keys and values) run on over a right-padded row's padding
-  and cannot be masked after it (harness.intervention.passes).
+  and cannot be masked after it (`batch_scores` chooses).
 Positions after a prompt continue from its largest position (1-D positions: the adapter's, counted
 from the first real token; multimodal RoPE: the model's own `get_rope_index`, whose text after the
 last image goes on from the largest position by one per token).
@@ -88,10 +88,10 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
     pass: `inputs` as it went in (on the model's device), `last_logits` [B, V] at each row's last prompt
     token and `cache` its KV cache (module doc), one call per group of `option_groups`: as many option rows
     as the batch has prompts, or more while their copies of the cache stay within COPY_BUDGET. The cache is
-    left as it was, or, where it cannot be copied by layer (no per-layer entries, or a hybrid decoder's
-    linear-attention states, which a copy would share), reordered in place for one call."""
+    left as it was, or, where it cannot be copied by layer, reordered in place for one call. A cache of keys and
+    values only: `batch_scores` routes a hybrid decoder's elsewhere."""
     out: list[torch.Tensor | None] = [None] * len(options)
-    copies = hasattr(cache, "layers") and kv_layers(cache.layers)  # a hybrid's linear-attention states: reordered in place
+    copies = hasattr(cache, "layers")
     row = sum(t.numel() * t.element_size() for layer in cache.layers for t in (layer.keys, layer.values)) / len(options) if copies else 0
     groups = option_groups(options, max(len(options), int(COPY_BUDGET // max(row, 1))))
     if not copies:  # a cache without per-layer entries: one call, the cache reordered in place
@@ -104,6 +104,17 @@ def cached_scores(loaded: LoadedModel, inputs: dict, last_logits: torch.Tensor, 
         for b in group:
             out[b], start = scores[start : start + len(options[b])], start + len(options[b])
     return out
+
+
+def batch_scores(loaded: LoadedModel, samples: Sequence[Sample], options: Sequence[Sequence[str]], inputs: dict,
+                 last_logits: torch.Tensor, cache) -> list[torch.Tensor | None]:
+    """Per prompt of a batch, [K] scores of its `options` (None where it has none): after the batch's own cache
+    (`cached_scores`) where that holds keys and values only; a hybrid decoder's cache also holds linear-attention
+    or convolution states, which ran on over a right-padded row's padding and cannot be masked after it, so
+    there each prompt's options are scored in full passes (`full_scores`)."""
+    if kv_layers(getattr(cache, "layers", ())):
+        return cached_scores(loaded, inputs, last_logits, cache, options)
+    return [full_scores(loaded, s) if o else None for s, o in zip(samples, options)]
 
 
 def option_groups(options: Sequence[Sequence[str]], cap: int) -> list[list[int]]:

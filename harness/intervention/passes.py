@@ -32,8 +32,8 @@ from harness.models.placement import check_image_positions, watch_inputs
 from harness.models.taps import StopForward, tap
 from harness.stats.attention import attention_metrics
 
-from .continuation import cached_scores, full_scores
-from .prefix import Prefixes, kv_layers
+from .continuation import batch_scores
+from .prefix import Prefixes
 
 CONTINUATION = "continuation"  # Sample.meta["answer_by"] of prompts answered with an option's words
 
@@ -160,11 +160,6 @@ def _answer(loaded: LoadedModel, batch: Batch, output, inputs: dict, left: bool,
     words = [s.options if by_words(s) else [] for s in batch.samples]
     if not any(words):
         return
-    cache = output.past_key_values
-    if kv_layers(getattr(cache, "layers", ())):
-        scores = cached_scores(loaded, inputs, logits, cache, words)
-    else:  # a hybrid decoder's linear-attention states ran on over a row's padding: each prompt's options in full passes
-        scores = [full_scores(loaded, s) if w else None for s, w in zip(batch.samples, words)]
-    for b, sc in enumerate(scores):
+    for b, sc in enumerate(batch_scores(loaded, batch.samples, words, inputs, logits, output.past_key_values)):
         if sc is not None:
             chosen[batch.start + b] = int(sc.argmax())

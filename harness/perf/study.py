@@ -59,23 +59,26 @@ def study_cost(loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, *
     seconds on a GPU). With `rounds` 0 the counted runs are the timed ones, after a warm-up plain pass over the
     first batch (half the time, where one run of a study is long: the full-size models on a GPU)."""
     layer = loaded.num_layers // 2 if layer is None else layer
-    plain = (plain_passes, loaded, samples, batch_size)
-    studied = (study, loaded, samples, benchmark, layer, batch_size)
+    calls = {"plain": lambda: plain_passes(loaded, samples, batch_size),
+             "study": lambda: study(loaded, samples, benchmark, layer, batch_size)}
     clock = _clock(loaded.device)
+
+    def timed(name: str) -> float:
+        start = clock()
+        calls[name]()
+        return clock() - start
+
     if not rounds:
         plain_passes(loaded, samples[:batch_size], batch_size)
-    counts, first = {}, {}
-    for name, (fn, *args) in (("plain", plain), ("study", studied)):
+    counts, seconds = {}, {name: [] for name in calls}
+    for name in calls:
         with count_passes(loaded) as counts[name]:
-            start = clock()
-            fn(*args)
-            first[name] = [clock() - start]
-    seconds: dict[str, list[float]] = {"plain": [], "study": []} if rounds else first
+            first = timed(name)
+        if not rounds:
+            seconds[name].append(first)
     for _ in range(rounds):
-        for name, (fn, *args) in (("plain", plain), ("study", studied)):
-            start = clock()
-            fn(*args)
-            seconds[name].append(clock() - start)
+        for name in calls:
+            seconds[name].append(timed(name))
     medians = {k: statistics.median(v) for k, v in seconds.items()}
     one, counted = counts["plain"], counts["study"]
     return {"layer": layer, "interventions": list(DEFAULT), "prompts": len(samples), "batch": batch_size,

@@ -25,6 +25,7 @@ Without CUDA and without --cpu-reduced it says so in one line and exits 0.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -35,7 +36,7 @@ import torch
 from harness.atomic import write_atomic
 from harness.perf.configs import FULL_SIZE
 
-VERDICT_GOAL_S = 5.0  # the verdict's test at 2 × 20,000 keys of dim 4096 on one GPU
+VERDICT_GOAL_S, VERDICT_GOAL_KEYS = 5.0, 20_000  # the verdict's test at 2 × 20,000 keys of dim 4096 on one GPU
 # --cpu-reduced: the real widths, vocabularies and image sizes, only the depth cut, float32, batch 1
 # (no study: at real width a CPU pass over one prompt takes seconds, the study ~10 passes over each prompt)
 REDUCED = dict(layers=2, vision_layers=2, dtype="float32", batch=1, rounds=1, study_prompts=0, study_rounds=1,
@@ -101,38 +102,28 @@ def run(args: argparse.Namespace, progress: Callable[[dict], None] = lambda figu
     dtype = getattr(torch, s["dtype"])
     torch.set_grad_enabled(False)
     figures = {"label": label, "settings": s, "capture": [], "study": [], "verdicts": []}
+
+    def done(part: str, fig: dict, line: str) -> None:
+        figures[part].append(fig)
+        print(line, flush=True)
+        progress(figures)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for name in models:
-        fig = measure_capture(
-            name, device=device, dtype=dtype, batch=s["batch"], rounds=s["rounds"],
-            layers=s["layers"], vision_layers=s["vision_layers"],
-        )
-        figures["capture"].append(fig)
-        print(capture_line(fig), flush=True)
-        progress(figures)
-        _free(device)
+        fig = measure_capture(name, device=device, dtype=dtype, batch=s["batch"], rounds=s["rounds"], layers=s["layers"],
+                              vision_layers=s["vision_layers"])
+        done("capture", fig, capture_line(fig))
     for keys in s["verdict_keys"]:
-        verdict = measure_verdict(
-            keys=keys, dim=s["verdict_dim"], prompts=s["prompts"], permutations=args.permutations,
-            n_boot=args.n_boot, device=device, max_kernel_elements=args.max_kernel_elements,
-        )
-        figures["verdicts"].append(verdict)
-        print(verdict_line(verdict), flush=True)
-        progress(figures)
-        _free(device)
+        fig = measure_verdict(keys=keys, dim=s["verdict_dim"], prompts=s["prompts"], permutations=args.permutations,
+                              n_boot=args.n_boot, device=device, max_kernel_elements=args.max_kernel_elements)
+        done("verdicts", fig, verdict_line(fig))
     for name in models if s["study_prompts"] else ():
         fig = measure_study(name, device=device, dtype=dtype, prompts=s["study_prompts"], rounds=s["study_rounds"],
                             layers=s["layers"], vision_layers=s["vision_layers"])
-        figures["study"].append(fig)
-        print(study_line(fig), flush=True)
-        progress(figures)
-        _free(device)
+        done("study", fig, study_line(fig))
     return figures
-
-
-def _free(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.empty_cache()
 
 
 def capture_line(f: dict) -> str:
@@ -162,7 +153,7 @@ def verdict_line(v: dict) -> str:
         f"verdict's test (between-prompt mixture-kernel gap, {v['permutations']} sign flips; kernel-mean tier, "
         f"{v['n_boot']} bootstrap replicates) on 2 × {v['keys_per_side']} keys of dim {v['dim']} from {v['prompts']} prompts "
         f"on {v['device']}: {v['seconds']:.2f} s (gap {v['gap_s']:.2f} s, tier and verdict {v['tier_s']:.2f} s; "
-        f"goal ≤ {VERDICT_GOAL_S:g} s at 2 × 20,000 × 4096 on a GPU){mem}"
+        f"goal ≤ {VERDICT_GOAL_S:g} s at 2 × {VERDICT_GOAL_KEYS:,} × 4096 on a GPU){mem}"
     )
 
 
@@ -170,6 +161,15 @@ def record(figures: dict, wall_s: float) -> dict:
     """The figures with what a reader needs beside them (date, machine, software, how they were made): the form
     suites/perf/measured/full_size_gpu.json keeps and suites.perf.report renders."""
     import datetime
+
+    return {"date": datetime.date.today().isoformat(), **_machine(),
+            "how": f"a step of `bash suites/perf/gpu_session.sh` (whole command {wall_s:.0f} s)",
+            "command": "python -m suites.perf.full_size --json full_size.json", "figures": figures}
+
+
+@functools.cache
+def _machine() -> dict:
+    """The machine and software of this run, read once (the record is rewritten after each measurement)."""
     import os
     import subprocess
 
@@ -181,11 +181,8 @@ def record(figures: dict, wall_s: float) -> dict:
                              capture_output=True, text=True).stdout.strip()
     except OSError:
         gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU named"
-    return {"date": datetime.date.today().isoformat(),
-            "machine": f"the GPU machine lent to that session: {gpu or 'no GPU named'}, {os.cpu_count()} cores",
-            "software": f"torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}",
-            "how": f"a step of `bash suites/perf/gpu_session.sh` (whole command {wall_s:.0f} s)",
-            "command": "python -m suites.perf.full_size --json full_size.json", "figures": figures}
+    return {"machine": f"the GPU machine lent to that session: {gpu or 'no GPU named'}, {os.cpu_count()} cores",
+            "software": f"torch {torch.__version__}, transformers {transformers.__version__}, tokenizers {tokenizers.__version__}"}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -184,8 +184,9 @@ def gpu_part(record: dict) -> list[str]:
               "(the language-model head is not run), so these are whole decoder passes with three layers' keys copied out.", ""]
     for v in f.get("verdicts") or [f["verdict"]]:  # a record from before 2026-12-04's second size has one "verdict"
         goal = (f"goal ≤ {full_size.VERDICT_GOAL_S:g} s, no out-of-memory: "
-                f"{'met' if v['seconds'] <= full_size.VERDICT_GOAL_S else 'not met'}" if v["keys_per_side"] <= 20_000
-                else f"no goal on time at this size (the ≤ {full_size.VERDICT_GOAL_S:g} s goal is at 2 × 20,000); no out-of-memory")
+                f"{'met' if v['seconds'] <= full_size.VERDICT_GOAL_S else 'not met'}" if v["keys_per_side"] <= full_size.VERDICT_GOAL_KEYS
+                else f"no goal on time at this size (the ≤ {full_size.VERDICT_GOAL_S:g} s goal is at 2 × "
+                     f"{full_size.VERDICT_GOAL_KEYS:,}); no out-of-memory")
         lines += [f"The verdict's own test (`harness.perf.measure.measure_verdict`) on 2 × {v['keys_per_side']:,} keys of dim {v['dim']} "
                   f"from {v['prompts']} prompts, {v['permutations']} sign flips, {v['n_boot']} bootstrap replicates: **{v['seconds']:.2f} s** "
                   f"(gap {v['gap_s']:.2f} s, tier and verdict {v['tier_s']:.2f} s), peak GPU memory {v['peak_memory_gib']:.1f} GiB; "

@@ -11,6 +11,8 @@ from harness.models.tiny_tokenizer import TokenizerSpec, build_tokenizer
 BUILDERS: dict[str, Callable[[], tuple[Any, Any]]] = {}
 NEEDS_TORCHVISION: set[str] = set()  # families whose image processor has no PIL implementation
 VOCAB = 320  # 256 bytes + the family's specials
+# the Qwen tokenizers' specials (Qwen2-VL onwards; several other families build on them)
+QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 
 
 def family(name: str, *, torchvision: bool = False):

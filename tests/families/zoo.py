@@ -13,14 +13,13 @@ from harness.models.tiny import build_tiny
 from harness.models.tiny_tokenizer import build_tokenizer
 
 from .kit import (  # noqa: F401 (re-exported: the tests and refused.py import them from here)
-    BUILDERS, NEEDS_TORCHVISION, VOCAB, family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor,
+    BUILDERS, NEEDS_TORCHVISION, QWEN_SPECIALS, VOCAB, family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor,
 )
 
 for _name, _tiny in (("llava", "llava"), ("llava_next", "llava-next"), ("qwen2_vl", "qwen2-vl"), ("qwen2_5_vl", "qwen2.5-vl")):
     family(_name)(lambda _tiny=_tiny: build_tiny(_tiny, seed=0))
 
 
-QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 QWEN_TEMPLATE = template(
     "", "<|im_start|>{role}\\n", "<|vision_start|><|image_pad|><|vision_end|>", "<|im_end|>\\n", "<|im_start|>assistant\\n"
 )

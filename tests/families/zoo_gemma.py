@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .kit import VOCAB, family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor  # noqa: F401
+from .kit import VOCAB, family, image_only_if_needed, small_text, tokenizer, video_processor
 
 # Gemma 4's tokenizer: turn markers, image/audio wrappers and placeholders, the thought channel.
 GEMMA4_SPECIALS = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .kit import family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor  # noqa: F401
+from .kit import family, small_text, template, tokenizer, video_processor
 
 MINICPM_SPECIALS = (
     "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|video_pad|>", "<image>", "</image>", "<slice>", "</slice>",

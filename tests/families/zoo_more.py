@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .kit import family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor  # noqa: F401
+from .kit import family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor
 
 HY = ("<｜hy_begin▁of▁sentence｜>", "<｜hy_place▁holder▁no▁2｜>", "<｜hy_▁pad▁｜>", "<｜hy_place▁holder▁no▁3｜>", "<｜hy_User｜>",
       "<｜hy_Assistant｜>", "<｜hy_place▁holder▁no▁100｜>", "<｜hy_place▁holder▁no▁101｜>", "<｜hy_place▁holder▁no▁102｜>")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .kit import family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor  # noqa: F401
+from .kit import QWEN_SPECIALS, family, image_only_if_needed, small_text, template, tokenizer, video_processor
 
 QWEN_ROPE = {"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 3, 3]}
 OMNI_SYSTEM = "{{ '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}"  # written when no system turn is given
@@ -51,9 +51,6 @@ def qwen2_5_omni_thinker():
         tokenizer=tok, chat_template=chat,
     )
     return Qwen2_5OmniThinkerForConditionalGeneration(config), processor
-
-
-QWEN_SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>")
 
 
 @family("video_llama_3")
