@@ -32,7 +32,8 @@ from sklearn import config_context
 
 from ._validate import check_seed
 from .lda import lda_scores
-from .space import fit_dtype, space_steps
+from .space import PCA_DIMS, WIDE_POWER_ITERATIONS, fit_dtype, space_steps, wide
+from .wide_maps import wide_pca_maps
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class FoldMaps:
 
 def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: int = 0) -> FoldMaps:
     """z [N, d] pooled keys, unit [N] unit id per key: units dealt into `folds` seeded folds."""
-    z = np.asarray(z, dtype=np.float64)
+    z = np.asarray(z)
     names, code = np.unique(np.asarray(unit), return_inverse=True)
     if len(names) < folds:
         raise ValueError(f"separability needs at least {folds} units for its folds, got {len(names)}")
@@ -77,6 +78,8 @@ def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: 
     fold = of_unit[code.ravel()]
     if not np.isfinite(z).all():
         raise ValueError("separability needs finite keys: drop the rows with nan or inf first (analysis.triple does)")
+    if wide(space, z.shape[1]):
+        return FoldMaps(fold, tuple(wide_pca_maps(z, fold, folds, PCA_DIMS, WIDE_POWER_ITERATIONS, check_seed(seed))))
     maps, zin = [], z.astype(fit_dtype(space, z.shape[1]), copy=False)
     # checked once above: scikit-learn would otherwise sum every fold's rows again at each fit and transform
     # to check them (about 0.2 s of a real-size triple's five maps); the fitted maps are the same
@@ -84,7 +87,7 @@ def fold_maps(z, unit: np.ndarray, *, folds: int = 5, space: str = "raw", seed: 
         for f in range(folds):
             train = fold != f
             steps = space_steps(space, int(train.sum()), z.shape[1], seed)
-            maps.append(_fit_then_map(steps, train, zin).astype(np.float64, copy=False) if steps else z)
+            maps.append(_fit_then_map(steps, train, zin).astype(np.float64, copy=False) if steps else zin)
     return FoldMaps(fold, tuple(maps))
 
 

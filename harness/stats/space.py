@@ -29,7 +29,9 @@ SPACES: tuple[str, ...] = ("raw", "standardized", "pca50")
 PCA_DIMS = 50
 # Held-out maps into pca50 of keys at least this wide are fitted in float32. There scikit-learn's PCA runs its
 # randomized SVD (7 power iterations), whose float32 subspace agrees with float64's to cosines of principal
-# angles >= 0.999999 on clustered keys of d = 4096 (tests/stats/test_space.py), at 0.45 of the time.
+# angles >= 0.999999 on clustered keys of d = 4096 (tests/stats/test_space.py), at 0.45 of the time. Since
+# 2026-12-05 these maps are computed by harness/stats/wide_maps.py: the same steps without the pipeline's
+# per-fold copies, equal to it to float32 rounding (tests/stats/test_wide_maps.py).
 FLOAT32_FROM = 1024
 # Power iterations of that randomized SVD for keys at least FLOAT32_FROM wide: 4 instead of scikit-learn's
 # "auto" (7 here), accepted by the check pre-registered in docs/statistics.md "The held-out maps of wide keys"
@@ -71,10 +73,15 @@ def space_steps(space: str, n_rows: int, dim: int, seed: int = 0) -> list:
     return [StandardScaler(), PCA(n_components=max(1, min(PCA_DIMS, n_rows - 1, dim)), random_state=check_seed(seed), iterated_power=power)]
 
 
+def wide(space: str, dim: int) -> bool:
+    """Whether held-out maps into `space` of `dim`-wide rows are the wide keys' float32 maps (see FLOAT32_FROM)."""
+    return space == "pca50" and dim >= FLOAT32_FROM
+
+
 def fit_dtype(space: str, dim: int) -> type:
     """The dtype a held-out map into `space` of `dim`-wide rows is fitted and applied in (see FLOAT32_FROM);
     its output is read back as float64."""
-    return np.float32 if space == "pca50" and dim >= FLOAT32_FROM else np.float64
+    return np.float32 if wide(space, dim) else np.float64
 
 
 def _like(orig, t: torch.Tensor):

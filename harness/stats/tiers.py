@@ -102,7 +102,7 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     unit_names = np.unique(np.concatenate([ui, ut]))
     m = with_data_row(len(unit_names), n_boot, seed)
     sep = sup = maps = None
-    z = np.concatenate([np.asarray(image.x, dtype=np.float64), np.asarray(text.x, dtype=np.float64)])  # [N, d] pooled
+    z = np.concatenate([np.asarray(image.x), np.asarray(text.x)])  # [N, d] pooled, in the keys' dtype (the maps choose theirs)
     ni = len(ui)
     offset = {"image": 0, "text": ni}
     idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]
@@ -116,6 +116,9 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
         maps = fold_maps(z, unit_col, folds=FOLDS, space=probe_space, seed=seed)
         sep = separability(maps, image_rows, text_rows, idx, unit_col=unit_col, m=m, level=level, seed=seed)
     if with_support and enough:
-        s = setup(pairwise_sq_dists(z, z) if sq_dists is None else sq_dists, np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
+        if sq_dists is None:
+            z64 = z.astype(np.float64)
+            sq_dists = pairwise_sq_dists(z64, z64)
+        s = setup(sq_dists, np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
     return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps)

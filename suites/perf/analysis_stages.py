@@ -157,23 +157,47 @@ def measure_twin(repeats: int) -> dict[str, float]:
     return timed_stages(keys, layer, settings, repeats)
 
 
+ONE_CORE = "1 core"  # the targets' column with the whole process pinned to one core
+
+
 def measure_targets(repeats: int, threads: list[int]) -> dict:
     """{threads: {"twin": seconds, "real": seconds, "load": (start, end)}}: the two target triples, whole
-    calls, with torch's and the BLAS libraries' thread pools set to each count in turn."""
+    calls, with torch's and the BLAS libraries' thread pools set to each count in turn. With 1 among the
+    counts, also ONE_CORE: one thread as well, the process pinned to one core (Linux), so that the map,
+    which runs on a thread of its own beside the statistics, shares that core instead of taking a free one."""
     from threadpoolctl import threadpool_limits
+
+    def timed(t: int) -> dict:
+        torch.set_num_threads(t)
+        with threadpool_limits(limits=t):
+            load = os.getloadavg()[0]
+            got = {"twin": measure_twin(repeats)["total"], "real": measure(4096, POINTS[0], repeats)["total"]}
+            return {**got, "load": [load, os.getloadavg()[0]]}
 
     out, before = {}, torch.get_num_threads()
     try:
         for t in threads:
-            torch.set_num_threads(t)
-            with threadpool_limits(limits=t):
-                load = os.getloadavg()[0]
-                out[str(t)] = {"twin": measure_twin(repeats)["total"], "real": measure(4096, POINTS[0], repeats)["total"]}
-                out[str(t)]["load"] = [load, os.getloadavg()[0]]
+            out[str(t)] = timed(t)
             print(f"targets at {t} thread(s): {out[str(t)]}", file=sys.stderr, flush=True)
+        if 1 in threads and hasattr(os, "sched_setaffinity"):
+            cpus = os.sched_getaffinity(0)
+            os.sched_setaffinity(0, {min(cpus)})
+            try:
+                out[ONE_CORE] = timed(1)
+            finally:
+                os.sched_setaffinity(0, cpus)
+            print(f"targets on {ONE_CORE}: {out[ONE_CORE]}", file=sys.stderr, flush=True)
     finally:
         torch.set_num_threads(before)
     return out
+
+
+def _column(count: str) -> str:
+    if count == ONE_CORE:
+        return "1 thread, pinned to 1 core (the map shares it)"
+    if count == "1":
+        return "1 thread (the map on a thread of its own beside it)"
+    return f"{count} threads"
 
 
 def slope(points, seconds) -> float:
@@ -185,7 +209,7 @@ def section(figures: dict) -> str:
     lines = [
         f"`analyze_layer` with the suite's settings on a synthetic bank of {PROMPTS} prompts ({IMAGE_PER_PROMPT} image + "
         f"{TEXT_PER_PROMPT} text tokens each), `max_points` = points per modality; median of {figures['repeats']} calls "
-        f"after a warm-up, one thread (OMP_NUM_THREADS={figures['threads']}), load average {figures['load_start']:.1f} "
+        f"after a warm-up, one BLAS/torch thread (OMP_NUM_THREADS={figures['threads']}; the t-SNE map runs on a thread of its own beside the statistics, so a second core, where free, takes it), load average {figures['load_start']:.1f} "
         f"at the start and {figures['load_end']:.1f} at the end on 2 shared cores; freed memory: "
         f"{figures.get('malloc', 'system (before --malloc existed)')} (`--ks-malloc`, as the suite). Exponent: slope of log seconds on "
         "log points (1 = linear, 2 = quadratic).",
@@ -194,7 +218,7 @@ def section(figures: dict) -> str:
     if targets:
         counts = list(targets)
         lines += ["", "**Targets** (whole `analyze_layer` calls, seconds; load average at the start and end of each column):", "",
-                  "| triple | target | " + " | ".join(f"{t} thread{'s' if t != '1' else ''}" for t in counts) + " |",
+                  "| triple | target | " + " | ".join(_column(t) for t in counts) + " |",
                   "|---|---|" + "---|" * len(counts)]
         for key, name, limit in TARGETS:
             lines.append(f"| {name} | ≤ {limit:g} s | " + " | ".join(

@@ -179,7 +179,7 @@ def test_the_pooled_product_from_its_upper_blocks_is_the_whole_product_to_the_bi
     assert torch.equal(pooled_sq_dists(z, DEFAULT_MAX_KERNEL_ELEMENTS), _sq_dists(z, z))
 
 
-@pytest.mark.parametrize("dim", [48, 1024])  # float64 maps, and float32 ones (space.FLOAT32_FROM)
+@pytest.mark.parametrize("dim", [48, 512])  # float64 maps (wide keys' float32 maps: tests/stats/test_wide_maps.py)
 def test_fold_maps_equal_the_pipelines_fitted_on_each_folds_training_rows(dim):
     """fold_maps applies each intermediate step once to all rows; its maps are make_pipeline's to the bit."""
     from sklearn.pipeline import make_pipeline
