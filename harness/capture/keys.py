@@ -151,7 +151,8 @@ def capture_keys(
     """Run `samples` through the model in batches and keep the `kind` vector of every non-pad token
     (within `max_tokens`), for every layer in `layers`."""
     check_kind(kind)
-    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture", attention=loaded.attention_layers)
+    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="capture", attention=loaded.attention_layers,
+                             reuse=loaded.kv_reuse)
     caps = max_tokens or TokenCaps()
     adapter = loaded.adapter
     config = loaded.model.config.get_text_config()

@@ -60,7 +60,8 @@ def attention_states(
 ) -> Iterator[tuple[int, dict[int, SequenceStates]]]:
     """For each sample in order: (its index, layer → its post-RoPE queries and keys), from one
     forward pass per batch that stops after the deepest layer's attention call."""
-    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="mechanism", attention=loaded.attention_layers)
+    layers = checked_indices(layers, loaded.num_layers, model=loaded.spec.name, what="mechanism", attention=loaded.attention_layers,
+                             reuse=loaded.kv_reuse)
     if batch_size < 1:
         raise KeyspaceError(f"mechanism: batch size must be at least 1, got {batch_size}")
     for start in range(0, len(samples), batch_size):

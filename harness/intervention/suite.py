@@ -68,7 +68,8 @@ class InterventionSession:
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
             option = "--ks-intervene-layers" if self.icfg.layers else "--ks-layers"
             layers = resolve_layers(
-                words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec), option=option
+                words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec), option=option,
+                reuse=self.run.kv_reuse(spec),
             )
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]

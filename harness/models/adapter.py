@@ -16,6 +16,7 @@ from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.models.hub import checkpoint_errors
 from harness.models.labels import label_tokens
+from harness.models.layers import kv_reuse_of
 
 from .prompts import PROCESSOR_PREFIX, no_template, prompt_format
 from .prompts import build as build_prompts
@@ -58,6 +59,11 @@ class LoadedModel:
         (a hybrid decoder interleaves convolution, linear-attention or cross-attention layers)."""
         found = [i for i, layer in enumerate(self.layers) if self.adapter.has_keys(layer)]
         return None if len(found) == len(self.layers) else found
+
+    @property
+    def kv_reuse(self) -> dict[int, int]:
+        """{layer: the layer whose keys it reads} where the decoder shares keys across layers (``kv_reuse_of``)."""
+        return kv_reuse_of(self.model.config.get_text_config())
 
 
 class ModelAdapter:

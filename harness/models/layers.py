@@ -5,11 +5,16 @@ linear attention; Mllama: cross-attention layers) has other layers between them,
 resolve over its self-attention layers, and an index that points at another layer is refused with
 the list of self-attention layers. Which layers attend is read from the config (`layer_types`,
 `cross_attention_layers`) when a run is planned, and from the modules when a model is loaded.
+
+A decoder whose last layers read an earlier layer's keys instead of computing their own (Gemma 3n and
+the Gemma 4 E2B/E4B checkpoints: `num_kv_shared_layers`) has no keys of its own there: the words
+resolve over the layers that compute keys, and an index of a sharing layer is refused naming the layer
+whose keys it reads (measuring that layer measures them).
 """
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from harness.errors import KeyspaceError
 
@@ -27,12 +32,27 @@ def _self_attention(layer_type: str) -> bool:
     return not any(word in t for word in words)
 
 
+def kv_reuse_of(text_config) -> dict[int, int]:
+    """{layer: the layer whose keys and values it reads} for the last `num_kv_shared_layers` layers of a
+    decoder that shares them (Gemma 3n, Gemma 4): each reads the last layer before them of its own type
+    (sliding or full attention), as transformers' `kv_sharing_modes` pairs them. {} for other decoders."""
+    n = text_config.num_hidden_layers
+    shared = int(getattr(text_config, "num_kv_shared_layers", 0) or 0)
+    types = list(getattr(text_config, "layer_types", None) or ())
+    if shared <= 0 or len(types) < n:
+        return {}
+    first = n - shared
+    last_of = {t: j for j, t in enumerate(types[:first])}  # the last producer of each type
+    return {i: last_of[types[i]] for i in range(first, n) if types[i] in last_of}
+
+
 def attention_layers_of(text_config) -> list[int] | None:
-    """Indices of the self-attention layers a text config describes; None when every layer is one."""
+    """Indices of the layers a text config describes that compute self-attention keys; None when every
+    layer does (not: linear, convolution, cross-attention layers, nor layers reading another's keys)."""
     n = text_config.num_hidden_layers
     types = getattr(text_config, "layer_types", None) or ()
-    cross = set(getattr(text_config, "cross_attention_layers", None) or ())
-    keep = [i for i in range(n) if i not in cross and (i >= len(types) or _self_attention(types[i]))]
+    skip = set(getattr(text_config, "cross_attention_layers", None) or ()) | set(kv_reuse_of(text_config))
+    keep = [i for i in range(n) if i not in skip and (i >= len(types) or _self_attention(types[i]))]
     return None if len(keep) == n else keep
 
 
@@ -51,12 +71,14 @@ def default_words(words: Sequence[str], num_layers: int, attention: Sequence[int
 
 
 def resolve_layers(
-    tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None, option: str = "--ks-layers"
+    tokens: Sequence[str], num_layers: int, *, model: str, attention: Sequence[int] | None = None, option: str = "--ks-layers",
+    reuse: Mapping[int, int] | None = None,
 ) -> list[int]:
     """Sorted unique layer indices for `tokens`, or a one-line error naming `option` and the valid range.
 
     `attention`: the self-attention layers where not every layer is one (None: all are); the words
-    resolve over them (first = the first self-attention layer, mid = the middle one of them, ...)."""
+    resolve over them (first = the first self-attention layer, mid = the middle one of them, ...).
+    `reuse` (``kv_reuse_of``) names, in the error, the layer whose keys a sharing layer reads."""
     over = list(range(num_layers)) if attention is None else sorted(attention)
     if not over:
         raise KeyspaceError(f"{option}: {model} has no self-attention layer, so no keys to capture")
@@ -85,15 +107,22 @@ def resolve_layers(
             chosen.add(index % num_layers)
     if not chosen:
         raise KeyspaceError(f"{option}: no layer given; use e.g. '0,mid,-1' or 'all'")
-    check_attention(chosen, attention, model=model, what=option)
+    check_attention(chosen, attention, model=model, what=option, reuse=reuse)
     return sorted(chosen)
 
 
-def check_attention(layers, attention: Sequence[int] | None, *, model: str, what: str) -> None:
-    """A one-line error when one of `layers` is not a self-attention layer (`attention`; None: all are)."""
+def check_attention(layers, attention: Sequence[int] | None, *, model: str, what: str,
+                    reuse: Mapping[int, int] | None = None) -> None:
+    """A one-line error when one of `layers` is not a self-attention layer (`attention`; None: all are);
+    for a layer that reads another's keys (`reuse`), the error names that layer."""
     if attention is None:
         return
     bad = sorted(set(layers) - set(attention))
+    if bad and reuse and bad[0] in reuse:
+        raise KeyspaceError(
+            f"{what}: layer {bad[0]} of {model} computes no keys of its own, it reads layer {reuse[bad[0]]}'s (KV sharing: "
+            f"num_kv_shared_layers); measure layer {reuse[bad[0]]}, whose keys they are"
+        )
     if bad:
         raise KeyspaceError(
             f"{what}: layer {bad[0]} of {model} is not a self-attention layer, so it has no keys; {_attention_phrase(attention)}"
@@ -101,7 +130,8 @@ def check_attention(layers, attention: Sequence[int] | None, *, model: str, what
 
 
 def checked_indices(
-    layers: Sequence[int], num_layers: int, *, model: str, what: str, attention: Sequence[int] | None = None
+    layers: Sequence[int], num_layers: int, *, model: str, what: str, attention: Sequence[int] | None = None,
+    reuse: Mapping[int, int] | None = None,
 ) -> list[int]:
     """Sorted unique `layers`, or a one-line error when none is given, one is out of range, or one is
     not a self-attention layer."""
@@ -111,5 +141,5 @@ def checked_indices(
     bad = [i for i in chosen if not 0 <= i < num_layers]
     if bad:
         raise KeyspaceError(f"{what}: layer {bad[0]} is outside {model}'s range 0..{num_layers - 1}")
-    check_attention(chosen, attention, model=model, what=what)
+    check_attention(chosen, attention, model=model, what=what, reuse=reuse)
     return chosen

@@ -22,7 +22,7 @@ from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synt
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
 from harness.models.hub import check_cached_weights, check_checkpoint, checkpoint_config, head_count
-from harness.models.layers import attention_layers_of, default_words, resolve_layers
+from harness.models.layers import attention_layers_of, default_words, kv_reuse_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
 from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
 from harness.run.oom import with_oom_backoff
@@ -136,7 +136,7 @@ class KeyspaceRun:
             self.check_heads(spec)
             attention = self.attention_layers(spec)
             words = self.cfg.layers or default_words(spec.default_layers, self.num_layers(spec), attention)
-            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=attention)
+            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=attention, reuse=self.kv_reuse(spec))
             check_cached_weights(spec)  # a truncated weight file: one line now, not a traceback at its capture
             for bench in self.cfg.benchmarks:
                 triples.extend(Triple(spec.name, layer, bench) for layer in layers)
@@ -168,7 +168,8 @@ class KeyspaceRun:
 
     def _first_attention_layer(self, model: str) -> int:
         spec = self.spec(model)
-        return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec))[0]
+        return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec),
+                              reuse=self.kv_reuse(spec))[0]
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))
@@ -187,6 +188,13 @@ class KeyspaceRun:
         if spec.num_layers is not None:
             return None
         return attention_layers_of(self.checkpoint_config(spec).get_text_config())
+
+    def kv_reuse(self, spec: ModelSpec) -> dict[int, int]:
+        """{layer: the layer whose keys it reads} of a decoder sharing keys across layers, from its config ({}
+        for registered models, every one of which computes keys at each layer)."""
+        if spec.num_layers is not None:
+            return {}
+        return kv_reuse_of(self.checkpoint_config(spec).get_text_config())
 
     def checkpoint_config(self, spec: ModelSpec):
         """The model's config (no weights), read once; an unusable checkpoint is a one-line error here."""

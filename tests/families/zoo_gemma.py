@@ -108,11 +108,24 @@ def gemma4_per_layer_kv():
     test_per_layer_heads.py): the global layer's keys are also its values and it has 1 KV head where the
     sliding layer has 2, so no one KV head count is the config's (reading it there is an error) and the
     global layer's heads are twice as wide."""
+    return _gemma4_with(attention_k_eq_v=True, num_global_key_value_heads=1, global_head_dim=32, hidden_size_per_layer_input=0)
+
+
+def gemma4_kv_shared():
+    """`gemma4` as the E2B/E4B checkpoints share keys (not a family of its own; tests/families/test_kv_sharing.py):
+    four layers, sliding and global in turn, the last two reading the keys and values of the last layer of
+    their type before them (`num_kv_shared_layers` 2: layer 2 reads layer 0's, layer 3 layer 1's) and holding
+    no key projection of their own."""
+    return _gemma4_with(num_hidden_layers=4, layer_types=["sliding_attention", "full_attention"] * 2, num_kv_shared_layers=2)
+
+
+def _gemma4_with(**text_changes):
+    """`gemma4` with its decoder's config changed by `text_changes` (the per-layer layout rebuilt from them)."""
     from transformers import Gemma4Config, Gemma4ForConditionalGeneration
 
     model, processor = gemma4()
     text = model.config.text_config.to_dict()
-    text.update(attention_k_eq_v=True, num_global_key_value_heads=1, global_head_dim=32, hidden_size_per_layer_input=0)
+    text.update(text_changes)
     text.pop("per_layer_config", None)  # rebuilt from the fields above
     composite = model.config.to_dict()
     kept = ("vision_config", "image_token_id", "boi_token_id", "eoi_token_id", "video_token_id", "audio_token_id",
