@@ -6,6 +6,7 @@ overrides what its architecture does differently (mostly class attributes).
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
 
@@ -66,6 +67,9 @@ class LoadedModel:
         return kv_reuse_of(self.model.config.get_text_config())
 
 
+FUSED_PROJECTIONS = ("query_key_value", "qkv", "c_attn")  # words naming a fused query-key-value projection
+
+
 class ModelAdapter:
     """Generic adapter; families subclass it and override class attributes or single methods."""
 
@@ -97,12 +101,14 @@ class ModelAdapter:
         else:
             device = model.get_input_embeddings().weight.device  # inputs go where the embeddings live
         model = model.eval()
+        layers = self.decoder_layers(model)
+        self.check_keys(model, layers)
         return LoadedModel(
             spec=spec,
             adapter=self,
             model=model,
             processor=processor,
-            layers=self.decoder_layers(model),
+            layers=layers,
             image_token_id=self.image_token_id(model, processor),
             marker_ids=self.vision_marker_ids(model),
             special_ids=self.special_ids(processor),
@@ -150,6 +156,21 @@ class ModelAdapter:
             raise KeyspaceError(f"{type(layer).__name__} has no self-attention (self_attn); it is not a layer with keys")
         return attn
 
+    def check_keys(self, model: nn.Module, layers: Sequence[nn.Module]) -> None:
+        """A one-line error for a decoder none of whose layers has a key projection of its own because its
+        attention computes queries, keys and values in one fused projection (Fuyu's Persimmon decoder:
+        query_key_value): not "no self-attention layer", which it has."""
+        if any(self.has_keys(layer) for layer in layers):
+            return
+        attn = getattr(layers[0], "self_attn", None) if layers else None
+        fused = next((name for name, _ in (attn.named_children() if attn is not None else ())
+                      if any(word in name.lower() for word in FUSED_PROJECTIONS)), None)
+        if fused:
+            raise KeyspaceError(
+                f"{type(model).__name__}'s self-attention computes queries, keys and values in one fused projection "
+                f"({type(attn).__name__}.{fused}), with no k_proj to read the keys from; this family is not measured"
+            )
+
     def has_keys(self, layer: nn.Module) -> bool:
         """Whether `layer` is a self-attention layer with a key projection (not a convolution, linear
         attention or cross-attention layer of a hybrid decoder)."""
@@ -175,6 +196,13 @@ class ModelAdapter:
                 value = getattr(holder, attr, None)
                 if isinstance(value, int):
                     return value
+        mask = next((name for name in inspect.signature(model.forward).parameters if name.endswith("position_mask")), None)
+        if mask:  # Kosmos-2: image features go where a mask says, over ids its processor rewrites after tokenizing
+            raise KeyspaceError(
+                f"{type(model).__name__} places image features where a mask ({mask}) says, over ids its processor writes, "
+                "not at one image token id; the harness labels and proves image positions by that id, so this family is "
+                "not measured"
+            )
         raise KeyspaceError(
             f"{type(model).__name__} has no known image token id (config.image_token_id or processor.image_token_id); "
             "a family adapter must name it"

@@ -172,8 +172,19 @@ def _render(processor: Any, conversation: list[dict]) -> str:
     return processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
 
+# Processors whose documented path never puts a user's text beside the image, by class: why (one clause).
+OWN_PROMPT_ONLY = {
+    "GotOcr2Processor": "places the image only in its own fixed OCR prompt, which it writes when given no text (given a "
+                        "user's text it writes no image placeholder, and it rejects one image list per prompt)",
+}
+
+
 def build(processor: Any, texts: Sequence[str], images: Sequence[Sequence[Any]], conversation) -> Built:
     """Tokenize one batch on the documented path; `conversation(text, images)` makes one row's messages."""
+    name = type(processor).__name__
+    if name in OWN_PROMPT_ONLY:
+        raise KeyspaceError(f"{name} {OWN_PROMPT_ONLY[name]}, so no prompt holds both the benchmark text and the image; "
+                            "this family is not measured")
     image_token = getattr(processor, "image_token", None)
     image_token = str(image_token) if image_token is not None else None  # an AddedToken (InstructBLIP) as its text
     for text in texts:

@@ -7,6 +7,7 @@ the image placeholder's own text embedding as "image".
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 from .zoo import small_text, template, tokenizer
@@ -152,3 +153,107 @@ def shieldgemma2():
         policy_definitions={"harm": "no harmful content"},
     )
     return Gemma3ForConditionalGeneration(config), processor
+
+
+QWEN_GOT = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<imgpad>")
+
+
+@refused("got_ocr2", r"^GotOcr2Processor places the image only in its own fixed OCR prompt, .* this family is not measured$")
+def got_ocr2():
+    """GOT-OCR 2.0, refused (harness.models.prompts.OWN_PROMPT_ONLY). A SAM-style vision side (windowed
+    attention, one global layer) whose neck and two stride-2 convolutions turn 128 px pages (2 px patches, a 64 × 64 grid as
+    the real 1024 px pages with 16 px patches) into 16 × 16 = 256 image tokens, the processor's fixed count (a class default
+    that save_pretrained does not keep), before a Qwen2 decoder. As published (stepfun-ai/GOT-OCR-2.0-hf) the processor has
+    no chat template: it writes its own ChatML prompt, with the image and a fixed "OCR: " query, only when given no text;
+    given text it tokenizes it verbatim with no image placeholder. Its processor also rejects the per-prompt image lists
+    that both the harness's plain path and processor.apply_chat_template hand it ("Nested images are only supported with
+    `multi_page` set to `True`."), so saving a chat template does not help either."""
+    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2ImageProcessorPil, GotOcr2Processor
+
+    tok = tokenizer(QWEN_GOT, None, "<|im_end|>", "<|endoftext|>", None)
+    config = GotOcr2Config(
+        text_config={"model_type": "qwen2", **small_text()},
+        vision_config=dict(
+            hidden_size=32, output_channels=16, num_hidden_layers=2, num_attention_heads=2, image_size=128, patch_size=2,
+            window_size=8, global_attn_indexes=[1], mlp_dim=64,
+        ),
+        image_token_index=tok.convert_tokens_to_ids("<imgpad>"), image_seq_length=256,
+    )
+    image_processor = GotOcr2ImageProcessorPil(size={"height": 128, "width": 128})
+    processor = GotOcr2Processor(image_processor=image_processor, tokenizer=tok)
+    return GotOcr2ForConditionalGeneration(config), processor
+
+
+FUYU = ("|ENDOFTEXT|", "<s>", "</s>", "<unk>", "|SPEAKER|", "|NEWLINE|", "<0x00>", "<0x01>", "<0x02>", "<0x03>", "<0x04>")
+
+
+def _fuyu_tokenizer():
+    """Shaped like fuyu-8b's tokenizer.json (normalizer: Prepend("▁") then Replace(" ", "▁"); |SPEAKER|, |NEWLINE|, <s>
+    whole vocabulary entries): what it tokenizes starts with a word-boundary token (a space byte here), which the
+    processor strips from its placeholder call ([..., 1:]). One byte is one token elsewhere."""
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    whole = ("<s>", "|SPEAKER|", "|NEWLINE|")
+    vocab = {ch: i for i, ch in enumerate(bytes_to_unicode().values())}
+    vocab.update({t: 256 + i for i, t in enumerate(whole)})
+    core = Tokenizer(models.BPE(vocab=vocab, merges=[], ignore_merges=True))
+    core.normalizer = normalizers.Prepend(" ")
+    core.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex("|".join(re.escape(t) for t in whole)), "isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    core.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core)
+    tok.add_special_tokens({"additional_special_tokens": [t for t in FUYU if t not in whole]})
+    tok.eos_token = tok.pad_token = "|ENDOFTEXT|"
+    tok.unk_token = "<unk>"
+    tok.bos_token = "<s>"
+    tok.padding_side = "left"
+    return tok
+
+
+@refused("fuyu", r"^FuyuForCausalLM's self-attention computes queries, keys and values in one fused projection "
+                 r"\(PersimmonAttention\.query_key_value\), with no k_proj .* this family is not measured$")
+def fuyu():
+    """adept/fuyu-8b (refused when loaded: its Persimmon decoder has a fused query_key_value projection) ships no chat template; its card calls processor(text=prompt, images=image).
+    The processor writes |SPEAKER| per patch, |NEWLINE| per row, then <s>, the text, and <0x04> (boa)."""
+    from transformers import FuyuConfig, FuyuForCausalLM, FuyuImageProcessorPil, FuyuProcessor
+
+    tok = _fuyu_tokenizer()
+    text = {k: v for k, v in small_text().items() if k not in ("num_key_value_heads", "head_dim")}
+    config = FuyuConfig(
+        text_config={"model_type": "persimmon", **text, "qk_layernorm": True, "hidden_act": "relu2",
+                     "partial_rotary_factor": 0.5, "bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id,
+                     "pad_token_id": tok.pad_token_id},
+        image_size=32, patch_size=8, image_token_id=tok.convert_tokens_to_ids("|SPEAKER|"),
+    )
+    image_processor = FuyuImageProcessorPil(size={"height": 32, "width": 32}, patch_size={"height": 8, "width": 8})
+    processor = FuyuProcessor(image_processor=image_processor, tokenizer=tok)
+    return FuyuForCausalLM(config), processor
+
+
+KOSMOS = ("<s>", "<pad>", "</s>", "<unk>")
+
+
+@refused("kosmos-2", r"^Kosmos2ForConditionalGeneration places image features where a mask \(image_embeds_position_mask\) "
+                     r"says, .* this family is not measured$")
+def kosmos2():
+    """microsoft/kosmos-2-patch14-224 (refused when loaded: image positions come from a mask, not an image token id) ships no chat template; its card calls processor(text="<grounding>An image of",
+    images=image). The processor writes <s><image> + 64 fake <image> + </image> before the text, then replaces the 64
+    fake ids by unk_id+1 .. unk_id+64 after tokenizing."""
+    from transformers import CLIPImageProcessorPil, Kosmos2Config, Kosmos2ForConditionalGeneration, Kosmos2Processor
+
+    tok = tokenizer(KOSMOS, "<s>", "</s>", "<pad>", None)
+    tok.unk_token = "<unk>"
+    config = Kosmos2Config(
+        text_config=dict(vocab_size=1600, embed_dim=64, layers=2, ffn_dim=128, attention_heads=4, max_position_embeddings=4096,
+                         dropout=0.0, attention_dropout=0.0, pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                         eos_token_id=tok.eos_token_id),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32, patch_size=8),
+        latent_query_num=64,
+    )
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    processor = Kosmos2Processor(image_processor=image_processor, tokenizer=tok)
+    return Kosmos2ForConditionalGeneration(config), processor

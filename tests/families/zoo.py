@@ -668,4 +668,4 @@ def emu3():
 
 
 # families whose builders live in rooms of their own (each imports only .kit)
-from . import zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_omni  # noqa: E402,F401
+from . import zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_ocr_docling, zoo_omni  # noqa: E402,F401
