@@ -34,7 +34,7 @@ from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.models.labels import IMAGE, PAD, TEXT
 from harness.models.adapter import LoadedModel
-from harness.models.taps import run_tapped, tap
+from harness.models.taps import query_heads, run_tapped, tap
 from harness.stats.attention import AttentionMetrics, aggregate_attention, attention_metrics
 
 __all__ = ["SequenceStates", "attention_states", "mechanism_metrics", "sequence_states"]
@@ -76,11 +76,13 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
                     keys: dict[int, torch.Tensor]) -> dict[int, SequenceStates]:
     """Layer → the states of one padded row: `labels` [T] (PAD where padded), `queries` and `keys` layer →
     [T, heads * head_dim] as the rotated taps read them (harness.models.taps)."""
-    heads = loaded.model.config.get_text_config().num_attention_heads  # the KV heads: each layer's own, from its keys' width
+    config = loaded.model.config.get_text_config()
     real = labels != PAD  # left padding: the real tokens, in order
     t = int(real.sum())
     per_layer = {}
     for i, q in queries.items():
+        # query heads: the layer's own (per-layer configs: Step 3.7); the KV heads: each layer's own, from its keys' width
+        heads = query_heads(loaded.adapter.attention(loaded.layers[i]), config)
         q = q[real.to(q.device)]  # [T, heads * head_dim]
         k = keys[i][real.to(keys[i].device)]
         d = q.shape[1] // heads

@@ -67,7 +67,12 @@ class LoadedModel:
         return kv_reuse_of(self.model.config.get_text_config())
 
 
-FUSED_PROJECTIONS = ("query_key_value", "qkv", "c_attn")  # words naming a fused query-key-value projection
+# Self-attention without a k_proj of its own: words naming the modules it has instead, and what that means.
+NO_K_PROJ = (
+    (("query_key_value", "qkv", "c_attn"), "computes queries, keys and values in one fused projection"),
+    (("kv_a_proj", "kv_b_proj"), "is multi-head latent attention: each head's keys are decompressed from a latent shared "
+                                 "by all heads, beside one rotary key part they share"),
+)
 
 
 class ModelAdapter:
@@ -157,19 +162,27 @@ class ModelAdapter:
         return attn
 
     def check_keys(self, model: nn.Module, layers: Sequence[nn.Module]) -> None:
-        """A one-line error for a decoder none of whose layers has a key projection of its own because its
-        attention computes queries, keys and values in one fused projection (Fuyu's Persimmon decoder:
-        query_key_value): not "no self-attention layer", which it has."""
+        """A one-line error for a decoder none of whose layers has the key projection the harness reads
+        (`self_attn.k_proj`) though it has self-attention, saying what it has instead (NO_K_PROJ: Fuyu's fused
+        query_key_value, DeepSeek-V3-style latent attention), or where its attention blocks keep their k_proj
+        (NemotronH: under `mixer`); not "no self-attention layer", which such a decoder has."""
         if any(self.has_keys(layer) for layer in layers):
             return
-        attn = getattr(layers[0], "self_attn", None) if layers else None
-        fused = next((name for name, _ in (attn.named_children() if attn is not None else ())
-                      if any(word in name.lower() for word in FUSED_PROJECTIONS)), None)
-        if fused:
-            raise KeyspaceError(
-                f"{type(model).__name__}'s self-attention computes queries, keys and values in one fused projection "
-                f"({type(attn).__name__}.{fused}), with no k_proj to read the keys from; this family is not measured"
-            )
+        name = type(model).__name__
+        for layer in layers:
+            attn = getattr(layer, "self_attn", None)
+            children = [child for child, _ in attn.named_children()] if attn is not None else []
+            for words, what in NO_K_PROJ:
+                found = next((c for c in children if any(w in c.lower() for w in words)), None)
+                if found:
+                    raise KeyspaceError(f"{name}'s self-attention {what} ({type(attn).__name__}.{found}), with no k_proj "
+                                        "to read the keys from; this family is not measured")
+            holder = next((child for child, module in layer.named_children()
+                           if child != "self_attn" and getattr(module, "k_proj", None) is not None), None)
+            if holder:
+                raise KeyspaceError(f"{name}'s attention blocks keep their key projection under `{holder}` "
+                                    f"({type(getattr(layer, holder)).__name__}.k_proj), where the harness reads "
+                                    "self_attn.k_proj; this family is not measured")
 
     def has_keys(self, layer: nn.Module) -> bool:
         """Whether `layer` is a self-attention layer with a key projection (not a convolution, linear
@@ -196,7 +209,9 @@ class ModelAdapter:
                 value = getattr(holder, attr, None)
                 if isinstance(value, int):
                     return value
-        mask = next((name for name in inspect.signature(model.forward).parameters if name.endswith("position_mask")), None)
+        forward = getattr(model, "forward", None)
+        parameters = inspect.signature(forward).parameters if callable(forward) else {}
+        mask = next((name for name in parameters if name.endswith("position_mask")), None)
         if mask:  # Kosmos-2: image features go where a mask says, over ids its processor rewrites after tokenizing
             raise KeyspaceError(
                 f"{type(model).__name__} places image features where a mask ({mask}) says, over ids its processor writes, "
@@ -249,7 +264,9 @@ class ModelAdapter:
         for key, value in batch.items():
             # A processor that normalises in half precision (Llama4: bfloat16 pixels) feeds a float32
             # model on the CPU: its pixels are cast up, as the model would cast them down on a GPU.
-            if value.is_floating_point() and value.dtype != model_dtype and model_dtype == torch.float32:
+            # (Values that are not tensors, such as Unlimited-OCR's patch counts as lists, pass as they are.)
+            if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.dtype != model_dtype
+                    and model_dtype == torch.float32):
                 batch[key] = value.to(model_dtype)
         if self.needs_position_ids(loaded.model):
             # Positions counted from each sequence's first real token, as generate() does, so that a

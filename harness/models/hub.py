@@ -66,6 +66,12 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
             raise KeyspaceError(
                 f"{spec.name} needs its own modelling code from the checkpoint; pass --ks-trust-remote-code to run it"
             ) from None
+        if str(exc).startswith("Unrecognized configuration class"):  # listed for the task, yet no such model class (Evolla)
+            first = str(exc).strip().splitlines()[0]
+            raise KeyspaceError(
+                f"{spec.name}: AutoModelForImageTextToText cannot build it ({first.split(' Model type should be')[0]}); "
+                "give a checkpoint whose model class AutoModelForImageTextToText loads"
+            ) from None
         raise
     except ImportError as exc:  # transformers' "requires the timm library" errors start with an empty line
         raise KeyspaceError(f"{spec.name}: {missing_package(exc)}") from None

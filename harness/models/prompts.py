@@ -176,6 +176,8 @@ def _render(processor: Any, conversation: list[dict]) -> str:
 OWN_PROMPT_ONLY = {
     "GotOcr2Processor": "places the image only in its own fixed OCR prompt, which it writes when given no text (given a "
                         "user's text it writes no image placeholder, and it rejects one image list per prompt)",
+    "PPChart2TableProcessor": "places the image only in its own fixed prompt (a system turn, the image, then \"Chart to table\"), "
+                              "which its chat template writes whatever the user's text, leaving that text out",
 }
 
 

@@ -59,7 +59,8 @@ def heads_of(kind: str, config) -> int:
     the decoder's layers differ in KV heads (a per-layer config: Gemma 4's global layers), the fewest: the
     heads every layer has."""
     if kind in ("queries", "rotated-queries"):
-        return config.num_attention_heads
+        per_layer = _per_layer_values(config, "num_attention_heads")
+        return min(per_layer) if per_layer else config.num_attention_heads
     per_layer = _per_layer_values(config, "num_key_value_heads")
     if per_layer:
         return min(per_layer)
@@ -76,17 +77,30 @@ def _per_layer_values(config, name: str) -> list:
     return [v for v in values if v is not None]
 
 
+def query_heads(attn: nn.Module, config) -> int:
+    """Query heads of the layer whose attention module is `attn`: its own where a per-layer config gives each
+    layer its count (Step 3.7's sliding layers have more than its full ones; reading the count on the whole
+    config is an error there), else the config's."""
+    layers = getattr(config, "per_layer_config", None)
+    index = getattr(attn, "layer_idx", None)
+    if layers and index is not None:
+        own = getattr(layers[index], "num_attention_heads", None)
+        if own is not None:
+            return own
+    return config.num_attention_heads
+
+
 def layer_layout(adapter, layer: nn.Module, kind: str, config) -> tuple[int, int]:
     """(heads in one captured `kind` vector, head size) at `layer`, read from its attention module: its head
     size, and for keys and values the width of its key projection over it (KV heads); queries: the config's
     attention heads (alike in every layer). A decoder whose layers differ (Gemma 4: global layers with wider
     heads and other KV heads) has no one head size or KV head count in its config; elsewhere the module
-    agrees with the config. A query projection that writes more than heads × head size (a gated attention's
+    agrees with the config; query heads are the layer's own where a per-layer config gives them. A query projection that writes more than heads × head size (a gated attention's
     query and gate, Qwen3.5) cannot be cut into heads: `queries` there is an error naming `rotated-queries`."""
     attn = adapter.attention(layer)
-    head_dim = getattr(attn, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    head_dim = getattr(attn, "head_dim", None) or config.hidden_size // query_heads(attn, config)
     if kind in ("queries", "rotated-queries"):
-        heads = config.num_attention_heads
+        heads = query_heads(attn, config)
         width = getattr(getattr(attn, "q_proj", None), "out_features", heads * head_dim)
         if kind == "queries" and width != heads * head_dim:
             raise KeyspaceError(

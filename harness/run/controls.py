@@ -108,8 +108,8 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     embeddings are drawn from the prompt's tokens labelled text (the adapter's own labels), so that on
     trained weights, where template tokens have keys of their own, the control stays a null. Image
     features a family adds inside the decoder (DEEPSTACK: Qwen3-VL's and Qwen3-Omni's after its first
-    layers, Granite 4 Vision's before them, Granite Docling's after its first) are withheld too: else
-    the image positions would carry the image again from that layer on.
+    layers, Granite 4 Vision's before them, Granite Docling's and Cohere Compass's after their first) are
+    withheld too: else the image positions would carry the image again from that layer on.
     """
     decoder = loaded.model.get_decoder()
     embed = loaded.model.get_input_embeddings()

@@ -10,14 +10,18 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
+from . import zoo_batch_a, zoo_batch_b, zoo_batch_c, zoo_batch_d
 from .zoo import small_text, template, tokenizer
 
 REFUSED: dict[str, tuple[Callable[[], tuple[Any, Any]], str]] = {}  # family → (builder, pattern its one line matches)
+REFUSED_NEEDS_TORCHVISION: set[str] = set()  # families whose processor loads only with torchvision
 
 
-def refused(name: str, reason: str):
+def refused(name: str, reason: str, *, torchvision: bool = False):
     def wrap(fn):
         REFUSED[name] = (fn, reason)
+        if torchvision:
+            REFUSED_NEEDS_TORCHVISION.add(name)
         return fn
 
     return wrap
@@ -155,35 +159,6 @@ def shieldgemma2():
     return Gemma3ForConditionalGeneration(config), processor
 
 
-QWEN_GOT = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<img>", "</img>", "<imgpad>")
-
-
-@refused("got_ocr2", r"^GotOcr2Processor places the image only in its own fixed OCR prompt, .* this family is not measured$")
-def got_ocr2():
-    """GOT-OCR 2.0, refused (harness.models.prompts.OWN_PROMPT_ONLY). A SAM-style vision side (windowed
-    attention, one global layer) whose neck and two stride-2 convolutions turn 128 px pages (2 px patches, a 64 × 64 grid as
-    the real 1024 px pages with 16 px patches) into 16 × 16 = 256 image tokens, the processor's fixed count (a class default
-    that save_pretrained does not keep), before a Qwen2 decoder. As published (stepfun-ai/GOT-OCR-2.0-hf) the processor has
-    no chat template: it writes its own ChatML prompt, with the image and a fixed "OCR: " query, only when given no text;
-    given text it tokenizes it verbatim with no image placeholder. Its processor also rejects the per-prompt image lists
-    that both the harness's plain path and processor.apply_chat_template hand it ("Nested images are only supported with
-    `multi_page` set to `True`."), so saving a chat template does not help either."""
-    from transformers import GotOcr2Config, GotOcr2ForConditionalGeneration, GotOcr2ImageProcessorPil, GotOcr2Processor
-
-    tok = tokenizer(QWEN_GOT, None, "<|im_end|>", "<|endoftext|>", None)
-    config = GotOcr2Config(
-        text_config={"model_type": "qwen2", **small_text()},
-        vision_config=dict(
-            hidden_size=32, output_channels=16, num_hidden_layers=2, num_attention_heads=2, image_size=128, patch_size=2,
-            window_size=8, global_attn_indexes=[1], mlp_dim=64,
-        ),
-        image_token_index=tok.convert_tokens_to_ids("<imgpad>"), image_seq_length=256,
-    )
-    image_processor = GotOcr2ImageProcessorPil(size={"height": 128, "width": 128})
-    processor = GotOcr2Processor(image_processor=image_processor, tokenizer=tok)
-    return GotOcr2ForConditionalGeneration(config), processor
-
-
 FUYU = ("|ENDOFTEXT|", "<s>", "</s>", "<unk>", "|SPEAKER|", "|NEWLINE|", "<0x00>", "<0x01>", "<0x02>", "<0x03>", "<0x04>")
 
 
@@ -257,3 +232,19 @@ def kosmos2():
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     processor = Kosmos2Processor(image_processor=image_processor, tokenizer=tok)
     return Kosmos2ForConditionalGeneration(config), processor
+
+
+# Builders written beside the measured families (their docstrings say what each is shaped from), refused here.
+MLA = r"self-attention is multi-head latent attention: .*\.kv_a_proj_with_mqa\), with no k_proj .* this family is not measured$"
+refused("kimi_k25", r"^Kimi_K25ForConditionalGeneration's " + MLA, torchvision=True)(zoo_batch_c.kimi_k25)
+refused("mistral_large4", r"^MistralLarge4ForConditionalGeneration's " + MLA, torchvision=True)(zoo_batch_b.mistral_large4)
+refused("dots3_note", r"^Dots3NoteForConditionalGeneration's " + MLA)(zoo_batch_d.dots3_note)
+refused("nemotron_h_omni", r"attention blocks keep their key projection under `mixer` \(NemotronHAttention\.k_proj\), where "
+        r"the harness reads self_attn\.k_proj; this family is not measured$", torchvision=True)(zoo_batch_d.nemotron_h_omni)
+refused("pp_chart2table", r"^PPChart2TableProcessor places the image only in its own fixed prompt .* leaving that text out, so no "
+        r"prompt holds both the benchmark text and the image; this family is not measured$")(zoo_batch_a.pp_chart2table)
+refused("evolla", r"AutoModelForImageTextToText cannot build it \(Unrecognized configuration class .*EvollaConfig.*\); give a "
+        r"checkpoint whose model class AutoModelForImageTextToText loads$")(zoo_batch_a.evolla)
+refused("kosmos-2.5", r"^Kosmos2_5ForConditionalGeneration places image features where a mask \(image_embeds_position_mask\) "
+        r"says, .* this family is not measured$")(zoo_batch_a.kosmos_2_5)
+refused("got_ocr2", r"^GotOcr2Processor places the image only in its own fixed OCR prompt, .* this family is not measured$")(zoo_batch_a.got_ocr2)

@@ -18,7 +18,7 @@ from .kit import loaded_checkpoint
 from .zoo import BUILDERS
 
 
-@pytest.fixture(scope="module", params=["qwen3_vl", "granite4_vision", "granite_docling"])
+@pytest.fixture(scope="module", params=["qwen3_vl", "granite4_vision", "granite_docling", "cohere_compass"])
 def loaded(request, tmp_path_factory):
     return loaded_checkpoint(*BUILDERS[request.param](), tmp_path_factory.mktemp(request.param))
 

@@ -63,3 +63,24 @@ def test_the_per_head_figures_use_the_layers_heads(loaded, samples):
     figures = record.extra["tiers"]["per head"]
     assert figures["heads"] == bank.layout(1)[0]
     assert len(figures["by_head"]) == (figures["heads"] if figures["heads"] > 1 else 0)
+
+
+@pytest.mark.skipif(not __import__("harness.models.processors", fromlist=["x"]).torchvision_available(),
+                    reason="step3p7: its image processor needs torchvision, which is not installed here")
+def test_query_heads_are_each_layers_own(samples, tmp_path):
+    """Step 3.7 gives its sliding layers other query heads than its full ones (a per-layer config, where reading
+    num_attention_heads on the whole config is an error): the mechanism figures read each layer's own."""
+    from harness.capture.mechanism import attention_states, mechanism_metrics
+    from harness.models.taps import query_heads
+
+    from .zoo import BUILDERS
+
+    loaded = loaded_checkpoint(*BUILDERS["step3p7"](), tmp_path)
+    config = loaded.model.config.get_text_config()
+    heads = [query_heads(loaded.adapter.attention(layer), config) for layer in loaded.layers]
+    assert heads == [4, 2]  # full attention, then sliding
+    _, states = next(attention_states(loaded, samples[:2], [0, 1], batch_size=2))
+    assert [states[i].query.shape[0] for i in (0, 1)] == heads
+    assert states[0].query.shape[2] == states[0].key.shape[2] and states[1].query.shape[2] == states[1].key.shape[2]
+    figures = mechanism_metrics(loaded, samples[:2], [0, 1], batch_size=2)
+    assert set(figures) == {0, 1}

@@ -10,9 +10,10 @@ from harness.benchmarks import get_benchmark
 from harness.capture.keys import capture_keys
 from harness.errors import KeyspaceError
 from harness.models import adapter_for, get_model_spec
+from harness.models.processors import torchvision_available
 
 from .kit import loaded_checkpoint
-from .refused import REFUSED
+from .refused import REFUSED, REFUSED_NEEDS_TORCHVISION
 from .zoo import BUILDERS
 
 
@@ -24,6 +25,8 @@ def samples():
 
 @pytest.mark.parametrize("family", sorted(REFUSED))
 def test_family_is_refused_in_one_line_saying_why(family, samples, tmp_path):
+    if family in REFUSED_NEEDS_TORCHVISION and not torchvision_available():
+        pytest.skip(f"{family}: its processor needs torchvision, which is not installed here")
     build, reason = REFUSED[family]
     with pytest.raises(KeyspaceError, match=reason) as caught:  # when loaded (Fuyu, Kosmos-2) or at capture
         loaded = loaded_checkpoint(*build(), tmp_path)

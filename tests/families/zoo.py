@@ -13,16 +13,14 @@ from harness.models.tiny import build_tiny
 from harness.models.tiny_tokenizer import build_tokenizer
 
 from .kit import (  # noqa: F401 (re-exported: the tests and refused.py import them from here)
-    BUILDERS, NEEDS_TORCHVISION, QWEN_SPECIALS, VOCAB, family, image_only_if_needed, siglip, small_text, template, tokenizer, video_processor,
+    BUILDERS, NEEDS_TORCHVISION, QWEN3_5_VISION, QWEN_SPECIALS, QWEN_TEMPLATE, VOCAB, family, image_only_if_needed, qwen3_processor,
+    qwen3_5_text, qwen_vision_ids, siglip, small_text, template, tokenizer, video_processor,
 )
 
 for _name, _tiny in (("llava", "llava"), ("llava_next", "llava-next"), ("qwen2_vl", "qwen2-vl"), ("qwen2_5_vl", "qwen2.5-vl")):
     family(_name)(lambda _tiny=_tiny: build_tiny(_tiny, seed=0))
 
 
-QWEN_TEMPLATE = template(
-    "", "<|im_start|>{role}\\n", "<|vision_start|><|image_pad|><|vision_end|>", "<|im_end|>\\n", "<|im_start|>assistant\\n"
-)
 
 
 def _qwen3_vl(config_class, model_class, **text):
@@ -39,18 +37,7 @@ def _qwen3_vl(config_class, model_class, **text):
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
     )
-    return model_class(config), _qwen3_processor(tok)
-
-
-def _qwen3_processor(tok):
-    """The Qwen3-VL processor (16-px patches merged 2 × 2) that Qwen3-VL and Qwen3.5 checkpoints share."""
-    from transformers import Qwen2VLImageProcessorPil, Qwen3VLProcessor
-
-    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, min_pixels=16 * 32 * 32, max_pixels=32 * 32 * 32)
-    return image_only_if_needed(Qwen3VLProcessor)(
-        image_processor=image_processor, tokenizer=tok, chat_template=QWEN_TEMPLATE,
-        video_processor=video_processor("Qwen3VLVideoProcessor", patch_size=16, merge_size=2),
-    )
+    return model_class(config), qwen3_processor(tok)
 
 
 @family("qwen3_vl")
@@ -342,24 +329,12 @@ def glm46v():
 
 def _qwen3_5(config_class, model_class, **text):
     tok = tokenizer(QWEN_SPECIALS, None, "<|im_end|>", "<|endoftext|>", QWEN_TEMPLATE)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in QWEN_SPECIALS}
-    text = small_text(
-        num_hidden_layers=4, layer_types=["linear_attention", "full_attention", "linear_attention", "full_attention"],
-        linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2, linear_num_value_heads=4,
-        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "mrope_section": [2, 1, 1], "mrope_interleaved": True,
-                         "partial_rotary_factor": 0.5},
-        **text,
-    )
+    text = qwen3_5_text(**text)
     config = config_class(
         text_config={k: v for k, v in text.items() if v is not None},  # None: a field this text config does not have
-        vision_config=dict(
-            depth=1, hidden_size=32, intermediate_size=64, num_heads=2, out_hidden_size=64, patch_size=16,
-            spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
-        ),
-        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
+        vision_config=QWEN3_5_VISION, **qwen_vision_ids(tok),
     )
-    return model_class(config), _qwen3_processor(tok)
+    return model_class(config), qwen3_processor(tok)
 
 
 @family("qwen3_5")
@@ -668,4 +643,4 @@ def emu3():
 
 
 # families whose builders live in rooms of their own (each imports only .kit)
-from . import zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_ocr_docling, zoo_omni  # noqa: E402,F401
+from . import zoo_batch_b, zoo_batch_c, zoo_batch_d, zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_ocr_docling, zoo_omni  # noqa: E402,F401

@@ -55,9 +55,7 @@ def _gemma4_text(**kw) -> dict:
 @family("gemma4")
 def gemma4():
     """Gemma 4 (E2B/E4B shape: per-layer input embeddings; no audio tower, unused here)."""
-    from transformers import (
-        Gemma4AudioFeatureExtractor, Gemma4Config, Gemma4ForConditionalGeneration, Gemma4ImageProcessorPil, Gemma4Processor,
-    )
+    from transformers import Gemma4Config, Gemma4ForConditionalGeneration
 
     tok = _gemma4_tokenizer()
     config = Gemma4Config(
@@ -68,14 +66,20 @@ def gemma4():
         ),
         **_gemma4_ids(tok),
     )
-    # 70 soft tokens at most (the smallest budget): 4-px patches pooled 2 × 2, so a fixture image is 64 tokens
+    return Gemma4ForConditionalGeneration(config), gemma4_processor(tok)
+
+
+def gemma4_processor(tok):
+    """Gemma 4's processor with 70 soft tokens at most (the smallest budget): 4-px patches pooled 2 × 2, so a fixture
+    image is 64 tokens."""
+    from transformers import Gemma4AudioFeatureExtractor, Gemma4ImageProcessorPil, Gemma4Processor
+
     image_processor = Gemma4ImageProcessorPil(patch_size=4, pooling_kernel_size=2, max_soft_tokens=70)
-    processor = image_only_if_needed(Gemma4Processor)(
+    return image_only_if_needed(Gemma4Processor)(
         feature_extractor=Gemma4AudioFeatureExtractor(), image_processor=image_processor, tokenizer=tok,
         video_processor=video_processor("Gemma4VideoProcessor", patch_size=4, pooling_kernel_size=2, max_soft_tokens=70),
         chat_template=GEMMA4_TEMPLATE, image_seq_length=70,
     )
-    return Gemma4ForConditionalGeneration(config), processor
 
 
 @family("gemma4_unified", torchvision=True)

@@ -38,24 +38,35 @@ GLM_SPECIALS = (  # as tests/families/zoo.py's
 )
 
 
+GLM_ROPE = {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2], "partial_rotary_factor": 0.5}
+GLM_VISION = dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64, patch_size=14, image_size=28,
+                  spatial_merge_size=2)
+
+
+def glm_chat_tokenizer():
+    """GLM-4V's template ([gMASK]<sop>, <|user|>\\n, the image as <|begin_of_image|><|image|><|end_of_image|>, <|assistant|>\\n)
+    and the tiny tokenizer holding its specials."""
+    chat = template("[gMASK]<sop>", "<|{role}|>\\n", "<|begin_of_image|><|image|><|end_of_image|>", "", "<|assistant|>\\n")
+    return chat, tokenizer(GLM_SPECIALS, None, "<|endoftext|>", "<|endoftext|>", chat)
+
+
+def glm_token_ids(tok) -> dict:
+    """A GLM-4V-style config's image and video token ids in `tok`'s vocabulary."""
+    ids = {t: tok.convert_tokens_to_ids(t) for t in GLM_SPECIALS}
+    return dict(
+        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"], image_start_token_id=ids["<|begin_of_image|>"],
+        image_end_token_id=ids["<|end_of_image|>"], video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
+    )
+
+
 @family("glm_ocr")
 def glm_ocr():
     """GLM-OCR: GLM-4V's prompt and processor (its checkpoint ships Glm46VProcessor), a CogViT-style vision side whose
     merger downsamples by a convolution, and a small GLM decoder (M-RoPE, half the head rotated)."""
     from transformers import GlmOcrConfig, GlmOcrForConditionalGeneration, Glm46VImageProcessorPil, Glm46VProcessor
 
-    chat = template("[gMASK]<sop>", "<|{role}|>\\n", "<|begin_of_image|><|image|><|end_of_image|>", "", "<|assistant|>\\n")
-    tok = tokenizer(GLM_SPECIALS, None, "<|endoftext|>", "<|endoftext|>", chat)
-    ids = {t: tok.convert_tokens_to_ids(t) for t in GLM_SPECIALS}
-    config = GlmOcrConfig(
-        text_config=small_text(
-            rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [1, 1, 2], "partial_rotary_factor": 0.5},
-        ),
-        vision_config=dict(depth=1, hidden_size=32, num_heads=2, intermediate_size=64, out_hidden_size=64, patch_size=14, image_size=28,
-                           spatial_merge_size=2),
-        image_token_id=ids["<|image|>"], video_token_id=ids["<|video|>"], image_start_token_id=ids["<|begin_of_image|>"],
-        image_end_token_id=ids["<|end_of_image|>"], video_start_token_id=ids["<|begin_of_video|>"], video_end_token_id=ids["<|end_of_video|>"],
-    )
+    chat, tok = glm_chat_tokenizer()
+    config = GlmOcrConfig(text_config=small_text(rope_parameters=GLM_ROPE), vision_config=GLM_VISION, **glm_token_ids(tok))
     image_processor = Glm46VImageProcessorPil(size={"shortest_edge": 16 * 28 * 28, "longest_edge": 32 * 28 * 28}, patch_size=14, merge_size=2)
     processor = image_only_if_needed(Glm46VProcessor)(
         image_processor=image_processor, tokenizer=tok, chat_template=chat, video_processor=video_processor("Glm46VVideoProcessor"),
