@@ -210,3 +210,26 @@ def test_blocks_do_not_change_the_figures(twin, samples):
     blocked = mechanism_metrics(twin, samples, [1], batch_size=len(samples), block=7)[1]
     for key, value in whole.items():
         assert blocked[key] == pytest.approx(value, abs=1e-6), key
+
+
+def test_a_sliding_window_hides_keys_older_than_it():
+    """Known answer: 4 image keys then 6 text tokens, window 3 (a query sees itself and the 2 keys before it, as
+    transformers' sliding masks): only the text queries at 4 and 5 see an image key, with image shares 2/3 and 1/3."""
+    from types import SimpleNamespace
+
+    from harness.capture.mechanism import _window
+    from harness.stats.attention import attention_metrics
+
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(2, 10, 4, generator=g), torch.randn(1, 10, 4, generator=g)
+    is_image = torch.arange(10) < 4
+    m = attention_metrics(q, k, is_image, ~is_image, window=3)
+    assert m.n_queries == 2 and m.image_share == pytest.approx(0.5) and math.isnan(m.last_logit_gap)
+    whole = attention_metrics(q, k, is_image, ~is_image)
+    assert whole.n_queries == 6  # without the window every text query sees the image
+    wide = attention_metrics(q, k, is_image, ~is_image, window=10)
+    assert wide == whole  # a window as long as the sequence hides nothing
+    assert _window(SimpleNamespace(sliding_window=4096)) == 4096 and _window(SimpleNamespace(sliding_window=None)) is None
+    assert _window(SimpleNamespace()) is None
+    with pytest.raises(ValueError, match="window must be an int >= 1"):
+        attention_metrics(q, k, is_image, ~is_image, window=0)

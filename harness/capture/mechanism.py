@@ -48,11 +48,19 @@ class SequenceStates:
     key: torch.Tensor  # [kv_heads, T, head_dim] (GQA: not repeated)
     labels: torch.Tensor  # [T] int8 modality labels (harness.models.labels)
     scale: float  # the logit scale the model's attention uses
+    window: int | None = None  # a sliding-window layer's window (None: every earlier key)
 
 
 def _scale(module, head_dim: int) -> float:
     scaling = getattr(module, "scaling", None)
     return float(scaling) if scaling is not None else 1.0 / math.sqrt(head_dim)
+
+
+def _window(module) -> int | None:
+    """The sliding window of a sliding-window attention layer (transformers' `sliding_window` on the module, None on
+    the layers that see every earlier key)."""
+    window = getattr(module, "sliding_window", None)
+    return int(window) if isinstance(window, int) and not isinstance(window, bool) and window > 0 else None
 
 
 def attention_states(
@@ -91,6 +99,7 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
             key=k.view(t, k.shape[1] // d, d).transpose(0, 1),
             labels=labels[real],
             scale=_scale(loaded.adapter.attention(loaded.layers[i]), d),
+            window=_window(loaded.adapter.attention(loaded.layers[i])),
         )
     return per_layer
 
@@ -144,7 +153,7 @@ def mechanism_metrics(
             results.setdefault(i, []).append(
                 attention_metrics(
                     s.query, s.key, s.labels == IMAGE, s.labels == TEXT,
-                    causal=True, block=block, is_text=s.labels == TEXT, scale=s.scale,
+                    causal=True, block=block, is_text=s.labels == TEXT, scale=s.scale, window=s.window,
                 )
             )
     return {i: _as_dict(aggregate_attention(r)) for i, r in sorted(results.items())}

@@ -131,7 +131,7 @@ def run_pass(loaded: LoadedModel, batches: Sequence[Batch], layer: int, *, keys:
             s = sequence_states(loaded, batch.labels[b], {layer: read["rotated-queries"][layer][b]},
                                 {layer: read["rotated-keys"][layer][b]})[layer]
             m = attention_metrics(s.query, s.key, s.labels == IMAGE, s.labels == TEXT, causal=True,
-                                  is_text=s.labels == TEXT, scale=s.scale)
+                                  is_text=s.labels == TEXT, scale=s.scale, window=s.window)
             out.figures[batch.start + b] = (m.image_mass_ratio, m.n_queries * m.n_heads, m.logit_gap,
                                             m.last_image_mass_ratio, m.last_logit_gap)
         if answers:

@@ -2,7 +2,8 @@
 keys low, and how much attention do image keys get for their number?
 
 For each selected query position i (e.g. text tokens) and each query head h, over the keys
-visible to i (j ≤ i when causal):
+visible to i (j ≤ i when causal; and i − j < W in a sliding-window layer of window W, as transformers'
+sliding masks have it):
 - logit gap = mean_j∈image s_hij − mean_j∈text s_hij, with s = scale · q·k (scale 1/√d by
   default), in logit units (nats of unnormalised attention); < 0 means image keys score lower.
 - image mass = Σ_j∈image softmax_j(s_hij), the attention probability on image keys, in [0, 1].
@@ -55,7 +56,7 @@ def _check(q, k, is_image, query_mask, is_text):
         raise ValueError("q and k must be finite; found nan or inf")
 
 
-def _stats(q, k, rows, is_image, is_text, causal, scale):
+def _stats(q, k, rows, is_image, is_text, causal, scale, window=None):
     """Per (head, row) figures for query positions ``rows`` [b] -> gap, mass, share, valid: [H, b], [H, b], [b], [b]."""
     hkv, t, _ = k.shape
     h = q.shape[0]
@@ -63,6 +64,8 @@ def _stats(q, k, rows, is_image, is_text, causal, scale):
     s = (qb @ k.unsqueeze(1).transpose(-1, -2)).reshape(h, len(rows), t) * scale  # [H, b, T]
     pos = torch.arange(t, device=q.device)
     vis = pos[None, :] <= rows[:, None] if causal else torch.ones(len(rows), t, dtype=torch.bool, device=q.device)  # [b, T]
+    if window is not None:
+        vis = vis & (pos[None, :] > rows[:, None] - window)  # the last `window` positions up to the query
     img, txt = vis & is_image, vis & is_text  # [b, T]
     n_img, n_txt, n_vis = img.sum(-1), txt.sum(-1), vis.sum(-1)  # [b]
     gap = (s * img).sum(-1) / n_img.clamp_min(1) - (s * txt).sum(-1) / n_txt.clamp_min(1)  # [H, b]
@@ -75,13 +78,17 @@ def _stats(q, k, rows, is_image, is_text, causal, scale):
 def attention_metrics(
     q: torch.Tensor, k: torch.Tensor, is_image: torch.Tensor, query_mask: torch.Tensor, *,
     causal: bool = True, block: int = 1024, is_text: torch.Tensor | None = None, scale: float | None = None,
+    window: int | None = None,
 ) -> AttentionMetrics:
     """Metrics (module doc) of one sequence. q [heads, T, d], k [kv_heads, T, d] post-RoPE;
     is_image, query_mask bool [T]; is_text bool [T] (default: not image — pass it to leave out
-    special tokens); scale: logit scale (default 1/√d). Runs on q's device, float32 or wider."""
+    special tokens); scale: logit scale (default 1/√d); window: a sliding-window layer's window
+    (None: every earlier key). Runs on q's device, float32 or wider."""
     _check(q, k, is_image, query_mask, is_text)
     if block < 1:
         raise ValueError(f"block must be >= 1, got {block}")
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise ValueError(f"window must be an int >= 1 or None, got {window!r}")
     dtype = torch.float32 if q.dtype in _HALF else q.dtype
     q, k = q.to(dtype), k.to(dtype)
     is_image = is_image.to(q.device)
@@ -93,14 +100,14 @@ def attention_metrics(
     ratio_sum = mass_sum = share_sum = 0.0
     n = 0
     for r0 in range(0, len(rows_all), block):
-        gap, mass, share, ok = _stats(q, k, rows_all[r0 : r0 + block], is_image, is_text, causal, scale)
+        gap, mass, share, ok = _stats(q, k, rows_all[r0 : r0 + block], is_image, is_text, causal, scale, window)
         gap_sum += gap[:, ok].sum(-1).double()
         ratio_sum += float((mass[:, ok] / share[ok]).sum())
         mass_sum += float(mass[:, ok].sum())
         share_sum += float(share[ok].sum()) * h
         n += int(ok.sum())
     last = torch.tensor([q.shape[1] - 1], device=q.device)
-    lgap, lmass, lshare, lok = _stats(q, k, last, is_image, is_text, causal, scale)
+    lgap, lmass, lshare, lok = _stats(q, k, last, is_image, is_text, causal, scale, window)
     nan = float("nan")
     lok = bool(lok[0])
     return AttentionMetrics(
