@@ -137,23 +137,26 @@ def capture_line(f: dict) -> str:
     )
 
 
+def _peak(f: dict) -> str:
+    """", peak memory X GiB" where the device reports it, else nothing."""
+    return f", peak memory {f['peak_memory_gib']:.1f} GiB" if f["peak_memory_gib"] is not None else ""
+
+
 def study_line(f: dict) -> str:
-    mem = f", peak memory {f['peak_memory_gib']:.1f} GiB" if f["peak_memory_gib"] is not None else ""
     return (
         f"{f['model']} [{f['dtype']}, {f['device']}]: intervention study of layer {f['layer']} ({', '.join(f['interventions'])}) "
         f"on {f['prompts']} fixture prompts = {f['passes']:.2f} plain passes of decoder work ({f['calls']} forward calls against "
         f"{f['plain_calls']}; {f['encoded']} prompts encoded), {f['study_s']:.1f} s against {f['plain_s']:.2f} s for the plain "
-        f"passes ({f['time_ratio']:.1f}×; {f['clock']}, {f['timed']}){mem}"
+        f"passes ({f['time_ratio']:.1f}×; {f['clock']}, {f['timed']}){_peak(f)}"
     )
 
 
 def verdict_line(v: dict) -> str:
-    mem = f", peak memory {v['peak_memory_gib']:.1f} GiB" if v["peak_memory_gib"] is not None else ""
     return (
         f"verdict's test (between-prompt mixture-kernel gap, {v['permutations']} sign flips; kernel-mean tier, "
         f"{v['n_boot']} bootstrap replicates) on 2 × {v['keys_per_side']} keys of dim {v['dim']} from {v['prompts']} prompts "
         f"on {v['device']}: {v['seconds']:.2f} s (gap {v['gap_s']:.2f} s, tier and verdict {v['tier_s']:.2f} s; "
-        f"goal ≤ {VERDICT_GOAL_S:g} s at 2 × {VERDICT_GOAL_KEYS:,} × 4096 on a GPU){mem}"
+        f"goal ≤ {VERDICT_GOAL_S:g} s at 2 × {VERDICT_GOAL_KEYS:,} × 4096 on a GPU){_peak(v)}"
     )
 
 
