@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ._validate import check_seed
 from .bootstrap import with_data_row
@@ -77,6 +78,12 @@ def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, see
 FOLDS = 5  # folds of units for the held-out tiers (separability, out of support)
 
 
+def _host(x) -> np.ndarray:
+    """[n, d] keys as a host array in their own dtype: a tensor on a device (`--ks-device cuda` analyses there) is
+    copied to the host once, where numpy could not read it; a host tensor or array is read in place."""
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
 def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
               seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
@@ -102,7 +109,7 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     unit_names = np.unique(np.concatenate([ui, ut]))
     m = with_data_row(len(unit_names), n_boot, seed)
     sep = sup = maps = None
-    z = np.concatenate([np.asarray(image.x), np.asarray(text.x)])  # [N, d] pooled, in the keys' dtype (the maps choose theirs)
+    z = np.concatenate([_host(image.x), _host(text.x)])  # [N, d] pooled, in the keys' dtype (the maps choose theirs)
     ni = len(ui)
     offset = {"image": 0, "text": ni}
     idx = {n: [(np.flatnonzero(a) + offset[n.split("/")[0]], np.flatnonzero(b) + offset[n.split("/")[0]]) for a, b in p]

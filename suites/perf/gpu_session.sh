@@ -11,7 +11,8 @@
 #      process per group of $PROCESSES (default: text-first, aligned and frozen, which share the text-pretrained
 #      decoder; and joint), all at once beside the GPU, each `python -m harness.organisms train --device cuda` into
 #      a folder of its own under $OUT/work; a GPU smoke test (the quick organisms trained twice on the GPU give the
-#      same weights) runs beside them unless SMOKE=0. Limit ORGANISMS_S for all of it (with 9-12 processes a
+#      same weights) runs beside them unless SMOKE=0, and so does tests/stats/test_device.py (the analysis on the
+#      device, --ks-device cuda, which no CPU run exercises) unless DEVICE_TESTS=0. Limit ORGANISMS_S for all of it (with 9-12 processes a
 #      training step took about 50 ms: docs/organisms.md "On a GPU");
 #   2. full size (unless FULL=0): python -m suites.perf.full_size --json (PERFORMANCE.md "Full size (GPU)"), limit FULL_S;
 #      its figures with the date, machine and software as full_size_gpu.json, which is committed as
@@ -27,7 +28,7 @@
 #
 # A step that fails or runs out is logged (steps.log) and the script goes on; exit status 0 when every step passed.
 # Every organism is saved as soon as it is trained, so a limit that cuts a process keeps what it finished.
-# SEEDS= SMOKE=0 runs the full-size step alone (its own call, e.g. after a call that trained organisms with FULL=0).
+# SEEDS= SMOKE=0 DEVICE_TESTS=0 runs the full-size step alone (its own call, e.g. after a call that trained organisms with FULL=0).
 # DEVICE=cpu QUICK=1 runs the same plumbing on the quick plan on a machine without a GPU (a dry run of the script).
 set -uo pipefail
 OUT=${OUT:-gpu-session}
@@ -72,6 +73,12 @@ if [ "$DEVICE" = cuda ] && [ "$SMOKE" = 1 ]; then
         > "$OUT/smoke.log" 2>&1 &
     pids+=("$!:smoke")
 fi
+if [ "$DEVICE" = cuda ] && [ "${DEVICE_TESTS:-1}" = 1 ]; then
+    # the analysis on the device (--ks-device cuda: statistics, tiers, maps), which no CPU run exercises
+    timeout "$ORGANISMS_S" python3 -m pytest tests/stats/test_device.py -p no:cacheprovider -q -rs \
+        --ks-results "$OUT/work/device-tests.jsonl" --ks-report "$OUT/work/device-tests.html" > "$OUT/device-tests.log" 2>&1 &
+    pids+=("$!:device-tests")
+fi
 for entry in "${pids[@]}"; do
     wait "${entry%%:*}"
     rc=$?
@@ -95,7 +102,7 @@ if [ "$DEVICE" = cuda ] && [ "$FULL" = 1 ]; then
 fi
 
 work_logs=$(cd "$OUT/work" && ls *.log 2>/dev/null)  # none where SEEDS is empty
-tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log full_size.log full_size.json full_size_gpu.json wheels.log 2>/dev/null) \
+tar -czf "$OUT/logs.tgz" -C "$OUT" steps.log machine.txt $(cd "$OUT" && ls smoke.log device-tests.log full_size.log full_size.json full_size_gpu.json wheels.log 2>/dev/null) \
     ${work_logs:+-C work $work_logs}
 rm -rf "$OUT/work" "$OUT"/*.log "$OUT"/full_size*.json "$OUT/machine.txt"
 ls -la "$OUT"
