@@ -105,3 +105,46 @@ def test_analyze_layer_runs_the_statistics_where_asked_and_agrees(device):
         assert on_cpu.passed == other.passed
         if device == "cpu":
             assert (on_cpu.mmd2, on_cpu.p_value, on_cpu.ratio, on_cpu.extra["js"]) == (other.mmd2, other.p_value, other.ratio, other.extra["js"])
+
+
+class _OnDevice(torch.Tensor):
+    """A CPU tensor that numpy cannot read until it is brought to the host (`.cpu()`, `.to("cpu")`), as a CUDA tensor:
+    lets a machine without a GPU find the analysis' reads of device tensors by numpy."""
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("can't convert a device tensor to numpy; use .cpu() first")
+
+    def numpy(self, *args, **kwargs):
+        raise TypeError("can't convert a device tensor to numpy; use .cpu() first")
+
+    def cpu(self, *args, **kwargs):
+        return self.as_subclass(torch.Tensor)
+
+    def to(self, *args, **kwargs):
+        out = super().to(*args, **kwargs)
+        host = kwargs.get("device", args[0] if args else None) == "cpu"  # the analysis names the host "cpu"
+        return out.as_subclass(torch.Tensor) if host else out
+
+    def __float__(self):
+        return float(self.as_subclass(torch.Tensor))
+
+    def __int__(self):
+        return int(self.as_subclass(torch.Tensor))
+
+    def __bool__(self):
+        return bool(self.as_subclass(torch.Tensor))
+
+
+def test_the_analysis_reads_device_keys_only_through_the_host():
+    """Keys that live on a device reach every figure (gap, tiers, held-out maps, JS) by a copy to the host, never by
+    numpy reading the device tensor (the held-out tiers did, which ended every --ks-device cuda triple in a TypeError);
+    the figures equal those of the same keys on the host."""
+    bank = synthetic_bank(seed=0, shift=0.5, dim=8)
+    strata = synthetic_strata(bank)
+    layer = bank.layers[0]
+    resident = replace(bank, layers={0: replace(layer, vectors=layer.vectors.as_subclass(_OnDevice))})
+    there, here = analyze_layer(resident, 0, SETTINGS, strata=strata), analyze_layer(bank, 0, SETTINGS, strata=strata)
+    assert (there.mmd2, there.p_value, there.ratio, there.extra["js"]) == (here.mmd2, here.p_value, here.ratio, here.extra["js"])
+    assert there.extra["tiers"]["separability"] == here.extra["tiers"]["separability"]
+    with pytest.raises(TypeError, match="device tensor"):
+        np.asarray(resident.layers[0].vectors)
