@@ -89,8 +89,9 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
     t = int(real.sum())
     per_layer = {}
     for i, q in queries.items():
+        attn = loaded.adapter.attention(loaded.layers[i])
         # query heads: the layer's own (per-layer configs: Step 3.7); the KV heads: each layer's own, from its keys' width
-        heads = query_heads(loaded.adapter.attention(loaded.layers[i]), config)
+        heads = query_heads(attn, config)
         q = q[real.to(q.device)]  # [T, heads * head_dim]
         k = keys[i][real.to(keys[i].device)]
         d = q.shape[1] // heads
@@ -98,8 +99,8 @@ def sequence_states(loaded: LoadedModel, labels: torch.Tensor, queries: dict[int
             query=q.view(t, heads, d).transpose(0, 1),
             key=k.view(t, k.shape[1] // d, d).transpose(0, 1),
             labels=labels[real],
-            scale=_scale(loaded.adapter.attention(loaded.layers[i]), d),
-            window=_window(loaded.adapter.attention(loaded.layers[i])),
+            scale=_scale(attn, d),
+            window=_window(attn),
         )
     return per_layer
 

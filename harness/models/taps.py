@@ -83,20 +83,18 @@ def query_heads(attn: nn.Module, config) -> int:
     config is an error there), else the config's."""
     layers = getattr(config, "per_layer_config", None)
     index = getattr(attn, "layer_idx", None)
-    if layers and index is not None:
-        own = getattr(layers[index], "num_attention_heads", None)
-        if own is not None:
-            return own
-    return config.num_attention_heads
+    own = getattr(layers[index], "num_attention_heads", None) if layers and index is not None else None
+    return config.num_attention_heads if own is None else own
 
 
 def layer_layout(adapter, layer: nn.Module, kind: str, config) -> tuple[int, int]:
     """(heads in one captured `kind` vector, head size) at `layer`, read from its attention module: its head
-    size, and for keys and values the width of its key projection over it (KV heads); queries: the config's
-    attention heads (alike in every layer). A decoder whose layers differ (Gemma 4: global layers with wider
-    heads and other KV heads) has no one head size or KV head count in its config; elsewhere the module
-    agrees with the config; query heads are the layer's own where a per-layer config gives them. A query projection that writes more than heads × head size (a gated attention's
-    query and gate, Qwen3.5) cannot be cut into heads: `queries` there is an error naming `rotated-queries`."""
+    size, and for keys and values the width of its key projection over it (KV heads); queries: the layer's
+    query heads (``query_heads``). A decoder whose layers differ (Gemma 4: global layers with wider heads and
+    other KV heads; Step 3.7: other query heads) has no one count or head size in its config; elsewhere the
+    module agrees with the config. A query projection that writes more than heads × head size (a gated
+    attention's query and gate, Qwen3.5) cannot be cut into heads: `queries` there is an error naming
+    `rotated-queries`."""
     attn = adapter.attention(layer)
     head_dim = getattr(attn, "head_dim", None) or config.hidden_size // query_heads(attn, config)
     if kind in ("queries", "rotated-queries"):
