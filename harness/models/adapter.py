@@ -17,7 +17,8 @@ from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
 from harness.models.hub import checkpoint_errors
 from harness.models.labels import label_tokens
-from harness.models.layers import kv_reuse_of
+from harness.models.layers import kv_reuse_of, typed_self_attention
+from harness.models.placement import language_model
 
 from .prompts import PROCESSOR_PREFIX, no_template, prompt_format
 from .prompts import build as build_prompts
@@ -58,7 +59,8 @@ class LoadedModel:
     def attention_layers(self) -> list[int] | None:
         """Indices of the decoder layers with self-attention keys; None when every layer has them
         (a hybrid decoder interleaves convolution, linear-attention or cross-attention layers)."""
-        found = [i for i, layer in enumerate(self.layers) if self.adapter.has_keys(layer)]
+        typed = typed_self_attention(self.model.config.get_text_config())
+        found = [i for i, layer in enumerate(self.layers) if self.adapter.has_keys(layer) and (typed is None or i in typed)]
         return None if len(found) == len(self.layers) else found
 
     @property
@@ -71,7 +73,7 @@ class LoadedModel:
 NO_K_PROJ = (
     (("query_key_value", "qkv", "c_attn"), "computes queries, keys and values in one fused projection"),
     (("kv_a_proj", "kv_b_proj"), "is multi-head latent attention: each head's keys are decompressed from a latent shared "
-                                 "by all heads, beside one rotary key part they share"),
+                                 "by all heads, and any rotary key part is shared by all heads too"),
 )
 
 
@@ -106,6 +108,7 @@ class ModelAdapter:
         else:
             device = model.get_input_embeddings().weight.device  # inputs go where the embeddings live
         model = model.eval()
+        self.check_forward(model, processor)
         layers = self.decoder_layers(model)
         self.check_keys(model, layers)
         return LoadedModel(
@@ -139,9 +142,10 @@ class ModelAdapter:
 
     # -- architecture ------------------------------------------------------------------------------
     def decoder_layers(self, model: nn.Module) -> Sequence[nn.Module]:
-        """The language model's decoder layers: `layers` of its decoder, or of the decoder's inner
-        model where the decoder is itself a causal LM (Llama4: language_model.model.layers)."""
-        decoder = model.get_decoder() if hasattr(model, "get_decoder") else model
+        """The language model's decoder layers: `layers` of its decoder (`placement.language_model`: a block-diffusion
+        model's encoder language model), or of the decoder's inner model where the decoder is itself a causal LM
+        (Llama4: language_model.model.layers)."""
+        decoder = language_model(model)
         inner = getattr(decoder, "model", None)
         # OPT-style decoders (BLIP-2 with OPT) keep them one level down: model.decoder.layers
         for holder in (decoder, inner, getattr(decoder, "decoder", None), getattr(inner, "decoder", None)):
@@ -165,7 +169,11 @@ class ModelAdapter:
         """A one-line error for a decoder none of whose layers has the key projection the harness reads
         (`self_attn.k_proj`) though it has self-attention, saying what it has instead (NO_K_PROJ: Fuyu's fused
         query_key_value, DeepSeek-V3-style latent attention), or where its attention blocks keep their k_proj
-        (NemotronH: under `mixer`); not "no self-attention layer", which such a decoder has."""
+        (NemotronH: under `mixer`); not "no self-attention layer", which such a decoder has. Only the layers the
+        config types as self-attention count: a linear-attention layer's k_proj (GLM-5.3-Flash's delta-rule layers
+        beside its latent-attention ones) gives no keys."""
+        typed = typed_self_attention(model.config.get_text_config())
+        layers = [layer for i, layer in enumerate(layers) if typed is None or i in typed]
         if any(self.has_keys(layer) for layer in layers):
             return
         name = type(model).__name__
@@ -218,16 +226,42 @@ class ModelAdapter:
                 "not at one image token id; the harness labels and proves image positions by that id, so this family is "
                 "not measured"
             )
+        video = next((attr for attr in ("video_token_id", "video_token_index") if isinstance(getattr(model.config, attr, None), int)), None)
+        if video:  # InstructBLIP-Video: its processor turns every input into a clip of frames
+            raise KeyspaceError(
+                f"{type(model).__name__} takes video, not images: its config names a video token ({video}) and no image "
+                "token, and the harness's prompts hold images; this family is not measured"
+            )
         raise KeyspaceError(
             f"{type(model).__name__} has no known image token id (config.image_token_id or processor.image_token_id); "
             "a family adapter must name it"
         )
 
+    def check_forward(self, model: nn.Module, processor: Any) -> None:
+        """A one-line error for a model whose forward requires an input its processor does not make (PI0, a robot
+        action policy: the robot's `state`), before its layers are looked for."""
+        made = set(getattr(processor, "model_input_names", None) or ())
+        required = [name for name, p in inspect.signature(model.forward).parameters.items()
+                    if p.default is inspect.Parameter.empty and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+                    and name not in made]
+        if required:
+            raise KeyspaceError(
+                f"{type(model).__name__}'s forward requires {', '.join(f'`{n}`' for n in required)}, which its processor "
+                "does not make from a prompt of text and images; this family is not measured"
+            )
+
     def vision_marker_ids(self, model: nn.Module) -> frozenset[int]:
         """Ids besides the image token whose input embeddings the vision side writes (so they are image):
-        the config's `visual_indicator_token_ids` (Ovis2). A family whose vision side writes other
-        markers is stopped by the image-position proof until its adapter names them here."""
-        return frozenset(getattr(model.config, "visual_indicator_token_ids", None) or ())
+        the config's `visual_indicator_token_ids` (Ovis2), and the ids of a vision embedder's own vocabulary
+        (Gemma 3n: `vision_config.vocab_size` ids from `vision_config.vocab_offset`, embedded by its
+        `embed_vision` table, not the text one: its `<end_of_image>` beside the image token). A family whose
+        vision side writes other markers is stopped by the image-position proof until its adapter names them here."""
+        ids = set(getattr(model.config, "visual_indicator_token_ids", None) or ())
+        vision = getattr(model.config, "vision_config", None)
+        offset, size = getattr(vision, "vocab_offset", None), getattr(vision, "vocab_size", None)
+        if isinstance(offset, int) and isinstance(size, int):
+            ids.update(range(offset, offset + size))
+        return frozenset(ids)
 
     def special_ids(self, processor: Any) -> frozenset[int]:
         tok = processor.tokenizer

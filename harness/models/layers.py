@@ -46,13 +46,23 @@ def kv_reuse_of(text_config) -> dict[int, int]:
     return {i: last_of[types[i]] for i in range(first, n) if types[i] in last_of}
 
 
+def typed_self_attention(text_config) -> set[int] | None:
+    """Indices of the layers whose `layer_types` entry names self-attention; None when the config has no
+    `layer_types` (a layer past its end counts as self-attention). A layer whose type names linear attention
+    (GLM-5.3-Flash's and Kimi-Linear's delta-rule layers) has no keys even where its module has a k_proj."""
+    types = getattr(text_config, "layer_types", None)
+    if not types:
+        return None
+    return {i for i in range(text_config.num_hidden_layers) if i >= len(types) or _self_attention(types[i])}
+
+
 def attention_layers_of(text_config) -> list[int] | None:
     """Indices of the layers a text config describes that compute self-attention keys; None when every
     layer does (not: linear, convolution, cross-attention layers, nor layers reading another's keys)."""
     n = text_config.num_hidden_layers
-    types = getattr(text_config, "layer_types", None) or ()
+    typed = typed_self_attention(text_config)
     skip = set(getattr(text_config, "cross_attention_layers", None) or ()) | set(kv_reuse_of(text_config))
-    keep = [i for i in range(n) if i not in skip and (i >= len(types) or _self_attention(types[i]))]
+    keep = [i for i in range(n) if i not in skip and (typed is None or i in typed)]
     return None if len(keep) == n else keep
 
 

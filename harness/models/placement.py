@@ -25,7 +25,13 @@ from harness.errors import KeyspaceError
 
 
 def language_model(model: nn.Module) -> nn.Module:
-    """The module that holds the decoder layers and receives the merged input embeddings."""
+    """The module that holds the layers computing the prompt's keys and receives the merged input embeddings: the
+    decoder (`get_decoder()`). A block-diffusion model (its config has `canvas_length`: DiffusionGemma) computes the
+    prompt's keys in its encoder's language model, which fills the cache its decoder reads while it refines a canvas
+    of drawn tokens: there the encoder's language model (the decoder's layers key canvas tokens, not the prompt)."""
+    if getattr(model.config, "canvas_length", None) is not None and hasattr(model, "get_encoder"):
+        encoder = model.get_encoder()
+        return getattr(encoder, "language_model", encoder)
     return model.get_decoder() if hasattr(model, "get_decoder") else model
 
 

@@ -75,6 +75,26 @@ def load_processor(source: str, *, revision: str | None, trust_remote_code: bool
         return _image_only_from_pretrained(source, revision=revision, trust_remote_code=trust_remote_code)
     except (ImportError, AttributeError, ValueError, TypeError) as error:
         raise KeyspaceError(_cannot_build(source, error)) from None
+    except OSError:
+        if _video_processor_only(source, revision):  # InstructBLIP-Video: nothing to build for images alone
+            raise KeyspaceError(_cannot_build(source, ImportError("its video processor needs torchvision"))) from None
+        raise
+
+
+def _video_processor_only(source: str, revision: str | None) -> bool:
+    """Whether the checkpoint's processor holds a video processor and no image processor (nested in
+    processor_config.json, or in files of their own as older checkpoints keep them)."""
+    import json
+
+    from transformers.utils import cached_file
+
+    def found(name: str) -> str | None:
+        return cached_file(source, name, revision=revision, _raise_exceptions_for_missing_entries=False)
+
+    nested = found("processor_config.json")
+    parts = set(json.loads(open(nested, encoding="utf-8").read())) if nested else set()
+    video = "video_processor" in parts or found("video_preprocessor_config.json") is not None
+    return video and "image_processor" not in parts and found("preprocessor_config.json") is None
 
 
 def _cannot_build(source: str, error: BaseException) -> str:

@@ -28,6 +28,7 @@ import torch
 
 from harness.capture.keys import KeyBank, LayerBank
 from harness.models.labels import IMAGE, TEXT
+from harness.models.placement import language_model
 from harness.models.adapter import LoadedModel
 from harness.models.taps import ROTATED_KINDS
 
@@ -111,7 +112,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     layers, Granite 4 Vision's before them, Granite Docling's and Cohere Compass's after their first) are
     withheld too: else the image positions would carry the image again from that layer on.
     """
-    decoder = loaded.model.get_decoder()
+    decoder = language_model(loaded.model)  # the module the keys' layers sit in (a block-diffusion model's encoder)
     embed = loaded.model.get_input_embeddings()
     gen = torch.Generator().manual_seed(seed)
     current: dict[str, torch.Tensor] = {}
@@ -141,6 +142,7 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
             draw = text_ids[torch.randint(len(text_ids), (len(image_pos),), generator=gen).to(ids.device)]
             embeds[row, image_pos] = embed(draw).to(embeds.dtype)
         kwargs["inputs_embeds"] = embeds
+        current["swapped"] = True
         for name in DEEPSTACK:
             kwargs.pop(name, None)  # each decoder defaults it to None: nothing added inside it
         return args, kwargs
@@ -152,6 +154,9 @@ def text_as_image(loaded: LoadedModel, *, seed: int):
     ]
     try:
         yield
+        if not current.get("swapped"):  # else the control would judge the real images' keys and could pass
+            raise RuntimeError("text-as-image control: the language model holding the captured layers was never called, "
+                               "so no image position was swapped")
     finally:
         del loaded.adapter.encode
         for h in handles:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from . import zoo_batch_a, zoo_batch_b, zoo_batch_c, zoo_batch_d
+from . import zoo_batch_a, zoo_batch_b, zoo_batch_c, zoo_batch_d, zoo_glm5_inkling
 from .zoo import small_text, template, tokenizer
 
 REFUSED: dict[str, tuple[Callable[[], tuple[Any, Any]], str]] = {}  # family → (builder, pattern its one line matches)
@@ -248,3 +248,8 @@ refused("evolla", r"AutoModelForImageTextToText cannot build it \(Unrecognized c
 refused("kosmos-2.5", r"^Kosmos2_5ForConditionalGeneration places image features where a mask \(image_embeds_position_mask\) "
         r"says, .* this family is not measured$")(zoo_batch_a.kosmos_2_5)
 refused("got_ocr2", r"^GotOcr2Processor places the image only in its own fixed OCR prompt, .* this family is not measured$")(zoo_batch_a.got_ocr2)
+refused("instructblipvideo", r"^InstructBlipVideoForConditionalGeneration takes video, not images: its config names a video token "
+        r"\(video_token_id\) and no image token, .* this family is not measured$", torchvision=True)(zoo_batch_a.instructblipvideo)
+refused("pi0", r"^PI0ForConditionalGeneration's forward requires `state`, which its processor does not make from a prompt of text "
+        r"and images; this family is not measured$", torchvision=True)(zoo_batch_a.pi0)
+refused("glm5_next", r"^Glm5NextForConditionalGeneration's " + MLA)(zoo_glm5_inkling.glm5_next)

@@ -29,7 +29,7 @@ from harness.models.prompts import CHAT_TEMPLATE, PROCESSOR_PREFIX
 from .kit import loaded_checkpoint
 from .zoo import BUILDERS, NEEDS_TORCHVISION
 
-MISSING = {"smolvlm": "num2words"}  # family → package its processor imports
+MISSING = {"smolvlm": "num2words", "gemma3n": "timm", "fast_vlm": "timm", "perception_lm": "timm"}  # family → package its processor (or its vision tower) imports
 
 
 def _skip_reason(family: str) -> str | None:
@@ -57,9 +57,13 @@ def checkpoint(request, tmp_path_factory):
 
 
 def _image_ids(config) -> set[int]:
-    """The config's image token id, and the marker ids whose embeddings the vision side writes (Ovis2)."""
+    """The config's image token id, and the marker ids whose embeddings the vision side writes (Ovis2's indicators;
+    Gemma 3n's vision vocabulary, `vocab_size` ids from `vocab_offset`, which holds its end-of-image marker)."""
     value = getattr(config, "image_token_id", None)
-    return {value if isinstance(value, int) else config.image_token_index, *(getattr(config, "visual_indicator_token_ids", None) or ())}
+    vision = getattr(config, "vision_config", None)
+    own = range(vision.vocab_offset, vision.vocab_offset + vision.vocab_size) if hasattr(vision, "vocab_offset") else ()
+    return {value if isinstance(value, int) else config.image_token_index, *(getattr(config, "visual_indicator_token_ids", None) or ()),
+            *own}
 
 
 BYTE_ID = {b: i for i, b in enumerate(bytes_to_unicode())}  # the tiny tokenizer's id of each byte
@@ -155,7 +159,11 @@ def test_captured_keys_equal_an_independent_k_proj_hook(checkpoint, samples):
     modules = _k_proj_modules(loaded.model)
     text_config = loaded.model.config.get_text_config()
     types = getattr(text_config, "layer_types", None) or ["full_attention"] * text_config.num_hidden_layers
-    assert sorted(modules) == [i for i, t in enumerate(types) if t.endswith("attention") and t != "linear_attention"]
+    # layers that read an earlier layer's keys (KV sharing: transformers' kv_sharing_modes "reuse") have no k_proj
+    sharing = getattr(text_config, "kv_sharing_modes", None) or [None] * len(types)
+    # Inkling's types name its attention layers "hybrid" (full, with a relative position bias) and "hybrid_sliding"
+    attends = [i for i, t in enumerate(types) if (t.endswith("attention") and t != "linear_attention") or t.startswith("hybrid")]
+    assert sorted(modules) == [i for i in attends if sharing[i] != "reuse"]
     layers = [min(modules), max(modules)]  # the first and last layer with keys (a hybrid's first layer may have none)
     bank = capture_keys(loaded, samples, layers, benchmark="t", batch_size=len(samples))
     batch, labels = loaded.adapter.encode(loaded, samples)

@@ -3,6 +3,8 @@ runs them; a hybrid decoder's non-attention layer is refused naming its attentio
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -12,6 +14,7 @@ from harness.errors import KeyspaceError
 from harness.models import adapter_for, get_model_spec
 from harness.models.processors import torchvision_available
 
+from . import zoo_batch_a
 from .kit import loaded_checkpoint
 from .refused import REFUSED, REFUSED_NEEDS_TORCHVISION
 from .zoo import BUILDERS
@@ -21,6 +24,24 @@ from .zoo import BUILDERS
 def samples():
     every = get_benchmark("fixture")((), seed=0)
     return [every[0], every[40]]
+
+
+def test_a_video_only_processor_without_torchvision_names_torchvision(tmp_path):
+    """InstructBLIP-Video's processor holds a video processor (nested in processor_config.json, as transformers 5 saves
+    it) and no image processor: without torchvision nothing can be built for images, and the line says torchvision (it
+    said "cannot load DIR (Can't load image processor ...)")."""
+    if torchvision_available():
+        pytest.skip("torchvision is installed here: the processor builds, and the family is refused as video-only")
+    model, tok = zoo_batch_a.instructblipvideo_model()
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    video = {"video_processor_type": "InstructBlipVideoVideoProcessor", "size": {"height": 32, "width": 32}, "do_resize": True}
+    (tmp_path / "processor_config.json").write_text(
+        json.dumps({"processor_class": "InstructBlipVideoProcessor", "num_query_tokens": 4, "video_processor": video}))
+    spec = get_model_spec(f"hf:{tmp_path}")
+    with pytest.raises(KeyspaceError, match=r"^the processor of .* needs torchvision, which is not installed here; ") as caught:
+        adapter_for(spec.family).load(spec, device=torch.device("cpu"), dtype=torch.float32, seed=0)
+    assert "\n" not in str(caught.value)
 
 
 @pytest.mark.parametrize("family", sorted(REFUSED))

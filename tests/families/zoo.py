@@ -643,4 +643,4 @@ def emu3():
 
 
 # families whose builders live in rooms of their own (each imports only .kit)
-from . import zoo_batch_b, zoo_batch_c, zoo_batch_d, zoo_gemma, zoo_minicpm_molmo, zoo_more, zoo_ocr_docling, zoo_omni  # noqa: E402,F401
+from . import zoo_batch_b, zoo_batch_c, zoo_batch_d, zoo_cosmos, zoo_gemma, zoo_glm5_inkling, zoo_minicpm_molmo, zoo_more, zoo_muse, zoo_ocr_docling, zoo_omni, zoo_timm_gemma3n, zoo_timm_more  # noqa: E402,F401

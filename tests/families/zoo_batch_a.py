@@ -54,18 +54,31 @@ def pp_chart2table():
 
 
 def instructblipvideo():
-    """InstructBLIP-Video (not registered: the harness cannot measure it). A BLIP-2 vision side and Q-Former whose 4
+    """InstructBLIP-Video (refused). A BLIP-2 vision side and Q-Former whose 4
     query tokens per frame (4 frames, as the processor hard-codes) fill 16 <video> positions before a Llama decoder.
     As published (Salesforce/instructblip-vicuna-7b with InstructBlipVideoProcessor) there is no chat template: the card
     calls processor(text=prompt, images=clip); the processor's constructor drops a chat_template it is given. It
     tokenizes the text and the <video> run in two tokenizer calls and joins the ids, and tokenizes the text a third time
     with the Q-Former's tokenizer; the video processor needs torchvision.
 
-    A user gets, with torchvision, "InstructBlipVideoForConditionalGeneration has no known image token id
-    (config.image_token_id or processor.image_token_id); a family adapter must name it" (naming the <video> id would only
-    reach InstructBLIP's refusal: "InstructBlipVideoProcessor tokenized its 2 prompt(s) in 2 tokenizer calls, not one call
-    for the whole batch; ..."); without torchvision, "cannot load DIR (Can't load image processor for 'DIR'. ...)"."""
-    from transformers import InstructBlipVideoConfig, InstructBlipVideoForConditionalGeneration, InstructBlipVideoProcessor
+    Refused (tests/families/refused.py): with torchvision, "InstructBlipVideoForConditionalGeneration takes video, not
+    images: its config names a video token (video_token_id) and no image token, ..."; without it, "the processor of DIR
+    needs torchvision, ..." (its processor holds a video processor and no image processor). Before 2026-12-05 these
+    read "has no known image token id ...; a family adapter must name it" and "cannot load DIR (Can't load image
+    processor for 'DIR'. ...)"."""
+    from transformers import InstructBlipVideoProcessor
+
+    model, tok = instructblipvideo_model()
+    processor = InstructBlipVideoProcessor(
+        video_processor=video_processor("InstructBlipVideoVideoProcessor", size={"height": 32, "width": 32}), tokenizer=tok,
+        qformer_tokenizer=tokenizer(("[PAD]",), None, "[PAD]", "[PAD]", None), num_query_tokens=4,
+    )
+    return model, processor
+
+
+def instructblipvideo_model():
+    """InstructBLIP-Video's tiny model and its tokenizer (both build without torchvision; its processor does not)."""
+    from transformers import InstructBlipVideoConfig, InstructBlipVideoForConditionalGeneration
 
     tok = tokenizer(("<s>", "</s>", "<unk>", "<pad>", "<video>"), "<s>", "</s>", "<pad>", None, unk_token="<unk>")
     config = InstructBlipVideoConfig(
@@ -76,11 +89,7 @@ def instructblipvideo():
                                                           pad_token_id=tok.pad_token_id)},
         num_query_tokens=4, video_token_index=tok.convert_tokens_to_ids("<video>"),
     )
-    processor = InstructBlipVideoProcessor(
-        video_processor=video_processor("InstructBlipVideoVideoProcessor", size={"height": 32, "width": 32}), tokenizer=tok,
-        qformer_tokenizer=tokenizer(("[PAD]",), None, "[PAD]", "[PAD]", None), num_query_tokens=4,
-    )
-    return InstructBlipVideoForConditionalGeneration(config), processor
+    return InstructBlipVideoForConditionalGeneration(config), tok
 
 
 def kosmos_2_5():
@@ -153,17 +162,18 @@ def evolla():
 
 
 def pi0():
-    """π0 (not registered: a robot policy, not a text generator). PI0ForConditionalGeneration runs a PaliGemma prefix (here
+    """π0 (refused: a robot policy, not a text generator). PI0ForConditionalGeneration runs a PaliGemma prefix (here
     a 32 px SigLIP with 8 px patches: 16 <image> tokens per camera image, then BOS, the task text and a newline, as
     PI0Processor writes it: no chat template, like PaliGemma) into a key-value cache, and a Gemma action expert (the DiT)
     that denoises a chunk of robot actions from the robot's state; its forward requires `state` and returns action
     velocities, not text. PI0Processor pads every prompt on the right to 48 tokens by default; its image processor has
     no PIL implementation (torchvision only).
 
-    A user gets, with torchvision, "cannot find the decoder layers of PI0ForConditionalGeneration: it has no decoder-only
-    language model with a `layers` list (vision reaches its text model by cross-attention or as a prefix of embeddings,
-    not at token positions, as in BLIP and GIT); this family is not measured" (wrong about the vision: the PaliGemma
-    prefix does write image tokens at positions); without torchvision, "the processor of DIR needs torchvision, ..."."""
+    Refused (tests/families/refused.py): with torchvision, "PI0ForConditionalGeneration's forward requires `state`, which
+    its processor does not make from a prompt of text and images; ..."; without it, "the processor of DIR needs
+    torchvision, ...". Before 2026-12-05 the first read "cannot find the decoder layers ...: it has no decoder-only
+    language model ... (vision reaches its text model by cross-attention or as a prefix ...)", wrong about the vision:
+    the PaliGemma prefix writes image features at token positions."""
     from transformers import PI0Config, PI0ForConditionalGeneration, PI0ImageProcessor, PI0Processor
 
     tok = tokenizer(("<pad>", "<eos>", "<bos>", "<unk>", "<image>"), "<bos>", "<eos>", "<pad>", None, image_token="<image>")

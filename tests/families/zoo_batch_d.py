@@ -169,13 +169,16 @@ def nemotron_h_omni():
     return NemotronH_Omni_Reasoning_V3(config), processor
 
 
+@family("diffusion_gemma")
 def diffusion_gemma():
-    """NOT REGISTERED: the harness does not measure it. DiffusionGemma is a block-diffusion model: a Gemma 4 encoder (vision
-    tower, image features written at <|image|> positions) fills a KV cache with the prompt, and get_decoder() returns the
-    diffusion decoder, whose layers (sharing the encoder's weights) run on a canvas of canvas_length tokens drawn at
-    random, attending bidirectionally over the canvas and the prompt's cache. The harness takes those decoder layers, so
-    it would hook keys of random canvas tokens, not of the prompt. Gemma 4's tokenizer, processor (Gemma4Processor) and
-    template (BOS, <|turn>user, <|image|>, <turn|>, then <|turn>model and an empty thought channel)."""
+    """DiffusionGemma, a block-diffusion model: a Gemma 4 encoder (vision tower, image features written at <|image|>
+    positions) computes the prompt's keys into a KV cache, and get_decoder() returns the diffusion decoder, whose layers
+    (sharing the encoder's weights) refine a canvas of canvas_length tokens drawn at random, attending over the canvas
+    and the prompt's cached keys. The harness reads the prompt's keys where they are computed, in the encoder's
+    language model (harness.models.placement.language_model); before 2026-12-05 it took the decoder's layers, saw no
+    position written there and refused the family as if vision reached it by cross-attention. Gemma 4's tokenizer,
+    processor (Gemma4Processor) and template (BOS, <|turn>user, <|image|>, <turn|>, then <|turn>model and an empty
+    thought channel)."""
     from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
 
     tok = _gemma4_tokenizer()
