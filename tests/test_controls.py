@@ -94,7 +94,8 @@ def test_a_control_that_cannot_run_is_recorded_as_its_error(tmp_path, monkeypatc
     from harness.report.verdicts import sentences
     from harness.run.options import OPTIONS, parse_config
     from harness.benchmarks import BenchmarkChoice
-    from harness.run.session import ControlCase, KeyspaceRun, Triple
+    from harness.run.plan import ControlCase, Triple
+    from harness.run.session import KeyspaceRun
 
     values = {o.name: o.default for o in OPTIONS} | {
         "models": "tiny-llava", "results": str(tmp_path / "r.jsonl"), "report": str(tmp_path / "r.html"),
@@ -119,7 +120,8 @@ def test_a_control_records_neither_a_map_nor_per_head_figures(tmp_path):
     each head's tiers) are not computed for it, and the record says why."""
     from harness.benchmarks import BenchmarkChoice
     from harness.run.options import OPTIONS, parse_config
-    from harness.run.session import ControlCase, KeyspaceRun, Triple
+    from harness.run.plan import ControlCase, Triple
+    from harness.run.session import KeyspaceRun
 
     values = {o.name: o.default for o in OPTIONS} | {
         "models": "tiny-llava", "results": str(tmp_path / "r.jsonl"), "report": str(tmp_path / "r.html"),

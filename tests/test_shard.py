@@ -14,7 +14,8 @@ import pytest
 from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
-from harness.run.session import KeyspaceRun, Triple
+from harness.run.plan import Triple
+from harness.run.session import KeyspaceRun
 from harness.run.shard import Shard, Sharding, assign, parse_shard, shard_arg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,7 +216,7 @@ def test_a_shard_reads_the_key_cache_a_whole_run_wrote():
     from harness.capture.cache_key import key_for
 
     whole, part = run_with(), run_with(shard="2/3")
-    spec = whole.spec("tiny-llava")
+    spec = whole.planner.spec("tiny-llava")
     keys = [key_for(spec, r.cfg.capture_options, "fixture", ["a", "b"], [0]).digest for r in (whole, part)]
     assert keys[0] == keys[1]
 

@@ -17,7 +17,8 @@ from harness.errors import KeyspaceError
 from harness.models.layers import resolve_layers
 from harness.results.store import Store
 from harness.benchmarks import BenchmarkChoice, check_benchmark
-from harness.run.session import KeyspaceRun, Pair
+from harness.run.plan import Pair
+from harness.run.session import KeyspaceRun
 
 from .baselines import expected_failure, write_outcome
 from .options import InterventionConfig
@@ -62,21 +63,21 @@ class InterventionSession:
                 raise KeyspaceError(f"--ks-intervene-benchmarks: {exc}") from None
         cases = []
         for model in self.run.cfg.models:
-            spec = self.run.spec(model)
-            if not self.run.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
+            spec = self.run.planner.spec(model)
+            if not self.run.planner.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
                 continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
             option = "--ks-intervene-layers" if self.icfg.layers else "--ks-layers"
             layers = resolve_layers(
-                words, self.run.num_layers(spec), model=spec.name, attention=self.run.attention_layers(spec), option=option,
-                reuse=self.run.kv_reuse(spec),
+                words, self.run.planner.num_layers(spec), model=spec.name, attention=self.run.planner.attention_layers(spec), option=option,
+                reuse=self.run.planner.kv_reuse(spec),
             )
             for bench in self.icfg.benchmarks or self.run.cfg.benchmarks:
                 cases += [InterventionCase(spec.name, layer, bench, name) for layer in layers for name in self.icfg.names]
         return cases
 
     def settings(self, model: str) -> StudySettings:
-        base = self.run.settings(self.run.spec(model))
+        base = self.run.planner.settings(self.run.planner.spec(model))
         return StudySettings(
             names=self.icfg.names, shrinkage=self.icfg.shrinkage, seed=base.seed, batch_size=self.run.cfg.batch_size,
             caps=self.run.cfg.max_tokens, max_points=base.max_points, threshold=base.threshold,

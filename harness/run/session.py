@@ -12,19 +12,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness.analysis.selection import AnalysisError, sample_strata
-from harness.analysis.triple import AnalysisSettings, analyze_layer, samples_digest
+from harness.analysis.triple import analyze_layer, samples_digest
 from harness.results.baselines import check_baseline
-from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, check_benchmark, fit_images, load_benchmark, select_samples
+from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, fit_images, load_benchmark, select_samples
 from harness.capture.cache import fetch, writable
 from harness.capture.cache_key import checkpoint_identity, key_for
 from harness.capture.keys import KeyBank, capture_keys
 from harness.run.controls import CONTROLS, shuffled_labels, synthetic_bank, synthetic_strata, text_as_image_bank
 from harness.errors import KeyspaceError
 from harness.analysis.label_check import flag_labels
-from harness.models.hub import check_cached_weights, check_checkpoint, checkpoint_config, head_count
-from harness.models.layers import attention_layers_of, default_words, kv_reuse_of, resolve_layers
 from harness.capture.mechanism import mechanism_metrics
-from harness.models import LoadedModel, ModelSpec, adapter_for, get_model_spec
+from harness.models import LoadedModel, adapter_for
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
 from harness.atomic import write_atomic
@@ -32,42 +30,8 @@ from harness.results.figures import Sampling, TextBias
 from harness.results.meta import write_run_info
 from harness.results.records import TripleResult, merge_parts, part_paths, read_results
 from harness.run.runinfo import run_info
-from harness.run.shard import Sharding
+from harness.run.plan import ControlCase, Pair, RunPlan, Triple
 from harness.results.store import Store
-
-
-@dataclass(frozen=True)
-class Pair:
-    model: str
-    bench: BenchmarkChoice
-
-    @property
-    def benchmark(self) -> str:
-        """The benchmark with its subsets, as results name it, e.g. "mmmu:Art"."""
-        return self.bench.text
-
-    @property
-    def id(self) -> str:
-        return f"{self.model}-{self.benchmark}"
-
-
-@dataclass(frozen=True)
-class Triple:
-    model: str
-    layer: int
-    bench: BenchmarkChoice
-
-    @property
-    def benchmark(self) -> str:
-        return self.bench.text
-
-    @property
-    def pair(self) -> Pair:
-        return Pair(self.model, self.bench)
-
-    @property
-    def id(self) -> str:
-        return f"{self.model}-L{self.layer}-{self.benchmark}"
 
 
 def one_line(exc: BaseException, pair: Pair) -> str:
@@ -77,16 +41,6 @@ def one_line(exc: BaseException, pair: Pair) -> str:
     text = str(exc).strip()
     first = text.splitlines()[0].strip() if text else ""
     return f"{pair.id}: {type(exc).__name__}: {first}"
-
-
-@dataclass(frozen=True)
-class ControlCase:
-    name: str  # a harness.run.controls.CONTROLS key
-    triple: Triple | None  # the real triple it is built from; None for synthetic data
-
-    @property
-    def id(self) -> str:
-        return self.name if self.triple is None else f"{self.name}-{self.triple.id}"
 
 
 @dataclass
@@ -103,13 +57,11 @@ class KeyspaceRun:
     _failed_pairs: dict[Pair, str] = field(default_factory=dict)
     _text_bias: dict[str, TextBias | None] = field(default_factory=dict)  # per model: the organisms' hint probe
     _previous: dict | None = None
-    _plan: list[Triple] | None = None
     _strata: dict = field(default_factory=dict)  # Pair -> sample_strata of its samples
-    _sharding: Sharding | None = None  # the whole plan and this process's part of it (--ks-shard)
     _reported: set = field(default_factory=set)  # pairs whose failure a test has already shown
-    _configs: dict = field(default_factory=dict)  # model name → its checkpoint config (no weights)
     _cache_writable: bool | None = None  # worked out at the first capture
     store: Store = field(init=False)  # the results file this run appends to (harness.results.store)
+    planner: RunPlan = field(init=False)  # its triples, pairs, controls and settings (harness.run.plan)
     report: Path | None = None  # the HTML report `finish` wrote; None before it, or when no triple ran
     written_info: dict = field(default_factory=dict)  # the run metadata `finish` wrote beside the results
     interventions: list = field(default_factory=list)  # this session's intervention records, given to `finish`
@@ -117,131 +69,23 @@ class KeyspaceRun:
 
     def __post_init__(self) -> None:
         self.store = Store(self.cfg.results, "--ks-results", worker=self.worker, resume=self.cfg.resume)
+        self.planner = RunPlan(self.cfg)
 
-    # -- planning (cheap: no model, no data) ------------------------------------------------------
+    # -- the plan (harness.run.plan) -------------------------------------------------------------------
     def plan(self) -> list[Triple]:
-        """The run's triples, worked out once (a hub model's layer count may need its config)."""
-        if self._plan is None:
-            self._sharding = Sharding(self._make_plan(), self.cfg.shard, samples=self.cfg.samples,
-                                      benchmarks=len(self.cfg.benchmarks))
-            self._plan = self._sharding.mine()
-        return self._plan
-
-    def _make_plan(self) -> list[Triple]:
-        for bench in self.cfg.benchmarks:
-            check_benchmark(bench.name, bench.subsets)  # unknown names and subsets fail here, before any model loads
-        triples = []
-        for model in self.cfg.models:
-            spec = self.spec(model)
-            self.check_heads(spec)
-            attention = self.attention_layers(spec)
-            words = self.cfg.layers or default_words(spec.default_layers, self.num_layers(spec), attention)
-            layers = resolve_layers(words, self.num_layers(spec), model=spec.name, attention=attention, reuse=self.kv_reuse(spec))
-            check_cached_weights(spec)  # a truncated weight file: one line now, not a traceback at its capture
-            for bench in self.cfg.benchmarks:
-                triples.extend(Triple(spec.name, layer, bench) for layer in layers)
-        return triples
-
-    def owns_model(self, model: str) -> bool:
-        """Whether this shard (--ks-shard) runs `model`'s work outside the triples (the intervention
-        suite): the shard that owns the model's pair on the run's first benchmark."""
-        self.plan()
-        return self._sharding.owns(Pair(model, self.cfg.benchmarks[0]))
-
-    def control_plan(self) -> list[ControlCase]:
-        """Synthetic shift once; per model, on its first benchmark: shuffled labels at the deepest planned
-        layer, and text-as-image at the first self-attention layer (layer 0 but in a hybrid decoder), where a
-        pre-RoPE key is a function of its token alone (in a hybrid, of the layers before it too), so text
-        embeddings at image positions must give text keys (deeper layers mix in context, and a scrambled run
-        of text tokens is itself unlike natural text)."""
-        cases = [ControlCase("synthetic-shift", None)]
-        self.plan()
-        triples = self._sharding.triples  # the whole run's, so every shard picks the same cases
-        for model in dict.fromkeys(t.model for t in triples):
-            first_bench = next(t.bench for t in triples if t.model == model)
-            deepest = max(t.layer for t in triples if t.model == model and t.bench == first_bench)
-            cases += [
-                ControlCase("shuffled-labels", Triple(model, deepest, first_bench)),
-                ControlCase("text-as-image", Triple(model, self._first_attention_layer(model), first_bench)),
-            ]
-        return [c for c in cases if self._sharding.owns(c.triple.pair if c.triple else None)]  # controls follow their pair
-
-    def _first_attention_layer(self, model: str) -> int:
-        spec = self.spec(model)
-        return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec),
-                              reuse=self.kv_reuse(spec))[0]
+        return self.planner.plan()
 
     def pairs(self) -> list[Pair]:
-        return list(dict.fromkeys(t.pair for t in self.plan()))
+        return self.planner.pairs()
 
-    def spec(self, model: str) -> ModelSpec:
-        return get_model_spec(model)
-
-    def num_layers(self, spec: ModelSpec) -> int:
-        if spec.num_layers is not None:
-            return spec.num_layers
-        return self.checkpoint_config(spec).get_text_config().num_hidden_layers
-
-    def attention_layers(self, spec: ModelSpec) -> list[int] | None:
-        """The self-attention layers of a hybrid decoder, from its config; None when every layer is one
-        (always for registered models, whose layer count is known)."""
-        if spec.num_layers is not None:
-            return None
-        return attention_layers_of(self.checkpoint_config(spec).get_text_config())
-
-    def kv_reuse(self, spec: ModelSpec) -> dict[int, int]:
-        """{layer: the layer whose keys it reads} of a decoder sharing keys across layers, from its config ({}
-        for registered models, every one of which computes keys at each layer)."""
-        if spec.num_layers is not None:
-            return {}
-        return kv_reuse_of(self.checkpoint_config(spec).get_text_config())
-
-    def checkpoint_config(self, spec: ModelSpec):
-        """The model's config (no weights), read once; an unusable checkpoint is a one-line error here."""
-        if spec.name not in self._configs:
-            config = checkpoint_config(spec, trust_remote_code=self.cfg.trust_remote_code)
-            check_checkpoint(spec, config, trust_remote_code=self.cfg.trust_remote_code)
-            self._configs[spec.name] = config
-        return self._configs[spec.name]
-
-    def check_heads(self, spec: ModelSpec) -> None:
-        """--ks-heads N against the model's head count, from its config. A registered hub model not in
-        the local cache is not checked here: its capture fails with the download command instead."""
-        if self.cfg.heads is None:
-            return
-        try:
-            config = self.checkpoint_config(spec)
-        except KeyspaceError:
-            if spec.num_layers is None:
-                raise
-            return
-        count = head_count(config, self.cfg.capture)
-        if self.cfg.heads >= count:
-            what = "query" if "quer" in self.cfg.capture else "key-value"
-            raise KeyspaceError(
-                f"--ks-heads: {self.cfg.heads} is outside {spec.name}'s {count} {what} heads for --ks-capture "
-                f"{self.cfg.capture}; give a head in 0..{count - 1}, or concat"
-            )
-
-    def settings(self, spec: ModelSpec | None) -> AnalysisSettings:
-        """The analysis settings for `spec`'s triples; None (synthetic data) takes the registry defaults."""
-        spec = spec or ModelSpec(name="synthetic", family="generic", source="synthetic")
-        return AnalysisSettings(
-            threshold=self.cfg.threshold if self.cfg.threshold is not None else spec.threshold,
-            alpha=self.cfg.alpha if self.cfg.alpha is not None else spec.alpha,
-            seed=self.cfg.seed,
-            permutations=self.cfg.permutations,
-            max_points=self.cfg.max_points,
-            per_head=self.cfg.per_head,
-            special_as_text=self.cfg.special_as_text,
-            device=self.cfg.device if self.cfg.device.startswith("cuda") else None,  # keys captured to the host are analysed on the GPU
-        )
+    def control_plan(self) -> list[ControlCase]:
+        return self.planner.control_plan()
 
     # -- heavy steps ------------------------------------------------------------------------------
     def loaded(self, model: str) -> LoadedModel:
         if self._loaded is None or self._loaded.spec.name != model:
             self._loaded = None  # free the previous model before loading the next
-            spec = self.spec(model)
+            spec = self.planner.spec(model)
             self._loaded = adapter_for(spec.family).load(
                 spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed,
                 device_map=self.cfg.device_map, trust_remote_code=self.cfg.trust_remote_code,
@@ -265,7 +109,7 @@ class KeyspaceRun:
 
     def model_samples(self, pair: Pair) -> list[Sample]:
         """The benchmark's samples fitted to the model's image limit (--ks-multi-image)."""
-        max_images = self.spec(pair.model).max_images
+        max_images = self.planner.spec(pair.model).max_images
         fit = fit_images(self.samples(pair.bench), max_images, self.cfg.multi_image)
         note = fit.note(max_images, self.cfg.multi_image)
         if note and f"{pair.id}: {note}" not in self.notes:
@@ -289,7 +133,7 @@ class KeyspaceRun:
             start = time.perf_counter()
             try:
                 samples = self.model_samples(pair)
-                key = key_for(self.spec(pair.model), self.cfg.capture_options, pair.benchmark, [s.id for s in samples], layers)
+                key = key_for(self.planner.spec(pair.model), self.cfg.capture_options, pair.benchmark, [s.id for s in samples], layers)
                 bank, notes = fetch(  # the model is loaded only when the cache cannot serve
                     self.cfg.cache, key, label=f"capture of {pair.id}",
                     capture=lambda: self._capture_with_backoff(pair, samples, layers), store=self.cache_writable(),
@@ -374,8 +218,8 @@ class KeyspaceRun:
         if done is not None:
             self.results.append(done)  # already on disk: not written again
             return done
-        spec = self.spec(triple.model)
-        settings = self.settings(spec)
+        spec = self.planner.spec(triple.model)
+        settings = self.planner.settings(spec)
         try:
             bank = self.capture(triple.pair)
             other = self._other_bank(triple)
@@ -405,7 +249,7 @@ class KeyspaceRun:
             # deferred: the probe's modules only for organisms
             from harness.organisms.probe import cached_text_bias, organism_plan_seed, probe_key, text_bias
 
-            spec = self.spec(model)
+            spec = self.planner.spec(model)
             seed = organism_plan_seed(spec.source) if spec.is_local else None
             if seed is None:
                 self._text_bias[model] = None
@@ -438,7 +282,7 @@ class KeyspaceRun:
             return self._run_control(case, control)
         except Exception as exc:
             t = case.triple
-            settings = self.settings(self.spec(t.model) if t else None)
+            settings = self.planner.settings(self.planner.spec(t.model) if t else None)
             self.record(self._error_result(
                 t.model if t else "synthetic", t.layer if t else 0, t.benchmark if t else "synthetic", settings, exc,
                 extra={"control": control.name, "expect_pass": control.expect_pass, "control_description": control.description},
@@ -458,10 +302,10 @@ class KeyspaceRun:
     def _run_control(self, case: ControlCase, control) -> TripleResult:
         if case.triple is None:
             bank, layer = synthetic_bank(seed=self.cfg.seed), 0
-            settings = self.settings(None)
+            settings = self.planner.settings(None)
         else:
             layer = case.triple.layer
-            settings = self.settings(self.spec(case.triple.model))
+            settings = self.planner.settings(self.planner.spec(case.triple.model))
             if case.name == "shuffled-labels":
                 bank = shuffled_labels(self.capture(case.triple.pair), layer, seed=self.cfg.seed)
             else:
@@ -494,8 +338,7 @@ class KeyspaceRun:
         """When this shard (--ks-shard) holds nothing of the run: an empty results file (kept as it is
         with --ks-resume) and its run metadata, so a merge lists the shard as present rather than
         missing; returns the line saying so. None for any other run, and in a parallel worker."""
-        self.plan()
-        note = self._sharding.empty_note()
+        note = self.planner.empty_note()
         if not note or self.worker or self.results:
             return None
         if not (self.cfg.resume and self.cfg.results.exists()):

@@ -14,7 +14,8 @@ import pytest
 from harness.benchmarks import BenchmarkChoice
 from harness.errors import KeyspaceError
 from harness.run.options import OPTIONS, parse_config
-from harness.run.session import KeyspaceRun, Pair
+from harness.run.plan import Pair
+from harness.run.session import KeyspaceRun
 
 from .hub_parquet import mmmu_row, png, standard_mmmu, write_mmmu
 
@@ -53,8 +54,8 @@ def test_session_notes_skipped_rows_sampling_and_image_limit(tmp_path, monkeypat
         "mmmu:Art: skipped 1 row(s): 1 image missing or unreadable (e.g. validation_Art_2)",
         "mmmu:Art: asked for 5 samples, the set has 2: using all",
     ]
-    single = dataclasses.replace(run.spec("tiny-llava"), max_images=1)
-    monkeypatch.setattr(run, "spec", lambda name: single)
+    single = dataclasses.replace(run.planner.spec("tiny-llava"), max_images=1)
+    monkeypatch.setattr(run.planner, "spec", lambda name: single)
     fitted = run.model_samples(Pair("tiny-llava", BenchmarkChoice("mmmu", ("Art",))))
     assert [len(s.images) for s in fitted] == [1, 1] and fitted[0].meta["images_dropped"] == 1
     assert run.notes[-1].startswith("tiny-llava-mmmu:Art: 1 question(s) with more than 1 image(s)")

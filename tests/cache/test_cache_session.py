@@ -10,7 +10,8 @@ import pytest
 from cache_banks import assert_banks_equal, make_config
 from harness.benchmarks import BenchmarkChoice
 from harness.capture.cache import default_cache_dir
-from harness.run.session import KeyspaceRun, Pair
+from harness.run.plan import Pair
+from harness.run.session import KeyspaceRun
 
 PAIR = Pair("tiny-llava", BenchmarkChoice("fixture"))
 
