@@ -253,3 +253,6 @@ refused("instructblipvideo", r"^InstructBlipVideoForConditionalGeneration takes 
 refused("pi0", r"^PI0ForConditionalGeneration's forward requires `state`, which its processor does not make from a prompt of text "
         r"and images; this family is not measured$", torchvision=True)(zoo_batch_a.pi0)
 refused("glm5_next", r"^Glm5NextForConditionalGeneration's " + MLA)(zoo_glm5_inkling.glm5_next)
+refused("deepseek_ocr2", r"^DeepseekOcr2Processor rejected 2 prompt\(s\) with their images \(.*Found total 0 <image> tokens and 2 "
+        r"images\.\); DeepseekOcr2Processor has no chat template of its own, so its plain prompt format was used; save the "
+        r"checkpoint with processor\.chat_template set$")(zoo_batch_c.deepseek_ocr2)

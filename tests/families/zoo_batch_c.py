@@ -161,8 +161,9 @@ def _deepseek_ocr2(chat_template: str | None):
 
 
 def deepseek_ocr2():
-    """As published (no chat template). Not registered: the harness falls back to the plain prompt format, which writes
-    no <image>, and the processor rejects the prompts (the harness's line says so and how to fix it)."""
+    """As published (no chat template). Refused (tests/families/refused.py): the harness falls back to the plain prompt
+    format, which writes no <image>, and the processor rejects the prompts (the harness's line says so and how to fix
+    it: save the checkpoint with a chat template, as deepseek_ocr2_with_template does)."""
     return _deepseek_ocr2(None)
 
 
