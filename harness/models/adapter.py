@@ -15,7 +15,7 @@ from torch import nn
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.models.hub import checkpoint_errors
+from harness.models.hub import check_checkpoint, checkpoint_config, checkpoint_errors
 from harness.models.labels import label_tokens
 from harness.models.layers import kv_reuse_of, typed_self_attention
 from harness.models.placement import language_model
@@ -77,6 +77,24 @@ NO_K_PROJ = (
 )
 
 
+def _no_layers(text_model: nn.Module) -> str:
+    """Why a text model without a decoder-only `layers` list has no image keys the harness can read (one clause),
+    from what its forward takes: vision states to cross-attend to (BLIP, vision-encoder-decoder) or the pixels
+    themselves (GIT, whose self-attention keys the image features it prepends to the text embeddings)."""
+    name = type(text_model).__name__
+    takes = inspect.signature(text_model.forward).parameters
+    if "encoder_hidden_states" in takes:
+        return (f"its text model ({name}) reads the image by cross-attention to the vision states (encoder_hidden_states), "
+                "so no token position holds an image feature and there are no image keys")
+    if "pixel_values" in takes:
+        return (f"its text model ({name}) takes the pixels and prepends the image features to the text embeddings "
+                "itself: they are keyed by its self-attention, but at positions no input id stands for (its processor "
+                "writes no image token to label them by), in layers that are not a decoder-only `layers` list with "
+                "self_attn.k_proj")
+    return ("it has no decoder-only language model with a `layers` list, and its text model takes neither vision states "
+            "to cross-attend to (encoder_hidden_states) nor pixels")
+
+
 class ModelAdapter:
     """Generic adapter; families subclass it and override class attributes or single methods."""
 
@@ -132,6 +150,9 @@ class ModelAdapter:
 
         import transformers
 
+        # The config-level refusals of planning (harness.run.plan), before any weight or processor loads: a caller that
+        # loads without planning (tests/families, perf workloads) gets the same one line, e.g. for an encoder-decoder.
+        check_checkpoint(spec, checkpoint_config(spec, trust_remote_code=trust_remote_code), trust_remote_code=trust_remote_code)
         cls = getattr(transformers, self.model_class) if self.model_class else AutoModelForImageTextToText
         with checkpoint_errors(spec, trust_remote_code):
             model = cls.from_pretrained(
@@ -152,11 +173,8 @@ class ModelAdapter:
             layers = getattr(holder, "layers", None)
             if isinstance(layers, nn.ModuleList):
                 return layers
-        raise KeyspaceError(
-            f"cannot find the decoder layers of {type(model).__name__}: it has no decoder-only language model with a "
-            "`layers` list (vision reaches its text model by cross-attention or as a prefix of embeddings, not at "
-            "token positions, as in BLIP and GIT); this family is not measured"
-        )
+        raise KeyspaceError(f"cannot find the decoder layers of {type(model).__name__}: {_no_layers(decoder)}; "
+                            "this family is not measured")
 
     def attention(self, layer: nn.Module) -> nn.Module:
         """The layer's self-attention module (holds q/k/v projections and calls the attention function)."""

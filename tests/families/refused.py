@@ -256,3 +256,7 @@ refused("glm5_next", r"^Glm5NextForConditionalGeneration's " + MLA)(zoo_glm5_ink
 refused("deepseek_ocr2", r"^DeepseekOcr2Processor rejected 2 prompt\(s\) with their images \(.*Found total 0 <image> tokens and 2 "
         r"images\.\); DeepseekOcr2Processor has no chat template of its own, so its plain prompt format was used; save the "
         r"checkpoint with processor\.chat_template set$")(zoo_batch_c.deepseek_ocr2)
+
+
+from . import refused_prefix  # noqa: E402,F401  (registers blip, git and vision-encoder-decoder with `refused`, defined above)
+from . import refused_encdec  # noqa: E402,F401  (registers florence2, pp_formulanet, t5gemma2 and udop with `refused`)

@@ -49,7 +49,7 @@ def test_family_is_refused_in_one_line_saying_why(family, samples, tmp_path):
     if family in REFUSED_NEEDS_TORCHVISION and not torchvision_available():
         pytest.skip(f"{family}: its processor needs torchvision, which is not installed here")
     build, reason = REFUSED[family]
-    with pytest.raises(KeyspaceError, match=reason) as caught:  # when loaded (Fuyu, Kosmos-2) or at capture
+    with pytest.raises(KeyspaceError, match=reason) as caught:  # from the config, when loaded (Fuyu, Kosmos-2) or at capture
         loaded = loaded_checkpoint(*build(), tmp_path)
         layers = loaded.attention_layers or list(range(loaded.num_layers))
         capture_keys(loaded, samples, [layers[0]], benchmark="t", batch_size=len(samples))
