@@ -58,8 +58,9 @@ def count_passes(loaded: LoadedModel) -> Iterator[PassCount]:
         return encode(loaded_, samples)
 
     handles = [loaded.model.register_forward_pre_hook(on_call, with_kwargs=True)]
-    keyed = loaded.attention_layers if loaded.attention_layers is not None else range(loaded.num_layers)
-    handles += [adapter.attention(loaded.layers[i]).register_forward_pre_hook(on_layer, with_kwargs=True) for i in keyed]
+    keyed = loaded.attention_layers  # None: every layer has keys
+    handles += [adapter.attention(loaded.layers[i]).register_forward_pre_hook(on_layer, with_kwargs=True)
+                for i in (range(loaded.num_layers) if keyed is None else keyed)]
     adapter.encode = counted_encode  # an instance attribute over the method, removed on the way out
     try:
         yield count
