@@ -36,6 +36,7 @@ from harness.benchmarks.sample import Sample
 from harness.capture.keys import Collector, LayerBank, TokenCaps
 from harness.errors import KeyspaceError
 from harness.models.labels import MODALITY_NAMES
+from harness.models.placement import block_diffusion
 from harness.models.adapter import LoadedModel
 from harness.models.taps import layer_layout
 from harness.analysis.tiers import kernel_figures
@@ -59,6 +60,10 @@ from .results import InterventionResult
 # The smallest change of the attention share (relative to the share before) that the random-control
 # check treats as an effect of `mean`: shares are in units of uniform attention, and 1 % of it is
 # well above the bootstrap noise of 30+ prompts yet far below what the claim is about.
+# Why a block-diffusion model gets no intervention study (its keys are measured; its answers are not where the study reads them).
+NOT_NEXT_TOKEN = ("a block-diffusion model writes its answer on a canvas of drawn tokens, not as the next token after the "
+                  "prompt, so the intervention study's answers (accuracy, hint-following), read from next-token logits, "
+                  "do not exist for it; its keys are measured by the keyspace suite, its interventions are not run")
 MATERIAL = 0.01
 
 
@@ -119,6 +124,8 @@ class PairStudy:
 
     @classmethod
     def start(cls, loaded: LoadedModel, samples: Sequence[Sample], benchmark: str, settings: StudySettings) -> "PairStudy":
+        if block_diffusion(loaded.model.config):
+            raise KeyspaceError(f"{loaded.spec.name}: {NOT_NEXT_TOKEN}")
         strata = sample_strata(samples)
         halves = split_prompts(list(samples), seed=settings.seed, units=[strata[s.id]["unit"] for s in samples])
         folds, encoded, book = [], [], LabelBook()

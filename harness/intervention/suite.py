@@ -15,6 +15,7 @@ from typing import Sequence
 
 from harness.errors import KeyspaceError
 from harness.models.layers import resolve_layers
+from harness.models.placement import block_diffusion
 from harness.results.store import Store
 from harness.benchmarks import BenchmarkChoice, check_benchmark
 from harness.run.plan import Pair
@@ -23,7 +24,7 @@ from harness.run.session import KeyspaceRun
 from .baselines import expected_failure, write_outcome
 from .options import InterventionConfig
 from .results import InterventionResult, merge_intervention_parts, read_interventions_since
-from .run import PairStudy, StudySettings
+from .run import NOT_NEXT_TOKEN, PairStudy, StudySettings
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ class InterventionSession:
         for model in self.run.cfg.models:
             spec = self.run.planner.spec(model)
             if not self.run.planner.owns_model(spec.name):  # --ks-shard: another shard runs this model's interventions
+                continue
+            if spec.num_layers is None and block_diffusion(self.run.planner.checkpoint_config(spec)):
+                if (note := f"{spec.name}: {NOT_NEXT_TOKEN}") not in self.run.notes:
+                    self.run.notes.append(note)
                 continue
             words = self.icfg.layers or self.run.cfg.layers or spec.default_layers
             option = "--ks-intervene-layers" if self.icfg.layers else "--ks-layers"

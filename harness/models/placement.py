@@ -24,12 +24,18 @@ from torch import nn
 from harness.errors import KeyspaceError
 
 
+def block_diffusion(config) -> bool:
+    """Whether `config` is a block-diffusion model's (it has `canvas_length`: DiffusionGemma): its decoder refines a
+    canvas of drawn tokens, so its answer is not a next-token prediction at the prompt's end."""
+    return getattr(config, "canvas_length", None) is not None
+
+
 def language_model(model: nn.Module) -> nn.Module:
     """The module that holds the layers computing the prompt's keys and receives the merged input embeddings: the
     decoder (`get_decoder()`). A block-diffusion model (its config has `canvas_length`: DiffusionGemma) computes the
     prompt's keys in its encoder's language model, which fills the cache its decoder reads while it refines a canvas
     of drawn tokens: there the encoder's language model (the decoder's layers key canvas tokens, not the prompt)."""
-    if getattr(model.config, "canvas_length", None) is not None and hasattr(model, "get_encoder"):
+    if block_diffusion(model.config) and hasattr(model, "get_encoder"):
         encoder = model.get_encoder()
         return getattr(encoder, "language_model", encoder)
     return model.get_decoder() if hasattr(model, "get_decoder") else model
