@@ -15,7 +15,7 @@ from torch import nn
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.models.hub import check_checkpoint, checkpoint_config, checkpoint_errors
+from harness.models.hub import check_checkpoint, checkpoint_config, checkpoint_errors, unloaded_weights
 from harness.models.labels import label_tokens
 from harness.models.layers import kv_reuse_of, typed_self_attention
 from harness.models.placement import language_model
@@ -50,6 +50,7 @@ class LoadedModel:
     marker_ids: frozenset[int]
     special_ids: frozenset[int]  # ids labelled `special` wherever they appear (BOS, role markers, vision start/end)
     device: torch.device  # where inputs go (the first layer's device under a device map)
+    load_notes: tuple[str, ...] = ()  # what the run should say about how it loaded (an output head drawn at random)
 
     @property
     def num_layers(self) -> int:
@@ -118,9 +119,9 @@ class ModelAdapter:
             from .tiny import build_tiny  # deferred: the twins' builders only for a tiny spec
 
             model, processor = build_tiny(spec.source.removeprefix("tiny:"), seed=seed)
-            device_map = None
+            device_map, notes = None, ()
         else:
-            model, processor = self.from_pretrained(spec, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code)
+            model, processor, notes = self.from_pretrained(spec, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code)
         if device_map is None:
             model = model.to(device=device, dtype=dtype)
         else:
@@ -139,11 +140,13 @@ class ModelAdapter:
             marker_ids=self.vision_marker_ids(model),
             special_ids=self.special_ids(processor),
             device=device,
+            load_notes=notes,
         )
 
     def from_pretrained(
         self, spec: ModelSpec, *, dtype: torch.dtype, device_map: str | None = None, trust_remote_code: bool = False
-    ) -> tuple[nn.Module, Any]:
+    ) -> tuple[nn.Module, Any, tuple[str, ...]]:
+        """The checkpoint's model and processor, and notes on its loading (an output head drawn at random)."""
         from transformers import AutoModelForImageTextToText
 
         from .processors import load_processor  # deferred: processor classes only when a checkpoint loads
@@ -155,11 +158,14 @@ class ModelAdapter:
         check_checkpoint(spec, checkpoint_config(spec, trust_remote_code=trust_remote_code), trust_remote_code=trust_remote_code)
         cls = getattr(transformers, self.model_class) if self.model_class else AutoModelForImageTextToText
         with checkpoint_errors(spec, trust_remote_code):
-            model = cls.from_pretrained(
-                spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code
+            model, info = cls.from_pretrained(
+                spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code,
+                output_loading_info=True,
             )
             processor = load_processor(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
-        return model, processor
+        saved = (getattr(model.config, "architectures", None) or [None])[0]
+        note = unloaded_weights(spec, type(model).__name__, info, saved)  # weights drawn at random: an error, or a note for a head
+        return model, processor, (note,) if note else ()
 
     # -- architecture ------------------------------------------------------------------------------
     def decoder_layers(self, model: nn.Module) -> Sequence[nn.Module]:

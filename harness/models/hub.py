@@ -83,6 +83,32 @@ def checkpoint_errors(spec: "ModelSpec", trust_remote_code: bool) -> Iterator[No
         raise KeyspaceError(load_failure(spec, exc)) from None
 
 
+OUTPUT_HEADS = ("lm_head",)  # weights that make answers, not keys: one drawn at random is a note, not a stop
+
+
+def unloaded_weights(spec: "ModelSpec", model_name: str, info: dict, saved: str | None = None) -> str | None:
+    """What `from_pretrained(..., output_loading_info=True)`'s `info` says was drawn at random instead of read from
+    the checkpoint: a one-line error where any weight upstream of the keys is (embeddings, vision side, projector,
+    decoder layers: the keys would be of random weights); the line of a note where only an output head is (the keys
+    are the checkpoint's, answers are not); None where every weight was read. `saved`: the class the checkpoint was
+    saved from (its config's `architectures`), named where it is not the class that loaded it (ShieldGemma 2: saved
+    as an image classifier, built as Gemma3ForConditionalGeneration, whose language model then reads none of it)."""
+    drawn = sorted({*info.get("missing_keys", ()), *(k if isinstance(k, str) else k[0] for k in info.get("mismatched_keys", ()))})
+    if not drawn:
+        return None
+    upstream = [k for k in drawn if not any(head in k for head in OUTPUT_HEADS)]
+    if upstream:
+        other = f" (it was saved from {saved}, whose weights {model_name} does not read)" if saved and saved != model_name else ""
+        raise KeyspaceError(
+            f"{spec.name}: {len(upstream)} weight(s) of {model_name} are not in the checkpoint (or have another shape) and "
+            f"were drawn at random when it loaded{other} (e.g. {upstream[0]}), so its keys would come from random weights; "
+            "give a checkpoint whose weights match the model class AutoModelForImageTextToText builds for it"
+        )
+    return (f"{spec.name}: its output head ({', '.join(sorted(set(drawn)))}) is not in the checkpoint and was drawn at random "
+            "when it loaded: its keys are the checkpoint's, but answers read from its logits (the intervention study's "
+            "accuracy and hint-following) are not")
+
+
 WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin", "pytorch_model.bin.index.json")
 
 

@@ -90,6 +90,7 @@ class KeyspaceRun:
                 spec, device=self.cfg.torch_device, dtype=self.cfg.torch_dtype, seed=self.cfg.seed,
                 device_map=self.cfg.device_map, trust_remote_code=self.cfg.trust_remote_code,
             )
+            self.notes.extend(n for n in self._loaded.load_notes if n not in self.notes)
         return self._loaded
 
     def samples(self, bench: BenchmarkChoice) -> list[Sample]:

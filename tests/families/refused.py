@@ -134,11 +134,16 @@ def chameleon():
     return ChameleonForConditionalGeneration(config), processor
 
 
-@refused("shieldgemma2", r"ShieldGemma2Processor does not keep the benchmark text verbatim in its prompt")
+@refused("shieldgemma2", r"weight\(s\) of Gemma3ForConditionalGeneration are not in the checkpoint .* drawn at random when it "
+                         r"loaded \(it was saved from ShieldGemma2ForImageClassification, whose weights Gemma3ForConditionalGeneration "
+                         r"does not read\) .* so its keys would come from random weights")
 def shieldgemma2():
     """An image classifier: its processor writes its own prompts (one per policy) around each image, so no token holds
-    the benchmark's text. Gemma3's decoder under the shieldgemma2 config."""
-    from transformers import Gemma3ForConditionalGeneration, Gemma3ImageProcessorPil, ShieldGemma2Config, ShieldGemma2Processor
+    the benchmark's text ("ShieldGemma2Processor does not keep the benchmark text verbatim in its prompt", the line
+    before 2026-12-05). Saved from ShieldGemma2ForImageClassification, as published (google/shieldgemma-2-4b-it):
+    AutoModelForImageTextToText builds Gemma3ForConditionalGeneration from it, whose language model reads none of
+    those weights (transformers 5.23: 28 of them drawn at random here), and the load stops on that first."""
+    from transformers import Gemma3ImageProcessorPil, ShieldGemma2Config, ShieldGemma2ForImageClassification, ShieldGemma2Processor
 
     from .zoo import GEMMA_SPECIALS, siglip
 
@@ -156,7 +161,7 @@ def shieldgemma2():
         image_processor=image_processor, tokenizer=tok, chat_template=chat, image_seq_length=16,
         policy_definitions={"harm": "no harmful content"},
     )
-    return Gemma3ForConditionalGeneration(config), processor
+    return ShieldGemma2ForImageClassification(config), processor
 
 
 FUYU = ("|ENDOFTEXT|", "<s>", "</s>", "<unk>", "|SPEAKER|", "|NEWLINE|", "<0x00>", "<0x01>", "<0x02>", "<0x03>", "<0x04>")
