@@ -130,6 +130,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
             (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),
             (len(by_benchmark), "benchmark"))),
         "run": _run_rows(run_info, results),
+        "notes": [str(n) for n in run_info.get("notes", ())] if isinstance(run_info.get("notes"), list) else [],
         "meta_note": meta_note if not run_info else "",
         "options": [{"key": str(k), "value": str(v)} for k, v in options.items()],
         "options_label": f"Options ({len(options)})",

@@ -348,8 +348,10 @@ class KeyspaceRun:
         return f"{note}; wrote an empty {self.cfg.results} and its run metadata, so a merge lists this shard as present"
 
     def info(self) -> dict:
-        """Run metadata for the report: versions, device, options, samples."""
-        return run_info(self.cfg, {b: [s.id for s in v] for b, v in self._samples.items()})
+        """Run metadata for the report: versions, device, options, samples, and the run's notes (what the console
+        prints after the table: a model's output head drawn at random, a model left out of the interventions, fewer
+        samples than asked, where the keys came from), so a reader of the report sees them too."""
+        return {**run_info(self.cfg, {b: [s.id for s in v] for b, v in self._samples.items()}), "notes": list(self.notes)}
 
     # -- the end of the run ---------------------------------------------------------------------------
     def finish(self, interventions: Sequence = (), known: dict | None = None) -> None:

@@ -138,6 +138,16 @@ def test_label_warnings_are_visible(make_triple):
     assert "label warning: tiny-llava · layer" in html and "9 special tokens outnumber the 2 text tokens" in html
 
 
+def test_the_run_notes_are_in_the_report_and_linked_from_the_verdicts(make_triple):
+    """What the console prints after its table (a model left out of the interventions, an output head drawn at
+    random, fewer samples than asked) is in the report too, escaped, and the verdicts say how many there are."""
+    notes = ["hf:/x: a block-diffusion model writes its answer on a canvas", f"hf:/y: {HOSTILE}"]
+    html = render_html([make_triple()], run_info={"notes": notes})
+    assert 'href="#run-notes">2 notes of the run</a>' in html and 'id="run-notes"' in html
+    assert notes[0] in html and HOSTILE not in html
+    assert "notes of the run" not in render_html([make_triple()], run_info={"notes": []})
+
+
 def test_compact_table_fits_a_laptop_and_the_rest_is_behind_a_toggle(page):
     from harness.report.table import COMPACT
 
