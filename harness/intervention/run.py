@@ -57,13 +57,13 @@ from .checks import checks, undecided
 from .results import InterventionResult
 
 
-# The smallest change of the attention share (relative to the share before) that the random-control
-# check treats as an effect of `mean`: shares are in units of uniform attention, and 1 % of it is
-# well above the bootstrap noise of 30+ prompts yet far below what the claim is about.
 # Why a block-diffusion model gets no intervention study (its keys are measured; its answers are not where the study reads them).
 NOT_NEXT_TOKEN = ("a block-diffusion model writes its answer on a canvas of drawn tokens, not as the next token after the "
                   "prompt, so the intervention study's answers (accuracy, hint-following), read from next-token logits, "
                   "do not exist for it; its keys are measured by the keyspace suite, its interventions are not run")
+# The smallest change of the attention share (relative to the share before) that the random-control
+# check treats as an effect of `mean`: shares are in units of uniform attention, and 1 % of it is
+# well above the bootstrap noise of 30+ prompts yet far below what the claim is about.
 MATERIAL = 0.01
 
 

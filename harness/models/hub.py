@@ -104,7 +104,7 @@ def unloaded_weights(spec: "ModelSpec", model_name: str, info: dict, saved: str 
             f"were drawn at random when it loaded{other} (e.g. {upstream[0]}), so its keys would come from random weights; "
             "give a checkpoint whose weights match the model class AutoModelForImageTextToText builds for it"
         )
-    return (f"{spec.name}: its output head ({', '.join(sorted(set(drawn)))}) is not in the checkpoint and was drawn at random "
+    return (f"{spec.name}: its output head ({', '.join(drawn)}) is not in the checkpoint and was drawn at random "
             "when it loaded: its keys are the checkpoint's, but answers read from its logits (the intervention study's "
             "accuracy and hint-following) are not")
 
