@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 from harness.intervention.results import InterventionResult
 
-from harness.results.tiers import SHORT
+from harness.results.tiers import SHORT, tier_claim
 from harness.results.records import TripleResult
 
 from . import extras
@@ -84,7 +84,27 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
         clause += f" (absent at {_layers(absent)}" + (", as stored" if stored else "") + ")"
     if errors:
         clause += f", {_layers(errors)} could not run"
-    return clause
+    return clause + _beside_clause(done)
+
+
+BESIDE = (("separability", "separable beyond every real split"),
+          ("out of support", "out of the text keys' support beyond every split"))
+
+
+def _beside_clause(done: Sequence[TripleResult]) -> str:
+    """The held-out tiers' own claims, counted over the same layers as the verdict (side by side with it,
+    never in place of it): "; beside it, separable beyond every real split at 4 of 4 layers, ...". Empty where
+    the records carry no tiers (results written before they were computed)."""
+    tiers = [r.tiers for r in done]
+    if not tiers or any(t is None for t in tiers):
+        return ""
+    parts = []
+    for name, words in BESIDE:
+        known = [tier_claim(name, t.tiers.get(name) or {}) for t in tiers]
+        if all(k is None for k in known):
+            continue
+        parts.append(f"{words} at {sum(k is True for k in known)} of {len(known)} layers")
+    return "; beside it, " + ", ".join(parts) if parts else ""
 
 
 def _controls_clause(controls: Sequence[TripleResult]) -> str:
@@ -107,7 +127,8 @@ def control_outcome(r: TripleResult) -> str:
 
 
 def sentences(results: Sequence[TripleResult]) -> list[str]:
-    """One sentence per model: where the finding holds, per benchmark, and how its controls went."""
+    """One sentence per model: where the finding holds, per benchmark (with the held-out tiers' counts
+    beside it), and how its controls went."""
     real: dict[str, dict[str, list[TripleResult]]] = defaultdict(lambda: defaultdict(list))
     controls: dict[str, list[TripleResult]] = defaultdict(list)
     for r in results:
@@ -118,7 +139,8 @@ def sentences(results: Sequence[TripleResult]) -> list[str]:
     out = []
     for model in sorted(real):
         clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
-        out.append(f"{model}: the finding " + "; ".join(clauses) + f"; {_controls_clause(controls[model])}.")
+        out.append(f"{model}: the finding (kernel-mean tier, the verdict) " + "; ".join(clauses)
+                   + f"; {_controls_clause(controls[model])}.")
     for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples
         out.append(f"{model} control(s): {_controls_clause(controls[model]).replace('controls ', '')}.")
     return out

@@ -98,8 +98,8 @@ def test_the_answer_comes_first_one_sentence_per_model(page):
     assert body.index('id="verdicts"') < body.index('id="triples"') < body.index('id="run"')
     answer = re.findall(r"<li>([^<]*)</li>", body[body.index('class="answer"'):body.index("</ul>")])
     assert answer == [
-        "tiny-llava: the finding holds at 3 of 3 layers on fixture; holds at 3 of 3 layers on mmbench-cn; controls as expected.",
-        "tiny-qwen2.5-vl: the finding holds at 3 of 3 layers on fixture; holds at 2 of 3 layers on mmbench-cn "
+        "tiny-llava: the finding (kernel-mean tier, the verdict) holds at 3 of 3 layers on fixture; holds at 3 of 3 layers on mmbench-cn; controls as expected.",
+        "tiny-qwen2.5-vl: the finding (kernel-mean tier, the verdict) holds at 3 of 3 layers on fixture; holds at 2 of 3 layers on mmbench-cn "
         "(absent at L3, as stored); no controls run.",
     ]
 
@@ -215,7 +215,7 @@ def test_error_triples_are_listed_not_plotted(make_triple):
                        message="layer 3: only 2 image vectors captured; need at least 4 per modality")
     html = render_html([make_triple(layer=0), make_triple(layer=2), err])
     assert "only 2 image vectors captured" in html
-    assert "tiny-llava: the finding holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
+    assert "tiny-llava: the finding (kernel-mean tier, the verdict) holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
     assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out
 
 

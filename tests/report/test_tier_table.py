@@ -7,6 +7,7 @@ import numpy as np
 from harness.analysis.tiers import tiers_record
 from harness.report.tiers import tier_tables
 from harness.results.records import TripleResult
+from harness.results.tiers import tier_claim
 from harness.stats import population as P
 from harness.stats.tiers import all_tiers
 
@@ -61,3 +62,18 @@ def test_per_head_rows_show_every_held_out_tier_and_the_sentence_names_the_heads
     sep_at = rec.extra["tiers"]["per head"]["separable_at"]
     assert rows["per head: separability"]["mark"] == f"{len(sep_at)}/2" and 1 not in sep_at
     assert "per head (figures), the rule holds at" in table["sentence"] and "separable beyond every split at" in table["sentence"]
+
+
+def test_the_verdict_sentence_counts_the_held_out_tiers_beside_the_asserted_one():
+    from harness.report.verdicts import sentences
+
+    shifted, null = _record(0, 8.0), _record(1, 0.0)
+    met = {name: [tier_claim(name, r.extra["tiers"][name]) for r in (shifted, null)]
+           for name in ("separability", "out of support")}
+    assert met == {"separability": [True, False], "out of support": [True, False]}  # the known answers
+    (line,) = sentences([shifted, null])
+    assert line.startswith("m: the finding (kernel-mean tier, the verdict) holds at ")
+    assert ("; beside it, separable beyond every real split at 1 of 2 layers, "
+            "out of the text keys' support beyond every split at 1 of 2 layers; no controls run.") in line
+    old = TripleResult(model="m", layer=0, benchmark="b", status="passed")  # a record written before the tiers
+    assert "beside it" not in sentences([old])[0]
