@@ -76,7 +76,7 @@ def _head_cell(row: str, record: dict | None) -> dict:
     cells = [_head_text(row, h) for h in heads]
     met = sum(ok for _, ok in cells)
     claim = "the rule holds" if row == "per head" else "the claim beyond every split is met"
-    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} {t.get('kind', '')} heads",
+    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} heads of the {t.get('kind') or 'vectors'}",
             "mark": f"{met}/{len(heads)}", "cls": ""}
 
 

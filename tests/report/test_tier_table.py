@@ -61,6 +61,7 @@ def test_per_head_rows_show_every_held_out_tier_and_the_sentence_names_the_heads
     assert rows["per head: separability"]["text"].startswith("h0 AUC") and "; h1 AUC" in rows["per head: separability"]["text"]
     sep_at = rec.extra["tiers"]["per head"]["separable_at"]
     assert rows["per head: separability"]["mark"] == f"{len(sep_at)}/2" and 1 not in sep_at
+    assert rows["per head: separability"]["note"] == f"the claim beyond every split is met at {len(sep_at)} of 2 heads of the keys"
     assert "per head (figures), the rule holds at" in table["sentence"] and "separable beyond every split at" in table["sentence"]
 
 
