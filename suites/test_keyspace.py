@@ -45,7 +45,7 @@ def test_keyspace(ks_triple, ks_run, benchmark):
     if result.status == "undecided" and not problems:
         # The verdict's tier cannot decide here (no real sub-population, or intra-modal effects not
         # bounded at this number of prompts): never a pass, shown as a skip with the tier and the reason.
-        pytest.skip(f"{ks_triple.id}: {result.message}")
+        skip_undecided(f"{ks_triple.id}: {result.message}")
     if not result.passed and not problems and drift.get("status") in ("ok", "updated"):
         # The stored baseline records this very verdict (the finding absent at this triple): a known
         # result, shown as xfail; the day it changes, the baseline check reports drift instead.
@@ -61,3 +61,9 @@ def skip_if_reported(ks_run, pair):
     reason = ks_run.reported_elsewhere(pair)
     if reason:
         pytest.skip(reason)
+
+
+def skip_undecided(reason):
+    """Skip an undecided triple with its tier and reason (outside the test's hidden frame, so pytest reports
+    the skip at this line of this file rather than inside pytest)."""
+    pytest.skip(reason)

@@ -231,3 +231,32 @@ def test_unreadable_dataset_fails_its_pair_once_and_spares_the_rest(suite, tmp_p
     assert "Traceback" not in text and "ArrowInvalid: Parquet" in text
     rows = {(r["benchmark"], r["status"]) for r in map(json.loads, (suite.path / "r.jsonl").read_text().splitlines())}
     assert ("mmmu:Art", "error") in rows and {s for b, s in rows if b == "fixture"} <= {"passed", "failed", "undecided"}
+
+
+STUB_CONFTEST = '''
+import types
+import pytest
+
+@pytest.fixture
+def ks_triple():
+    return types.SimpleNamespace(id="m-L0-b", pair=None)
+
+@pytest.fixture
+def ks_run():
+    verdict = types.SimpleNamespace(status="undecided", passed=False, extra={},
+                                    message="kernel mean tier: undecided: intra-modal effects not bounded")
+    return types.SimpleNamespace(judge=lambda triple: verdict)
+
+@pytest.fixture
+def benchmark():
+    return types.SimpleNamespace(pedantic=lambda f, args, rounds, iterations: f(*args))
+'''
+
+
+def test_an_undecided_triple_is_a_skip_reported_in_the_suite_file(suite):
+    """The short summary points at the suite's own file, not at pytest's internals (the test's frame is hidden)."""
+    suite.makeconftest(STUB_CONFTEST)
+    run = suite.runpytest_subprocess("-p", "no:harness.plugin", "-p", "no:benchmark", "-p", "no:cacheprovider", "-rs", "-k", "test_keyspace")
+    skipped = [line for line in run.outlines if line.startswith("SKIPPED")]
+    assert len(skipped) == 1 and skipped[0].startswith("SKIPPED [1] test_keyspace.py:"), run.outlines[-10:]
+    assert skipped[0].endswith("m-L0-b: kernel mean tier: undecided: intra-modal effects not bounded")
