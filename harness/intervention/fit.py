@@ -25,7 +25,7 @@ import numpy as np
 from harness.capture.keys import LayerBank
 from harness.errors import KeyspaceError
 from harness.models.labels import IMAGE, TEXT
-from harness.stats.recolour import AffineMap, fit_error, fit_mean, fit_moments, random_shift
+from harness.stats.recolour import FLOOR, AffineMap, fit_error, fit_mean, fit_moments, random_shift
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,19 @@ def fit_interventions(bank: LayerBank, layer: int, heads: int, names: Sequence[s
         return Intervention(kind, layer, m, fit_error(m, source, target, heads, shrinkage=shrinkage))
 
     return {name: make(KINDS[name]) for name in names}
+
+
+def singular_source(ivs: Sequence[Intervention], layer: int) -> str | None:
+    """Why a `moments`-kind map cannot do what it says, in one line, else None: on some fold's fitting half the source
+    keys of a head span fewer dimensions than the head has (`AffineMap.source_rank`: eigenvalues above
+    recolour.FLOOR × the largest), so no linear map gives them the target's covariance. Its record would otherwise
+    read as a map that missed its own fit (a harness fault) where the keys themselves make the map impossible."""
+    for fold, iv in enumerate(ivs):
+        for head, rank in enumerate(iv.map.source_rank):
+            if rank < iv.map.head_dim:
+                source, target = ("image", "text") if iv.kind.modality == IMAGE else ("text", "image")
+                return (f"intervention {iv.name} at layer {layer}: on fitting half {fold + 1} of {len(ivs)} the {source} keys of KV "
+                        f"head {head} span {rank} of its {iv.map.head_dim} dimensions (covariance eigenvalues above "
+                        f"{FLOOR:g} of the largest), so no linear map gives them the {target} keys' covariance and "
+                        f"`{iv.name}` cannot do what it says on these keys (the shift maps are unaffected)")
+    return None

@@ -49,7 +49,7 @@ from harness.stats.change import comparison_change
 from harness.stats.paired import paired_effect
 
 from .apply import LabelBook, mapped_bank
-from .fit import Intervention, fit_interventions, split_prompts
+from .fit import Intervention, fit_interventions, singular_source, split_prompts
 from .measure import Condition, concat_conditions, hint_letter, hinted, measure_batches
 from .passes import Batch, encode_batches
 from .prefix import Prefixes
@@ -204,6 +204,8 @@ class PairStudy:
         """The record of intervention `name` at `layer`, with its checks decided (see `checks`)."""
         self.fit_layers([layer])
         ivs = self.interventions[layer][name]
+        if (why := singular_source(ivs, layer)) is not None:  # an error record with its one line, not a failed fit
+            raise KeyspaceError(why)
         kind = ivs[0].kind
         before, after = self.condition(layer), self.condition(layer, name)
         s = self.settings

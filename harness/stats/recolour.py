@@ -41,6 +41,9 @@ class AffineMap:
     matrix: np.ndarray  # [heads, d, d] float64
     offset: np.ndarray  # [heads, d] float64
     description: str = ""  # what the map does, in words
+    # `fit_moments` only: per head, the rank of the source covariance it whitened (eigenvalues above FLOOR × the
+    # largest); under head_dim, no linear map gives the source the target's covariance (the floor was needed)
+    source_rank: tuple[int, ...] = ()
 
     @property
     def heads(self) -> int:
@@ -116,12 +119,15 @@ def fit_moments(source, target, heads: int, *, shrinkage: str = "ledoit-wolf") -
         raise ValueError(f"shrinkage must be one of {', '.join(SHRINKAGES)}, got {shrinkage!r}")
     s, t = _pair(source, target, heads, min_rows=2)
     h, d = s.shape[1], s.shape[2]
-    matrix, offset = np.empty((h, d, d)), np.empty((h, d))
+    matrix, offset, rank = np.empty((h, d, d)), np.empty((h, d)), []
     for k in range(h):
         xs, xt = s[:, k], t[:, k]
-        a = _sym_power(covariance(xt, shrinkage), 0.5) @ _sym_power(covariance(xs, "none"), -0.5, FLOOR)
+        c_s = covariance(xs, "none")
+        w = np.linalg.eigvalsh((c_s + c_s.T) / 2)
+        rank.append(int((w > FLOOR * max(float(w.max()), 0.0)).sum()))
+        a = _sym_power(covariance(xt, shrinkage), 0.5) @ _sym_power(c_s, -0.5, FLOOR)
         matrix[k], offset[k] = a, xt.mean(0) - a @ xs.mean(0)
-    return AffineMap(matrix, offset, f"whiten, recolour with the target mean and {shrinkage} covariance")
+    return AffineMap(matrix, offset, f"whiten, recolour with the target mean and {shrinkage} covariance", tuple(rank))
 
 
 def fit_error(m: AffineMap, source, target, heads: int, *, shrinkage: str | None) -> dict:

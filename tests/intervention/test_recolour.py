@@ -141,3 +141,25 @@ def test_fit_error_is_rounding_for_a_map_that_does_what_it_says_and_large_otherw
     assert fit_error(shift, source, target, heads, shrinkage="none")["cov"] > 0.1  # a shift leaves the covariance
     off = replace(shift, offset=shift.offset + 0.5)
     assert fit_error(off, source, target, heads, shrinkage=None)["mean"] > 0.01
+
+
+def test_a_source_spanning_fewer_dimensions_than_its_head_is_named_and_its_map_cannot_fit(pair):
+    """Keys of one head confined to a subspace (few or degenerate image tokens): the map records the rank it could
+    whiten, the fit check would see the miss, and the study's line says why instead of a failed fit."""
+    from harness.intervention.fit import KINDS, Intervention, singular_source
+    from harness.stats.recolour import fit_error
+
+    source, target = pair
+    flat = source.reshape(len(source), HEADS, D).copy()
+    flat[:, 1, 4:] = flat[:, 1, :2] @ np.ones((2, 2))  # head 1: 2 of its 6 dimensions are sums of two others
+    flat = flat.reshape(len(source), -1)
+    full, short = fit_moments(source, target, HEADS), fit_moments(flat, target, HEADS)
+    assert full.source_rank == (D,) * HEADS and short.source_rank == (D, D - 2, D)
+    assert fit_error(short, flat, target, HEADS, shrinkage="ledoit-wolf")["cov"] > 1e-3  # the miss the check would report
+    ivs = [Intervention(KINDS["moments"], 2, m) for m in (full, short)]
+    assert singular_source(ivs[:1], 2) is None
+    assert singular_source(ivs, 2) == (
+        "intervention moments at layer 2: on fitting half 2 of 2 the image keys of KV head 1 span 4 of its 6 dimensions "
+        "(covariance eigenvalues above 1e-12 of the largest), so no linear map gives them the text keys' covariance and "
+        "`moments` cannot do what it says on these keys (the shift maps are unaffected)")
+    assert singular_source([Intervention(KINDS["mean"], 2, fit_mean(flat, target, HEADS))], 2) is None
