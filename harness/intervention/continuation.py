@@ -111,8 +111,10 @@ def batch_scores(loaded: LoadedModel, samples: Sequence[Sample], options: Sequen
     """Per prompt of a batch, [K] scores of its `options` (None where it has none): after the batch's own cache
     (`cached_scores`) where that holds keys and values only; a hybrid decoder's cache also holds linear-attention
     or convolution states, which ran on over a right-padded row's padding and cannot be masked after it, so
-    there each prompt's options are scored in full passes (`full_scores`)."""
-    if kv_layers(getattr(cache, "layers", ())):
+    there each prompt's options are scored in full passes (`full_scores`); so are they where the model returned
+    no cache at all (Granite 4 Vision's hybrid decoder builds none unless given one)."""
+    layers = getattr(cache, "layers", None)
+    if cache is not None and (layers is None or (len(layers) and kv_layers(layers))):
         return cached_scores(loaded, inputs, last_logits, cache, options)
     return [full_scores(loaded, s) if o else None for s, o in zip(samples, options)]
 

@@ -10,7 +10,9 @@ layers do not. Every layer from L on, the logits and the taps see what a full pa
 A pass that keeps its KV cache (answers in words are scored after it) gets the cache entries of the
 layers before L from the pass without intervention too (`keep`, then `fill` after the resumed pass):
 they are the same for the same reason. All within a memory budget (`budget` bytes of recorded states,
-on the model's device): a batch left unrecorded is passed in full.
+on the model's device): a batch left unrecorded is passed in full. So is every pass of a decoder in which
+a layer from L on reads the keys of a layer before L (KV sharing, `LoadedModel.kv_reuse`: Gemma 3n, Gemma 4
+E2B/E4B): those keys are handed on within the pass, so skipping their layer would leave them out.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Prefixes:
         self.caches: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}  # per batch: (keys, values) of layers < L
         self.used = 0
         self.plain = True  # whether the layers hand each other bare tensors (a layer returning a tuple: no resuming)
+        self.shares_across = False  # whether a layer from `layer` on reads keys a layer before it computed (no resuming)
 
     @contextmanager
     def record(self, loaded: LoadedModel, batch: object) -> Iterator[None]:
@@ -48,6 +51,7 @@ class Prefixes:
         def check(_module, _args, output):
             self.plain = self.plain and isinstance(output, torch.Tensor)
 
+        self.shares_across = self.shares_across or any(j >= self.layer > k for j, k in loaded.kv_reuse.items())
         handles = [loaded.layers[self.layer].register_forward_pre_hook(grab, with_kwargs=True)]
         handles += [loaded.layers[self.layer - 1].register_forward_hook(check)] if self.layer > 0 else []
         try:
@@ -69,7 +73,7 @@ class Prefixes:
 
     def resumable(self, batch: object, *, cached: bool) -> bool:
         """Whether a pass over `batch` can start at the layer (`cached`: one that keeps its KV cache)."""
-        return (self.layer > 0 and self.plain and id(batch) in self.states
+        return (self.layer > 0 and self.plain and not self.shares_across and id(batch) in self.states
                 and (not cached or id(batch) in self.caches))
 
     def resume(self, loaded: LoadedModel, batch: object):

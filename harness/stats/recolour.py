@@ -7,7 +7,8 @@ acts on each head's slice separately: y_h = A_h x_h + b_h, with A [heads, d, d] 
 - ``fit_moments``: whiten with the source covariance and recolour with the target covariance,
   A = C_t^{1/2} S_s^{-1/2}, b = μ_t − A μ_s (symmetric square roots, from eigendecompositions).
   S_s is the source's empirical covariance (1/N; eigenvalues under FLOOR × the largest are raised
-  to it, so a singular one can be inverted); C_t is the target's covariance, shrunk by Ledoit–Wolf (scikit-learn, the default) or
+  to it, so a singular one can be inverted; its rank at that floor is kept, ``AffineMap.source_rank``,
+  since a source of rank under d cannot be given C_t by any linear map; a zero one maps to μ_t); C_t is the target's covariance, shrunk by Ledoit–Wolf (scikit-learn, the default) or
   empirical (``shrinkage="none"``). On the fitting data the mapped source then has mean μ_t
   exactly and covariance A S_s Aᵀ = C_t (to rounding, unless the floor was needed): the mapped
   keys' moments are the target's estimates. The target is shrunk, not the source, because text keys are
@@ -124,8 +125,9 @@ def fit_moments(source, target, heads: int, *, shrinkage: str = "ledoit-wolf") -
         xs, xt = s[:, k], t[:, k]
         c_s = covariance(xs, "none")
         w = np.linalg.eigvalsh((c_s + c_s.T) / 2)
-        rank.append(int((w > FLOOR * max(float(w.max()), 0.0)).sum()))
-        a = _sym_power(covariance(xt, shrinkage), 0.5) @ _sym_power(c_s, -0.5, FLOOR)
+        rank.append(int((w > FLOOR * max(float(w.max()), 0.0)).sum()) if w.max() > 0 else 0)
+        # all source vectors equal on this head (rank 0): nothing to whiten, every one goes to the target mean
+        a = _sym_power(covariance(xt, shrinkage), 0.5) @ _sym_power(c_s, -0.5, FLOOR) if rank[-1] else np.zeros((d, d))
         matrix[k], offset[k] = a, xt.mean(0) - a @ xs.mean(0)
     return AffineMap(matrix, offset, f"whiten, recolour with the target mean and {shrinkage} covariance", tuple(rank))
 

@@ -50,3 +50,21 @@ def test_the_loaded_model_agrees_and_refuses_a_sharing_layer(loaded):
         capture_keys(loaded, samples, [2], benchmark="fixture")
     bank = capture_keys(loaded, samples, [0, 1], benchmark="fixture")
     assert set(bank.layers) == {0, 1}
+
+
+
+def test_the_intervention_study_past_a_shared_layer_runs_its_passes_in_full(loaded):
+    """Layer 2 reads the keys layer 0 computed within the pass: a pass resumed at layer 1 would skip layer 0 and
+    leave layer 2 without them (transformers' KeyError 'sliding_attention' on Gemma 3n), so such passes run in full."""
+    from harness.intervention.prefix import Prefixes
+    from harness.intervention.run import PairStudy, StudySettings
+
+    prefix = Prefixes(1)
+    with prefix.record(loaded, "batch"):
+        pass
+    assert prefix.shares_across and not prefix.resumable("batch", cached=False)
+    samples = get_benchmark("world")((), seed=0)[:16]
+    names = ("mean", "random", "text-mean")  # `moments` is an error here: 16 prompts' image keys span 64 of 512 dimensions
+    study = PairStudy.start(loaded, samples, "world", StudySettings(names=names, n_boot=50, ratio_boot=20, permutations=50))
+    records = [study.result(1, name) for name in names]
+    assert [r.intervention for r in records] == list(names) and all(r.status in ("passed", "failed") for r in records)

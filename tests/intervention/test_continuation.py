@@ -99,3 +99,17 @@ def test_options_run_in_groups_of_consecutive_prompts_up_to_the_cap():
     assert option_groups(options, 3) == [[0], [2], [3], [4]]  # a prompt with more options than the cap: alone
     assert option_groups(options, 100) == [[0, 2, 3, 4]]
     assert option_groups([[], []], 4) == []
+
+
+def test_a_model_that_returns_no_cache_has_its_options_scored_by_full_passes(sharp, words, monkeypatch):
+    """Granite 4 Vision's decoder builds no cache unless given one (its output's past_key_values is None): its
+    options are scored by full passes, as a hybrid decoder's, not by reordering a cache that is not there."""
+    from harness.intervention.continuation import batch_scores
+
+    calls = []
+    monkeypatch.setattr(continuation, "full_scores", lambda loaded, s: calls.append(s.id) or full_scores(loaded, s))
+    last = torch.zeros(len(words), sharp.model.config.get_text_config().vocab_size)
+    got = batch_scores(sharp, words, [s.options for s in words], {}, last, None)
+    assert calls == [s.id for s in words]
+    for g, s in zip(got, words):
+        torch.testing.assert_close(g, full_scores(sharp, s))

@@ -163,3 +163,18 @@ def test_a_source_spanning_fewer_dimensions_than_its_head_is_named_and_its_map_c
         "(covariance eigenvalues above 1e-12 of the largest), so no linear map gives them the text keys' covariance and "
         "`moments` cannot do what it says on these keys (the shift maps are unaffected)")
     assert singular_source([Intervention(KINDS["mean"], 2, fit_mean(flat, target, HEADS))], 2) is None
+
+
+def test_a_head_whose_source_keys_are_all_equal_is_rank_0_not_an_exception(pair):
+    """Every image key equal on one head (seen on a tiny Gemma 3): `moments` records rank 0 for it and the study's
+    line names it; before, fitting raised and took every intervention of the layer down with it."""
+    from harness.intervention.fit import KINDS, Intervention, singular_source
+
+    source, target = pair
+    flat = source.reshape(len(source), HEADS, D).copy()
+    flat[:, 2] = 0.25
+    m = fit_moments(flat.reshape(len(source), -1), target, HEADS)
+    assert m.source_rank == (D, D, 0)
+    mapped = m.apply(flat.reshape(len(source), -1)).reshape(len(source), HEADS, D)
+    np.testing.assert_allclose(mapped[:, 2], np.broadcast_to(target.reshape(len(target), HEADS, D)[:, 2].mean(0), (len(source), D)))
+    assert "KV head 2 span 0 of its 6 dimensions" in singular_source([Intervention(KINDS["moments"], 0, m)], 0)
