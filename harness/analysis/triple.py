@@ -36,6 +36,7 @@ from harness.stats.kernels import MIXTURE_SCALES, mixture_sigmas
 from harness.stats.per_head import MAX_HEADS, per_head, per_head_record
 from harness.stats.tiers import all_tiers
 
+from .key_check import key_warnings
 from .selection import AnalysisError, gather, kept_rows, modality_masks, select
 from .tiers import MIXTURE_NAME, kernel_figures, tiers_record, verdict_message
 from .verdict import decide
@@ -155,6 +156,7 @@ def analyze_layer(
         sel = select(lb, bank.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
                      special_as_text=settings.special_as_text, device=settings.device)
         image, text = sel.image, sel.text
+        warnings = key_warnings(image, text)
         if len(set(image.units) & set(text.units)) < 2:
             raise AnalysisError(f"layer {layer}: fewer than 2 prompts hold both image and text tokens; the prompt-level test needs at least 2")
 
@@ -182,6 +184,7 @@ def analyze_layer(
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
+    message = "; ".join([m for m in (message,) if m] + [f"key warning: {w}" for w in warnings])
     return TripleResult(
         model=bank.model, layer=layer, benchmark=bank.benchmark, status=verdict.status,
         n_image=gap.n_image, n_text=gap.n_text, mmd2=gap.mmd2, mmd=math.sqrt(max(gap.mmd2, 0.0)), p_value=gap.p_value,
@@ -191,6 +194,7 @@ def analyze_layer(
         samples_digest=samples_digest(bank.sample_ids), message=message,
         extra={
             "kind": bank.kind,
+            **({"key_warnings": warnings} if warnings else {}),  # harness.analysis.key_check
             "kernel": MIXTURE_NAME,
             "estimator": "between-prompt MMD² (pairs of tokens of different units, every unit weighted equally)",
             "units": gap.units,

@@ -101,8 +101,8 @@ def _table(spec: list[tuple[dict, Callable[[TripleResult], dict]]], results: Seq
         cells = [make(r) for _, make in spec]
         for (col, _), c in zip(spec, cells):
             c["cls"] = f"{col['type']} {c['cls']}".strip()
-        warnings = extras.label_warnings(r)
-        message = " ".join([r.message] + [f"label warning: {w}" for w in warnings]).strip()
+        shown = [w for w in extras.guard_warnings(r) if w not in r.message]  # the analysis may have put one in the message already
+        message = " ".join([r.message] + shown).strip()
         return {"cells": cells, "message": message}
 
     return {"columns": [c for c, _ in spec], "width": len(spec), "rows": [row(r) for r in results]}

@@ -58,8 +58,14 @@ def _samples(info: dict, results: Sequence[TripleResult]) -> list[dict]:
     return rows
 
 
-def _label_warnings(results: Sequence[TripleResult]) -> list[str]:
-    return [f"{r.model} · layer {r.layer} · {r.benchmark}: {w}" for r in results for w in extras.label_warnings(r)]
+def _warnings(results: Sequence[TripleResult]) -> list[str]:
+    """"label warning: MODEL · layer L · BENCH: ..." (and key warnings alike), one per problem found."""
+    out = []
+    for r in results:
+        for w in extras.guard_warnings(r):
+            kind, text = w.split(": ", 1)
+            out.append(f"{kind}: {r.model} · layer {r.layer} · {r.benchmark}: {text}")
+    return out
 
 
 def _layer_point(r: TripleResult) -> LayerPoint:
@@ -138,7 +144,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "answer": [*sentences(ordered), *filter(None, [study_sentence(study)])],
         "matrix": matrix(ordered),
         "tiers": tier_tables(real),
-        "label_warnings": _label_warnings(ordered),
+        "warnings": _warnings(ordered),
         "benchmarks": [{"name": b, "compact": {"id": f"bench-{i}", **triple_table(rs, compact=True)},
                         "full": {"id": f"bench-{i}-all", **triple_table(rs)}}
                        for i, (b, rs) in enumerate(sorted(by_benchmark.items()))],

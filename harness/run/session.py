@@ -376,7 +376,7 @@ class KeyspaceRun:
                                     interventions=self.interventions, known=self.known)
 
     def display(self, tr) -> None:
-        """The run's lines at the end of the console output: the triples' table, notes, label warnings, where
+        """The run's lines at the end of the console output: the triples' table, notes, label and key warnings, where
         the results and the report are, and the verdict sentences. `tr` writes lines (pytest's terminal
         reporter: `write_sep`, `write_line`)."""
         if not self.results:
@@ -385,7 +385,7 @@ class KeyspaceRun:
             return
         # deferred: jinja2 and matplotlib only at the run's end
         from harness.report import console_table
-        from harness.report.extras import label_warnings
+        from harness.report.extras import guard_warnings
         from harness.report.study import sentence as study_sentence
         from harness.report.verdicts import console_verdicts
 
@@ -394,8 +394,9 @@ class KeyspaceRun:
         for note in self.notes:
             tr.write_line(f"note: {note}")
         for r in self.results:
-            for warning in label_warnings(r):
-                tr.write_line(f"label warning: {r.model} L{r.layer} {r.benchmark}: {warning}")
+            for warning in guard_warnings(r):
+                kind, text = warning.split(": ", 1)
+                tr.write_line(f"{kind}: {r.model} L{r.layer} {r.benchmark}: {text}")
         tr.write_line(f"results: {self.cfg.results}")
         if self.report:
             tr.write_line(f"report: {self.report}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harness.report import console_table
-from harness.report.extras import label_warnings
+from harness.report.extras import guard_warnings
 from harness.report.html import render_html
 from harness.results.figures import (Drift, JSEstimate, LabelCheck, Mechanism, RatioInterval, Sampling, TextBias,
                                      TSNEMap)
@@ -85,7 +85,7 @@ def test_figures_read_as_typed_values(intact):
 
 def test_a_damaged_line_reads_as_none(results):
     (r,) = [r for r in results if r.model == DAMAGED]
-    assert r.js == {} and r.tiers is None and label_warnings(r) == []
+    assert r.js == {} and r.tiers is None and guard_warnings(r) == []
     for name in ("ratio_interval", "tsne", "mechanism", "label_check", "sampling", "text_bias", "baseline_drift"):
         assert getattr(r, name) is None, name
 
