@@ -87,10 +87,15 @@ class Prefixes:
 
 
 def kv_layers(layers) -> bool:
-    """Whether every cache layer holds keys and values as tensors it replaces when reordered (a plain KV
-    layer); a linear-attention layer of a hybrid decoder holds lists of states it reorders in place."""
-    return all(isinstance(getattr(c, "keys", None), torch.Tensor) and isinstance(getattr(c, "values", None), torch.Tensor)
-               and not hasattr(c, "conv_states") for c in layers)
+    """Whether every cache layer is a plain KV layer: transformers' own dynamic layer, full or sliding window (exactly
+    those classes), whose whole state is its keys and values, replaced when reordered and rebuilt by `update`. A
+    linear-attention layer of a hybrid decoder holds lists of states it reorders in place; a family's own layer
+    may keep more (Unlimited-OCR's reference sliding window keeps its prefill apart, and `update` on kept keys
+    raised IndexError), so neither is continued or refilled: their passes run in full."""
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer  # deferred: transformers at first use
+
+    return all(type(c) in (DynamicLayer, DynamicSlidingWindowLayer) and isinstance(getattr(c, "keys", None), torch.Tensor)
+               and isinstance(getattr(c, "values", None), torch.Tensor) for c in layers)
 
 
 @contextmanager

@@ -101,3 +101,21 @@ def test_a_layer_asked_for_again_after_another_gives_the_same_record():
         return json.dumps(asdict(replace(record, seconds={})), sort_keys=True)
 
     assert text(again) == text(alone)
+
+
+def test_only_transformers_plain_dynamic_layers_are_continued_or_refilled():
+    """A family's own cache layer may keep more than its keys and values (Unlimited-OCR's reference sliding window
+    keeps its prefill apart: refilling it from kept keys raised IndexError), so only transformers' dynamic layers,
+    full and sliding, count as plain; anything else is passed and scored in full."""
+    from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
+
+    from harness.intervention.prefix import kv_layers
+
+    class OwnLayer(DynamicSlidingWindowLayer):
+        pass
+
+    k = torch.zeros(1, 2, 3, 4)
+    full, sliding, own = DynamicLayer(), DynamicSlidingWindowLayer(sliding_window=8), OwnLayer(sliding_window=8)
+    for layer in (full, sliding, own):
+        layer.update(k, k)
+    assert kv_layers([full, sliding]) and not kv_layers([full, own]) and kv_layers([])
