@@ -62,13 +62,13 @@ def control(r: TripleResult) -> str | None:
     return str(name) if isinstance(name, str) and name else None
 
 
-def guard_warnings(r: TripleResult) -> list[str]:
-    """What the guards found in this triple, one line each with its kind: "label warning: ..." (the problems of
-    its label check, harness.analysis.label_check) and "key warning: ..." (harness.analysis.key_check)."""
+def guard_warnings(r: TripleResult) -> list[tuple[str, str]]:
+    """What the guards found in this triple, (kind, line) each: "label" (the problems of its label check,
+    harness.analysis.label_check) and "key" (harness.analysis.key_check)."""
     check = r.label_check
-    found = [f"label warning: {p}" for p in (check.problems if check else ())]
     keys = r.extra.get("key_warnings")
-    return found + [f"key warning: {w}" for w in keys if isinstance(w, str)] if isinstance(keys, list) else found
+    return ([("label", p) for p in (check.problems if check else ())]
+            + [("key", w) for w in (keys if isinstance(keys, list) else ()) if isinstance(w, str)])
 
 
 def intra_names(results) -> list[str]:

@@ -101,7 +101,8 @@ def _table(spec: list[tuple[dict, Callable[[TripleResult], dict]]], results: Seq
         cells = [make(r) for _, make in spec]
         for (col, _), c in zip(spec, cells):
             c["cls"] = f"{col['type']} {c['cls']}".strip()
-        shown = [w for w in extras.guard_warnings(r) if w not in r.message]  # the analysis may have put one in the message already
+        # each warning once: the analysis has put some in the message already
+        shown = [f"{kind} warning: {text}" for kind, text in extras.guard_warnings(r) if text not in r.message]
         message = " ".join([r.message] + shown).strip()
         return {"cells": cells, "message": message}
 

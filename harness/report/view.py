@@ -60,12 +60,8 @@ def _samples(info: dict, results: Sequence[TripleResult]) -> list[dict]:
 
 def _warnings(results: Sequence[TripleResult]) -> list[str]:
     """"label warning: MODEL · layer L · BENCH: ..." (and key warnings alike), one per problem found."""
-    out = []
-    for r in results:
-        for w in extras.guard_warnings(r):
-            kind, text = w.split(": ", 1)
-            out.append(f"{kind}: {r.model} · layer {r.layer} · {r.benchmark}: {text}")
-    return out
+    return [f"{kind} warning: {r.model} · layer {r.layer} · {r.benchmark}: {text}"
+            for r in results for kind, text in extras.guard_warnings(r)]
 
 
 def _layer_point(r: TripleResult) -> LayerPoint:

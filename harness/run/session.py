@@ -394,9 +394,8 @@ class KeyspaceRun:
         for note in self.notes:
             tr.write_line(f"note: {note}")
         for r in self.results:
-            for warning in guard_warnings(r):
-                kind, text = warning.split(": ", 1)
-                tr.write_line(f"{kind}: {r.model} L{r.layer} {r.benchmark}: {text}")
+            for kind, text in guard_warnings(r):
+                tr.write_line(f"{kind} warning: {r.model} L{r.layer} {r.benchmark}: {text}")
         tr.write_line(f"results: {self.cfg.results}")
         if self.report:
             tr.write_line(f"report: {self.report}")

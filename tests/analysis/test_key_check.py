@@ -52,6 +52,6 @@ def test_an_analysis_of_constant_image_keys_carries_the_warning_and_keeps_its_ve
     from harness.report import render_html
     from harness.report.extras import guard_warnings
 
-    assert guard_warnings(r) == [f"key warning: {warning}"]
+    assert guard_warnings(r) == [("key", warning)]
     page = html.unescape(render_html([r]))
     assert f"key warning: synthetic · layer 0 · {r.benchmark}: {warning}" in page
