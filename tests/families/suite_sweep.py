@@ -9,7 +9,7 @@ study on fixture and world, the report), one line per family.
 Per family: the test outcomes pytest counted and the records' statuses (triples, controls, interventions), and
 every `error` record's line. A failed check on these random-weight checkpoints is a finding about that model
 (an absent gap, a random control that moves attention as the mean shift does); an error record or a run that
-did not finish is the harness's to explain, so either makes the exit status 1. About 40-150 s per family on
+did not finish is the harness's to explain, so either makes the exit status 1. 20-600 s per family on
 one core.
 """
 
