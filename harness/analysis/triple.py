@@ -184,7 +184,7 @@ def analyze_layer(
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
-    message = "; ".join([m for m in (message,) if m] + [f"key warning: {w}" for w in warnings])
+    message = "; ".join(filter(None, [message, *(f"key warning: {w}" for w in warnings)]))
     return TripleResult(
         model=bank.model, layer=layer, benchmark=bank.benchmark, status=verdict.status,
         n_image=gap.n_image, n_text=gap.n_text, mmd2=gap.mmd2, mmd=math.sqrt(max(gap.mmd2, 0.0)), p_value=gap.p_value,

@@ -105,12 +105,14 @@ def covariance(x: np.ndarray, shrinkage: str) -> np.ndarray:
     raise ValueError(f"shrinkage must be one of {', '.join(SHRINKAGES)}, got {shrinkage!r}")
 
 
-def _sym_power(c: np.ndarray, power: float, floor: float = 0.0) -> np.ndarray:
-    """c^power of a symmetric positive semi-definite matrix, eigenvalues raised to ≥ floor × the largest first."""
-    w, v = np.linalg.eigh((c + c.T) / 2)
+def _eig(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, symmetrised first."""
+    return np.linalg.eigh((c + c.T) / 2)
+
+
+def _power(w: np.ndarray, v: np.ndarray, power: float, floor: float = 0.0) -> np.ndarray:
+    """c^power of a positive semi-definite c = v diag(w) vᵀ, eigenvalues raised to ≥ floor × the largest first."""
     w = np.maximum(w, max(floor * float(w.max()), 0.0))
-    if power < 0 and not (w > 0).all():
-        raise ValueError("cannot whiten: the source covariance is zero (all source vectors are equal on one head)")
     return (v * w**power) @ v.T
 
 
@@ -123,11 +125,11 @@ def fit_moments(source, target, heads: int, *, shrinkage: str = "ledoit-wolf") -
     matrix, offset, rank = np.empty((h, d, d)), np.empty((h, d)), []
     for k in range(h):
         xs, xt = s[:, k], t[:, k]
-        c_s = covariance(xs, "none")
-        w = np.linalg.eigvalsh((c_s + c_s.T) / 2)
-        rank.append(int((w > FLOOR * max(float(w.max()), 0.0)).sum()) if w.max() > 0 else 0)
+        w, v = _eig(covariance(xs, "none"))  # one decomposition: the rank and the whitening
+        top = float(w.max())
+        rank.append(int((w > FLOOR * top).sum()) if top > 0 else 0)
         # all source vectors equal on this head (rank 0): nothing to whiten, every one goes to the target mean
-        a = _sym_power(covariance(xt, shrinkage), 0.5) @ _sym_power(c_s, -0.5, FLOOR) if rank[-1] else np.zeros((d, d))
+        a = _power(*_eig(covariance(xt, shrinkage)), 0.5) @ _power(w, v, -0.5, FLOOR) if rank[-1] else np.zeros((d, d))
         matrix[k], offset[k] = a, xt.mean(0) - a @ xs.mean(0)
     return AffineMap(matrix, offset, f"whiten, recolour with the target mean and {shrinkage} covariance", tuple(rank))
 

@@ -44,6 +44,12 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()] if path.is_file() else []
 
 
+def _kind(record: dict) -> str:
+    if "intervention" in record:
+        return "intervention"
+    return "control" if record.get("extra", {}).get("control") else "triple"
+
+
 def sweep_one(family: str, extra: list[str]) -> dict:
     """One family's outcomes (module doc)."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -59,8 +65,7 @@ def sweep_one(family: str, extra: list[str]) -> dict:
         )
         lines = run.stdout.strip().splitlines()
         records = _records(work / "results.jsonl") + [r for r in _records(work / "interventions.jsonl") if "intervention" in r]
-    statuses = Counter(("intervention" if "intervention" in r else r.get("extra", {}).get("control") and "control" or "triple",
-                        r["status"]) for r in records)
+    statuses = Counter((_kind(r), r["status"]) for r in records)
     errors = sorted({f"{r.get('intervention') or r['layer']}: {str(r.get('message', '')).splitlines()[0][:300]}"
                      for r in records if r["status"] == "error"})
     return {"family": family, "finished": run.returncode in (0, 1), "line": lines[-1] if lines else run.stderr.strip()[-300:],
