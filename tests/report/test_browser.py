@@ -150,3 +150,30 @@ def test_no_page_overflows_sideways(iv_records, synthetic_inputs, tmp_path, whic
     scroll, viewport = page_width(page, width, tmp_path)
     assert viewport == width
     assert scroll <= width, f"{which} is {scroll} px wide at {width}"
+
+
+def test_the_verdict_matrix_of_a_four_layer_model_fits_a_laptop_screen(tmp_path):
+    """The first table a reader sees: four layers whose cells carry the longest label ("undecided (intra-modal
+    effects not bounded)") and the controls column fit 1,366 px without scrolling their own box (its cells wrap)."""
+    from harness.analysis.tiers import tiers_record
+    from harness.report import render_report
+    from harness.results.records import TripleResult
+    from harness.stats import population as P
+    from harness.stats.tiers import all_tiers
+
+    k = P.sample(P.population(d=8, layout="shared-offset", shift=8.0), prompts=16, cap=160, seed=0)
+    rec = {**tiers_record(all_tiers(*k.sides(True), permutations=100, n_boot=30)),
+           "verdict": "undecided: intra-modal effects not bounded at this number of prompts"}
+    rs = [TripleResult(model=f"organism-{name}", layer=layer, benchmark="fixture", status="undecided", extra={"tiers": rec})
+          for name in ("text-first", "aligned") for layer in range(4)]
+    page = render_report(rs, tmp_path / "report.html", run_info={})
+    assert "undecided (intra-modal effects not bounded)" in page.read_text(encoding="utf-8")
+    html = page.read_text(encoding="utf-8").replace("default-src 'none';", "default-src 'none'; script-src 'unsafe-inline';", 1)
+    probe = ('<script>window.addEventListener("load", function () { var b = document.querySelector("table.matrix:not(.tiers)")'
+             '.parentElement; document.body.setAttribute("data-box", b.scrollWidth + "," + b.clientWidth); });</script></body>')
+    (tmp_path / "probe.html").write_text(html.replace("</body>", probe), encoding="utf-8")
+    proc = chromium((tmp_path / "probe.html").as_uri(), tmp_path / "profile", "--dump-dom", "--window-size=1366,2000",
+                    "--virtual-time-budget=5000")
+    scroll, client = (int(x) for x in re.search(r'data-box="(\d+),(\d+)"', proc.stdout).groups())
+    assert 0 < client <= 1366
+    assert scroll <= client, f"the verdict matrix is {scroll} px wide in a {client}-px box"
