@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+from harness.results.captured import SOURCES, WORDS, named
+
 SPACES = {
-    "raw": "the keys as captured (k_proj outputs, float32)",
+    "raw": "the {what} as captured ({source}, float32)",
     "standardized": "each key coordinate centred and scaled to unit variance on the pooled image+text sample",
     "pca50": "the first 50 principal components of the pooled, standardized sample",
 }
 
 
-def definitions(spaces: list[str]) -> list[dict]:
-    """(term, text) pairs; `spaces` are the spaces the results of this report were computed in."""
-    space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine')}" for s in spaces) or "none recorded"
+def definitions(spaces: list[str], kinds: list[str] = ("keys",)) -> list[dict]:
+    """(term, text) pairs; `spaces` are the spaces the results of this report were computed in, `kinds` what
+    they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them)."""
+    what, source = named(kinds), " / ".join(SOURCES[k] for k in kinds)
+    space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine').format(what=what, source=source)}"
+                           for s in spaces) or "none recorded"
     return [
-        {"term": "Key", "text": "The output of a decoder layer's k_proj for one token, before rotary position "
-         "embedding, all key/value heads concatenated (num_key_value_heads × head_dim numbers)."},
+        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."} for k in kinds),
         {"term": "Token labels", "text": "image: positions holding the model's image token after the processor "
          "expanded it; special: template and special tokens (BOS, role markers, vision delimiters); text: the rest."},
         {"term": "Space", "text": "Every figure of a triple is computed in the space named in its 'space' column. "
@@ -23,9 +27,9 @@ def definitions(spaces: list[str]) -> list[dict]:
          "fixture asks each question in English and Chinese about one image). Tokens of one unit are dependent, "
          "so every figure below pairs tokens of different units only, resamples units and tests by units."},
         {"term": "MMD²", "text": "Between-prompt squared maximum mean discrepancy between image-token and "
-         "text-token keys. Estimator: the mean RBF kernel value over pairs of tokens of different units, every "
+         f"text-token {what}. Estimator: the mean RBF kernel value over pairs of tokens of different units, every "
          "unit weighted equally (image–image + text–text − 2 image–text), units holding both modalities. Space: "
-         "the keys as captured ('space' column); the bandwidth σ is the median pairwise distance of the pooled "
+         f"the {what} as captured ('space' column); the bandwidth σ is the median pairwise distance of the pooled "
          "sample. Unit: kernel units, dimensionless, 0 when the laws are equal; it can be slightly negative. "
          "Prompts: its expectation is the MMD² between the two marginal laws whatever the number of prompts or "
          "tokens per prompt; more prompts only shrink its spread. MMD = sqrt(max(MMD², 0))."},
@@ -34,13 +38,13 @@ def definitions(spaces: list[str]) -> list[dict]:
          "observed}) / (1 + draws). Valid when tokens of a prompt are dependent (exact when a unit's two blocks are "
          "exchangeable, asymptotic in units otherwise; checked by simulation). With U units it cannot go below "
          "about 2 / 2^U, so p < 0.01 needs at least 8 units."},
-        {"term": "JS (bits)", "text": "Jensen–Shannon divergence between the image-key and text-key distributions, "
+        {"term": "JS (bits)", "text": f"Jensen–Shannon divergence between the distributions of image and text {what}, "
          "in bits, in [0, 1] (0: identical, 1: disjoint), in the space named by js_space (default: PCA-50 of the "
-         "standardized keys). High-dimensional samples need an estimator; each value names its own (shown in the "
+         f"standardized {what}). High-dimensional samples need an estimator; each value names its own (shown in the "
          "column header, or under the value when they differ): 'classifier' from a probabilistic classifier's "
          "held-out log-loss, 'knn' from k-nearest-neighbour density ratios. Both are estimates of a population "
-         "figure; their small-sample bias shrinks as prompts grow. Not a headline figure: on keys clustered by prompt they read far below the truth (0.009 for 0.160 bits at 40 prompts, docs/statistics.md), so the held-out AUC and the out-of-support share take their place."},
-        {"term": "AUC", "text": "Area under the ROC curve of a linear probe telling image keys from text keys, on held-out "
+         f"figure; their small-sample bias shrinks as prompts grow. Not a headline figure: on {what} clustered by prompt they read far below the truth (0.009 for 0.160 bits at 40 prompts, docs/statistics.md), so the held-out AUC and the out-of-support share take their place."},
+        {"term": "AUC", "text": f"Area under the ROC curve of a linear probe telling image {what} from text {what}, on held-out "
          "tokens, in the JS space. 0.5: indistinguishable; 1: linearly separable. A population figure estimated "
          "with a bias that shrinks as prompts grow."},
         {"term": "Intra-modal effects", "text": "The same between-prompt MMD², same kernel and bandwidth, between "
@@ -59,19 +63,19 @@ def definitions(spaces: list[str]) -> list[dict]:
          "intra-modal effect cannot be told from 0 the ratio is unbounded above; such ends are shown at the cap "
          "1000 and flagged 'saturated', with the share of replicates whose intra-modal effect is ≤ 0. The test "
          "passes when p < alpha and the lower bound (one-sided 95 % for the default 90 % interval) ≥ threshold: "
-         "threshold 1 means image keys differ from text keys more than the most different real sub-populations "
+         f"threshold 1 means image {what} differ from text {what} more than the most different real sub-populations "
          "of one modality differ; 10 means ten times more. Neither depends on how many prompts ran."},
         {"term": "Logit gap", "text": "Mean attention logit (q·k/√d, post-RoPE queries and keys) that text queries give "
          "image keys minus the mean they give text keys, in logit units: negative when image keys are scored lower "
          "than text keys by the same queries. Also reported for the last prompt token alone."},
         {"term": "Attention share", "text": "Attention mass that text queries put on image tokens divided by the share of "
          "image tokens in the context: 1 means image tokens get their fair share, below 1 they are under-attended."},
-        {"term": "t-SNE map", "text": "A two-dimensional t-SNE embedding of the keys (after PCA; by openTSNE or "
+        {"term": "t-SNE map", "text": f"A two-dimensional t-SNE embedding of the {what} (after PCA; by openTSNE or "
          "scikit-learn, whichever is faster at the map's size, and the map names which), image, text and "
          "special tokens coloured apart. Distances within a cluster mean more than distances between clusters; "
          "the axes have no units. At most the stated number of points is drawn."},
         {"term": "Timings", "text": "analysis s: wall seconds of the whole analysis of one triple (every tier and the t-SNE map); capture s: wall seconds "
-         "of the key capture (forward passes with hooks) it used."},
+         "of the capture (forward passes with hooks) it used."},
         {"term": "Baseline", "text": "Comparison of the figures with the stored expected values: ok (within "
          "tolerance), drift (outside: see the tooltip), created (no baseline existed; this run wrote it)."},
         {"term": "Controls", "text": "Runs where the answer is known: shuffled-labels and text-as-image must show no gap; "

@@ -148,11 +148,12 @@ def thin(n: int, cap: int) -> list[int]:
     return sorted({int(i * n / cap) for i in range(cap)})
 
 
-def tsne_svg(points: Sequence[Sequence[float]], labels: Sequence[str], tag: str) -> str:
+def tsne_svg(points: Sequence[Sequence[float]], labels: Sequence[str], tag: str, what: str = "keys") -> str:
     """A t-SNE map: one dot per token, coloured by label, equal scale on both axes, legend below.
 
     Labels other than image/text/special are drawn as "other". Draw order special → text → image,
-    so the rarest class (usually image tokens in text-heavy prompts) is not buried.
+    so the rarest class (usually image tokens in text-heavy prompts) is not buried. `what`: the captured
+    vectors, plural (its accessible label).
     """
     size, pad, legend_h = 320.0, 8.0, 26.0
     xs, ys = [float(p[0]) for p in points], [float(p[1]) for p in points]
@@ -178,4 +179,4 @@ def tsne_svg(points: Sequence[Sequence[float]], labels: Sequence[str], tag: str)
                          f'<text x="{x + 14:g}" y="{size + 18:g}" font-size="12" fill="#333">{key} ({len(groups[key])})</text>')
             x += 92
     parts.append("</svg>")
-    return inline_svg("".join(parts), tag, label="t-SNE map of image, text and special token keys")
+    return inline_svg("".join(parts), tag, label=f"t-SNE map of image, text and special token {what}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
+from harness.results.captured import noun
 from harness.results.records import TripleResult
 
 from . import extras
@@ -123,7 +124,7 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
     """Columns and rows (one per triple, with its message) of a benchmark's table; `compact`: the
     COMPACT columns only, which fit a laptop screen."""
     est = {w: _shared_estimator(results, w) for w in extras.JS_ESTIMATORS}
-    intra = extras.intra_names(results)
+    intra, what = extras.intra_names(results), noun(results)
     # Order: what decides the verdict first (ratio, threshold, p), then the figures behind it.
     spec: list[tuple[dict, Callable[[TripleResult], dict]]] = [
         (column("model", "model", "model registry name or hub spec", "text"), lambda r: cell(r.model)),
@@ -137,7 +138,7 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
         (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
         (column("p", "p", "permutation p-value of MMD²"),
          lambda r: cell(r.p_value, fmt(r.p_value, 3), title=f"{r.permutations} permutations, alpha {fmt(r.alpha, 3)}")),
-        (column("mmd2", "MMD²", "between-prompt MMD² image vs text keys, mixture kernel (RBF at σ × 0.25 … 4, "
+        (column("mmd2", "MMD²", f"between-prompt MMD² image vs text {what}, mixture kernel (RBF at σ × 0.25 … 4, "
                 "σ the median heuristic)",
                 sub="σ below"),
          lambda r: cell(r.mmd2, note=f"σ {fmt(r.bandwidth, 3)}" if extras.finite(r.bandwidth) else "")),
@@ -150,22 +151,22 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
                             sub="bits" + (f" · {est[which]}" if est[which] else "")),
                      lambda r, w=which: _js_cell(r, w, est[w])))
     spec += [
-        (column("auc", "AUC", "held-out AUC of a linear probe image vs text keys"),
+        (column("auc", "AUC", f"held-out AUC of a linear probe image vs text {what}"),
          lambda r: cell(extras.auc(r), fmt(extras.auc(r), 3))),
-        (column("out-of-support", "out of support", "share of held-out image keys outside the text keys' support "
-                "(kNN, τ the 95 % quantile of held-out text keys) vs the same share of held-out text keys",
+        (column("out-of-support", "out of support", f"share of held-out image {what} outside the text {what}' support "
+                f"(kNN, τ the 95 % quantile of held-out text {what}) vs the same share of held-out text {what}",
                 sub="image vs text"), _support_cell),
         (column("logit-gap", "logit gap", "text-key minus image-key attention logit", sub="logits"),
          lambda r: cell(extras.logit_gap(r), fmt(extras.logit_gap(r), 3))),
         (column("attention-share", "attn share", "image attention mass / image token share (1 = fair share)",
                 sub="mass / tokens"),
          lambda r: cell(extras.attention_share(r), fmt(extras.attention_share(r), 3))),
-        (column("n", "n", "image and text key vectors used (after the point cap)", sub="img / txt"),
+        (column("n", "n", f"image and text {what} used (after the point cap)", sub="img / txt"),
          lambda r: cell(r.n_image, f"{r.n_image} / {r.n_text}")),
         (column("space", "space", "space the figures were computed in", "text"), lambda r: cell(r.space)),
         (column("seconds", "analysis", "wall seconds of the analysis of this triple", sub="s"),
          lambda r: cell(r.seconds, f"{r.seconds:.2f}")),
-        (column("capture-seconds", "capture", "wall seconds of the key capture", sub="s"),
+        (column("capture-seconds", "capture", f"wall seconds of the capture of the {what}", sub="s"),
          lambda r: cell(extras.capture_seconds(r), fmt(extras.capture_seconds(r), 3))),
         (column("drift", "baseline", "comparison with the stored baseline: ok, drift, created or new", "text"), _drift_cell),
     ]

@@ -10,23 +10,28 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
+from harness.results.captured import noun
 from harness.results.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
 
 from . import extras
 from .table import fmt
 
-QUESTIONS = {
-    "paper form": "token-level MMD² over random halves (the paper's 0.408 vs ~0.012): a replication, never evidence",
-    "separability": "held-out AUC image vs text, minus the strongest real split's",
-    "out of support": "share of image keys outside the text keys' support, minus the same for held-out text keys",
-    "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
-    "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
-                "(figures: with H heads about H × alpha read 'holds' by chance)",
-    "per head: separability": "each head's held-out AUC image vs text, and its difference from the strongest real split [lower bound]",
-    "per head: out of support": "each head's share of image keys outside the text keys' support vs held-out text keys, "
-                                "and its excess over the strongest real split's [lower bound]",
-}
+def questions(what: str = "keys") -> dict[str, str]:
+    """The question each row answers, of `what` was captured (harness.results.captured.noun)."""
+    return {
+        "paper form": "token-level MMD² over random halves (the paper's 0.408 vs ~0.012): a replication, never evidence",
+        "separability": "held-out AUC image vs text, minus the strongest real split's",
+        "out of support": f"share of image {what} outside the text {what}' support, minus the same for held-out text {what}",
+        "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
+        "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
+                    "(figures: with H heads about H × alpha read 'holds' by chance)",
+        "per head: separability": "each head's held-out AUC image vs text, and its difference from the strongest real split [lower bound]",
+        "per head: out of support": f"each head's share of image {what} outside the text {what}' support vs held-out text {what}, "
+                                    "and its excess over the strongest real split's [lower bound]",
+    }
+
+
 HEAD_ROWS = ("per head", "per head: separability", "per head: out of support")
 
 
@@ -83,20 +88,23 @@ def _head_cell(row: str, record: dict | None) -> dict:
 def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
     """One table per (model, benchmark): rows = tiers (the asserted one marked), columns = layers."""
     by: dict[tuple[str, str], dict[int, dict]] = defaultdict(dict)
+    kept: dict[tuple[str, str], list[TripleResult]] = defaultdict(list)
     for r in results:
         tiers = r.tiers
         if extras.control(r) is None and r.status != "error" and tiers is not None:
             by[(r.model, r.benchmark)][r.layer] = tiers.to_dict()
+            kept[(r.model, r.benchmark)].append(r)
     tables = []
     for (model, bench), layers in sorted(by.items()):
-        order = sorted(layers)
-        rows = [{"tier": name, "asserted": name == ASSERTED, "question": QUESTIONS[name],
+        order, what = sorted(layers), noun(kept[(model, bench)])
+        asked = questions(what)
+        rows = [{"tier": name, "asserted": name == ASSERTED, "question": asked[name],
                  "cells": [_cell(name, layers[layer]) for layer in order]} for name in ORDER]
         if any((layers[layer].get("per head") or {}).get("by_head") for layer in order):
-            rows += [{"tier": row, "asserted": False, "question": QUESTIONS[row],
+            rows += [{"tier": row, "asserted": False, "question": asked[row],
                       "cells": [_head_cell(row, layers[layer]) for layer in order]} for row in HEAD_ROWS]
         tables.append({"model": model, "benchmark": bench, "layers": [f"L{layer}" for layer in order], "rows": rows,
-                       "sentence": sentence(model, bench, layers)})
+                       "sentence": sentence(model, bench, layers, what)})
     return tables
 
 
@@ -105,26 +113,26 @@ def _where(layers: dict[int, dict], test) -> str:
     return ", ".join(hit) if hit else "no layer"
 
 
-def _heads(layers: dict[int, dict]) -> str:
+def _heads(layers: dict[int, dict], what: str) -> str:
     """Where the per-head figures meet each claim: "the rule holds at L1 h0; separable ... at ...; outside ... at ..."."""
     def at(key: str) -> str:
         hit = [f"L{layer} h{h}" for layer, rec in sorted(layers.items()) for h in (rec.get("per head") or {}).get(key) or []]
         return ", ".join(hit) if hit else "no head"
     return (f"the rule holds at {at('holds_at')}, separable beyond every split at {at('separable_at')}, "
-            f"outside the text keys' support beyond every split at {at('outside_at')}")
+            f"outside the text {what}' support beyond every split at {at('outside_at')}")
 
 
-def sentence(model: str, bench: str, layers: dict[int, dict]) -> str:
-    """What holds in which tier, for one model on one benchmark."""
+def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys") -> str:
+    """What holds in which tier, for one model on one benchmark (`what`: the captured vectors, plural)."""
     def met(name):
         return lambda rec: tier_claim(name, rec.get(name) or {}) is True
     verdicts = defaultdict(list)
     for layer, rec in sorted(layers.items()):
         verdicts[SHORT.get(rec["verdict"], rec["verdict"])].append(f"L{layer}")
     said = "; ".join(f"{v} at {', '.join(ls)}" for v, ls in sorted(verdicts.items()))
-    per_head = f"; per head (figures), {_heads(layers)}" if any(
+    per_head = f"; per head (figures), {_heads(layers, what)}" if any(
         (rec.get("per head") or {}).get("by_head") for rec in layers.values()) else ""
     return (f"{model} on {bench}: kernel mean (the verdict) {said}; separable beyond every real split at "
-            f"{_where(layers, met('separability'))}; out of the text keys' support beyond every split at "
+            f"{_where(layers, met('separability'))}; out of the text {what}' support beyond every split at "
             f"{_where(layers, met('out of support'))}; the paper's token-level form exceeds its random halves at "
             f"{_where(layers, met('paper form'))} (a replication, not evidence){per_head}.")

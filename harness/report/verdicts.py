@@ -14,6 +14,7 @@ from typing import Mapping, Sequence
 
 from harness.intervention.results import InterventionResult
 
+from harness.results.captured import noun
 from harness.results.tiers import SHORT, tier_claim
 from harness.results.records import TripleResult
 
@@ -88,7 +89,7 @@ def _benchmark_clause(rs: Sequence[TripleResult]) -> str:
 
 
 BESIDE = (("separability", "separable beyond every real split"),
-          ("out of support", "out of the text keys' support beyond every split"))
+          ("out of support", "out of the text {what}' support beyond every split"))  # {what}: captured.noun
 
 
 def _beside_clause(done: Sequence[TripleResult]) -> str:
@@ -103,7 +104,7 @@ def _beside_clause(done: Sequence[TripleResult]) -> str:
         known = [tier_claim(name, t.tiers.get(name) or {}) for t in tiers]
         if all(k is None for k in known):
             continue
-        parts.append(f"{words} at {sum(k is True for k in known)} of {len(known)} layers")
+        parts.append(f"{words.format(what=noun(done))} at {sum(k is True for k in known)} of {len(known)} layers")
     return "; beside it, " + ", ".join(parts) if parts else ""
 
 

@@ -12,6 +12,7 @@ from typing import Sequence
 
 from markupsafe import Markup
 
+from harness.results.captured import SYNTHETIC, kinds_of, noun
 from harness.results.records import TripleResult
 
 from . import extras
@@ -23,7 +24,6 @@ from .tiers import tier_tables
 from .table import control_table, fmt, triple_table
 from .verdicts import matrix, sentences
 
-SYNTHETIC = "synthetic"  # the model name of the synthetic-shift control's records: data, not a model
 TSNE_CAP = 600  # most points drawn per t-SNE map (keeps the report light)
 RUN_LABELS = {  # run-metadata keys in display order, with their labels
     "harness": "harness", "torch": "torch", "transformers": "transformers", "python": "python",
@@ -109,7 +109,7 @@ def _tsne_maps(real: Sequence[TripleResult], cap: int) -> list[dict]:
             stated.append(f"thinned from {len(t.points)} to the report cap {cap}")
         out.append({
             "title": f"{r.model} · layer {r.layer} · {r.benchmark}",
-            "svg": Markup(tsne_svg([t.points[j] for j in keep], [t.labels[j] for j in keep], f"t{i}")),
+            "svg": Markup(tsne_svg([t.points[j] for j in keep], [t.labels[j] for j in keep], f"t{i}", noun([r]))),
             "caption": f"{t.method}, space {r.space}; " + ", ".join(stated),
         })
     return out
@@ -127,7 +127,8 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     study = run_info.get("organisms_study") if isinstance(run_info.get("organisms_study"), dict) else None
     return {
-        "title": "keyspace report: image vs text attention keys",
+        "title": f"keyspace report: image vs text attention {noun(ordered)}",
+        "what": noun(ordered),
         "summary": ", ".join(_count(n, what) for n, what in (
             (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),
             (len(by_benchmark), "benchmark"))),
@@ -150,5 +151,5 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,
         "controls": {"id": "controls-table", **control_table(controls)} if controls else None,
-        "definitions": definitions(sorted({r.space for r in ordered})),
+        "definitions": definitions(sorted({r.space for r in ordered}), kinds_of(ordered)),
     }

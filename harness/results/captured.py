@@ -1,0 +1,55 @@
+"""What a record's vectors are (`--ks-capture`, kept in `extra["kind"]`), in the words the report and the
+console use for them, so that a run of values or queries is never described as keys.
+
+The kinds are harness.models.taps.KINDS (kept in step by a test; repeated here so that reading records
+loads no model library). Records written before the kind was recorded are keys, the only kind then.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .records import TripleResult
+
+DEFAULT = "keys"
+SYNTHETIC = "synthetic"  # the model name of the synthetic-shift control's records: generated data, captured from no model
+WORDS = {  # kind -> (plural noun, the term the Definitions give it, what it is)
+    "keys": ("keys", "Key", "the output of a decoder layer's k_proj for one token, before rotary position embedding, "
+             "all key/value heads concatenated (num_key_value_heads × head_dim numbers)"),
+    "queries": ("queries", "Query", "the output of a decoder layer's q_proj for one token, before rotary position "
+                "embedding, all query heads concatenated (num_attention_heads × head_dim numbers)"),
+    "values": ("values", "Value", "the output of a decoder layer's v_proj for one token, all key/value heads concatenated "
+               "(num_key_value_heads × head_dim numbers)"),
+    "rotated-keys": ("rotated keys", "Rotated key", "the key states of one token exactly as the attention function receives "
+                     "them (after rotary or multimodal rotary position embedding, before GQA repetition), all "
+                     "key/value heads concatenated"),
+    "rotated-queries": ("rotated queries", "Rotated query", "the query states of one token exactly as the attention function "
+                        "receives them (after rotary or multimodal rotary position embedding), all query heads "
+                        "concatenated"),
+}
+SOURCES = {"keys": "k_proj outputs", "queries": "q_proj outputs", "values": "v_proj outputs",
+           "rotated-keys": "keys after RoPE", "rotated-queries": "queries after RoPE"}
+
+
+def kind_of(r: TripleResult) -> str:
+    """The record's capture kind (keys where it names none, or one this version does not know)."""
+    kind = r.extra.get("kind") if isinstance(r.extra, dict) else None
+    return kind if kind in WORDS else DEFAULT
+
+
+def kinds_of(results: Iterable[TripleResult]) -> list[str]:
+    """The capture kinds of `results` (the synthetic control's left out), each once, in WORDS' order (["keys"] for
+    none)."""
+    found = {kind_of(r) for r in results if r.model != SYNTHETIC}
+    return [k for k in WORDS if k in found] or [DEFAULT]
+
+
+def noun(results: Iterable[TripleResult]) -> str:
+    """What the records' vectors are called, plural: "keys", "values", or "keys and values" for a mix."""
+    return named(kinds_of(results))
+
+
+def named(kinds: Iterable[str]) -> str:
+    """The plural noun of these capture kinds, joined ("keys and values")."""
+    names = [WORDS[k][0] for k in kinds]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

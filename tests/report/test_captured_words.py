@@ -1,0 +1,71 @@
+"""A run of values, queries or rotated states is described as what it captured, never as keys (`--ks-capture`:
+harness.results.captured), in the report's title, sentences, tier questions, columns and definitions, and on
+the console."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from harness.analysis.tiers import tiers_record
+from harness.models.taps import KINDS
+from harness.report import render_report
+from harness.report.verdicts import sentences
+from harness.results.captured import SYNTHETIC, WORDS, kind_of, noun
+from harness.results.records import TripleResult
+from harness.stats import population as P
+from harness.stats.tiers import all_tiers
+
+
+def _tiers() -> dict:
+    k = P.sample(P.population(d=8, layout="shared-offset", shift=8.0), prompts=16, cap=160, seed=0)
+    return tiers_record(all_tiers(*k.sides(True), permutations=100, n_boot=30))
+
+
+def _records(kind: str | None, tiers: dict) -> list[TripleResult]:
+    extra = {"tiers": tiers, **({"kind": kind} if kind else {})}
+    return [TripleResult(model="m", layer=layer, benchmark="fixture", status="passed", space="raw", extra=dict(extra))
+            for layer in (0, 1)]
+
+
+def test_every_capture_kind_has_its_words():
+    assert set(WORDS) == set(KINDS)
+
+
+def test_the_noun_follows_the_records_and_leaves_the_synthetic_control_out():
+    rs = _records("values", {})
+    synthetic = TripleResult(model=SYNTHETIC, layer=0, benchmark="synthetic", status="passed", extra={"kind": "keys"})
+    assert noun(rs + [synthetic]) == "values"
+    assert noun(rs + [replace(rs[0], extra={"kind": "keys"})]) == "keys and values"
+    assert noun(_records(None, {})) == "keys" and kind_of(TripleResult(model="m", layer=0, benchmark="b", status="passed")) == "keys"
+    assert noun([replace(rs[0], extra={"kind": "some-future-kind"})]) == "keys"
+
+
+@pytest.mark.parametrize("kind", ["values", "rotated-queries"])
+def test_a_report_of_another_capture_never_calls_its_vectors_keys(kind, tmp_path):
+    what = WORDS[kind][0]
+    rs = _records(kind, _tiers())
+    page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
+    assert f"<title>keyspace report: image vs text attention {what}</title>" in page
+    assert f"Are image {what} out of the text {what}' distribution?" in page
+    assert f"out of the text {what}&#39; support beyond every split" in page  # the tier sentence
+    assert f"<dt>{WORDS[kind][1]}</dt>" in page and "<dt>Key</dt>" not in page
+    assert f"held-out AUC of a linear probe image vs text {what}" in page
+    # The only 'keys' left are the logit gap's and attention's (measured on the model's own attention,
+    # whatever was captured) and the interventions' (maps of keys).
+    body = re.sub(r"<style>.*?</style>|<script>.*?</script>|key/value heads", "", page, flags=re.S)
+    for line in re.findall(r"[^<>]*\bkeys?\b[^<>]*", body):
+        assert "attention logit" in line or "image keys minus" in line or "text keys, in logit units" in line, line
+    (sentence,) = sentences(rs)
+    assert f"out of the text {what}' support" in sentence and "keys" not in sentence
+
+
+def test_a_report_of_keys_reads_as_before(tmp_path):
+    rs = _records(None, _tiers())
+    page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
+    assert "<title>keyspace report: image vs text attention keys</title>" in page
+    assert "<dt>Key</dt>" in page and "raw: the keys as captured (k_proj outputs, float32)" in page
+    (sentence,) = sentences(rs)
+    assert "out of the text keys' support" in sentence
