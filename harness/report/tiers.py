@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from harness.results.captured import noun
+from harness.results.captured import WORDS, noun
 from harness.results.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
 
@@ -81,7 +81,7 @@ def _head_cell(row: str, record: dict | None) -> dict:
     cells = [_head_text(row, h) for h in heads]
     met = sum(ok for _, ok in cells)
     claim = "the rule holds" if row == "per head" else "the claim beyond every split is met"
-    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} heads of the {t.get('kind') or 'vectors'}",
+    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} heads of the {WORDS.get(t.get('kind'), ('vectors',))[0]}",
             "mark": f"{met}/{len(heads)}", "cls": ""}
 
 
