@@ -135,3 +135,22 @@ def test_a_control_records_neither_a_map_nor_per_head_figures(tmp_path):
     assert heads["heads"] > 1 and heads["by_head"] == [] and "per-head figures off" in heads["note"]
     real = run.judge(triple)  # the triple itself still carries both
     assert real.extra["tiers"]["per head"]["by_head"] and real.extra["tsne"] is not None
+
+
+def test_with_one_head_every_control_measures_that_head(tmp_path):
+    """--ks-heads N: the triple and both of its controls measure head N's slice (the text-as-image control
+    captures its own bank, which measured the whole vectors before), and each record names the head."""
+    from harness.benchmarks import BenchmarkChoice
+    from harness.run.options import OPTIONS, parse_config
+    from harness.run.plan import ControlCase, Triple
+    from harness.run.session import KeyspaceRun
+
+    values = {o.name: o.default for o in OPTIONS} | {
+        "models": "tiny-llava", "results": str(tmp_path / "r.jsonl"), "report": str(tmp_path / "r.html"),
+        "cache": str(tmp_path / "cache"), "heads": "1",
+    }
+    run = KeyspaceRun(parse_config(values.__getitem__, tmp_path))
+    triple = Triple("tiny-llava", 0, BenchmarkChoice.parse("fixture"))
+    records = [run.judge(triple), *(run.run_control(ControlCase(name, triple)) for name in ("shuffled-labels", "text-as-image"))]
+    assert [r.extra.get("head") for r in records] == [1, 1, 1]
+    assert all(r.extra["tiers"]["per head"]["heads"] == 1 for r in records)

@@ -194,6 +194,7 @@ def analyze_layer(
         samples_digest=samples_digest(bank.sample_ids), message=message,
         extra={
             "kind": bank.kind,
+            **({"head": bank.head_index} if bank.head_index is not None else {}),  # --ks-heads: one head's slice
             **({"key_warnings": warnings} if warnings else {}),  # harness.analysis.key_check
             "kernel": MIXTURE_NAME,
             "estimator": "between-prompt MMD² (pairs of tokens of different units, every unit weighted equally)",

@@ -11,14 +11,17 @@ SPACES = {
 }
 
 
-def definitions(spaces: list[str], kinds: list[str] = ("keys",)) -> list[dict]:
+def definitions(spaces: list[str], kinds: list[str] = ("keys",), head: str = "") -> list[dict]:
     """(term, text) pairs; `spaces` are the spaces the results of this report were computed in, `kinds` what
-    they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them)."""
+    they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them), `head`
+    which head's slice they measured (captured.scope; "" for whole vectors)."""
     what, source = named(kinds), " / ".join(SOURCES[k] for k in kinds)
     space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine').format(what=what, source=source)}"
                            for s in spaces) or "none recorded"
     return [
-        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."} for k in kinds),
+        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."
+           + (f" This report: {head} (--ks-heads), that head's head_dim numbers of each vector." if head else "")}
+          for k in kinds),
         {"term": "Token labels", "text": "image: positions holding the model's image token after the processor "
          "expanded it; special: template and special tokens (BOS, role markers, vision delimiters); text: the rest."},
         {"term": "Space", "text": "Every figure of a triple is computed in the space named in its 'space' column. "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Sequence
 
-from harness.results.captured import WORDS, noun
+from harness.results.captured import WORDS, noun, scope
 from harness.results.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
 
@@ -104,7 +104,7 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
             rows += [{"tier": row, "asserted": False, "question": asked[row],
                       "cells": [_head_cell(row, layers[layer]) for layer in order]} for row in HEAD_ROWS]
         tables.append({"model": model, "benchmark": bench, "layers": [f"L{layer}" for layer in order], "rows": rows,
-                       "sentence": sentence(model, bench, layers, what)})
+                       "sentence": sentence(model, bench, layers, what, scope(kept[(model, bench)]))})
     return tables
 
 
@@ -122,8 +122,9 @@ def _heads(layers: dict[int, dict], what: str) -> str:
             f"outside the text {what}' support beyond every split at {at('outside_at')}")
 
 
-def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys") -> str:
-    """What holds in which tier, for one model on one benchmark (`what`: the captured vectors, plural)."""
+def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys", head: str = "") -> str:
+    """What holds in which tier, for one model on one benchmark (`what`: the captured vectors, plural; `head`:
+    captured.scope, which head's slice they are, "" for whole vectors)."""
     def met(name):
         return lambda rec: tier_claim(name, rec.get(name) or {}) is True
     verdicts = defaultdict(list)
@@ -132,7 +133,7 @@ def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys"
     said = "; ".join(f"{v} at {', '.join(ls)}" for v, ls in sorted(verdicts.items()))
     per_head = f"; per head (figures), {_heads(layers, what)}" if any(
         (rec.get("per head") or {}).get("by_head") for rec in layers.values()) else ""
-    return (f"{model} on {bench}: kernel mean (the verdict) {said}; separable beyond every real split at "
+    return (f"{model} on {bench}{f' ({head})' if head else ''}: kernel mean (the verdict) {said}; separable beyond every real split at "
             f"{_where(layers, met('separability'))}; out of the text {what}' support beyond every split at "
             f"{_where(layers, met('out of support'))}; the paper's token-level form exceeds its random halves at "
             f"{_where(layers, met('paper form'))} (a replication, not evidence){per_head}.")

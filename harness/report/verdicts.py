@@ -14,7 +14,7 @@ from typing import Mapping, Sequence
 
 from harness.intervention.results import InterventionResult
 
-from harness.results.captured import noun
+from harness.results.captured import noun, scope
 from harness.results.tiers import SHORT, tier_claim
 from harness.results.records import TripleResult
 
@@ -140,7 +140,8 @@ def sentences(results: Sequence[TripleResult]) -> list[str]:
     out = []
     for model in sorted(real):
         clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
-        out.append(f"{model}: the finding (kernel-mean tier, the verdict) " + "; ".join(clauses)
+        head = scope(r for rs in real[model].values() for r in rs)
+        out.append(f"{model}{f' ({head})' if head else ''}: the finding (kernel-mean tier, the verdict) " + "; ".join(clauses)
                    + f"; {_controls_clause(controls[model])}.")
     for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples
         out.append(f"{model} control(s): {_controls_clause(controls[model]).replace('controls ', '')}.")

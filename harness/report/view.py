@@ -12,7 +12,7 @@ from typing import Sequence
 
 from markupsafe import Markup
 
-from harness.results.captured import SYNTHETIC, kinds_of, noun
+from harness.results.captured import SYNTHETIC, kinds_of, noun, scope
 from harness.results.records import TripleResult
 
 from . import extras
@@ -127,7 +127,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     study = run_info.get("organisms_study") if isinstance(run_info.get("organisms_study"), dict) else None
     return {
-        "title": f"keyspace report: image vs text attention {noun(ordered)}",
+        "title": f"keyspace report: image vs text attention {noun(ordered)}" + (f", {scope(ordered)}" if scope(ordered) else ""),
         "what": noun(ordered),
         "summary": ", ".join(_count(n, what) for n, what in (
             (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),
@@ -151,5 +151,5 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,
         "controls": {"id": "controls-table", **control_table(controls)} if controls else None,
-        "definitions": definitions(sorted({r.space for r in ordered}), kinds_of(ordered)),
+        "definitions": definitions(sorted({r.space for r in ordered}), kinds_of(ordered), scope(ordered)),
     }

@@ -1,5 +1,6 @@
-"""What a record's vectors are (`--ks-capture`, kept in `extra["kind"]`), in the words the report and the
-console use for them, so that a run of values or queries is never described as keys.
+"""What a record's vectors are (`--ks-capture`, kept in `extra["kind"]`; `--ks-heads`, kept in `extra["head"]`),
+in the words the report and the console use for them, so that a run of values or queries is never described
+as keys, nor one head's slice as the whole vector.
 
 The kinds are harness.models.taps.KINDS (kept in step by a test; repeated here so that reading records
 loads no model library). Records written before the kind was recorded are keys, the only kind then.
@@ -47,6 +48,24 @@ def kinds_of(results: Iterable[TripleResult]) -> list[str]:
 def noun(results: Iterable[TripleResult]) -> str:
     """What the records' vectors are called, plural: "keys", "values", or "keys and values" for a mix."""
     return named(kinds_of(results))
+
+
+def head_of(r: TripleResult) -> int | None:
+    """The one head whose slice of the vector the record measured (`--ks-heads`), None for the whole vector."""
+    head = r.extra.get("head") if isinstance(r.extra, dict) else None
+    return head if isinstance(head, int) and not isinstance(head, bool) else None
+
+
+def scope(results: Iterable[TripleResult]) -> str:
+    """"" where the records measured whole vectors, else which head they measured: "KV head 1 only" (query
+    heads for queries), "KV heads 0 and 1 only" for several, "some records KV head 1 only" for a mix."""
+    rs = [r for r in results if r.model != SYNTHETIC]
+    heads = sorted({h for h in map(head_of, rs) if h is not None})
+    if not heads:
+        return ""
+    which = "query" if set(kinds_of(rs)) <= {"queries", "rotated-queries"} else "KV"
+    said = f"{which} head{'s' if len(heads) > 1 else ''} {' and '.join(map(str, heads))} only"
+    return said if all(head_of(r) is not None for r in rs) else f"some records {said}"
 
 
 def named(kinds: Iterable[str]) -> str:

@@ -140,12 +140,16 @@ class KeyspaceRun:
                     capture=lambda: self._capture_with_backoff(pair, samples, layers), store=self.cache_writable(),
                 )
                 self.notes.extend(notes)
-                self._banks[pair] = bank if self.cfg.heads is None else bank.head(self.cfg.heads)
+                self._banks[pair] = self._sliced(bank)
             except Exception as exc:  # kept as the pair's one line; its other tests do not retry it
                 self._failed_pairs[pair] = one_line(exc, pair)
                 raise  # as it came: a KeyspaceError is shown as its line, anything else (a bug) with its traceback
             self.capture_seconds[pair] = time.perf_counter() - start
         return self._banks[pair]
+
+    def _sliced(self, bank):
+        """The bank the figures are of: the whole vectors, or with --ks-heads N that head's slice of them."""
+        return bank if self.cfg.heads is None else bank.head(self.cfg.heads)
 
     def cache_writable(self) -> bool:
         """Whether captures are stored in the key cache; a read-only one (a shared, mounted cache)
@@ -312,11 +316,11 @@ class KeyspaceRun:
             else:
                 self.capture(case.triple.pair)  # a pair that cannot be captured fails here, with its one line
                 loaded = self.loaded(case.triple.model)
-                bank = text_as_image_bank(loaded, lambda: capture_keys(
+                bank = self._sliced(text_as_image_bank(loaded, lambda: capture_keys(
                     loaded, self.model_samples(case.triple.pair), [layer],
                     benchmark=case.triple.benchmark, batch_size=self.cfg.batch_size, kind=self.cfg.capture,
                     max_tokens=self.cfg.max_tokens, seed=self.cfg.seed,
-                ), layer, kind=self.cfg.capture, seed=self.cfg.seed)
+                ), layer, kind=self.cfg.capture, seed=self.cfg.seed))
         strata = synthetic_strata(bank) if case.triple is None else sample_strata(self.model_samples(case.triple.pair))
         # Neither a t-SNE map nor per-head figures: both are shown figures of a finding (the report draws the real
         # triples' only); the control's verdict comes from the same tiers as a triple's.

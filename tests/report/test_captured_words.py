@@ -13,7 +13,7 @@ from harness.analysis.tiers import tiers_record
 from harness.models.taps import KINDS
 from harness.report import render_report
 from harness.report.verdicts import sentences
-from harness.results.captured import SYNTHETIC, WORDS, kind_of, noun
+from harness.results.captured import SYNTHETIC, WORDS, kind_of, noun, scope
 from harness.results.records import TripleResult
 from harness.stats import population as P
 from harness.stats.tiers import all_tiers
@@ -69,3 +69,17 @@ def test_a_report_of_keys_reads_as_before(tmp_path):
     assert "<dt>Key</dt>" in page and "raw: the keys as captured (k_proj outputs, float32)" in page
     (sentence,) = sentences(rs)
     assert "out of the text keys' support" in sentence
+
+
+def test_one_heads_records_say_which_head_everywhere_a_reader_starts(tmp_path):
+    """--ks-heads 1: the title, the verdict sentence, the tier sentence and the definition say "KV head 1 only"
+    (query heads for queries); whole-vector records say nothing; a mix says "some records"."""
+    rs = [replace(r, extra={**r.extra, "head": 1}) for r in _records(None, _tiers())]
+    assert scope(rs) == "KV head 1 only" and scope(_records(None, {})) == ""
+    assert scope([replace(r, extra={**r.extra, "kind": "queries"}) for r in rs]) == "query head 1 only"
+    assert scope(rs[:1] + _records(None, {})[1:]) == "some records KV head 1 only"
+    page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
+    assert "<title>keyspace report: image vs text attention keys, KV head 1 only</title>" in page
+    assert "m on fixture (KV head 1 only): kernel mean" in page and "This report: KV head 1 only (--ks-heads)" in page
+    (sentence,) = sentences(rs)
+    assert sentence.startswith("m (KV head 1 only): the finding")
