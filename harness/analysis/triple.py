@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_limits
 
 from harness.capture.keys import KeyBank, LayerBank
 from harness.models.labels import MODALITY_NAMES
+from harness.results.captured import SPECIAL_AS_TEXT
 from harness.results.figures import JSEstimate, Mechanism, TSNEMap
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
@@ -195,6 +196,7 @@ def analyze_layer(
         extra={
             "kind": bank.kind,
             **({"head": bank.head_index} if bank.head_index is not None else {}),  # --ks-heads: one head's slice
+            **({"text_side": SPECIAL_AS_TEXT} if settings.special_as_text else {}),  # --ks-special-as-text
             **({"key_warnings": warnings} if warnings else {}),  # harness.analysis.key_check
             "kernel": MIXTURE_NAME,
             "estimator": "between-prompt MMD² (pairs of tokens of different units, every unit weighted equally)",

@@ -11,19 +11,19 @@ SPACES = {
 }
 
 
-def definitions(spaces: list[str], kinds: list[str] = ("keys",), head: str = "") -> list[dict]:
+def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = "") -> list[dict]:
     """(term, text) pairs; `spaces` are the spaces the results of this report were computed in, `kinds` what
     they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them), `head`
-    which head's slice they measured (captured.scope; "" for whole vectors)."""
+    what else the records say they measured (captured.scope: one head's slice, special tokens as text; "" for neither)."""
     what, source = named(kinds), " / ".join(SOURCES[k] for k in kinds)
     space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine').format(what=what, source=source)}"
                            for s in spaces) or "none recorded"
     return [
-        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."
-           + (f" This report: {head} (--ks-heads), that head's head_dim numbers of each vector." if head else "")}
-          for k in kinds),
+        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."} for k in kinds),
         {"term": "Token labels", "text": "image: positions holding the model's image token after the processor "
          "expanded it; special: template and special tokens (BOS, role markers, vision delimiters); text: the rest."},
+        *([{"term": "This report", "text": f"Measured: {scope} (--ks-heads N: that head's head_dim numbers of each "
+            "vector; --ks-special-as-text: the text side holds the template and special tokens too)."}] if scope else []),
         {"term": "Space", "text": "Every figure of a triple is computed in the space named in its 'space' column. "
          f"Spaces in this report — {space_text}."},
         {"term": "Unit", "text": "The independent draw: a prompt, or the prompts that share an image (the "

@@ -127,7 +127,7 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     study = run_info.get("organisms_study") if isinstance(run_info.get("organisms_study"), dict) else None
     return {
-        "title": f"keyspace report: image vs text attention {noun(ordered)}" + (f", {scope(ordered)}" if scope(ordered) else ""),
+        "title": f"keyspace report: image vs text attention {noun(ordered)}" + (f" ({scope(ordered)})" if scope(ordered) else ""),
         "what": noun(ordered),
         "summary": ", ".join(_count(n, what) for n, what in (
             (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),

@@ -56,16 +56,25 @@ def head_of(r: TripleResult) -> int | None:
     return head if isinstance(head, int) and not isinstance(head, bool) else None
 
 
+SPECIAL_AS_TEXT = "text with template and special tokens"  # extra["text_side"] under --ks-special-as-text
+
+
 def scope(results: Iterable[TripleResult]) -> str:
-    """"" where the records measured whole vectors, else which head they measured: "KV head 1 only" (query
-    heads for queries), "KV heads 0 and 1 only" for several, "some records KV head 1 only" for a mix."""
+    """What the records measured beyond the defaults, "" for none (whole vectors, text tokens as labelled):
+    which head ("KV head 1 only"; query heads for queries; "KV heads 0 and 1 only" for several) and whether
+    the text side held the template and special tokens (--ks-special-as-text); "some records ..." for a mix;
+    joined by "; "."""
     rs = [r for r in results if r.model != SYNTHETIC]
+    parts = []
     heads = sorted({h for h in map(head_of, rs) if h is not None})
-    if not heads:
-        return ""
-    which = "query" if set(kinds_of(rs)) <= {"queries", "rotated-queries"} else "KV"
-    said = f"{which} head{'s' if len(heads) > 1 else ''} {' and '.join(map(str, heads))} only"
-    return said if all(head_of(r) is not None for r in rs) else f"some records {said}"
+    if heads:
+        which = "query" if set(kinds_of(rs)) <= {"queries", "rotated-queries"} else "KV"
+        said = f"{which} head{'s' if len(heads) > 1 else ''} {' and '.join(map(str, heads))} only"
+        parts.append(said if all(head_of(r) is not None for r in rs) else f"some records {said}")
+    special = [r.extra.get("text_side") == SPECIAL_AS_TEXT for r in rs]
+    if any(special):
+        parts.append(SPECIAL_AS_TEXT if all(special) else f"some records {SPECIAL_AS_TEXT}")
+    return "; ".join(parts)
 
 
 def named(kinds: Iterable[str]) -> str:

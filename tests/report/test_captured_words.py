@@ -13,7 +13,7 @@ from harness.analysis.tiers import tiers_record
 from harness.models.taps import KINDS
 from harness.report import render_report
 from harness.report.verdicts import sentences
-from harness.results.captured import SYNTHETIC, WORDS, kind_of, noun, scope
+from harness.results.captured import SPECIAL_AS_TEXT, SYNTHETIC, WORDS, kind_of, noun, scope
 from harness.results.records import TripleResult
 from harness.stats import population as P
 from harness.stats.tiers import all_tiers
@@ -79,7 +79,16 @@ def test_one_heads_records_say_which_head_everywhere_a_reader_starts(tmp_path):
     assert scope([replace(r, extra={**r.extra, "kind": "queries"}) for r in rs]) == "query head 1 only"
     assert scope(rs[:1] + _records(None, {})[1:]) == "some records KV head 1 only"
     page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
-    assert "<title>keyspace report: image vs text attention keys, KV head 1 only</title>" in page
-    assert "m on fixture (KV head 1 only): kernel mean" in page and "This report: KV head 1 only (--ks-heads)" in page
+    assert "<title>keyspace report: image vs text attention keys (KV head 1 only)</title>" in page
+    assert "m on fixture (KV head 1 only): kernel mean" in page and "Measured: KV head 1 only (--ks-heads N" in page
     (sentence,) = sentences(rs)
     assert sentence.startswith("m (KV head 1 only): the finding")
+
+
+def test_special_tokens_counted_as_text_are_said(tmp_path):
+    rs = [replace(r, extra={**r.extra, "text_side": SPECIAL_AS_TEXT, "head": 0}) for r in _records(None, _tiers())]
+    assert scope(rs) == f"KV head 0 only; {SPECIAL_AS_TEXT}"
+    page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
+    assert f"attention keys (KV head 0 only; {SPECIAL_AS_TEXT})</title>" in page
+    (sentence,) = sentences(rs)
+    assert sentence.startswith(f"m (KV head 0 only; {SPECIAL_AS_TEXT}): the finding")
