@@ -92,3 +92,15 @@ def test_special_tokens_counted_as_text_are_said(tmp_path):
     assert f"attention keys (KV head 0 only; {SPECIAL_AS_TEXT})</title>" in page
     (sentence,) = sentences(rs)
     assert sentence.startswith(f"m (KV head 0 only; {SPECIAL_AS_TEXT}): the finding")
+
+
+def test_the_analysis_records_the_text_side_and_the_head():
+    from harness.analysis.triple import AnalysisSettings, analyze_layer
+    from harness.run.controls import synthetic_bank
+
+    bank = synthetic_bank(seed=0)
+    settings = AnalysisSettings(threshold=1.0, alpha=0.01, permutations=50, n_boot=20, tsne_cap=0)
+    plain = analyze_layer(bank, 0, settings)
+    assert "text_side" not in plain.extra and "head" not in plain.extra
+    marked = analyze_layer(bank.head(0), 0, replace(settings, special_as_text=True))
+    assert marked.extra["text_side"] == SPECIAL_AS_TEXT and marked.extra["head"] == 0
