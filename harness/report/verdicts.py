@@ -64,6 +64,15 @@ def undecided_label(r: TripleResult) -> str:
     return SHORT.get(t.verdict, t.verdict) if t else "undecided"
 
 
+def _thresholds(by_bench: Mapping[str, Sequence[TripleResult]]) -> str:
+    """The threshold the ratio's lower bound must reach ("threshold 1"; "thresholds 1 and 10" where they differ),
+    which is what "holds" asserts: 1, more than the most different real sub-populations; 10, ten times more."""
+    values = sorted({r.threshold for rs in by_bench.values() for r in rs if extras.finite(r.threshold)})
+    if not values:
+        return "threshold not recorded"
+    return ("threshold " if len(values) == 1 else "thresholds ") + " and ".join(f"{v:g}" for v in values)
+
+
 def _layers(rs: Sequence[TripleResult]) -> str:
     return ", ".join(f"L{r.layer}" for r in sorted(rs, key=lambda r: r.layer))
 
@@ -141,7 +150,8 @@ def sentences(results: Sequence[TripleResult]) -> list[str]:
     for model in sorted(real):
         clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
         head = scope(r for rs in real[model].values() for r in rs)
-        out.append(f"{model}{f' ({head})' if head else ''}: the finding (kernel-mean tier, the verdict) " + "; ".join(clauses)
+        out.append(f"{model}{f' ({head})' if head else ''}: the finding (kernel-mean tier, {_thresholds(real[model])}, the verdict) "
+                   + "; ".join(clauses)
                    + f"; {_controls_clause(controls[model])}.")
     for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples
         out.append(f"{model} control(s): {_controls_clause(controls[model]).replace('controls ', '')}.")

@@ -98,8 +98,8 @@ def test_the_answer_comes_first_one_sentence_per_model(page):
     assert body.index('id="verdicts"') < body.index('id="triples"') < body.index('id="run"')
     answer = re.findall(r"<li>([^<]*)</li>", body[body.index('class="answer"'):body.index("</ul>")])
     assert answer == [
-        "tiny-llava: the finding (kernel-mean tier, the verdict) holds at 3 of 3 layers on fixture; holds at 3 of 3 layers on mmbench-cn; controls as expected.",
-        "tiny-qwen2.5-vl: the finding (kernel-mean tier, the verdict) holds at 3 of 3 layers on fixture; holds at 2 of 3 layers on mmbench-cn "
+        "tiny-llava: the finding (kernel-mean tier, threshold 10, the verdict) holds at 3 of 3 layers on fixture; holds at 3 of 3 layers on mmbench-cn; controls as expected.",
+        "tiny-qwen2.5-vl: the finding (kernel-mean tier, threshold 10, the verdict) holds at 3 of 3 layers on fixture; holds at 2 of 3 layers on mmbench-cn "
         "(absent at L3, as stored); no controls run.",
     ]
 
@@ -215,7 +215,7 @@ def test_error_triples_are_listed_not_plotted(make_triple):
                        message="layer 3: only 2 image vectors captured; need at least 4 per modality")
     html = render_html([make_triple(layer=0), make_triple(layer=2), err])
     assert "only 2 image vectors captured" in html
-    assert "tiny-llava: the finding (kernel-mean tier, the verdict) holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
+    assert "tiny-llava: the finding (kernel-mean tier, threshold 10, the verdict) holds at 2 of 2 layers on fixture, L3 could not run; no controls run." in html and 'class="cellv v-error"><b>!</b>error' in html
     assert "layers 0, 2; space raw" in html  # the curve leaves the errored layer out
 
 
@@ -232,3 +232,12 @@ def test_a_control_that_errored_is_named_in_the_sentence_and_the_table(make_trip
     html = render_html([real, ok, crashed])
     controls = html[html.index('id="controls"'):html.index('id="definitions"')]
     assert "errored: the decoder was not called with inputs_embeds" in controls
+
+
+def test_the_verdict_sentence_names_the_threshold_it_was_decided_at(make_triple):
+    """"holds" asserts a ratio ≥ the threshold: 1 and 10 are different claims, so the sentence says which."""
+    from harness.report.verdicts import sentences
+
+    assert "(kernel-mean tier, threshold 10, the verdict)" in sentences([make_triple(layer=0)])[0]
+    mixed = [make_triple(layer=0), make_triple(layer=2, benchmark="mmbench-cn", threshold=1.0)]
+    assert "(kernel-mean tier, thresholds 1 and 10, the verdict)" in sentences(mixed)[0]

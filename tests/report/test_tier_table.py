@@ -73,7 +73,7 @@ def test_the_verdict_sentence_counts_the_held_out_tiers_beside_the_asserted_one(
            for name in ("separability", "out of support")}
     assert met == {"separability": [True, False], "out of support": [True, False]}  # the known answers
     (line,) = sentences([shifted, null])
-    assert line.startswith("m: the finding (kernel-mean tier, the verdict) holds at ")
+    assert line.startswith("m: the finding (kernel-mean tier, threshold not recorded, the verdict) holds at ")
     assert ("; beside it, separable beyond every real split at 1 of 2 layers, "
             "out of the text keys' support beyond every split at 1 of 2 layers; no controls run.") in line
     old = TripleResult(model="m", layer=0, benchmark="b", status="passed")  # a record written before the tiers
