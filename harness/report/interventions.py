@@ -125,6 +125,21 @@ def divergence_cells(r: InterventionResult) -> tuple[str, str]:
     return cell(b), cell(a) + change
 
 
+def moved(r: InterventionResult, chance: str = "") -> str:
+    """What the intervention moved, after − before with its interval, in one line for the summary table: the
+    cross-modal MMD², the text queries' attention share of image keys and, unless the model answers at chance,
+    hint-following ("" where nothing was measured)."""
+    parts = []
+    c = (r.divergence or {}).get("change")
+    if c:
+        parts.append(f"MMD² {_span(c['change'], c['change_low'], c['change_high'])}")
+    for key, name in (("attention_share", "attention share"), ("hint_following", "hint-following")):
+        e = r.effects.get(key)
+        if e and not (chance and key in BEHAVIOUR):
+            parts.append(f"{name} {_span(e['change'], e['change_low'], e['change_high'])}")
+    return "; ".join(parts)
+
+
 def _undecided_note(r: InterventionResult) -> str:
     """The divergence checks the data could not decide, in one line (the reason is the same for both)."""
     which = [name for key, name in (("divergence_change", "the fall of the MMD²"), ("divergence", "the intra-modal level"))
@@ -257,10 +272,13 @@ def interventions_view(records: Sequence[InterventionResult], known: Mapping[tup
                          "cls": f"v-{o.kind}", "message": message, "divergence": divergence_cells(r), "cells": cells,
                          "notes": notes, "n": _sizes(r)})
             summary.append({"layer": r.layer, "intervention": r.intervention + (" (control)" if r.control else ""),
-                            "outcome": o.label, "cls": f"v-{o.kind}", "checks": o.detail,
+                            "outcome": o.label, "cls": f"v-{o.kind}", "checks": o.detail, "moved": moved(r, chance),
                             "message": message if o.kind in ("bad", "error", "expected") else ""})
         measured = [r for r in rs if r.status != "error"]
+        levels = sorted({f"{lv:.0%}".replace("%", " %") for r in rs for lv in [(r.divergence or {}).get("change", {}).get("level")]
+                         if _num(lv) is not None})
         groups.append({"model": model, "benchmark": bench, "rows": rows, "summary": summary,
+                       "interval": f"{' / '.join(levels)} interval" if levels else "interval",
                        "plot": _plot(measured, f"iv{n}") if measured else ""})
     return groups
 

@@ -64,3 +64,16 @@ def test_header_does_not_count_the_synthetic_control_as_a_model():
                TripleResult(model="synthetic", layer=0, benchmark="synthetic", status="passed",
                             extra={"control": "synthetic-shift"})]
     assert report_view(results, {})["summary"] == "1 triple, 1 control, 1 model, 1 benchmark"
+
+
+def test_the_summary_says_what_moved_even_where_no_check_could_decide(iv_records, tmp_path):
+    """A "not checked" row still shows what the map moved (MMD², attention share, hint-following: after − before
+    with its interval), so the reader need not open the details; hint-following stays hidden at chance."""
+    page = render_interventions(*iv_records[:1], tmp_path / "iv.html", iv_records[1]).read_text()
+    a = page[page.index("organism-a · world"):page.index("organism-b · fixture")]
+    summary = a[:a.index("Details: per-layer plot")]
+    assert "<th>Δ after − before [interval]</th>" in summary  # the fixture's records name no level
+    assert "MMD² -0.09 [-0.1, -0.08]; attention share 0.3 [0.28, 0.32]; hint-following -0.26 [-0.28, -0.24]" in summary
+    b = page[page.index("organism-b · fixture"):]
+    b_summary = b[:b.index("Details: per-layer plot")]
+    assert "MMD² -0.09 [-0.1, -0.08]; attention share 0.3 [0.28, 0.32]</td>" in b_summary and "hint-following" not in b_summary
