@@ -20,7 +20,8 @@ from .table import fmt
 def questions(what: str = "keys") -> dict[str, str]:
     """The question each row answers, of `what` was captured (harness.results.captured.noun)."""
     return {
-        "paper form": "token-level MMD² over random halves (the paper's 0.408 vs ~0.012): a replication, never evidence",
+        "paper form": "token-level MMD² over random halves, and its square root, the same ratio of MMDs (the paper's "
+                      "0.408 vs ~0.012, about 34, may be either): a replication, never evidence",
         "separability": "held-out AUC image vs text, minus the strongest real split's",
         "out of support": f"share of image {what} outside the text {what}' support, minus the same for held-out text {what}",
         "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
@@ -38,13 +39,20 @@ HEAD_ROWS = ("per head", "per head: separability", "per head: out of support")
 def _headline(name: str, t: dict) -> tuple[str, str]:
     """(figure, interval) of one tier for a cell."""
     if name == "paper form":
-        return f"ratio {fmt(t['ratio'], 3)}", f"[{fmt(t['low'], 3)}, {fmt(t['high'], 3)}]"
+        return (f"ratio {fmt(t['ratio'], 3)}", f"[{fmt(t['low'], 3)}, {fmt(t['high'], 3)}]; "
+                f"of MMD (√): {fmt(_root(t['ratio']), 3)} [{fmt(_root(t['low']), 3)}, {fmt(_root(t['high']), 3)}]")
     if name == "separability":
         return f"AUC {fmt(t['cross'], 3)}, Δ {fmt(t['delta'], 2)}", f"Δ ≥ {fmt(t['delta_low'], 2)}"
     if name == "out of support":
         return f"{fmt(t['image_outside'], 2)} vs {fmt(t['text_outside'], 2)}", f"Δ {fmt(t['delta'], 2)} ≥ {fmt(t['delta_low'], 2)}"
     ratio = f"ratio {fmt(t['point'], 3)}" if t.get("estimable", True) else f"ratio {fmt(t['point'], 3)} (not estimable)"
     return ratio, f"≥ {fmt(t['low'], 3)} ({t['binding'] or 'no split'})"
+
+
+def _root(ratio: float) -> float:
+    """The paper-form ratio read as a ratio of MMDs instead of MMD²s (the paper's 0.408 vs ~0.012 may be
+    either): its square root where it is ≥ 0, else nan."""
+    return ratio ** 0.5 if extras.finite(ratio) is not None and ratio >= 0 else float("nan")
 
 
 def _cell(name: str, record: dict | None) -> dict:

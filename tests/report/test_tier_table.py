@@ -78,3 +78,13 @@ def test_the_verdict_sentence_counts_the_held_out_tiers_beside_the_asserted_one(
             "out of the text keys' support beyond every split at 1 of 2 layers; no controls run.") in line
     old = TripleResult(model="m", layer=0, benchmark="b", status="passed")  # a record written before the tiers
     assert "beside it" not in sentences([old])[0]
+
+
+def test_the_paper_form_is_also_read_as_a_ratio_of_mmds():
+    """The paper's 0.408 vs ~0.012 may be MMDs or MMD²s: the cell gives the ratio both ways (√ of the MMD² ratio
+    and of its bounds), side by side, and – where a bound is negative."""
+    from harness.report.tiers import _headline
+
+    text, note = _headline("paper form", {"ratio": 16.0, "low": 4.0, "high": 36.0})
+    assert text == "ratio 16" and note == "[4, 36]; of MMD (√): 4 [2, 6]"
+    assert _headline("paper form", {"ratio": 0.0, "low": -2.0, "high": 9.0})[1].endswith("of MMD (√): 0 [–, 3]")
