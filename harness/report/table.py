@@ -132,7 +132,8 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
         (column("status", "verdict", "the kernel-mean tier: holds where p < alpha and every real split's lower bound "
                 "of cross / effect ≥ threshold; absent where some split's upper bound is under it; else undecided", "text"),
          _verdict_cell),
-        (column("ratio", "ratio", "kernel-mean tier: MMD² / strongest real intra-modal split (median-unbiased), "
+        (column("ratio", "ratio", "kernel-mean tier: MMD² / strongest real intra-modal split (the point ratio; 'not estimable' where that split's "
+                "effect is not bounded above 0), "
                 "interval below: min of the splits' lower and upper Fieller bounds", sub="[interval]"),
          _ratio_cell),
         (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
