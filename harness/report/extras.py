@@ -38,8 +38,17 @@ def finite(x) -> float | None:
 
 
 def auc(r: TripleResult) -> float | None:
-    """Held-out AUC of a linear probe telling image keys from text keys (0.5 = indistinguishable)."""
+    """Held-out AUC of the JS space's linear probe telling image keys from text keys, each token weighing 1
+    (0.5 = indistinguishable): the figure beside the JS estimates."""
     return number(r.extra.get("auc"))
+
+
+def unit_auc(r: TripleResult) -> float | None:
+    """The separability tier's held-out AUC image vs text, each unit weighing 1 as the MMD weighs them (the
+    headline AUC); None for records without tiers."""
+    t = r.tiers
+    s = t.tiers.get("separability") if t else None
+    return number(s.get("cross")) if s else None
 
 
 def logit_gap(r: TripleResult) -> float | None:

@@ -135,10 +135,10 @@ def _ratio_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> s
 def _prob_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> str:
     ax.plot(*_series(points, "js_classifier"), "o-", color=PURPLE, label="JS classifier (bits)")
     ax.plot(*_series(points, "js_knn"), "^--", color=BLUE, label="JS kNN (bits)")
-    ax.plot(*_series(points, "auc"), "s:", color=BLACK, label="probe AUC")
+    ax.plot(*_series(points, "auc"), "s:", color=BLACK, label="held-out AUC (units)")
     ax.set_ylim(-0.02, 1.05)
-    ax.set_title("probe AUC (JS: not valid under prompt clustering)", fontsize=9)
-    return "probe AUC by layer, JS beside it (a lower bound, not valid on clustered prompts)"
+    ax.set_title("held-out AUC (JS: not valid under prompt clustering)", fontsize=9)
+    return "held-out AUC by layer (each unit weighing 1), JS beside it (a lower bound, not valid on clustered prompts)"
 
 
 def thin(n: int, cap: int) -> list[int]:

@@ -120,6 +120,13 @@ def _support_cell(r: TripleResult) -> dict:
                 title="excess = image share − text share, with its one-sided lower bound over units")
 
 
+def _auc_cell(r: TripleResult) -> dict:
+    units = extras.unit_auc(r)
+    if units is not None:
+        return cell(units, fmt(units, 3))
+    return cell(extras.auc(r), fmt(extras.auc(r), 3), note="tokens" if extras.auc(r) is not None else "")
+
+
 def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> dict:
     """Columns and rows (one per triple, with its message) of a benchmark's table; `compact`: the
     COMPACT columns only, which fit a laptop screen."""
@@ -152,7 +159,11 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
                             sub="bits" + (f" · {est[which]}" if est[which] else "")),
                      lambda r, w=which: _js_cell(r, w, est[w])))
     spec += [
-        (column("auc", "AUC", f"held-out AUC of a linear probe image vs text {what}"),
+        (column("auc", "AUC", f"held-out AUC of a linear probe image vs text {what}, each unit (prompt) weighing 1 "
+                "as the MMD weighs them: the separability tier's (a record without tiers: the token-weighted one, "
+                "so marked)"), _auc_cell),
+        (column("auc-tokens", "AUC tokens", f"held-out AUC of the JS space's linear probe image vs text {what}, each "
+                "token weighing 1 (the figure beside the JS estimates)"),
          lambda r: cell(extras.auc(r), fmt(extras.auc(r), 3))),
         (column("out-of-support", "out of support", f"share of held-out image {what} outside the text {what}' support "
                 f"(kNN, τ the 95 % quantile of held-out text {what}) vs the same share of held-out text {what}",

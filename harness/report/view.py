@@ -71,7 +71,7 @@ def _layer_point(r: TripleResult) -> LayerPoint:
         layer=r.layer, mmd2=extras.finite(r.mmd2), max_intra=extras.max_intra(r), ratio=extras.finite(r.ratio),
         ratio_low=ci.low if ci else None, ratio_high=ci.high if ci else None,
         js_classifier=js["classifier"].bits if js["classifier"] else None,
-        js_knn=js["knn"].bits if js["knn"] else None, auc=extras.auc(r),
+        js_knn=js["knn"].bits if js["knn"] else None, auc=extras.unit_auc(r) if extras.unit_auc(r) is not None else extras.auc(r),
     )
 
 

@@ -88,3 +88,22 @@ def test_the_paper_form_is_also_read_as_a_ratio_of_mmds():
     text, note = _headline("paper form", {"ratio": 16.0, "low": 4.0, "high": 36.0})
     assert text == "ratio 16" and note == "[4, 36]; of MMD (√): 4 [2, 6]"
     assert _headline("paper form", {"ratio": 0.0, "low": -2.0, "high": 9.0})[1].endswith("of MMD (√): 0 [–, 3]")
+
+
+def test_the_headline_auc_weighs_units_as_the_tier_does():
+    """The compact table's AUC is the separability tier's (each unit weighing 1), not the JS space's token-weighted
+    probe AUC, which the full table keeps as its own column; a record without tiers shows the token one, marked."""
+    from harness.report.table import triple_table
+
+    rec = _record(0, 8.0)
+    rec.extra["auc"] = 0.5  # the token-weighted figure, set apart from the tier's
+    unit = rec.extra["tiers"]["separability"]["cross"]
+    compact = triple_table([rec], compact=True)
+    col = [c["key"] for c in compact["columns"]].index("auc")
+    assert float(compact["rows"][0]["cells"][col]["sort"]) == unit != 0.5
+    full = triple_table([rec])
+    keys = [c["key"] for c in full["columns"]]
+    assert float(full["rows"][0]["cells"][keys.index("auc-tokens")]["sort"]) == 0.5
+    bare = TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"auc": 0.7})
+    cell = triple_table([bare], compact=True)["rows"][0]["cells"][col]
+    assert float(cell["sort"]) == 0.7 and cell["note"] == "tokens"
