@@ -39,7 +39,7 @@ class LayerPoint:
     mmd2: float | None  # cross-modal MMD²
     max_intra: float | None  # strongest intra-modal baseline MMD²
     ratio: float | None  # mmd2 / max_intra
-    ratio_low: float | None = None  # bootstrap interval of the ratio
+    ratio_low: float | None = None  # the record's interval of the ratio (the kernel-mean tier's Fieller bounds)
     ratio_high: float | None = None
     js_classifier: float | None = None  # bits
     js_knn: float | None = None  # bits
@@ -108,9 +108,9 @@ def layer_curves_svg(points: Sequence[LayerPoint], threshold: float | None, tag:
 
 def _mmd_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> str:
     ax.plot(*_series(points, "mmd2"), "o-", color=VERMILLION, label="MMD² image vs text")
-    ax.plot(*_series(points, "max_intra"), "s--", color=SKY, label="max intra-modal")
+    ax.plot(*_series(points, "max_intra"), "s--", color=SKY, label="strongest intra-modal split")
     ax.axhline(0, color="#cccccc", lw=0.8, zorder=0)
-    ax.set_title("MMD² (unbiased, RBF)", fontsize=9)
+    ax.set_title("MMD² (between-prompt, mixture kernel)", fontsize=9)
     return "MMD squared by layer"
 
 
@@ -119,7 +119,7 @@ def _ratio_panel(ax, points: Sequence[LayerPoint], threshold: float | None) -> s
             if p.ratio_low is not None and p.ratio_high is not None and p.ratio_low > 0 and p.ratio_high > 0]
     if band:
         xs, lows, highs = broken_at_gaps(*zip(*band))
-        ax.fill_between(xs, lows, highs, color=GREEN, alpha=0.2, lw=0, label="bootstrap interval")
+        ax.fill_between(xs, lows, highs, color=GREEN, alpha=0.2, lw=0, label="interval (Fieller, per split)")
         near = {b[0] for b in band}
         lone = [b for b in band if b[0] - 1 not in near and b[0] + 1 not in near]  # a band of one layer has no width
         if lone:
