@@ -75,7 +75,8 @@ def _ratio_cell(r: TripleResult) -> dict:
         return cell(r.ratio, fmt(r.ratio, 3))
     level = f"{ci.level:.0%}" if math.isfinite(ci.level) else "?"
     return cell(r.ratio, capped(r.ratio, ci.cap), note=f"[{capped(ci.low, ci.cap)}, {capped(ci.high, ci.cap)}]",
-                title=f"{level} bootstrap interval over samples, {ci.n_boot} resamples; the ratio is capped at {ci.cap:g}")
+                title=f"{level} interval: {ci.method or f'bootstrap over samples, {ci.n_boot} resamples'}; "
+                      f"the ratio is capped at {ci.cap:g}")
 
 
 def _verdict_cell(r: TripleResult) -> dict:

@@ -55,7 +55,7 @@ def test_triple_table_shows_every_extra_figure(page):
                    "image/by-benchmark", "text/by-sample", "capture", "baseline"):
         assert header in text, header
     assert "[24.6, 36.3]" in text  # ratio 30 with its bootstrap interval
-    assert "95% bootstrap interval over samples, 200 resamples" in page
+    assert "95% interval: bootstrap over samples, 200 resamples" in page  # a record that names no method
 
 
 def test_plots_are_inline_svg_with_unique_ids(page):

@@ -107,3 +107,14 @@ def test_the_headline_auc_weighs_units_as_the_tier_does():
     bare = TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"auc": 0.7})
     cell = triple_table([bare], compact=True)["rows"][0]["cells"][col]
     assert float(cell["sort"]) == 0.7 and cell["note"] == "tokens"
+
+
+def test_the_ratio_tooltip_names_the_method_the_record_names():
+    from harness.report.table import triple_table
+    from harness.results.figures import RatioInterval
+
+    rec = TripleResult(model="m", layer=0, benchmark="b", status="passed", ratio=2.0, extra={"ratio_interval": RatioInterval(
+        low=1.5, high=3.0, level=0.9, method="kernel-mean tier: normal Fieller bounds per split").to_dict()})
+    table = triple_table([rec], compact=True)
+    cell = table["rows"][0]["cells"][[c["key"] for c in table["columns"]].index("ratio")]
+    assert cell["title"].startswith("90% interval: kernel-mean tier: normal Fieller bounds per split;") and "bootstrap" not in cell["title"]
