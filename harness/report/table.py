@@ -145,7 +145,8 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
                 "interval below: min of the splits' lower and upper Fieller bounds", sub="[interval]"),
          _ratio_cell),
         (column("threshold", "thr", "the ratio the test requires"), lambda r: cell(r.threshold, fmt(r.threshold, 3))),
-        (column("p", "p", "permutation p-value of MMD²"),
+        (column("p", "p", "prompt-level p-value of MMD² (sign flips of whole units: each unit's image and text "
+                "blocks swapped at random)"),
          lambda r: cell(r.p_value, fmt(r.p_value, 3), title=f"{r.permutations} permutations, alpha {fmt(r.alpha, 3)}")),
         (column("mmd2", "MMD²", f"between-prompt MMD² image vs text {what}, mixture kernel (RBF at σ × 0.25 … 4, "
                 "σ the median heuristic)",
@@ -169,7 +170,8 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
         (column("out-of-support", "out of support", f"share of held-out image {what} outside the text {what}' support "
                 f"(kNN, τ the 95 % quantile of held-out text {what}) vs the same share of held-out text {what}",
                 sub="image vs text"), _support_cell),
-        (column("logit-gap", "logit gap", "text-key minus image-key attention logit", sub="logits"),
+        (column("logit-gap", "logit gap", "mean attention logit text queries give image keys minus the mean they give "
+                "text keys (negative: image keys scored lower)", sub="logits"),
          lambda r: cell(extras.logit_gap(r), fmt(extras.logit_gap(r), 3))),
         (column("attention-share", "attn share", "image attention mass / image token share (1 = fair share)",
                 sub="mass / tokens"),

@@ -118,3 +118,12 @@ def test_the_ratio_tooltip_names_the_method_the_record_names():
     table = triple_table([rec], compact=True)
     cell = table["rows"][0]["cells"][[c["key"] for c in table["columns"]].index("ratio")]
     assert cell["title"].startswith("90% interval: kernel-mean tier: normal Fieller bounds per split;") and "bootstrap" not in cell["title"]
+
+
+def test_the_logit_gap_column_says_the_sign_the_figure_has():
+    """harness.stats.attention: logit gap = mean logit to image keys − mean logit to text keys."""
+    from harness.report.table import triple_table
+
+    table = triple_table([TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"logit_gap": -0.5})])
+    title = next(c["title"] for c in table["columns"] if c["key"] == "logit-gap")
+    assert "image keys minus the mean they give text keys" in title and "text-key minus image-key" not in title
