@@ -8,7 +8,7 @@ from harness.results.records import TripleResult
 
 from .extras import finite
 
-FIGURES = ("accuracy", "hinted_accuracy", "follows_hint", "chance")
+FIGURES = ("accuracy", "hinted_accuracy", "follows_hint", "text_reading", "chance")
 
 
 def text_bias_rows(real: Sequence[TripleResult]) -> list[dict]:
