@@ -23,14 +23,17 @@ Loader = Callable[[Path], tuple[list[TripleResult], list[str]]]  # path → resu
 
 
 def results_files(paths: Sequence[Path]) -> list[Path]:
-    """The results files named: each file as given, each folder as its *.jsonl files in name order,
-    less the intervention records a run writes beside its results (read with `--interventions`)."""
+    """The results files named: each file as given, each folder as its *.jsonl files in name order (or, where it
+    holds none, those of its subfolders: one folder per shard's outputs, as CI artifacts and array tasks leave
+    them), less the intervention records a run writes beside its results (read with `--interventions`)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
             found = [f for f in sorted(path.glob("*.jsonl")) if not holds_interventions(f)]
+            found = found or [f for f in sorted(path.glob("*/*.jsonl")) if not holds_interventions(f)]
             if not found:
-                raise KeyspaceError(f"no results files (*.jsonl) in folder {path}; give the folder the shards' results were copied to")
+                raise KeyspaceError(f"no results files (*.jsonl) in folder {path} or its subfolders; give the folder "
+                                    "the shards' results were copied to")
             files += found
         else:
             files.append(path)

@@ -124,3 +124,16 @@ def test_the_intervention_records_in_a_results_folder_are_not_taken_for_results(
     assert "interventions.jsonl" not in capsys.readouterr().err
     assert main(["report", str(shards), "--interventions", str(shards), "-q"]) == 0
     assert 'id="interventions"' in (shards / "report.html").read_text(encoding="utf-8")
+
+
+def test_a_folder_of_shard_folders_renders_one_report(tmp_path, make_triple, run_info, capsys):
+    """One folder per shard, each with its results.jsonl (and interventions.jsonl) as a CI artifact or an array
+    task leaves them: the parent folder is enough."""
+    root = tmp_path / "artifacts"
+    _write(root / "shard-1" / "results.jsonl", [make_triple("tiny-llava", 0, tsne_n=30)], run_info, "1/2")
+    _write(root / "shard-2" / "results.jsonl", [make_triple("tiny-qwen2.5-vl", 0, tsne_n=30)], run_info, "2/2")
+    (root / "shard-2" / "interventions.jsonl").write_text("", encoding="utf-8")
+    assert main(["report", str(root)]) == 0
+    html = (root / "report.html").read_text(encoding="utf-8")
+    assert "tiny-llava" in html and "tiny-qwen2.5-vl" in html
+    assert "note: all 2 shards present" in capsys.readouterr().err
