@@ -17,7 +17,7 @@ from harness.results.baselines import BaselineStore
 
 from .html import render_report
 from .verdicts import console_verdicts
-from harness.results.merge import check_one_configuration, merge_files, results_files
+from harness.results.merge import check_one_configuration, jsonl_in, merge_files, results_files
 from harness.results.meta import load_run_info, meta_path
 from harness.run.paths import check_distinct
 
@@ -95,7 +95,7 @@ def _interventions(named: Sequence[Path]) -> list:
         if not path.exists():
             raise KeyspaceError(f"intervention records not found: {path}; give the .jsonl suites/test_intervention.py "
                                 "wrote (by default interventions.jsonl beside the results)")
-    records = read_intervention_files(f for path in named for f in (sorted(path.glob("*.jsonl")) if path.is_dir() else [path]))
+    records = read_intervention_files(f for path in named for f in (jsonl_in(path) if path.is_dir() else [path]))
     if named and not records:
         raise KeyspaceError(f"no intervention records in {', '.join(map(str, named))}; give the .jsonl "
                             "suites/test_intervention.py wrote (by default interventions.jsonl beside the results)")

@@ -22,15 +22,19 @@ from .meta import read_run_info
 Loader = Callable[[Path], tuple[list[TripleResult], list[str]]]  # path → results, one note per unreadable line
 
 
+def jsonl_in(folder: Path) -> list[Path]:
+    """The *.jsonl files of `folder` in name order or, where it holds none, those of its subfolders (one folder
+    per shard's outputs, as CI artifacts and array tasks leave them)."""
+    return sorted(folder.glob("*.jsonl")) or sorted(folder.glob("*/*.jsonl"))
+
+
 def results_files(paths: Sequence[Path]) -> list[Path]:
-    """The results files named: each file as given, each folder as its *.jsonl files in name order (or, where it
-    holds none, those of its subfolders: one folder per shard's outputs, as CI artifacts and array tasks leave
-    them), less the intervention records a run writes beside its results (read with `--interventions`)."""
+    """The results files named: each file as given, each folder as its `jsonl_in` files, less the intervention
+    records a run writes beside its results (read with `--interventions`)."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = [f for f in sorted(path.glob("*.jsonl")) if not holds_interventions(f)]
-            found = found or [f for f in sorted(path.glob("*/*.jsonl")) if not holds_interventions(f)]
+            found = [f for f in jsonl_in(path) if not holds_interventions(f)]
             if not found:
                 raise KeyspaceError(f"no results files (*.jsonl) in folder {path} or its subfolders; give the folder "
                                     "the shards' results were copied to")

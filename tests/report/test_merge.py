@@ -132,8 +132,11 @@ def test_a_folder_of_shard_folders_renders_one_report(tmp_path, make_triple, run
     root = tmp_path / "artifacts"
     _write(root / "shard-1" / "results.jsonl", [make_triple("tiny-llava", 0, tsne_n=30)], run_info, "1/2")
     _write(root / "shard-2" / "results.jsonl", [make_triple("tiny-qwen2.5-vl", 0, tsne_n=30)], run_info, "2/2")
-    (root / "shard-2" / "interventions.jsonl").write_text("", encoding="utf-8")
-    assert main(["report", str(root)]) == 0
+    from tests.report.conftest import record
+
+    (root / "shard-2" / "interventions.jsonl").write_text(record("mean", model="tiny-qwen2.5-vl").to_json() + "\n",
+                                                          encoding="utf-8")
+    assert main(["report", str(root), "--interventions", str(root)]) == 0
     html = (root / "report.html").read_text(encoding="utf-8")
-    assert "tiny-llava" in html and "tiny-qwen2.5-vl" in html
+    assert "tiny-llava" in html and "tiny-qwen2.5-vl" in html and 'id="interventions"' in html
     assert "note: all 2 shards present" in capsys.readouterr().err
