@@ -28,6 +28,7 @@ TSNE_CAP = 600  # most points drawn per t-SNE map (keeps the report light)
 RUN_LABELS = {  # run-metadata keys in display order, with their labels
     "harness": "harness", "torch": "torch", "transformers": "transformers", "python": "python",
     "device": "device", "dtype": "dtype", "seed": "seed", "git_commit": "git commit", "config_id": "config id",
+    "finished": "run finished (UTC)",
 }
 
 

@@ -117,6 +117,9 @@ def merge_run_info(infos: Sequence[tuple[Path, dict]]) -> tuple[dict, list[str]]
         if len(values) > 1:
             merged[field] = " | ".join(values)
             notes.append(f"the files differ in {field}: {', '.join(values)}")
+    finished = sorted({str(info["finished"]) for _, info in present if info.get("finished")})
+    if len(finished) > 1:
+        merged["finished"] = f"{finished[0]} to {finished[-1]} ({len(finished)} files)"
     shards = [str((info.get("options") or {}).get("shard", "none")) for _, info in present]
     shard_note = shards_note(shards)
     if shard_note:

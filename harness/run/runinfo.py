@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -17,11 +18,23 @@ from harness.run.options import RunConfig
 
 
 def git_commit(root: Path) -> str:
+    """The checkout's commit, "+ uncommitted changes" after it where tracked files differ from it (the figures
+    then come from code no commit holds), "unknown" outside a git checkout."""
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or "unknown"
+        commit = out.stdout.strip()
+        if not commit:
+            return "unknown"
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True,
+                               text=True, timeout=5)
+        return commit + (" + uncommitted changes" if dirty.returncode == 0 and dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def utc_now() -> str:
+    """The time now, UTC, to the second: "2026-12-05T08:20:13Z"."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def device_name(device: str) -> str:
@@ -42,6 +55,7 @@ def run_info(cfg: RunConfig, samples: dict[str, list[str]]) -> dict:
         "dtype": cfg.dtype,
         "seed": cfg.seed,
         "git_commit": git_commit(Path(harness.__file__).parent),
+        "finished": utc_now(),  # when this metadata was written: the run's end
         "config_id": cfg.config_id(),
         "options": cfg.as_text(),
         "samples": {b: {"count": len(ids), "digest": samples_digest(ids), "ids": ids} for b, ids in samples.items()},
