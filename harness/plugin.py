@@ -15,6 +15,7 @@ import torch
 
 from harness.allocator import apply as apply_malloc
 from harness.errors import KeyspaceError
+from harness.results.captured import measured
 from harness.capture.cache import default_cache_dir
 from harness.run.paths import check_intervention_outputs, check_outputs
 from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
@@ -149,7 +150,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash.get(RUN_KEY, None)
     if run is None or _is_worker(config):
         return []
-    return [cache_line(run.cfg.cache), f"keyspace torch threads: {config.stash.get(THREADS_KEY, '?')}; --ks-threads N to fix",
+    return [f"keyspace measures: {measured(run.cfg.capture, run.cfg.heads, run.cfg.special_as_text)} "
+            "(--ks-capture, --ks-heads, --ks-special-as-text to change)",
+            cache_line(run.cfg.cache), f"keyspace torch threads: {config.stash.get(THREADS_KEY, '?')}; --ks-threads N to fix",
             f"keyspace freed memory: {config.stash.get(MALLOC_KEY, '?')}"]
 
 

@@ -77,6 +77,16 @@ def scope(results: Iterable[TripleResult]) -> str:
     return "; ".join(parts)
 
 
+def measured(kind: str, head: int | None, special_as_text: bool) -> str:
+    """What a run measures, for the line at its start: "values (v_proj outputs) of KV head 1 only; text side: the
+    benchmark's text tokens"."""
+    which = "query" if kind in ("queries", "rotated-queries") else "KV"
+    heads = f"KV head {head} only" if head is not None and which == "KV" else (
+        f"query head {head} only" if head is not None else f"all {which} heads")
+    text = SPECIAL_AS_TEXT if special_as_text else "the benchmark's text tokens"
+    return f"{WORDS[kind][0]} ({SOURCES[kind]}) of {heads}; text side: {text}"
+
+
 def named(kinds: Iterable[str]) -> str:
     """The plural noun of these capture kinds, joined ("keys and values")."""
     names = [WORDS[k][0] for k in kinds]

@@ -104,3 +104,11 @@ def test_the_analysis_records_the_text_side_and_the_head():
     assert "text_side" not in plain.extra and "head" not in plain.extra
     marked = analyze_layer(bank.head(0), 0, replace(settings, special_as_text=True))
     assert marked.extra["text_side"] == SPECIAL_AS_TEXT and marked.extra["head"] == 0
+
+
+def test_the_run_says_at_its_start_what_it_measures():
+    from harness.results.captured import measured
+
+    assert measured("keys", None, False) == "keys (k_proj outputs) of all KV heads; text side: the benchmark's text tokens"
+    assert measured("values", 1, False).startswith("values (v_proj outputs) of KV head 1 only;")
+    assert measured("rotated-queries", 0, True) == f"rotated queries (queries after RoPE) of query head 0 only; text side: {SPECIAL_AS_TEXT}"
