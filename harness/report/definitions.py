@@ -5,7 +5,7 @@ from __future__ import annotations
 from harness.results.captured import SOURCES, WORDS, named
 
 SPACES = {
-    "raw": "the {what} as captured ({source}, float32)",
+    "raw": "the {what} as captured ({source}; computed in the run's dtype, kept as float32)",
     "standardized": "each key coordinate centred and scaled to unit variance on the pooled image+text sample",
     "pca50": "the first 50 principal components of the pooled, standardized sample",
 }

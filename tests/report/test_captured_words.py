@@ -66,7 +66,7 @@ def test_a_report_of_keys_reads_as_before(tmp_path):
     rs = _records(None, _tiers())
     page = render_report(rs, tmp_path / "report.html", run_info={}).read_text(encoding="utf-8")
     assert "<title>keyspace report: image vs text attention keys</title>" in page
-    assert "<dt>Key</dt>" in page and "raw: the keys as captured (k_proj outputs, float32)" in page
+    assert "<dt>Key</dt>" in page and "raw: the keys as captured (k_proj outputs; computed in the run&#39;s dtype, kept as float32)" in page
     (sentence,) = sentences(rs)
     assert "out of the text keys' support" in sentence
 
