@@ -13,7 +13,7 @@ SPACES = {
 
 def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = "") -> list[dict]:
     """(term, text) pairs; `spaces` are the spaces the results of this report were computed in, `kinds` what
-    they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them), `head`
+    they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them), `scope`
     what else the records say they measured (captured.scope: one head's slice, special tokens as text; "" for neither)."""
     what, source = named(kinds), " / ".join(SOURCES[k] for k in kinds)
     space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine').format(what=what, source=source)}"

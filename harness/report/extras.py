@@ -51,6 +51,12 @@ def unit_auc(r: TripleResult) -> float | None:
     return number(s.get("cross")) if s else None
 
 
+def headline_auc(r: TripleResult) -> float | None:
+    """`unit_auc`, or for a record without tiers the token-weighted `auc` (the caller marks which it shows)."""
+    units = unit_auc(r)
+    return units if units is not None else auc(r)
+
+
 def logit_gap(r: TripleResult) -> float | None:
     """The layer's logit gap (also in `r.mechanism`, with the rest of the mechanism figures)."""
     return number(r.extra.get("logit_gap"))

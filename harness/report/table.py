@@ -122,10 +122,8 @@ def _support_cell(r: TripleResult) -> dict:
 
 
 def _auc_cell(r: TripleResult) -> dict:
-    units = extras.unit_auc(r)
-    if units is not None:
-        return cell(units, fmt(units, 3))
-    return cell(extras.auc(r), fmt(extras.auc(r), 3), note="tokens" if extras.auc(r) is not None else "")
+    shown = extras.headline_auc(r)
+    return cell(shown, fmt(shown, 3), note="tokens" if shown is not None and extras.unit_auc(r) is None else "")
 
 
 def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> dict:

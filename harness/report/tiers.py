@@ -132,7 +132,7 @@ def _heads(layers: dict[int, dict], what: str) -> str:
 
 def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys", head: str = "") -> str:
     """What holds in which tier, for one model on one benchmark (`what`: the captured vectors, plural; `head`:
-    captured.scope, which head's slice they are, "" for whole vectors)."""
+    captured.scope, what else they measured, e.g. one head's slice; "" for nothing else)."""
     def met(name):
         return lambda rec: tier_claim(name, rec.get(name) or {}) is True
     verdicts = defaultdict(list)

@@ -149,8 +149,8 @@ def sentences(results: Sequence[TripleResult]) -> list[str]:
     out = []
     for model in sorted(real):
         clauses = [_benchmark_clause(rs) for _, rs in sorted(real[model].items())]
-        head = scope(r for rs in real[model].values() for r in rs)
-        out.append(f"{model}{f' ({head})' if head else ''}: the finding (kernel-mean tier, {_thresholds(real[model])}, the verdict) "
+        measured = scope(r for rs in real[model].values() for r in rs)
+        out.append(f"{model}{f' ({measured})' if measured else ''}: the finding (kernel-mean tier, {_thresholds(real[model])}, the verdict) "
                    + "; ".join(clauses)
                    + f"; {_controls_clause(controls[model])}.")
     for model in sorted(set(controls) - set(real)):  # the synthetic control, or controls of a model without triples

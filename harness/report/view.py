@@ -72,7 +72,7 @@ def _layer_point(r: TripleResult) -> LayerPoint:
         layer=r.layer, mmd2=extras.finite(r.mmd2), max_intra=extras.max_intra(r), ratio=extras.finite(r.ratio),
         ratio_low=ci.low if ci else None, ratio_high=ci.high if ci else None,
         js_classifier=js["classifier"].bits if js["classifier"] else None,
-        js_knn=js["knn"].bits if js["knn"] else None, auc=extras.unit_auc(r) if extras.unit_auc(r) is not None else extras.auc(r),
+        js_knn=js["knn"].bits if js["knn"] else None, auc=extras.headline_auc(r),
     )
 
 
@@ -127,9 +127,10 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         by_benchmark[r.benchmark].append(r)
     options = run_info.get("options") if isinstance(run_info.get("options"), dict) else {}
     study = run_info.get("organisms_study") if isinstance(run_info.get("organisms_study"), dict) else None
+    what, measured = noun(ordered), scope(ordered)
     return {
-        "title": f"keyspace report: image vs text attention {noun(ordered)}" + (f" ({scope(ordered)})" if scope(ordered) else ""),
-        "what": noun(ordered),
+        "title": f"keyspace report: image vs text attention {what}" + (f" ({measured})" if measured else ""),
+        "what": what,
         "summary": ", ".join(_count(n, what) for n, what in (
             (len(real), "triple"), (len(controls), "control"), (len({r.model for r in real} | {r.model for r in controls if r.model != SYNTHETIC}), "model"),
             (len(by_benchmark), "benchmark"))),
@@ -152,5 +153,5 @@ def report_view(results: Sequence[TripleResult], run_info: dict, *, meta_note: s
         "tsne": _tsne_maps(real, tsne_cap),
         "tsne_cap": tsne_cap,
         "controls": {"id": "controls-table", **control_table(controls)} if controls else None,
-        "definitions": definitions(sorted({r.space for r in ordered}), kinds_of(ordered), scope(ordered)),
+        "definitions": definitions(sorted({r.space for r in ordered}), kinds_of(ordered), measured),
     }

@@ -14,6 +14,8 @@ from .records import TripleResult
 
 DEFAULT = "keys"
 SYNTHETIC = "synthetic"  # the model name of the synthetic-shift control's records: generated data, captured from no model
+SPECIAL_AS_TEXT = "text with template and special tokens"  # extra["text_side"] under --ks-special-as-text
+QUERY_KINDS = ("queries", "rotated-queries")  # cut into query heads; every other kind into key/value heads
 WORDS = {  # kind -> (plural noun, the term the Definitions give it, what it is)
     "keys": ("keys", "Key", "the output of a decoder layer's k_proj for one token, before rotary position embedding, "
              "all key/value heads concatenated (num_key_value_heads × head_dim numbers)"),
@@ -56,7 +58,10 @@ def head_of(r: TripleResult) -> int | None:
     return head if isinstance(head, int) and not isinstance(head, bool) else None
 
 
-SPECIAL_AS_TEXT = "text with template and special tokens"  # extra["text_side"] under --ks-special-as-text
+def _heads_said(kinds: Iterable[str], heads: list[int]) -> str:
+    """"KV head 1 only", "query heads 0 and 2 only" ("query" where every kind is one of QUERY_KINDS)."""
+    which = "query" if set(kinds) <= set(QUERY_KINDS) else "KV"
+    return f"{which} head{'s' if len(heads) > 1 else ''} {' and '.join(map(str, heads))} only"
 
 
 def scope(results: Iterable[TripleResult]) -> str:
@@ -68,8 +73,7 @@ def scope(results: Iterable[TripleResult]) -> str:
     parts = []
     heads = sorted({h for h in map(head_of, rs) if h is not None})
     if heads:
-        which = "query" if set(kinds_of(rs)) <= {"queries", "rotated-queries"} else "KV"
-        said = f"{which} head{'s' if len(heads) > 1 else ''} {' and '.join(map(str, heads))} only"
+        said = _heads_said(kinds_of(rs), heads)
         parts.append(said if all(head_of(r) is not None for r in rs) else f"some records {said}")
     special = [r.extra.get("text_side") == SPECIAL_AS_TEXT for r in rs]
     if any(special):
@@ -80,9 +84,7 @@ def scope(results: Iterable[TripleResult]) -> str:
 def measured(kind: str, head: int | None, special_as_text: bool) -> str:
     """What a run measures, for the line at its start: "values (v_proj outputs) of KV head 1 only; text side: the
     benchmark's text tokens"."""
-    which = "query" if kind in ("queries", "rotated-queries") else "KV"
-    heads = f"KV head {head} only" if head is not None and which == "KV" else (
-        f"query head {head} only" if head is not None else f"all {which} heads")
+    heads = _heads_said([kind], [head]) if head is not None else f"all {'query' if kind in QUERY_KINDS else 'KV'} heads"
     text = SPECIAL_AS_TEXT if special_as_text else "the benchmark's text tokens"
     return f"{WORDS[kind][0]} ({SOURCES[kind]}) of {heads}; text side: {text}"
 
