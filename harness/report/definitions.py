@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.results.captured import SOURCES, WORDS, named
+from harness.results.captured import WORDS, named
 
 SPACES = {
     "raw": "the {what} as captured ({source}; computed in the run's dtype, kept as float32)",
@@ -15,11 +15,11 @@ def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = ""
     """(term, text) pairs; `spaces` are the spaces the results of this report were computed in, `kinds` what
     they captured (harness.results.captured: keys, values, queries, ...; the figures' words follow them), `scope`
     what else the records say they measured (captured.scope: one head's slice, special tokens as text; "" for neither)."""
-    what, source = named(kinds), " / ".join(SOURCES[k] for k in kinds)
+    what, source = named(kinds), " / ".join(WORDS[k].source for k in kinds)
     space_text = "; ".join(f"{s}: {SPACES.get(s, 'a space named by the engine').format(what=what, source=source)}"
                            for s in spaces) or "none recorded"
     return [
-        *({"term": WORDS[k][1], "text": WORDS[k][2][0].upper() + WORDS[k][2][1:] + "."} for k in kinds),
+        *({"term": WORDS[k].term, "text": WORDS[k].what[0].upper() + WORDS[k].what[1:] + "."} for k in kinds),
         {"term": "Token labels", "text": "image: positions holding the model's image token after the processor "
          "expanded it; special: template and special tokens (BOS, role markers, vision delimiters); text: the rest."},
         *([{"term": "This report", "text": f"Measured: {scope} (--ks-heads N: that head's head_dim numbers of each "

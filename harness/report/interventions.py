@@ -140,6 +140,11 @@ def moved(r: InterventionResult, chance: str = "") -> str:
     return "; ".join(parts)
 
 
+def _change_level(r: InterventionResult) -> float | None:
+    """The coverage of the record's Δ intervals (its divergence change's), None where it names none."""
+    return _num(((r.divergence or {}).get("change") or {}).get("level"))
+
+
 def _undecided_note(r: InterventionResult) -> str:
     """The divergence checks the data could not decide, in one line (the reason is the same for both)."""
     which = [name for key, name in (("divergence_change", "the fall of the MMD²"), ("divergence", "the intra-modal level"))
@@ -275,8 +280,7 @@ def interventions_view(records: Sequence[InterventionResult], known: Mapping[tup
                             "outcome": o.label, "cls": f"v-{o.kind}", "checks": o.detail, "moved": moved(r, chance),
                             "message": message if o.kind in ("bad", "error", "expected") else ""})
         measured = [r for r in rs if r.status != "error"]
-        levels = sorted({f"{lv:.0%}".replace("%", " %") for r in rs for lv in [(r.divergence or {}).get("change", {}).get("level")]
-                         if _num(lv) is not None})
+        levels = sorted({f"{lv:.0%}".replace("%", " %") for lv in (_change_level(r) for r in rs) if lv is not None})
         groups.append({"model": model, "benchmark": bench, "rows": rows, "summary": summary,
                        "interval": f"{' / '.join(levels)} interval" if levels else "interval",
                        "plot": _plot(measured, f"iv{n}") if measured else ""})

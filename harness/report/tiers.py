@@ -89,8 +89,13 @@ def _head_cell(row: str, record: dict | None) -> dict:
     cells = [_head_text(row, h) for h in heads]
     met = sum(ok for _, ok in cells)
     claim = "the rule holds" if row == "per head" else "the claim beyond every split is met"
-    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} heads of the {WORDS.get(t.get('kind'), ('vectors',))[0]}",
+    return {"text": "; ".join(text for text, _ in cells), "note": f"{claim} at {met} of {len(heads)} heads of the {_noun(t.get('kind'))}",
             "mark": f"{met}/{len(heads)}", "cls": ""}
+
+
+def _noun(kind) -> str:
+    """The per-head record's kind in words ("rotated keys"); "vectors" where it names none this version knows."""
+    return WORDS[kind].noun if kind in WORDS else "vectors"
 
 
 def tier_tables(results: Sequence[TripleResult]) -> list[dict]:

@@ -8,7 +8,7 @@ loads no model library). Records written before the kind was recorded are keys, 
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from .records import TripleResult
 
@@ -16,22 +16,31 @@ DEFAULT = "keys"
 SYNTHETIC = "synthetic"  # the model name of the synthetic-shift control's records: generated data, captured from no model
 SPECIAL_AS_TEXT = "text with template and special tokens"  # extra["text_side"] under --ks-special-as-text
 QUERY_KINDS = ("queries", "rotated-queries")  # cut into query heads; every other kind into key/value heads
-WORDS = {  # kind -> (plural noun, the term the Definitions give it, what it is)
-    "keys": ("keys", "Key", "the output of a decoder layer's k_proj for one token, before rotary position embedding, "
-             "all key/value heads concatenated (num_key_value_heads × head_dim numbers)"),
-    "queries": ("queries", "Query", "the output of a decoder layer's q_proj for one token, before rotary position "
-                "embedding, all query heads concatenated (num_attention_heads × head_dim numbers)"),
-    "values": ("values", "Value", "the output of a decoder layer's v_proj for one token, all key/value heads concatenated "
-               "(num_key_value_heads × head_dim numbers)"),
-    "rotated-keys": ("rotated keys", "Rotated key", "the key states of one token exactly as the attention function receives "
-                     "them (after rotary or multimodal rotary position embedding, before GQA repetition), all "
-                     "key/value heads concatenated"),
-    "rotated-queries": ("rotated queries", "Rotated query", "the query states of one token exactly as the attention function "
-                        "receives them (after rotary or multimodal rotary position embedding), all query heads "
-                        "concatenated"),
+
+
+class Words(NamedTuple):
+    """How the report and the console speak of one capture kind."""
+
+    noun: str  # plural, as in "image keys"
+    term: str  # the Definitions' entry
+    what: str  # what one vector is
+    source: str  # where it is read, short
+
+
+WORDS = {
+    "keys": Words("keys", "Key", "the output of a decoder layer's k_proj for one token, before rotary position embedding, "
+                  "all key/value heads concatenated (num_key_value_heads × head_dim numbers)", "k_proj outputs"),
+    "queries": Words("queries", "Query", "the output of a decoder layer's q_proj for one token, before rotary position "
+                     "embedding, all query heads concatenated (num_attention_heads × head_dim numbers)", "q_proj outputs"),
+    "values": Words("values", "Value", "the output of a decoder layer's v_proj for one token, all key/value heads "
+                    "concatenated (num_key_value_heads × head_dim numbers)", "v_proj outputs"),
+    "rotated-keys": Words("rotated keys", "Rotated key", "the key states of one token exactly as the attention function "
+                          "receives them (after rotary or multimodal rotary position embedding, before GQA repetition), "
+                          "all key/value heads concatenated", "keys after RoPE"),
+    "rotated-queries": Words("rotated queries", "Rotated query", "the query states of one token exactly as the attention "
+                             "function receives them (after rotary or multimodal rotary position embedding), all query "
+                             "heads concatenated", "queries after RoPE"),
 }
-SOURCES = {"keys": "k_proj outputs", "queries": "q_proj outputs", "values": "v_proj outputs",
-           "rotated-keys": "keys after RoPE", "rotated-queries": "queries after RoPE"}
 
 
 def kind_of(r: TripleResult) -> str:
@@ -86,10 +95,10 @@ def measured(kind: str, head: int | None, special_as_text: bool) -> str:
     benchmark's text tokens"."""
     heads = _heads_said([kind], [head]) if head is not None else f"all {'query' if kind in QUERY_KINDS else 'KV'} heads"
     text = SPECIAL_AS_TEXT if special_as_text else "the benchmark's text tokens"
-    return f"{WORDS[kind][0]} ({SOURCES[kind]}) of {heads}; text side: {text}"
+    return f"{WORDS[kind].noun} ({WORDS[kind].source}) of {heads}; text side: {text}"
 
 
 def named(kinds: Iterable[str]) -> str:
     """The plural noun of these capture kinds, joined ("keys and values")."""
-    names = [WORDS[k][0] for k in kinds]
+    names = [WORDS[k].noun for k in kinds]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
