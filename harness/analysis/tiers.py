@@ -75,13 +75,23 @@ def kernel_setter(kernel: KernelMeanTier) -> str:
     return min(defined, key=lambda b: b.point).name if defined else ""
 
 
+def split_bounds(b) -> str:
+    """One split's bounds of cross / effect as the message shows them: an end at the cap is no
+    measurement ("saturated": the split's effect is indistinguishable from 0 there), so it is named,
+    not printed as 1000."""
+    if b.low >= CAP:
+        return f"{b.name} saturated (effect {b.effect:.3g}, indistinguishable from 0: cross / effect unbounded)"
+    high = "saturated" if b.high >= CAP else f"{b.high:.3g}"
+    return f"{b.name} [{b.low:.3g}, {high}]"
+
+
 def verdict_message(verdict, kernel: KernelMeanTier, gap: GapResult, intra: dict, *, threshold: float, alpha: float) -> str:
     """One line saying why a triple does not pass: the tier, its outcome and the figures behind it."""
     parts = [f"{verdict.tier} tier: {verdict.outcome}"]
     if kernel.splits:
         ratio = f"{kernel.point:.3g}" if kernel.estimable else f"{kernel.point:.3g} (not estimable)"
         parts.append(f"ratio {ratio} ≥ {kernel.low:.3g} (binding {kernel.binding or 'none'}; every real split's "
-                     f"lower bound must be ≥ {threshold:g}): " + ", ".join(f"{b.name} [{b.low:.3g}, {b.high:.3g}]" for b in kernel.splits))
+                     f"lower bound must be ≥ {threshold:g}): " + ", ".join(split_bounds(b) for b in kernel.splits))
     parts.append(f"p {gap.p_value:.3g} over {gap.units} units (need < {alpha:g}); MMD² {gap.mmd2:.4g}; intra "
                  + ", ".join(f"{k} {v:.3g}" for k, v in intra.items()))
     if not verdict.beats_benchmarks:

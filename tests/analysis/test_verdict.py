@@ -52,3 +52,21 @@ def test_a_triple_without_a_real_split_is_undecided_and_with_one_holds():
     assert split.status == "passed" and split.passed and split.tiers.verdict == "holds"
     assert set(split.tiers.tiers) >= {"paper form", "separability", "out of support", "kernel mean"}
     assert split.extra["ratio_interval"]["low"] == split.tiers.tiers["kernel mean"]["low"] >= 1.0
+
+
+def test_the_message_names_a_saturated_split_instead_of_printing_the_cap():
+    # A split whose effect is 0 (image keys of one image in two prompt languages, where the image comes
+    # first) has both ends at the cap: the message must not read as a measured ratio of 1000.
+    from harness.analysis.tiers import verdict_message
+    from harness.stats.bootstrap import CAP
+    from types import SimpleNamespace
+    tier = _tier((0.7, 1.4))
+    zero = SplitBound("image/by-language", 0.0, CAP, CAP, CAP, False)
+    open_top = SplitBound("text/by-category", 1e-4, 5.0, 2.0, CAP, False)
+    tier = KernelMeanTier(**{**tier.__dict__, "splits": tier.splits + (zero, open_top)})
+    gap = SimpleNamespace(p_value=0.001, units=36, mmd2=0.06)
+    v = decide(tier, p_value=0.001, threshold=1.0, alpha=0.01)
+    msg = verdict_message(v, tier, gap, {}, threshold=1.0, alpha=0.01)
+    assert "1e+03" not in msg and "1000" not in msg
+    assert "image/by-language saturated (effect 0, indistinguishable from 0" in msg
+    assert "text/by-category [2, saturated]" in msg and "split0 [0.7, 1.4]" in msg
