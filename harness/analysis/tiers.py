@@ -29,7 +29,11 @@ def tiers_record(t: Tiers) -> dict:
                         "binding": t.kernel.binding,
                         "splits": {b.name: {"effect": b.effect, "point": b.point, "low": b.low, "high": b.high,
                                             "measured": b.measured} for b in t.kernel.splits},
-                        "kernel": MIXTURE_NAME, "p_value": t.gap.p_value},
+                        "kernel": MIXTURE_NAME, "p_value": t.gap.p_value,
+                        # each RBF of the mixture alone: readings beside the verdict, never it
+                        "per σ": [{"scale": r.scale, "sigma": r.sigma, "cross": r.kernel.cross, "p_value": r.p_value,
+                                   "point": r.kernel.point, "estimable": r.kernel.estimable, "low": r.kernel.low,
+                                   "binding": r.kernel.binding, "outcome": r.outcome} for r in t.per_sigma]},
         "level": t.kernel.level,
     }
     if t.separability is not None:

@@ -163,7 +163,7 @@ def analyze_layer(
 
         d2 = pooled_distances(image, text)  # one product for the gap's kernel and the support tier's neighbours
         gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
-                              kernel_scales=MIXTURE_SCALES, sq_dists=d2)
+                              kernel_scales=MIXTURE_SCALES, sq_dists=d2, scale_readings=True)
         intra = dict(gap.intra)
         by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
         intra.update(by_bench)

@@ -56,7 +56,7 @@ def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = ""
         {"term": "Intra-modal effects", "text": "The same between-prompt MMD², same kernel and bandwidth, between "
          "real sub-populations of one modality: by-language, by-category (a split with several levels gives the "
          "mean over its pairs of levels; levels held by fewer than 2 units are left out) and by-benchmark when two "
-         "benchmarks run. Without any usable label the fallback is by-position: each unit's earlier vs later "
+         "benchmarks run (the verdict checks those on the point only: no bound, not in the ratio). Without any usable label the fallback is by-position: each unit's earlier vs later "
          "tokens of the modality (named in the result). Kernel units; expectation independent of the number of "
          "prompts."},
         {"term": "Noise floor", "text": "For each modality, the standard deviation over 16 random halvings of the "
@@ -73,7 +73,9 @@ def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = ""
          f"90 % interval) ≥ threshold: threshold 1 means image {what} differ from text {what} more than the most "
          "different real sub-populations of one modality differ; 10 means ten times more. The population ratio "
          "does not depend on how many prompts ran; the bound does (README: the effective bar). Without a real "
-         "split the ratio to the by-position split is shown, with no interval and no verdict."},
+         "split the ratio to the by-position split is shown, with no interval and no verdict. The Tiers row 'kernel "
+         "mean at one σ' reads the same tier, test and rule with each RBF of the mixture alone (σ × 0.25 … × 4): what "
+         "one bandwidth would have claimed, shown beside the verdict, never it."},
         {"term": "Logit gap", "text": "Mean attention logit (q·k/√d, post-RoPE queries and keys) that text queries give "
          "image keys minus the mean they give text keys, in logit units: negative when image keys are scored lower "
          "than text keys by the same queries. Also reported for the last prompt token alone."},

@@ -25,6 +25,8 @@ def questions(what: str = "keys") -> dict[str, str]:
         "separability": "held-out AUC image vs text, minus the strongest real split's",
         "out of support": f"share of image {what} outside the text {what}' support, minus the same for held-out text {what}",
         "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
+        "kernel mean at one σ": "the same tier under each RBF of the mixture alone (σ = scale × σ_med): readings beside "
+                                "the verdict, never it; the rule's outcome at each",
         "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
                     "(figures: with H heads about H × alpha read 'holds' by chance)",
         "per head: separability": "each head's held-out AUC image vs text, and its difference from the strongest real split [lower bound]",
@@ -34,6 +36,28 @@ def questions(what: str = "keys") -> dict[str, str]:
 
 
 HEAD_ROWS = ("per head", "per head: separability", "per head: out of support")
+SIGMA_ROW = "kernel mean at one σ"
+MARK = {"holds": "●", "absent": "○"}  # a verdict's mark; "?" for either undecided outcome
+
+
+def _sigma_cell(record: dict | None) -> dict:
+    """The kernel-mean tier at each single σ of the mixture (``tiers_record``'s "per σ"), the rule's mark at each."""
+    readings = ((record or {}).get(ASSERTED) or {}).get("per σ") or []
+    if not readings:
+        return {"text": "–", "note": "", "mark": "–", "cls": ""}
+    text = "; ".join(f"×{r['scale']:g} {MARK.get(r['outcome'], '?')} {fmt(r['point'], 3)} ≥ {fmt(r['low'], 3)}" for r in readings)
+    met = sum(r["outcome"] == "holds" for r in readings)
+    return {"text": text, "note": f"the rule holds at {met} of {len(readings)} single σ", "mark": f"{met}/{len(readings)}", "cls": ""}
+
+
+def _sigmas(layers: dict[int, dict]) -> str:
+    """Where the rule holds at single σ: "L1 (×0.5, ×1), L3 (×1)" ("no layer" where nowhere); "" without readings."""
+    readings = {layer: ((rec.get(ASSERTED) or {}).get("per σ") or []) for layer, rec in sorted(layers.items())}
+    if not any(readings.values()):
+        return ""
+    held = {layer: [f"×{r['scale']:g}" for r in rs if r["outcome"] == "holds"] for layer, rs in readings.items()}
+    hit = [f"L{layer} ({', '.join(scales)})" for layer, scales in held.items() if scales]
+    return f"; at one σ alone (readings, not the verdict) the rule holds at {', '.join(hit) if hit else 'no layer'}"
 
 
 def _headline(name: str, t: dict) -> tuple[str, str]:
@@ -62,7 +86,7 @@ def _cell(name: str, record: dict | None) -> dict:
     text, note = _headline(name, t)
     if name == ASSERTED:
         verdict = record["verdict"]
-        mark = {"holds": "●", "absent": "○"}.get(verdict, "?")
+        mark = MARK.get(verdict, "?")
         return {"text": text, "note": note + f"; {SHORT.get(verdict, verdict)}", "mark": mark, "cls": "v-holds" if verdict == "holds" else "v-expected"}
     met = tier_claim(name, t)
     return {"text": text, "note": note, "mark": "–" if met is None else ("●" if met else "○"), "cls": ""}
@@ -113,6 +137,9 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
         asked = questions(what)
         rows = [{"tier": name, "asserted": name == ASSERTED, "question": asked[name],
                  "cells": [_cell(name, layers[layer]) for layer in order]} for name in ORDER]
+        if any((layers[layer].get(ASSERTED) or {}).get("per σ") for layer in order):
+            rows.append({"tier": SIGMA_ROW, "asserted": False, "question": asked[SIGMA_ROW],
+                         "cells": [_sigma_cell(layers[layer]) for layer in order]})
         if any((layers[layer].get("per head") or {}).get("by_head") for layer in order):
             rows += [{"tier": row, "asserted": False, "question": asked[row],
                       "cells": [_head_cell(row, layers[layer]) for layer in order]} for row in HEAD_ROWS]
@@ -149,4 +176,4 @@ def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys"
     return (f"{model} on {bench}{f' ({head})' if head else ''}: kernel mean (the verdict) {said}; separable beyond every real split at "
             f"{_where(layers, met('separability'))}; out of the text {what}' support beyond every split at "
             f"{_where(layers, met('out of support'))}; the paper's token-level form exceeds its random halves at "
-            f"{_where(layers, met('paper form'))} (a replication, not evidence){per_head}.")
+            f"{_where(layers, met('paper form'))} (a replication, not evidence){_sigmas(layers)}{per_head}.")

@@ -28,6 +28,7 @@ from the pooled sample, which no swap changes. p = (1 + #{null ≥ observed}) / 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,19 +49,46 @@ class CellGram:
 
     def __init__(self, z: torch.Tensor, cells: np.ndarray, n_cells: int, sigma, *,
                  max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
-                 sq_dists: torch.Tensor | None = None):
+                 sq_dists: torch.Tensor | None = None, per_scale: bool = False):
+        """`per_scale` (with a sequence of σ, a mixture): also keep each RBF's own sums (``scale_sums``
+        [S, C, C], ``at_scale``); the mixture's sums are the same numbers either way."""
         N = z.shape[0]
         codes = torch.as_tensor(np.asarray(cells, dtype=np.int64), device=z.device)
         sums = torch.zeros(n_cells, n_cells, dtype=dtype, device=z.device)  # [C, C]
+        widths = [float(sigma)] if isinstance(sigma, (int, float)) else [float(s) for s in sigma]
+        per_scale = per_scale and len(widths) > 1
+        scale_sums = torch.zeros(len(widths), n_cells, n_cells, dtype=dtype, device=z.device) if per_scale else None
+
+        def add(into: torch.Tensor, kb: torch.Tensor, i0: int, i1: int) -> None:
+            by_cell = torch.zeros(i1 - i0, n_cells, dtype=dtype, device=z.device).index_add_(1, codes, kb.to(dtype))  # [b, C]
+            into.index_add_(0, codes[i0:i1], by_cell)
+
         rows = max(1, min(N, max_kernel_elements // max(N, 1)))
         for i0 in range(0, N, rows):
             i1 = min(N, i0 + rows)
             d2 = _sq_dists(z[i0:i1], z) if sq_dists is None else sq_dists[i0:i1]  # [b, N]
-            kb = rbf_kernel(d2, sigma).to(dtype)  # [b, N]
-            by_cell = torch.zeros(i1 - i0, n_cells, dtype=dtype, device=z.device).index_add_(1, codes, kb)  # [b, C]
-            sums.index_add_(0, codes[i0:i1], by_cell)
+            if per_scale:  # each RBF's sums on the way, the mixture by rbf_kernel's own operations (the same values)
+                kb = rbf_kernel(d2, widths[0])
+                add(scale_sums[0], kb, i0, i1)
+                for j, s in enumerate(widths[1:], 1):
+                    one = rbf_kernel(d2, s)
+                    add(scale_sums[j], one, i0, i1)
+                    kb += one
+                kb /= len(widths)
+            else:
+                kb = rbf_kernel(d2, sigma)  # [b, N]
+            add(sums, kb, i0, i1)
         self.sums = sums.cpu().numpy()  # [C, C] float64
+        self.scale_sums = None if scale_sums is None else scale_sums.cpu().numpy()  # [S, C, C] or None
         self.counts = np.bincount(np.asarray(cells, dtype=np.int64), minlength=n_cells).astype(np.float64)  # [C]
+
+    def at_scale(self, j: int) -> "CellGram":
+        """The same cells' sums under the j-th RBF of the mixture alone (needs ``per_scale``)."""
+        if self.scale_sums is None:
+            raise ValueError("this CellGram kept no per-scale sums (build it with per_scale=True and several σ)")
+        out = copy.copy(self)
+        out.sums, out.scale_sums = self.scale_sums[j], None
+        return out
 
     def side(self, unit_of_cell: np.ndarray, chosen: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray]:
         """[U, c] 0/1 matrix over the chosen non-empty cells (c of them, their indices in ``.cells``):

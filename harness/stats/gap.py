@@ -16,6 +16,8 @@ and optionally labels of real sub-populations (language, category, ...). One poo
   of the between-prompt MMD² between the two halves of one modality: the estimator's own noise at
   this number of prompts (its expectation is 0; it shrinks about as 1/U). Reported, never a baseline.
 - ``interval``: ratio mmd2 / max(intra) with its unit-level bootstrap (``bootstrap.ratio_interval``).
+- ``per_scale`` (``scale_readings`` with a mixture kernel): the cross-modal MMD², its test and every real
+  split's Comparisons under each RBF of the mixture alone, read from the same pass over the kernel.
 """
 
 from __future__ import annotations
@@ -67,6 +69,25 @@ class GapResult:
     # (cross-modal Comparison, intra-modal name -> [Comparison]) behind the figures, so a caller can
     # form other ratios on the same units (e.g. keys after an intervention over the intra-modal effects before)
     comparisons: tuple | None = field(default=None, repr=False, compare=False)
+    # with ``scale_readings``: one ScaleReading per RBF of the mixture (the single-σ readings beside it)
+    per_scale: tuple = field(default=(), repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ScaleReading:
+    """The gap read with ONE RBF of the mixture (σ = scale × σ_med): a reading beside the mixture's
+    figures, never the verdict's; the same cells, units and splits."""
+
+    scale: float  # multiple of σ_med
+    sigma: float  # the RBF's σ, in the units of the input vectors
+    mmd2: float  # between-prompt MMD² image vs text at this σ
+    p_value: float  # its own sign-flip test (the same draws as the mixture's)
+    comparisons: tuple = field(repr=False, compare=False)  # (cross-modal Comparison, real split name -> [Comparison])
+
+
+def _p_value(observed: float, null: np.ndarray) -> float:
+    """(1 + #{null ≥ observed}) / (1 + draws): the sign-flip test's p-value."""
+    return (1.0 + float((null >= observed).sum())) / (1.0 + len(null))
 
 
 def pooled_distances(image: Side, text: Side, max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS) -> torch.Tensor | None:
@@ -99,6 +120,7 @@ def cross_modal_gap(
     n_boot: int = 200, level: float = 0.90, seed: int = 0, noise_halvings: int = 16,
     max_kernel_elements: int = DEFAULT_MAX_KERNEL_ELEMENTS, dtype: torch.dtype = torch.float64,
     blocks: dict | None = None, kernel_scales: tuple[float, ...] | None = None, sq_dists: torch.Tensor | None = None,
+    scale_readings: bool = False,
 ) -> GapResult:
     """The image and text tokens (``Side``: vectors [n, d], unit id per token, labels, positions);
     `blocks`: unit id -> block: only pairs of units within one block enter any figure (every statistic
@@ -146,27 +168,38 @@ def cross_modal_gap(
     if sigma is None:
         sigma = median_bandwidth(xi, xt, seed=seed) if d2 is None else median_bandwidth_from(d2, seed=seed)
     widths = float(sigma) if kernel_scales is None else tuple(float(sigma) * float(c) for c in kernel_scales)
-    gram = CellGram(z, cell, len(first), widths, max_kernel_elements=max_kernel_elements, dtype=dtype, sq_dists=d2)
+    per_scale = scale_readings and kernel_scales is not None and len(kernel_scales) > 1
+    gram = CellGram(z, cell, len(first), widths, max_kernel_elements=max_kernel_elements, dtype=dtype, sq_dists=d2,
+                    per_scale=per_scale)
     del d2
 
-    def compare(a, b, paired=False):
-        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired, mask=mask)
-
-    cross = compare(mod_of == 0, mod_of == 1, paired=True)
-    observed, null = sign_flip_test(cross, permutations=int(permutations), seed=seed)
-
-    intra: dict[str, list[Comparison]] = {}
     levels: dict[str, list[str]] = {}
+    splits = []  # (name, [(cells of level a, cells of level b)]) of every real split
     for n in names:
         for code, mod in enumerate(MODALITIES):
             held = {lv: len(set(unit_of[(mod_of == code) & (lab_of[n] == lv)])) for lv in np.unique(lab_of[n][mod_of == code])}
             usable = sorted(lv for lv, count in held.items() if count >= 2)
             if len(usable) >= 2:
                 levels[n] = sorted(set(levels.get(n, [])) | {str(lv) for lv in usable})
-                intra[f"{mod}/by-{n}"] = [
-                    compare((mod_of == code) & (lab_of[n] == a), (mod_of == code) & (lab_of[n] == b))
-                    for i, a in enumerate(usable) for b in usable[i + 1 :]
-                ]
+                splits.append((f"{mod}/by-{n}", [((mod_of == code) & (lab_of[n] == a), (mod_of == code) & (lab_of[n] == b))
+                                                  for i, a in enumerate(usable) for b in usable[i + 1 :]]))
+
+    def read(g: CellGram) -> tuple[Comparison, dict[str, list[Comparison]]]:
+        """The cross-modal Comparison (units holding both) and every real split's, from the sums `g`."""
+        def compare(a, b, paired=False):
+            return Comparison.build(g, unit_of, a, b, n_units, paired=paired, mask=mask)
+        return compare(mod_of == 0, mod_of == 1, paired=True), {name: [compare(a, b) for a, b in pairs] for name, pairs in splits}
+
+    def compare(a, b, paired=False):
+        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired, mask=mask)
+
+    cross, intra = read(gram)
+    observed, null = sign_flip_test(cross, permutations=int(permutations), seed=seed)
+    readings = []
+    for j, c in enumerate(kernel_scales if per_scale else ()):
+        cross_j, intra_j = read(gram.at_scale(j))
+        obs_j, null_j = sign_flip_test(cross_j, permutations=int(permutations), seed=seed)
+        readings.append(ScaleReading(float(c), float(sigma) * float(c), obs_j, _p_value(obs_j, null_j), (cross_j, intra_j)))
     basis = f"labels: {', '.join(sorted(levels))}" if intra else "position (fallback: no usable label)"
     if not intra:
         intra = {f"{mod}/by-position": [compare((mod_of == code) & (half_of == 0), (mod_of == code) & (half_of == 1))]
@@ -187,9 +220,9 @@ def cross_modal_gap(
             values.append(float(Comparison(g, g, g, has_a, has_b, mask).mmd2()[0]))
         noise[mod] = float(np.std(values))
     return GapResult(
-        mmd2=observed, p_value=(1.0 + float((null >= observed).sum())) / (1.0 + len(null)), permutations=int(permutations),
+        mmd2=observed, p_value=_p_value(observed, null), permutations=int(permutations),
         null_mean=float(null.mean()), null_std=float(null.std()), sigma=float(sigma), units=cross.units(),
         intra=intra_point, intra_basis=basis, noise_floor=noise, interval=interval, n_image=ni, n_text=nt, levels=levels,
-        comparisons=(cross, intra),
+        comparisons=(cross, intra), per_scale=tuple(readings),
     )
 

@@ -40,6 +40,18 @@ class Tiers:
     gap: GapResult  # the mixture-kernel gap behind it (p-value, units, comparisons)
     verdict: str  # "holds", "absent" or one of the UNDECIDED_* sentences
     maps: FoldMaps | None = None  # the held-out folds' maps of the pooled keys (image rows, then text), when computed
+    # the kernel-mean tier under each RBF of the mixture alone, with the rule's outcome there (readings beside
+    # the verdict, never it: docs/statistics.md "Tiers"); empty where the gap kept no single-σ readings
+    per_sigma: tuple["SigmaReading", ...] = ()
+
+
+@dataclass(frozen=True)
+class SigmaReading:
+    scale: float  # σ = scale × σ_med
+    sigma: float
+    p_value: float  # the sign-flip test at this σ
+    kernel: KernelMeanTier  # the tier's figures at this σ (same units, splits and bootstrap draws)
+    outcome: str  # what the verdict's rule reads at this σ alone ("holds", "absent", "undecided: ...")
 
 
 def real_splits(units: dict, strata: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
@@ -75,6 +87,14 @@ def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, see
     return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
 
 
+def sigma_reading(r, *, real: bool, threshold: float, alpha: float, n_boot: int, level: float, seed: int) -> SigmaReading:
+    """The kernel-mean tier and the rule's outcome under one RBF of the mixture (``gap.ScaleReading`` `r`);
+    `real`: the gap's splits are real labels (else none enters, as in ``asserted_tier``)."""
+    cross, intra = r.comparisons
+    kernel = kernel_mean_tier(cross, intra if real else {}, n_boot=n_boot, level=level, seed=seed)
+    return SigmaReading(r.scale, r.sigma, r.p_value, kernel, verdict(kernel, r.p_value, threshold=threshold, alpha=alpha))
+
+
 FOLDS = 5  # folds of units for the held-out tiers (separability, out of support)
 
 
@@ -103,6 +123,8 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
                               kernel_scales=MIXTURE_SCALES, sq_dists=sq_dists)
     cross = gap.comparisons[0]
     kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
+    per_sigma = tuple(sigma_reading(r, real=not gap.intra_basis.startswith("position"), threshold=threshold, alpha=alpha,
+                                    n_boot=n_boot, level=level, seed=seed) for r in gap.per_scale)
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
     ui, ut = np.asarray(image.units), np.asarray(text.units)
     splits = real_splits({"image": ui, "text": ut}, {"image": image.strata, "text": text.strata})
@@ -128,4 +150,4 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
             sq_dists = pairwise_sq_dists(z64, z64)
         s = setup(sq_dists, np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
-    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps)
+    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps, per_sigma)

@@ -127,3 +127,28 @@ def test_the_logit_gap_column_says_the_sign_the_figure_has():
     table = triple_table([TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"logit_gap": -0.5})])
     title = next(c["title"] for c in table["columns"] if c["key"] == "logit-gap")
     assert "image keys minus the mean they give text keys" in title and "text-key minus image-key" not in title
+
+
+def _sigma_record(layer: int, shift: float) -> TripleResult:
+    from harness.stats.gap import cross_modal_gap
+    from harness.stats.kernels import MIXTURE_SCALES
+    k = P.sample(P.population(d=8, layout="shared-offset", shift=shift), prompts=16, cap=160, seed=layer)
+    gap = cross_modal_gap(*k.sides(), permutations=100, n_boot=1, kernel_scales=MIXTURE_SCALES, scale_readings=True)
+    t = all_tiers(*k.sides(), gap=gap, n_boot=30)
+    return TripleResult(model="m", layer=layer, benchmark="b", status="passed", extra={"tiers": tiers_record(t)})
+
+
+def test_single_sigma_readings_get_their_row_and_clause_never_the_verdict_mark():
+    held, null = _sigma_record(0, 8.0), _sigma_record(1, 0.0)
+    readings = held.extra["tiers"]["kernel mean"]["per σ"]
+    assert [r["scale"] for r in readings] == [0.25, 0.5, 1.0, 2.0, 4.0]
+    assert all(r["outcome"] == "holds" for r in readings)
+    assert not any(r["outcome"] == "holds" for r in null.extra["tiers"]["kernel mean"]["per σ"])
+    (table,) = tier_tables([held, null])
+    rows = {row["tier"]: row for row in table["rows"]}
+    row = rows["kernel mean at one σ"]
+    assert not row["asserted"] and rows["kernel mean"]["asserted"] and "never it" in row["question"]
+    assert [c["mark"] for c in row["cells"]] == ["5/5", "0/5"] and row["cells"][0]["text"].startswith("×0.25 ● ")
+    assert "at one σ alone (readings, not the verdict) the rule holds at L0 (×0.25, ×0.5, ×1, ×2, ×4)" in table["sentence"]
+    (old,) = tier_tables([_record(0, 8.0)])  # records written without the readings: no row, no clause
+    assert "kernel mean at one σ" not in [r["tier"] for r in old["rows"]] and "one σ alone" not in old["sentence"]
