@@ -27,8 +27,28 @@ def test_create_compare_drift_regenerate(pytester):
     assert drifted.ret == 1 and "baseline drift: mmd2" in drifted.stdout.str()
 
     rewritten = pytester.runpytest_subprocess(*args, "--ks-update-baselines")
-    assert rewritten.ret == 0
+    assert rewritten.ret == 0 and "baseline rewritten: mmd2" in rewritten.stdout.str()  # a note says what it changed
     assert pytester.runpytest_subprocess(*args).ret == 0
+
+    # --ks-resume keeps the finished record but compares it with THIS run's store: a drift there still fails
+    data = json.loads(path.read_text())
+    data["triples"]["L0-fixture"]["figures"]["mmd2"]["value"] *= 2
+    path.write_text(json.dumps(data))
+    resumed = pytester.runpytest_subprocess(*args, "--ks-resume")
+    assert resumed.ret == 1 and "baseline drift: mmd2" in resumed.stdout.str(), resumed.stdout.str()[-1500:]
+
+    # other settings against a named store: nothing compared, so the run fails and says which setting differs
+    other = pytester.runpytest_subprocess(*args, "--ks-permutations", "100")
+    assert other.ret == 1 and "baseline not compared: stored under other settings (permutations 200 → 100)" in other.stdout.str()
+
+    # a damaged baseline file: one line naming it; the triple's figures are still recorded and reported
+    path.write_text("{trunc")
+    damaged = pytester.runpytest_subprocess(*args)
+    out = damaged.stdout.str()
+    assert damaged.ret == 1 and f"baseline file {path} is not readable JSON" in out and "Traceback" not in out
+    records = [json.loads(line) for line in (pytester.path / "reports" / "results.jsonl").read_text().splitlines()]
+    assert [r["extra"]["baseline_drift"]["status"] for r in records] == ["unreadable"] and records[0]["mmd2"] > 0
+    assert (pytester.path / "reports" / "report.html").is_file()
 
 
 def test_first_run_without_stored_baselines_is_judged_on_its_verdicts(pytester):

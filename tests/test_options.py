@@ -103,3 +103,44 @@ def test_an_empty_value_means_the_documented_default():
 @pytest.mark.parametrize("value, expected", [("1", True), ("Yes", True), ("on", True), ("0", False), ("off", False), ("", False)])
 def test_switch_spellings(value, expected):
     assert config(resume=value).resume is expected
+
+
+def test_too_few_sign_flips_for_alpha_end_the_run_before_any_model(tmp_path):
+    """With P draws the p-value is at least 1/(1 + P): at or above alpha no triple could ever pass, whatever its
+    figures, and the verdict would only say "not significant"; one line names the least P that can."""
+    import pytest
+    from harness.errors import KeyspaceError
+    from harness.run.options import OPTIONS, parse_config
+
+    defaults = {o.name: o.default for o in OPTIONS}
+
+    def config(**given):
+        values = {**defaults, **{k.replace("_", "-"): v for k, v in given.items()}}
+        return parse_config(lambda name: values[name], tmp_path)
+
+    with pytest.raises(KeyspaceError, match=r"--ks-permutations: 20 draws give p ≥ 1/21 .* never under alpha 0.01.* at least 100"):
+        config(permutations="20")
+    with pytest.raises(KeyspaceError, match="at least 20$"):
+        config(permutations="19", alpha="0.05")
+    assert config(permutations="100").permutations == 100 and config(permutations="20", alpha="0.05").alpha == 0.05
+
+
+def test_a_model_or_benchmark_named_twice_is_one_line(tmp_path):
+    """Named twice, a pair would be measured twice and every verdict sentence would count its layers twice."""
+    import pytest
+    from harness.errors import KeyspaceError
+    from harness.run.options import OPTIONS, parse_config
+
+    defaults = {o.name: o.default for o in OPTIONS}
+
+    def config(**given):
+        values = {**defaults, **given}
+        return parse_config(lambda name: values[name], tmp_path)
+
+    with pytest.raises(KeyspaceError, match="^--ks-models: organism-joint named more than once; name each model once$"):
+        config(models="organism-joint,tiny-llava,organism-joint")
+    with pytest.raises(KeyspaceError, match="^--ks-benchmarks: fixture named more than once"):
+        config(benchmarks="fixture,world,fixture")
+    with pytest.raises(KeyspaceError, match=r"mmmu named more than once; .* \(mmmu:Art,Biology\)$"):
+        config(benchmarks="mmmu:Art;mmmu:Biology")
+    assert [b.text for b in config(benchmarks="mmmu:Art,Biology,world").benchmarks] == ["mmmu:Art,Biology", "world"]

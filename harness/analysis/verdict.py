@@ -11,7 +11,9 @@ each bounded on its own (``harness.stats.kernel_mean``). Its outcome (``harness.
 - "absent": some split's upper bound (Bonferroni over the splits) is under `threshold`;
 - "undecided: no real sub-population to compare with": no label splits a modality (the by-position
   split is a figure only, never a baseline);
-- "undecided: intra-modal effects not bounded at this number of prompts": neither.
+- "undecided: the prompt-level test does not reject at alpha": every split's lower bound reaches
+  `threshold` but p ≥ alpha (the pre-registered "undecided" with its own reason);
+- "undecided: intra-modal effects not bounded at this number of prompts": otherwise.
 
 Only "holds" passes. Where the keys of a second benchmark give by-benchmark baselines, the
 cross-modal MMD² must also reach `threshold` × each of them (a point check: one bootstrap over one
@@ -24,10 +26,11 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from harness.stats.gap import GapResult
-from harness.stats.tiers import ASSERTED, UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, asserted_tier, verdict as tier_outcome
+from harness.stats.tiers import (ASSERTED, UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, asserted_tier,
+                                 verdict as tier_outcome)
 from harness.stats.kernel_mean import KernelMeanTier
 
-__all__ = ["ASSERTED", "UNDECIDED_NO_SPLIT", "UNDECIDED_UNBOUNDED", "Verdict", "decide", "decide_gap"]
+__all__ = ["ASSERTED", "UNDECIDED_NO_SPLIT", "UNDECIDED_NOT_SIGNIFICANT", "UNDECIDED_UNBOUNDED", "Verdict", "decide", "decide_gap"]
 
 
 @dataclass(frozen=True)

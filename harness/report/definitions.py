@@ -87,8 +87,14 @@ def definitions(spaces: list[str], kinds: list[str] = ("keys",), scope: str = ""
          "the axes have no units. At most the stated number of points is drawn."},
         {"term": "Timings", "text": "analysis s: wall seconds of the whole analysis of one triple (every tier and the t-SNE map); capture s: wall seconds "
          "of the capture (forward passes with hooks) it used."},
-        {"term": "Baseline", "text": "Comparison of the figures with the stored expected values: ok (within "
-         "tolerance), drift (outside: see the tooltip), created (no baseline existed; this run wrote it)."},
+        {"term": "Baseline", "text": "Comparison with the stored baseline (reports/baselines/<model>.json or the run's "
+         "--ks-baselines): the verdict's outcome (exactly), its lower bound and ratio, MMD², p, the token counts and the "
+         "held-out tiers' AUC and out-of-support excess, each within its tolerance. ok: every figure within; drift: "
+         "some outside (old → new shown; the test fails); created: none existed in the named store, this run wrote it "
+         "(the test fails once); new: none existed, written beside the results (a note); updated: rewritten by "
+         "--ks-update-baselines (what changed shown); other-config / not-comparable: stored under other settings "
+         "(named), so nothing was compared (a note with the default store; a failure with a named one); unreadable: "
+         "the baseline file is damaged (a failure)."},
         {"term": "Controls", "text": "Runs where the answer is known: shuffled-labels and text-as-image must show no gap; "
          "synthetic-shift (a known shift injected) must show one. They check the harness, not the model."},
     ]

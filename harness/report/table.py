@@ -39,6 +39,8 @@ def capped(x, cap: float | None, digits: int = 3) -> str:
     """A bound the statistics cap (the ratio's interval stops at 1000) reads as such, never as a value."""
     if cap is not None and extras.finite(x) is not None and x >= cap * (1 - 1e-9):
         return f"≥ {cap:g}"
+    if cap is not None and extras.finite(x) is not None and x <= -cap * (1 - 1e-9):  # unbounded below (no cross effect)
+        return f"≤ -{cap:g}"
     return fmt(x, digits)
 
 
@@ -85,11 +87,16 @@ def _verdict_cell(r: TripleResult) -> dict:
 
 
 def _drift_cell(r: TripleResult) -> dict:
+    """The comparison's status, with what moved (drift, rewritten) or why nothing was compared beside it."""
     d = r.baseline_drift
     if d is None:
         return cell(None)
-    detail = "; ".join(f"{k}: {v}" for k, v in d.figures.items())
-    return cell(d.status, title=detail or "no figures recorded", cls=f"drift-{d.status}" if d.status in ("ok", "drift", "created", "new") else "")
+    shown = {"drift": d.changes(), "updated": d.changes() or "nothing outside tolerance"}.get(d.status, d.note)
+    text = f"{d.status}: {shown}" if shown else d.status
+    title = d.message() if d.status not in ("ok",) else "every stored figure within its tolerance: " + "; ".join(
+        f"{k} {v.get('old')} → {v.get('new')}" for k, v in d.figures.items() if isinstance(v, dict))
+    cls = "drift-drift" if d.fails else (f"drift-{d.status}" if d.status in ("ok", "new") else "")
+    return cell(d.status, text, title=title, cls=cls)
 
 
 def _shared_estimator(results: Sequence[TripleResult], which: str) -> str | None:
@@ -181,7 +188,8 @@ def triple_table(results: Sequence[TripleResult], *, compact: bool = False) -> d
          lambda r: cell(r.seconds, f"{r.seconds:.2f}")),
         (column("capture-seconds", "capture", f"wall seconds of the capture of the {what}", sub="s"),
          lambda r: cell(extras.capture_seconds(r), fmt(extras.capture_seconds(r), 3))),
-        (column("drift", "baseline", "comparison with the stored baseline: ok, drift, created or new", "text"), _drift_cell),
+        (column("drift", "baseline", "comparison with the stored baseline: ok, drift, created, new, updated, other-config, "
+                "not-comparable or unreadable (Definitions)", "text"), _drift_cell),
     ]
     if compact:
         spec = [entry for entry in spec if entry[0]["key"] in COMPACT]

@@ -262,27 +262,43 @@ class Drift:
     """The outcome of comparing one triple with its stored baseline (harness.results.baselines), extra["baseline_drift"]."""
 
     # "ok", "drift", "created" (missing from a named store: fails), "new" (missing, created with a note),
-    # "updated", or "other-config" (stored under other options: not compared)
+    # "updated" (rewritten by --ks-update-baselines; figures: what it changed), "not-comparable" (a named store's
+    # entry of other settings: fails), "other-config" (the default store's: a note), "unreadable" (a damaged
+    # baseline file: fails; `note` says why)
     status: str
     path: str  # the baseline file
     figures: dict = field(default_factory=dict)  # figure → {"old", "new", "tolerance", "ok"}
+    note: str = ""  # why an entry was not compared ("stored under other settings (seed 0 → 1)"), or the file's error
+
+    FAILING = ("drift", "created", "not-comparable", "unreadable")
 
     @property
     def fails(self) -> bool:
-        return self.status in ("drift", "created")
+        return self.status in self.FAILING
+
+    def changes(self) -> str:
+        """The figures outside tolerance, old → new ("outcome holds → absent; mmd2 0.14 → 0.09 (tolerance 5% + 1e-06)")."""
+        return "; ".join(f"{k} {_fig(v.get('old'))} → {_fig(v.get('new'))} (tolerance {v.get('tolerance')})"
+                         for k, v in self.figures.items() if isinstance(v, dict) and not v.get("ok", True))
 
     def message(self) -> str:
         if self.status == "created":
             return f"baseline created: {self.path}; rerun to compare against it"
         if self.status == "new":
             return f"no stored baseline: created {self.path} (a note, not a failure); later runs compare against it"
-        bad = {k: v for k, v in self.figures.items() if not v["ok"]}
-        return "baseline drift: " + "; ".join(
-            f"{k} {v['old']:.6g} → {v['new']:.6g} (tolerance {v['tolerance']})" for k, v in bad.items()
-        ) + f" [{self.path}; --ks-update-baselines rewrites it]"
+        if self.status == "not-comparable":
+            return (f"baseline not compared: {self.note} [{self.path}]; rerun with its settings, or "
+                    "--ks-update-baselines rewrites it")
+        if self.status == "other-config":
+            return f"baseline not compared: {self.note} [{self.path}] (a note; judged on its verdict alone)"
+        if self.status == "unreadable":
+            return f"baseline not compared: {self.note}"
+        if self.status == "updated":
+            return f"baseline rewritten: {self.changes() or 'no figure outside its tolerance'} [{self.path}]"
+        return f"baseline drift: {self.changes()} [{self.path}; --ks-update-baselines rewrites it]"
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "path": self.path, "figures": self.figures}
+        return {"status": self.status, "path": self.path, "figures": self.figures, **({"note": self.note} if self.note else {})}
 
     @classmethod
     def from_dict(cls, d) -> "Drift | None":
@@ -290,4 +306,9 @@ class Drift:
         if not isinstance(d, dict) or not isinstance(d.get("status"), str):
             return None
         figures = d.get("figures")
-        return cls(d["status"], _str(d.get("path")), figures if isinstance(figures, dict) else {})
+        return cls(d["status"], _str(d.get("path")), figures if isinstance(figures, dict) else {}, _str(d.get("note")))
+
+
+def _fig(value) -> str:
+    """A stored or measured figure as a message shows it: numbers to 6 significant digits, words as they are."""
+    return f"{value:.6g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)

@@ -41,7 +41,8 @@ class TierFigures:
 # library; the outcome sentences are harness.stats.tiers' (a test checks they agree).
 ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
 SHORT = {"undecided: no real sub-population to compare with": "undecided (no real sub-population)",  # the outcomes as a table cell says them
-         "undecided: intra-modal effects not bounded at this number of prompts": "undecided (intra-modal effects not bounded)"}
+         "undecided: intra-modal effects not bounded at this number of prompts": "undecided (intra-modal effects not bounded)",
+         "undecided: the prompt-level test does not reject at alpha": "undecided (test not significant)"}
 ORDER = ("paper form", "separability", "out of support", "kernel mean")
 
 

@@ -88,6 +88,22 @@ def _split(value: str) -> list[str]:
 MAXIMA = {"seed": 2**32 - 1, "permutations": 1_000_000, "max-points": 50_000, "per-head": 128, "batch-size": 4096, "samples": 1_000_000}
 
 
+def _once(option: str, names, fix: str) -> None:
+    twice = sorted({n for n in names if list(names).count(n) > 1})
+    if twice:
+        raise KeyspaceError(f"--ks-{option}: {', '.join(twice)} named more than once; {fix}")
+
+
+def _check_resolution(permutations: int, alpha: float | None) -> None:
+    """The sign-flip p-value is at least 1 / (1 + permutations): with too few draws it can never fall under
+    alpha, and no triple could pass whatever its figures (alpha None: each model's, 0.01 unless a model says)."""
+    level = 0.01 if alpha is None else alpha
+    if 1.0 / (1.0 + permutations) >= level:
+        need = math.ceil(1.0 / level)  # 1 / (1 + P) < alpha  ⇔  P > 1/alpha − 1
+        raise KeyspaceError(f"--ks-permutations: {permutations} draws give p ≥ 1/{permutations + 1} = {1.0 / (1 + permutations):.3g}, "
+                            f"never under alpha {level:g}, so no triple could pass; give at least {need}")
+
+
 def _int(name: str, value: str, *, minimum: int) -> int:
     maximum = MAXIMA.get(name)
     usage = f"give a whole number ≥ {minimum}" if maximum is None else f"give a whole number in {minimum}..{maximum}"
@@ -214,12 +230,20 @@ class RunConfig:
         out["shard"] = str(self.shard) if self.shard else "none"
         return out
 
-    def config_id(self) -> str:
-        """Digest of everything that shapes the figures (not where the outputs go)."""
+    def _shaping(self) -> dict:
         shaping = {k: v for k, v in asdict(self).items() if k not in OUTPUT_FIELDS}
         shaping["max_tokens"] = self.max_tokens.source
         shaping["device"] = torch.device(self.device).type  # cuda:0 and cuda:1 give the same figures
-        return hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        return shaping
+
+    def shaping(self) -> dict[str, str]:
+        """Everything that shapes the figures, as text (what `config_id` digests; a stored baseline keeps it so
+        that an entry of other settings can say which differ)."""
+        return {k: json.dumps(v, default=str) if not isinstance(v, str) else v for k, v in sorted(self._shaping().items())}
+
+    def config_id(self) -> str:
+        """Digest of everything that shapes the figures (not where the outputs go)."""
+        return hashlib.sha256(json.dumps(self._shaping(), sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
 def defaulting(get: Callable[[str], str], options: tuple[Option, ...]) -> Callable[[str], str]:
@@ -245,6 +269,9 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
     benchmarks = parse_benchmarks(get("benchmarks"))
     if not benchmarks:
         raise KeyspaceError("--ks-benchmarks: no benchmark given; e.g. --ks-benchmarks fixture")
+    # each would be measured twice and counted twice in every verdict sentence ("holds at 2 of 2 layers")
+    _once("models", models, "name each model once")
+    _once("benchmarks", [b.name for b in benchmarks], "name each benchmark once, its subsets after one colon (mmmu:Art,Biology)")
     layers_raw = get("layers").strip()
     samples_raw = get("samples").strip().lower()
     device = worker_device(parse_device(get("device")), worker)
@@ -254,6 +281,9 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         p = Path(get(name)).expanduser()
         return p if p.is_absolute() else rootdir / p
 
+    alpha = None if get("alpha").strip() == "model" else _float("alpha", get("alpha"), low=0.0, high=1.0)
+    permutations = _int("permutations", get("permutations"), minimum=1)
+    _check_resolution(permutations, alpha)
     return RunConfig(
         models=tuple(models),
         layers=None if layers_raw in ("", "default") else tuple(_split(layers_raw)),
@@ -263,8 +293,8 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         dtype=next(k for k, v in DTYPES.items() if v == dtype),
         seed=_int("seed", get("seed"), minimum=0),
         threshold=None if get("threshold").strip() == "model" else _float("threshold", get("threshold"), low=0.0),
-        alpha=None if get("alpha").strip() == "model" else _float("alpha", get("alpha"), low=0.0, high=1.0),
-        permutations=_int("permutations", get("permutations"), minimum=1),
+        alpha=alpha,
+        permutations=permutations,
         max_points=_int("max-points", get("max-points"), minimum=8),
         per_head=_int("per-head", get("per-head"), minimum=0),
         threads=parse_threads(get("threads")),

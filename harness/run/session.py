@@ -26,7 +26,7 @@ from harness.models import LoadedModel, adapter_for
 from harness.run.oom import with_oom_backoff
 from harness.run.options import RunConfig
 from harness.atomic import write_atomic
-from harness.results.figures import Sampling, TextBias
+from harness.results.figures import Drift, Sampling, TextBias
 from harness.results.meta import write_run_info
 from harness.results.records import TripleResult, merge_parts, part_paths, read_results
 from harness.run.runinfo import run_info
@@ -220,8 +220,9 @@ class KeyspaceRun:
     def judge(self, triple: Triple) -> TripleResult:
         """Analyse one triple, record it (appended to the results file at once) and return it."""
         done = self.previous().get((triple.model, triple.layer, triple.benchmark, ""))
-        if done is not None:
-            self.results.append(done)  # already on disk: not written again
+        if done is not None:  # already on disk: not written again, but compared with THIS run's baselines
+            done = self._with_baseline(done)
+            self.results.append(done)
             return done
         spec = self.planner.spec(triple.model)
         settings = self.planner.settings(spec)
@@ -240,13 +241,26 @@ class KeyspaceRun:
         probe = self.text_bias(triple.model) if result.status != "error" else None
         if probe:  # behaviour beside geometry (organisms only): see harness.organisms.probe
             result = replace(result, extra={**result.extra, "text_bias": probe.to_dict()})
-        if self.cfg.baselines is not None and result.status != "error":
-            drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines)
-            result = replace(result, extra={**result.extra, "baseline_drift": drift.to_dict()})
-            if drift.status == "new" and (note := f"{triple.model}: {drift.message()}") not in self.notes:
-                self.notes.append(note)
+        result = self._with_baseline(result)
         self.record(result)
         return result
+
+    def _with_baseline(self, result: TripleResult) -> TripleResult:
+        """`result` with its comparison against the stored baseline (none for an error or without a store); what a
+        reader must know but that does not fail the test (created beside, other settings, rewritten) is a note."""
+        if self.cfg.baselines is None or result.status == "error":
+            return result
+        try:
+            drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines, settings=self.cfg.shaping())
+        except KeyspaceError as exc:  # a damaged baseline file: this triple's figures are kept, its test fails
+            drift = Drift("unreadable", "", note=str(exc))
+        if drift.status in ("new", "other-config", "unreadable") or (drift.status == "updated" and drift.changes()):
+            note = f"{result.model} L{result.layer} {result.benchmark}: {drift.message()}"
+            if drift.status in ("new", "unreadable"):
+                note = f"{result.model}: {drift.message()}"
+            if note not in self.notes:
+                self.notes.append(note)
+        return replace(result, extra={**result.extra, "baseline_drift": drift.to_dict()})
 
     def text_bias(self, model: str) -> TextBias | None:
         """The text-bias probe of an organism (once per model), None for other models."""

@@ -29,6 +29,9 @@ from .support import SupportTier, setup, support_tier
 ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
 UNDECIDED_NO_SPLIT = "undecided: no real sub-population to compare with"
 UNDECIDED_UNBOUNDED = "undecided: intra-modal effects not bounded at this number of prompts"
+# every split's lower bound reaches the threshold but the prompt-level test does not reject at alpha (too few
+# units, or too few sign flips for p to reach alpha): the same non-pass, its own reason (since 2026-12-05)
+UNDECIDED_NOT_SIGNIFICANT = "undecided: the prompt-level test does not reject at alpha"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ def verdict(kernel: KernelMeanTier, p_value: float, *, threshold: float, alpha: 
         return "holds"
     if any(b.high < threshold for b in kernel.splits):
         return "absent"
-    return UNDECIDED_UNBOUNDED
+    return UNDECIDED_NOT_SIGNIFICANT if holds(kernel, threshold) else UNDECIDED_UNBOUNDED
 
 
 def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, seed: int = 0) -> KernelMeanTier:

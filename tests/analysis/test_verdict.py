@@ -4,7 +4,7 @@ alone can fail it, no pass without a real sub-population, and the by-benchmark c
 import pytest
 
 from harness.analysis.triple import AnalysisSettings, analyze_layer
-from harness.analysis.verdict import UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, decide
+from harness.analysis.verdict import UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, decide
 from harness.run.controls import synthetic_bank, synthetic_strata
 from harness.stats.kernel_mean import KernelMeanTier, SplitBound
 
@@ -23,7 +23,7 @@ def test_every_split_bounded_above_the_threshold_holds():
 
 
 @pytest.mark.parametrize("tier,p,outcome", [
-    (_tier((2.0, 50.0), (1.5, 9.0)), 0.01, UNDECIDED_UNBOUNDED),  # p must be under alpha, not equal to it
+    (_tier((2.0, 50.0), (1.5, 9.0)), 0.01, UNDECIDED_NOT_SIGNIFICANT),  # p must be under alpha, not equal to it
     (_tier((2.0, 50.0), (0.999, 9.0)), 0.001, UNDECIDED_UNBOUNDED),  # ONE split's lower bound under the threshold
     (_tier((2.0, 50.0), (0.1, 0.9)), 0.001, "absent"),  # one split's upper bound under it
     (_tier(cross=9.0), 1e-6, UNDECIDED_NO_SPLIT),  # however large the gap: no real split, no pass

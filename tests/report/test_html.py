@@ -121,6 +121,23 @@ def test_an_absent_finding_without_a_stored_baseline_and_drift_are_failures(make
     assert '<b>○</b>absent</td>' in html and '<b>✗</b>holds, drift</td>' in html and html.count("cellv v-bad") == 2
 
 
+def test_a_test_failed_on_its_baseline_never_reads_holds_and_drift_shows_what_moved(make_triple):
+    created = make_triple(layer=0, extra={"baseline_drift": {"status": "created", "path": "/b/m.json", "figures": {}}})
+    foreign = make_triple(layer=1, extra={"baseline_drift": {"status": "not-comparable", "path": "/b/m.json", "figures": {},
+                                                             "note": "stored under other settings (seed 0 → 1)"}})
+    moved = make_triple(layer=2, extra={"baseline_drift": {"status": "drift", "path": "/b/m.json", "figures": {
+        "mmd2": {"old": 0.14, "new": 0.09, "tolerance": "5% + 1e-06", "ok": False},
+        "n_image": {"old": 100, "new": 100, "tolerance": "0% + 0", "ok": True}}}})
+    noted = make_triple(layer=3, extra={"baseline_drift": {"status": "other-config", "path": "/b/m.json", "figures": {},
+                                                           "note": "stored under other settings (max_points 1500 → 500)"}})
+    html = render_html([created, foreign, moved, noted])
+    assert '<b>✗</b>holds, baseline created</td>' in html and '<b>✗</b>holds, baseline of other settings</td>' in html
+    assert html.count("cellv v-bad") == 3 and "holds, drift" in html
+    assert "drift: mmd2 0.14 → 0.09 (tolerance 5% + 1e-06)" in html and "n_image 100 → 100" not in html.split("drift: mmd2")[1][:80]
+    assert "not-comparable: stored under other settings (seed 0 → 1)" in html
+    assert "other-config: stored under other settings (max_points 1500 → 500)" in html
+
+
 def test_capped_and_invalid_numbers_read_as_such(make_triple):
     r = make_triple(ratio=400.0, extra={
         "ratio_interval": {"low": 3.2, "high": 1000.0, "level": 0.95, "n_boot": 200},
@@ -128,6 +145,9 @@ def test_capped_and_invalid_numbers_read_as_such(make_triple):
                "knn": {"bits": float("nan"), "estimator": "knn-k5", "reason": "too few unique keys"}}})
     html = render_html([r])
     assert "[3.2, ≥ 1000]" in html and "1e+03" not in html
+    from harness.report.console import console_table
+    down = make_triple(layer=1, ratio=2.0, extra={"ratio_interval": {"low": -1000.0, "high": 1000.0, "level": 0.9, "n_boot": 200}})
+    assert "[≤ -1000, ≥ 1000]" in console_table([down]) and "e+03" not in console_table([down])
     assert "n/a: too few unique keys" in html
 
 

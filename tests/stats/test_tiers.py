@@ -21,7 +21,7 @@ from harness.stats.mmd import mmd2_unbiased
 from harness.stats.paper_form import paper_form, token_mmd2
 from harness.stats.separability import heldout_auc_replicates
 from harness.stats.support import setup, share_replicates, summarize
-from harness.stats.tiers import UNDECIDED_NO_SPLIT, UNDECIDED_UNBOUNDED, all_tiers, real_splits, verdict
+from harness.stats.tiers import UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, all_tiers, real_splits, verdict
 
 
 def test_mean_kernel_matches_monte_carlo():
@@ -141,7 +141,9 @@ def test_verdict_needs_a_real_split_and_says_why_not():
     assert not holds(_tier([]), 1.0)
     b = SplitBound("image/by-category", 0.1, 3.0, 2.0, 8.0)
     assert verdict(_tier([b]), 0.001, threshold=1.0, alpha=0.01) == "holds"
-    assert verdict(_tier([b]), 0.5, threshold=1.0, alpha=0.01) == UNDECIDED_UNBOUNDED  # p too large
+    # p too large while every bound is met: not significant, not "effects not bounded" (the reason said is the reason)
+    assert verdict(_tier([b]), 0.5, threshold=1.0, alpha=0.01) == UNDECIDED_NOT_SIGNIFICANT
+    assert verdict(_tier([b]), 0.5, threshold=3.0, alpha=0.01) == UNDECIDED_UNBOUNDED  # L = 2 < 3 ≤ U: both unmet
     assert verdict(_tier([b], low=0.5), 0.001, threshold=10.0, alpha=0.01) == "absent"  # U = 8 < 10
     wide = SplitBound("image/by-category", 0.1, 3.0, 0.5, 1000.0)
     assert verdict(_tier([wide], low=0.5), 0.001, threshold=1.0, alpha=0.01) == UNDECIDED_UNBOUNDED
@@ -255,7 +257,7 @@ def test_all_tiers_on_one_sample():
     k = P.sample(pop, prompts=24, cap=300, seed=0)
     t = all_tiers(*k.sides(), permutations=100, n_boot=50)
     assert {b.name for b in t.kernel.splits} == set(t.separability.splits) == set(t.support.splits)
-    assert t.verdict in ("holds", "absent", UNDECIDED_UNBOUNDED)
+    assert t.verdict in ("holds", "absent", UNDECIDED_UNBOUNDED, UNDECIDED_NOT_SIGNIFICANT)
     none = all_tiers(*k.sides(strata=False), permutations=100, n_boot=50, with_separability=False, with_support=False)
     assert none.verdict == UNDECIDED_NO_SPLIT and not none.kernel.splits
 
@@ -291,7 +293,7 @@ def test_the_report_side_names_the_same_outcomes_as_the_statistics():
     from harness.stats import tiers as computed
 
     assert shown.ASSERTED == computed.ASSERTED
-    assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED}
+    assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED, computed.UNDECIDED_NOT_SIGNIFICANT}
 
 
 def test_crossfit_point_reads_the_truth_where_the_split_is_measured_and_cap_where_it_is_noise():
