@@ -363,7 +363,8 @@ def test_fold_maps_refuse_non_finite_keys_in_one_line():
 
 def test_single_sigma_readings_are_the_gap_at_that_sigma_alone():
     """Each per-scale reading of a mixture gap is what the gap reads with that one RBF (its MMD², p-value,
-    every split's Comparison, the kernel-mean tier and the rule's outcome), and the mixture's own figures
+    every split's Comparison, the kernel-mean tier and the rule's outcome; to the readings' float32 cell sums, a
+    few 1e-9 in kernel units, and the tier's 2.3 % grid), and the mixture's own figures
     do not move when the readings are kept. The readings differ: the point ratio here reads 2.8 at the
     small σ and 1.4 at the large (what one bandwidth alone would have claimed; shown, never the verdict)."""
     from harness.stats.tiers import sigma_reading
@@ -376,12 +377,15 @@ def test_single_sigma_readings_are_the_gap_at_that_sigma_alone():
     points = []
     for r in mixed.per_scale:
         alone = cross_modal_gap(*k.sides(), sigma=r.sigma, permutations=200, n_boot=1)
-        assert r.sigma == pytest.approx(mixed.sigma * r.scale) and r.mmd2 == alone.mmd2 and r.p_value == alone.p_value
+        assert r.sigma == pytest.approx(mixed.sigma * r.scale) and r.mmd2 == pytest.approx(alone.mmd2, rel=1e-6)
+        assert r.p_value == pytest.approx(alone.p_value, abs=2 / 201)
         cross, intra = r.comparisons
-        assert cross.mmd2()[0] == pytest.approx(alone.mmd2, rel=1e-12) and {n: np.mean([c.mmd2()[0] for c in cs]) for n, cs in intra.items()} == pytest.approx(alone.intra)
+        assert cross.mmd2()[0] == pytest.approx(alone.mmd2, rel=1e-6)
+        assert {n: np.mean([c.mmd2()[0] for c in cs]) for n, cs in intra.items()} == pytest.approx(alone.intra, rel=1e-5, abs=1e-8)
         reading = sigma_reading(r, real=True, threshold=1.0, alpha=0.01, n_boot=50, level=0.9, seed=0)
         tier = kernel_mean_tier(*alone.comparisons, n_boot=50, seed=0)
-        assert (reading.kernel.point, reading.kernel.low, reading.kernel.binding) == (tier.point, tier.low, tier.binding)
+        assert reading.kernel.binding == tier.binding and reading.kernel.point == pytest.approx(tier.point, rel=0.024)
+        assert reading.kernel.low == pytest.approx(tier.low, rel=0.024)
         assert reading.outcome == verdict(tier, alone.p_value, threshold=1.0, alpha=0.01)
         points.append(reading.kernel.point)
     assert max(points) > 1.5 * min(points)
