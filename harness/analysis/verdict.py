@@ -16,8 +16,10 @@ each bounded on its own (``harness.stats.kernel_mean``). Its outcome (``harness.
 - "undecided: intra-modal effects not bounded at this number of prompts": otherwise.
 
 Only "holds" passes. Where the keys of a second benchmark give by-benchmark baselines, the
-cross-modal MMD² must also reach `threshold` × each of them (a point check: one bootstrap over one
-benchmark's units cannot resample two benchmarks); a "holds" that misses it reads "absent".
+cross-modal MMD² must also reach `threshold` × each of them (a point check: the bounds are U-statistic
+variances over one benchmark's units, and these effects pair units of two); a "holds" that misses it reads
+"undecided: under threshold × a by-benchmark effect on the point (not bounded)": no upper bound is under the
+threshold, so it is not "absent" (until 2026-12-05 it read "absent").
 """
 
 from __future__ import annotations
@@ -26,11 +28,11 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from harness.stats.gap import GapResult
-from harness.stats.tiers import (ASSERTED, UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, asserted_tier,
-                                 verdict as tier_outcome)
+from harness.stats.tiers import (ASSERTED, UNDECIDED_BY_BENCHMARK, UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT,
+                                 UNDECIDED_UNBOUNDED, asserted_tier, verdict as tier_outcome)
 from harness.stats.kernel_mean import KernelMeanTier
 
-__all__ = ["ASSERTED", "UNDECIDED_NO_SPLIT", "UNDECIDED_NOT_SIGNIFICANT", "UNDECIDED_UNBOUNDED", "Verdict", "decide", "decide_gap"]
+__all__ = ["ASSERTED", "UNDECIDED_BY_BENCHMARK", "UNDECIDED_NO_SPLIT", "UNDECIDED_NOT_SIGNIFICANT", "UNDECIDED_UNBOUNDED", "Verdict", "decide", "decide_gap"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def decide(kernel: KernelMeanTier, *, p_value: float, threshold: float, alpha: f
     outcome = tier_outcome(kernel, p_value, threshold=threshold, alpha=alpha)
     beats = all(kernel.cross >= threshold * v for v in (by_benchmark or {}).values())
     if outcome == "holds" and not beats:
-        outcome = "absent"
+        outcome = UNDECIDED_BY_BENCHMARK
     return Verdict(outcome=outcome, significant=bool(p_value < alpha), beats_benchmarks=beats)
 
 

@@ -42,7 +42,8 @@ class TierFigures:
 ASSERTED = "kernel mean"  # the tier the verdict is decided by (docs/statistics.md, pre-registered)
 SHORT = {"undecided: no real sub-population to compare with": "undecided (no real sub-population)",  # the outcomes as a table cell says them
          "undecided: intra-modal effects not bounded at this number of prompts": "undecided (intra-modal effects not bounded)",
-         "undecided: the prompt-level test does not reject at alpha": "undecided (test not significant)"}
+         "undecided: the prompt-level test does not reject at alpha": "undecided (test not significant)",
+         "undecided: under threshold × a by-benchmark effect on the point (not bounded)": "undecided (by-benchmark effect, on the point)"}
 ORDER = ("paper form", "separability", "out of support", "kernel mean")
 
 

@@ -32,6 +32,9 @@ UNDECIDED_UNBOUNDED = "undecided: intra-modal effects not bounded at this number
 # every split's lower bound reaches the threshold but the prompt-level test does not reject at alpha (too few
 # units, or too few sign flips for p to reach alpha): the same non-pass, its own reason (since 2026-12-05)
 UNDECIDED_NOT_SIGNIFICANT = "undecided: the prompt-level test does not reject at alpha"
+# with two benchmarks: every within-benchmark split's bound is met, but the cross-modal MMD² is under threshold × a
+# by-benchmark effect on the point (those effects are not bounded: harness.analysis.verdict), so neither holds nor absent
+UNDECIDED_BY_BENCHMARK = "undecided: under threshold × a by-benchmark effect on the point (not bounded)"
 
 
 @dataclass(frozen=True)

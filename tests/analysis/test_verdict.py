@@ -4,7 +4,7 @@ alone can fail it, no pass without a real sub-population, and the by-benchmark c
 import pytest
 
 from harness.analysis.triple import AnalysisSettings, analyze_layer
-from harness.analysis.verdict import UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, decide
+from harness.analysis.verdict import UNDECIDED_BY_BENCHMARK, UNDECIDED_NO_SPLIT, UNDECIDED_NOT_SIGNIFICANT, UNDECIDED_UNBOUNDED, decide
 from harness.run.controls import synthetic_bank, synthetic_strata
 from harness.stats.kernel_mean import KernelMeanTier, SplitBound
 
@@ -38,7 +38,10 @@ def test_a_by_benchmark_baseline_over_mmd2_over_threshold_fails_it():
     tier = _tier((3.0, 50.0), cross=0.5)
     assert decide(tier, p_value=0.001, threshold=2.0, alpha=0.01, by_benchmark={"text/by-benchmark": 0.25}).passed
     v = decide(tier, p_value=0.001, threshold=2.0, alpha=0.01, by_benchmark={"image/by-benchmark": 0.1, "text/by-benchmark": 0.26})
-    assert not v.passed and not v.beats_benchmarks and v.significant and v.outcome == "absent"
+    # a point miss is no upper bound under the threshold: undecided (a skip), never "absent" nor a pass
+    assert not v.passed and not v.beats_benchmarks and v.significant and v.outcome == UNDECIDED_BY_BENCHMARK and v.undecided
+    low = decide(_tier((0.1, 0.5), cross=0.5), p_value=0.001, threshold=2.0, alpha=0.01, by_benchmark={"text/by-benchmark": 0.26})
+    assert low.outcome == "absent"  # a bounded split under the threshold still reads absent
 
 
 def test_a_triple_without_a_real_split_is_undecided_and_with_one_holds():

@@ -293,7 +293,8 @@ def test_the_report_side_names_the_same_outcomes_as_the_statistics():
     from harness.stats import tiers as computed
 
     assert shown.ASSERTED == computed.ASSERTED
-    assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED, computed.UNDECIDED_NOT_SIGNIFICANT}
+    assert set(shown.SHORT) == {computed.UNDECIDED_NO_SPLIT, computed.UNDECIDED_UNBOUNDED, computed.UNDECIDED_NOT_SIGNIFICANT,
+                                computed.UNDECIDED_BY_BENCHMARK}
 
 
 def test_crossfit_point_reads_the_truth_where_the_split_is_measured_and_cap_where_it_is_noise():
