@@ -54,18 +54,33 @@ class Store:
     def append(self, record) -> str | None:
         """Append `record` (one JSON line) to this process's file, starting the file anew at the session's
         first record unless resuming; returns the line saying a torn last line was moved aside, else None."""
+        replaced = None
         if not self._started:
             self.claim()
             self._started = True
             if not self.resume:
                 if self._held is not None:
+                    earlier = _records(self.path)
                     self._held.truncate(0)  # in place: the hold stays on this very file
+                    if earlier:  # said, so a run never drops earlier results unnoticed
+                        replaced = (f"{self.option} {self.path}: replaced {earlier} record(s) of an earlier run "
+                                    "(--ks-resume keeps and extends them)")
                 else:
                     self.own_path.unlink(missing_ok=True)  # a worker's part file of an earlier session
-        return append_result(self.own_path, record)
+        torn = append_result(self.own_path, record)
+        return "; ".join(n for n in (replaced, torn) if n) or None
 
     def release(self) -> None:
         """Let go of the run's file (at the end of the session; a process's end does it too)."""
         if self._held is not None:
             self._held.close()
             self._held = None
+
+
+def _records(path) -> int:
+    """Lines holding a record in the results file at `path` (0 when there is none)."""
+    try:
+        with open(path, "rb") as f:
+            return sum(1 for line in f if line.strip())
+    except OSError:
+        return 0

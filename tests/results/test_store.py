@@ -45,8 +45,10 @@ def test_a_second_live_run_on_one_file_is_one_line_and_deletes_nothing(tmp_path)
     assert _lines(path) == [1, 2]
     first.release()
     second.claim()  # free once the first run has ended
-    second.append(Line(3))
-    assert _lines(path) == [3]  # a new session starts its file anew
+    note = second.append(Line(3))
+    assert _lines(path) == [3]  # a new session starts its file anew, and says what it replaced
+    assert note == f"--ks-results {path}: replaced 2 record(s) of an earlier run (--ks-resume keeps and extends them)"
+    assert second.append(Line(4)) is None  # said once
 
 
 def test_a_claimed_file_is_kept_until_the_first_record_and_resume_keeps_it(tmp_path):
