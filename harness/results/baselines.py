@@ -64,7 +64,7 @@ FIGURES: dict[str, tuple[Callable[[TripleResult], object], float, float]] = {
     "separability_auc": (lambda r: _tier(r, "separability", "cross"), 0.0, 0.02),
     "out_of_support_excess": (lambda r: _tier(r, "out of support", "excess"), 0.0, 0.03),
 }
-READ_OLD = {"passed": lambda r: r.passed}  # figures entries written before 2026-12-05 hold (compared as stored)
+READ_OLD = {"passed": lambda r: r.passed}  # a figure that entries written before 2026-12-05 hold (compared as stored)
 
 
 @dataclass(frozen=True)

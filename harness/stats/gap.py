@@ -184,14 +184,12 @@ def cross_modal_gap(
                 splits.append((f"{mod}/by-{n}", [((mod_of == code) & (lab_of[n] == a), (mod_of == code) & (lab_of[n] == b))
                                                   for i, a in enumerate(usable) for b in usable[i + 1 :]]))
 
+    def compare(a, b, paired=False, g: CellGram = gram):
+        return Comparison.build(g, unit_of, a, b, n_units, paired=paired, mask=mask)
+
     def read(g: CellGram) -> tuple[Comparison, dict[str, list[Comparison]]]:
         """The cross-modal Comparison (units holding both) and every real split's, from the sums `g`."""
-        def compare(a, b, paired=False):
-            return Comparison.build(g, unit_of, a, b, n_units, paired=paired, mask=mask)
-        return compare(mod_of == 0, mod_of == 1, paired=True), {name: [compare(a, b) for a, b in pairs] for name, pairs in splits}
-
-    def compare(a, b, paired=False):
-        return Comparison.build(gram, unit_of, a, b, n_units, paired=paired, mask=mask)
+        return compare(mod_of == 0, mod_of == 1, True, g), {name: [compare(a, b, g=g) for a, b in pairs] for name, pairs in splits}
 
     cross, intra = read(gram)
     observed, null = sign_flip_test(cross, permutations=int(permutations), seed=seed)
