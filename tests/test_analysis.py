@@ -53,7 +53,9 @@ def test_by_benchmark_baseline_can_overturn_the_verdict():
     moved = other.layers[0].vectors.clone()
     moved[other.layers[0].modality == TEXT] += 5.0
     result = analyze_layer(bank, 0, SETTINGS, other=with_vectors(other, moved), **labelled(bank))
-    assert "text/by-benchmark" in result.intra and not result.passed and result.status == "failed"
+    # on the point only (no bound): a miss is undecided, never a pass, and not "absent" (no upper bound under it)
+    assert "text/by-benchmark" in result.intra and not result.passed and result.status == "undecided"
+    assert result.tiers.verdict == "undecided: under threshold × a by-benchmark effect on the point (not bounded)"
     assert "by-benchmark baseline" in result.message
     calm = analyze_layer(bank, 0, SETTINGS, other=other, **labelled(bank))
     assert calm.passed and calm.intra["text/by-benchmark"] < result.intra["text/by-benchmark"]
