@@ -29,6 +29,8 @@ def test_defaults_are_offline_tiny_and_fixture():
         ("dtype", "int8", "--ks-dtype: 'int8' is not a dtype"),
         ("alpha", "1.5", "--ks-alpha: 1.5 is out of range"),
         ("threshold", "-1", "--ks-threshold: -1 is out of range"),
+        ("threshold", "abc", "--ks-threshold: 'abc' is not a number; give a number > 0, or 'model'"),
+        ("alpha", "one", "--ks-alpha: 'one' is not a number; give a number > 0 and < 1, or 'model'"),
         ("models", " , ", "--ks-models: no model given"),
         ("threshold", "nan", "--ks-threshold: nan is not a finite number; give a number > 0"),
         ("threshold", "inf", "--ks-threshold: inf is not a finite number"),

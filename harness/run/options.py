@@ -119,15 +119,14 @@ def _int(name: str, value: str, *, minimum: int) -> int:
 
 
 def _float(name: str, value: str, *, low: float, high: float | None = None) -> float:
+    bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
     try:
         x = float(value)
     except ValueError:
-        raise KeyspaceError(f"--ks-{name}: {value!r} is not a number") from None
+        raise KeyspaceError(f"--ks-{name}: {value!r} is not a number; give a number {bound}, or 'model'") from None
     if not math.isfinite(x):
-        bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
         raise KeyspaceError(f"--ks-{name}: {value.strip()} is not a finite number; give a number {bound}")
     if x <= low or (high is not None and x >= high):
-        bound = f"> {low:g}" + (f" and < {high:g}" if high is not None else "")
         raise KeyspaceError(f"--ks-{name}: {x:g} is out of range; give a number {bound}")
     return x
 
