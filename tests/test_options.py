@@ -24,6 +24,7 @@ def test_defaults_are_offline_tiny_and_fixture():
     "name, value, needle",
     [
         ("samples", "0", "--ks-samples: 0 is too small"),
+        ("samples", "1", "--ks-samples: 1 is too small; give a whole number in 2..1000000"),  # one prompt: no prompt-level test
         ("samples", "many", "--ks-samples: 'many' is not an integer"),
         ("device", "tpu", "--ks-device: 'tpu' is not a device"),
         ("dtype", "int8", "--ks-dtype: 'int8' is not a dtype"),

@@ -40,7 +40,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("models", "tiny-llava,tiny-qwen2.5-vl,tiny-qwen2-vl", "comma-separated model names (registry names or hf:ORG/NAME[@REV])"),
     Option("layers", "default", "layers: indices (negative from the end), first, mid, last, all; 'default' uses each model's (all of a decoder with at most 4 attention layers)"),
     Option("benchmarks", "fixture", "comma-separated benchmarks (fixture, world, mmmu, mmbench-cn), with subsets after a colon: mmmu:Art,Biology"),
-    Option("samples", "all", "samples per benchmark, picked by seed and stratified by category; 'all' uses every one"),
+    Option("samples", "all", "samples per benchmark (at least 2), picked by seed and stratified by category; 'all' uses every one"),
     Option("device", "auto", "auto, cpu, cuda or cuda:N"),
     Option("dtype", "auto", "auto (bfloat16 on GPU, float32 on CPU), float32, bfloat16 or float16"),
     Option("seed", "0", "seed of sampling, weights of tiny models, permutations and subsamples"),
@@ -287,7 +287,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         models=tuple(models),
         layers=None if layers_raw in ("", "default") else tuple(_split(layers_raw)),
         benchmarks=benchmarks,
-        samples=None if samples_raw == "all" else _int("samples", samples_raw, minimum=1),
+        samples=None if samples_raw == "all" else _int("samples", samples_raw, minimum=2),  # the prompt-level test needs 2 prompts
         device=str(device),
         dtype=next(k for k, v in DTYPES.items() if v == dtype),
         seed=_int("seed", get("seed"), minimum=0),
