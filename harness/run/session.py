@@ -255,10 +255,9 @@ class KeyspaceRun:
         except KeyspaceError as exc:  # a damaged baseline file: this triple's figures are kept, its test fails
             drift = Drift("unreadable", "", note=str(exc))
         if drift.status in ("new", "other-config", "unreadable") or (drift.status == "updated" and drift.changes()):
-            note = f"{result.model} L{result.layer} {result.benchmark}: {drift.message()}"
-            if drift.status in ("new", "unreadable"):
-                note = f"{result.model}: {drift.message()}"
-            if note not in self.notes:
+            # a missing entry or a damaged file concerns the model's file, once; the others one triple each
+            where = result.model if drift.status in ("new", "unreadable") else f"{result.model} L{result.layer} {result.benchmark}"
+            if (note := f"{where}: {drift.message()}") not in self.notes:
                 self.notes.append(note)
         return replace(result, extra={**result.extra, "baseline_drift": drift.to_dict()})
 

@@ -56,7 +56,7 @@ class SigmaReading:
     scale: float  # σ = scale × σ_med
     sigma: float
     p_value: float  # the sign-flip test at this σ
-    kernel: KernelMeanTier  # the tier's figures at this σ (same units, splits and bootstrap draws)
+    kernel: KernelMeanTier  # the tier's figures at this σ (same units and splits; one bootstrap row, so its cross_low/high are no interval)
     outcome: str  # what the verdict's rule reads at this σ alone ("holds", "absent", "undecided: ...")
 
 
@@ -93,11 +93,12 @@ def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, see
     return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
 
 
-def sigma_reading(r, *, real: bool, threshold: float, alpha: float, n_boot: int, level: float, seed: int) -> SigmaReading:
-    """The kernel-mean tier and the rule's outcome under one RBF of the mixture (``gap.ScaleReading`` `r`);
-    `real`: the gap's splits are real labels (else none enters, as in ``asserted_tier``)."""
+def sigma_reading(r, *, threshold: float, alpha: float, level: float, seed: int) -> SigmaReading:
+    """The kernel-mean tier and the rule's outcome under one RBF of the mixture (``gap.ScaleReading`` `r`, whose
+    splits are the real ones only). One bootstrap row, the data's: every figure a reading keeps (M, L, the binding
+    split, the outcome) comes from the data and the unbiased variance, none from resampled units."""
     cross, intra = r.comparisons
-    kernel = kernel_mean_tier(cross, intra if real else {}, n_boot=n_boot, level=level, seed=seed)
+    kernel = kernel_mean_tier(cross, intra, n_boot=1, level=level, seed=seed)
     return SigmaReading(r.scale, r.sigma, r.p_value, kernel, verdict(kernel, r.p_value, threshold=threshold, alpha=alpha))
 
 
@@ -129,8 +130,7 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
                               kernel_scales=MIXTURE_SCALES, sq_dists=sq_dists)
     cross = gap.comparisons[0]
     kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
-    per_sigma = tuple(sigma_reading(r, real=not gap.intra_basis.startswith("position"), threshold=threshold, alpha=alpha,
-                                    n_boot=n_boot, level=level, seed=seed) for r in gap.per_scale)
+    per_sigma = tuple(sigma_reading(r, threshold=threshold, alpha=alpha, level=level, seed=seed) for r in gap.per_scale)
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
     ui, ut = np.asarray(image.units), np.asarray(text.units)
     splits = real_splits({"image": ui, "text": ut}, {"image": image.strata, "text": text.strata})

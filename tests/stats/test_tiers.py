@@ -383,7 +383,7 @@ def test_single_sigma_readings_are_the_gap_at_that_sigma_alone():
         cross, intra = r.comparisons
         assert cross.mmd2()[0] == pytest.approx(alone.mmd2, rel=1e-6)
         assert {n: np.mean([c.mmd2()[0] for c in cs]) for n, cs in intra.items()} == pytest.approx(alone.intra, rel=1e-5, abs=1e-8)
-        reading = sigma_reading(r, real=True, threshold=1.0, alpha=0.01, n_boot=50, level=0.9, seed=0)
+        reading = sigma_reading(r, threshold=1.0, alpha=0.01, level=0.9, seed=0)
         tier = kernel_mean_tier(*alone.comparisons, n_boot=50, seed=0)
         assert reading.kernel.binding == tier.binding and reading.kernel.point == pytest.approx(tier.point, rel=0.024)
         assert reading.kernel.low == pytest.approx(tier.low, rel=0.024)
