@@ -154,3 +154,19 @@ def test_with_one_head_every_control_measures_that_head(tmp_path):
     records = [run.judge(triple), *(run.run_control(ControlCase(name, triple)) for name in ("shuffled-labels", "text-as-image"))]
     assert [r.extra.get("head") for r in records] == [1, 1, 1]
     assert all(r.extra["tiers"]["per head"]["heads"] == 1 for r in records)
+
+
+def test_a_control_that_cannot_be_measured_fails_with_one_line(pytester):
+    """Too few keys for an estimator (here --ks-max-points 10: the held-out probe's folds) make a control an
+    error: its test fails with the recorded line, as a triple's does, not with the estimator's traceback."""
+    import shutil
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    shutil.copy(root / "suites" / "test_keyspace_controls.py", pytester.path / "test_keyspace_controls.py")
+    out = pytester.runpytest_subprocess(
+        "--ks-models", "organism-joint", "--ks-layers", "1", "--ks-max-points", "10", "--ks-no-mechanism",
+        "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider", "-k", "shuffled")
+    text = out.stdout.str()
+    assert out.ret == 1 and "control shuffled-labels-organism-joint-L1-fixture: error: ValueError: " in text, text[-2000:]
+    assert "Traceback" not in text and "discriminant_analysis.py" not in text
