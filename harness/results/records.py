@@ -1,10 +1,19 @@
 """Typed results: one TripleResult per (model, layer, benchmark), stored as JSON lines.
 
 Each finished triple is appended and flushed at once, so a crash loses only the triple in flight.
+
+Every line carries the version of its format (`"schema": SCHEMA`): the fields of TripleResult, all of them
+on every line, and the figures of `extra` named in EXTRA. A renamed, removed or added field or figure (or a
+changed meaning or unit) bumps SCHEMA. A reader takes a line only when it is a record of this schema: a line
+of another version, with an unknown or a missing field, or an unknown figure in `extra` is named and skipped,
+never read with defaults, since a lost field would show NaN or "–" for a figure, or (a control's lost
+`extra`) put the record on another record's key. Lines without `schema` were written before it existed,
+with the same fields, and read as this schema.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import typing
@@ -13,9 +22,12 @@ from pathlib import Path
 from typing import Iterable
 
 from harness.atomic import write_atomic
+from harness.errors import KeyspaceError
 from harness.filelock import locked
 from harness.results.figures import (Drift, JSEstimate, LabelCheck, Mechanism, RatioInterval, Sampling, TextBias,
                                      TierFigures, TSNEMap, js_estimates)
+
+SCHEMA = 2  # version of the record format (the module's docstring); lines without it are the format before it, read as 2
 
 
 @dataclass(frozen=True)
@@ -44,7 +56,8 @@ class TripleResult:
     config_id: str = ""  # digest of the options that shape the figures (for --ks-resume)
     samples_digest: str = ""  # digest of the sample ids used
     message: str = ""  # the failure or error message, empty on a pass
-    extra: dict = field(default_factory=dict)  # further figures (JS, AUC, interval, ...) by name
+    extra: dict = field(default_factory=dict)  # further figures (JS, AUC, interval, ...) by name, each in EXTRA
+    schema: int = SCHEMA  # version of the record format this line was written in (SCHEMA)
 
     @property
     def tiers(self) -> TierFigures | None:
@@ -95,27 +108,58 @@ class TripleResult:
         return json.dumps(asdict(self), ensure_ascii=False, allow_nan=True, sort_keys=False)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TripleResult":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: object) -> "TripleResult":
+        """The record `data` holds (one without `schema` reads as this schema); ValueError saying what is wrong
+        when `data` is not a record of this schema (`shape_problem`): nothing is dropped or filled in."""
+        problem = shape_problem(data)
+        if problem:
+            raise ValueError(problem)
+        return cls(**data)
 
 
-REQUIRED = ("model", "layer", "benchmark", "status")
+# Every figure `extra` may hold in this schema, by the code that writes it (harness.results.figures types the
+# sub-records). A key outside it is a figure of another schema, perhaps a renamed one: a new figure goes here,
+# with SCHEMA bumped.
+EXTRA = frozenset({
+    # harness.analysis.triple
+    "kind", "head", "text_side", "key_warnings", "kernel", "estimator", "units", "intra_basis", "strongest_intra",
+    "noise_floor", "null", "mmd2_interval", "ratio_interval", "tiers", "js", "js_space", "auc", "tsne",
+    "logit_gap", "attention_share", "mechanism", "by_benchmark",
+    "prompt_format", "label_check",  # harness.analysis.label_check
+    "capture_sampling", "capture_seconds", "text_bias", "baseline_drift", "by_benchmark_missing",  # harness.run.session
+    "control", "expect_pass", "control_description",  # harness.run.session, on a control's record only
+})
+CONTROL_ONLY = ("expect_pass", "control_description")  # figures a control's record holds beside its name
 _ACCEPTS = {str: (str,), int: (int,), float: (int, float), bool: (bool,), dict: (dict,)}
+_INTERVENTION = "intervention"  # an intervention record's `record` (harness.intervention.results): its own file
+_OTHER = f"not a schema-{SCHEMA} record (a file of another harness version?)"
 
 
 def shape_problem(data: object) -> str | None:
-    """Why a parsed JSON value is not a TripleResult (a missing field, a field of the wrong type), or None."""
+    """Why a parsed JSON value is not a TripleResult of this schema, or None: another schema's version, a field
+    of the wrong type, an unknown or a missing field (a renamed one is both), an unknown figure in `extra`, a
+    control's record without its name (it would take the key of the real triple)."""
     if not isinstance(data, dict):
         return f"a JSON {type(data).__name__}, not an object"
-    missing = [k for k in REQUIRED if k not in data]
-    if missing:
-        return "no " + ", ".join(missing)
-    hints = typing.get_type_hints(TripleResult)
+    if data.get("record") == _INTERVENTION:
+        return "an intervention record, not a triple's result (give its file with --interventions)"
+    version = data.get("schema", SCHEMA)
+    if version != SCHEMA or isinstance(version, bool):
+        return (f"results schema {json.dumps(version)[:20]}, this harness reads schema {SCHEMA} (and lines without "
+                "a schema, written before it): read the file with the harness version that wrote it")
+    return _type_problem(data) or _field_problem(data) or _extra_problem(data["extra"])
+
+
+@functools.cache
+def _hints() -> dict:
+    return typing.get_type_hints(TripleResult)
+
+
+def _type_problem(data: dict) -> str | None:
     for f in fields(TripleResult):
         if f.name not in data:
             continue
-        value, want = data[f.name], hints[f.name]
+        value, want = data[f.name], _hints()[f.name]
         if isinstance(value, bool) and want is not bool:
             return f"{f.name} is true/false, not a {want.__name__}"
         if not isinstance(value, _ACCEPTS[want]):
@@ -123,9 +167,36 @@ def shape_problem(data: object) -> str | None:
     return None
 
 
-def parse_lines(lines: Iterable[str]) -> tuple[list[TripleResult], list[str]]:
-    """The results in `lines` (later lines win per triple) and one problem per unusable non-empty line,
-    by line number ("line 7: not JSON"); a torn line and a line of the wrong shape are skipped alike."""
+def _field_problem(data: dict) -> str | None:
+    names = [f.name for f in fields(TripleResult)]
+    unknown = [k for k in data if k not in names]
+    missing = [k for k in names if k not in data and k != "schema"]
+    said = [*(["unknown field " + _few(unknown)] if unknown else []), *(["no " + _few(missing)] if missing else [])]
+    return f"{'; '.join(said)}: {_OTHER}" if said else None
+
+
+def _extra_problem(extra: dict) -> str | None:
+    unknown = sorted(set(extra) - EXTRA)
+    if unknown:
+        return f"extra holds unknown figure {_few(unknown)}: {_OTHER}"
+    name = extra.get("control")
+    if name is not None and not (isinstance(name, str) and name):
+        return f"extra.control is {json.dumps(name)[:40]}, not a control's name"
+    beside = [k for k in CONTROL_ONLY if k in extra]
+    if name is None and beside:
+        return f"extra holds a control's {beside[0]} but no control name: read, it would replace the real triple's record"
+    return None
+
+
+def _few(names: list[str], shown: int = 4) -> str:
+    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+TORN = "not JSON (a line torn by an interrupted write?)"
+
+
+def _parse(lines: Iterable[str]) -> tuple[list[TripleResult], list[tuple[int, str]]]:
+    """The results in `lines` (later lines win per triple) and (line number, why) per unusable non-empty line."""
     latest: dict[tuple[str, int, str, str], TripleResult] = {}
     problems = []
     for number, line in enumerate(lines, start=1):
@@ -134,15 +205,23 @@ def parse_lines(lines: Iterable[str]) -> tuple[list[TripleResult], list[str]]:
         try:
             data = json.loads(line)
         except json.JSONDecodeError:
-            problems.append(f"line {number}: not JSON (a line torn by an interrupted write?)")
+            problems.append((number, TORN))
             continue
-        problem = shape_problem(data)
-        if problem:
-            problems.append(f"line {number}: {problem}")
+        try:
+            result = TripleResult.from_dict(data)
+        except ValueError as exc:
+            problems.append((number, str(exc)))
             continue
-        result = TripleResult.from_dict(data)
         latest[result.key] = result
     return list(latest.values()), problems
+
+
+def parse_lines(lines: Iterable[str]) -> tuple[list[TripleResult], list[str]]:
+    """The results in `lines` (later lines win per triple) and one problem per unusable non-empty line,
+    by line number ("line 7: not JSON"); a torn line and a line that is not a record of this schema
+    (`shape_problem`) are skipped alike."""
+    results, problems = _parse(lines)
+    return results, [f"line {number}: {why}" for number, why in problems]
 
 
 def torn_path(path: Path) -> Path:
@@ -215,12 +294,21 @@ def merge_parts(path: Path, *, keep_existing: bool) -> list[TripleResult]:
 
 
 def read_results(path: Path) -> list[TripleResult]:
-    """All results in `path`; unusable lines (torn by a crash, or of the wrong shape) are skipped,
-    later lines win per triple. `parse_lines` says which lines were skipped and why."""
+    """All results in the file a run keeps or extends (--ks-resume, its workers' parts), later lines win per
+    triple; a torn line (a crash mid-write) is skipped. A line that is not a record of this schema is a
+    KeyspaceError naming it: kept, it would be a finished triple with lost figures, or extended, a file
+    of two schemas."""
     if not path.is_file():
         return []
     with path.open(encoding="utf-8", errors="replace") as fh:
-        return parse_lines(fh)[0]
+        results, problems = _parse(fh)
+    foreign = [(number, why) for number, why in problems if why != TORN]
+    if foreign:
+        (number, why), more = foreign[0], len(foreign) - 1
+        also = f" (and {more} more line(s) not of this schema)" if more else ""
+        raise KeyspaceError(f"{path} line {number}: {why}{also}; a run keeps and extends only a results file it "
+                            "reads whole: give another --ks-results, or drop --ks-resume to start this one anew")
+    return results
 
 
 def write_results(path: Path, results: Iterable[TripleResult]) -> None:

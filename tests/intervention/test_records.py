@@ -22,7 +22,7 @@ from harness.intervention.results import InterventionResult, read_interventions
 from harness.intervention.checks import checks
 from harness.intervention.run import StudySettings, _divergence, _effects, _unit_effect
 from harness.intervention.options import INTERVENTION_OPTIONS, parse_intervention_config
-from harness.results.records import TripleResult, append_result, read_results
+from harness.results.records import TripleResult, append_result, parse_lines, read_results
 
 
 def _effect(before, after, low=None, high=None):
@@ -214,8 +214,13 @@ def test_records_are_apart_from_triples(tmp_path):
     got = read_interventions(path)
     assert sorted(r.intervention for r in got) == ["mean", "moments"]
     assert got[0] == InterventionResult.from_dict(json.loads(got[0].to_json()))
-    # The triples' reader does not know the record type, hence the separate default file reports/interventions.jsonl.
-    assert all(r.status == "passed" for r in read_results(path))
+    # The triples' reader names an intervention record and never reads it as a triple (it would take a triple's key);
+    # a run does not keep or extend such a file. Hence the separate default file reports/interventions.jsonl.
+    triples, problems = parse_lines(path.read_text().splitlines())
+    assert [r.key for r in triples] == [("m", 1, "b", "")]
+    assert [p.split(":")[0] for p in problems] == ["line 2", "line 3", "line 4"] and "intervention record" in problems[0]
+    with pytest.raises(KeyspaceError, match=r"mixed.jsonl line 2: an intervention record, not a triple's result"):
+        read_results(path)
 
 
 def test_report_page_shows_every_record_and_its_na_reason(tmp_path):
