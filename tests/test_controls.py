@@ -157,15 +157,21 @@ def test_with_one_head_every_control_measures_that_head(tmp_path):
 
 
 def test_a_control_that_cannot_be_measured_fails_with_one_line(pytester):
-    """Too few keys for an estimator (here --ks-max-points 10: the held-out probe's folds) make a control an
+    """An estimator that cannot measure a control's keys (here the tiers made to fail as scikit-learn's probe does
+    on a fold too small for it; --ks-max-points too small to give one is refused at start-up) makes the control an
     error: its test fails with the recorded line, as a triple's does, not with the estimator's traceback."""
     import shutil
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     shutil.copy(root / "suites" / "test_keyspace_controls.py", pytester.path / "test_keyspace_controls.py")
+    pytester.makeconftest(
+        "import harness.analysis.triple as triple\n\n"
+        "def too_few(*args, **kwargs):\n"
+        "    raise ValueError('The number of samples must be more than the number of classes.')\n\n"
+        "triple.all_tiers = too_few\n")
     out = pytester.runpytest_subprocess(
-        "--ks-models", "organism-joint", "--ks-layers", "1", "--ks-max-points", "10", "--ks-no-mechanism",
+        "--ks-models", "organism-joint", "--ks-layers", "1", "--ks-no-mechanism",
         "--ks-cache", str(pytester.path / "cache"), "-p", "no:cacheprovider", "-k", "shuffled")
     text = out.stdout.str()
     assert out.ret == 1 and "control shuffled-labels-organism-joint-L1-fixture: error: ValueError: " in text, text[-2000:]

@@ -24,6 +24,7 @@ from typing import Any
 from PIL import Image
 
 from harness.errors import KeyspaceError
+from harness.hub_access import hub_or_cache, hub_unreachable
 
 OPEN_QUESTIONS = ("keep", "skip")  # --ks-open-questions
 DATA_DIR_ENV = "KS_DATA_DIR"
@@ -118,7 +119,8 @@ def _load(datasets, repo: str, config: str, split: str, root: Path | None):
     if root is not None:
         files = local_files(root, repo, config, split)
         return datasets.load_dataset("parquet", data_files={split: [str(f) for f in files]}, split=split)
-    return datasets.load_dataset(repo, config, split=split)
+    with hub_or_cache():  # no hub: the cached copy, or the one-line error at once (not after 23 s of retries)
+        return datasets.load_dataset(repo, config, split=split)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -132,8 +134,8 @@ def load_failure(repo: str, config: str, split: str, root: Path | None, exc: Bas
     if root is not None:
         return (f"cannot read the local copy of {repo} ({config}, {split}) under {root}: {_first_line(exc)}; "
                 f"replace the unreadable parquet file(s) with a fresh `{download} --local-dir {root / repo}`")
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-    return (f"cannot load the hub dataset {repo} ({config}, {split}){' offline (HF_HUB_OFFLINE is set)' if offline else ''}: "
+    offline = hub_unreachable()
+    return (f"cannot load the hub dataset {repo} ({config}, {split}){f' offline ({offline})' if offline else ''}: "
             f"{_first_line(exc)}; pre-download it with `{download}` where the hub is reachable, "
             f"or point --ks-data-dir (env {DATA_DIR_ENV}) at a local copy laid out like the hub repository")
 

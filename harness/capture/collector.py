@@ -145,9 +145,10 @@ class Collector:
             raise KeyspaceError("capture kept no token; check --ks-max-tokens and the samples")
         order = torch.argsort(sample.long() * (1 << 32) + position.long())  # stream order: sample, then position
         modality, sample, position = modality[order], sample[order], position[order]
-        vectors = {i: _merged([(n, b.pop(i)) for n, b in blocks if n], order) for i in self.layers}
         kept = {name: int((modality == code).sum()) for code, name in MODALITY_NAMES.items()}
         dropped = {name: self.seen[code] - kept[name] for code, name in MODALITY_NAMES.items()}
+        self.caps.check_kept(modality, sample, dropped)  # too few kept for the statistics: one line naming the option
+        vectors = {i: _merged([(n, b.pop(i)) for n, b in blocks if n], order) for i in self.layers}
         return Assembled(vectors, modality, sample, position, kept, dropped)
 
 

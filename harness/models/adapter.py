@@ -15,7 +15,7 @@ from torch import nn
 
 from harness.benchmarks.sample import Sample
 from harness.errors import KeyspaceError
-from harness.models.hub import check_checkpoint, checkpoint_config, checkpoint_errors, unloaded_weights
+from harness.models.hub import check_checkpoint, checkpoint_config, checkpoint_errors, hub_reads, unloaded_weights
 from harness.models.labels import label_tokens
 from harness.models.layers import kv_reuse_of, typed_self_attention
 from harness.models.placement import language_model
@@ -30,7 +30,7 @@ def checkpoint_num_layers(spec: ModelSpec, *, trust_remote_code: bool = False) -
     """Decoder layers of a checkpoint, read from its config alone (no weights)."""
     from transformers import AutoConfig
 
-    with checkpoint_errors(spec, trust_remote_code):
+    with checkpoint_errors(spec, trust_remote_code), hub_reads(spec):
         config = AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
     return config.get_text_config().num_hidden_layers
 
@@ -157,7 +157,7 @@ class ModelAdapter:
         # loads without planning (tests/families, perf workloads) gets the same one line, e.g. for an encoder-decoder.
         check_checkpoint(spec, checkpoint_config(spec, trust_remote_code=trust_remote_code), trust_remote_code=trust_remote_code)
         cls = getattr(transformers, self.model_class) if self.model_class else AutoModelForImageTextToText
-        with checkpoint_errors(spec, trust_remote_code):
+        with checkpoint_errors(spec, trust_remote_code), hub_reads(spec):
             model, info = cls.from_pretrained(
                 spec.source, revision=spec.revision, dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code,
                 output_loading_info=True,

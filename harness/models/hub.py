@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import struct
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from harness.errors import KeyspaceError
+from harness.hub_access import hub_or_cache
 from harness.models.processors import missing_package
 
 if TYPE_CHECKING:
@@ -29,6 +30,13 @@ def checkpoint_available(source: str, revision: str | None = None) -> bool:
         return False
     found = try_to_load_from_cache(source, "config.json", revision=revision)
     return isinstance(found, str)
+
+
+def hub_reads(spec: "ModelSpec"):
+    """Around a read of `spec`'s files: the hub where it answers, else the local cache alone (harness.hub_access), so
+    that a checkpoint missing from the cache of a machine without network fails in one line at once, not after the
+    hub client's 23 s of retries. A local directory reads no hub."""
+    return nullcontext() if spec.is_local or spec.is_tiny else hub_or_cache()
 
 
 def download_command(source: str, revision: str | None) -> str:
@@ -126,7 +134,7 @@ def checkpoint_config(spec: "ModelSpec", *, trust_remote_code: bool = False):
     from transformers import AutoConfig
 
     try:
-        with checkpoint_errors(spec, trust_remote_code):
+        with checkpoint_errors(spec, trust_remote_code), hub_reads(spec):
             return AutoConfig.from_pretrained(spec.source, revision=spec.revision, trust_remote_code=trust_remote_code)
     except ValueError as exc:  # e.g. a config.json without model_type
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -19,6 +19,7 @@ import torch
 from harness.allocator import parse_malloc
 from harness.benchmarks import BenchmarkChoice, parse_benchmarks
 from harness.capture.cache import default_cache_dir
+from harness.capture.caps import FEWEST_TOKENS, STATISTICS_NEED
 from harness.capture.keys import TokenCaps, parse_max_tokens
 from harness.capture.options import CaptureOptions
 from harness.errors import KeyspaceError
@@ -47,7 +48,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("threshold", "model", "the lower (one-sided 95 percent) bound of cross-modal MMD² / strongest intra-modal baseline must reach this; 'model' uses each model's (default 1)"),
     Option("alpha", "model", "significance level of the permutation test; 'model' uses each model's (default 0.01)"),
     Option("permutations", "1000", "sign-flip draws of the prompt-level MMD test (each draw swaps the image and text sides of random whole prompts)"),
-    Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this)"),
+    Option("max-points", "1500", "vectors per modality used by the statistics (seeded subsample above this; at least 64)"),
     Option("threads", "auto", "torch threads of the forward passes: auto (the cores free when the run starts, by the load average; OMP_NUM_THREADS wins) or a number"),
     Option("malloc", "keep", "freed blocks of memory: keep (glibc keeps blocks under 1 GiB for reuse instead of faulting fresh pages in; the statistics' [N, N] tensors) or system (glibc's defaults)"),
     Option("per-head", "8", "figures per head (every tier) when the captured vector has at most this many heads; 0: never"),
@@ -65,7 +66,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("no-cache", "false", "neither read nor write the key cache: capture every pair afresh", flag=True),
     Option("capture", "keys", "what to capture: keys (k_proj, pre-RoPE), queries, values, rotated-keys, rotated-queries (as attention gets them)"),
     Option("heads", "concat", "concat (all heads' vectors joined) or a head index N (that head's slice alone)"),
-    Option("max-tokens", "auto", "token caps at capture: auto (balanced=MAX_POINTS: about that many tokens per modality, an equal seeded share per prompt), none (every token), N (per modality), or balanced=N,sample=N,image=N,text=N,special=N"),
+    Option("max-tokens", "auto", "token caps at capture: auto (balanced=MAX_POINTS: about that many tokens per modality, an equal seeded share per prompt), none (every token), N (per modality), or balanced=N,sample=N,image=N,text=N,special=N; N, balanced, image and text at least 64, sample at least 2 (checked again at capture)"),
     Option("device-map", "none", "none, or auto (accelerate spreads a hub model over the visible devices)"),
     Option("no-mechanism", "false", "skip the mechanism metrics (logit gap, attention share: one more pass over post-RoPE queries and keys)", flag=True),
     Option("trust-remote-code", "false", "let a hub checkpoint run its own modelling code", flag=True),
@@ -104,7 +105,7 @@ def _check_resolution(permutations: int, alpha: float | None) -> None:
                             f"never under alpha {level:g}, so no triple could pass; give at least {need}")
 
 
-def _int(name: str, value: str, *, minimum: int) -> int:
+def _int(name: str, value: str, *, minimum: int, why: str = "") -> int:
     maximum = MAXIMA.get(name)
     usage = f"give a whole number ≥ {minimum}" if maximum is None else f"give a whole number in {minimum}..{maximum}"
     try:
@@ -112,7 +113,7 @@ def _int(name: str, value: str, *, minimum: int) -> int:
     except ValueError:
         raise KeyspaceError(f"--ks-{name}: {value!r} is not an integer; {usage}") from None
     if n < minimum:
-        raise KeyspaceError(f"--ks-{name}: {n} is too small; {usage}")
+        raise KeyspaceError(f"--ks-{name}: {n} is too small{why}; {usage}")
     if maximum is not None and n > maximum:
         raise KeyspaceError(f"--ks-{name}: {n} is too large; {usage}")
     return n
@@ -294,7 +295,7 @@ def parse_config(get: Callable[[str], str], rootdir: Path, *, worker: str | None
         threshold=None if get("threshold").strip() == "model" else _float("threshold", get("threshold"), low=0.0),
         alpha=alpha,
         permutations=permutations,
-        max_points=_int("max-points", get("max-points"), minimum=8),
+        max_points=_max_points(get("max-points")),
         per_head=_int("per-head", get("per-head"), minimum=0),
         threads=parse_threads(get("threads")),
         malloc=parse_malloc(get("malloc")),
@@ -368,11 +369,15 @@ def _heads(value: str) -> int | None:
     return _int("heads", v, minimum=0)
 
 
+def _max_points(value: str) -> int:
+    return _int("max-points", value, minimum=FEWEST_TOKENS, why=f" ({STATISTICS_NEED})")
+
+
 def _max_tokens(value: str, max_points: str) -> TokenCaps:
     v = value.strip().lower()
     if v == "auto":  # sized from the analysis cap, and stored with its size (config id, cache key)
-        v = f"balanced={_int('max-points', max_points, minimum=8)}"
-    return parse_max_tokens(v)  # a bad value fails here, in one line, before any model loads
+        v = f"balanced={_max_points(max_points)}"
+    return parse_max_tokens(v, floors=True)  # a bad value fails here, in one line, before any model loads
 
 
 def _device_map(value: str) -> str | None:
