@@ -119,7 +119,8 @@ def heldout_auc_replicates(maps: FoldMaps, x_rows: np.ndarray, y_rows: np.ndarra
     for f, z in enumerate(maps.z):
         test = maps.fold[rows] == f
         train = ~test
-        if len(np.unique(label[train])) < 2 or len(np.unique(label[test])) < 2:
+        # a probe needs two keys of each side to train (one would be no class estimate, and LDA refuses n ≤ classes)
+        if np.bincount(label[train], minlength=2).min() < 2 or len(np.unique(label[test])) < 2:
             continue
         s = lda_scores(z[rows[train]], label[train], z[rows[test]]).round(9)  # see the module doc
         fold_num, fold_den = weighted_auc_terms(s, label[test] == 1, m[:, col[test]] * inv[test][None, :])

@@ -394,3 +394,15 @@ def test_single_sigma_readings_are_the_gap_at_that_sigma_alone():
     assert [s.scale for s in tiers.per_sigma] == list(MIXTURE_SCALES)
     mixture_only = all_tiers(*k.sides(), gap=plain, n_boot=50, with_separability=False, with_support=False)
     assert mixture_only.per_sigma == () and mixture_only.kernel == tiers.kernel
+
+
+def test_heldout_auc_skips_a_fold_whose_training_keys_hold_one_key_of_a_side():
+    """A split whose levels hold few keys (tiny caps, a rare level) can leave one key of a side in a fold's training
+    keys: no probe is trained there (LDA refuses as many keys as classes), that fold is left out, no error."""
+    from harness.stats.separability import fold_maps
+    rng = np.random.default_rng(1)
+    units = np.arange(4)  # one key per unit: 2 of each side, so every training fold of 2 holds 1 key a side at most
+    z = rng.standard_normal((4, 3))
+    maps = fold_maps(z, units, folds=2, space="raw", seed=0)
+    auc = heldout_auc_replicates(maps, np.arange(2), np.arange(2, 4), units, with_data_row(4, 5, 0))
+    assert auc.shape == (6,)
