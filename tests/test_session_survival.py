@@ -174,3 +174,17 @@ def test_parallel_interventions_are_merged_into_one_records_file(tmp):
     assert parallel.returncode in (0, 1), parallel.stdout[-2000:]
     assert not list(tmp.glob("iv.jsonl.*.part")), "worker part files are merged away"
     assert outcomes() == first and len(first) == 2
+
+
+def test_resume_measures_again_a_triple_whose_second_benchmark_changed(tmp):
+    """A finished triple of a one-benchmark run has no by-benchmark splits; resumed with a second benchmark it is
+    measured again (its verdict checks them, and its record bounds them as a reading), saying so."""
+    assert run_suite(tmp, "--ks-layers", "0").returncode in (0, 1)
+    again = run_suite(tmp, "--ks-layers", "0", "--ks-resume", "--ks-benchmarks", "fixture,world")
+    assert again.returncode in (0, 1), again.stdout[-2000:]
+    assert ("tiny-llava L0 fixture measured again: its by-benchmark splits were against no benchmark, "
+            "this run's against world") in again.stdout
+    fixture = [r for r in lines(tmp / "r.jsonl") if r["benchmark"] == "fixture" and not r["extra"].get("control")]
+    assert fixture and fixture[-1]["extra"]["by_benchmark"] == "world"
+    assert set(fixture[-1]["extra"]["tiers"]["kernel mean"]["by-benchmark bounded"]["splits"]) == {
+        "image/by-benchmark", "text/by-benchmark"}

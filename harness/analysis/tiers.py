@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from harness.results.figures import RatioInterval
 from harness.stats.bootstrap import CAP
+from harness.stats.by_benchmark import BY_BENCHMARK
 from harness.stats.gap import GapResult
 from harness.stats.kernel_mean import KernelMeanTier
 from harness.stats.tiers import ASSERTED, Tiers
@@ -36,6 +37,12 @@ def tiers_record(t: Tiers) -> dict:
                                    "binding": r.kernel.binding, "outcome": r.outcome} for r in t.per_sigma]},
         "level": t.kernel.level,
     }
+    if t.by_benchmark is not None:  # a reading beside the verdict (docs/statistics.md "Amendment 4"), never it
+        k = t.by_benchmark.kernel
+        out["kernel mean"]["by-benchmark bounded"] = {
+            "outcome": t.by_benchmark.outcome, "point": k.point, "estimable": k.estimable, "low": k.low, "binding": k.binding,
+            "splits": {b.name: {"effect": b.effect, "point": b.point, "low": b.low, "high": b.high, "measured": b.measured}
+                       for b in k.splits if b.name.endswith(BY_BENCHMARK)}}
     if t.separability is not None:
         s = t.separability
         out["separability"] = {"cross": s.cross, "cross_low": s.cross_low, "cross_high": s.cross_high,

@@ -5,7 +5,8 @@ treats the unit (a prompt, or prompts sharing an image) as the independent draw 
 The verdict is the one of ``verdict`` (the pre-registered kernel-mean tier, docs/statistics.md): the
 sign-flip p-value of the cross-modal between-prompt MMD² (mixture kernel) under alpha, and its ratio to
 every real intra-modal split (by language, by category) bounded above the threshold; with two
-benchmarks, the cross-modal MMD² must also reach threshold × each by-benchmark MMD². The other tiers
+benchmarks, the cross-modal MMD² must also reach threshold × each by-benchmark MMD² (on the point; the
+same splits bounded are a reading beside it: docs/statistics.md "Amendment 4"). The other tiers
 (paper form, separability, out of support), JS and probe AUC in the standardized PCA-50 space, and a
 t-SNE map are reported beside it.
 """
@@ -29,7 +30,7 @@ from harness.results.captured import SPECIAL_AS_TEXT
 from harness.results.figures import JSEstimate, Mechanism, TSNEMap
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
-from harness.stats.between import between_prompt_mmd2
+from harness.stats.by_benchmark import BenchmarkSplits, benchmark_splits
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 from harness.stats.gap import pooled_distances
@@ -38,7 +39,7 @@ from harness.stats.per_head import MAX_HEADS, per_head, per_head_record
 from harness.stats.tiers import all_tiers
 
 from .key_check import key_warnings
-from .selection import AnalysisError, gather, kept_rows, modality_masks, select
+from .selection import AnalysisError, modality_masks, select
 from .tiers import MIXTURE_NAME, kernel_figures, tiers_record, verdict_message
 from .verdict import decide
 
@@ -105,23 +106,14 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
                    proj.cap, proj.method, proj.iterations).to_dict()
 
 
-def by_benchmark_baselines(
-    bank: KeyBank, other: KeyBank, layer: int, settings: AnalysisSettings, sigma: float
-) -> dict[str, float]:
-    """Between-prompt MMD² between the keys of one modality on two benchmarks (same kernel as the cross-modal test)."""
-    gen = torch.Generator().manual_seed(settings.seed)
-    out = {}
-    for name, mask_index in (("image", 0), ("text", 1)):
-        sides = []
-        for tag, b in (("a", bank), ("b", other)):
-            lb = b.layers[layer]
-            rows = kept_rows(modality_masks(lb, special_as_text=settings.special_as_text)[mask_index], settings.max_points, gen)
-            sides.append((gather(lb.vectors, rows, settings.device), [f"{tag}{int(i)}" for i in lb.sample.cpu()[rows]]))
-        (a, ua), (b, ub) = sides
-        if len(set(ua)) < 2 or len(set(ub)) < 2:
-            continue
-        out[f"{name}/by-benchmark"] = between_prompt_mmd2(a, ua, b, ub, sigma=sigma)
-    return out
+def by_benchmark_splits(gap, image, text, other: KeyBank, layer: int, settings: AnalysisSettings,
+                        strata: dict[str, dict[str, str]] | None) -> BenchmarkSplits:
+    """The by-benchmark splits of this triple's kept keys (`image`, `text`, as `gap` read them) against the same
+    layer of `other` (the same model on another benchmark; its tokens selected as its own triple selects them,
+    units as there: `strata`, ``sample_strata`` of its samples), under the gap's mixture kernel."""
+    theirs = select(other.layers[layer], other.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
+                    special_as_text=settings.special_as_text, device=settings.device)
+    return benchmark_splits(gap.comparisons[0], image, text, theirs.image, theirs.text, widths=mixture_sigmas(gap.sigma))
 
 
 def _mechanism(bank: KeyBank, layer: int) -> dict:
@@ -138,10 +130,11 @@ def _mechanism(bank: KeyBank, layer: int) -> dict:
 
 def analyze_layer(
     bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None,
-    strata: dict[str, dict[str, str]] | None = None,
+    strata: dict[str, dict[str, str]] | None = None, other_strata: dict[str, dict[str, str]] | None = None,
 ) -> TripleResult:
-    """Judge one layer of `bank`; `other` (the same model on another benchmark) adds by-benchmark baselines;
-    `strata` (``sample_strata`` of the captured samples) gives the units and the real sub-populations."""
+    """Judge one layer of `bank`; `other` (the same model on another benchmark) adds the by-benchmark splits;
+    `strata` / `other_strata` (``sample_strata`` of each bank's samples) give the units and the real
+    sub-populations."""
     start = time.perf_counter()
     lb = bank.layers[layer]
     image_mask, text_mask = modality_masks(lb, special_as_text=settings.special_as_text)
@@ -164,13 +157,14 @@ def analyze_layer(
         d2 = pooled_distances(image, text)  # one product for the gap's kernel and the support tier's neighbours
         gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
                               kernel_scales=MIXTURE_SCALES, sq_dists=d2, scale_readings=True)
-        intra = dict(gap.intra)
-        by_bench = by_benchmark_baselines(bank, other, layer, settings, mixture_sigmas(gap.sigma)) if other is not None else {}
-        intra.update(by_bench)
+        benchmarks = by_benchmark_splits(gap, image, text, other, layer, settings, other_strata) if other is not None else None
         # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
         tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
-                          level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap, sq_dists=d2)
+                          level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap, sq_dists=d2,
+                          benchmarks=benchmarks)
         del d2
+        by_bench = tiers.by_benchmark.points if tiers.by_benchmark is not None else {}
+        intra = {**gap.intra, **by_bench}
         verdict = decide(tiers.kernel, p_value=gap.p_value, threshold=settings.threshold, alpha=settings.alpha, by_benchmark=by_bench)
         # grouped folds and kNN neighbours by prompt; prompts sharing an image (identical image keys) are one unit;
         # the map into js_space is fitted on each fold's training prompts
@@ -203,6 +197,7 @@ def analyze_layer(
             "units": gap.units,
             "intra_basis": gap.intra_basis,
             "strongest_intra": tiers.kernel.binding,
+            **({"by_benchmark": other.benchmark} if other is not None else {}),  # the benchmark of its by-benchmark splits
             "noise_floor": gap.noise_floor,
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},
             "mmd2_interval": {"low": tiers.kernel.cross_low, "high": tiers.kernel.cross_high, "level": tiers.kernel.level},

@@ -15,7 +15,9 @@ from harness.results.tiers import ASSERTED, ORDER, SHORT, tier_claim
 from harness.results.records import TripleResult
 
 from . import extras
-from .table import fmt
+from .table import capped, fmt
+
+RATIO_CAP = 1000.0  # where the statistics cap a ratio's bounds (harness.stats.bootstrap.CAP; a test checks they agree)
 
 def questions(what: str = "keys") -> dict[str, str]:
     """The question each row answers, of `what` was captured (harness.results.captured.noun)."""
@@ -27,6 +29,9 @@ def questions(what: str = "keys") -> dict[str, str]:
         "kernel mean": "between-prompt MMD² over every real split (mixture kernel): the asserted verdict",
         "kernel mean at one σ": "the same tier under each RBF of the mixture alone (σ = scale × σ_med): readings beside "
                                 "the verdict, never it; the rule's outcome at each",
+        "kernel mean, by-benchmark bounded": "the same tier with each by-benchmark split bounded like every other "
+                                             "split (two benchmarks): a reading beside the verdict, whose by-benchmark "
+                                             "check is on the point (docs/statistics.md, amendments 3-4: not adopted)",
         "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
                     "(figures: with H heads about H × alpha read 'holds' by chance)",
         "per head: separability": "each head's held-out AUC image vs text, and its difference from the strongest real split [lower bound]",
@@ -37,6 +42,7 @@ def questions(what: str = "keys") -> dict[str, str]:
 
 HEAD_ROWS = ("per head", "per head: separability", "per head: out of support")
 SIGMA_ROW = "kernel mean at one σ"
+BENCH_ROW = "kernel mean, by-benchmark bounded"
 MARK = {"holds": "●", "absent": "○"}  # a verdict's mark; "?" for either undecided outcome
 
 
@@ -48,6 +54,17 @@ def _sigma_cell(record: dict | None) -> dict:
     text = "; ".join(f"×{r['scale']:g} {MARK.get(r['outcome'], '?')} {fmt(r['point'], 3)} ≥ {fmt(r['low'], 3)}" for r in readings)
     met = sum(r["outcome"] == "holds" for r in readings)
     return {"text": text, "note": f"the rule holds at {met} of {len(readings)} single σ", "mark": f"{met}/{len(readings)}", "cls": ""}
+
+
+def _bench_cell(record: dict | None) -> dict:
+    """The kernel-mean tier with the by-benchmark splits bounded (``tiers_record``'s "by-benchmark bounded")."""
+    t = ((record or {}).get(ASSERTED) or {}).get("by-benchmark bounded")
+    if not t:
+        return {"text": "–", "note": "", "mark": "–", "cls": ""}
+    text, note = _headline(ASSERTED, t)
+    splits = ", ".join(f"{name} [{capped(b['low'], RATIO_CAP)}, {capped(b['high'], RATIO_CAP)}]" for name, b in t["splits"].items())
+    return {"text": text, "note": f"{note}; {splits}; the rule would read {SHORT.get(t['outcome'], t['outcome'])}",
+            "mark": MARK.get(t["outcome"], "?"), "cls": ""}
 
 
 def _sigmas(layers: dict[int, dict]) -> str:
@@ -140,6 +157,9 @@ def tier_tables(results: Sequence[TripleResult]) -> list[dict]:
         if any((layers[layer].get(ASSERTED) or {}).get("per σ") for layer in order):
             rows.append({"tier": SIGMA_ROW, "asserted": False, "question": asked[SIGMA_ROW],
                          "cells": [_sigma_cell(layers[layer]) for layer in order]})
+        if any((layers[layer].get(ASSERTED) or {}).get("by-benchmark bounded") for layer in order):
+            rows.append({"tier": BENCH_ROW, "asserted": False, "question": asked[BENCH_ROW],
+                         "cells": [_bench_cell(layers[layer]) for layer in order]})
         if any((layers[layer].get("per head") or {}).get("by_head") for layer in order):
             rows += [{"tier": row, "asserted": False, "question": asked[row],
                       "cells": [_head_cell(row, layers[layer]) for layer in order]} for row in HEAD_ROWS]

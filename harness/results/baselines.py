@@ -174,6 +174,12 @@ def _differing(stored: dict | None, settings: dict | None) -> str:
     return ", ".join(f"{k} {stored.get(k, '–')} → {settings.get(k, '–')}" for k in keys) or "none of the recorded settings"
 
 
+def _paired(settings: dict | None) -> str | None:
+    """The second benchmark whose keys gave the triple its by-benchmark splits (a per-triple setting outside the
+    run's config id: docs/statistics.md "Amendment 3"); None with one benchmark or where no settings were stored."""
+    return (settings or {}).get("by_benchmark")
+
+
 def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update: bool = False,
                    settings: dict | None = None) -> Drift:
     """Compare `result` with its stored entry, creating (or with `update`, rewriting) the entry; `settings`:
@@ -195,7 +201,7 @@ def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update:
         if entry is not None:
             return Drift("updated", str(path), changed)
         return Drift("created" if store.strict else "new", str(path))
-    if entry["config_id"] != result.config_id:
+    if entry["config_id"] != result.config_id or _paired(entry.get("settings")) != _paired(settings):
         # Figures from other options (samples, seed, caps ...) are not comparable: say which, never compare.
         note = f"stored under other settings ({_differing(entry.get('settings'), settings)})"
         return Drift("not-comparable" if store.strict else "other-config", str(path), note=note)

@@ -220,6 +220,13 @@ class KeyspaceRun:
     def judge(self, triple: Triple) -> TripleResult:
         """Analyse one triple, record it (appended to the results file at once) and return it."""
         done = self.previous().get((triple.model, triple.layer, triple.benchmark, ""))
+        paired = self.planner.paired(triple.bench)
+        if done is not None and done.extra.get("by_benchmark") != (paired.text if paired else None):
+            # measured beside another second benchmark (or none): its by-benchmark splits are not this run's
+            self.notes.append(f"--ks-resume: {triple.model} L{triple.layer} {triple.benchmark} measured again: its "
+                              f"by-benchmark splits were against {done.extra.get('by_benchmark') or 'no benchmark'}, "
+                              f"this run's against {paired.text if paired else 'none'}")
+            done = None
         if done is not None:  # already on disk: not written again, but compared with THIS run's baselines
             done = self._with_baseline(done)
             self.results.append(done)
@@ -228,9 +235,13 @@ class KeyspaceRun:
         settings = self.planner.settings(spec)
         try:
             bank = self.capture(triple.pair)
-            other = self._other_bank(triple)
+            other, other_strata, missing = self._other_bank(triple)
             strata = self.strata(triple.pair)
-            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata)
+            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata,
+                                   other_strata=other_strata)
+            if missing:  # visible: the verdict then stands on the within-benchmark splits alone
+                result = replace(result, message="; ".join(filter(None, [result.message, missing])),
+                                 extra={**result.extra, "by_benchmark_missing": missing})
             result = flag_labels(result, bank)
             sampling = Sampling.from_dict(bank.sampling)  # which tokens the bank kept
             result = replace(result, extra={**result.extra, "capture_sampling": sampling.to_dict()})
@@ -245,13 +256,19 @@ class KeyspaceRun:
         self.record(result)
         return result
 
+    def _shaping(self, result: TripleResult) -> dict[str, str]:
+        """What shaped this triple's figures: the run's settings and, with a second benchmark, the one whose keys
+        gave its by-benchmark splits (absent with one benchmark, so entries stored then still compare)."""
+        paired = next((self.planner.paired(b) for b in self.cfg.benchmarks if b.text == result.benchmark), None)
+        return {**self.cfg.shaping(), **({"by_benchmark": paired.text} if paired else {})}
+
     def _with_baseline(self, result: TripleResult) -> TripleResult:
         """`result` with its comparison against the stored baseline (none for an error or without a store); what a
         reader must know but that does not fail the test (created beside, other settings, rewritten) is a note."""
         if self.cfg.baselines is None or result.status == "error":
             return result
         try:
-            drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines, settings=self.cfg.shaping())
+            drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines, settings=self._shaping(result))
         except KeyspaceError as exc:  # a damaged baseline file: this triple's figures are kept, its test fails
             drift = Drift("unreadable", "", note=str(exc))
         if drift.status in ("new", "other-config", "unreadable") or (drift.status == "updated" and drift.changes()):
@@ -280,16 +297,18 @@ class KeyspaceRun:
                 self._text_bias[model] = cached_text_bias(self.cfg.cache, key, compute, write=self.cache_writable())
         return self._text_bias[model]
 
-    def _other_bank(self, triple: Triple) -> KeyBank | None:
-        """The same model on the run's next benchmark (for the by-benchmark baseline), or None; a pair
-        that cannot be captured is reported by its own tests, and this triple goes on without it."""
-        others = [b for b in self.cfg.benchmarks if b != triple.bench]
-        if not others:
-            return None
+    def _other_bank(self, triple: Triple) -> tuple[KeyBank | None, dict | None, str]:
+        """(bank, sample strata, "") of the same model on the run's next benchmark (for the by-benchmark splits), or
+        (None, None, why) where there is none or it cannot be captured: that pair's own tests report its error, and
+        this triple goes on without the splits, saying so."""
+        paired = self.planner.paired(triple.bench)
+        if paired is None:
+            return None, None, ""
+        pair = Pair(triple.model, paired)
         try:
-            return self.capture(Pair(triple.model, others[0]))
-        except KeyspaceError:
-            return None
+            return self.capture(pair), self.strata(pair), ""
+        except KeyspaceError as exc:
+            return None, None, f"by-benchmark splits not formed: {pair.benchmark} could not be captured ({exc})"
 
     def run_control(self, case: ControlCase) -> TripleResult:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict; a control

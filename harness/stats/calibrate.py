@@ -213,15 +213,24 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := sorted(set(parts) - set(PARTS)):
         ap.error(f"--parts: unknown {', '.join(unknown)}; choose from {', '.join(PARTS)}")
     if not args.summarise:
-        with open(args.out, "a", encoding="utf-8") as fh:
-            for setting, runs in (x for x in settings(args.runs) if x[0].part in parts):
-                for seed in range(SEED0, SEED0 + runs):
-                    fh.write(json.dumps(run_one(setting, seed)) + "\n")
-                    fh.flush()
-                print(f"done: {setting}", file=sys.stderr, flush=True)
-    with open(args.out, encoding="utf-8") as fh:
-        print(summarise([json.loads(line) for line in fh if line.strip()]))
+        for setting, runs in (x for x in settings(args.runs) if x[0].part in parts):
+            append_rows(args.out, (run_one(setting, seed) for seed in range(SEED0, SEED0 + runs)))
+            print(f"done: {setting}", file=sys.stderr, flush=True)
+    print(summarise(read_rows(args.out)))
     return 0
+
+
+def append_rows(path: str, rows) -> None:
+    """Append each run's row to `path` as a JSON line as soon as it is made (a cut study keeps what finished)."""
+    with open(path, "a", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row) + "\n")
+            fh.flush()
+
+
+def read_rows(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 if __name__ == "__main__":

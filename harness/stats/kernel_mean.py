@@ -92,11 +92,14 @@ def _variances(a_c: np.ndarray, a_e: np.ndarray) -> np.ndarray:
 
 
 def kernel_mean_tier(cross: Comparison, splits: dict[str, list[Comparison]], *, n_boot: int = 200, level: float = 0.90,
-                     seed: int = 0) -> KernelMeanTier:
+                     seed: int = 0, foreign: dict | None = None) -> KernelMeanTier:
     """The tier from the cross-modal Comparison and each real split's Comparisons (a split with several
     levels: one Comparison per pair of levels, averaged as ``bootstrap.intra_effects`` does).
     Bounds from the unbiased variance; the cross-modal MMD²'s interval from `n_boot` unit resamples
-    (seeded). See the module doc."""
+    (seeded). `foreign`: splits over other units than `cross`'s (``by_benchmark.BenchmarkSplits.splits``:
+    name -> (the cross-modal Comparison over those units, [the split's Comparisons]), or None where the
+    split cannot be formed: then it is unbounded and no claim holds); bounded as every split, after them.
+    See the module doc."""
     if not 0.0 < level < 1.0:
         raise ValueError(f"level must be in (0, 1), got {level!r}")
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 1:
@@ -107,20 +110,27 @@ def kernel_mean_tier(cross: Comparison, splits: dict[str, list[Comparison]], *, 
     effects = intra_effects(splits, m)  # name -> [1 + B]
     a_c = ustat.pair_kernel(cross)
     z_low = float(scipy.stats.norm.ppf((1.0 + level) / 2.0))
-    z_high = float(scipy.stats.norm.ppf(1.0 - (1.0 - level) / (2.0 * max(len(effects), 1))))  # Bonferroni
+    foreign = foreign or {}
+    z_high = float(scipy.stats.norm.ppf(1.0 - (1.0 - level) / (2.0 * max(len(effects) + len(foreign), 1))))  # Bonferroni
+    # (name, effect on the data, the cross-modal pair kernel over the split's units, the split's Comparisons)
+    work = [(name, float(e[0]), a_c, splits[name]) for name, e in effects.items()]
+    for name, held in foreign.items():
+        over, comparisons = held if held is not None else (None, None)
+        work.append((name, float(intra_effects({name: comparisons})[name][0]) if held else float("nan"),
+                     ustat.pair_kernel(over) if held else None, comparisons))
     bounds = []
-    for name, e in effects.items():
-        a_e = ustat.split_kernel(splits[name])
-        if not (np.isfinite(e[0]) and np.isfinite(a_e).all() and np.isfinite(c[0])):
-            bounds.append(SplitBound(name, float(e[0]), float("nan"), float("nan"), float("nan"), False))
+    for name, e, a_cross, comparisons in work:
+        a_e = ustat.split_kernel(comparisons) if comparisons else None
+        if a_e is None or not (np.isfinite(e) and np.isfinite(a_e).all() and np.isfinite(c[0]) and np.isfinite(a_cross).all()):
+            bounds.append(SplitBound(name, e, float("nan"), float("nan"), float("nan"), False))
             continue
-        v = _variances(a_c, a_e)
+        v = _variances(a_cross, a_e)
         sd = _contrast_sd(v)
-        low = _normal_bounds(c[0], e[0], sd, z_low)[0]
-        high = _normal_bounds(c[0], e[0], sd, z_high)[1]
-        point = _normal_bounds(c[0], e[0], sd, 0.0)[0]
-        measured = bool(e[0] - z_low * np.sqrt(max(v[0, 2], v[1, 2], 0.0)) > 0)
-        bounds.append(SplitBound(name, float(e[0]), point, low, high, measured))
+        low = _normal_bounds(c[0], e, sd, z_low)[0]
+        high = _normal_bounds(c[0], e, sd, z_high)[1]
+        point = _normal_bounds(c[0], e, sd, 0.0)[0]
+        measured = bool(e - z_low * np.sqrt(max(v[0, 2], v[1, 2], 0.0)) > 0)
+        bounds.append(SplitBound(name, e, point, low, high, measured))
     alpha = (1.0 - level) / 2.0
     finite = c[1:][np.isfinite(c[1:])]
     c_low, c_high = np.quantile(finite, [alpha, 1.0 - alpha]) if len(finite) else (np.nan, np.nan)
@@ -207,5 +217,7 @@ def crossfit_point(cross: Comparison, splits: dict[str, list[Comparison]], *, ha
 
 
 def holds(tier: KernelMeanTier, threshold: float) -> bool:
-    """The tier's claim at `threshold`: every real split's lower bound reaches it (False without a split)."""
-    return bool(tier.splits) and bool(np.isfinite(tier.low)) and tier.low >= threshold
+    """The tier's claim at `threshold`: every real split's lower bound reaches it (False without a split, or
+    where a split could not be bounded)."""
+    return (bool(tier.splits) and all(np.isfinite(b.low) for b in tier.splits) and bool(np.isfinite(tier.low))
+            and tier.low >= threshold)

@@ -19,6 +19,7 @@ import torch
 
 from ._validate import check_seed
 from .bootstrap import with_data_row
+from .by_benchmark import BenchmarkSplits
 from .gap import GapResult, Side, cross_modal_gap, pooled_distances
 from .kernel_mean import KernelMeanTier, holds, kernel_mean_tier
 from .kernels import MIXTURE_SCALES, pairwise_sq_dists
@@ -49,6 +50,9 @@ class Tiers:
     # the kernel-mean tier under each RBF of the mixture alone, with the rule's outcome there (readings beside
     # the verdict, never it: docs/statistics.md "Tiers"); empty where the gap kept no single-σ readings
     per_sigma: tuple["SigmaReading", ...] = ()
+    # with a second benchmark: the kernel-mean tier with its by-benchmark splits bounded like every other split,
+    # and what the rule would read there (a reading beside the verdict, never it: docs/statistics.md "Amendment 4")
+    by_benchmark: "BenchmarkReading | None" = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,13 @@ class SigmaReading:
     p_value: float  # the sign-flip test at this σ
     kernel: KernelMeanTier  # the tier's figures at this σ (same units and splits; one bootstrap row, so its cross_low/high are no interval)
     outcome: str  # what the verdict's rule reads at this σ alone ("holds", "absent", "undecided: ...")
+
+
+@dataclass(frozen=True)
+class BenchmarkReading:
+    kernel: KernelMeanTier  # the tier with the by-benchmark splits among its splits (one bootstrap row, the data's)
+    outcome: str  # what the verdict's rule reads there ("holds", "absent", "undecided: ...")
+    points: dict  # name -> the by-benchmark split's MMD² on the data (the verdict's point check reads these)
 
 
 def real_splits(units: dict, strata: dict) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
@@ -114,13 +125,15 @@ def _host(x) -> np.ndarray:
 def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
               threshold: float = 1.0, alpha: float = 0.01, permutations: int = 1000, n_boot: int = 200, level: float = 0.90,
               seed: int = 0, with_separability: bool = True, with_support: bool = True, probe_space: str = "raw",
-              gap: GapResult | None = None, sq_dists=None) -> Tiers:
+              gap: GapResult | None = None, sq_dists=None, benchmarks: BenchmarkSplits | None = None) -> Tiers:
     """The image and text tokens with unit ids and label strata (``gap.Side``, as ``gap.cross_modal_gap``);
     `probe_space`: where the separability probe runs (``space.space_steps``; "pca50" for wide keys:
     the analysis' js_space); `gap`: the mixture-kernel gap of these very keys when the caller has it
     (the triple check computes it once for its own figures), else computed here; `sq_dists`: the pooled
     squared distances of these keys (``gap.pooled_distances``) when the caller has them: the gap's σ and kernel
-    sums and the support tier's neighbour distances read the one product (else made here, once)."""
+    sums and the support tier's neighbour distances read the one product (else made here, once); `benchmarks`:
+    the by-benchmark splits of these keys against a second benchmark's (``by_benchmark.benchmark_splits``): the
+    reading that bounds them (``BenchmarkReading``)."""
     seed = check_seed(seed)
     if sq_dists is None and (gap is None or with_support):
         sq_dists = pooled_distances(image, text)  # None when too large for one block: each part then makes its own
@@ -131,6 +144,11 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     cross = gap.comparisons[0]
     kernel = asserted_tier(gap, n_boot=n_boot, level=level, seed=seed)
     per_sigma = tuple(sigma_reading(r, threshold=threshold, alpha=alpha, level=level, seed=seed) for r in gap.per_scale)
+    bench = None
+    if benchmarks is not None:
+        real = {} if gap.intra_basis.startswith("position") else gap.comparisons[1]
+        bounded = kernel_mean_tier(cross, real, n_boot=1, level=level, seed=seed, foreign=benchmarks.splits)
+        bench = BenchmarkReading(bounded, verdict(bounded, gap.p_value, threshold=threshold, alpha=alpha), benchmarks.points())
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
     ui, ut = np.asarray(image.units), np.asarray(text.units)
     splits = real_splits({"image": ui, "text": ut}, {"image": image.strata, "text": text.strata})
@@ -156,4 +174,5 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
             sq_dists = pairwise_sq_dists(z64, z64)
         s = setup(sq_dists, np.concatenate([ui, ut]), folds=FOLDS, n_boot=n_boot, seed=seed)
         sup = support_tier(s, image_rows, text_rows, idx, level=level)
-    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps, per_sigma)
+    return Tiers(paper, sep, sup, kernel, gap, verdict(kernel, gap.p_value, threshold=threshold, alpha=alpha), maps, per_sigma,
+                 bench)

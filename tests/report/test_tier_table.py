@@ -152,3 +152,30 @@ def test_single_sigma_readings_get_their_row_and_clause_never_the_verdict_mark()
     assert "at one σ alone (readings, not the verdict) the rule holds at L0 (×0.25, ×0.5, ×1, ×2, ×4)" in table["sentence"]
     (old,) = tier_tables([_record(0, 8.0)])  # records written without the readings: no row, no clause
     assert "kernel mean at one σ" not in [r["tier"] for r in old["rows"]] and "one σ alone" not in old["sentence"]
+
+
+def test_the_by_benchmark_bounded_reading_gets_its_row_never_the_verdict_mark():
+    """With a second benchmark the record keeps the tier with its by-benchmark splits bounded (a reading beside the
+    verdict: amendments 3-4 were not adopted); the table shows it in its own row, each split's bounds with the cap
+    said as such, and what the rule would read there."""
+    from harness.report.tiers import BENCH_ROW, RATIO_CAP
+    from harness.stats.bootstrap import CAP
+    from harness.stats.by_benchmark import benchmark_splits
+    from harness.stats.gap import cross_modal_gap
+    from harness.stats.kernels import MIXTURE_SCALES
+
+    assert RATIO_CAP == CAP
+    pop = P.population(d=8, layout="shared-offset", shift=8.0)
+    a, b = (P.sample(pop, prompts=16, cap=160, seed=s) for s in (0, 1))
+    (image, text), (oi, ot) = a.sides(), b.sides()
+    gap = cross_modal_gap(image, text, permutations=100, n_boot=1, kernel_scales=MIXTURE_SCALES)
+    splits = benchmark_splits(gap.comparisons[0], image, text, oi, ot, widths=tuple(gap.sigma * c for c in MIXTURE_SCALES))
+    t = all_tiers(image, text, permutations=100, n_boot=30, gap=gap, benchmarks=splits)
+    record = TripleResult(model="m", layer=0, benchmark="b", status="passed", extra={"tiers": tiers_record(t)})
+    (table,) = tier_tables([record, _record(1, 8.0)])
+    rows = {row["tier"]: row for row in table["rows"]}
+    bounded, without = rows[BENCH_ROW]["cells"]
+    assert not rows[BENCH_ROW]["asserted"] and without["text"] == "–"
+    assert "image/by-benchmark [" in bounded["note"] and "text/by-benchmark [" in bounded["note"]
+    assert "1e+03" not in bounded["note"] and "the rule would read" in bounded["note"]
+    assert bounded["mark"] == {"holds": "●", "absent": "○"}.get(t.by_benchmark.outcome, "?")
