@@ -56,7 +56,7 @@ def test_by_benchmark_baseline_can_overturn_the_verdict():
     # on the point only (no bound): a miss is undecided, never a pass, and not "absent" (no upper bound under it)
     assert "text/by-benchmark" in result.intra and not result.passed and result.status == "undecided"
     assert result.tiers.verdict == "undecided: under threshold × a by-benchmark effect on the point (not bounded)"
-    assert "by-benchmark baseline" in result.message
+    assert "under 1 × text/by-benchmark " in result.message and "(by-benchmark effects, on the point)" in result.message
     calm = analyze_layer(bank, 0, SETTINGS, other=other, **labelled(bank))
     assert calm.passed and calm.intra["text/by-benchmark"] < result.intra["text/by-benchmark"]
 

@@ -114,24 +114,20 @@ def test_auto_store_creates_beside_the_results_with_a_note_and_reads_the_committ
     assert check_baseline(replace(RESULT, mmd2=0.7), store, update=True).path == str(committed / "hf_org_model.json")
 
 
-def test_the_benchmark_paired_for_by_benchmark_splits_is_a_setting_of_the_entry(tmp_path):
-    """With two benchmarks each triple's verdict also bounds its by-benchmark splits (docs/statistics.md
-    "Amendment 3"), so the benchmark it was paired with shapes its figures: an entry stored by a one-benchmark run
-    is not compared with a two-benchmark run's triple (and says why); with one benchmark nothing is added, so
-    entries stored before keep comparing."""
+def test_the_benchmarks_of_its_by_benchmark_splits_are_a_setting_of_the_entry(tmp_path):
+    """With two or more benchmarks the verdict also checks each by-benchmark split, so the benchmarks its splits were
+    formed against (the record's extra["by_benchmark"]) shape its figures: an entry stored by a one-benchmark run is
+    not compared with such a triple (and says why); where no split was formed nothing is added, so entries stored
+    with one benchmark keep comparing."""
     from harness.run.options import OPTIONS, parse_config
     from harness.run.session import KeyspaceRun
     from pathlib import Path
 
-    def run(benchmarks: str) -> KeyspaceRun:
-        values = {o.name: o.default for o in OPTIONS} | {"benchmarks": benchmarks}
-        return KeyspaceRun(parse_config(values.__getitem__, Path(__file__).resolve().parents[1]))
-
-    one, two = run("fixture"), run("fixture,world")
-    r = TripleResult(model="m", layer=0, benchmark="fixture", status="passed")
-    assert "by_benchmark" not in one._shaping(r)
-    assert two._shaping(r)["by_benchmark"] == "world"
-    assert two._shaping(replace(r, benchmark="world"))["by_benchmark"] == "fixture"
-    check_baseline(RESULT, tmp_path, settings=one._shaping(RESULT))
-    drift = check_baseline(RESULT, tmp_path, settings=two._shaping(RESULT))
+    values = {o.name: o.default for o in OPTIONS} | {"benchmarks": "fixture,world"}
+    run = KeyspaceRun(parse_config(values.__getitem__, Path(__file__).resolve().parents[1]))
+    paired = replace(RESULT, extra={"by_benchmark": "world"})
+    assert "by_benchmark" not in run._shaping(RESULT)  # the other benchmark could not be captured: not claimed
+    assert run._shaping(paired)["by_benchmark"] == "world"
+    check_baseline(RESULT, tmp_path, settings=run._shaping(RESULT))
+    drift = check_baseline(paired, tmp_path, settings=run._shaping(paired))
     assert drift.status == "not-comparable" and "by_benchmark – → world" in drift.note

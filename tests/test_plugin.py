@@ -235,6 +235,7 @@ def test_unreadable_dataset_fails_its_pair_once_and_spares_the_rest(suite, tmp_p
     # the fixture triple's verdict stands without its by-benchmark splits, and says so
     fixture = [r for r in records if r["benchmark"] == "fixture" and not r.get("extra", {}).get("control")]
     assert fixture and all("by-benchmark splits not formed: mmmu:Art could not be captured" in r["message"] for r in fixture)
+    assert "note: tiny-llava L0 fixture: by-benchmark splits not formed: mmmu:Art could not be captured" in text
 
 
 STUB_CONFTEST = '''

@@ -184,6 +184,7 @@ def test_resume_measures_again_a_triple_whose_second_benchmark_changed(tmp):
     assert again.returncode in (0, 1), again.stdout[-2000:]
     assert ("tiny-llava L0 fixture measured again: its by-benchmark splits were against no benchmark, "
             "this run's against world") in again.stdout
+    assert "kept 0 finished triple(s)" in again.stdout and "2 of this run's 2 left to run" in again.stdout
     fixture = [r for r in lines(tmp / "r.jsonl") if r["benchmark"] == "fixture" and not r["extra"].get("control")]
     assert fixture and fixture[-1]["extra"]["by_benchmark"] == "world"
     assert set(fixture[-1]["extra"]["tiers"]["kernel mean"]["by-benchmark bounded"]["splits"]) == {

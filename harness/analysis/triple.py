@@ -30,7 +30,7 @@ from harness.results.captured import SPECIAL_AS_TEXT
 from harness.results.figures import JSEstimate, Mechanism, TSNEMap
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
-from harness.stats.by_benchmark import BenchmarkSplits, benchmark_splits
+from harness.stats.by_benchmark import BenchmarkSplits, benchmark_splits, combined
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 from harness.stats.gap import pooled_distances
@@ -106,14 +106,27 @@ def _tsne(layer: LayerBank, settings: AnalysisSettings) -> dict | None:
                    proj.cap, proj.method, proj.iterations).to_dict()
 
 
-def by_benchmark_splits(gap, image, text, other: KeyBank, layer: int, settings: AnalysisSettings,
-                        strata: dict[str, dict[str, str]] | None) -> BenchmarkSplits:
+def by_benchmark_splits(gap, image, text, others: list[tuple[KeyBank, dict | None]], layer: int,
+                        settings: AnalysisSettings) -> BenchmarkSplits:
     """The by-benchmark splits of this triple's kept keys (`image`, `text`, as `gap` read them) against the same
-    layer of `other` (the same model on another benchmark; its tokens selected as its own triple selects them,
-    units as there: `strata`, ``sample_strata`` of its samples), under the gap's mixture kernel."""
-    theirs = select(other.layers[layer], other.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
-                    special_as_text=settings.special_as_text, device=settings.device)
-    return benchmark_splits(gap.comparisons[0], image, text, theirs.image, theirs.text, widths=mixture_sigmas(gap.sigma))
+    layer of each of `others` (the same model on another benchmark, with ``sample_strata`` of its samples: its
+    tokens selected as its own triple selects them, units as there), under the gap's mixture kernel."""
+    against = {}
+    for other, strata in others:
+        theirs = select(other.layers[layer], other.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
+                        special_as_text=settings.special_as_text, device=settings.device)
+        against[other.benchmark] = benchmark_splits(gap.comparisons[0], image, text, theirs.image, theirs.text,
+                                                    widths=mixture_sigmas(gap.sigma))
+    return combined(against)
+
+
+def _formed(others: list, benchmarks: BenchmarkSplits | None) -> str:
+    """The other benchmarks against which at least one by-benchmark split was formed, comma-separated ("" for none)."""
+    if benchmarks is None:
+        return ""
+    held = [name for name, split in benchmarks.splits.items() if split is not None]
+    several = len(others) > 1
+    return ",".join(o.benchmark for o, _ in others if any((not several) or name.endswith(f"({o.benchmark})") for name in held))
 
 
 def _mechanism(bank: KeyBank, layer: int) -> dict:
@@ -131,10 +144,12 @@ def _mechanism(bank: KeyBank, layer: int) -> dict:
 def analyze_layer(
     bank: KeyBank, layer: int, settings: AnalysisSettings, *, config_id: str = "", other: KeyBank | None = None,
     strata: dict[str, dict[str, str]] | None = None, other_strata: dict[str, dict[str, str]] | None = None,
+    others: list[tuple[KeyBank, dict | None]] = (),
 ) -> TripleResult:
-    """Judge one layer of `bank`; `other` (the same model on another benchmark) adds the by-benchmark splits;
-    `strata` / `other_strata` (``sample_strata`` of each bank's samples) give the units and the real
-    sub-populations."""
+    """Judge one layer of `bank`; `others` (the same model on each other benchmark, with ``sample_strata`` of its
+    samples; `other` / `other_strata`: one of them) add the by-benchmark splits; `strata` (``sample_strata`` of the
+    captured samples) gives the units and the real sub-populations."""
+    others = [*others, *([(other, other_strata)] if other is not None else [])]
     start = time.perf_counter()
     lb = bank.layers[layer]
     image_mask, text_mask = modality_masks(lb, special_as_text=settings.special_as_text)
@@ -157,7 +172,7 @@ def analyze_layer(
         d2 = pooled_distances(image, text)  # one product for the gap's kernel and the support tier's neighbours
         gap = cross_modal_gap(image, text, permutations=settings.permutations, n_boot=1, level=settings.level, seed=settings.seed,
                               kernel_scales=MIXTURE_SCALES, sq_dists=d2, scale_readings=True)
-        benchmarks = by_benchmark_splits(gap, image, text, other, layer, settings, other_strata) if other is not None else None
+        benchmarks = by_benchmark_splits(gap, image, text, others, layer, settings) if others else None
         # every tier of the claim on these keys, the mixture-kernel gap above shared (its p-value, units, comparisons)
         tiers = all_tiers(image, text, threshold=settings.threshold, alpha=settings.alpha, n_boot=settings.n_boot,
                           level=settings.level, seed=settings.seed, probe_space=settings.js_space, gap=gap, sq_dists=d2,
@@ -179,7 +194,10 @@ def analyze_layer(
     passed = verdict.passed
     figures = kernel_figures(tiers.kernel, gap)
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
-    message = "; ".join(filter(None, [message, *(f"key warning: {w}" for w in warnings)]))
+    unformed = benchmarks.unformed() if benchmarks is not None else []
+    if unformed:  # the point check then stands on the splits formed (or none): said, as a capture that failed is
+        unformed = [f"by-benchmark splits not formed: {', '.join(unformed)} (a side held by fewer than 2 units)"]
+    message = "; ".join(filter(None, [message, *unformed, *(f"key warning: {w}" for w in warnings)]))
     return TripleResult(
         model=bank.model, layer=layer, benchmark=bank.benchmark, status=verdict.status,
         n_image=gap.n_image, n_text=gap.n_text, mmd2=gap.mmd2, mmd=math.sqrt(max(gap.mmd2, 0.0)), p_value=gap.p_value,
@@ -197,7 +215,9 @@ def analyze_layer(
             "units": gap.units,
             "intra_basis": gap.intra_basis,
             "strongest_intra": tiers.kernel.binding,
-            **({"by_benchmark": other.benchmark} if other is not None else {}),  # the benchmark of its by-benchmark splits
+            # the benchmarks its by-benchmark splits were formed against (comma-separated, in the run's order)
+            **({"by_benchmark": formed} if (formed := _formed(others, benchmarks)) else {}),
+            **({"by_benchmark_missing": unformed[0]} if unformed else {}),
             "noise_floor": gap.noise_floor,
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},
             "mmd2_interval": {"low": tiers.kernel.cross_low, "high": tiers.kernel.cross_high, "level": tiers.kernel.level},

@@ -30,7 +30,7 @@ def questions(what: str = "keys") -> dict[str, str]:
         "kernel mean at one σ": "the same tier under each RBF of the mixture alone (σ = scale × σ_med): readings beside "
                                 "the verdict, never it; the rule's outcome at each",
         "kernel mean, by-benchmark bounded": "the same tier with each by-benchmark split bounded like every other "
-                                             "split (two benchmarks): a reading beside the verdict, whose by-benchmark "
+                                             "split (two or more benchmarks): a reading beside the verdict, whose by-benchmark "
                                              "check is on the point (docs/statistics.md, amendments 3-4: not adopted)",
         "per head": "the kernel-mean ratio [lower bound] of each head's slice of the vector, and the asserted rule on it "
                     "(figures: with H heads about H × alpha read 'holds' by chance)",
@@ -193,6 +193,8 @@ def sentence(model: str, bench: str, layers: dict[int, dict], what: str = "keys"
     said = "; ".join(f"{v} at {', '.join(ls)}" for v, ls in sorted(verdicts.items()))
     per_head = f"; per head (figures), {_heads(layers, what)}" if any(
         (rec.get("per head") or {}).get("by_head") for rec in layers.values()) else ""
+    if any((rec.get(ASSERTED) or {}).get("by-benchmark bounded") for rec in layers.values()) and (per_head or _sigmas(layers)):
+        per_head += " (single-σ and per-head readings compare within the benchmark: the by-benchmark check is not in them)"
     return (f"{model} on {bench}{f' ({head})' if head else ''}: kernel mean (the verdict) {said}; separable beyond every real split at "
             f"{_where(layers, met('separability'))}; out of the text {what}' support beyond every split at "
             f"{_where(layers, met('out of support'))}; the paper's token-level form exceeds its random halves at "

@@ -123,10 +123,9 @@ class RunPlan:
         return resolve_layers(["first"], self.num_layers(spec), model=spec.name, attention=self.attention_layers(spec),
                               reuse=self.kv_reuse(spec))[0]
 
-    def paired(self, bench: BenchmarkChoice) -> BenchmarkChoice | None:
-        """The benchmark whose keys give a triple of `bench` its by-benchmark splits (the run's next other one), or None."""
-        others = [b for b in self.cfg.benchmarks if b != bench]
-        return others[0] if others else None
+    def paired(self, bench: BenchmarkChoice) -> list[BenchmarkChoice]:
+        """The benchmarks whose keys give a triple of `bench` its by-benchmark splits: every other one of the run."""
+        return [b for b in self.cfg.benchmarks if b != bench]
 
     def pairs(self) -> list[Pair]:
         return list(dict.fromkeys(t.pair for t in self.plan()))

@@ -188,10 +188,16 @@ class KeyspaceRun:
                     f"this run is {self.cfg.config_id()}); drop --ks-resume or use another --ks-results"
                 )
             self._previous = {r.key: r for r in found if r.status != "error"}
-            planned = {(t.model, t.layer, t.benchmark, "") for t in self.plan()}
-            kept = len(planned & self._previous.keys())
+            plan = {(t.model, t.layer, t.benchmark, ""): t for t in self.plan()}
+            for key, t in plan.items():  # a triple measured beside other benchmarks: its by-benchmark splits are not this run's
+                paired = ",".join(b.text for b in self.planner.paired(t.bench))
+                if key in self._previous and (was := self._previous[key].extra.get("by_benchmark", "")) != paired:
+                    del self._previous[key]
+                    self.notes.append(f"--ks-resume: {t.model} L{t.layer} {t.benchmark} measured again: its by-benchmark "
+                                      f"splits were against {was or 'no benchmark'}, this run's against {paired or 'none'}")
+            kept = len(plan.keys() & self._previous.keys())
             self.notes.append(f"--ks-resume: kept {kept} finished triple(s) of {self.cfg.results}; "
-                              f"{len(planned) - kept} of this run's {len(planned)} left to run")
+                              f"{len(plan) - kept} of this run's {len(plan)} left to run")
         return self._previous
 
     def _capture_with_backoff(self, pair: Pair, samples: list[Sample], layers: list[int]) -> KeyBank:
@@ -220,13 +226,6 @@ class KeyspaceRun:
     def judge(self, triple: Triple) -> TripleResult:
         """Analyse one triple, record it (appended to the results file at once) and return it."""
         done = self.previous().get((triple.model, triple.layer, triple.benchmark, ""))
-        paired = self.planner.paired(triple.bench)
-        if done is not None and done.extra.get("by_benchmark") != (paired.text if paired else None):
-            # measured beside another second benchmark (or none): its by-benchmark splits are not this run's
-            self.notes.append(f"--ks-resume: {triple.model} L{triple.layer} {triple.benchmark} measured again: its "
-                              f"by-benchmark splits were against {done.extra.get('by_benchmark') or 'no benchmark'}, "
-                              f"this run's against {paired.text if paired else 'none'}")
-            done = None
         if done is not None:  # already on disk: not written again, but compared with THIS run's baselines
             done = self._with_baseline(done)
             self.results.append(done)
@@ -235,13 +234,15 @@ class KeyspaceRun:
         settings = self.planner.settings(spec)
         try:
             bank = self.capture(triple.pair)
-            other, other_strata, missing = self._other_bank(triple)
+            others, missing = self._other_banks(triple)
             strata = self.strata(triple.pair)
-            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), other=other, strata=strata,
-                                   other_strata=other_strata)
-            if missing:  # visible: the verdict then stands on the within-benchmark splits alone
+            result = analyze_layer(bank, triple.layer, settings, config_id=self.cfg.config_id(), strata=strata, others=others)
+            if missing:  # the verdict then stands without those by-benchmark splits
+                said = "; ".join(filter(None, [result.extra.get("by_benchmark_missing"), missing]))
                 result = replace(result, message="; ".join(filter(None, [result.message, missing])),
-                                 extra={**result.extra, "by_benchmark_missing": missing})
+                                 extra={**result.extra, "by_benchmark_missing": said})
+            if result.extra.get("by_benchmark_missing"):  # visible in the console too, a passing triple's included
+                self.notes.append(f"{triple.model} L{triple.layer} {triple.benchmark}: {result.extra['by_benchmark_missing']}")
             result = flag_labels(result, bank)
             sampling = Sampling.from_dict(bank.sampling)  # which tokens the bank kept
             result = replace(result, extra={**result.extra, "capture_sampling": sampling.to_dict()})
@@ -257,10 +258,10 @@ class KeyspaceRun:
         return result
 
     def _shaping(self, result: TripleResult) -> dict[str, str]:
-        """What shaped this triple's figures: the run's settings and, with a second benchmark, the one whose keys
-        gave its by-benchmark splits (absent with one benchmark, so entries stored then still compare)."""
-        paired = next((self.planner.paired(b) for b in self.cfg.benchmarks if b.text == result.benchmark), None)
-        return {**self.cfg.shaping(), **({"by_benchmark": paired.text} if paired else {})}
+        """What shaped this triple's figures: the run's settings and the other benchmarks its by-benchmark splits were
+        formed against (the record's; absent where none was, so entries stored with one benchmark still compare)."""
+        paired = result.extra.get("by_benchmark")
+        return {**self.cfg.shaping(), **({"by_benchmark": paired} if paired else {})}
 
     def _with_baseline(self, result: TripleResult) -> TripleResult:
         """`result` with its comparison against the stored baseline (none for an error or without a store); what a
@@ -297,18 +298,18 @@ class KeyspaceRun:
                 self._text_bias[model] = cached_text_bias(self.cfg.cache, key, compute, write=self.cache_writable())
         return self._text_bias[model]
 
-    def _other_bank(self, triple: Triple) -> tuple[KeyBank | None, dict | None, str]:
-        """(bank, sample strata, "") of the same model on the run's next benchmark (for the by-benchmark splits), or
-        (None, None, why) where there is none or it cannot be captured: that pair's own tests report its error, and
-        this triple goes on without the splits, saying so."""
-        paired = self.planner.paired(triple.bench)
-        if paired is None:
-            return None, None, ""
-        pair = Pair(triple.model, paired)
-        try:
-            return self.capture(pair), self.strata(pair), ""
-        except KeyspaceError as exc:
-            return None, None, f"by-benchmark splits not formed: {pair.benchmark} could not be captured ({exc})"
+    def _other_banks(self, triple: Triple) -> tuple[list[tuple[KeyBank, dict]], str]:
+        """([(bank, sample strata)] of the same model on every other benchmark of the run (for the by-benchmark
+        splits), what could not be captured): that pair's own tests report its error, and this triple goes on without
+        its splits, saying so."""
+        others, missing = [], []
+        for bench in self.planner.paired(triple.bench):
+            pair = Pair(triple.model, bench)
+            try:
+                others.append((self.capture(pair), self.strata(pair)))
+            except KeyspaceError as exc:
+                missing.append(f"{pair.benchmark} could not be captured ({exc})")
+        return others, f"by-benchmark splits not formed: {'; '.join(missing)}" if missing else ""
 
     def run_control(self, case: ControlCase) -> TripleResult:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict; a control

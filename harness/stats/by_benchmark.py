@@ -29,7 +29,7 @@ from .bootstrap import intra_effects
 from .gap import MODALITIES, Side
 
 OWN, OTHER = "a:", "b:"  # unit-name prefixes of this benchmark's units and the other's in the union
-BY_BENCHMARK = "/by-benchmark"  # the splits' names: "image/by-benchmark", "text/by-benchmark"
+BY_BENCHMARK = "/by-benchmark"  # the splits' names: "image/by-benchmark", "text/by-benchmark" (+ " (other)": ``combined``)
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class BenchmarkSplits:
     """The by-benchmark splits over the union of both benchmarks' units, with this benchmark's cross-modal
     Comparison embedded there: what ``kernel_mean.kernel_mean_tier`` takes as `foreign` splits."""
 
-    units: int  # units in the union
+    units: int  # units in the union (summed over the other benchmarks where several are combined)
     # name ("image/by-benchmark") -> (cross-modal Comparison over the union, [the split's Comparison]) or None
     # where a side is held by fewer than 2 units (the split cannot be formed)
     splits: dict
@@ -45,6 +45,20 @@ class BenchmarkSplits:
     def points(self) -> dict[str, float]:
         """name -> the split's between-prompt MMD² on the data (the formed splits only)."""
         return {name: float(intra_effects({name: held[1]})[name][0]) for name, held in self.splits.items() if held}
+
+    def unformed(self) -> list[str]:
+        """The splits that could not be formed (a side held by fewer than 2 units)."""
+        return [name for name, held in self.splits.items() if held is None]
+
+
+def combined(against: dict[str, BenchmarkSplits]) -> BenchmarkSplits:
+    """One benchmark's splits against each other benchmark (name -> its ``benchmark_splits``) as one set: with one
+    other benchmark the names stay "image/by-benchmark"; with several each names its benchmark
+    ("image/by-benchmark (world)"), every one a split of its own."""
+    if len(against) == 1:
+        return next(iter(against.values()))
+    splits = {f"{name} ({bench})": held for bench, b in against.items() for name, held in b.splits.items()}
+    return BenchmarkSplits(sum(b.units for b in against.values()), splits)
 
 
 def embed(cmp: Comparison, at: np.ndarray, n: int) -> Comparison:

@@ -118,3 +118,34 @@ def test_the_split_effect_is_unbiased_for_its_population_value():
     for values, expected in ((estimates, truth), (nulls, 0.0)):
         se = np.std(values, ddof=1) / np.sqrt(len(values))
         assert abs(np.mean(values) - expected) < 3 * se + 1e-12, (np.mean(values), expected, se)
+
+
+def _named(bank, name: str):
+    from dataclasses import replace
+    return replace(bank, benchmark=name)
+
+
+def test_every_other_benchmark_is_a_split_of_its_own_and_the_order_does_not_matter(bank):
+    """With three benchmarks a triple is compared with both others (each split names its benchmark), so its figures
+    do not depend on the order the benchmarks were given in; a miss names the split and the benchmark."""
+    near, far = _named(_other(0.0), "near"), _named(_other(3.0), "far")
+    one = analyze_layer(bank, 0, SETTINGS, strata=synthetic_strata(bank), others=[(near, None), (far, None)])
+    two = analyze_layer(bank, 0, SETTINGS, strata=synthetic_strata(bank), others=[(far, None), (near, None)])
+    names = {"image/by-benchmark (near)", "text/by-benchmark (near)", "image/by-benchmark (far)", "text/by-benchmark (far)"}
+    assert set(one.intra) >= names and {k: one.intra[k] for k in names} == {k: two.intra[k] for k in names}
+    assert one.tiers.verdict == two.tiers.verdict == UNDECIDED_BY_BENCHMARK
+    missed = one.message.split("under 1 × ")[-1]
+    assert missed.startswith("image/by-benchmark (far)") and "(near)" not in missed
+    assert one.extra["by_benchmark"] == "near,far" and two.extra["by_benchmark"] == "far,near"
+    assert set(one.tiers.tiers["kernel mean"]["by-benchmark bounded"]["splits"]) == names
+
+
+def test_a_second_benchmark_whose_splits_cannot_be_formed_is_said_not_passed_over(bank):
+    """A second benchmark whose prompts are one unit gives no by-benchmark split: the triple says so (message and
+    record), does not claim the pairing, and its verdict stands on the within-benchmark splits."""
+    lone = _named(_other(0.0), "lone")
+    strata = {sid: {"unit": "one"} for sid in lone.sample_ids}  # every prompt shares one image: a single unit
+    r = analyze_layer(bank, 0, SETTINGS, strata=synthetic_strata(bank), others=[(lone, strata)])
+    assert "by-benchmark splits not formed: image/by-benchmark, text/by-benchmark" in r.message
+    assert "by_benchmark" not in r.extra and "not formed" in r.extra["by_benchmark_missing"]
+    assert not any("by-benchmark" in k for k in r.intra) and r.tiers.verdict == "holds"
