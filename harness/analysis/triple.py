@@ -121,12 +121,12 @@ def by_benchmark_splits(gap, image, text, others: list[tuple[KeyBank, dict | Non
 
 
 def _formed(others: list, benchmarks: BenchmarkSplits | None) -> str:
-    """The other benchmarks against which at least one by-benchmark split was formed, comma-separated ("" for none)."""
+    """The other benchmarks against which at least one by-benchmark split was formed, sorted, comma-separated ("" for none)."""
     if benchmarks is None:
         return ""
     held = [name for name, split in benchmarks.splits.items() if split is not None]
     several = len(others) > 1
-    return ",".join(o.benchmark for o, _ in others if any((not several) or name.endswith(f"({o.benchmark})") for name in held))
+    return ",".join(sorted(o.benchmark for o, _ in others if any((not several) or name.endswith(f"({o.benchmark})") for name in held)))
 
 
 def _mechanism(bank: KeyBank, layer: int) -> dict:
@@ -215,7 +215,7 @@ def analyze_layer(
             "units": gap.units,
             "intra_basis": gap.intra_basis,
             "strongest_intra": tiers.kernel.binding,
-            # the benchmarks its by-benchmark splits were formed against (comma-separated, in the run's order)
+            # the benchmarks its by-benchmark splits were formed against (comma-separated, sorted: the order given does not matter)
             **({"by_benchmark": formed} if (formed := _formed(others, benchmarks)) else {}),
             **({"by_benchmark_missing": unformed[0]} if unformed else {}),
             "noise_floor": gap.noise_floor,

@@ -190,7 +190,7 @@ class KeyspaceRun:
             self._previous = {r.key: r for r in found if r.status != "error"}
             plan = {(t.model, t.layer, t.benchmark, ""): t for t in self.plan()}
             for key, t in plan.items():  # a triple measured beside other benchmarks: its by-benchmark splits are not this run's
-                paired = ",".join(b.text for b in self.planner.paired(t.bench))
+                paired = ",".join(sorted(b.text for b in self.planner.paired(t.bench)))  # as the record writes them
                 if key in self._previous and (was := self._previous[key].extra.get("by_benchmark", "")) != paired:
                     del self._previous[key]
                     self.notes.append(f"--ks-resume: {t.model} L{t.layer} {t.benchmark} measured again: its by-benchmark "
