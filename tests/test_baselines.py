@@ -131,3 +131,11 @@ def test_the_benchmarks_of_its_by_benchmark_splits_are_a_setting_of_the_entry(tm
     check_baseline(RESULT, tmp_path, settings=run._shaping(RESULT))
     drift = check_baseline(paired, tmp_path, settings=run._shaping(paired))
     assert drift.status == "not-comparable" and "by_benchmark – → world" in drift.note
+
+
+def test_an_update_over_an_entry_of_other_settings_says_which_changed(tmp_path):
+    check_baseline(RESULT, tmp_path, settings={"seed": "0"})
+    drift = check_baseline(replace(RESULT, extra={"by_benchmark": "world"}), tmp_path, update=True,
+                           settings={"seed": "0", "by_benchmark": "world"})
+    assert drift.status == "updated" and "was stored under other settings (by_benchmark – → world)" in drift.message()
+    assert "no figure outside" not in drift.message()

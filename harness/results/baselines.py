@@ -180,6 +180,11 @@ def _paired(settings: dict | None) -> str | None:
     return (settings or {}).get("by_benchmark")
 
 
+def _comparable(entry: dict, result: TripleResult, settings: dict | None) -> bool:
+    """The entry was stored under the settings of this run's triple: its config id and its by-benchmark pairing."""
+    return entry["config_id"] == result.config_id and _paired(entry.get("settings")) == _paired(settings)
+
+
 def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update: bool = False,
                    settings: dict | None = None) -> Drift:
     """Compare `result` with its stored entry, creating (or with `update`, rewriting) the entry; `settings`:
@@ -190,7 +195,8 @@ def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update:
     store = store if isinstance(store, BaselineStore) else BaselineStore(own=Path(store))
     path, entry = _find(result, store)
     if entry is None or update:
-        changed = _compare(entry, result) if entry is not None and entry["config_id"] == result.config_id else {}
+        same = entry is not None and _comparable(entry, result, settings)
+        changed = _compare(entry, result) if same else {}
         with locked(path):
             data = _read(path) or {"model": result.model, "triples": {}}
             data["harness"] = harness.__version__
@@ -199,9 +205,10 @@ def check_baseline(result: TripleResult, store: BaselineStore | Path, *, update:
             data["triples"] = dict(sorted(data["triples"].items()))
             write_atomic(path, (json.dumps(data, indent=1, sort_keys=False) + "\n").encode())
         if entry is not None:
-            return Drift("updated", str(path), changed)
+            note = "" if same else f"was stored under other settings ({_differing(entry.get('settings'), settings)})"
+            return Drift("updated", str(path), changed, note=note)
         return Drift("created" if store.strict else "new", str(path))
-    if entry["config_id"] != result.config_id or _paired(entry.get("settings")) != _paired(settings):
+    if not _comparable(entry, result, settings):
         # Figures from other options (samples, seed, caps ...) are not comparable: say which, never compare.
         note = f"stored under other settings ({_differing(entry.get('settings'), settings)})"
         return Drift("not-comparable" if store.strict else "other-config", str(path), note=note)

@@ -294,7 +294,8 @@ class Drift:
         if self.status == "unreadable":
             return f"baseline not compared: {self.note}"
         if self.status == "updated":
-            return f"baseline rewritten: {self.changes() or 'no figure outside its tolerance'} [{self.path}]"
+            said = self.changes() or ("" if self.note else "no figure outside its tolerance")
+            return f"baseline rewritten: {'; '.join(filter(None, [self.note, said]))} [{self.path}]"
         return f"baseline drift: {self.changes()} [{self.path}; --ks-update-baselines rewrites it]"
 
     def to_dict(self) -> dict:

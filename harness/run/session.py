@@ -272,7 +272,7 @@ class KeyspaceRun:
             drift = check_baseline(result, self.cfg.baselines, update=self.cfg.update_baselines, settings=self._shaping(result))
         except KeyspaceError as exc:  # a damaged baseline file: this triple's figures are kept, its test fails
             drift = Drift("unreadable", "", note=str(exc))
-        if drift.status in ("new", "other-config", "unreadable") or (drift.status == "updated" and drift.changes()):
+        if drift.status in ("new", "other-config", "unreadable") or (drift.status == "updated" and (drift.changes() or drift.note)):
             # a missing entry or a damaged file concerns the model's file, once; the others one triple each
             where = result.model if drift.status in ("new", "unreadable") else f"{result.model} L{result.layer} {result.benchmark}"
             if (note := f"{where}: {drift.message()}") not in self.notes:
