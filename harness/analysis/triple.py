@@ -120,15 +120,6 @@ def by_benchmark_splits(gap, image, text, others: list[tuple[KeyBank, dict | Non
     return combined(against)
 
 
-def _formed(others: list, benchmarks: BenchmarkSplits | None) -> str:
-    """The other benchmarks against which at least one by-benchmark split was formed, sorted, comma-separated ("" for none)."""
-    if benchmarks is None:
-        return ""
-    held = [name for name, split in benchmarks.splits.items() if split is not None]
-    several = len(others) > 1
-    return ",".join(sorted(o.benchmark for o, _ in others if any((not several) or name.endswith(f"({o.benchmark})") for name in held)))
-
-
 def _mechanism(bank: KeyBank, layer: int) -> dict:
     """Logit gap and attention share of the layer, when the bank carries them."""
     metrics = Mechanism.from_dict(bank.mechanism.get(layer))
@@ -216,7 +207,7 @@ def analyze_layer(
             "intra_basis": gap.intra_basis,
             "strongest_intra": tiers.kernel.binding,
             # the benchmarks its by-benchmark splits were formed against (comma-separated, sorted: the order given does not matter)
-            **({"by_benchmark": formed} if (formed := _formed(others, benchmarks)) else {}),
+            **({"by_benchmark": ",".join(benchmarks.formed)} if benchmarks is not None and benchmarks.formed else {}),
             **({"by_benchmark_missing": unformed[0]} if unformed else {}),
             "noise_floor": gap.noise_floor,
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},

@@ -18,7 +18,7 @@ is a unit's level, as a category is):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -41,6 +41,7 @@ class BenchmarkSplits:
     # name ("image/by-benchmark") -> (cross-modal Comparison over the union, [the split's Comparison]) or None
     # where a side is held by fewer than 2 units (the split cannot be formed)
     splits: dict
+    formed: tuple = ()  # the other benchmarks against which some split was formed, sorted (``combined`` names them)
 
     def points(self) -> dict[str, float]:
         """name -> the split's between-prompt MMD² on the data (the formed splits only)."""
@@ -55,10 +56,11 @@ def combined(against: dict[str, BenchmarkSplits]) -> BenchmarkSplits:
     """One benchmark's splits against each other benchmark (name -> its ``benchmark_splits``) as one set: with one
     other benchmark the names stay "image/by-benchmark"; with several each names its benchmark
     ("image/by-benchmark (world)"), every one a split of its own."""
+    formed = tuple(sorted(bench for bench, b in against.items() if any(held is not None for held in b.splits.values())))
     if len(against) == 1:
-        return next(iter(against.values()))
+        return replace(next(iter(against.values())), formed=formed)
     splits = {f"{name} ({bench})": held for bench, b in against.items() for name, held in b.splits.items()}
-    return BenchmarkSplits(sum(b.units for b in against.values()), splits)
+    return BenchmarkSplits(sum(b.units for b in against.values()), splits, formed)
 
 
 def embed(cmp: Comparison, at: np.ndarray, n: int) -> Comparison:

@@ -95,13 +95,15 @@ def verdict(kernel: KernelMeanTier, p_value: float, *, threshold: float, alpha: 
     return UNDECIDED_NOT_SIGNIFICANT if holds(kernel, threshold) else UNDECIDED_UNBOUNDED
 
 
-def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, seed: int = 0) -> KernelMeanTier:
+def asserted_tier(gap: GapResult, *, n_boot: int = 200, level: float = 0.90, seed: int = 0,
+                  foreign: dict | None = None) -> KernelMeanTier:
     """The kernel-mean tier of a gap computed with the mixture kernel (``cross_modal_gap(...,
     kernel_scales=MIXTURE_SCALES)``): its cross-modal Comparison against each real split's (none where the
-    gap fell back to by-position splits, which are figures only)."""
+    gap fell back to by-position splits, which are figures only); `foreign`: further splits over other units
+    (``kernel_mean.kernel_mean_tier``), e.g. the by-benchmark ones of the reading beside the verdict."""
     cross, intra = gap.comparisons
     real = {} if gap.intra_basis.startswith("position") else intra
-    return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed)
+    return kernel_mean_tier(cross, real, n_boot=n_boot, level=level, seed=seed, foreign=foreign)
 
 
 def sigma_reading(r, *, threshold: float, alpha: float, level: float, seed: int) -> SigmaReading:
@@ -146,8 +148,7 @@ def all_tiers(image: Side, text: Side, *, sigma: float | None = None,
     per_sigma = tuple(sigma_reading(r, threshold=threshold, alpha=alpha, level=level, seed=seed) for r in gap.per_scale)
     bench = None
     if benchmarks is not None:
-        real = {} if gap.intra_basis.startswith("position") else gap.comparisons[1]
-        bounded = kernel_mean_tier(cross, real, n_boot=1, level=level, seed=seed, foreign=benchmarks.splits)
+        bounded = asserted_tier(gap, n_boot=1, level=level, seed=seed, foreign=benchmarks.splits)
         bench = BenchmarkReading(bounded, verdict(bounded, gap.p_value, threshold=threshold, alpha=alpha), benchmarks.points())
     paper = paper_form(cross, n_boot=n_boot, level=level, seed=seed)
     ui, ut = np.asarray(image.units), np.asarray(text.units)
