@@ -112,7 +112,7 @@ def by_benchmark_splits(gap, image, text, others: list[tuple[KeyBank, dict | Non
     layer of each of `others` (the same model on another benchmark, with ``sample_strata`` of its samples: its
     tokens selected as its own triple selects them, units as there), under the gap's mixture kernel."""
     against = {}
-    for other, strata in others:
+    for other, strata in sorted(others, key=lambda o: o[0].benchmark):  # the order given does not matter
         theirs = select(other.layers[layer], other.sample_ids, strata, max_points=settings.max_points, seed=settings.seed,
                         special_as_text=settings.special_as_text, device=settings.device)
         against[other.benchmark] = benchmark_splits(gap.comparisons[0], image, text, theirs.image, theirs.text,
