@@ -30,7 +30,7 @@ from harness.results.captured import SPECIAL_AS_TEXT
 from harness.results.figures import JSEstimate, Mechanism, TSNEMap
 from harness.results.records import TripleResult
 from harness.stats import cross_modal_gap, probe_figures, tsne_2d
-from harness.stats.by_benchmark import BenchmarkSplits, benchmark_splits, combined
+from harness.stats.by_benchmark import NOT_FORMED, BenchmarkSplits, benchmark_splits, combined, pairing
 from harness.stats._validate import nonfinite_rows
 from harness.stats.folds import merge_sharing_rows
 from harness.stats.gap import pooled_distances
@@ -187,7 +187,7 @@ def analyze_layer(
     message = "" if passed else verdict_message(verdict, tiers.kernel, gap, intra, threshold=settings.threshold, alpha=settings.alpha)
     unformed = benchmarks.unformed() if benchmarks is not None else []
     if unformed:  # the point check then stands on the splits formed (or none): said, as a capture that failed is
-        unformed = [f"by-benchmark splits not formed: {', '.join(unformed)} (a side held by fewer than 2 units)"]
+        unformed = [f"{NOT_FORMED}: {', '.join(unformed)} (a side held by fewer than 2 units)"]
     message = "; ".join(filter(None, [message, *unformed, *(f"key warning: {w}" for w in warnings)]))
     return TripleResult(
         model=bank.model, layer=layer, benchmark=bank.benchmark, status=verdict.status,
@@ -207,7 +207,7 @@ def analyze_layer(
             "intra_basis": gap.intra_basis,
             "strongest_intra": tiers.kernel.binding,
             # the benchmarks its by-benchmark splits were formed against (comma-separated, sorted: the order given does not matter)
-            **({"by_benchmark": ",".join(benchmarks.formed)} if benchmarks is not None and benchmarks.formed else {}),
+            **({"by_benchmark": pairing(benchmarks.formed)} if benchmarks is not None and benchmarks.formed else {}),
             **({"by_benchmark_missing": unformed[0]} if unformed else {}),
             "noise_floor": gap.noise_floor,
             "null": {"mean": gap.null_mean, "std": gap.null_std, "method": "sign flips of whole units (image/text block swap)"},

@@ -175,8 +175,8 @@ def _differing(stored: dict | None, settings: dict | None) -> str:
 
 
 def _paired(settings: dict | None) -> str | None:
-    """The second benchmark whose keys gave the triple its by-benchmark splits (a per-triple setting outside the
-    run's config id: docs/statistics.md "Amendment 3"); None with one benchmark or where no settings were stored."""
+    """The other benchmarks the triple's by-benchmark splits were formed against (``extra["by_benchmark"]``: a
+    per-triple setting outside the run's config id); None where none was, or where no settings were stored."""
     return (settings or {}).get("by_benchmark")
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from harness.analysis.selection import AnalysisError, sample_strata
 from harness.analysis.triple import analyze_layer, samples_digest
+from harness.stats.by_benchmark import NOT_FORMED, pairing
 from harness.results.baselines import check_baseline
 from harness.benchmarks import BenchmarkChoice, LoadOptions, LoadReport, Sample, fit_images, load_benchmark, select_samples
 from harness.capture.cache import fetch, writable
@@ -190,7 +191,7 @@ class KeyspaceRun:
             self._previous = {r.key: r for r in found if r.status != "error"}
             plan = {(t.model, t.layer, t.benchmark, ""): t for t in self.plan()}
             for key, t in plan.items():  # a triple measured beside other benchmarks: its by-benchmark splits are not this run's
-                paired = ",".join(sorted(b.text for b in self.planner.paired(t.bench)))  # as the record writes them
+                paired = pairing(b.text for b in self.planner.paired(t.bench))  # as the record names them
                 if key in self._previous and (was := self._previous[key].extra.get("by_benchmark", "")) != paired:
                     del self._previous[key]
                     self.notes.append(f"--ks-resume: {t.model} L{t.layer} {t.benchmark} measured again: its by-benchmark "
@@ -309,7 +310,7 @@ class KeyspaceRun:
                 others.append((self.capture(pair), self.strata(pair)))
             except KeyspaceError as exc:
                 missing.append(f"{pair.benchmark} could not be captured ({exc})")
-        return others, f"by-benchmark splits not formed: {'; '.join(missing)}" if missing else ""
+        return others, f"{NOT_FORMED}: {'; '.join(missing)}" if missing else ""
 
     def run_control(self, case: ControlCase) -> TripleResult:
         """Judge a control exactly as a triple is judged, and record it with its expected verdict; a control

@@ -30,6 +30,13 @@ from .gap import MODALITIES, Side
 
 OWN, OTHER = "a:", "b:"  # unit-name prefixes of this benchmark's units and the other's in the union
 BY_BENCHMARK = "/by-benchmark"  # the splits' names: "image/by-benchmark", "text/by-benchmark" (+ " (other)": ``combined``)
+NOT_FORMED = "by-benchmark splits not formed"  # how a triple says a split is missing (analysis, session)
+
+
+def pairing(benchmarks) -> str:
+    """The other benchmarks of a triple's by-benchmark splits as its record names them (``extra["by_benchmark"]``):
+    sorted and comma-separated, so the order the run gave them in does not matter; "" for none."""
+    return ",".join(sorted(benchmarks))
 
 
 @dataclass(frozen=True)
@@ -63,22 +70,20 @@ def combined(against: dict[str, BenchmarkSplits]) -> BenchmarkSplits:
     return BenchmarkSplits(sum(b.units for b in against.values()), splits, formed)
 
 
-def embed(cmp: Comparison, at: np.ndarray, n: int) -> Comparison:
-    """`cmp` over `n` units, its unit u at index at[u]; the other units hold neither side."""
+def embed(cmp: Comparison, n: int) -> Comparison:
+    """`cmp` over `n` units, its own units first (in their order); the units after them hold neither side."""
     if cmp.mask is not None:
         raise ValueError("a by-benchmark split pairs every unit: the cross-modal comparison must have no block mask")
 
+    k = len(cmp.has_a)
+
     def square(g: np.ndarray) -> np.ndarray:
         out = np.zeros((n, n))
-        out[np.ix_(at, at)] = g
+        out[:k, :k] = g
         return out
 
     def vector(v: np.ndarray | None) -> np.ndarray | None:
-        if v is None:
-            return None
-        out = np.zeros(n)
-        out[at] = v
-        return out
+        return None if v is None else np.r_[v, np.zeros(n - k)]
 
     return Comparison(square(cmp.g_aa), square(cmp.g_bb), square(cmp.g_ab), vector(cmp.has_a), vector(cmp.has_b), None,
                       vector(cmp.n_a), vector(cmp.n_b))
@@ -100,7 +105,7 @@ def benchmark_splits(cross: Comparison, image: Side, text: Side, other_image: Si
     names = np.r_[np.char.add(OWN, own), np.char.add(OTHER, other)]
     index = {name: i for i, name in enumerate(names)}
     n = len(names)
-    embedded = embed(cross, np.arange(len(own)), n)
+    embedded = embed(cross, n)
     splits: dict = {}
     for mod, mine, theirs in zip(MODALITIES, (image, text), (other_image, other_text)):
         name = f"{mod}{BY_BENCHMARK}"
